@@ -1,0 +1,121 @@
+"""Typed node settings: one object, passed in, never a global.
+
+Every field is documented in ``Settings``'s docstring; ``tests/unit/test_settings.py``
+checks the docs list them all.  The CLI builds a ``Settings`` from flags and the
+environment (``OSP_DATA_DIR``); tests build one directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from osp.core.errors import CallerError
+
+DEFAULT_LISTEN = ("0.0.0.0", 6881)
+DEFAULT_HTTP = ("127.0.0.1", 8787)
+DEFAULT_CONTROL = ("127.0.0.1", 8788)
+
+
+def default_data_dir() -> Path:
+    """``$OSP_DATA_DIR`` or the platform's user data dir (``platformdirs``)."""
+    env = os.environ.get("OSP_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("osp-node", appauthor=False))
+
+
+def parse_hostport(text: str, *, what: str = "address") -> tuple[str, int]:
+    """Parse ``HOST:PORT`` (``[v6]:PORT`` for IPv6) into ``(host, port)``.
+
+    Raises ``CallerError`` on a missing or out-of-range port.
+    """
+    host, sep, port_s = text.rpartition(":")
+    if not sep or not port_s.isdigit():
+        raise CallerError(f"{what} must be HOST:PORT, got {text!r}")
+    port = int(port_s)
+    if not 0 <= port <= 65535:
+        raise CallerError(f"{what} port out of range: {port}")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, port
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and any 127.0.0.0/8 or ::1 literal."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a node or command needs to know; immutable.
+
+    Fields:
+        data_dir: the node's data directory (identity, library, media, torrents).
+        listen: BitTorrent listen ``(host, port)``; port 0 picks a free port.
+        http: peer-facing HTTP listener ``(host, port)`` (records, gateway); port 0 picks one.
+        control: loopback control listener ``(host, port)`` (API, /stream/); port 0 picks one.
+        public_url: base URL peers use to reach ``http`` (web seeds); ``None`` derives it.
+        dht: join the Mainline DHT (BEP 5).
+        bootstrap: DHT nodes ``(host, port)`` to seed the routing table with.
+        allow_private_peers: let the egress guard and libtorrent reach loopback and
+            private addresses (test networks on 127.0.0.N); off in production.
+        upload_rate_limit: seeding cap in bytes/s, 0 for none (applies to local peers too).
+        download_rate_limit: download cap in bytes/s, 0 for none.
+        hybrid_torrents: make BEP 52 hybrid v1+v2 torrents instead of v1-only.
+        cid_profile: UnixFS import profile for new tracks (see ``osp.content.unixfs``).
+        passphrase: optional passphrase that encrypts the identity key.
+    """
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    listen: tuple[str, int] = DEFAULT_LISTEN
+    http: tuple[str, int] = DEFAULT_HTTP
+    control: tuple[str, int] = DEFAULT_CONTROL
+    public_url: str | None = None
+    dht: bool = True
+    bootstrap: tuple[tuple[str, int], ...] = ()
+    allow_private_peers: bool = False
+    upload_rate_limit: int = 0
+    download_rate_limit: int = 0
+    hybrid_torrents: bool = False
+    cid_profile: str = "unixfs-v1-2025"
+    passphrase: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not is_loopback_host(self.control[0]):
+            raise CallerError(f"the control listener must bind a loopback address, not {self.control[0]!r}")
+
+    def replace(self, **changes: object) -> "Settings":
+        """A copy with ``changes`` applied (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    # Paths inside the data directory (design.md §4).
+    @property
+    def identity_dir(self) -> Path:
+        return self.data_dir / "identity"
+
+    @property
+    def library_path(self) -> Path:
+        return self.data_dir / "library.sqlite3"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def token_path(self) -> Path:
+        return self.data_dir / "api-token"
+
+    @property
+    def node_file(self) -> Path:
+        """Written by a running node: its pid and listener URLs (``node.json``)."""
+        return self.data_dir / "node.json"
