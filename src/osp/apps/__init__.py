@@ -1,0 +1,1 @@
+"""Applications: the HTTP faces (peer and control listeners) and the CLI."""

@@ -1,0 +1,187 @@
+"""The control listener: the local user's API, on loopback only.
+
+Every request must carry the bearer token from ``<data_dir>/api-token`` (GETs too; on
+``/stream/`` it may come as ``?token=`` so a media player can open the URL), a ``Host``
+that is a loopback name with the bound port (DNS rebinding), and no foreign ``Origin``.
+POST bodies are JSON only.  No GET changes state.  Source addresses are never trusted
+(design.md §4).
+
+Routes:
+  GET  /api/node                      node info and listener URLs
+  GET  /api/tracks                    the library (signed records)
+  POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
+  POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
+  POST /api/fetch                     ``{"track": ref, "peer"?: url}`` → transfer state
+  GET  /api/transfers[/{id}]          transfer states
+  GET|HEAD /stream/{id}               the audio with Range, served while it downloads
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from osp.apps.http.common import error_response, ranged
+from osp.core.errors import CallerError, NotFoundError, OspError
+from osp.core.settings import is_loopback_host
+from osp.node.core import Node
+from osp.node.publish import TrackMetadata
+from osp.records.canonical import strict_loads
+
+CONTROL_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; media-src 'self'; object-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class ControlGuard(BaseHTTPMiddleware):
+    """Token, Host and Origin checks before any route runs."""
+
+    def __init__(self, app: Any, token: str, port_of: Any) -> None:
+        super().__init__(app)
+        self.token = token
+        self.port_of = port_of
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        host_header = request.headers.get("host", "")
+        host, _, port = host_header.rpartition(":")
+        host = host.strip("[]")
+        if not host or not is_loopback_host(host) or port != str(self.port_of()):
+            return JSONResponse({"error": "forbidden", "message": "bad Host header"}, 403, CONTROL_HEADERS)
+        origin = request.headers.get("origin")
+        if origin is not None and origin not in (f"http://{host_header}",):
+            return JSONResponse({"error": "forbidden", "message": "cross-origin request refused"}, 403, CONTROL_HEADERS)
+        given = request.headers.get("authorization", "")
+        supplied = given[7:] if given.lower().startswith("bearer ") else ""
+        if not supplied and request.url.path.startswith("/stream/"):
+            supplied = request.query_params.get("token", "")
+        if not hmac.compare_digest(supplied.encode(), self.token.encode()):
+            return JSONResponse({"error": "unauthorized", "message": "missing or wrong API token"}, 401,
+                                {**CONTROL_HEADERS, "WWW-Authenticate": "Bearer"})
+        if request.method == "POST" and request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"error": "caller-error", "message": "POST bodies must be application/json"}, 415, CONTROL_HEADERS)
+        try:
+            response = await call_next(request)
+        except OspError as exc:
+            response = error_response(exc)
+        response.headers.update(CONTROL_HEADERS)
+        return response
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = strict_loads(await request.body(), max_bytes=1024 * 1024, max_depth=16)
+    if not isinstance(body, dict):
+        raise CallerError("the request body must be a JSON object")
+    return body
+
+
+def metadata_from(body: dict[str, Any]) -> TrackMetadata:
+    """``TrackMetadata`` from a publish request body (unknown keys are refused)."""
+    allowed = {"paths", "title", "artistName", "album", "license", "released", "tags", "provenance", "artwork", "lyrics"}
+    extra = set(body) - allowed
+    if extra:
+        raise CallerError(f"unknown publish fields: {', '.join(sorted(extra))}")
+    tags = body.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise CallerError("tags must be a list of strings")
+    provenance = body.get("provenance") or {}
+    if not isinstance(provenance, dict):
+        raise CallerError("provenance must be an object")
+    return TrackMetadata(
+        title=body.get("title"),
+        artist_name=body.get("artistName"),
+        album=body.get("album"),
+        license=body.get("license") or "CC0-1.0",
+        released=body.get("released"),
+        tags=tuple(tags),
+        provenance=provenance,
+        artwork=body.get("artwork"),
+        lyrics=body.get("lyrics"),
+    )
+
+
+def track_summary(record: dict[str, Any], infohash: str | None = None) -> dict[str, Any]:
+    """The ``--json`` shape of a track: id, cid, torrent, title, artist, and the record."""
+    return {
+        "id": record["id"],
+        "cid": record["cid"],
+        "torrent": record["torrent"],
+        "title": record["title"],
+        "artist": record["artist"],
+        "infohash": infohash or record["torrent"].split("urn:btih:", 1)[1][:40],
+        "record": record,
+    }
+
+
+def control_app(node: Node, token: str, port_of: Any) -> Starlette:
+    """The ASGI app of the control listener; ``port_of()`` returns the bound port."""
+
+    async def info(request: Request) -> Response:
+        return JSONResponse({**node.node_info(), "http": node.http_url})
+
+    async def tracks(request: Request) -> Response:
+        from osp.records.canonical import strict_loads as loads
+
+        rows = await run_in_threadpool(node.tracks)
+        return JSONResponse({"tracks": [track_summary(loads(r.record), r.infohash) for r in rows]})
+
+    async def publish(request: Request) -> Response:
+        body = await _json_body(request)
+        paths = body.get("paths")
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+            raise CallerError("paths must be a non-empty list of file paths")
+        meta = metadata_from(body)
+        results = []
+        for p in paths:
+            published = await run_in_threadpool(node.publish, Path(p), meta)
+            results.append({**track_summary(published.track.record, published.infohash), "created": published.created})
+        return JSONResponse({"tracks": results})
+
+    async def resolve(request: Request) -> Response:
+        body = await _json_body(request)
+        track = await run_in_threadpool(node.resolve, str(body.get("track", "")), body.get("peer"))
+        return JSONResponse(track_summary(track.record))
+
+    async def fetch(request: Request) -> Response:
+        body = await _json_body(request)
+        stall = float(body.get("stallTimeout", 60))
+        transfer = await run_in_threadpool(
+            lambda: node.fetch(str(body.get("track", "")), body.get("peer"), stall_timeout=stall)
+        )
+        return JSONResponse(transfer.state.to_json())
+
+    async def transfers(request: Request) -> Response:
+        return JSONResponse({"transfers": [s.to_json() for s in node.transfer_states()]})
+
+    async def transfer(request: Request) -> Response:
+        t = node.transfers.get(request.path_params["track_id"])
+        if t is None:
+            raise NotFoundError("no such transfer")
+        return JSONResponse(t.state.to_json())
+
+    async def stream(request: Request) -> Response:
+        source = await run_in_threadpool(node.stream_source, request.path_params["track_id"])
+        return ranged(request, source.size, source.mime, source.read)
+
+    routes = [
+        Route("/api/node", info),
+        Route("/api/tracks", tracks),
+        Route("/api/publish", publish, methods=["POST"]),
+        Route("/api/resolve", resolve, methods=["POST"]),
+        Route("/api/fetch", fetch, methods=["POST"]),
+        Route("/api/transfers", transfers),
+        Route("/api/transfers/{track_id}", transfer),
+        Route("/stream/{track_id}", stream, methods=["GET", "HEAD"]),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of)])

@@ -1,0 +1,130 @@
+"""The peer listener: what any other node, browser or gateway client may ask.
+
+Read-only, published data only, ``Access-Control-Allow-Origin: *``, every answer with
+``X-Content-Type-Options: nosniff`` and ``Content-Security-Policy: sandbox`` so peer
+bytes can never run as a page (design.md §4).
+
+Routes (OSP v0.1 HTTP API):
+  GET /osp/v0/node                    node software, protocol and BitTorrent port
+  GET /osp/v0/tracks                  ``{"tracks": [record…], "total": n}`` (``limit``, ``offset``, ``infohash``)
+  GET /osp/v0/tracks/{id}             one signed record (``application/ld+json``)
+  GET /osp/v0/tracks/{id}/torrent     its torrent, with this node's web seed
+  GET|HEAD /ipfs/{cid}                trustless gateway: ``?format=raw|car`` or file bytes with Range
+  GET /routing/v1/...                 404 (no delegated routing here; clients fall back)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from osp.apps.http.common import error_response, ranged
+from osp.core.errors import NotFoundError, OspError
+from osp.distribution.gateway import CAR_TYPE, RAW_TYPE, Gateway
+from osp.node.core import Node
+
+PEER_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Range, Cache-Control, Accept, Content-Type",
+    "Access-Control-Expose-Headers": "Content-Range, Content-Length, Accept-Ranges, X-Ipfs-Path, X-Ipfs-Roots",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox",
+}
+
+
+class PeerHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={**PEER_HEADERS, "Access-Control-Max-Age": "86400"})
+        if request.method not in ("GET", "HEAD"):
+            return JSONResponse({"error": "method", "message": "the peer API is read-only"}, 405, PEER_HEADERS)
+        try:
+            response = await call_next(request)
+        except OspError as exc:
+            response = error_response(exc)
+        response.headers.update(PEER_HEADERS)
+        return response
+
+
+def peer_app(node: Node) -> Starlette:
+    """The ASGI app of the peer listener for ``node``."""
+    gateway = Gateway(node.library, node.settings.data_dir)
+
+    def record_response(record: bytes) -> Response:
+        return Response(record, media_type="application/ld+json")
+
+    async def node_info(request: Request) -> Response:
+        return JSONResponse(node.node_info())
+
+    async def tracks(request: Request) -> Response:
+        try:
+            limit = max(1, min(int(request.query_params.get("limit", "100")), 1000))
+            offset = max(0, int(request.query_params.get("offset", "0")))
+        except ValueError:
+            return JSONResponse({"error": "caller-error", "message": "limit and offset are integers"}, 400)
+        infohash = request.query_params.get("infohash")
+        rows = node.library.tracks_by_infohash(infohash.lower()) if infohash else node.tracks(limit, offset)
+        body = b'{"tracks":[' + b",".join(r.record for r in rows) + b'],"total":' + str(node.library.track_count()).encode() + b"}"
+        return Response(body, media_type="application/json")
+
+    async def track(request: Request) -> Response:
+        row = node.library.track(request.path_params["track_id"])
+        if row is None:
+            raise NotFoundError(f"no track {request.path_params['track_id']} here")
+        return record_response(row.record)
+
+    async def torrent(request: Request) -> Response:
+        data = node.metainfo_for(request.path_params["track_id"])
+        return Response(data, media_type="application/x-bittorrent")
+
+    async def ipfs(request: Request) -> Response:
+        cid = gateway.parse_cid(request.path_params["cid"])
+        fmt = request.query_params.get("format", "")
+        accept = request.headers.get("accept", "")
+        ipfs_headers = {"X-Ipfs-Path": f"/ipfs/{cid}", "X-Ipfs-Roots": str(cid), "Cache-Control": "public, max-age=29030400, immutable", "Etag": f'"{cid}"'}
+        if fmt == "raw" or (not fmt and RAW_TYPE in accept):
+            data = gateway.block(cid)
+            return Response(data if request.method == "GET" else b"", media_type=RAW_TYPE, headers={**ipfs_headers, "Content-Disposition": f'attachment; filename="{cid}.bin"'})
+        if fmt == "car" or (not fmt and CAR_TYPE in accept):
+            hdrs = {**ipfs_headers, "Content-Disposition": f'attachment; filename="{cid}.car"'}
+            if request.method == "HEAD":
+                gateway.block(cid)
+                return Response(media_type=f"{CAR_TYPE}; version=1", headers=hdrs)
+            gateway.block(cid)  # unknown root: a 404 before the first byte
+            return StreamingResponse(gateway.car(cid), media_type=f"{CAR_TYPE}; version=1", headers=hdrs)
+        if fmt:
+            return JSONResponse({"error": "caller-error", "message": f"unsupported format {fmt!r} (raw, car)"}, 400)
+        stored = gateway.file(cid)
+
+        def read(first: int, last: int) -> Iterator[bytes]:
+            with open(stored.path, "rb") as f:
+                f.seek(first)
+                left = last - first + 1
+                while left > 0:
+                    data = f.read(min(256 * 1024, left))
+                    if not data:
+                        return
+                    left -= len(data)
+                    yield data
+
+        return ranged(request, stored.size, stored.mime, read, ipfs_headers)
+
+    async def no_routing(request: Request) -> Response:
+        return JSONResponse({"error": "not-found", "message": "no delegated routing on this node"}, 404)
+
+    routes = [
+        Route("/osp/v0/node", node_info, methods=["GET", "HEAD"]),
+        Route("/osp/v0/tracks", tracks, methods=["GET", "HEAD"]),
+        Route("/osp/v0/tracks/{track_id}", track, methods=["GET", "HEAD"]),
+        Route("/osp/v0/tracks/{track_id}/torrent", torrent, methods=["GET", "HEAD"]),
+        Route("/ipfs/{cid}", ipfs, methods=["GET", "HEAD"]),
+        Route("/routing/v1/{rest:path}", no_routing, methods=["GET", "HEAD"]),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(PeerHeaders)])

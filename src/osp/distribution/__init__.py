@@ -1,0 +1,1 @@
+"""Distribution: torrents and the BitTorrent engine, the trustless gateway, streaming."""

@@ -1,0 +1,483 @@
+"""The BitTorrent engine: the ONLY module that imports ``libtorrent``.
+
+It owns one ``libtorrent.session`` and translates everything the rest of the node needs
+into plain Python: torrents are named by hex v1 infohash, libtorrent alerts become the
+frozen dataclass events below (dispatched by type to subscribers from one alert
+thread), and libtorrent errors become ``OspError`` subclasses.
+
+Implements, through libtorrent 2.1: BEP 3 (peer protocol), BEP 5 (DHT), BEP 9 (magnet
+metadata), BEP 19 (web seeds), BEP 52 (v2/hybrid torrents).  Settings follow the
+measurements in design.md §4 (uTP off and several connections per IP on test
+networks; auto-managed and paused cleared so every torrent seeds at once; resume data
+saved with ``save_info_dict``).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import libtorrent as lt
+
+from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
+
+PIECE_SIZE = 256 * 1024
+
+
+# --- events ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PieceFinished:
+    """A piece passed its hash check and is on disk."""
+
+    infohash: str  #: hex v1 infohash
+    piece: int  #: piece index
+
+
+@dataclass(frozen=True)
+class TorrentFinished:
+    """Every wanted piece is on disk and verified."""
+
+    infohash: str  #: hex v1 infohash
+
+
+@dataclass(frozen=True)
+class HashFailed:
+    """A piece failed its hash check: some peer or web seed sent wrong bytes."""
+
+    infohash: str  #: hex v1 infohash
+    piece: int  #: piece index
+
+
+@dataclass(frozen=True)
+class PeerBanned:
+    """libtorrent banned a peer (e.g. for sending corrupt pieces)."""
+
+    infohash: str  #: hex v1 infohash
+    peer: str  #: ``ip:port``
+
+
+@dataclass(frozen=True)
+class ResumeDataSaved:
+    """Resume data for a torrent, ready to store."""
+
+    infohash: str  #: hex v1 infohash
+    data: bytes  #: bencoded resume data (``write_resume_data_buf``)
+
+
+@dataclass(frozen=True)
+class TorrentFailed:
+    """A torrent stopped on an error (disk full, file missing, bad metadata)."""
+
+    infohash: str  #: hex v1 infohash
+    message: str  #: libtorrent's error text
+
+
+Event = PieceFinished | TorrentFinished | HashFailed | PeerBanned | ResumeDataSaved | TorrentFailed
+
+
+@dataclass(frozen=True)
+class TorrentStatus:
+    """A snapshot of one torrent.
+
+    ``state`` is one of ``checking``, ``downloading-metadata``, ``downloading``,
+    ``finished``, ``seeding``; ``progress`` 0..1; byte counts; rates in bytes/s.
+    """
+
+    infohash: str
+    name: str
+    state: str
+    progress: float
+    total_done: int
+    total_wanted: int
+    download_rate: int
+    upload_rate: int
+    num_peers: int
+    num_seeds: int
+    total_uploaded: int
+    error: str | None
+
+
+# --- metainfo ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metainfo:
+    """A parsed torrent: hex ``infohash`` (v1), ``infohash_v2`` (hex, hybrid only),
+    file ``name``, ``size`` in bytes, ``piece_length``, ``num_pieces``, ``web_seeds``."""
+
+    infohash: str
+    infohash_v2: str | None
+    name: str
+    size: int
+    piece_length: int
+    num_pieces: int
+    web_seeds: tuple[str, ...]
+
+
+def parse_metainfo(data: bytes) -> Metainfo:
+    """Parse bencoded torrent bytes; ``CorruptDataError`` if libtorrent rejects them.
+
+    Only single-file torrents are OSP tracks; others raise ``CallerError``.
+    """
+    try:
+        ti = lt.torrent_info(lt.bdecode(data))
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise CorruptDataError(f"not a valid torrent: {exc}") from exc
+    if ti.num_files() != 1:
+        raise CallerError("an OSP track torrent holds exactly one file")
+    hashes = ti.info_hashes()
+    return Metainfo(
+        infohash=str(hashes.v1),
+        infohash_v2=str(hashes.v2) if hashes.has_v2() else None,
+        name=ti.files().file_path(0),
+        size=ti.total_size(),
+        piece_length=ti.piece_length(),
+        num_pieces=ti.num_pieces(),
+        web_seeds=tuple(ws["url"] for ws in ti.web_seeds()),
+    )
+
+
+def _quiet(factory: Callable[[], lt.create_torrent]) -> lt.create_torrent:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return factory()
+
+
+def make_v1_torrent(name: str, size: int, piece_hashes: Sequence[bytes], web_seeds: Sequence[str] = ()) -> bytes:
+    """A v1 single-file torrent from precomputed SHA-1 piece hashes (``PIECE_SIZE`` pieces).
+
+    BEP 3 metainfo; ``web_seeds`` become the BEP 19 ``url-list``.  Creation date and
+    creator are left out so the bytes depend only on the content.
+    """
+    fs = lt.file_storage()
+    fs.add_file(name, size)
+    ct = _quiet(lambda: lt.create_torrent(fs, PIECE_SIZE, lt.create_torrent.v1_only))
+    if ct.num_pieces() != len(piece_hashes):
+        raise ValueError(f"{len(piece_hashes)} piece hashes for {ct.num_pieces()} pieces")
+    for index, digest in enumerate(piece_hashes):
+        ct.set_hash(index, digest)
+    for url in web_seeds:
+        ct.add_url_seed(url)
+    return bytes(lt.bencode(ct.generate()))
+
+
+def make_hybrid_torrent(path: Path, web_seeds: Sequence[str] = ()) -> bytes:
+    """A BEP 52 hybrid (v1+v2) single-file torrent of the file at ``path`` (reads it)."""
+    fs = lt.file_storage()
+    fs.add_file(path.name, path.stat().st_size)
+    ct = _quiet(lambda: lt.create_torrent(fs, PIECE_SIZE))
+    lt.set_piece_hashes(ct, str(path.parent))
+    for url in web_seeds:
+        ct.add_url_seed(url)
+    return bytes(lt.bencode(ct.generate()))
+
+
+def with_web_seeds(metainfo: bytes, web_seeds: Sequence[str]) -> bytes:
+    """``metainfo`` with its ``url-list`` replaced (outside the info dict: same infohash)."""
+    decoded = lt.bdecode(metainfo)
+    key = b"url-list" if b"info" in decoded else "url-list"
+    if web_seeds:
+        decoded[key] = [u.encode() if isinstance(key, bytes) else u for u in web_seeds]
+    else:
+        decoded.pop(key, None)
+    return bytes(lt.bencode(decoded))
+
+
+# --- engine ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Session options.
+
+    ``listen``: ``(host, port)``; ``dht`` on/off; ``bootstrap``: DHT nodes;
+    ``local_network``: test/LAN tuning (uTP off, private DHT rules, local peers allowed);
+    rate limits in bytes/s (0 = none).
+    """
+
+    listen: tuple[str, int] = ("0.0.0.0", 6881)
+    dht: bool = True
+    bootstrap: tuple[tuple[str, int], ...] = ()
+    local_network: bool = False
+    upload_rate_limit: int = 0
+    download_rate_limit: int = 0
+
+
+_STATES = {
+    "checking_files": "checking",
+    "checking_resume_data": "checking",
+    "downloading_metadata": "downloading-metadata",
+    "downloading": "downloading",
+    "finished": "finished",
+    "seeding": "seeding",
+}
+
+
+class Engine:
+    """One libtorrent session.  Thread-safe; call ``close()`` when done.
+
+    Subscribers registered with ``subscribe`` are called from the alert thread with
+    each ``Event``; they must not block.
+    """
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        host, port = config.listen
+        iface = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        pack = {
+            "listen_interfaces": iface,
+            "enable_dht": config.dht,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            "alert_mask": int(
+                lt.alert.category_t.error_notification
+                | lt.alert.category_t.status_notification
+                | lt.alert.category_t.storage_notification
+                | lt.alert.category_t.piece_progress_notification
+                | lt.alert.category_t.peer_notification
+            ),
+            "alert_queue_size": 10_000,
+            "ssrf_mitigation": True,
+            "no_connect_privileged_ports": not config.local_network,
+            "webtorrent_stun_server": "",
+            "active_downloads": -1,
+            "active_seeds": -1,
+            "active_limit": -1,
+            "active_checking": 4,
+            "allow_multiple_connections_per_ip": True,
+            "upload_rate_limit": config.upload_rate_limit,
+            "download_rate_limit": config.download_rate_limit,
+            "ignore_limits_on_local_network": False,
+            "user_agent": "osp-node/0.1 libtorrent/2.1.1",
+            "peer_fingerprint": "-OS0100-",
+        }
+        if config.local_network:
+            pack.update(
+                {
+                    "enable_outgoing_utp": False,
+                    "enable_incoming_utp": False,
+                    "dht_restrict_routing_ips": False,
+                    "dht_restrict_search_ips": False,
+                    "dht_enforce_node_id": False,
+                    "dht_prefer_verified_node_ids": False,
+                    "dht_ignore_dark_internet": False,
+                    "dht_block_ratelimit": 100_000,
+                }
+            )
+        if config.bootstrap or config.local_network:
+            pack["dht_bootstrap_nodes"] = ",".join(f"{h}:{p}" for h, p in config.bootstrap)
+        try:
+            self._session = lt.session(pack)
+        except RuntimeError as exc:
+            raise CallerError(f"cannot start the BitTorrent session on {iface}: {exc}") from exc
+        for h, p in config.bootstrap:
+            self._session.add_dht_node((h, p))
+        self._handles: dict[str, lt.torrent_handle] = {}
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._alert_loop, name="osp-engine-alerts", daemon=True)
+        self._thread.start()
+
+    # -- session ---------------------------------------------------------------
+
+    @property
+    def listen_port(self) -> int:
+        """The bound BitTorrent port (resolves port 0)."""
+        return int(self._session.listen_port())
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback`` for every event; returns a function that unsubscribes."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def close(self) -> None:
+        """Stop the alert thread and the session (does not save resume data)."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._thread.join(timeout=5)
+        self._session.pause()
+        del self._session
+
+    # -- torrents --------------------------------------------------------------
+
+    def add(
+        self,
+        metainfo: bytes,
+        save_path: Path,
+        *,
+        resume: bytes | None = None,
+        seed_mode: bool = False,
+        sequential: bool = False,
+        peers: Sequence[tuple[str, int]] = (),
+    ) -> str:
+        """Add a torrent; returns its hex v1 infohash.  Adding one that is here is a no-op.
+
+        ``resume``: resume data from ``ResumeDataSaved`` (no re-hash on restart);
+        ``seed_mode``: trust the file on disk without hashing (only after our own CID
+        check); ``sequential``: fetch pieces in order (fastest stream start from a slow
+        peer, design.md §4); ``peers``: ``(host, port)`` to dial at once.
+        """
+        try:
+            if resume:
+                atp = lt.read_resume_data(resume)
+                if atp.ti is None:
+                    atp.ti = lt.torrent_info(lt.bdecode(metainfo))
+            else:
+                atp = lt.add_torrent_params()
+                atp.ti = lt.torrent_info(lt.bdecode(metainfo))
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise CorruptDataError(f"cannot load torrent: {exc}") from exc
+        atp.save_path = str(save_path)
+        flags = atp.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
+        if seed_mode and not resume:
+            flags |= lt.torrent_flags.seed_mode
+        if sequential:
+            flags |= lt.torrent_flags.sequential_download
+        atp.flags = flags
+        infohash = str(atp.ti.info_hashes().v1)
+        with self._lock:
+            if infohash in self._handles:
+                handle = self._handles[infohash]
+            else:
+                handle = self._session.add_torrent(atp)
+                self._handles[infohash] = handle
+        for peer in peers:
+            handle.connect_peer(peer)
+        return infohash
+
+    def remove(self, infohash: str, *, delete_files: bool = False) -> None:
+        """Remove a torrent from the session (optionally deleting its files)."""
+        with self._lock:
+            handle = self._handles.pop(infohash, None)
+        if handle is not None:
+            self._session.remove_torrent(handle, lt.session.delete_files if delete_files else 0)
+
+    def _handle(self, infohash: str) -> lt.torrent_handle:
+        with self._lock:
+            handle = self._handles.get(infohash)
+        if handle is None or not handle.is_valid():
+            raise NotFoundError(f"no torrent {infohash} in the session")
+        return handle
+
+    def has_torrent(self, infohash: str) -> bool:
+        with self._lock:
+            return infohash in self._handles
+
+    def infohashes(self) -> list[str]:
+        with self._lock:
+            return list(self._handles)
+
+    def connect_peer(self, infohash: str, peer: tuple[str, int]) -> None:
+        """Dial ``peer`` for the torrent (e.g. the address a ``--peer`` node gave)."""
+        self._handle(infohash).connect_peer(peer)
+
+    def status(self, infohash: str) -> TorrentStatus:
+        st = self._handle(infohash).status()
+        err = st.errc.message() if st.errc.value() else None
+        return TorrentStatus(
+            infohash=infohash,
+            name=st.name,
+            state=_STATES.get(str(st.state), str(st.state)),
+            progress=float(st.progress),
+            total_done=int(st.total_wanted_done),
+            total_wanted=int(st.total_wanted),
+            download_rate=int(st.download_payload_rate),
+            upload_rate=int(st.upload_payload_rate),
+            num_peers=int(st.num_peers),
+            num_seeds=int(st.num_seeds),
+            total_uploaded=int(st.all_time_upload),
+            error=err,
+        )
+
+    def have_piece(self, infohash: str, piece: int) -> bool:
+        return bool(self._handle(infohash).have_piece(piece))
+
+    def prioritize(self, infohash: str, first_piece: int, last_piece: int, deadline_ms: int = 0) -> None:
+        """Ask for pieces ``first..last`` first, with staggered deadlines (streaming seeks)."""
+        handle = self._handle(infohash)
+        for i, piece in enumerate(range(first_piece, last_piece + 1)):
+            if not handle.have_piece(piece):
+                handle.set_piece_deadline(piece, deadline_ms + 50 * i)
+
+    def file_path(self, infohash: str) -> Path:
+        """Path of the torrent's single file on disk."""
+        handle = self._handle(infohash)
+        ti = handle.torrent_file()
+        if ti is None:
+            raise NotFoundError(f"torrent {infohash} has no metadata yet")
+        return Path(handle.status().save_path) / ti.files().file_path(0)
+
+    def request_resume_data(self, infohash: str | None = None) -> int:
+        """Ask libtorrent for resume data (``ResumeDataSaved`` events); returns how many."""
+        with self._lock:
+            handles = [self._handles[infohash]] if infohash else list(self._handles.values())
+        count = 0
+        for handle in handles:
+            if handle.is_valid() and handle.need_save_resume_data():
+                handle.save_resume_data(lt.torrent_handle.save_info_dict | lt.torrent_handle.flush_disk_cache)
+                count += 1
+        return count
+
+    # -- alerts ----------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(event)
+            except Exception:  # a subscriber's bug must not kill the alert thread
+                pass
+
+    def _alert_loop(self) -> None:
+        session = self._session
+        while not self._closed.is_set():
+            if session.wait_for_alert(100) is None:
+                continue
+            for alert in session.pop_alerts():
+                event = self._translate(alert)
+                if event is not None:
+                    self._emit(event)
+
+    @staticmethod
+    def _infohash(alert: lt.alert) -> str:
+        try:
+            return str(alert.handle.info_hashes().v1)
+        except (RuntimeError, AttributeError):
+            return ""
+
+    def _translate(self, alert: lt.alert) -> Event | None:
+        if isinstance(alert, lt.piece_finished_alert):
+            return PieceFinished(self._infohash(alert), int(alert.piece_index))
+        if isinstance(alert, lt.torrent_finished_alert):
+            return TorrentFinished(self._infohash(alert))
+        if isinstance(alert, lt.hash_failed_alert):
+            return HashFailed(self._infohash(alert), int(alert.piece_index))
+        if isinstance(alert, lt.peer_ban_alert):
+            ep = alert.endpoint
+            return PeerBanned(self._infohash(alert), f"{ep[0]}:{ep[1]}")
+        if isinstance(alert, lt.save_resume_data_alert):
+            return ResumeDataSaved(self._infohash(alert), bytes(lt.write_resume_data_buf(alert.params)))
+        if isinstance(alert, (lt.torrent_error_alert, lt.file_error_alert)):
+            return TorrentFailed(self._infohash(alert), alert.message())
+        return None
+
+
+def engine_error(exc: Exception) -> OspError:
+    """Map a stray libtorrent ``RuntimeError`` to an ``OspError``."""
+    return OspError(f"BitTorrent engine error: {exc}")

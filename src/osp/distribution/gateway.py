@@ -1,0 +1,124 @@
+"""IPFS trustless gateway, server side: blocks and CARs out of the library.
+
+Source: IPFS "Trustless Gateway" spec (https://specs.ipfs.tech/http-gateways/trustless-gateway/)
+— ``GET /ipfs/{cid}?format=raw`` (``application/vnd.ipld.raw``: one block, verifiable
+against its CID) and ``?format=car`` (``application/vnd.ipld.car``: CARv1 of the DAG in
+depth-first, link order) — plus the path gateway's plain file bytes with HTTP Range
+(``application/octet-stream`` semantics, used as the BitTorrent web seed, BEP 19).
+
+Leaves are read from the stored file at their offset; parent nodes come from SQLite.
+Every block served is re-hashed before it leaves (a corrupted disk must not make us
+serve bytes that fail at the client).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from osp.content.car import car_header, car_section
+from osp.content.cid import CID, CIDError
+from osp.content.dagpb import decode_node, encode_node, encode_unixfs_file
+from osp.core.errors import CorruptDataError, NotFoundError
+from osp.library.store import Library
+
+RAW_TYPE = "application/vnd.ipld.raw"
+CAR_TYPE = "application/vnd.ipld.car"
+
+
+class RangeNotSatisfiable(Exception):
+    """The Range header asks for bytes outside the resource."""
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(first, last)`` inclusive for a single ``bytes=`` range (RFC 9110 §14.1.2), or
+    ``None`` for "the whole resource" (no header, multiple ranges, other units).
+    Raises ``RangeNotSatisfiable`` for a range that starts past the end."""
+    if not header:
+        return None
+    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    if not m or (not m.group(1) and not m.group(2)):
+        return None
+    first_s, last_s = m.groups()
+    if not first_s:  # suffix range: the last N bytes
+        n = int(last_s)
+        if n == 0:
+            raise RangeNotSatisfiable()
+        return max(0, size - n), size - 1
+    first = int(first_s)
+    last = min(int(last_s), size - 1) if last_s else size - 1
+    if first >= size or last < first:
+        raise RangeNotSatisfiable()
+    return first, last
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file root the gateway can serve: path on disk, size in bytes, MIME type."""
+
+    path: Path
+    size: int
+    mime: str
+
+
+class Gateway:
+    """Read-only view of a library as an IPFS block store."""
+
+    def __init__(self, library: Library, data_dir: Path) -> None:
+        self.library = library
+        self.data_dir = data_dir
+
+    @staticmethod
+    def parse_cid(text: str) -> CID:
+        try:
+            return CID.decode(text)
+        except CIDError as exc:
+            raise NotFoundError(f"not a CID: {exc}") from exc
+
+    def file(self, cid: CID) -> StoredFile:
+        """The stored file whose root is ``cid``; ``NotFoundError`` otherwise."""
+        row = self.library.file(str(cid))
+        if row is None:
+            raise NotFoundError(f"no file {cid} here")
+        tracks = self.library._all("SELECT format FROM tracks WHERE cid=? LIMIT 1", (str(cid),))
+        mime = str(tracks[0][0]) if tracks else "application/octet-stream"
+        return StoredFile(self.data_dir / row.path, row.size, mime)
+
+    def block(self, cid: CID) -> bytes:
+        """Bytes of one block, checked against ``cid``; ``NotFoundError`` if not held."""
+        row = self.library.block(str(cid))
+        if row is None:
+            raise NotFoundError(f"no block {cid} here")
+        root, offset, length, data = row
+        if data is None:
+            file = self.library.file(root)
+            if file is None:
+                raise NotFoundError(f"block {cid} belongs to a file that is gone")
+            with open(self.data_dir / file.path, "rb") as f:
+                f.seek(offset)
+                data = f.read(length)
+            if cid.codec != 0x55:  # a wrapped UnixFS leaf (v0 profile)
+                data = encode_node(encode_unixfs_file(data))
+        if not cid.verify(data):
+            raise CorruptDataError(f"stored block {cid} does not match its hash: the file on disk changed")
+        return bytes(data)
+
+    def walk(self, root: CID) -> Iterator[tuple[CID, bytes]]:
+        """Depth-first, link-order traversal of the DAG under ``root`` (CAR order)."""
+        stack = [root]
+        while stack:
+            cid = stack.pop()
+            data = self.block(cid)
+            yield cid, data
+            if cid.codec == 0x70:
+                _, links = decode_node(data)
+                stack.extend(link.cid for link in reversed(links))
+
+    def car(self, root: CID) -> Iterator[bytes]:
+        """CARv1 bytes of the DAG under ``root``."""
+        self.block(root)  # 404 before the first byte is sent
+        yield car_header([root])
+        for cid, data in self.walk(root):
+            yield car_section(cid, data)

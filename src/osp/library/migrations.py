@@ -1,0 +1,50 @@
+"""Numbered schema migrations; ``PRAGMA user_version`` records the last one applied.
+
+Append new migrations at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: tracks, files, blocks, torrents
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE files (
+        cid TEXT PRIMARY KEY,
+        path TEXT NOT NULL,          -- relative to the data directory
+        size INTEGER NOT NULL,
+        profile TEXT NOT NULL
+    );
+    CREATE TABLE blocks (
+        cid TEXT PRIMARY KEY,
+        root TEXT NOT NULL REFERENCES files(cid),
+        offset INTEGER NOT NULL,     -- file offset of a leaf, -1 for a parent node
+        length INTEGER NOT NULL,     -- leaf bytes
+        data BLOB                    -- block bytes of parent nodes and wrapped leaves
+    );
+    CREATE INDEX blocks_root ON blocks(root);
+    CREATE TABLE torrents (
+        infohash TEXT PRIMARY KEY,   -- v1 infohash, hex
+        cid TEXT NOT NULL REFERENCES files(cid),
+        metainfo BLOB NOT NULL,      -- bencoded .torrent
+        resume BLOB                  -- libtorrent resume data
+    );
+    CREATE TABLE tracks (
+        id TEXT PRIMARY KEY,
+        artist TEXT NOT NULL,
+        title TEXT NOT NULL,
+        cid TEXT NOT NULL REFERENCES files(cid),
+        infohash TEXT NOT NULL REFERENCES torrents(infohash),
+        format TEXT NOT NULL,
+        duration REAL NOT NULL,
+        size INTEGER NOT NULL,
+        released TEXT NOT NULL,
+        record BLOB NOT NULL,        -- the signed record, JCS bytes
+        origin TEXT NOT NULL CHECK (origin IN ('published', 'fetched')),
+        added_at TEXT NOT NULL
+    );
+    CREATE INDEX tracks_artist ON tracks(artist);
+    CREATE INDEX tracks_cid ON tracks(cid);
+    CREATE INDEX tracks_infohash ON tracks(infohash);
+    """,
+]

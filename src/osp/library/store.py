@@ -1,0 +1,198 @@
+"""SQLite library (WAL, ``synchronous=FULL``, numbered migrations, one writer).
+
+All access goes through one connection guarded by a lock, so there is exactly one
+writer; every multi-row change is one ``BEGIN IMMEDIATE`` transaction.  Rows come back
+as frozen dataclasses.  A database that is not ours, or from a newer version, raises
+``CorruptDataError`` instead of being changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from osp.content.unixfs import Block
+from osp.core.errors import CorruptDataError
+from osp.library.migrations import MIGRATIONS
+from osp.records.track import VerifiedTrack
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """A stored audio file: ``cid``, ``path`` relative to the data dir, ``size`` bytes, CID ``profile``."""
+
+    cid: str
+    path: str
+    size: int
+    profile: str
+
+
+@dataclass(frozen=True)
+class TorrentRow:
+    """A torrent: hex v1 ``infohash``, file ``cid``, bencoded ``metainfo``, libtorrent ``resume`` data."""
+
+    infohash: str
+    cid: str
+    metainfo: bytes
+    resume: bytes | None
+
+
+@dataclass(frozen=True)
+class TrackRow:
+    """A track in the library: indexed columns plus the signed ``record`` (JCS bytes)."""
+
+    id: str
+    artist: str
+    title: str
+    cid: str
+    infohash: str
+    format: str
+    duration: float
+    size: int
+    released: str
+    record: bytes
+    origin: str
+    added_at: str
+
+
+class Library:
+    """The library database at ``path``; call ``close()`` (or use as a context manager)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptDataError(f"the library at {path} is not a usable SQLite database: {exc}") from exc
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise CorruptDataError(
+                f"the library at {self.path} is schema v{version}, newer than this osp-node (v{len(MIGRATIONS)})"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            with self.transaction() as db:
+                for statement in _split_sql(MIGRATIONS[number]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={number + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any exception)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _all(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # --- writes -------------------------------------------------------------
+
+    def add_track(
+        self,
+        track: VerifiedTrack,
+        *,
+        file: FileRow,
+        blocks: Sequence[Block],
+        infohash: str,
+        metainfo: bytes,
+        origin: str,
+    ) -> bool:
+        """Store a verified track with its file, blocks and torrent in one transaction.
+
+        Idempotent: returns ``False`` (and changes nothing) if the track is already here.
+        """
+        r = track.record
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM tracks WHERE id=?", (track.id,)).fetchone():
+                return False
+            db.execute("INSERT OR IGNORE INTO files VALUES (?,?,?,?)", (file.cid, file.path, file.size, file.profile))
+            db.executemany(
+                "INSERT OR IGNORE INTO blocks VALUES (?,?,?,?,?)",
+                [(str(b.cid), file.cid, b.offset, b.length, b.data) for b in blocks],
+            )
+            db.execute("INSERT OR IGNORE INTO torrents VALUES (?,?,?,NULL)", (infohash, file.cid, metainfo))
+            db.execute(
+                "INSERT INTO tracks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    track.id, r["artist"], r["title"], r["cid"], infohash, r["format"], float(r["duration"]),
+                    int(r["size"]), r["released"], track.to_json(), origin, now,
+                ),
+            )
+        return True
+
+    def save_resume(self, infohash: str, resume: bytes) -> None:
+        """Store libtorrent resume data for ``infohash``."""
+        with self.transaction() as db:
+            db.execute("UPDATE torrents SET resume=? WHERE infohash=?", (resume, infohash))
+
+    # --- reads --------------------------------------------------------------
+
+    def tracks(self, limit: int = 10_000, offset: int = 0) -> list[TrackRow]:
+        """Tracks, newest first."""
+        rows = self._all("SELECT * FROM tracks ORDER BY added_at DESC, id LIMIT ? OFFSET ?", (limit, offset))
+        return [TrackRow(*row) for row in rows]  # type: ignore[arg-type]
+
+    def track(self, track_id: str) -> TrackRow | None:
+        rows = self._all("SELECT * FROM tracks WHERE id=?", (track_id,))
+        return TrackRow(*rows[0]) if rows else None  # type: ignore[arg-type]
+
+    def track_count(self) -> int:
+        return int(self._all("SELECT count(*) FROM tracks")[0][0])  # type: ignore[call-overload]
+
+    def tracks_by_infohash(self, infohash: str) -> list[TrackRow]:
+        return [TrackRow(*r) for r in self._all("SELECT * FROM tracks WHERE infohash=?", (infohash,))]  # type: ignore[arg-type]
+
+    def file(self, cid: str) -> FileRow | None:
+        rows = self._all("SELECT * FROM files WHERE cid=?", (cid,))
+        return FileRow(*rows[0]) if rows else None  # type: ignore[arg-type]
+
+    def files(self) -> list[FileRow]:
+        return [FileRow(*r) for r in self._all("SELECT * FROM files")]  # type: ignore[arg-type]
+
+    def block(self, cid: str) -> tuple[str, int, int, bytes | None] | None:
+        """``(root_cid, offset, length, data)`` of a block, or ``None``."""
+        rows = self._all("SELECT root, offset, length, data FROM blocks WHERE cid=?", (cid,))
+        return rows[0] if rows else None  # type: ignore[return-value]
+
+    def torrents(self) -> list[TorrentRow]:
+        return [TorrentRow(*r) for r in self._all("SELECT * FROM torrents")]  # type: ignore[arg-type]
+
+    def torrent(self, infohash: str) -> TorrentRow | None:
+        rows = self._all("SELECT * FROM torrents WHERE infohash=?", (infohash,))
+        return TorrentRow(*rows[0]) if rows else None  # type: ignore[arg-type]
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration script (no semicolons inside our literals)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,322 @@
+"""The composition root: builds the node's components from ``Settings``.
+
+``Node`` owns the library, the keystore and (once ``start_engine`` is called) the
+BitTorrent engine; the HTTP faces in ``osp.apps`` and the CLI are two front ends on it.
+Tests can start any subset: a library-only node publishes and lists, a node with an
+engine seeds, fetches and streams.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from osp.core.errors import CallerError, IntegrityError, NotFoundError, PeerError
+from osp.core.settings import Settings
+from osp.distribution.engine import (
+    Engine,
+    EngineConfig,
+    Event,
+    PieceFinished,
+    ResumeDataSaved,
+    TorrentFinished,
+    with_web_seeds,
+)
+from osp.distribution.magnet import parse_magnet
+from osp.distribution.peer_client import PeerClient
+from osp.distribution.streaming import PieceWaiter, StreamSource
+from osp.identity.keys import SigningKey
+from osp.identity.keystore import Keystore
+from osp.library.store import Library, TrackRow
+from osp.node.fetch import Transfer, TransferState
+from osp.node.publish import Published, TrackMetadata, publish_file, remove_orphans, web_seed_url
+from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
+
+
+class Node:
+    """One OSP node over ``settings.data_dir``.  Close with ``close()``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.library = Library(settings.library_path)
+        self.keystore = Keystore(settings.identity_dir)
+        self.engine: Engine | None = None
+        self.http_url: str | None = None  #: set by the HTTP runner once the peer listener is bound
+        self.transfers: dict[str, Transfer] = {}
+        self.waiter = PieceWaiter()
+        self._key: SigningKey | None = None
+        self._resume_lock = threading.Condition()
+        self._resume_pending: set[str] = set()
+        self._publish_lock = threading.Lock()
+
+    # -- identity ---------------------------------------------------------------
+
+    def signing_key(self) -> SigningKey:
+        """The node's identity key (loaded once; ``KeystoreError`` if missing or locked)."""
+        if self._key is None:
+            self._key = self.keystore.load(self.settings.passphrase)
+        return self._key
+
+    # -- engine -------------------------------------------------------------------
+
+    @property
+    def public_url(self) -> str | None:
+        """Base URL of this node's gateway as peers see it (web seeds point here)."""
+        if self.settings.public_url:
+            return self.settings.public_url.rstrip("/")
+        return self.http_url
+
+    def start_engine(self) -> Engine:
+        """Start libtorrent and seed every torrent in the library (resume data: no re-hash)."""
+        if self.engine is not None:
+            return self.engine
+        remove_orphans(self.library, self.settings.media_dir)
+        s = self.settings
+        self.engine = Engine(
+            EngineConfig(
+                listen=s.listen,
+                dht=s.dht,
+                bootstrap=s.bootstrap,
+                local_network=s.allow_private_peers,
+                upload_rate_limit=s.upload_rate_limit,
+                download_rate_limit=s.download_rate_limit,
+            )
+        )
+        self.engine.subscribe(self._on_event)
+        for row in self.library.torrents():
+            cid_file = self.library.file(row.cid)
+            if cid_file is None or not (s.data_dir / cid_file.path).exists():
+                continue
+            self.engine.add(self._seedable(row.metainfo, row.cid), s.media_dir, resume=row.resume, seed_mode=True)
+        return self.engine
+
+    def _seedable(self, metainfo: bytes, cid: str) -> bytes:
+        url = self.public_url
+        return with_web_seeds(metainfo, [web_seed_url(url, cid)] if url else [])
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, (PieceFinished, TorrentFinished)):
+            self.waiter.notify()
+        elif isinstance(event, ResumeDataSaved):
+            if self.library.torrent(event.infohash) is not None:
+                self.library.save_resume(event.infohash, event.data)
+            with self._resume_lock:
+                self._resume_pending.discard(event.infohash)
+                self._resume_lock.notify_all()
+
+    def save_resume_data(self, timeout: float = 10.0) -> int:
+        """Ask for resume data of every torrent and wait until it is stored; returns the count."""
+        if self.engine is None:
+            return 0
+        with self._resume_lock:
+            hashes = [ih for ih in self.engine.infohashes() if self.library.torrent(ih) is not None]
+            self._resume_pending.update(hashes)
+        for ih in hashes:
+            self.engine.request_resume_data(ih)
+        with self._resume_lock:
+            self._resume_lock.wait_for(lambda: not self._resume_pending, timeout)
+            self._resume_pending.clear()
+        return len(hashes)
+
+    def close(self) -> None:
+        """Save resume data, stop the engine and close the library."""
+        if self.engine is not None:
+            try:
+                self.save_resume_data()
+            finally:
+                self.engine.close()
+                self.engine = None
+        self.library.close()
+
+    # -- publish --------------------------------------------------------------------
+
+    def publish(
+        self,
+        path: Path,
+        meta: TrackMetadata,
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Published:
+        """Publish one audio file and, when the engine runs, seed it at once."""
+        with self._publish_lock:
+            result = publish_file(
+                path,
+                meta,
+                key=self.signing_key(),
+                library=self.library,
+                media_dir=self.settings.media_dir,
+                profile=self.settings.cid_profile,
+                hybrid=self.settings.hybrid_torrents,
+                on_bytes=on_bytes,
+            )
+        if self.engine is not None:
+            cid = result.track.record["cid"]
+            self.engine.add(self._seedable(result.metainfo, cid), self.settings.media_dir, seed_mode=True)
+            self.engine.request_resume_data(result.infohash)
+        return result
+
+    # -- library views ----------------------------------------------------------------
+
+    def tracks(self, limit: int = 10_000, offset: int = 0) -> list[TrackRow]:
+        return self.library.tracks(limit, offset)
+
+    def local_track(self, track_id: str) -> VerifiedTrack | None:
+        row = self.library.track(track_id)
+        return verify_track(row.record) if row else None
+
+    def metainfo_for(self, track_id: str) -> bytes:
+        """The track's torrent with this node's web seed in ``url-list``; ``NotFoundError``."""
+        row = self.library.track(track_id)
+        torrent = self.library.torrent(row.infohash) if row else None
+        if row is None or torrent is None:
+            raise NotFoundError(f"no track {track_id} here")
+        return self._seedable(torrent.metainfo, row.cid)
+
+    # -- resolve / fetch ------------------------------------------------------------
+
+    def resolve(self, ref: str, peer: str | None = None) -> VerifiedTrack:
+        """Find and verify a record.  ``ref``: a track id, a magnet, a record file path, or
+        a peer URL of a record; ``peer``: a node's base URL to ask.
+
+        Raises ``NotFoundError``, ``PeerError`` or ``IntegrityError`` (forged/tampered).
+        """
+        ref = ref.strip()
+        if ref.startswith(("http://", "https://")):
+            parts = urlsplit(ref)
+            base = f"{parts.scheme}://{parts.netloc}"
+            track_id = parts.path.rstrip("/").rsplit("/", 1)[-1]
+            return self._resolve_remote(track_id, base)
+        if ref.startswith("magnet:"):
+            infohash = parse_magnet(ref).infohash
+            rows = self.library.tracks_by_infohash(infohash)
+            if rows:
+                return verify_track(rows[0].record)
+            if not peer:
+                raise NotFoundError("no local track has that magnet's infohash; give --peer URL to ask a node")
+            with PeerClient(peer) as client:
+                for candidate in client.find_by_infohash(infohash):
+                    track = verify_track(candidate)
+                    if track.infohash == infohash:
+                        return track
+            raise NotFoundError(f"{peer} lists no verified track with infohash {infohash}")
+        if ref.startswith(ID_PREFIX):
+            local = self.local_track(ref)
+            if local is not None:
+                return local
+            if not peer:
+                raise NotFoundError(f"{ref} is not in the local library; give --peer URL to ask a node")
+            return self._resolve_remote(ref, peer)
+        path = Path(ref).expanduser()
+        if path.is_file():
+            if path.stat().st_size > 64 * 1024:
+                raise IntegrityError(f"{path} is too large to be a Track Record", check="json")
+            return verify_track(path.read_bytes())
+        raise CallerError(f"{ref!r} is not a track id, magnet, record file or record URL")
+
+    def _resolve_remote(self, track_id: str, peer: str) -> VerifiedTrack:
+        with PeerClient(peer) as client:
+            track = verify_track(client.record(track_id))
+        if track.id != track_id:
+            raise IntegrityError(f"asked {peer} for {track_id}, got the record {track.id}", check="id")
+        return track
+
+    def fetch(self, ref: str, peer: str | None = None, *, stall_timeout: float = 60.0) -> Transfer:
+        """Start downloading a track (resolve, torrent, peers); returns the running ``Transfer``.
+
+        A track already in the library returns a transfer that is complete at once.
+        """
+        engine = self.start_engine()
+        track = self.resolve(ref, peer)
+        existing = self.transfers.get(track.id)
+        if existing is not None and existing.state.state not in ("failed",):
+            return existing
+        peers: list[tuple[str, int]] = []
+        metainfo: bytes | None = None
+        if self.library.track(track.id) is not None:
+            metainfo = self.metainfo_for(track.id)
+        elif peer:
+            with PeerClient(peer) as client:
+                metainfo = client.torrent(track.id)
+                try:
+                    peers.append(client.bittorrent_address())
+                except PeerError:
+                    pass
+        if metainfo is None:
+            raise NotFoundError(
+                f"no torrent for {track.id}: give --peer URL of a node that has it (magnet-only fetch needs the DHT)"
+            )
+        transfer = Transfer(
+            track,
+            metainfo,
+            engine=engine,
+            library=self.library,
+            media_dir=self.settings.media_dir,
+            peers=peers,
+            stall_timeout=stall_timeout,
+            on_complete=self._transfer_done,
+        )
+        self.transfers[track.id] = transfer
+        if self.library.track(track.id) is not None:
+            transfer._set(state="complete", done=transfer.info.size)
+            transfer.done.set()
+            return transfer
+        transfer.start()
+        return transfer
+
+    def _transfer_done(self, transfer: Transfer) -> None:
+        if transfer.state.state == "complete" and self.engine is not None:
+            cid = transfer.track.record["cid"]
+            self.engine.add(self._seedable(transfer.metainfo, cid), self.settings.media_dir, seed_mode=True)
+            self.engine.request_resume_data(transfer.info.infohash)
+            self.waiter.notify()
+
+    def transfer_states(self) -> list[TransferState]:
+        return [t.state for t in self.transfers.values()]
+
+    # -- streaming ------------------------------------------------------------------
+
+    def stream_source(self, track_id: str) -> StreamSource:
+        """Bytes of a track for ``/stream/``: from the library, or from a running transfer."""
+        transfer = self.transfers.get(track_id)
+        row = self.library.track(track_id)
+        if row is not None:
+            file = self.library.file(row.cid)
+            if file is not None:
+                path = self.settings.data_dir / file.path
+                return StreamSource(lambda: path, row.size, row.format)
+        if transfer is None or transfer.state.state == "failed":
+            raise NotFoundError(f"{track_id} is neither in the library nor being fetched")
+        final = self.settings.media_dir / transfer.info.name
+        partial = transfer.partial_dir / transfer.info.name
+
+        def path_of() -> Path:
+            return final if final.exists() else partial
+
+        return StreamSource(
+            path_of,
+            transfer.info.size,
+            transfer.track.record["format"],
+            engine=self.engine,
+            infohash=transfer.info.infohash,
+            piece_length=transfer.info.piece_length,
+            waiter=self.waiter,
+        )
+
+    def node_info(self) -> dict[str, Any]:
+        """What ``GET /osp/v0/node`` says about this node."""
+        from osp import __version__
+
+        info: dict[str, Any] = {"software": "osp-node", "version": __version__, "protocol": "osp/0.1"}
+        if self.engine is not None:
+            info["bittorrent"] = {"port": self.engine.listen_port}
+        if self.keystore.exists():
+            try:
+                info["did"] = self.signing_key().did
+            except Exception:
+                pass
+        info["tracks"] = self.library.track_count()
+        return info

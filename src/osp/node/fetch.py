@@ -1,0 +1,221 @@
+"""Fetching a track from the network: resolve → torrent → download → verify CID → store → seed.
+
+A ``Transfer`` runs in its own thread and exposes a ``TransferState`` snapshot.  Its
+lifecycle (a state machine as a table; any state may go to ``failed``):
+
+=============  ==========================================================
+state          what happens / next
+=============  ==========================================================
+resolving      record fetched and verified → ``downloading`` (or ``complete``
+               at once when the library already holds the track)
+downloading    libtorrent fetches pieces (sequential, deadlines for streams);
+               all pieces → ``verifying``; no progress for ``stall_timeout``
+               → ``failed`` (naming corrupt peers if hash checks failed)
+verifying      UnixFS CID of the finished file must equal the record's
+               ``cid`` (and its size) → ``complete``; else the file is
+               deleted → ``failed`` with ``IntegrityError(check="cid")``
+complete       stored in the library and seeded
+=============  ==========================================================
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
+from osp.core.errors import IntegrityError, OspError, PeerError
+from osp.distribution.engine import Engine, Event, HashFailed, PeerBanned, TorrentFailed, parse_metainfo
+from osp.library.store import FileRow, Library
+from osp.records.track import VerifiedTrack
+
+
+@dataclass(frozen=True)
+class TransferState:
+    """Snapshot of a transfer; sizes in bytes, ``rate`` in bytes/s."""
+
+    track_id: str
+    infohash: str
+    title: str
+    state: str
+    done: int
+    total: int
+    rate: int
+    peers: int
+    hash_failures: int
+    error: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.track_id,
+            "infohash": self.infohash,
+            "title": self.title,
+            "state": self.state,
+            "done": self.done,
+            "total": self.total,
+            "rate": self.rate,
+            "peers": self.peers,
+            "hashFailures": self.hash_failures,
+            "error": self.error,
+        }
+
+
+def verify_file(path: Path, track: VerifiedTrack) -> list[Block]:
+    """Re-import ``path`` with the record's profile; ``IntegrityError(check="cid"|"size")``
+    unless it is exactly the bytes the record names.  Returns the DAG's blocks."""
+    record = track.record
+    size = path.stat().st_size
+    if size != record["size"]:
+        raise IntegrityError(f"downloaded {size} bytes, the record says {record['size']}", check="size")
+    prof = get_profile(record["cidProfile"])
+    importer = UnixfsImporter(prof)
+    blocks: list[Block] = []
+    with open(path, "rb", buffering=0) as f:
+        for chunk in read_chunks(f, 1024 * 1024):
+            blocks.extend(importer.feed(chunk))
+    root, tail = importer.finish()
+    if str(root) != record["cid"]:
+        raise IntegrityError(
+            f"the downloaded bytes have CID {root}, but the signed record says {record['cid']}: "
+            "a peer served other content; the file was discarded",
+            check="cid",
+        )
+    return blocks + tail
+
+
+class Transfer:
+    """Download of one verified track; start with ``start()``, read ``state``."""
+
+    def __init__(
+        self,
+        track: VerifiedTrack,
+        metainfo: bytes,
+        *,
+        engine: Engine,
+        library: Library,
+        media_dir: Path,
+        peers: list[tuple[str, int]],
+        stall_timeout: float = 60.0,
+        on_complete: Callable[["Transfer"], None] | None = None,
+    ) -> None:
+        self.track = track
+        self.metainfo = metainfo
+        self.engine = engine
+        self.library = library
+        self.media_dir = media_dir
+        self.partial_dir = media_dir / "partial"
+        self.peers = peers
+        self.stall_timeout = stall_timeout
+        self.on_complete = on_complete
+        mi = parse_metainfo(metainfo)
+        if mi.infohash != track.infohash:
+            raise IntegrityError(
+                f"the torrent's infohash {mi.infohash} is not the record's {track.infohash}", check="infohash"
+            )
+        if mi.size != track.record["size"]:
+            raise IntegrityError(f"the torrent holds {mi.size} bytes, the record says {track.record['size']}", check="size")
+        self.info = mi
+        self._state = TransferState(track.id, mi.infohash, track.record["title"], "downloading", 0, mi.size, 0, 0, 0, None)
+        self._lock = threading.Lock()
+        self._hash_failures = 0
+        self._banned: list[str] = []
+        self._failure: str | None = None
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"osp-fetch-{mi.infohash[:8]}", daemon=True)
+
+    @property
+    def state(self) -> TransferState:
+        with self._lock:
+            return self._state
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            self._state = replace(self._state, **changes)
+
+    def on_event(self, event: Event) -> None:
+        """Engine subscriber: count corrupt pieces and bans for this torrent."""
+        if getattr(event, "infohash", None) != self.info.infohash:
+            return
+        if isinstance(event, HashFailed):
+            self._hash_failures += 1
+        elif isinstance(event, PeerBanned):
+            self._banned.append(event.peer)
+        elif isinstance(event, TorrentFailed):
+            self._failure = event.message
+
+    def start(self) -> None:
+        """Add the torrent to the engine and download in a background thread."""
+        self.partial_dir.mkdir(parents=True, exist_ok=True)
+        self._unsubscribe = self.engine.subscribe(self.on_event)
+        self.engine.add(self.metainfo, self.partial_dir, sequential=True, peers=self.peers)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> TransferState:
+        self.done.wait(timeout)
+        return self.state
+
+    def _run(self) -> None:
+        try:
+            self._download()
+            self._set(state="verifying")
+            path = self.partial_dir / self.info.name
+            try:
+                blocks = verify_file(path, self.track)
+            except IntegrityError:
+                self.engine.remove(self.info.infohash, delete_files=True)
+                raise
+            self._store(path, blocks)
+            self._set(state="complete", done=self.info.size)
+        except OspError as exc:
+            self._set(state="failed", error=exc.to_json())
+        except Exception as exc:  # never lose the reason of a background failure
+            self._set(state="failed", error={"error": "internal", "message": f"{type(exc).__name__}: {exc}"})
+        finally:
+            self._unsubscribe()
+            self.done.set()
+            if self.on_complete:
+                self.on_complete(self)
+
+    def _download(self) -> None:
+        ih = self.info.infohash
+        last_done, last_change = -1, time.monotonic()
+        while True:
+            st = self.engine.status(ih)
+            self._set(done=st.total_done, rate=st.download_rate, peers=st.num_peers, hash_failures=self._hash_failures)
+            if self._failure:
+                raise PeerError(f"download failed: {self._failure}")
+            if st.state in ("finished", "seeding") and st.total_done >= st.total_wanted:
+                return
+            now = time.monotonic()
+            if st.total_done != last_done:
+                last_done, last_change = st.total_done, now
+            elif now - last_change > self.stall_timeout:
+                if self._hash_failures:
+                    banned = f"; banned {', '.join(self._banned)}" if self._banned else ""
+                    raise IntegrityError(
+                        f"peers sent corrupt data ({self._hash_failures} pieces failed their hash check{banned}) "
+                        f"and no honest source remained after {self.stall_timeout:.0f} s",
+                        check="piece-hash",
+                    )
+                raise PeerError(
+                    f"no progress for {self.stall_timeout:.0f} s ({st.total_done} of {st.total_wanted} bytes, "
+                    f"{st.num_peers} peers): no reachable peer has this track"
+                )
+            time.sleep(0.1)
+
+    def _store(self, path: Path, blocks: list[Block]) -> None:
+        ih = self.info.infohash
+        final = self.media_dir / self.info.name
+        self.engine.remove(ih)
+        if final.exists():
+            path.unlink(missing_ok=True)
+        else:
+            os.replace(path, final)
+        row = FileRow(self.track.record["cid"], str(final.relative_to(self.media_dir.parent)), self.info.size,
+                      self.track.record["cidProfile"])
+        self.library.add_track(self.track, file=row, blocks=blocks, infohash=ih, metainfo=self.metainfo, origin="fetched")

@@ -1,0 +1,228 @@
+"""The publish pipeline: probe → import (CID + piece hashes + copy) → torrent → record
+→ sign → store.  Each stage is a function; ``publish_file`` runs them in order.
+
+Crash safety (design.md §4): the file is copied into a staging directory inside
+``media/``, fsynced, renamed into place, and only then is the library row committed in
+one transaction.  A crash leaves either the whole track or nothing (the node removes
+staging leftovers and unreferenced files at start).  Publishing the same file twice
+with the same metadata is idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from osp.content.probe import AudioInfo, probe
+from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
+from osp.core.errors import CallerError
+from osp.distribution.engine import PIECE_SIZE, make_hybrid_torrent, make_v1_torrent, parse_metainfo
+from osp.distribution.magnet import Magnet
+from osp.identity.keys import SigningKey
+from osp.library.store import FileRow, Library
+from osp.records.track import VerifiedTrack, build_track, sign_track, verify_track
+
+READ_SIZE = 1024 * 1024  # a multiple of every chunk size and of PIECE_SIZE
+STAGING_PREFIX = ".staging-"
+
+
+@dataclass(frozen=True)
+class TrackMetadata:
+    """What the publisher says about a track; ``None`` means "use the file's tag or a default".
+
+    ``released`` is ``YYYY-MM-DD``; ``license`` an SPDX id; ``provenance`` the record's
+    provenance object (AI generator, model, prompt, seed, parents, stems …).
+    """
+
+    title: str | None = None
+    artist_name: str | None = None
+    album: str | None = None
+    license: str = "CC0-1.0"
+    released: str | None = None
+    tags: tuple[str, ...] = ()
+    provenance: dict[str, Any] = field(default_factory=dict)
+    artwork: str | None = None
+    lyrics: str | None = None
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A file copied into staging: its CID, blocks, piece hashes and staged path."""
+
+    cid: str
+    profile: str
+    size: int
+    blocks: list[Block]
+    piece_hashes: list[bytes]
+    staged: Path
+
+
+@dataclass(frozen=True)
+class Published:
+    """The result of publishing one file."""
+
+    track: VerifiedTrack
+    infohash: str
+    metainfo: bytes
+    created: bool  #: False when the identical track was already in the library
+
+
+def import_into(
+    path: Path, staging: Path, name: str, profile: str, on_bytes: Callable[[int], None] | None = None
+) -> Imported:
+    """Copy ``path`` to ``staging/name`` while computing the UnixFS CID and SHA-1 pieces.
+
+    One read pass; memory stays flat.  ``on_bytes`` gets the byte count of each read.
+    """
+    prof = get_profile(profile)
+    importer = UnixfsImporter(prof)
+    blocks: list[Block] = []
+    pieces: list[bytes] = []
+    piece = hashlib.sha1()
+    piece_fill = 0
+    size = 0
+    target = staging / name
+    with open(path, "rb", buffering=0) as src, open(target, "wb") as dst:
+        for chunk in read_chunks(src, READ_SIZE):
+            dst.write(chunk)
+            blocks.extend(importer.feed(chunk))
+            pos = 0
+            while pos < len(chunk):
+                take = min(PIECE_SIZE - piece_fill, len(chunk) - pos)
+                piece.update(chunk[pos : pos + take])
+                piece_fill += take
+                pos += take
+                if piece_fill == PIECE_SIZE:
+                    pieces.append(piece.digest())
+                    piece, piece_fill = hashlib.sha1(), 0
+            size += len(chunk)
+            if on_bytes:
+                on_bytes(len(chunk))
+        dst.flush()
+        os.fsync(dst.fileno())
+    if piece_fill:
+        pieces.append(piece.digest())
+    root, tail = importer.finish()
+    blocks.extend(tail)
+    return Imported(str(root), profile, size, blocks, pieces, target)
+
+
+def web_seed_url(public_url: str, cid: str) -> str:
+    """The BEP 19 web seed for a track: the full file URL on the gateway."""
+    return f"{public_url.rstrip('/')}/ipfs/{cid}"
+
+
+def publish_file(
+    path: Path,
+    meta: TrackMetadata,
+    *,
+    key: SigningKey,
+    library: Library,
+    media_dir: Path,
+    profile: str = "unixfs-v1-2025",
+    hybrid: bool = False,
+    now: datetime | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Published:
+    """Run the whole pipeline for one file.  Raises ``UnsupportedMediaError`` (not audio,
+    truncated, lying extension), ``CallerError`` (bad metadata), ``OSError`` (disk)."""
+    path = Path(path)
+    info = probe(path)
+    now = now or datetime.now(timezone.utc)
+    media_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=media_dir))
+    try:
+        imported = import_into(path, staging, "import.tmp", profile, on_bytes)
+        name = f"{imported.cid}{info.extension}"
+        staged = staging / name
+        os.replace(imported.staged, staged)
+        if hybrid:
+            metainfo = make_hybrid_torrent(staged)
+        else:
+            metainfo = make_v1_torrent(name, imported.size, imported.piece_hashes)
+        mi = parse_metainfo(metainfo)
+        magnet = Magnet(mi.infohash, mi.infohash_v2, name, imported.size)
+        unsigned = build_track(record_fields(info, meta, key.did, imported.cid, profile, str(magnet), now))
+        try:
+            track = verify_track(sign_track(unsigned, key, now.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        except Exception as exc:
+            raise CallerError(f"{path.name}: the record would be invalid: {exc}") from exc
+        existing = library.track(track.id)
+        if existing is not None:
+            return Published(verify_track(existing.record), existing.infohash, metainfo, False)
+        final = media_dir / name
+        if not final.exists():
+            os.replace(staged, final)
+            _fsync_dir(media_dir)
+        row = FileRow(imported.cid, str(final.relative_to(media_dir.parent)), imported.size, profile)
+        created = library.add_track(
+            track, file=row, blocks=imported.blocks, infohash=mi.infohash, metainfo=metainfo, origin="published"
+        )
+        return Published(track, mi.infohash, metainfo, created)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def record_fields(
+    info: AudioInfo, meta: TrackMetadata, did: str, cid: str, profile: str, magnet: str, now: datetime
+) -> dict[str, Any]:
+    """The record's fields from the probe, the publisher's metadata and the import."""
+    title = (meta.title or info.title or "").strip()
+    if not title:
+        raise CallerError("the track needs a title: the file has no title tag, give --title")
+    tags = sorted({t.strip().lower() for t in meta.tags if t.strip()})
+    audio = {
+        k: v
+        for k, v in (("sampleRate", info.sample_rate), ("channels", info.channels), ("bitrate", info.bitrate))
+        if v is not None
+    }
+    return {
+        "title": title,
+        "artist": did,
+        "artistName": meta.artist_name or info.artist,
+        "album": meta.album or info.album,
+        "duration": info.duration,
+        "format": info.mime,
+        "cid": cid,
+        "cidProfile": profile,
+        "size": info.size,
+        "audio": audio,
+        "torrent": magnet,
+        "released": meta.released or now.strftime("%Y-%m-%d"),
+        "license": meta.license,
+        "tags": tags,
+        "provenance": meta.provenance or None,
+        "artwork": meta.artwork,
+        "lyrics": meta.lyrics,
+    }
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_orphans(library: Library, media_dir: Path) -> list[Path]:
+    """Delete staging leftovers and media files no library row references; returns them."""
+    if not media_dir.exists():
+        return []
+    known = {Path(f.path).name for f in library.files()}
+    removed = []
+    for entry in media_dir.iterdir():
+        if entry.name.startswith(STAGING_PREFIX) and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        elif entry.is_file() and entry.name not in known:
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
