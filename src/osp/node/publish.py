@@ -10,6 +10,7 @@ with the same metadata is idempotent.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -135,6 +136,8 @@ def publish_file(
     truncated, lying extension), ``CallerError`` (bad metadata), ``OSError`` (disk)."""
     path = Path(path)
     info = probe(path)
+    if not meta.title and not info.title:
+        meta = dataclasses.replace(meta, title=path.stem)  # no title tag: the file name
     now = now or datetime.now(timezone.utc)
     media_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=media_dir))
@@ -176,7 +179,7 @@ def record_fields(
     """The record's fields from the probe, the publisher's metadata and the import."""
     title = (meta.title or info.title or "").strip()
     if not title:
-        raise CallerError("the track needs a title: the file has no title tag, give --title")
+        raise CallerError("the track needs a title: give --title")
     tags = sorted({t.strip().lower() for t in meta.tags if t.strip()})
     audio = {
         k: v

@@ -1,0 +1,5 @@
+"""The ``osp`` command line."""
+
+from osp.apps.cli.main import main
+
+__all__ = ["main"]

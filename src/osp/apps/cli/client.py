@@ -1,0 +1,91 @@
+"""Finding and talking to a running node's control API from CLI commands."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from osp.core.errors import CallerError, IntegrityError, NotFoundError, OspError, PeerError, RemoteError
+from osp.core.settings import Settings
+
+_ERRORS: dict[str, type[OspError]] = {
+    "not-found": NotFoundError,
+    "caller-error": CallerError,
+    "peer": PeerError,
+    "remote-error": RemoteError,
+}
+
+
+@dataclass(frozen=True)
+class RunningNode:
+    """A node process serving this data directory: its URLs and the API token."""
+
+    pid: int
+    http: str
+    control: str
+    token: str
+
+
+def find_running_node(settings: Settings) -> RunningNode | None:
+    """The node recorded in ``node.json`` if its process is alive, else ``None``."""
+    try:
+        info = json.loads(settings.node_file.read_text("utf-8"))
+        pid = int(info["pid"])
+        os.kill(pid, 0)
+        token = settings.token_path.read_text("utf-8").strip()
+        return RunningNode(pid, str(info["http"]), str(info["control"]), token)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+class ControlClient:
+    """Bearer-token client of the control API; maps error bodies back to ``OspError``."""
+
+    def __init__(self, node: RunningNode, timeout: float = 300.0) -> None:
+        self.node = node
+        self._client = httpx.Client(
+            base_url=node.control, timeout=timeout, headers={"Authorization": f"Bearer {node.token}"}
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _check(self, resp: httpx.Response) -> Any:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {"message": resp.text[:200]}
+        if resp.status_code >= 400:
+            code = body.get("error", "")
+            message = body.get("message", f"HTTP {resp.status_code}")
+            if code == "integrity":
+                raise IntegrityError(message, check=str(body.get("check", "?")))
+            raise _ERRORS.get(code, OspError)(message)
+        return body
+
+    def get(self, path: str) -> Any:
+        try:
+            return self._check(self._client.get(path))
+        except httpx.HTTPError as exc:
+            raise PeerError(f"the running node at {self.node.control} did not answer: {exc}") from exc
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        try:
+            return self._check(self._client.post(path, json=body))
+        except httpx.HTTPError as exc:
+            raise PeerError(f"the running node at {self.node.control} did not answer: {exc}") from exc
+
+    def stream_url(self, track_id: str) -> str:
+        return f"{self.node.control}/stream/{track_id}?token={self.node.token}"
+
+    def stream(self, track_id: str) -> Iterator[bytes]:
+        with self._client.stream("GET", f"/stream/{track_id}") as resp:
+            if resp.status_code >= 400:
+                resp.read()
+                self._check(resp)
+            yield from resp.iter_bytes()
