@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install osp-node and start a node whose library holds real music: the three
+# soundtrack pieces of Frozen-Bubble (Debian package frozen-bubble-data, GPL-2).
+# Data lives in .demo/node-a unless OSP_DATA_DIR says otherwise. Ctrl-C stops the node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/system-packages.sh
+bash scripts/install.sh
+export PATH="$PWD/.venv/bin:$PATH"
+export OSP_DATA_DIR="${OSP_DATA_DIR:-$PWD/.demo/node-a}"
+HTTP="${OSP_HTTP:-127.0.0.1:8787}"
+CONTROL="${OSP_CONTROL:-127.0.0.1:8788}"
+LISTEN="${OSP_LISTEN:-0.0.0.0:6881}"
+[ -e "$OSP_DATA_DIR/identity/key.pem" ] || osp id init
+osp publish /usr/share/games/frozen-bubble/snd/introzik.ogg \
+  /usr/share/games/frozen-bubble/snd/frozen-mainzik-1p.ogg \
+  /usr/share/games/frozen-bubble/snd/frozen-mainzik-2p.ogg \
+  --artist-name "The Frozen-Bubble Team" --album "Frozen-Bubble" --license GPL-2.0-only \
+  --tag game-music --tag soundtrack --released 2010-01-01 >/dev/null
+first=$(osp ls --json | head -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+cat <<MSG
+osp-node demo: $(osp ls --json | wc -l) real tracks in $OSP_DATA_DIR
+$(osp ls)
+
+From a second node (another terminal, another data directory):
+  export PATH="$PWD/.venv/bin:\$PATH"
+  osp --data-dir /tmp/node-b resolve $first --peer http://$HTTP
+  osp --data-dir /tmp/node-b play    $first --peer http://$HTTP --listen 127.0.0.1:6891 --no-dht --allow-private-peers
+  osp --data-dir /tmp/node-b get     $first --peer http://$HTTP --listen 127.0.0.1:6891 --no-dht --allow-private-peers -o track.ogg
+Publish your own music into this node (it seeds at once):
+  OSP_DATA_DIR=$OSP_DATA_DIR osp publish my-song.flac --title "My Song" --ai-generator "…" --prompt "…"
+MSG
+exec osp node --http "$HTTP" --control "$CONTROL" --listen "$LISTEN" --allow-private-peers "$@"

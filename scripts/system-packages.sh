@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages osp-node's demo and tests use: real music (frozen-bubble-data, GPL-2
+# game soundtrack), ffmpeg (to make test files in every format), aria2 (an independent
+# BitTorrent client). Installs only what is missing; needs root or sudo.
+set -euo pipefail
+want=()
+[ -e /usr/share/games/frozen-bubble/snd/introzik.ogg ] || want+=(frozen-bubble-data)
+if [ "${1:-}" = "test" ]; then
+  command -v ffmpeg >/dev/null || want+=(ffmpeg)
+  command -v node >/dev/null || want+=(nodejs npm)
+fi
+[ ${#want[@]} -eq 0 ] && exit 0
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "please install as root: apt-get install ${want[*]}" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null

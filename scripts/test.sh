@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Install the test dependencies and run the whole test suite (slow tests included).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not slow"`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/system-packages.sh test
+bash scripts/install.sh test
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
+exec .venv/bin/python -m pytest "$@"
