@@ -131,14 +131,18 @@ def parse_metainfo(data: bytes) -> Metainfo:
     if ti.num_files() != 1:
         raise CallerError("an OSP track torrent holds exactly one file")
     hashes = ti.info_hashes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # files()/web_seeds(): no replacement in the binding
+        name = ti.files().file_path(0)
+        seeds = tuple(ws["url"] for ws in ti.web_seeds())
     return Metainfo(
         infohash=str(hashes.v1),
         infohash_v2=str(hashes.v2) if hashes.has_v2() else None,
-        name=ti.files().file_path(0),
+        name=name,
         size=ti.total_size(),
         piece_length=ti.piece_length(),
         num_pieces=ti.num_pieces(),
-        web_seeds=tuple(ws["url"] for ws in ti.web_seeds()),
+        web_seeds=seeds,
     )
 
 
@@ -420,7 +424,9 @@ class Engine:
         ti = handle.torrent_file()
         if ti is None:
             raise NotFoundError(f"torrent {infohash} has no metadata yet")
-        return Path(handle.status().save_path) / ti.files().file_path(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return Path(handle.status().save_path) / ti.files().file_path(0)
 
     def request_resume_data(self, infohash: str | None = None) -> int:
         """Ask libtorrent for resume data (``ResumeDataSaved`` events); returns how many."""
