@@ -1,0 +1,5 @@
+"""``python -m osp`` = the ``osp`` command."""
+
+from osp.apps.cli import main
+
+main()
