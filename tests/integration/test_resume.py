@@ -1,0 +1,58 @@
+"""Seeding survives a restart from resume data, without re-hashing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from osp.core.settings import Settings
+from osp.node import Node, TrackMetadata
+
+
+def settings(data: Path) -> Settings:
+    return Settings(data_dir=data, listen=("127.0.0.9", 0), dht=False, allow_private_peers=True)
+
+
+def wait_state(node: Node, infohash: str, states: set[str], timeout: float = 20) -> str:
+    assert node.engine is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = node.engine.status(infohash).state
+        if state in states:
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"still {state} after {timeout} s")
+
+
+def test_restart_seeds_from_resume_data(tmp_path: Path, music: list[Path]) -> None:
+    node = Node(settings(tmp_path))
+    node.keystore.create()
+    node.start_engine()
+    published = [node.publish(p, TrackMetadata()) for p in music]
+    for p in published:
+        wait_state(node, p.infohash, {"seeding"})
+    assert node.save_resume_data() == 3
+    node.close()
+
+    node = Node(settings(tmp_path))
+    rows = {t.infohash: t.resume for t in node.library.torrents()}
+    assert all(rows.values()), "resume data stored for every torrent"
+    node.start_engine()
+    assert node.engine is not None
+    for p in published:
+        status = node.engine.status(p.infohash)
+        assert status.state != "checking" and status.progress == 1.0
+    node.close()
+
+
+def test_missing_media_file_is_not_seeded(tmp_path: Path, music: list[Path]) -> None:
+    node = Node(settings(tmp_path))
+    node.keystore.create()
+    published = node.publish(music[0], TrackMetadata())
+    node.close()
+    file = next((tmp_path / "media").glob("*.ogg"))
+    file.unlink()
+    node = Node(settings(tmp_path))
+    engine = node.start_engine()
+    assert not engine.has_torrent(published.infohash)
+    node.close()
