@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from osp.content.cid import CID, DAG_PB, RAW
+from osp.content.cid import CID, DAG_PB, RAW, varint_encode
 from osp.content.dagpb import PBLink, encode_node, encode_unixfs_file
 
 KiB = 1024
@@ -67,9 +67,9 @@ def get_profile(name: str) -> Profile:
 class Block:
     """One block of the DAG.
 
-    ``data`` holds the block bytes of parent nodes (and of wrapped v0 leaves); raw leaves
-    carry ``data=None`` and point into the file with ``offset``/``length`` (bytes).
-    ``offset`` is -1 for parent nodes.
+    ``data`` holds the block bytes of parent nodes; leaves carry ``data=None`` and point
+    into the file with ``offset``/``length`` (bytes; ``leaf_bytes`` rebuilds a wrapped v0
+    leaf).  ``offset`` is -1 for parent nodes.
     """
 
     cid: CID
@@ -89,12 +89,38 @@ class _Entry:
     filesize: int  # file bytes below this entry (blocksize)
 
 
-def leaf_block(profile: Profile, chunk: bytes | memoryview) -> tuple[CID, bytes | None, int]:
-    """The leaf for ``chunk``: ``(cid, wrapped_block_or_None, tsize)``."""
+def leaf_block(profile: Profile, chunk: bytes | memoryview) -> tuple[CID, int]:
+    """The leaf for ``chunk``: ``(cid, tsize)``.
+
+    Raw leaves hash the chunk itself; wrapped (v0) leaves hash ``prefix || chunk ||
+    suffix`` of the dag-pb/UnixFS envelope incrementally, without copying the chunk.
+    """
     if profile.raw_leaves:
-        return CID(profile.cid_version, RAW, hashlib.sha256(chunk).digest()), None, len(chunk)
-    block = encode_node(encode_unixfs_file(chunk))
-    return CID(profile.cid_version, DAG_PB, hashlib.sha256(block).digest()), block, len(block)
+        return CID(profile.cid_version, RAW, hashlib.sha256(chunk).digest()), len(chunk)
+    prefix, suffix = wrapped_leaf_envelope(len(chunk))
+    h = hashlib.sha256(prefix)
+    h.update(chunk)
+    h.update(suffix)
+    return CID(profile.cid_version, DAG_PB, h.digest()), len(prefix) + len(chunk) + len(suffix)
+
+
+def wrapped_leaf_envelope(length: int) -> tuple[bytes, bytes]:
+    """``(prefix, suffix)`` such that ``prefix + chunk + suffix`` is the dag-pb block of a
+    UnixFS file leaf holding ``length`` bytes (``encode_node(encode_unixfs_file(chunk))``)."""
+    if length == 0:
+        return encode_node(encode_unixfs_file(b"")), b""
+    inner_prefix = b"\x08\x02\x12" + varint_encode(length)
+    inner_suffix = b"\x18" + varint_encode(length)
+    inner_len = len(inner_prefix) + length + len(inner_suffix)
+    return b"\x0a" + varint_encode(inner_len) + inner_prefix, inner_suffix
+
+
+def leaf_bytes(profile: Profile, chunk: bytes) -> bytes:
+    """The block bytes of the leaf holding ``chunk`` (what a gateway serves)."""
+    if profile.raw_leaves:
+        return chunk
+    prefix, suffix = wrapped_leaf_envelope(len(chunk))
+    return prefix + chunk + suffix
 
 
 @dataclass
@@ -151,8 +177,8 @@ class UnixfsImporter:
             level += 1
 
     def _add_chunk(self, chunk: memoryview, out: list[Block]) -> None:
-        cid, block, tsize = leaf_block(self.profile, chunk)
-        out.append(Block(cid, block, self._offset, len(chunk)))
+        cid, tsize = leaf_block(self.profile, chunk)
+        out.append(Block(cid, None, self._offset, len(chunk)))
         self._offset += len(chunk)
         self._chunks += 1
         self._push(0, _Entry(cid, tsize, len(chunk)), out)

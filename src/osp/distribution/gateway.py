@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from osp.content.car import car_header, car_section
-from osp.content.cid import CID, CIDError
-from osp.content.dagpb import decode_node, encode_node, encode_unixfs_file
+from osp.content.cid import CID, RAW, CIDError
+from osp.content.dagpb import decode_node
+from osp.content.unixfs import wrapped_leaf_envelope
 from osp.core.errors import CorruptDataError, NotFoundError
 from osp.library.store import Library
 
@@ -99,8 +100,9 @@ class Gateway:
             with open(self.data_dir / file.path, "rb") as f:
                 f.seek(offset)
                 data = f.read(length)
-            if cid.codec != 0x55:  # a wrapped UnixFS leaf (v0 profile)
-                data = encode_node(encode_unixfs_file(data))
+            if cid.codec != RAW:  # a wrapped UnixFS leaf (v0 profile)
+                prefix, suffix = wrapped_leaf_envelope(len(data))
+                data = prefix + data + suffix
         if not cid.verify(data):
             raise CorruptDataError(f"stored block {cid} does not match its hash: the file on disk changed")
         return bytes(data)

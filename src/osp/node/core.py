@@ -27,6 +27,7 @@ from osp.distribution.engine import (
 )
 from osp.distribution.magnet import parse_magnet
 from osp.distribution.peer_client import PeerClient
+from osp.distribution.ratelimit import TokenBucket
 from osp.distribution.streaming import PieceWaiter, StreamSource
 from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
@@ -52,6 +53,8 @@ class Node:
         self._resume_lock = threading.Condition()
         self._resume_pending: set[str] = set()
         self._publish_lock = threading.Lock()
+        #: caps HTTP uploads (gateway, web seed) like libtorrent caps BitTorrent ones
+        self.upload_bucket = TokenBucket(settings.upload_rate_limit) if settings.upload_rate_limit else None
 
     # -- identity ---------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
 from osp.core.errors import IntegrityError, OspError, PeerError
-from osp.distribution.engine import Engine, Event, HashFailed, PeerBanned, TorrentFailed, parse_metainfo
+from osp.distribution.engine import Engine, Event, HashFailed, PeerBanned, TorrentFailed, TorrentFinished, parse_metainfo
 from osp.library.store import FileRow, Library
 from osp.records.track import VerifiedTrack
 
@@ -49,6 +49,8 @@ class TransferState:
     peers: int
     hash_failures: int
     error: dict[str, Any] | None
+    download_seconds: float | None = None  #: torrent added → every piece verified
+    verify_seconds: float | None = None  #: CID re-import of the finished file
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,8 @@ class TransferState:
             "peers": self.peers,
             "hashFailures": self.hash_failures,
             "error": self.error,
+            "downloadSeconds": self.download_seconds,
+            "verifySeconds": self.verify_seconds,
         }
 
 
@@ -125,6 +129,7 @@ class Transfer:
         self._hash_failures = 0
         self._banned: list[str] = []
         self._failure: str | None = None
+        self._finished = threading.Event()
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"osp-fetch-{mi.infohash[:8]}", daemon=True)
 
@@ -147,6 +152,9 @@ class Transfer:
             self._banned.append(event.peer)
         elif isinstance(event, TorrentFailed):
             self._failure = event.message
+            self._finished.set()
+        elif isinstance(event, TorrentFinished):
+            self._finished.set()
 
     def start(self) -> None:
         """Add the torrent to the engine and download in a background thread."""
@@ -161,14 +169,17 @@ class Transfer:
 
     def _run(self) -> None:
         try:
+            started = time.monotonic()
             self._download()
-            self._set(state="verifying")
+            downloaded = time.monotonic()
+            self._set(state="verifying", download_seconds=round(downloaded - started, 4))
             path = self.partial_dir / self.info.name
             try:
                 blocks = verify_file(path, self.track)
             except IntegrityError:
                 self.engine.remove(self.info.infohash, delete_files=True)
                 raise
+            self._set(verify_seconds=round(time.monotonic() - downloaded, 4))
             self._store(path, blocks)
             self._set(state="complete", done=self.info.size)
         except OspError as exc:
@@ -206,7 +217,7 @@ class Transfer:
                     f"no progress for {self.stall_timeout:.0f} s ({st.total_done} of {st.total_wanted} bytes, "
                     f"{st.num_peers} peers): no reachable peer has this track"
                 )
-            time.sleep(0.1)
+            self._finished.wait(0.2)  # woken at once by TorrentFinished; else a progress tick
 
     def _store(self, path: Path, blocks: list[Block]) -> None:
         ih = self.info.infohash

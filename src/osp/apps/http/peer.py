@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
@@ -56,6 +57,7 @@ class PeerHeaders(BaseHTTPMiddleware):
 def peer_app(node: Node) -> Starlette:
     """The ASGI app of the peer listener for ``node``."""
     gateway = Gateway(node.library, node.settings.data_dir)
+    bucket = node.upload_bucket
 
     def record_response(record: bytes) -> Response:
         return Response(record, media_type="application/ld+json")
@@ -91,6 +93,8 @@ def peer_app(node: Node) -> Starlette:
         ipfs_headers = {"X-Ipfs-Path": f"/ipfs/{cid}", "X-Ipfs-Roots": str(cid), "Cache-Control": "public, max-age=29030400, immutable", "Etag": f'"{cid}"'}
         if fmt == "raw" or (not fmt and RAW_TYPE in accept):
             data = gateway.block(cid)
+            if bucket is not None:
+                await run_in_threadpool(bucket.consume, len(data))
             return Response(data if request.method == "GET" else b"", media_type=RAW_TYPE, headers={**ipfs_headers, "Content-Disposition": f'attachment; filename="{cid}.bin"'})
         if fmt == "car" or (not fmt and CAR_TYPE in accept):
             hdrs = {**ipfs_headers, "Content-Disposition": f'attachment; filename="{cid}.car"'}
@@ -108,10 +112,12 @@ def peer_app(node: Node) -> Starlette:
                 f.seek(first)
                 left = last - first + 1
                 while left > 0:
-                    data = f.read(min(256 * 1024, left))
+                    data = f.read(min(64 * 1024, left))
                     if not data:
                         return
                     left -= len(data)
+                    if bucket is not None:
+                        bucket.consume(len(data))
                     yield data
 
         return ranged(request, stored.size, stored.mime, read, ipfs_headers)
