@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-packages.sh test
 bash scripts/install.sh test
-.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
+bash scripts/check.sh
 exec .venv/bin/python -m pytest "$@"

@@ -33,7 +33,7 @@ def node_a(tmp_path: Path, music: list[Path]) -> Iterator[NodeProc]:
 
 
 def publish(node: NodeProc, *files: Path, **flags: str) -> list[dict]:  # type: ignore[type-arg]
-    args = [a for k, v in flags.items() for a in (f"--{k.replace('_', '-')}", v)]
+    args = [a for k, v in flags.items() for a in (f"--{k.replace('_', '-')}", v) if a != ""]
     return jsonl(osp(node.data_dir, "publish", *map(str, files), *args, "--json"))
 
 
@@ -163,3 +163,12 @@ def test_bytes_other_than_the_record_cid_are_rejected(tmp_path: Path, music: lis
         node_e.stop()
     assert proc.returncode == 5 and "CID" in proc.stderr, proc.stderr
     assert not list((tmp_path / "b" / "media").rglob("*.ogg"))
+
+
+def test_hybrid_torrent_moves_between_nodes(tmp_path: Path, node_a: NodeProc, music: list[Path]) -> None:
+    (track,) = publish(node_a, music[1], title="Hybrid", hybrid="")  # flag without value
+    assert "urn:btmh:1220" in track["torrent"]
+    out = tmp_path / "hybrid.ogg"
+    osp(tmp_path / "d", "get", track["id"], "--peer", node_a.http, "--listen", "127.0.0.4:0", "--no-dht",
+        "--allow-private-peers", "-o", str(out))
+    assert out.read_bytes() == music[1].read_bytes()

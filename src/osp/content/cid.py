@@ -68,7 +68,7 @@ class CID:
     digest: bytes
 
     @classmethod
-    def of(cls, data: bytes | memoryview, codec: int = RAW, version: int = 1) -> "CID":
+    def of(cls, data: bytes | memoryview, codec: int = RAW, version: int = 1) -> CID:
         """CID of ``data`` hashed with sha2-256."""
         return cls(version, codec, hashlib.sha256(data).digest())
 
@@ -91,7 +91,7 @@ class CID:
         return f"CID({self})"
 
     @classmethod
-    def decode(cls, text: str) -> "CID":
+    def decode(cls, text: str) -> CID:
         """Parse a textual CID (``Qm…`` v0 or base32 ``b…`` v1); ``CIDError`` if invalid."""
         if not isinstance(text, str) or not text:
             raise CIDError("empty CID")
@@ -111,7 +111,7 @@ class CID:
         return cls.from_bytes(raw)
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "CID":
+    def from_bytes(cls, raw: bytes) -> CID:
         """Parse a binary CID (v0 multihash or v1); ``CIDError`` if invalid or trailing bytes."""
         cid, end = cls.read(raw, 0)
         if end != len(raw):
@@ -119,7 +119,7 @@ class CID:
         return cid
 
     @classmethod
-    def read(cls, raw: bytes | memoryview, pos: int) -> tuple["CID", int]:
+    def read(cls, raw: bytes | memoryview, pos: int) -> tuple[CID, int]:
         """Read a binary CID at ``pos``; returns ``(cid, next_pos)``."""
         if len(raw) - pos >= 34 and raw[pos] == SHA2_256 and raw[pos + 1] == 32:
             return cls(0, DAG_PB, bytes(raw[pos + 2 : pos + 34])), pos + 34
@@ -134,7 +134,7 @@ class CID:
         return cls(1, codec, bytes(raw[pos : pos + 32])), pos + 32
 
     @classmethod
-    def _from_multihash(cls, version: int, codec: int, mh: bytes) -> "CID":
+    def _from_multihash(cls, version: int, codec: int, mh: bytes) -> CID:
         if len(mh) != 34 or mh[0] != SHA2_256 or mh[1] != 32:
             raise CIDError("only sha2-256 multihashes are supported")
         return cls(version, codec, mh[2:])

@@ -68,8 +68,8 @@ def encode_node(data: bytes, links: list[PBLink] | tuple[PBLink, ...] = ()) -> b
     return bytes(out)
 
 
-def _read_fields(buf: bytes | memoryview) -> list[tuple[int, int, object]]:
-    fields: list[tuple[int, int, object]] = []
+def _read_fields(buf: bytes | memoryview) -> list[tuple[int, int, int | bytes]]:
+    fields: list[tuple[int, int, int | bytes]] = []
     pos = 0
     try:
         while pos < len(buf):
@@ -95,25 +95,25 @@ def decode_node(block: bytes | memoryview) -> tuple[bytes, list[PBLink]]:
     """Parse dag-pb bytes into ``(data, links)``; ``DagPbError`` if malformed."""
     data = b""
     links: list[PBLink] = []
-    for number, wire, value in _read_fields(block):
-        if number == 2 and wire == 2:
+    for number, _wire, value in _read_fields(block):
+        if number == 2 and isinstance(value, bytes):
             cid: CID | None = None
             name, tsize = "", 0
-            for n, w, v in _read_fields(value):  # type: ignore[arg-type]
-                if n == 1 and w == 2:
+            for n, _w, v in _read_fields(value):
+                if n == 1 and isinstance(v, bytes):
                     try:
-                        cid = CID.from_bytes(v)  # type: ignore[arg-type]
+                        cid = CID.from_bytes(v)
                     except CIDError as exc:
                         raise DagPbError(f"bad link CID: {exc}") from exc
-                elif n == 2 and w == 2:
-                    name = v.decode("utf-8", "replace")  # type: ignore[union-attr]
-                elif n == 3 and w == 0:
-                    tsize = v  # type: ignore[assignment]
+                elif n == 2 and isinstance(v, bytes):
+                    name = v.decode("utf-8", "replace")
+                elif n == 3 and isinstance(v, int):
+                    tsize = v
             if cid is None:
                 raise DagPbError("link without a hash")
             links.append(PBLink(cid, name, tsize))
-        elif number == 1 and wire == 2:
-            data = value  # type: ignore[assignment]
+        elif number == 1 and isinstance(value, bytes):
+            data = value
         else:
             raise DagPbError(f"unexpected dag-pb field {number}")
     return data, links
@@ -125,15 +125,15 @@ def decode_unixfs(data: bytes) -> UnixFSData:
     inline = b""
     filesize: int | None = None
     blocksizes: list[int] = []
-    for number, wire, value in _read_fields(data):
-        if number == 1 and wire == 0:
-            type_ = value  # type: ignore[assignment]
-        elif number == 2 and wire == 2:
-            inline = value  # type: ignore[assignment]
-        elif number == 3 and wire == 0:
-            filesize = value  # type: ignore[assignment]
-        elif number == 4 and wire == 0:
-            blocksizes.append(value)  # type: ignore[arg-type]
+    for number, _wire, value in _read_fields(data):
+        if number == 1 and isinstance(value, int):
+            type_ = value
+        elif number == 2 and isinstance(value, bytes):
+            inline = value
+        elif number == 3 and isinstance(value, int):
+            filesize = value
+        elif number == 4 and isinstance(value, int):
+            blocksizes.append(value)
     if type_ is None:
         raise DagPbError("UnixFS Data without a Type")
     return UnixFSData(type_, inline, filesize, tuple(blocksizes))

@@ -94,7 +94,7 @@ class Settings:
         if not is_loopback_host(self.control[0]):
             raise CallerError(f"the control listener must bind a loopback address, not {self.control[0]!r}")
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         """A copy with ``changes`` applied (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 

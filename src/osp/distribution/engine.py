@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import libtorrent as lt
 
@@ -125,7 +126,7 @@ def parse_metainfo(data: bytes) -> Metainfo:
     Only single-file torrents are OSP tracks; others raise ``CallerError``.
     """
     try:
-        ti = lt.torrent_info(lt.bdecode(data))
+        ti = lt.torrent_info(_bdecode(data))
     except (RuntimeError, TypeError, ValueError) as exc:
         raise CorruptDataError(f"not a valid torrent: {exc}") from exc
     if ti.num_files() != 1:
@@ -144,6 +145,11 @@ def parse_metainfo(data: bytes) -> Metainfo:
         num_pieces=ti.num_pieces(),
         web_seeds=seeds,
     )
+
+
+def _bdecode(data: bytes) -> Any:
+    """``lt.bdecode`` typed loosely (the stubs give a union); ``None`` for junk."""
+    return lt.bdecode(data)
 
 
 def _quiet(factory: Callable[[], lt.create_torrent]) -> lt.create_torrent:
@@ -183,7 +189,7 @@ def make_hybrid_torrent(path: Path, web_seeds: Sequence[str] = ()) -> bytes:
 
 def with_web_seeds(metainfo: bytes, web_seeds: Sequence[str]) -> bytes:
     """``metainfo`` with its ``url-list`` replaced (outside the info dict: same infohash)."""
-    decoded = lt.bdecode(metainfo)
+    decoded: Any = lt.bdecode(metainfo)
     key = b"url-list" if b"info" in decoded else "url-list"
     if web_seeds:
         decoded[key] = [u.encode() if isinstance(key, bytes) else u for u in web_seeds]
@@ -277,7 +283,7 @@ class Engine:
         if config.bootstrap or config.local_network:
             pack["dht_bootstrap_nodes"] = ",".join(f"{h}:{p}" for h, p in config.bootstrap)
         try:
-            self._session = lt.session(pack)
+            self._session = lt.session(pack)  # type: ignore[call-overload]
         except RuntimeError as exc:
             raise CallerError(f"cannot start the BitTorrent session on {iface}: {exc}") from exc
         for h, p in config.bootstrap:
@@ -340,10 +346,10 @@ class Engine:
             if resume:
                 atp = lt.read_resume_data(resume)
                 if atp.ti is None:
-                    atp.ti = lt.torrent_info(lt.bdecode(metainfo))
+                    atp.ti = lt.torrent_info(_bdecode(metainfo))
             else:
                 atp = lt.add_torrent_params()
-                atp.ti = lt.torrent_info(lt.bdecode(metainfo))
+                atp.ti = lt.torrent_info(_bdecode(metainfo))
         except (RuntimeError, TypeError, ValueError) as exc:
             raise CorruptDataError(f"cannot load torrent: {exc}") from exc
         atp.save_path = str(save_path)
@@ -463,7 +469,7 @@ class Engine:
     @staticmethod
     def _infohash(alert: lt.alert) -> str:
         try:
-            return str(alert.handle.info_hashes().v1)
+            return str(alert.handle.info_hashes().v1)  # type: ignore[attr-defined]
         except (RuntimeError, AttributeError):
             return ""
 

@@ -52,7 +52,7 @@ class PeerClient:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "PeerClient":
+    def __enter__(self) -> PeerClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -20,11 +20,11 @@ class SigningKey:
     _key: Ed25519PrivateKey
 
     @classmethod
-    def generate(cls) -> "SigningKey":
+    def generate(cls) -> SigningKey:
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
-    def from_seed(cls, seed: bytes) -> "SigningKey":
+    def from_seed(cls, seed: bytes) -> SigningKey:
         """Key from a 32-byte seed; ``ValueError`` on another length."""
         if len(seed) != 32:
             raise ValueError("an Ed25519 seed is 32 bytes")

@@ -13,8 +13,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from osp.content.unixfs import Block
 from osp.core.errors import CorruptDataError
@@ -76,7 +77,7 @@ class Library:
         except sqlite3.DatabaseError as exc:
             raise CorruptDataError(f"the library at {path} is not a usable SQLite database: {exc}") from exc
 
-    def __enter__(self) -> "Library":
+    def __enter__(self) -> Library:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -131,7 +132,7 @@ class Library:
         Idempotent: returns ``False`` (and changes nothing) if the track is already here.
         """
         r = track.record
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM tracks WHERE id=?", (track.id,)).fetchone():
                 return False
@@ -150,6 +151,15 @@ class Library:
             )
         return True
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a small piece of node metadata (e.g. the identity's did)."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO meta VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    def meta(self, key: str) -> str | None:
+        rows = self._all("SELECT value FROM meta WHERE key=?", (key,))
+        return str(rows[0][0]) if rows else None
+
     def save_resume(self, infohash: str, resume: bytes) -> None:
         """Store libtorrent resume data for ``infohash``."""
         with self.transaction() as db:
@@ -167,7 +177,8 @@ class Library:
         return TrackRow(*rows[0]) if rows else None  # type: ignore[arg-type]
 
     def track_count(self) -> int:
-        return int(self._all("SELECT count(*) FROM tracks")[0][0])  # type: ignore[call-overload]
+        count: Any = self._all("SELECT count(*) FROM tracks")[0][0]
+        return int(count)
 
     def tracks_by_infohash(self, infohash: str) -> list[TrackRow]:
         return [TrackRow(*r) for r in self._all("SELECT * FROM tracks WHERE infohash=?", (infohash,))]  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ engine seeds, fetches and streams.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,6 +62,8 @@ class Node:
         """The node's identity key (loaded once; ``KeystoreError`` if missing or locked)."""
         if self._key is None:
             self._key = self.keystore.load(self.settings.passphrase)
+            if self.library.meta("did") != self._key.did:
+                self.library.set_meta("did", self._key.did)
         return self._key
 
     # -- engine -------------------------------------------------------------------
@@ -142,9 +144,13 @@ class Node:
         path: Path,
         meta: TrackMetadata,
         *,
+        hybrid: bool | None = None,
         on_bytes: Callable[[int], None] | None = None,
     ) -> Published:
-        """Publish one audio file and, when the engine runs, seed it at once."""
+        """Publish one audio file and, when the engine runs, seed it at once.
+
+        ``hybrid`` makes a BEP 52 v1+v2 torrent (default: ``settings.hybrid_torrents``).
+        """
         with self._publish_lock:
             result = publish_file(
                 path,
@@ -153,7 +159,7 @@ class Node:
                 library=self.library,
                 media_dir=self.settings.media_dir,
                 profile=self.settings.cid_profile,
-                hybrid=self.settings.hybrid_torrents,
+                hybrid=self.settings.hybrid_torrents if hybrid is None else hybrid,
                 on_bytes=on_bytes,
             )
         if self.engine is not None:
@@ -316,10 +322,8 @@ class Node:
         info: dict[str, Any] = {"software": "osp-node", "version": __version__, "protocol": "osp/0.1"}
         if self.engine is not None:
             info["bittorrent"] = {"port": self.engine.listen_port}
-        if self.keystore.exists():
-            try:
-                info["did"] = self.signing_key().did
-            except Exception:
-                pass
+        did = self.library.meta("did")
+        if did:
+            info["did"] = did
         info["tracks"] = self.library.track_count()
         return info

@@ -30,7 +30,15 @@ from typing import Any
 
 from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
 from osp.core.errors import IntegrityError, OspError, PeerError
-from osp.distribution.engine import Engine, Event, HashFailed, PeerBanned, TorrentFailed, TorrentFinished, parse_metainfo
+from osp.distribution.engine import (
+    Engine,
+    Event,
+    HashFailed,
+    PeerBanned,
+    TorrentFailed,
+    TorrentFinished,
+    parse_metainfo,
+)
 from osp.library.store import FileRow, Library
 from osp.records.track import VerifiedTrack
 
@@ -105,7 +113,7 @@ class Transfer:
         media_dir: Path,
         peers: list[tuple[str, int]],
         stall_timeout: float = 60.0,
-        on_complete: Callable[["Transfer"], None] | None = None,
+        on_complete: Callable[[Transfer], None] | None = None,
     ) -> None:
         self.track = track
         self.metainfo = metainfo

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,7 @@ def publish_file(
     info = probe(path)
     if not meta.title and not info.title:
         meta = dataclasses.replace(meta, title=path.stem)  # no title tag: the file name
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     media_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=media_dir))
     try:

@@ -8,6 +8,7 @@ the same data directory, publish/resolve/get/play/ls go through its control API.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -194,13 +195,14 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--stem", "stems", multiple=True, help="CID of a stem (repeatable).")
 @click.option("--lyrics-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Lyrics text file.")
 @click.option("--artwork", help="CID of the cover artwork.")
+@click.option("--hybrid", is_flag=True, help="Make a hybrid v1+v2 torrent (BEP 52); v1 by default for WebTorrent, aria2, Transmission.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
 @pass_ctx
 def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name: str | None, album: str | None,
                 license_: str, released: str | None, tags: tuple[str, ...], ai_generator: str | None,
                 ai_model: str | None, ai_model_version: str | None, prompt: str | None, negative_prompt: str | None,
                 seed: int | None, params: tuple[str, ...], human_contribution: str | None, parents: tuple[str, ...],
-                stems: tuple[str, ...], lyrics_file: Path | None, artwork: str | None, as_json: bool) -> None:
+                stems: tuple[str, ...], lyrics_file: Path | None, artwork: str | None, hybrid: bool, as_json: bool) -> None:
     """Import, sign, store and (if the node runs) seed audio files as OSP Track Records."""
     if title and len(files) > 1:
         raise CallerError("--title names one track; publish several files without it (their tags give titles)")
@@ -228,7 +230,7 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
         client = ControlClient(running)
         with _file_progress(files, as_json) as advance:
             for f in files:
-                answer = client.post("/api/publish", {**body, "paths": [str(f.resolve())]})
+                answer = client.post("/api/publish", {**body, "paths": [str(f.resolve())], "hybrid": hybrid or None})
                 results.extend(answer["tracks"])
                 advance(f, f.stat().st_size)
     else:
@@ -241,7 +243,7 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
             node.signing_key()
             with _file_progress(files, as_json) as advance:
                 for f in files:
-                    published = node.publish(f, meta, on_bytes=lambda n, f=f: advance(f, n, partial=True))
+                    published = node.publish(f, meta, hybrid=hybrid or None, on_bytes=functools.partial(advance, f))
                     results.append({**track_summary(published.track.record, published.infohash),
                                     "created": published.created})
                     advance(f, 0)
@@ -267,7 +269,7 @@ def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[..
                   TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task("publishing", total=total)
 
-        def advance(f: Path, n: int, partial: bool = False) -> None:
+        def advance(f: Path, n: int) -> None:
             bar.update(task, advance=n, description=f"publishing {f.name}")
 
         yield advance
@@ -537,7 +539,7 @@ def _run_player(command: list[str], url: str) -> None:
 @network_options
 @click.option("--public-url", help="Base URL peers reach the HTTP listener at (web seeds point here).")
 @click.option("--upload-limit", default=0, show_default=True, help="Upload cap in bytes/s (0: none).")
-@click.option("--hybrid", is_flag=True, help="Make hybrid v1+v2 (BEP 52) torrents for new tracks.")
+@click.option("--hybrid", is_flag=True, help="Make hybrid v1+v2 (BEP 52) torrents for tracks published through it.")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
              allow_private_peers: bool, public_url: str | None, upload_limit: int, hybrid: bool) -> None:

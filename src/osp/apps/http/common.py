@@ -18,6 +18,17 @@ def error_response(exc: OspError) -> JSONResponse:
     return JSONResponse(exc.to_json(), status_code=exc.http_status)
 
 
+async def call_with_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]],
+                            headers: dict[str, str]) -> Response:
+    """Run the route, map an ``OspError`` it raises, and add the listener's ``headers``."""
+    try:
+        response = await call_next(request)
+    except OspError as exc:
+        response = error_response(exc)
+    response.headers.update(headers)
+    return response
+
+
 def ranged(
     request: Request,
     size: int,

@@ -30,8 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from osp.apps.http.common import error_response, ranged
-from osp.core.errors import CallerError, NotFoundError, OspError
+from osp.apps.http.common import call_with_headers, ranged
+from osp.core.errors import CallerError, NotFoundError
 from osp.core.settings import is_loopback_host
 from osp.node.core import Node
 from osp.node.publish import TrackMetadata
@@ -71,12 +71,7 @@ class ControlGuard(BaseHTTPMiddleware):
                                 {**CONTROL_HEADERS, "WWW-Authenticate": "Bearer"})
         if request.method == "POST" and request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "caller-error", "message": "POST bodies must be application/json"}, 415, CONTROL_HEADERS)
-        try:
-            response = await call_next(request)
-        except OspError as exc:
-            response = error_response(exc)
-        response.headers.update(CONTROL_HEADERS)
-        return response
+        return await call_with_headers(request, call_next, CONTROL_HEADERS)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -88,7 +83,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def metadata_from(body: dict[str, Any]) -> TrackMetadata:
     """``TrackMetadata`` from a publish request body (unknown keys are refused)."""
-    allowed = {"paths", "title", "artistName", "album", "license", "released", "tags", "provenance", "artwork", "lyrics"}
+    allowed = {"paths", "hybrid", "title", "artistName", "album", "license", "released", "tags", "provenance", "artwork", "lyrics"}
     extra = set(body) - allowed
     if extra:
         raise CallerError(f"unknown publish fields: {', '.join(sorted(extra))}")
@@ -142,9 +137,12 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
             raise CallerError("paths must be a non-empty list of file paths")
         meta = metadata_from(body)
+        hybrid = body.get("hybrid")
+        if hybrid is not None and not isinstance(hybrid, bool):
+            raise CallerError("hybrid must be true or false")
         results = []
         for p in paths:
-            published = await run_in_threadpool(node.publish, Path(p), meta)
+            published = await run_in_threadpool(node.publish, Path(p), meta, hybrid=hybrid)
             results.append({**track_summary(published.track.record, published.infohash), "created": published.created})
         return JSONResponse({"tracks": results})
 

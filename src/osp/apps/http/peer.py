@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from osp.apps.http.common import error_response, ranged
-from osp.core.errors import NotFoundError, OspError
+from osp.apps.http.common import call_with_headers, ranged
+from osp.core.errors import NotFoundError
 from osp.distribution.gateway import CAR_TYPE, RAW_TYPE, Gateway
 from osp.node.core import Node
 
@@ -46,12 +46,7 @@ class PeerHeaders(BaseHTTPMiddleware):
             return Response(status_code=204, headers={**PEER_HEADERS, "Access-Control-Max-Age": "86400"})
         if request.method not in ("GET", "HEAD"):
             return JSONResponse({"error": "method", "message": "the peer API is read-only"}, 405, PEER_HEADERS)
-        try:
-            response = await call_next(request)
-        except OspError as exc:
-            response = error_response(exc)
-        response.headers.update(PEER_HEADERS)
-        return response
+        return await call_with_headers(request, call_next, PEER_HEADERS)
 
 
 def peer_app(node: Node) -> Starlette:

@@ -106,7 +106,7 @@ class NodeServer:
         tmp.write_text(json.dumps(info), "utf-8")
         os.replace(tmp, path)
 
-    async def serve(self, on_ready: Callable[["NodeServer"], None] | None = None) -> None:
+    async def serve(self, on_ready: Callable[[NodeServer], None] | None = None) -> None:
         """Serve until ``stop()``; install SIGINT/SIGTERM handlers when on the main thread."""
         self.node.http_url = self.peer_url
         await asyncio.to_thread(self.node.start_engine)
@@ -143,6 +143,6 @@ class NodeServer:
             self.node.settings.node_file.unlink(missing_ok=True)
             await asyncio.to_thread(self.node.close)
 
-    def run(self, on_ready: Callable[["NodeServer"], None] | None = None) -> None:
+    def run(self, on_ready: Callable[[NodeServer], None] | None = None) -> None:
         """Blocking ``serve``."""
         asyncio.run(self.serve(on_ready))
