@@ -31,8 +31,7 @@ def test_restart_seeds_from_resume_data(tmp_path: Path, music: list[Path]) -> No
     published = [node.publish(p, TrackMetadata()) for p in music]
     for p in published:
         wait_state(node, p.infohash, {"seeding"})
-    assert node.save_resume_data() == 3
-    node.close()
+    node.close()  # saves whatever changed since the resume data written at publish
 
     node = Node(settings(tmp_path))
     rows = {t.infohash: t.resume for t in node.library.torrents()}

@@ -23,7 +23,7 @@ from typing import Any
 
 import libtorrent as lt
 
-from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
+from osp.core.errors import CallerError, CorruptDataError, NotFoundError
 
 PIECE_SIZE = 256 * 1024
 
@@ -434,16 +434,19 @@ class Engine:
             warnings.simplefilter("ignore", DeprecationWarning)
             return Path(handle.status().save_path) / ti.files().file_path(0)
 
-    def request_resume_data(self, infohash: str | None = None) -> int:
-        """Ask libtorrent for resume data (``ResumeDataSaved`` events); returns how many."""
+    def request_resume_data(self, infohash: str | None = None) -> list[str]:
+        """Ask libtorrent for resume data of torrents whose state changed since the last
+        save (``ResumeDataSaved`` events follow); returns the infohashes asked for."""
         with self._lock:
-            handles = [self._handles[infohash]] if infohash else list(self._handles.values())
-        count = 0
-        for handle in handles:
+            items = [(infohash, self._handles[infohash])] if infohash in self._handles else []
+            if infohash is None:
+                items = list(self._handles.items())
+        asked = []
+        for ih, handle in items:
             if handle.is_valid() and handle.need_save_resume_data():
                 handle.save_resume_data(lt.torrent_handle.save_info_dict | lt.torrent_handle.flush_disk_cache)
-                count += 1
-        return count
+                asked.append(ih)
+        return asked
 
     # -- alerts ----------------------------------------------------------------
 
@@ -488,8 +491,3 @@ class Engine:
         if isinstance(alert, (lt.torrent_error_alert, lt.file_error_alert)):
             return TorrentFailed(self._infohash(alert), alert.message())
         return None
-
-
-def engine_error(exc: Exception) -> OspError:
-    """Map a stray libtorrent ``RuntimeError`` to an ``OspError``."""
-    return OspError(f"BitTorrent engine error: {exc}")

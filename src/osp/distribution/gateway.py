@@ -83,8 +83,7 @@ class Gateway:
         row = self.library.file(str(cid))
         if row is None:
             raise NotFoundError(f"no file {cid} here")
-        tracks = self.library._all("SELECT format FROM tracks WHERE cid=? LIMIT 1", (str(cid),))
-        mime = str(tracks[0][0]) if tracks else "application/octet-stream"
+        mime = self.library.format_of(str(cid)) or "application/octet-stream"
         return StoredFile(self.data_dir / row.path, row.size, mime)
 
     def block(self, cid: CID) -> bytes:

@@ -190,6 +190,11 @@ class Library:
     def files(self) -> list[FileRow]:
         return [FileRow(*r) for r in self._all("SELECT * FROM files")]  # type: ignore[arg-type]
 
+    def format_of(self, cid: str) -> str | None:
+        """The MIME type the library's records give the file ``cid``, if any."""
+        rows = self._all("SELECT format FROM tracks WHERE cid=? LIMIT 1", (cid,))
+        return str(rows[0][0]) if rows else None
+
     def block(self, cid: str) -> tuple[str, int, int, bytes | None] | None:
         """``(root_cid, offset, length, data)`` of a block, or ``None``."""
         rows = self._all("SELECT root, offset, length, data FROM blocks WHERE cid=?", (cid,))

@@ -114,18 +114,16 @@ class Node:
                 self._resume_lock.notify_all()
 
     def save_resume_data(self, timeout: float = 10.0) -> int:
-        """Ask for resume data of every torrent and wait until it is stored; returns the count."""
+        """Save resume data of every library torrent that changed, and wait until it is
+        stored (at most ``timeout`` seconds); returns how many were saved."""
         if self.engine is None:
             return 0
         with self._resume_lock:
-            hashes = [ih for ih in self.engine.infohashes() if self.library.torrent(ih) is not None]
-            self._resume_pending.update(hashes)
-        for ih in hashes:
-            self.engine.request_resume_data(ih)
-        with self._resume_lock:
+            asked = [ih for ih in self.engine.request_resume_data() if self.library.torrent(ih) is not None]
+            self._resume_pending.update(asked)
             self._resume_lock.wait_for(lambda: not self._resume_pending, timeout)
             self._resume_pending.clear()
-        return len(hashes)
+        return len(asked)
 
     def close(self) -> None:
         """Save resume data, stop the engine and close the library."""
@@ -270,8 +268,7 @@ class Node:
         )
         self.transfers[track.id] = transfer
         if self.library.track(track.id) is not None:
-            transfer._set(state="complete", done=transfer.info.size)
-            transfer.done.set()
+            transfer.mark_complete()
             return transfer
         transfer.start()
         return transfer

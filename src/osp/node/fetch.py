@@ -164,6 +164,11 @@ class Transfer:
         elif isinstance(event, TorrentFinished):
             self._finished.set()
 
+    def mark_complete(self) -> None:
+        """For a track the library already holds: complete without downloading."""
+        self._set(state="complete", done=self.info.size)
+        self.done.set()
+
     def start(self) -> None:
         """Add the torrent to the engine and download in a background thread."""
         self.partial_dir.mkdir(parents=True, exist_ok=True)

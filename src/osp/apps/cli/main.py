@@ -354,6 +354,20 @@ def _node_settings(c: Ctx, listen: str, http: str, control: str, dht: bool, boot
     )
 
 
+def _local_peer(peer: str | None) -> bool:
+    """True when ``--peer`` names a loopback or private address: tune the session for it."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(peer).hostname if peer else None
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_private
+    except ValueError:
+        return False
+
+
 def _transfer_progress(poll: Callable[[], dict[str, Any]], quiet: bool, timeout: float) -> dict[str, Any]:
     """Poll a transfer until it ends, with a progress bar (bytes, rate, peers)."""
     deadline = time.monotonic() + timeout
@@ -387,7 +401,8 @@ NETWORK_OPTIONS = [
     click.option("--control", default="127.0.0.1:8788", show_default=True, help="Control API HOST:PORT (loopback only)."),
     click.option("--dht/--no-dht", default=True, show_default=True, help="Join the Mainline DHT."),
     click.option("--bootstrap", multiple=True, help="DHT bootstrap node HOST:PORT (repeatable)."),
-    click.option("--allow-private-peers", is_flag=True, help="Allow loopback/private peers (test and LAN setups)."),
+    click.option("--allow-private-peers", is_flag=True,
+                 help="Tune for loopback/LAN peers: uTP off, private-network DHT rules (automatic when --peer is local)."),
 ]
 
 
@@ -419,7 +434,8 @@ def get_cmd(c: Ctx, track: str, peer: str | None, output: Path | None, timeout: 
     else:
         from osp.node.core import Node
 
-        settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap, allow_private_peers)
+        settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
+                                  allow_private_peers or _local_peer(peer))
         node = Node(settings)
         try:
             transfer = node.fetch(track, peer, stall_timeout=stall_timeout)
@@ -479,7 +495,8 @@ def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: s
     from osp.apps.http.server import NodeServer
     from osp.node.core import Node
 
-    settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap, allow_private_peers)
+    settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
+                              allow_private_peers or _local_peer(peer))
     node = Node(settings)
     if output == "-":
         try:

@@ -126,10 +126,8 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         return JSONResponse({**node.node_info(), "http": node.http_url})
 
     async def tracks(request: Request) -> Response:
-        from osp.records.canonical import strict_loads as loads
-
         rows = await run_in_threadpool(node.tracks)
-        return JSONResponse({"tracks": [track_summary(loads(r.record), r.infohash) for r in rows]})
+        return JSONResponse({"tracks": [track_summary(strict_loads(r.record), r.infohash) for r in rows]})
 
     async def publish(request: Request) -> Response:
         body = await _json_body(request)
