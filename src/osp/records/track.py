@@ -27,6 +27,7 @@ from osp.records import proof as di
 from osp.records.canonical import jcs, strict_loads
 
 CONTEXT_URL = "https://w3id.org/osp/v0.1"
+DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"  #: the one extra context v0.1 allows
 TRACK_TYPE = "osp:Track"
 VERSION = "0.1"
 ID_PREFIX = "osp:track:"

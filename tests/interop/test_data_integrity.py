@@ -1,0 +1,86 @@
+"""Signatures against Digital Bazaar's Data Integrity stack (npm): it verifies records
+our node signs, our node verifies records it signs, and a tampered record fails in both.
+
+Peers: @digitalbazaar/data-integrity, eddsa-jcs-2022-cryptosuite, ed25519-multikey,
+did-method-key, jsonld-signatures (versions pinned in tests/js/package-lock.json), with an
+offline document loader serving our pinned context and resolving did:key.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from osp.core.errors import IntegrityError
+from osp.identity import SigningKey
+from osp.records import build_track, context_document, derive_id, sign_track, verify_track
+from osp.records.track import CONTEXT_URL, DATA_INTEGRITY_CONTEXT
+from tests.conftest import need
+
+JS = Path(__file__).resolve().parents[1] / "js"
+SEED = bytes(range(32))
+KEY = SigningKey.from_seed(SEED)
+CREATED = "2026-11-21T12:00:00Z"
+
+
+def js(request: dict[str, Any]) -> dict[str, Any]:
+    need(shutil.which("node") is not None, "node")
+    need((JS / "node_modules" / "@digitalbazaar" / "data-integrity").exists(), "tests/js node_modules (npm ci)")
+    proc = subprocess.run(["node", str(JS / "data_integrity.mjs")], input=json.dumps({**request, "context": context_document()}),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def fields() -> dict[str, Any]:
+    return {
+        "title": "Glacier Drift", "artist": KEY.did, "artistName": "Test Artist", "album": "Ice", "duration": 195.514,
+        "format": "audio/ogg", "cid": "bafybeigaew57qqg7a6l6dqmpzuxoxeoaooucw4jqpckjgck2ychfb3s6bu",
+        "cidProfile": "unixfs-v1-2025", "size": 2300248, "audio": {"sampleRate": 44100, "channels": 2, "bitrate": 96.0},
+        "torrent": "magnet:?xt=urn:btih:e2cd89086f5ab88ee0e14d391536a9811995ab87&dn=x.ogg&xl=2300248",
+        "released": "2026-11-21", "license": "CC-BY-4.0", "tags": ["ambient", "ai"], "lyrics": "la la",
+        "provenance": {"aiGenerated": True, "generator": "tool", "model": "m", "modelVersion": "1", "prompt": "icy",
+                       "negativePrompt": "drums", "seed": 42, "parameters": {"temperature": 0.9},
+                       "humanContribution": "arrangement", "parents": [], "stems": []},
+    }
+
+
+def test_digital_bazaar_verifies_our_records() -> None:
+    record = sign_track(build_track(fields()), KEY, CREATED)
+    assert js({"op": "verify", "record": record}) == {"verified": True, "error": None}
+
+
+def test_digital_bazaar_rejects_our_record_tampered() -> None:
+    record = sign_track(build_track(fields()), KEY, CREATED)
+    record["title"] = "Someone else's hit"
+    result = js({"op": "verify", "record": record})
+    assert result["verified"] is False
+
+
+def with_data_integrity_context() -> dict[str, Any]:
+    body = {k: v for k, v in build_track(fields()).items() if k != "id"}
+    body["@context"] = [CONTEXT_URL, DATA_INTEGRITY_CONTEXT]  # what jsonld-signatures insists on when signing
+    return {**body, "id": derive_id(body)}
+
+
+def test_we_verify_records_digital_bazaar_signs() -> None:
+    signed = js({"op": "sign", "record": with_data_integrity_context(), "seed": SEED.hex(), "created": CREATED})["signed"]
+    assert verify_track(signed).id == signed["id"]
+    # Ed25519 is deterministic: the same key, record and time give the very same proof
+    ours = sign_track(with_data_integrity_context(), KEY, CREATED)
+    assert ours["proof"]["proofValue"] == signed["proof"]["proofValue"]
+    assert js({"op": "verify", "record": ours})["verified"] is True
+
+
+def test_we_reject_their_record_tampered() -> None:
+    signed = js({"op": "sign", "record": with_data_integrity_context(), "seed": SEED.hex(), "created": CREATED})["signed"]
+    signed["duration"] = 1.0
+    signed["id"] = derive_id(signed)
+    with pytest.raises(IntegrityError) as exc:
+        verify_track(signed)
+    assert exc.value.check == "proof"
