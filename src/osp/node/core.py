@@ -33,6 +33,7 @@ from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
 from osp.library.store import Library, TrackRow
 from osp.node.fetch import Transfer, TransferState
+from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.publish import Published, TrackMetadata, publish_file, remove_orphans, web_seed_url
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 
@@ -272,6 +273,19 @@ class Node:
             return transfer
         transfer.start()
         return transfer
+
+    def fetch_from_gateway(self, ref: str, gateway: str, peer: str | None = None) -> VerifiedTrack:
+        """Resolve ``ref`` (through ``peer`` if needed) and fetch its bytes from an IPFS
+        trustless ``gateway``, verifying every block; stores the track and seeds it."""
+        track = self.resolve(ref, peer)
+        if self.library.track(track.id) is None:
+            infohash, metainfo = fetch_from_gateway(
+                track, gateway, library=self.library, media_dir=self.settings.media_dir
+            )
+            if self.engine is not None:
+                self.engine.add(self._seedable(metainfo, track.record["cid"]), self.settings.media_dir, seed_mode=True)
+                self.engine.request_resume_data(infohash)
+        return track
 
     def _transfer_done(self, transfer: Transfer) -> None:
         if transfer.state.state == "complete" and self.engine is not None:

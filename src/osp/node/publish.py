@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from osp.content.probe import AudioInfo, probe
 from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
@@ -75,6 +75,45 @@ class Published:
     created: bool  #: False when the identical track was already in the library
 
 
+class ImportSink:
+    """Takes a file's bytes in order (``write``) and computes, in the same pass, the UnixFS
+    DAG and the SHA-1 hashes of ``PIECE_SIZE`` pieces, copying the bytes to ``dst``."""
+
+    def __init__(self, profile: str, dst: BinaryIO) -> None:
+        self.profile = profile
+        self.dst = dst
+        self.importer = UnixfsImporter(get_profile(profile))
+        self.blocks: list[Block] = []
+        self.pieces: list[bytes] = []
+        self.size = 0
+        self._piece = hashlib.sha1()
+        self._fill = 0
+
+    def write(self, chunk: bytes | memoryview) -> int:
+        self.dst.write(chunk)
+        self.blocks.extend(self.importer.feed(chunk))
+        pos = 0
+        while pos < len(chunk):
+            take = min(PIECE_SIZE - self._fill, len(chunk) - pos)
+            self._piece.update(chunk[pos : pos + take])
+            self._fill += take
+            pos += take
+            if self._fill == PIECE_SIZE:
+                self.pieces.append(self._piece.digest())
+                self._piece, self._fill = hashlib.sha1(), 0
+        self.size += len(chunk)
+        return len(chunk)
+
+    def finish(self, staged: Path) -> Imported:
+        """Flush and fsync ``dst``; the import result for the file staged at ``staged``."""
+        self.dst.flush()
+        os.fsync(self.dst.fileno())
+        if self._fill:
+            self.pieces.append(self._piece.digest())
+        root, tail = self.importer.finish()
+        return Imported(str(root), self.profile, self.size, self.blocks + tail, self.pieces, staged)
+
+
 def import_into(
     path: Path, staging: Path, name: str, profile: str, on_bytes: Callable[[int], None] | None = None
 ) -> Imported:
@@ -82,37 +121,14 @@ def import_into(
 
     One read pass; memory stays flat.  ``on_bytes`` gets the byte count of each read.
     """
-    prof = get_profile(profile)
-    importer = UnixfsImporter(prof)
-    blocks: list[Block] = []
-    pieces: list[bytes] = []
-    piece = hashlib.sha1()
-    piece_fill = 0
-    size = 0
     target = staging / name
     with open(path, "rb", buffering=0) as src, open(target, "wb") as dst:
+        sink = ImportSink(profile, dst)
         for chunk in read_chunks(src, READ_SIZE):
-            dst.write(chunk)
-            blocks.extend(importer.feed(chunk))
-            pos = 0
-            while pos < len(chunk):
-                take = min(PIECE_SIZE - piece_fill, len(chunk) - pos)
-                piece.update(chunk[pos : pos + take])
-                piece_fill += take
-                pos += take
-                if piece_fill == PIECE_SIZE:
-                    pieces.append(piece.digest())
-                    piece, piece_fill = hashlib.sha1(), 0
-            size += len(chunk)
+            sink.write(chunk)
             if on_bytes:
                 on_bytes(len(chunk))
-        dst.flush()
-        os.fsync(dst.fileno())
-    if piece_fill:
-        pieces.append(piece.digest())
-    root, tail = importer.finish()
-    blocks.extend(tail)
-    return Imported(str(root), profile, size, blocks, pieces, target)
+        return sink.finish(target)
 
 
 def web_seed_url(public_url: str, cid: str) -> str:

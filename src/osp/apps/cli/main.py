@@ -415,18 +415,33 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command("get")
 @click.argument("track")
 @click.option("--peer", help="HTTP base URL of a node that has the track.")
+@click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Also copy the verified file here.")
 @click.option("--timeout", default=3600.0, show_default=True, help="Give up after this many seconds.")
 @click.option("--stall-timeout", default=60.0, show_default=True, help="Fail after this many seconds without progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
 @network_options
 @pass_ctx
-def get_cmd(c: Ctx, track: str, peer: str | None, output: Path | None, timeout: float, stall_timeout: float,
+def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: Path | None, timeout: float,
+            stall_timeout: float,
             as_json: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
             allow_private_peers: bool) -> None:
-    """Download a track over BitTorrent, verify its CID, store and seed it."""
+    """Download a track over BitTorrent (or --gateway), verify its CID, store and seed it."""
     running = c.running()
-    if running:
+    if gateway:
+        if running:
+            state = ControlClient(running).post("/api/fetch", {"track": track, "peer": peer, "gateway": gateway})
+        else:
+            from osp.node.core import Node
+
+            node = Node(c.settings())
+            try:
+                fetched = node.fetch_from_gateway(track, gateway, peer)
+            finally:
+                node.close()
+            state = {"id": fetched.id, "state": "complete"}
+        data_dir = c.data_dir
+    elif running:
         client = ControlClient(running)
         state = client.post("/api/fetch", {"track": track, "peer": peer, "stallTimeout": stall_timeout})
         state = _transfer_progress(lambda: client.get(f"/api/transfers/{state['id']}"), as_json, timeout)

@@ -11,7 +11,7 @@ Routes:
   GET  /api/tracks                    the library (signed records)
   POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
-  POST /api/fetch                     ``{"track": ref, "peer"?: url}`` → transfer state
+  POST /api/fetch                     ``{"track": ref, "peer"?: url, "gateway"?: url}`` → transfer state
   GET  /api/transfers[/{id}]          transfer states
   GET|HEAD /stream/{id}               the audio with Range, served while it downloads
 """
@@ -151,6 +151,11 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
 
     async def fetch(request: Request) -> Response:
         body = await _json_body(request)
+        if body.get("gateway"):
+            track = await run_in_threadpool(
+                node.fetch_from_gateway, str(body.get("track", "")), str(body["gateway"]), body.get("peer")
+            )
+            return JSONResponse({"id": track.id, "title": track.record["title"], "state": "complete"})
         stall = float(body.get("stallTimeout", 60))
         transfer = await run_in_threadpool(
             lambda: node.fetch(str(body.get("track", "")), body.get("peer"), stall_timeout=stall)
