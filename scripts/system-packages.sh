@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Debian packages osp-node's demo and tests use: real music (frozen-bubble-data, GPL-2
-# game soundtrack), ffmpeg (to make test files in every format), aria2 (an independent
-# BitTorrent client). Installs only what is missing; needs root or sudo.
+# game soundtrack), ffmpeg (to make test files in every format), aria2 and
+# transmission-cli (independent BitTorrent clients). Installs only what is missing;
+# needs root or sudo.
 set -euo pipefail
 want=()
 [ -e /usr/share/games/frozen-bubble/snd/introzik.ogg ] || want+=(frozen-bubble-data)
 if [ "${1:-}" = "test" ]; then
   command -v ffmpeg >/dev/null || want+=(ffmpeg)
   command -v node >/dev/null || want+=(nodejs npm)
+  command -v aria2c >/dev/null || want+=(aria2)
+  command -v transmission-cli >/dev/null || want+=(transmission-cli)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 SUDO=""
