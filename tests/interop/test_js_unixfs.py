@@ -80,3 +80,10 @@ def test_large_file_crosses_the_1024_link_boundary() -> None:
 def test_200_mib_file_in_the_kubo_profile() -> None:
     case = {"seed": "big-kubo", "size": 200 * MiB + 12345, "profile": "kubo-cidv1-256k-174"}
     assert [ours(case)] == js_cids([case], timeout=900)
+
+
+def test_spec_cid_vectors_match_js_importer() -> None:
+    """spec/vectors/cid.json is what the reference importer computes, profile by profile."""
+    vectors = json.loads((JS.parent.parent / "spec" / "vectors" / "cid.json").read_text())["vectors"]
+    cases = [{"seed": v["seed"], "size": v["size"], "profile": v["profile"]} for v in vectors]
+    assert js_cids(cases) == [v["cid"] for v in vectors]

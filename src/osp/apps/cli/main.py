@@ -603,6 +603,33 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
     err.print("osp node stopped; resume data saved")
 
 
+@cli.command("conformance")
+@click.argument("url")
+@click.option("--tracks", default=3, show_default=True, help="How many of the node's tracks to check in depth.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per check.")
+def conformance_cmd(url: str, tracks: int, as_json: bool) -> None:
+    """Check a node's peer HTTP API (ours or anyone's) against OSP v0.1; prints a pass/fail table."""
+    from rich.table import Table
+
+    from osp.apps.conformance import run_conformance
+
+    results = run_conformance(url, max_tracks=tracks)
+    if as_json:
+        for r in results:
+            _emit_json(r.to_json())
+    else:
+        table = Table(title=f"OSP v0.1 conformance of {url}", show_lines=False)
+        for col in ("check", "result", "spec", "detail"):
+            table.add_column(col)
+        for r in results:
+            table.add_row(r.name, "PASS" if r.ok else "FAIL", r.section, r.detail, style=None if r.ok else "red")
+        out.print(table)
+        failed = sum(not r.ok for r in results)
+        out.print(f"{len(results) - failed} of {len(results)} checks pass" + (f"; {failed} FAIL" if failed else ""))
+    if any(not r.ok for r in results):
+        raise SystemExit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="osp")

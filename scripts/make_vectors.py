@@ -1,0 +1,152 @@
+"""Regenerate spec/vectors/*.json deterministically (OSP v0.1 test vectors).
+
+    .venv/bin/python scripts/make_vectors.py [--check]
+
+--check compares instead of writing and exits 1 on any difference (the tests do this).
+Inputs for CIDs come from the ChaCha20 generator (key = SHA-256(seed), zero nonce);
+keys from fixed seeds; timestamps are fixed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from osp.content.testdata import chacha_stream
+from osp.content.unixfs import PROFILES, import_stream
+from osp.core.errors import IntegrityError
+from osp.identity import SigningKey, did_document
+from osp.records import build_track, derive_id, jcs, sign_track, verify_track
+from osp.records.proof import sign as di_sign
+
+VECTORS = Path(__file__).resolve().parents[1] / "spec" / "vectors"
+KiB, MiB = 1024, 1024 * 1024
+CREATED = "2026-11-21T12:00:00Z"
+SEEDS = {
+    "rfc8032-test-1": "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+    "zeros": "00" * 32,
+    "counting": bytes(range(32)).hex(),
+    "artist-b": bytes(range(32, 64)).hex(),
+}
+
+
+def did_keys() -> dict[str, Any]:
+    out = []
+    for name, seed in SEEDS.items():
+        key = SigningKey.from_seed(bytes.fromhex(seed))
+        out.append({"name": name, "seed": seed, "publicKey": key.public_key.hex(), "did": key.did,
+                    "didDocument": did_document(key.did)})
+    return {"description": "Ed25519 seed (RFC 8032 private key) -> public key -> did:key and DID document (Multikey)",
+            "vectors": out}
+
+
+def cids() -> dict[str, Any]:
+    cases = []
+    for name, profile in PROFILES.items():
+        c, links = profile.chunk_size, profile.max_links
+        sizes = sorted({0, 1, 1000, c - 1, c, c + 1, 3 * c + 17, min(links * c + 1, 45 * MiB)})
+        for size in sizes:
+            seed = f"osp-vector-{size}"
+            cid = import_stream(chacha_stream(seed, size), profile)
+            cases.append({"profile": name, "seed": seed, "size": size, "cid": str(cid)})
+    return {"description": "UnixFS file CIDs per import profile; input = ChaCha20 keystream (RFC 8439), "
+                           "key = SHA-256(UTF-8 seed), 12-byte zero nonce, counter 0, first `size` bytes",
+            "vectors": cases}
+
+
+def sample_fields(did: str) -> dict[str, Any]:
+    return {
+        "title": "Glacier Drift", "artist": did, "artistName": "Test Artist", "duration": 195.514,
+        "format": "audio/ogg", "cid": "bafybeigaew57qqg7a6l6dqmpzuxoxeoaooucw4jqpckjgck2ychfb3s6bu",
+        "cidProfile": "unixfs-v1-2025", "size": 2300248, "audio": {"sampleRate": 44100, "channels": 2, "bitrate": 96.0},
+        "torrent": "magnet:?xt=urn:btih:e2cd89086f5ab88ee0e14d391536a9811995ab87&dn=bafybeigaew57qqg7a6l6dqmpzuxoxeoaooucw4jqpckjgck2ychfb3s6bu.ogg&xl=2300248",
+        "released": "2026-11-21", "license": "CC0-1.0", "tags": ["ambient", "ai"],
+        "provenance": {"aiGenerated": True, "generator": "example-generator", "model": "example-model",
+                       "modelVersion": "1.0", "prompt": "icy ambient synths", "seed": 42,
+                       "parameters": {"temperature": 0.9, "steps": 50}, "humanContribution": "arrangement"},
+    }
+
+
+def records() -> dict[str, Any]:
+    out = []
+    for name in ("counting", "artist-b"):
+        key = SigningKey.from_seed(bytes.fromhex(SEEDS[name]))
+        unsigned = build_track(sample_fields(key.did))
+        body = {k: v for k, v in unsigned.items() if k != "id"}
+        signed = sign_track(unsigned, key, CREATED)
+        verify_track(signed)
+        out.append({"keySeed": SEEDS[name], "unsigned": body, "jcs": jcs(body).decode("utf-8"),
+                    "id": unsigned["id"], "created": CREATED, "signed": signed})
+    return {"description": "record without id and proof -> JCS (RFC 8785) -> id (CIDv1 json, sha2-256, base32) "
+                           "-> record with id signed with eddsa-jcs-2022 at `created`", "vectors": out}
+
+
+def invalid_records() -> dict[str, Any]:
+    key = SigningKey.from_seed(bytes.fromhex(SEEDS["counting"]))
+    other = SigningKey.from_seed(bytes.fromhex(SEEDS["artist-b"]))
+    good = sign_track(build_track(sample_fields(key.did)), key, CREATED)
+    def mutated(change: Any) -> dict[str, Any]:
+        record = copy.deepcopy(good)
+        change(record)
+        return record
+
+    def recompute_id(r: dict[str, Any]) -> None:
+        r["title"] = "Stolen"
+        r["id"] = derive_id(r)
+
+    cases: list[tuple[str, Any]] = [
+        ("a field changed after signing (id no longer matches)", mutated(lambda r: r.update(title="Stolen"))),
+        ("a field changed and the id recomputed (signature no longer matches)", mutated(recompute_id)),
+        ("signed by a key that is not the artist's", di_sign(build_track(sample_fields(key.did)), other, CREATED)),
+        ("no proof", mutated(lambda r: r.pop("proof"))),
+        ("another cryptosuite", mutated(lambda r: r["proof"].update(cryptosuite="eddsa-rdfc-2022"))),
+        ("negative duration", mutated(lambda r: r.update(duration=-3))),
+        ("artist is not a did:key", mutated(lambda r: r.update(artist="did:web:example.com"))),
+        ("proofValue of the right shape but wrong", mutated(lambda r: r["proof"].update(proofValue="z" + "1" * 86))),
+        ("unknown @context", mutated(lambda r: r.update({"@context": ["https://example.com/other"]}))),
+        ("a field the schema does not define", mutated(lambda r: r.update(unknownField=True))),
+    ]
+    out = []
+    for description, record in cases:
+        try:
+            verify_track(record)
+            raise SystemExit(f"invalid vector verified: {description}")
+        except IntegrityError as exc:
+            out.append({"description": description, "record": record, "error": exc.check})
+    out.append({"description": "duplicate JSON key (raw text)", "json": '{"title": "a", "title": "b"}', "error": "json"})
+    out.append({"description": "NaN (raw text)", "json": '{"duration": NaN}', "error": "json"})
+    return {"description": "records a verifier must reject; `error` names the failed check "
+                           "(json, schema, id, proof, verification-method, proof-type, proof-context)",
+            "vectors": out}
+
+
+def render() -> dict[str, str]:
+    files = {"did-key.json": did_keys(), "cid.json": cids(), "records.json": records(),
+             "invalid-records.json": invalid_records()}
+    return {name: json.dumps(value, indent=2, ensure_ascii=False) + "\n" for name, value in files.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    differ = []
+    for name, text in render().items():
+        path = VECTORS / name
+        if args.check:
+            if not path.exists() or path.read_text("utf-8") != text:
+                differ.append(name)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+    if differ:
+        print("out of date: " + ", ".join(differ), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""``osp conformance URL``: check any node's peer HTTP API against OSP v0.1 (spec/osp-v0.1.md §8).
+
+Each check is a small function over one HTTP exchange; the result is a list of
+``Check`` rows (name, pass/fail, detail, spec section).  Everything the node returns is
+verified with our own verifiers (records, CIDs, CAR blocks, torrents), so a node passes
+only if another implementation could use it.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from osp.content.car import read_car
+from osp.content.cid import CID, RAW
+from osp.core.errors import OspError
+from osp.distribution.engine import parse_metainfo
+from osp.distribution.gateway_client import GatewayClient
+from osp.records.canonical import strict_loads
+from osp.records.track import VerifiedTrack, verify_track
+
+
+@dataclass(frozen=True)
+class Check:
+    """One conformance check: ``name``, ``ok``, a ``detail`` line and the ``section`` it tests."""
+
+    name: str
+    ok: bool
+    detail: str
+    section: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail, "section": self.section}
+
+
+class _Fail(Exception):
+    pass
+
+
+def _expect(condition: bool, detail: str) -> None:
+    if not condition:
+        raise _Fail(detail)
+
+
+class Conformance:
+    """Runs the checks against ``base_url``; ``max_tracks`` bounds how many records are fetched."""
+
+    def __init__(self, base_url: str, *, timeout: float = 15.0, max_tracks: int = 3) -> None:
+        self.base = base_url.rstrip("/")
+        self.client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.max_tracks = max_tracks
+        self.results: list[Check] = []
+        self.tracks: list[VerifiedTrack] = []
+
+    def check(self, name: str, section: str, fn: Callable[[], str]) -> bool:
+        try:
+            detail = fn()
+            self.results.append(Check(name, True, detail, section))
+            return True
+        except (_Fail, OspError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            detail = exc.message if isinstance(exc, OspError) else str(exc) or type(exc).__name__
+            self.results.append(Check(name, False, detail[:300], section))
+            return False
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.client.get(self.base + path, **kw)
+
+    # -- checks ------------------------------------------------------------------
+
+    def node_info(self) -> str:
+        r = self.get("/osp/v0/node")
+        _expect(r.status_code == 200, f"HTTP {r.status_code}")
+        info = strict_loads(r.content)
+        _expect(info.get("protocol") == "osp/0.1", f"protocol is {info.get('protocol')!r}, expected 'osp/0.1'")
+        port = (info.get("bittorrent") or {}).get("port")
+        _expect(isinstance(port, int) and 0 < port < 65536, "no BitTorrent port")
+        return f"{info.get('software', '?')} {info.get('version', '')}, BitTorrent port {port}"
+
+    def peer_headers(self) -> str:
+        r = self.get("/osp/v0/node", headers={"Origin": "https://client.example"})
+        h = r.headers
+        _expect(h.get("access-control-allow-origin") == "*", "no Access-Control-Allow-Origin: *")
+        _expect(h.get("x-content-type-options") == "nosniff", "no X-Content-Type-Options: nosniff")
+        _expect("sandbox" in h.get("content-security-policy", ""), "no Content-Security-Policy: sandbox")
+        return "CORS *, nosniff, CSP sandbox"
+
+    def listing(self) -> str:
+        r = self.get("/osp/v0/tracks", params={"limit": str(self.max_tracks)})
+        _expect(r.status_code == 200, f"HTTP {r.status_code}")
+        body = strict_loads(r.content, max_bytes=16 * 1024 * 1024, max_depth=32)
+        _expect(isinstance(body.get("tracks"), list) and isinstance(body.get("total"), int), "not {tracks: [], total: n}")
+        self.tracks = [verify_track(t) for t in body["tracks"][: self.max_tracks]]
+        return f"{body['total']} tracks; {len(self.tracks)} verified (signature, id, schema)"
+
+    def record(self, track: VerifiedTrack) -> str:
+        r = self.get(f"/osp/v0/tracks/{track.id}")
+        _expect(r.status_code == 200, f"HTTP {r.status_code}")
+        _expect(r.headers.get("content-type", "").split(";")[0] in ("application/ld+json", "application/json"),
+                f"content type {r.headers.get('content-type')}")
+        _expect(verify_track(r.content).record == track.record, "differs from the listing")
+        return "verified"
+
+    def unknown_record(self) -> str:
+        r = self.get("/osp/v0/tracks/osp:track:bagaaieraaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        _expect(r.status_code == 404, f"HTTP {r.status_code}, expected 404")
+        return "404"
+
+    def read_only(self) -> str:
+        r = self.client.post(self.base + "/osp/v0/tracks", json={})
+        _expect(r.status_code in (404, 405), f"POST answered HTTP {r.status_code}, expected 405")
+        return f"POST refused ({r.status_code})"
+
+    def torrent(self, track: VerifiedTrack) -> str:
+        r = self.get(f"/osp/v0/tracks/{track.id}/torrent")
+        _expect(r.status_code == 200, f"HTTP {r.status_code}")
+        mi = parse_metainfo(r.content)
+        _expect(mi.infohash == track.infohash, f"infohash {mi.infohash}, the record says {track.infohash}")
+        _expect(mi.size == track.record["size"], f"{mi.size} bytes, the record says {track.record['size']}")
+        _expect(mi.piece_length == 256 * 1024, f"piece length {mi.piece_length}, OSP v0.1 uses 262144")
+        seeds = [u for u in mi.web_seeds if u.endswith(f"/ipfs/{track.record['cid']}")]
+        _expect(bool(seeds), "no web seed pointing at /ipfs/{cid}")
+        w = self.client.get(seeds[0], headers={"Range": "bytes=0-15"})
+        _expect(w.status_code == 206 and len(w.content) == 16, f"web seed answered HTTP {w.status_code}")
+        return f"infohash matches, web seed {seeds[0]} answers ranges"
+
+    def raw_block(self, track: VerifiedTrack) -> str:
+        cid = CID.decode(track.record["cid"])
+        r = self.get(f"/ipfs/{cid}", params={"format": "raw"})
+        _expect(r.status_code == 200, f"HTTP {r.status_code}")
+        _expect(r.headers.get("content-type", "").startswith("application/vnd.ipld.raw"), "not application/vnd.ipld.raw")
+        _expect(cid.verify(r.content), "the block does not hash to its CID")
+        return f"{len(r.content)} bytes, hash matches"
+
+    def car(self, track: VerifiedTrack) -> str:
+        root = CID.decode(track.record["cid"])
+        r = self.get(f"/ipfs/{root}", params={"format": "car"})
+        _expect(r.status_code == 200, f"HTTP {r.status_code}")
+        _expect(r.headers.get("content-type", "").startswith("application/vnd.ipld.car"), "not application/vnd.ipld.car")
+        _, sections = read_car(r.content)
+        blocks = list(sections)
+        _expect(bool(blocks) and blocks[0][0] == root, "the first block is not the root")
+        bad = [str(c) for c, d in blocks if not c.verify(d)]
+        _expect(not bad, f"blocks fail their hash: {bad[:2]}")
+        leaves = sum(len(d) for c, d in blocks if c.codec == RAW)
+        return f"{len(blocks)} blocks verified" + (f", {leaves} leaf bytes" if leaves else "")
+
+    def blockwise(self, track: VerifiedTrack) -> str:
+        out = io.BytesIO()
+        with GatewayClient(self.base) as client:
+            size = client.fetch_file(CID.decode(track.record["cid"]), out, int(track.record["size"]))
+        self._file = out.getvalue()
+        return f"{size} bytes rebuilt from verified blocks"
+
+    def file_range(self, track: VerifiedTrack) -> str:
+        url = f"/ipfs/{track.record['cid']}"
+        size = int(track.record["size"])
+        r = self.get(url, headers={"Range": "bytes=0-1023"})
+        _expect(r.status_code == 206, f"HTTP {r.status_code}, expected 206")
+        _expect(r.headers.get("content-range") == f"bytes 0-{min(1023, size - 1)}/{size}",
+                f"Content-Range {r.headers.get('content-range')}")
+        if getattr(self, "_file", None) is not None:
+            _expect(r.content == self._file[:1024], "range bytes differ from the verified DAG")
+        past = self.get(url, headers={"Range": f"bytes={size}-"})
+        _expect(past.status_code == 416, f"range past the end answered HTTP {past.status_code}, expected 416")
+        pre = self.client.request("OPTIONS", self.base + url, headers={
+            "Origin": "https://client.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "range"})
+        allowed = pre.headers.get("access-control-allow-headers", "").lower()
+        _expect(pre.status_code in (200, 204) and "range" in allowed, "CORS preflight does not allow Range")
+        return "206 with Content-Range, 416 past the end, preflight allows Range"
+
+    def run(self) -> list[Check]:
+        self.check("node info", "§8.1", self.node_info)
+        self.check("peer response headers", "§8", self.peer_headers)
+        self.check("read-only peer API", "§8", self.read_only)
+        self.check("unknown track is 404", "§8.2", self.unknown_record)
+        if self.check("track listing", "§8.2", self.listing):
+            for track in self.tracks:
+                short = track.id[-8:]
+                for name, section, fn in (
+                    ("record", "§8.2, §4-§6", self.record),
+                    ("torrent", "§7, §8.2", self.torrent),
+                    ("raw block", "§8.3", self.raw_block),
+                    ("CAR", "§8.3", self.car),
+                    ("block-by-block file", "§8.3", self.blockwise),
+                    ("file bytes with Range", "§8.3", self.file_range),
+                ):
+                    self.check(f"{name} …{short}", section, functools.partial(fn, track))
+        self.client.close()
+        return self.results
+
+
+def run_conformance(base_url: str, *, max_tracks: int = 3, timeout: float = 15.0) -> list[Check]:
+    """All checks against the node at ``base_url``."""
+    return Conformance(base_url, timeout=timeout, max_tracks=max_tracks).run()

@@ -1,0 +1,64 @@
+"""``osp conformance`` against our own node, and against a node that breaks the rules."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from osp.apps.conformance import run_conformance
+from osp.apps.http import NodeServer
+from osp.core.settings import Settings
+from osp.node import Node, TrackMetadata
+from tests.integration.nodes import osp
+from tests.interop.fakes import serve
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[NodeServer]:
+    node = Node(Settings(data_dir=tmp_path_factory.mktemp("conf"), listen=("127.0.0.30", 0), http=("127.0.0.30", 0),
+                         control=("127.0.0.1", 0), dht=False, allow_private_peers=True))
+    node.keystore.create()
+    srv = NodeServer(node)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    assert srv.ready.wait(30)
+    for path in music[:2]:
+        node.publish(path, TrackMetadata())
+    yield srv
+    srv.stop()
+    thread.join(30)
+
+
+def test_our_node_conforms(server: NodeServer, tmp_path: Path) -> None:
+    results = run_conformance(server.peer_url)
+    assert [r.name for r in results if not r.ok] == []
+    assert len(results) == 5 + 2 * 6
+    proc = osp(tmp_path, "conformance", server.peer_url, "--json")
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert all(row["ok"] for row in rows) and len(rows) == len(results)
+
+
+def test_a_node_that_tampers_fails_named_checks(server: NodeServer, tmp_path: Path) -> None:
+    """A proxy that rewrites titles and drops CORS: the table names what broke."""
+
+    def routes(path: str) -> tuple[int, str, bytes]:
+        r = httpx.get(server.peer_url + path)
+        body = r.content
+        if path.startswith("/osp/v0/tracks") and not path.endswith("/torrent"):
+            data = json.loads(body)
+            for record in data.get("tracks", [data]):
+                record["title"] = "Tampered"
+            body = json.dumps(data).encode()
+        return r.status_code, r.headers.get("content-type", "application/octet-stream"), body
+
+    with serve("127.0.0.31", routes) as url:
+        results = {r.name: r for r in run_conformance(url)}
+        proc = osp(tmp_path, "conformance", url, check=False)
+    assert not results["track listing"].ok and "does not match its content" in results["track listing"].detail
+    assert not results["peer response headers"].ok
+    assert proc.returncode == 1 and "FAIL" in proc.stdout
