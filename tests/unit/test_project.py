@@ -57,3 +57,21 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "junk.ogg" in proc.stderr and "Traceback" not in proc.stderr
     proc = run("resolve", "osp:track:bagaaieranotthere")
     assert proc.returncode == 2 and "--peer" in proc.stderr
+
+
+def test_spec_lists_every_peer_route() -> None:
+    from osp.apps.http.peer import peer_app
+    from osp.core.settings import Settings
+    from osp.node import Node
+
+    spec = (ROOT / "spec" / "osp-v0.1.md").read_text()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        node = Node(Settings(data_dir=Path(tmp)))
+        try:
+            paths = [route.path for route in peer_app(node).routes]  # type: ignore[attr-defined]
+        finally:
+            node.close()
+    missing = [p for p in paths if p.split("{")[0].rstrip("/") not in spec]
+    assert missing == []
