@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages osp-node's demo and tests use: real music (frozen-bubble-data, GPL-2
 # game soundtrack), ffmpeg (to make test files in every format), aria2 and
-# transmission-cli (independent BitTorrent clients). Installs only what is missing;
+# transmission-cli (independent BitTorrent clients), chromium (WebTorrent in a real
+# browser, driven by Playwright). Installs only what is missing;
 # needs root or sudo.
 set -euo pipefail
 want=()
@@ -11,6 +12,7 @@ if [ "${1:-}" = "test" ]; then
   command -v node >/dev/null || want+=(nodejs npm)
   command -v aria2c >/dev/null || want+=(aria2)
   command -v transmission-cli >/dev/null || want+=(transmission-cli)
+  command -v chromium >/dev/null || want+=(chromium)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 SUDO=""

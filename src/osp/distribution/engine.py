@@ -396,6 +396,13 @@ class Engine:
         """Dial ``peer`` for the torrent (e.g. the address a ``--peer`` node gave)."""
         self._handle(infohash).connect_peer(peer)
 
+    def add_tracker(self, infohash: str, url: str) -> None:
+        """Announce the torrent to ``url`` too (``http(s)://``, ``udp://``, or a WebTorrent
+        ``ws(s)://`` tracker, where browsers meet libtorrent over WebRTC)."""
+        handle = self._handle(infohash)
+        handle.add_tracker({"url": url, "tier": 0})
+        handle.force_reannounce()
+
     def status(self, infohash: str) -> TorrentStatus:
         st = self._handle(infohash).status()
         err = st.errc.message() if st.errc.value() else None
