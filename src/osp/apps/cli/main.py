@@ -255,6 +255,9 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
         else:
             state = "published" if r.get("created", True) else "already published"
             out.print(f"{state}: {r['title']}\n  id      {r['id']}\n  cid     {r['cid']}\n  torrent {r['torrent']}")
+    if hybrid:
+        err.print("note: hybrid (v1+v2) torrents: aria2 1.36, Transmission 3.00 and WebTorrent cannot use them; "
+                  "publish without --hybrid for the widest reach", style="yellow")
     if not running and not as_json:
         out.print("not seeding yet: start `osp node` to share these tracks", style="dim")
 
