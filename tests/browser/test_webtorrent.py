@@ -11,17 +11,16 @@ import contextlib
 import hashlib
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from osp.apps.http import NodeServer
-from osp.core.settings import Settings
 from osp.distribution.engine import with_web_seeds
-from osp.node import Node, TrackMetadata
+from osp.node import TrackMetadata
 from tests.conftest import need
+from tests.integration.nodes import node_server
 from tests.interop.fakes import serve
 
 HERE = Path(__file__).resolve().parent
@@ -35,17 +34,9 @@ pytestmark = pytest.mark.interop
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[tuple[NodeServer, dict]]:  # type: ignore[type-arg]
-    n = Node(Settings(data_dir=tmp_path_factory.mktemp("wt"), listen=("127.0.0.41", 0), http=("127.0.0.41", 0),
-                      control=("127.0.0.1", 0), dht=False, allow_private_peers=True))
-    n.keystore.create()
-    srv = NodeServer(n)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    assert srv.ready.wait(30)
-    published = n.publish(music[0], TrackMetadata(title="Intro"))
-    yield srv, published.track.record
-    srv.stop()
-    thread.join(30)
+    with node_server(tmp_path_factory.mktemp("wt"), "127.0.0.41") as srv:
+        published = srv.node.publish(music[0], TrackMetadata(title="Intro"))
+        yield srv, published.track.record
 
 
 @contextlib.contextmanager

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from osp.apps.http import NodeServer
+from osp.core.settings import Settings
+from osp.node import Node
 
 OSP = [sys.executable, "-m", "osp"]
 
@@ -74,3 +81,20 @@ def start_node(data_dir: Path, n: int, *extra: str, init: bool = True) -> NodePr
         time.sleep(0.05)
     proc.kill()
     raise AssertionError("osp node did not become ready within 30 s")
+
+
+@contextlib.contextmanager
+def node_server(data_dir: Path, ip: str, **settings: Any) -> Iterator[NodeServer]:
+    """An in-process node (engine + both listeners) on ``ip`` with a fresh identity."""
+    node = Node(Settings(data_dir=data_dir, listen=(ip, 0), http=(ip, 0), control=("127.0.0.1", 0), dht=False,
+                         allow_private_peers=True, **settings))
+    node.keystore.create()
+    srv = NodeServer(node)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    assert srv.ready.wait(30), "node did not start within 30 s"
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        thread.join(30)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,26 +11,17 @@ import pytest
 
 from osp.apps.conformance import run_conformance
 from osp.apps.http import NodeServer
-from osp.core.settings import Settings
-from osp.node import Node, TrackMetadata
-from tests.integration.nodes import osp
+from osp.node import TrackMetadata
+from tests.integration.nodes import node_server, osp
 from tests.interop.fakes import serve
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[NodeServer]:
-    node = Node(Settings(data_dir=tmp_path_factory.mktemp("conf"), listen=("127.0.0.30", 0), http=("127.0.0.30", 0),
-                         control=("127.0.0.1", 0), dht=False, allow_private_peers=True))
-    node.keystore.create()
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    assert srv.ready.wait(30)
-    for path in music[:2]:
-        node.publish(path, TrackMetadata())
-    yield srv
-    srv.stop()
-    thread.join(30)
+    with node_server(tmp_path_factory.mktemp("conf"), "127.0.0.30") as srv:
+        for path in music[:2]:
+            srv.node.publish(path, TrackMetadata())
+        yield srv
 
 
 def test_our_node_conforms(server: NodeServer, tmp_path: Path) -> None:

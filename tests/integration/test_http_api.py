@@ -3,7 +3,6 @@ gateway, and the control API's guards (token, Host, Origin, JSON only)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,24 +13,15 @@ from osp.apps.http import NodeServer
 from osp.content.car import read_car
 from osp.content.cid import CID
 from osp.content.dagpb import decode_node
-from osp.core.settings import Settings
-from osp.node import Node, TrackMetadata
+from osp.node import TrackMetadata
+from tests.integration.nodes import node_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[NodeServer]:
-    data = tmp_path_factory.mktemp("node")
-    node = Node(Settings(data_dir=data, listen=("127.0.0.8", 0), http=("127.0.0.8", 0), control=("127.0.0.1", 0),
-                         dht=False, allow_private_peers=True, cid_profile="kubo-cidv1-256k-174"))
-    node.keystore.create()
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    assert srv.ready.wait(30)
-    node.publish(music[0], TrackMetadata(title="Intro", tags=("game",)))
-    yield srv
-    srv.stop()
-    thread.join(30)
+    with node_server(tmp_path_factory.mktemp("node"), "127.0.0.8", cid_profile="kubo-cidv1-256k-174") as srv:
+        srv.node.publish(music[0], TrackMetadata(title="Intro", tags=("game",)))
+        yield srv
 
 
 def first_track(srv: NodeServer) -> dict:  # type: ignore[type-arg]

@@ -13,7 +13,6 @@ import json
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +20,10 @@ from pathlib import Path
 import pytest
 
 from osp.apps.http import NodeServer
-from osp.core.settings import Settings
 from osp.distribution.engine import parse_metainfo, with_web_seeds
-from osp.node import Node, TrackMetadata
+from osp.node import TrackMetadata
 from tests.conftest import need
-from tests.integration.nodes import osp
+from tests.integration.nodes import node_server, osp
 from tests.interop.fakes import free_port, osp_peer, tracker
 
 pytestmark = pytest.mark.interop
@@ -45,19 +43,10 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[Seeded]:
-    data = tmp_path_factory.mktemp("seed")
-    node = Node(Settings(data_dir=data, listen=("127.0.0.21", 0), http=("127.0.0.21", 0), control=("127.0.0.1", 0),
-                         dht=False, allow_private_peers=True))
-    node.keystore.create()
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    assert srv.ready.wait(30)
-    published = node.publish(music[0], TrackMetadata(title="Intro"))
-    torrent = with_web_seeds(published.metainfo, [])
-    yield Seeded(srv, published.track.record, torrent, music[0].read_bytes())
-    srv.stop()
-    thread.join(30)
+    with node_server(tmp_path_factory.mktemp("seed"), "127.0.0.21") as srv:
+        published = srv.node.publish(music[0], TrackMetadata(title="Intro"))
+        torrent = with_web_seeds(published.metainfo, [])
+        yield Seeded(srv, published.track.record, torrent, music[0].read_bytes())
 
 
 def wait_listening(port: int, timeout: float = 20) -> None:

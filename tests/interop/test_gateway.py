@@ -23,29 +23,19 @@ import pytest
 from osp.apps.http import NodeServer
 from osp.content.cid import CID
 from osp.core.errors import IntegrityError
-from osp.core.settings import Settings
 from osp.distribution.gateway_client import GatewayClient
-from osp.node import Node, TrackMetadata
+from osp.node import TrackMetadata
 from tests.conftest import need
-from tests.integration.nodes import osp
+from tests.integration.nodes import node_server, osp
 
 JS = Path(__file__).resolve().parents[1] / "js"
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[tuple[NodeServer, dict]]:  # type: ignore[type-arg]
-    data = tmp_path_factory.mktemp("gw")
-    node = Node(Settings(data_dir=data, listen=("127.0.0.13", 0), http=("127.0.0.13", 0), control=("127.0.0.1", 0),
-                         dht=False, allow_private_peers=True, cid_profile="kubo-cidv1-256k-174"))
-    node.keystore.create()
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    assert srv.ready.wait(30)
-    published = node.publish(music[0], TrackMetadata(title="Intro"))
-    yield srv, published.track.record
-    srv.stop()
-    thread.join(30)
+    with node_server(tmp_path_factory.mktemp("gw"), "127.0.0.13", cid_profile="kubo-cidv1-256k-174") as srv:
+        published = srv.node.publish(music[0], TrackMetadata(title="Intro"))
+        yield srv, published.track.record
 
 
 def test_verified_fetch_reads_a_track_from_our_gateway(gateway, music: list[Path]) -> None:  # type: ignore[no-untyped-def]

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import httpx
-
 from osp.content.cid import CID, DAG_PB, RAW
 from osp.content.dagpb import UNIXFS_FILE, UNIXFS_RAW, DagPbError, PBLink, decode_node, decode_unixfs
-from osp.core.errors import IntegrityError, NotFoundError, PeerError
-from osp.distribution.peer_client import check_destination
+from osp.core.errors import IntegrityError
+from osp.distribution.peer_client import PeerClient
 
 MAX_BLOCK = 2 * 1024 * 1024
 MAX_DEPTH = 16
@@ -27,44 +25,20 @@ class Writable(Protocol):
     def write(self, data: bytes, /) -> int: ...
 
 
-class GatewayClient:
+class GatewayClient(PeerClient):
     """A trustless gateway at ``base_url`` (e.g. ``http://127.0.0.2:8787``)."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0, allow_private: bool = True) -> None:
-        check_destination(base_url, allow_private=allow_private)
-        self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, headers={"Accept": RAW_TYPE})
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> GatewayClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(base_url, timeout=timeout, allow_private=allow_private)
 
     def block(self, cid: CID) -> bytes:
         """One block, verified against ``cid``."""
-        url = f"{self.base_url}/ipfs/{cid}?format=raw"
-        try:
-            with self._client.stream("GET", url) as resp:
-                if resp.status_code == 404:
-                    raise NotFoundError(f"gateway {self.base_url} does not have {cid}")
-                if resp.status_code != 200:
-                    raise PeerError(f"gateway {self.base_url} answered HTTP {resp.status_code} for {cid}")
-                data = bytearray()
-                for chunk in resp.iter_bytes():
-                    data += chunk
-                    if len(data) > MAX_BLOCK:
-                        raise IntegrityError(f"gateway {self.base_url} sent a block over {MAX_BLOCK} bytes", check="block")
-        except httpx.HTTPError as exc:
-            raise PeerError(f"cannot reach gateway {self.base_url}: {exc}") from exc
-        if not cid.verify(bytes(data)):
+        data = self.get_bytes(f"/ipfs/{cid}?format=raw", MAX_BLOCK, RAW_TYPE)
+        if not cid.verify(data):
             raise IntegrityError(
                 f"gateway {self.base_url} served bytes that do not match block {cid}: rejected", check="block"
             )
-        return bytes(data)
+        return data
 
     def fetch_file(self, root: CID, out: Writable, expected_size: int) -> int:
         """Write the file under ``root`` to ``out``; returns its size in bytes.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -52,7 +52,7 @@ class PeerClient:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> PeerClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
