@@ -1,0 +1,230 @@
+"""``osp id``, ``osp cid``, ``osp publish``, ``osp ls``: identity, content and the library."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, read_passphrase
+from osp.apps.cli.client import ControlClient
+from osp.core.errors import CallerError
+
+# --- identity ------------------------------------------------------------------
+
+
+@cli.group("id")
+def id_group() -> None:
+    """Your artist identity: an Ed25519 did:key."""
+
+
+@id_group.command("init")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@pass_ctx
+def id_init(c: Ctx, as_json: bool) -> None:
+    """Create the identity key (mode 0600; encrypted when a passphrase is given)."""
+    from osp.identity.keystore import Keystore
+
+    store = Keystore(c.settings().identity_dir)
+    key = store.create(read_passphrase(c.passphrase_file))
+    if as_json:
+        emit_json({"did": key.did, "keyFile": str(store.path), "encrypted": store.is_encrypted()})
+    else:
+        out.print(f"created {key.did}\nkey file: {store.path}{' (encrypted)' if store.is_encrypted() else ''}")
+
+
+@id_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print the DID and its DID document as JSON.")
+@pass_ctx
+def id_show(c: Ctx, as_json: bool) -> None:
+    """Print the did:key and its DID document."""
+    from osp.identity.didkey import did_document
+    from osp.identity.keystore import Keystore
+
+    key = Keystore(c.settings().identity_dir).load(read_passphrase(c.passphrase_file))
+    doc = did_document(key.did)
+    if as_json:
+        emit_json({"did": key.did, "didDocument": doc})
+    else:
+        out.print(key.did)
+        out.print(json.dumps(doc, indent=2))
+
+
+# --- content ---------------------------------------------------------------------
+
+
+@cli.command("cid")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--profile", default="unixfs-v1-2025", show_default=True,
+              type=click.Choice(["unixfs-v1-2025", "kubo-cidv1-256k-174", "unixfs-v0-2015"]))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
+def cid_cmd(files: tuple[Path, ...], profile: str, as_json: bool) -> None:
+    """Print the IPFS CID of each file without publishing (like `ipfs add --only-hash`)."""
+    from osp.content.unixfs import cid_of_file
+
+    for path in files:
+        cid = cid_of_file(path, profile)
+        if as_json:
+            emit_json({"file": str(path), "cid": str(cid), "profile": profile, "size": path.stat().st_size})
+        else:
+            out.print(f"{cid}  {path}")
+
+
+# --- publish -----------------------------------------------------------------------
+
+
+def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CallerError(f"--param takes KEY=VALUE, got {item!r}")
+        try:
+            result[key] = json.loads(value)
+        except ValueError:
+            result[key] = value
+    return result
+
+
+@cli.command("publish")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--title", help="Track title (default: the file's title tag).")
+@click.option("--artist-name", help="Display name of the artist (default: the file's artist tag).")
+@click.option("--album", help="Album name.")
+@click.option("--license", "license_", default="CC0-1.0", show_default=True, help="SPDX license id.")
+@click.option("--released", help="Release date YYYY-MM-DD (default: today).")
+@click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
+@click.option("--ai-generator", help="AI generator (e.g. a product or tool name).")
+@click.option("--ai-model", help="Model name.")
+@click.option("--ai-model-version", help="Model version.")
+@click.option("--prompt", help="Generation prompt.")
+@click.option("--negative-prompt", help="Negative prompt.")
+@click.option("--seed", type=int, help="Generation seed.")
+@click.option("--param", "params", multiple=True, help="Generation parameter KEY=VALUE (repeatable; JSON values).")
+@click.option("--human-contribution", help="What the human did (arrangement, lyrics, mixing …).")
+@click.option("--parent", "parents", multiple=True, help="Track id this is a remix of (repeatable).")
+@click.option("--stem", "stems", multiple=True, help="CID of a stem (repeatable).")
+@click.option("--lyrics-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Lyrics text file.")
+@click.option("--artwork", help="CID of the cover artwork.")
+@click.option("--hybrid", is_flag=True, help="Make a hybrid v1+v2 torrent (BEP 52); v1 by default for WebTorrent, aria2, Transmission.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
+@pass_ctx
+def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name: str | None, album: str | None,
+                license_: str, released: str | None, tags: tuple[str, ...], ai_generator: str | None,
+                ai_model: str | None, ai_model_version: str | None, prompt: str | None, negative_prompt: str | None,
+                seed: int | None, params: tuple[str, ...], human_contribution: str | None, parents: tuple[str, ...],
+                stems: tuple[str, ...], lyrics_file: Path | None, artwork: str | None, hybrid: bool, as_json: bool) -> None:
+    """Import, sign, store and (if the node runs) seed audio files as OSP Track Records."""
+    if title and len(files) > 1:
+        raise CallerError("--title names one track; publish several files without it (their tags give titles)")
+    provenance: dict[str, Any] = {
+        k: v for k, v in {
+            "generator": ai_generator, "model": ai_model, "modelVersion": ai_model_version, "prompt": prompt,
+            "negativePrompt": negative_prompt, "seed": seed, "parameters": _parse_params(params) or None,
+            "humanContribution": human_contribution, "parents": list(parents) or None, "stems": list(stems) or None,
+        }.items() if v is not None
+    }
+    if ai_generator or ai_model:
+        provenance["aiGenerated"] = True
+    body: dict[str, Any] = {
+        "title": title, "artistName": artist_name, "album": album, "license": license_, "released": released,
+        "tags": list(tags), "provenance": provenance or None, "artwork": artwork,
+        "lyrics": lyrics_file.read_text("utf-8") if lyrics_file else None,
+    }
+    body = {k: v for k, v in body.items() if v is not None}
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise CallerError(f"no such file: {', '.join(missing)}")
+    running = c.running()
+    results: list[dict[str, Any]] = []
+    if running:
+        client = ControlClient(running)
+        with _file_progress(files, as_json) as advance:
+            for f in files:
+                answer = client.post("/api/publish", {**body, "paths": [str(f.resolve())], "hybrid": hybrid or None})
+                results.extend(answer["tracks"])
+                advance(f, f.stat().st_size)
+    else:
+        from osp.apps.http.control import metadata_from, track_summary
+        from osp.node.core import Node
+
+        meta = metadata_from(body)
+        node = Node(c.settings())
+        try:
+            node.signing_key()
+            with _file_progress(files, as_json) as advance:
+                for f in files:
+                    published = node.publish(f, meta, hybrid=hybrid or None, on_bytes=functools.partial(advance, f))
+                    results.append({**track_summary(published.track.record, published.infohash),
+                                    "created": published.created})
+                    advance(f, 0)
+        finally:
+            node.close()
+    for r in results:
+        if as_json:
+            emit_json(r)
+        else:
+            state = "published" if r.get("created", True) else "already published"
+            out.print(f"{state}: {r['title']}\n  id      {r['id']}\n  cid     {r['cid']}\n  torrent {r['torrent']}")
+    if hybrid:
+        err.print("note: hybrid (v1+v2) torrents: aria2 1.36, Transmission 3.00 and WebTorrent cannot use them; "
+                  "publish without --hybrid for the widest reach", style="yellow")
+    if not running and not as_json:
+        out.print("not seeding yet: start `osp node` to share these tracks", style="dim")
+
+
+@contextmanager
+def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[..., None]]:
+    total = sum(f.stat().st_size for f in files)
+    if quiet or len(files) < 2 and total < 64 * 1024 * 1024:
+        yield lambda *a, **k: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("publishing", total=total)
+
+        def advance(f: Path, n: int) -> None:
+            bar.update(task, advance=n, description=f"publishing {f.name}")
+
+        yield advance
+
+
+# --- library -------------------------------------------------------------------------
+
+
+@cli.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
+@pass_ctx
+def ls_cmd(c: Ctx, as_json: bool) -> None:
+    """List the tracks in the library."""
+    from osp.apps.http.control import track_summary
+    from osp.library.store import Library
+    from osp.records.canonical import strict_loads
+
+    running = c.running()
+    if running:
+        tracks = ControlClient(running).get("/api/tracks")["tracks"]
+    else:
+        settings = c.settings()
+        if not settings.library_path.exists():
+            tracks = []
+        else:
+            with Library(settings.library_path) as lib:
+                tracks = [track_summary(strict_loads(r.record), r.infohash) | {"origin": r.origin} for r in lib.tracks()]
+    if as_json:
+        for t in tracks:
+            emit_json(t)
+        return
+    if not tracks:
+        out.print("the library is empty: `osp publish FILE` adds a track")
+        return
+    for t in tracks:
+        r = t["record"]
+        minutes, seconds = divmod(int(round(r["duration"])), 60)
+        out.print(f"{t['id']}  {minutes:2d}:{seconds:02d}  {r['format']:<11} {r['title']}")

@@ -1,0 +1,340 @@
+"""``osp resolve``, ``get``, ``play``, ``node``, ``conformance``: talking to the network."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx
+from osp.apps.cli.client import ControlClient
+from osp.core.errors import CallerError, KeystoreError
+from osp.core.settings import Settings, parse_hostport
+
+# --- network -----------------------------------------------------------------------------
+
+
+@cli.command("resolve")
+@click.argument("track")
+@click.option("--peer", help="HTTP base URL of a node to ask (e.g. http://127.0.0.2:8787).")
+@click.option("--json", "as_json", is_flag=True, help="Print the verified record as a JSON object.")
+@pass_ctx
+def resolve_cmd(c: Ctx, track: str, peer: str | None, as_json: bool) -> None:
+    """Fetch and verify a Track Record (id, magnet, record file or record URL)."""
+    from osp.apps.http.control import track_summary
+
+    running = c.running()
+    if running:
+        summary = ControlClient(running).post("/api/resolve", {"track": track, "peer": peer})
+    else:
+        from osp.node.core import Node
+
+        node = Node(c.settings())
+        try:
+            summary = track_summary(node.resolve(track, peer).record)
+        finally:
+            node.close()
+    if as_json:
+        emit_json(summary)
+    else:
+        r = summary["record"]
+        out.print(f"verified {r['title']} by {r.get('artistName') or r['artist']}", style="green")
+        out.print(json.dumps(r, indent=2, ensure_ascii=False))
+
+
+def _node_settings(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
+                   allow_private: bool, **extra: Any) -> Settings:
+    return c.settings(
+        listen=parse_hostport(listen, what="--listen"),
+        http=parse_hostport(http, what="--http"),
+        control=parse_hostport(control, what="--control"),
+        dht=dht,
+        bootstrap=tuple(parse_hostport(b, what="--bootstrap") for b in bootstrap),
+        allow_private_peers=allow_private,
+        **extra,
+    )
+
+
+def _local_peer(peer: str | None) -> bool:
+    """True when ``--peer`` names a loopback or private address: tune the session for it."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(peer).hostname if peer else None
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_private
+    except ValueError:
+        return False
+
+
+def _transfer_progress(poll: Callable[[], dict[str, Any]], quiet: bool, timeout: float) -> dict[str, Any]:
+    """Poll a transfer until it ends, with a progress bar (bytes, rate, peers)."""
+    deadline = time.monotonic() + timeout
+    state = poll()
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TextColumn("{task.fields[peers]} peers"), console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task(f"fetching {state['title']}", total=state["total"] or None, peers=0)
+        while state["state"] not in ("complete", "failed"):
+            if time.monotonic() > deadline:
+                raise CallerError(f"gave up after {timeout:.0f} s ({state['done']} of {state['total']} bytes)")
+            bar.update(task, completed=state["done"], peers=state["peers"])
+            time.sleep(0.2)
+            state = poll()
+        bar.update(task, completed=state["done"])
+    return state
+
+
+def _raise_failed(state: dict[str, Any]) -> None:
+    from osp.core.errors import IntegrityError, PeerError
+
+    error = state.get("error") or {}
+    message = error.get("message", "transfer failed")
+    if error.get("error") == "integrity":
+        raise IntegrityError(message, check=str(error.get("check", "?")))
+    raise PeerError(message)
+
+
+NETWORK_OPTIONS = [
+    click.option("--listen", default="0.0.0.0:6881", show_default=True, help="BitTorrent listen HOST:PORT."),
+    click.option("--http", default="127.0.0.1:8787", show_default=True, help="Peer HTTP listener HOST:PORT."),
+    click.option("--control", default="127.0.0.1:8788", show_default=True, help="Control API HOST:PORT (loopback only)."),
+    click.option("--dht/--no-dht", default=True, show_default=True, help="Join the Mainline DHT."),
+    click.option("--bootstrap", multiple=True, help="DHT bootstrap node HOST:PORT (repeatable)."),
+    click.option("--allow-private-peers", is_flag=True,
+                 help="Tune for loopback/LAN peers: uTP off, private-network DHT rules (automatic when --peer is local)."),
+]
+
+
+def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(NETWORK_OPTIONS):
+        f = option(f)
+    return f
+
+
+@cli.command("get")
+@click.argument("track")
+@click.option("--peer", help="HTTP base URL of a node that has the track.")
+@click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Also copy the verified file here.")
+@click.option("--timeout", default=3600.0, show_default=True, help="Give up after this many seconds.")
+@click.option("--stall-timeout", default=60.0, show_default=True, help="Fail after this many seconds without progress.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
+@network_options
+@pass_ctx
+def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: Path | None, timeout: float,
+            stall_timeout: float,
+            as_json: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
+            allow_private_peers: bool) -> None:
+    """Download a track over BitTorrent (or --gateway), verify its CID, store and seed it."""
+    running = c.running()
+    if gateway:
+        if running:
+            state = ControlClient(running).post("/api/fetch", {"track": track, "peer": peer, "gateway": gateway})
+        else:
+            from osp.node.core import Node
+
+            node = Node(c.settings())
+            try:
+                fetched = node.fetch_from_gateway(track, gateway, peer)
+            finally:
+                node.close()
+            state = {"id": fetched.id, "state": "complete"}
+        data_dir = c.data_dir
+    elif running:
+        client = ControlClient(running)
+        state = client.post("/api/fetch", {"track": track, "peer": peer, "stallTimeout": stall_timeout})
+        state = _transfer_progress(lambda: client.get(f"/api/transfers/{state['id']}"), as_json, timeout)
+        data_dir = c.data_dir
+    else:
+        from osp.node.core import Node
+
+        settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
+                                  allow_private_peers or _local_peer(peer))
+        node = Node(settings)
+        try:
+            transfer = node.fetch(track, peer, stall_timeout=stall_timeout)
+            state = _transfer_progress(lambda: transfer.state.to_json(), as_json, timeout)
+        finally:
+            node.close()
+        data_dir = settings.data_dir
+    if state["state"] == "failed":
+        _raise_failed(state)
+    from osp.library.store import Library
+
+    with Library(Settings(data_dir=data_dir).library_path) as lib:
+        row = lib.track(state["id"])
+        file = lib.file(row.cid) if row else None
+    if row is None or file is None:
+        raise CallerError("the transfer finished but the track is not in the library")
+    path = data_dir / file.path
+    if output:
+        target = output / path.name if output.is_dir() else output
+        shutil.copyfile(path, target)
+        path = target
+    if as_json:
+        from osp.apps.http.control import track_summary
+        from osp.records.canonical import strict_loads
+
+        emit_json({**track_summary(strict_loads(row.record), row.infohash), "path": str(path)})
+    else:
+        out.print(f"verified {row.title} ({row.size} bytes, CID {row.cid})\n  saved {path}", style="green")
+
+
+@cli.command("play")
+@click.argument("track")
+@click.option("--peer", help="HTTP base URL of a node that has the track.")
+@click.option("--player", help="Player command (default: mpv or ffplay if installed); the URL is appended.")
+@click.option("-o", "--output", type=click.Path(allow_dash=True), help="'-' writes the audio to stdout as it arrives.")
+@network_options
+@pass_ctx
+def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: str | None, listen: str, http: str,
+             control: str, dht: bool, bootstrap: tuple[str, ...], allow_private_peers: bool) -> None:
+    """Stream a track: the first pieces come first, playback starts long before the download ends."""
+    if output not in (None, "-"):
+        raise CallerError("play writes to stdout with -o -; use `osp get -o PATH` to save a file")
+    command = None
+    if output is None:
+        command = _player_command(player)
+    running = c.running()
+    if running:
+        client = ControlClient(running)
+        state = client.post("/api/fetch", {"track": track, "peer": peer})
+        if state["state"] == "failed":
+            _raise_failed(state)
+        if output == "-":
+            _to_stdout(client.stream(state["id"]))
+        else:
+            _run_player(command, client.stream_url(state["id"]))  # type: ignore[arg-type]
+        return
+    from osp.apps.http.server import NodeServer
+    from osp.node.core import Node
+
+    settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
+                              allow_private_peers or _local_peer(peer))
+    node = Node(settings)
+    if output == "-":
+        try:
+            node.start_engine()
+            transfer = node.fetch(track, peer)
+            source = node.stream_source(transfer.track.id)
+            _to_stdout(source.read(0, source.size - 1))
+        finally:
+            node.close()
+        return
+    server = NodeServer(node)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    if not server.ready.wait(60):
+        raise CallerError("the embedded node did not start")
+    try:
+        transfer = node.fetch(track, peer)
+        _run_player(command, f"{server.control_url}/stream/{transfer.track.id}?token={server.token}")  # type: ignore[arg-type]
+    finally:
+        server.stop()
+        thread.join(30)
+
+
+def _to_stdout(chunks: Iterator[bytes]) -> None:
+    sink = sys.stdout.buffer
+    try:
+        for chunk in chunks:
+            sink.write(chunk)
+        sink.flush()
+    except BrokenPipeError:
+        pass
+
+
+def _player_command(player: str | None) -> list[str]:
+    import shlex
+
+    if player:
+        return shlex.split(player)
+    for name, args in (("mpv", ["--no-video"]), ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "error"])):
+        if shutil.which(name):
+            return [name, *args]
+    raise CallerError("no player found: install mpv or ffplay, give --player CMD, or use -o - | your-player")
+
+
+def _run_player(command: list[str], url: str) -> None:
+    err.print(f"streaming {url.split('?')[0]}")
+    try:
+        subprocess.run([*command, url], check=False)
+    except FileNotFoundError as exc:
+        raise CallerError(f"cannot run the player {command[0]!r}") from exc
+
+
+# --- node ------------------------------------------------------------------------------------
+
+
+@cli.command("node")
+@network_options
+@click.option("--public-url", help="Base URL peers reach the HTTP listener at (web seeds point here).")
+@click.option("--upload-limit", default=0, show_default=True, help="Upload cap in bytes/s (0: none).")
+@click.option("--hybrid", is_flag=True, help="Make hybrid v1+v2 (BEP 52) torrents for tracks published through it.")
+@pass_ctx
+def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
+             allow_private_peers: bool, public_url: str | None, upload_limit: int, hybrid: bool) -> None:
+    """Run the node: seed the library, serve records, the gateway and the control API."""
+    from osp.apps.http.server import NodeServer
+    from osp.node.core import Node
+
+    if c.running():
+        raise CallerError(f"a node already runs for {c.data_dir} (pid {c.running().pid})")  # type: ignore[union-attr]
+    settings = _node_settings(c, listen, http, control, dht, bootstrap, allow_private_peers,
+                              public_url=public_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid)
+    node = Node(settings)
+    try:
+        if node.keystore.exists():
+            node.signing_key()
+    except KeystoreError:
+        node.close()
+        raise
+    server = NodeServer(node)
+
+    def ready(s: NodeServer) -> None:
+        engine = s.node.engine
+        err.print(f"osp node ready: {s.node.library.track_count()} tracks seeding")
+        err.print(f"  peer API + gateway  {s.peer_url}")
+        err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
+        err.print(f"  BitTorrent          port {engine.listen_port if engine else '-'}, DHT {'on' if dht else 'off'}")
+
+    server.run(ready)
+    err.print("osp node stopped; resume data saved")
+
+
+@cli.command("conformance")
+@click.argument("url")
+@click.option("--tracks", default=3, show_default=True, help="How many of the node's tracks to check in depth.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per check.")
+def conformance_cmd(url: str, tracks: int, as_json: bool) -> None:
+    """Check a node's peer HTTP API (ours or anyone's) against OSP v0.1; prints a pass/fail table."""
+    from rich.table import Table
+
+    from osp.apps.conformance import run_conformance
+
+    results = run_conformance(url, max_tracks=tracks)
+    if as_json:
+        for r in results:
+            emit_json(r.to_json())
+    else:
+        table = Table(title=f"OSP v0.1 conformance of {url}", show_lines=False)
+        for col in ("check", "result", "spec", "detail"):
+            table.add_column(col)
+        for r in results:
+            table.add_row(r.name, "PASS" if r.ok else "FAIL", r.section, r.detail, style=None if r.ok else "red")
+        out.print(table)
+        failed = sum(not r.ok for r in results)
+        out.print(f"{len(results) - failed} of {len(results)} checks pass" + (f"; {failed} FAIL" if failed else ""))
+    if any(not r.ok for r in results):
+        raise SystemExit(1)
