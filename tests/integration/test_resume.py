@@ -55,3 +55,13 @@ def test_missing_media_file_is_not_seeded(tmp_path: Path, music: list[Path]) -> 
     engine = node.start_engine()
     assert not engine.has_torrent(published.infohash)
     node.close()
+
+
+def test_unfinished_downloads_are_removed_at_start(tmp_path: Path) -> None:
+    partial = tmp_path / "media" / "partial"
+    partial.mkdir(parents=True)
+    (partial / "half.ogg").write_bytes(b"x" * 1000)
+    node = Node(settings(tmp_path))
+    node.start_engine()
+    node.close()
+    assert not partial.exists()

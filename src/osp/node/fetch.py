@@ -40,6 +40,7 @@ from osp.distribution.engine import (
     parse_metainfo,
 )
 from osp.library.store import FileRow, Library
+from osp.node.publish import PARTIAL_DIR
 from osp.records.track import VerifiedTrack
 
 
@@ -120,7 +121,7 @@ class Transfer:
         self.engine = engine
         self.library = library
         self.media_dir = media_dir
-        self.partial_dir = media_dir / "partial"
+        self.partial_dir = media_dir / PARTIAL_DIR
         self.peers = peers
         self.stall_timeout = stall_timeout
         self.on_complete = on_complete

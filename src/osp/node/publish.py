@@ -32,6 +32,7 @@ from osp.records.track import VerifiedTrack, build_track, sign_track, verify_tra
 
 READ_SIZE = 1024 * 1024  # a multiple of every chunk size and of PIECE_SIZE
 STAGING_PREFIX = ".staging-"
+PARTIAL_DIR = "partial"  #: where transfers download before the CID check
 
 
 @dataclass(frozen=True)
@@ -232,13 +233,14 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def remove_orphans(library: Library, media_dir: Path) -> list[Path]:
-    """Delete staging leftovers and media files no library row references; returns them."""
+    """Delete staging leftovers, unfinished downloads (``partial/``; transfers do not
+    survive a restart) and media files no library row references; returns them."""
     if not media_dir.exists():
         return []
     known = {Path(f.path).name for f in library.files()}
     removed = []
     for entry in media_dir.iterdir():
-        if entry.name.startswith(STAGING_PREFIX) and entry.is_dir():
+        if entry.is_dir() and (entry.name.startswith(STAGING_PREFIX) or entry.name == PARTIAL_DIR):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
         elif entry.is_file() and entry.name not in known:
