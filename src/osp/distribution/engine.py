@@ -78,7 +78,35 @@ class TorrentFailed:
     message: str  #: libtorrent's error text
 
 
-Event = PieceFinished | TorrentFinished | HashFailed | PeerBanned | ResumeDataSaved | TorrentFailed
+@dataclass(frozen=True)
+class CacheFlushed:
+    """Everything libtorrent buffered for the torrent is written to its files."""
+
+    infohash: str  #: hex v1 infohash
+
+
+@dataclass(frozen=True)
+class PieceRead:
+    """The answer to ``read_piece``: a verified piece's bytes, or an error."""
+
+    infohash: str  #: hex v1 infohash
+    piece: int  #: piece index
+    data: bytes  #: the piece (empty on error)
+    error: str | None  #: libtorrent's error text, if the read failed
+
+
+@dataclass(frozen=True)
+class StorageMoved:
+    """``move_storage`` finished (``error`` is ``None``) or failed."""
+
+    infohash: str  #: hex v1 infohash
+    error: str | None  #: libtorrent's error text on failure
+
+
+Event = (
+    PieceFinished | TorrentFinished | HashFailed | PeerBanned | ResumeDataSaved | TorrentFailed | CacheFlushed
+    | PieceRead | StorageMoved
+)
 
 
 @dataclass(frozen=True)
@@ -441,6 +469,55 @@ class Engine:
             warnings.simplefilter("ignore", DeprecationWarning)
             return Path(handle.status().save_path) / ti.files().file_path(0)
 
+    def _await(self, matches: Callable[[Event], bool], start: Callable[[], None], timeout: float) -> Event | None:
+        """Subscribe, call ``start``, and return the first event ``matches`` accepts (or ``None``)."""
+        box: list[Event] = []
+        done = threading.Event()
+
+        def on(event: Event) -> None:
+            if not done.is_set() and matches(event):
+                box.append(event)
+                done.set()
+
+        unsubscribe = self.subscribe(on)
+        try:
+            start()
+            done.wait(timeout)
+        finally:
+            unsubscribe()
+        return box[0] if box else None
+
+    def flush(self, infohash: str, timeout: float = 30.0) -> None:
+        """Write every buffered block of the torrent to its file (libtorrent keeps a write
+        cache: a file read right after ``TorrentFinished`` may not see the last blocks)."""
+        handle = self._handle(infohash)
+        event = self._await(lambda e: isinstance(e, CacheFlushed) and e.infohash == infohash,
+                            handle.flush_cache, timeout)
+        if event is None:
+            raise CorruptDataError(f"libtorrent did not flush {infohash} to disk within {timeout:.0f} s")
+
+    def move_storage(self, infohash: str, directory: Path, timeout: float = 60.0) -> None:
+        """Move the torrent's file into ``directory`` while it keeps seeding; an identical
+        file already there is kept (``dont_replace``).  ``CorruptDataError`` on failure."""
+        handle = self._handle(infohash)
+        event = self._await(lambda e: isinstance(e, StorageMoved) and e.infohash == infohash,
+                            lambda: handle.move_storage(str(directory), lt.move_flags_t.dont_replace), timeout)
+        if not isinstance(event, StorageMoved):
+            raise CorruptDataError(f"moving {infohash} to {directory} did not finish within {timeout:.0f} s")
+        if event.error:
+            raise CorruptDataError(f"cannot move {infohash} to {directory}: {event.error}")
+
+    def read_piece(self, infohash: str, piece: int, timeout: float = 30.0) -> bytes:
+        """The bytes of a piece the torrent has (verified), read through libtorrent's cache."""
+        handle = self._handle(infohash)
+        event = self._await(lambda e: isinstance(e, PieceRead) and e.infohash == infohash and e.piece == piece,
+                            lambda: handle.read_piece(piece), timeout)
+        if not isinstance(event, PieceRead):
+            raise CorruptDataError(f"libtorrent did not read piece {piece} of {infohash} within {timeout:.0f} s")
+        if event.error:
+            raise CorruptDataError(f"cannot read piece {piece} of {infohash}: {event.error}")
+        return event.data
+
     def request_resume_data(self, infohash: str | None = None) -> list[str]:
         """Ask libtorrent for resume data of torrents whose state changed since the last
         save (``ResumeDataSaved`` events follow); returns the infohashes asked for."""
@@ -497,4 +574,14 @@ class Engine:
             return ResumeDataSaved(self._infohash(alert), bytes(lt.write_resume_data_buf(alert.params)))
         if isinstance(alert, (lt.torrent_error_alert, lt.file_error_alert)):
             return TorrentFailed(self._infohash(alert), alert.message())
+        if isinstance(alert, lt.storage_moved_alert):
+            return StorageMoved(self._infohash(alert), None)
+        if isinstance(alert, lt.storage_moved_failed_alert):
+            return StorageMoved(self._infohash(alert), alert.message())
+        if isinstance(alert, lt.cache_flushed_alert):
+            return CacheFlushed(self._infohash(alert))
+        if isinstance(alert, lt.read_piece_alert):
+            failed = alert.error.value() != 0
+            return PieceRead(self._infohash(alert), int(alert.piece), b"" if failed else bytes(alert.buffer),
+                             alert.error.message() if failed else None)
         return None

@@ -70,26 +70,37 @@ class StreamSource:
             raise PeerError(f"piece {piece} did not arrive within {self.piece_timeout:.0f} s: no peer has it")
 
     def read(self, start: int, end: int) -> Iterator[bytes]:
-        """Yield bytes ``start..end`` inclusive (``0 <= start <= end < size``)."""
+        """Yield bytes ``start..end`` inclusive (``0 <= start <= end < size``).
+
+        While the torrent downloads, each piece is read through libtorrent once it has
+        passed its hash check (its write cache may not be on disk yet); a complete file
+        is read from disk.
+        """
         pos = start
         last_piece = (self.size - 1) // self.piece_length if self.piece_length else 0
         handle = None
         try:
             while pos <= end:
-                stop = end + 1
                 if self._downloading():
+                    assert self.engine is not None and self.infohash is not None
                     piece = pos // self.piece_length
                     self._ensure(piece, last_piece)
-                    stop = min(stop, (piece + 1) * self.piece_length)
+                    data = self.engine.read_piece(self.infohash, piece, self.piece_timeout)
+                    begin = pos - piece * self.piece_length
+                    chunk = data[begin : begin + (end + 1 - pos)]
+                    if not chunk:
+                        raise PeerError(f"piece {piece} is shorter than the torrent says")
+                    pos += len(chunk)
+                    yield chunk
+                    continue
                 if handle is None:
                     handle = open(self.path_of(), "rb")
                 handle.seek(pos)
-                while pos < stop:
-                    data = handle.read(min(READ_SIZE, stop - pos))
-                    if not data:
-                        raise PeerError("the file ended before its declared size")
-                    pos += len(data)
-                    yield data
+                data = handle.read(min(READ_SIZE, end + 1 - pos))
+                if not data:
+                    raise PeerError("the file ended before its declared size")
+                pos += len(data)
+                yield data
         finally:
             if handle is not None:
                 handle.close()

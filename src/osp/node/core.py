@@ -289,9 +289,7 @@ class Node:
 
     def _transfer_done(self, transfer: Transfer) -> None:
         if transfer.state.state == "complete" and self.engine is not None:
-            cid = transfer.track.record["cid"]
-            self.engine.add(self._seedable(transfer.metainfo, cid), self.settings.media_dir, seed_mode=True)
-            self.engine.request_resume_data(transfer.info.infohash)
+            self.engine.request_resume_data(transfer.info.infohash)  # it seeds on from media/
             self.waiter.notify()
 
     def transfer_states(self) -> list[TransferState]:

@@ -20,7 +20,6 @@ complete       stored in the library and seeded
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -185,6 +184,7 @@ class Transfer:
         try:
             started = time.monotonic()
             self._download()
+            self.engine.flush(self.info.infohash)  # the CID check must read what libtorrent verified
             downloaded = time.monotonic()
             self._set(state="verifying", download_seconds=round(downloaded - started, 4))
             path = self.partial_dir / self.info.name
@@ -234,13 +234,12 @@ class Transfer:
             self._finished.wait(0.2)  # woken at once by TorrentFinished; else a progress tick
 
     def _store(self, path: Path, blocks: list[Block]) -> None:
+        """Move the verified file into the library while the torrent keeps seeding (so a
+        stream reading from it never sees the torrent disappear), then commit the row."""
         ih = self.info.infohash
+        self.engine.move_storage(ih, self.media_dir)
+        path.unlink(missing_ok=True)  # left behind only when an identical file was already there
         final = self.media_dir / self.info.name
-        self.engine.remove(ih)
-        if final.exists():
-            path.unlink(missing_ok=True)
-        else:
-            os.replace(path, final)
         row = FileRow(self.track.record["cid"], str(final.relative_to(self.media_dir.parent)), self.info.size,
                       self.track.record["cidProfile"])
         self.library.add_track(self.track, file=row, blocks=blocks, infohash=ih, metainfo=self.metainfo, origin="fetched")
