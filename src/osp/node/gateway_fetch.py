@@ -44,8 +44,11 @@ def fetch_from_gateway(track: VerifiedTrack, gateway: str, *, library: Library, 
         staged = staging / name
         with GatewayClient(gateway) as client, open(staged, "wb") as out:
             sink = ImportSink(record["cidProfile"], out)
-            client.fetch_file(CID.decode(record["cid"]), sink, int(record["size"]))
-            imported = sink.finish(staged)
+            try:
+                client.fetch_file(CID.decode(record["cid"]), sink, int(record["size"]))
+                imported = sink.finish(staged)
+            finally:
+                sink.close()
         if imported.cid != record["cid"]:
             raise IntegrityError(
                 f"the file's {record['cidProfile']} CID is {imported.cid}, the record says {record['cid']}", check="cid"
