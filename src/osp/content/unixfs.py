@@ -68,18 +68,14 @@ class Block:
     """One block of the DAG.
 
     ``data`` holds the block bytes of parent nodes; leaves carry ``data=None`` and point
-    into the file with ``offset``/``length`` (bytes; ``leaf_bytes`` rebuilds a wrapped v0
-    leaf).  ``offset`` is -1 for parent nodes.
+    into the file with ``offset``/``length`` (bytes; ``wrapped_leaf_envelope`` rebuilds a
+    wrapped v0 leaf).  ``offset`` is -1 for parent nodes.
     """
 
     cid: CID
     data: bytes | None
     offset: int
     length: int
-
-    @property
-    def is_leaf(self) -> bool:
-        return self.offset >= 0
 
 
 @dataclass
@@ -113,14 +109,6 @@ def wrapped_leaf_envelope(length: int) -> tuple[bytes, bytes]:
     inner_suffix = b"\x18" + varint_encode(length)
     inner_len = len(inner_prefix) + length + len(inner_suffix)
     return b"\x0a" + varint_encode(inner_len) + inner_prefix, inner_suffix
-
-
-def leaf_bytes(profile: Profile, chunk: bytes) -> bytes:
-    """The block bytes of the leaf holding ``chunk`` (what a gateway serves)."""
-    if profile.raw_leaves:
-        return chunk
-    prefix, suffix = wrapped_leaf_envelope(len(chunk))
-    return prefix + chunk + suffix
 
 
 @dataclass

@@ -459,16 +459,6 @@ class Engine:
             if not handle.have_piece(piece):
                 handle.set_piece_deadline(piece, deadline_ms + 50 * i)
 
-    def file_path(self, infohash: str) -> Path:
-        """Path of the torrent's single file on disk."""
-        handle = self._handle(infohash)
-        ti = handle.torrent_file()
-        if ti is None:
-            raise NotFoundError(f"torrent {infohash} has no metadata yet")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return Path(handle.status().save_path) / ti.files().file_path(0)
-
     def _await(self, matches: Callable[[Event], bool], start: Callable[[], None], timeout: float) -> Event | None:
         """Subscribe, call ``start``, and return the first event ``matches`` accepts (or ``None``)."""
         box: list[Event] = []

@@ -244,7 +244,8 @@ class Node:
             return existing
         peers: list[tuple[str, int]] = []
         metainfo: bytes | None = None
-        if self.library.track(track.id) is not None:
+        local = self.library.track(track.id) is not None
+        if local:
             metainfo = self.metainfo_for(track.id)
         elif peer:
             with PeerClient(peer) as client:
@@ -268,7 +269,7 @@ class Node:
             on_complete=self._transfer_done,
         )
         self.transfers[track.id] = transfer
-        if self.library.track(track.id) is not None:
+        if local:
             transfer.mark_complete()
             return transfer
         transfer.start()
