@@ -21,7 +21,8 @@ def test_did_key_of_rfc8032_test_1_key() -> None:
 
 
 @given(st.binary(min_size=32, max_size=32))
-def test_did_key_round_trip(pub: bytes) -> None:
+def test_did_key_round_trip(seed: bytes) -> None:
+    pub = SigningKey.from_seed(seed).public_key
     did = did_from_public_key(pub)
     assert did.startswith("did:key:z6Mk")
     assert public_key_from_did(did) == pub
@@ -75,3 +76,80 @@ def test_keystore_errors_are_clear(tmp_path) -> None:
     store.path.write_bytes(b"-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n")
     with pytest.raises(KeystoreError, match="corrupt"):
         store.load()
+
+
+# --- issue 6 item 10 (corrupt key exit code) and `id show` without the passphrase ------
+
+
+@pytest.mark.parametrize("content", [
+    b"-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n",  # not base64
+    b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n",  # truncated DER
+    b"\x00\x01 not a key at all",
+    b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n!!!!\n-----END ENCRYPTED PRIVATE KEY-----\n",  # damaged armor
+])
+def test_corrupt_key_is_local_data_exit_3(tmp_path, content: bytes) -> None:
+    from osp.core.errors import CorruptKeyError
+
+    store = Keystore(tmp_path / "identity")
+    store.create()
+    store.path.write_bytes(content)
+    with pytest.raises(CorruptKeyError, match="corrupt") as exc:
+        store.load(b"pass")
+    assert exc.value.exit_code == 3 and isinstance(exc.value, KeystoreError)
+
+
+def test_non_ed25519_and_unreadable_keys_are_corrupt(tmp_path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from osp.core.errors import CorruptKeyError
+
+    store = Keystore(tmp_path / "identity")
+    store.directory.mkdir()
+    store.path.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    store.path.chmod(0o600)
+    with pytest.raises(CorruptKeyError, match="not an Ed25519 key"):
+        store.load()
+    store.path.unlink()
+    store.path.mkdir(mode=0o700)
+    with pytest.raises(CorruptKeyError, match="not a regular file"):
+        store.load()
+
+
+def test_caller_faults_stay_exit_2(tmp_path) -> None:
+    from osp.core.errors import CorruptKeyError
+
+    store = Keystore(tmp_path / "identity")
+    with pytest.raises(KeystoreError) as missing:
+        store.load()
+    store.create(b"right")
+    with pytest.raises(KeystoreError) as wrong:
+        store.load(b"wrong")
+    os.chmod(store.path, 0o644)
+    with pytest.raises(KeystoreError) as open_mode:
+        store.load(b"right")
+    for exc in (missing, wrong, open_mode):
+        assert exc.value.exit_code == 2 and not isinstance(exc.value, CorruptKeyError)
+
+
+def test_public_did_is_stored_beside_the_key(tmp_path) -> None:
+    store = Keystore(tmp_path / "identity")
+    key = store.create(b"secret")
+    assert store.did_path.read_text() == key.did + "\n"
+    assert stat.S_IMODE(store.did_path.stat().st_mode) == 0o600
+    assert store.stored_did() == key.did  # no passphrase asked
+    assert not list(store.directory.glob("*.tmp"))
+
+
+def test_old_keystore_without_did_file_falls_back_and_backfills(tmp_path) -> None:
+    store = Keystore(tmp_path / "identity")
+    key = store.create(b"secret")
+    store.did_path.unlink()
+    assert store.stored_did() is None
+    assert store.load(b"secret").did == key.did
+    assert store.stored_did() == key.did  # written on the first passphrase load
+    store.did_path.write_text("did:key:z6Mkgarbage\n")
+    assert store.stored_did() is None
+    store.load(b"secret")
+    assert store.stored_did() == key.did

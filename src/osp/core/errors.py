@@ -79,6 +79,12 @@ class CorruptDataError(CallerError):
     http_status = 500
 
 
+class CorruptKeyError(KeystoreError, CorruptDataError):
+    """The identity key file is damaged or unreadable (exit 3, like other local data)."""
+
+    code = "keystore-corrupt"
+
+
 class RemoteError(OspError):
     """Something that arrived from a peer, gateway or file of unknown origin is bad."""
 

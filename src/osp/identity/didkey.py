@@ -4,11 +4,17 @@ Source: W3C CCG "The did:key Method v0.7" §3 (format) and §3.1.2 (document cre
 A did:key is ``did:key:`` + multibase base58btc (``z``) of the multicodec
 ``ed25519-pub`` prefix ``0xed 0x01`` followed by the 32-byte public key, so every
 Ed25519 did:key starts with ``did:key:z6Mk``.
+
+Decoding (and encoding) accept only keys that can sign: a canonical encoding (``y < p``)
+of a point on edwards25519 that is not of small order (RFC 8032 §5.1.3; the identity and
+the points of order 2, 4 and 8 would let anyone forge the key's signatures, design.md §8).
 """
 
 from __future__ import annotations
 
 import base58
+
+from osp.identity._edwards import check_public_key
 
 ED25519_PUB_PREFIX = b"\xed\x01"
 DID_KEY_PREFIX = "did:key:"
@@ -18,15 +24,27 @@ class DidKeyError(ValueError):
     """A string is not a well-formed Ed25519 did:key."""
 
 
-def multibase_from_public_key(public_key: bytes) -> str:
-    """``z6Mk…``: multibase base58btc of ``0xed01 || public_key`` (32 bytes)."""
+def check_ed25519_public_key(public_key: bytes) -> None:
+    """``DidKeyError`` unless ``public_key`` is 32 bytes encoding, canonically, an
+    edwards25519 point that is not of small order (RFC 8032 §5.1.3)."""
     if len(public_key) != 32:
         raise DidKeyError("an Ed25519 public key is 32 bytes")
+    try:
+        check_public_key(public_key)
+    except ValueError as exc:
+        raise DidKeyError(f"unusable Ed25519 public key: {exc}") from None
+
+
+def multibase_from_public_key(public_key: bytes) -> str:
+    """``z6Mk…``: multibase base58btc of ``0xed01 || public_key`` (32 bytes);
+    ``DidKeyError`` if the key is not a usable Ed25519 key (``check_ed25519_public_key``)."""
+    check_ed25519_public_key(public_key)
     return "z" + base58.b58encode(ED25519_PUB_PREFIX + public_key).decode("ascii")
 
 
 def public_key_from_multibase(value: str) -> bytes:
-    """Inverse of ``multibase_from_public_key``; ``DidKeyError`` if malformed."""
+    """Inverse of ``multibase_from_public_key``; ``DidKeyError`` if malformed, or if the
+    key is small-order, non-canonical or not on the curve."""
     if not value.startswith("z"):
         raise DidKeyError(f"not a base58btc multibase value: {value[:16]!r}")
     try:
@@ -35,6 +53,7 @@ def public_key_from_multibase(value: str) -> bytes:
         raise DidKeyError(f"bad base58btc in {value[:16]!r}") from exc
     if len(raw) != 34 or raw[:2] != ED25519_PUB_PREFIX:
         raise DidKeyError("not an Ed25519 multikey (multicodec 0xed01, 32-byte key)")
+    check_ed25519_public_key(raw[2:])
     return raw[2:]
 
 
@@ -44,7 +63,8 @@ def did_from_public_key(public_key: bytes) -> str:
 
 
 def public_key_from_did(did: str) -> bytes:
-    """The 32-byte Ed25519 key inside ``did`` (fragment ignored); ``DidKeyError`` if not one."""
+    """The 32-byte Ed25519 key inside ``did`` (fragment ignored); ``DidKeyError`` if not one
+    or if the key is small-order, non-canonical or not on the curve."""
     if not isinstance(did, str) or not did.startswith(DID_KEY_PREFIX):
         raise DidKeyError(f"not a did:key: {str(did)[:40]!r}")
     return public_key_from_multibase(did[len(DID_KEY_PREFIX):].split("#", 1)[0])

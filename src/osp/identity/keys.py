@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from osp.identity._edwards import check_public_key, check_signature
 from osp.identity.didkey import did_from_public_key
 
 
@@ -57,8 +58,17 @@ class SigningKey:
 
 
 def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> bool:
-    """True iff ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``."""
+    """True iff ``signature`` (64 bytes) is a valid Ed25519 signature of ``message`` by
+    ``public_key`` (32 bytes), RFC 8032 §5.1.7, strictly.
+
+    False, before OpenSSL is asked, for a public key or ``R`` that is non-canonical
+    (``y >= p``), off the curve or of small order, and for ``S >= L``: OpenSSL accepts
+    small-order keys, for which an identity-point signature verifies any message.
+    Never raises.
+    """
     try:
+        check_public_key(public_key)
+        check_signature(signature)
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False

@@ -14,17 +14,19 @@ JSON Schema → id → proof by the artist's own key → (optionally) the CID of
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from osp.content.cid import CID, JSON
-from osp.core.errors import IntegrityError
+from osp.core.errors import CallerError, IntegrityError
 from osp.identity.keys import SigningKey
 from osp.records import proof as di
-from osp.records.canonical import jcs, strict_loads
+from osp.records.canonical import check_depth, jcs, strict_loads
 
 CONTEXT_URL = "https://w3id.org/osp/v0.1"
 DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"  #: the one extra context v0.1 allows
@@ -47,13 +49,68 @@ def context_document() -> dict[str, Any]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DATE_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})")
+FORMAT_HINTS = {"date": "a calendar date YYYY-MM-DD", "date-time": "an RFC 3339 date-time such as 2026-11-21T12:00:00Z"}
+
+
+def is_date(value: object) -> bool:
+    """RFC 3339 ``full-date`` (``YYYY-MM-DD``) naming a real calendar day; non-strings pass."""
+    if not isinstance(value, str):
+        return True
+    m = _DATE.fullmatch(value)
+    try:
+        return m is not None and bool(dt.date(int(m[1]), int(m[2]), int(m[3])))
+    except ValueError:
+        return False
+
+
+def is_date_time(value: object) -> bool:
+    """RFC 3339 §5.6 ``date-time`` naming a real instant (a leap second ``:60`` allowed);
+    non-strings pass."""
+    if not isinstance(value, str):
+        return True
+    m = _DATE_TIME.fullmatch(value)
+    if m is None:
+        return False
+    offset = m[8] if m[8] not in ("Z", "z") else "+00:00"
+    try:
+        dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), min(int(m[6]), 59))
+        return int(m[6]) <= 60 and int(offset[1:3]) <= 23 and int(offset[4:6]) <= 59
+    except ValueError:
+        return False
+
+
 @functools.cache
-def _validator() -> Any:
+def format_checker() -> Any:
+    """A ``jsonschema.FormatChecker`` for every ``format`` the Track schema declares
+    (``date``, ``date-time``), strict and with no optional dependency: an impossible date
+    such as ``2024-13-45`` fails the ``schema`` check."""
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("date")(is_date)
+    checker.checks("date-time")(is_date_time)
+    return checker
+
+
+@functools.cache
+def _validator(*, signed: bool = True) -> Any:
     import jsonschema
 
     schema = track_schema()
+    if not signed:  # a built, not yet signed record: the same schema less the proof
+        schema = {**schema, "required": [r for r in schema["required"] if r != "proof"]}
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return cls(schema, format_checker=format_checker())
+
+
+def _schema_problem(error: Any) -> str:
+    where = "/".join(str(p) for p in error.path) or "(record)"
+    if error.validator == "format":
+        hint = FORMAT_HINTS.get(str(error.validator_value), str(error.validator_value))
+        return f"{where}: {str(error.instance)[:80]!r} is not {hint}"
+    return f"{where}: {error.message[:200]}"
 
 
 def derive_id(record: dict[str, Any]) -> str:
@@ -63,14 +120,23 @@ def derive_id(record: dict[str, Any]) -> str:
 
 
 def build_track(fields: dict[str, Any]) -> dict[str, Any]:
-    """An unsigned record with envelope fields and ``id`` set; ``None`` values dropped."""
+    """An unsigned record with envelope fields and ``id`` set; ``None`` values dropped.
+
+    The result is checked against the schema (all but ``proof``), formats included, so a
+    record that no verifier would accept is never signed: ``CallerError`` names the first
+    bad field (e.g. ``released: '2024-13-45' is not a calendar date YYYY-MM-DD``).
+    """
     body: dict[str, Any] = {"@context": [CONTEXT_URL], "type": TRACK_TYPE, "version": VERSION}
     for key, value in fields.items():
         if value is None or value == {} or (key != "tags" and value == []):
             continue
         body[key] = value
     body.setdefault("tags", [])
-    return {**body, "id": derive_id(body)}
+    record = {**body, "id": derive_id(body)}
+    errors = sorted(_validator(signed=False).iter_errors(record), key=lambda e: list(e.path))
+    if errors:
+        raise CallerError(f"invalid track metadata: {_schema_problem(errors[0])}")
+    return record
 
 
 def sign_track(unsigned: dict[str, Any], key: SigningKey, created: str) -> dict[str, Any]:
@@ -115,11 +181,10 @@ def verify_track(data: bytes | str | dict[str, Any]) -> VerifiedTrack:
     record = strict_loads(data) if isinstance(data, (bytes, str)) else data
     if not isinstance(record, dict):
         raise IntegrityError("a Track Record is a JSON object", check="json")
+    check_depth(record)  # a parsed object from elsewhere gets the same depth limit
     errors = sorted(_validator().iter_errors(record), key=lambda e: list(e.path))
     if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.path) or "(record)"
-        raise IntegrityError(f"record does not match the OSP v0.1 schema at {where}: {first.message[:200]}", check="schema")
+        raise IntegrityError(f"record does not match the OSP v0.1 schema at {_schema_problem(errors[0])}", check="schema")
     expected = derive_id(record)
     if record["id"] != expected:
         raise IntegrityError(f"record id {record['id']} does not match its content ({expected})", check="id")

@@ -34,7 +34,8 @@ def id_init(c: Ctx, as_json: bool) -> None:
     store = Keystore(c.settings().identity_dir)
     key = store.create(read_passphrase(c.passphrase_file))
     if as_json:
-        emit_json({"did": key.did, "keyFile": str(store.path), "encrypted": store.is_encrypted()})
+        emit_json({"did": key.did, "keyFile": str(store.path), "didFile": str(store.did_path),
+                   "encrypted": store.is_encrypted()})
     else:
         out.print(f"created {key.did}\nkey file: {store.path}{' (encrypted)' if store.is_encrypted() else ''}")
 
@@ -43,16 +44,17 @@ def id_init(c: Ctx, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the DID and its DID document as JSON.")
 @pass_ctx
 def id_show(c: Ctx, as_json: bool) -> None:
-    """Print the did:key and its DID document."""
+    """Print the did:key and its DID document (no passphrase needed: read from identity/did)."""
     from osp.identity.didkey import did_document
     from osp.identity.keystore import Keystore
 
-    key = Keystore(c.settings().identity_dir).load(read_passphrase(c.passphrase_file))
-    doc = did_document(key.did)
+    store = Keystore(c.settings().identity_dir)
+    did = store.stored_did() or store.load(read_passphrase(c.passphrase_file)).did  # old keystores: no did file
+    doc = did_document(did)
     if as_json:
-        emit_json({"did": key.did, "didDocument": doc})
+        emit_json({"did": did, "didDocument": doc})
     else:
-        out.print(key.did)
+        out.print(did)
         out.print(json.dumps(doc, indent=2))
 
 
