@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import base58
+
 from osp.content.testdata import chacha_stream
 from osp.content.unixfs import PROFILES, import_stream
 from osp.core.errors import IntegrityError
@@ -85,6 +87,25 @@ def records() -> dict[str, Any]:
                            "-> record with id signed with eddsa-jcs-2022 at `created`", "vectors": out}
 
 
+def resigned(record: dict[str, Any], key: SigningKey, **changes: Any) -> dict[str, Any]:
+    """``record`` changed, its id recomputed and signed again: valid except for ``changes``."""
+    body = {k: v for k, v in record.items() if k not in ("id", "proof")}
+    body.update(changes)
+    return di_sign({**body, "id": derive_id(body)}, key, CREATED)
+
+
+def small_order_forgery() -> dict[str, Any]:
+    """A record 'signed' by the identity point's did:key with R = identity, S = 0."""
+    identity = bytes([1]) + bytes(31)
+    did = "did:key:z" + base58.b58encode(b"\xed\x01" + identity).decode("ascii")
+    record = build_track({**sample_fields(did), "title": "Anything at all"})
+    record["proof"] = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022", "created": CREATED,
+                       "verificationMethod": f"{did}#{did[8:]}", "proofPurpose": "assertionMethod",
+                       "@context": record["@context"],
+                       "proofValue": "z" + base58.b58encode(identity + bytes(32)).decode("ascii")}
+    return record
+
+
 def invalid_records() -> dict[str, Any]:
     key = SigningKey.from_seed(bytes.fromhex(SEEDS["counting"]))
     other = SigningKey.from_seed(bytes.fromhex(SEEDS["artist-b"]))
@@ -109,6 +130,9 @@ def invalid_records() -> dict[str, Any]:
         ("proofValue of the right shape but wrong", mutated(lambda r: r["proof"].update(proofValue="z" + "1" * 86))),
         ("unknown @context", mutated(lambda r: r.update({"@context": ["https://example.com/other"]}))),
         ("a field the schema does not define", mutated(lambda r: r.update(unknownField=True))),
+        ("released is not a calendar date (2024-13-45), signed", resigned(good, key, released="2024-13-45")),
+        ("artist is a small-order did:key (the identity point) and proofValue the identity point and zeros: "
+         "OpenSSL alone would verify it", small_order_forgery()),
     ]
     out = []
     for description, record in cases:
@@ -119,6 +143,11 @@ def invalid_records() -> dict[str, Any]:
             out.append({"description": description, "record": record, "error": exc.check})
     out.append({"description": "duplicate JSON key (raw text)", "json": '{"title": "a", "title": "b"}', "error": "json"})
     out.append({"description": "NaN (raw text)", "json": '{"duration": NaN}', "error": "json"})
+    out.append({"description": "a number that overflows to Infinity (raw text)", "json": '{"duration": 1e999}',
+                "error": "json"})
+    out.append({"description": "an integer of more than 20 digits (raw text)", "json": '{"size": ' + "9" * 30 + "}",
+                "error": "json"})
+    out.append({"description": "nesting deeper than 16 (raw text)", "json": "[" * 17 + "]" * 17, "error": "json"})
     return {"description": "records a verifier must reject; `error` names the failed check "
                            "(json, schema, id, proof, verification-method, proof-type, proof-context)",
             "vectors": out}
