@@ -58,3 +58,12 @@ def test_corrupt_key_exits_3_and_id_show_needs_no_passphrase(tmp_path: Path) -> 
     (tmp_path / "data" / "identity" / "did").unlink()  # so that `id show` reads the key
     proc = osp(tmp_path, "--passphrase-file", str(secret), "id", "show")
     assert proc.returncode == 3 and "corrupt" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_publish_with_an_impossible_release_date_is_a_caller_error(tmp_path: Path, music: list[Path]) -> None:
+    assert osp(tmp_path, "id", "init").returncode == 0
+    proc = osp(tmp_path, "publish", str(music[0]), "--released", "2024-13-45")
+    assert proc.returncode == 2, proc.stderr
+    assert "released" in proc.stderr and "2024-13-45" in proc.stderr and "calendar date" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not any((tmp_path / "data" / "media").glob("*.ogg"))
