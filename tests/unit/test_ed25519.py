@@ -155,3 +155,19 @@ def test_off_curve_did_key_is_refused() -> None:
 def test_small_order_r_is_refused_for_a_real_key(r: str) -> None:
     key = SigningKey.from_seed(bytes(range(32)))
     assert not verify_signature(key.public_key, bytes.fromhex(r) + bytes(32), b"message")
+
+
+def test_small_order_y_values_match_the_points() -> None:
+    from osp.identity._edwards import P, SMALL_ORDER_Y
+
+    ys = {decode_point(bytes.fromhex(e))[1] for e in SMALL_ORDER}
+    assert ys == SMALL_ORDER_Y and len(SMALL_ORDER_Y) == 5
+    for seed in range(20):  # and no ordinary key shares one
+        y = int.from_bytes(SigningKey.from_seed(bytes([seed]) * 32).public_key, "little") & ((1 << 255) - 1)
+        assert y < P and y not in SMALL_ORDER_Y
+
+
+@pytest.mark.parametrize("r", NON_CANONICAL)
+def test_non_canonical_r_is_refused(r: str) -> None:
+    key = SigningKey.from_seed(bytes(range(32)))
+    assert not verify_signature(key.public_key, bytes.fromhex(r) + bytes(32), b"message")
