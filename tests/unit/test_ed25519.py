@@ -158,7 +158,7 @@ def test_small_order_r_is_refused_for_a_real_key(r: str) -> None:
 
 
 def test_small_order_y_values_match_the_points() -> None:
-    from osp.identity._edwards import P, SMALL_ORDER_Y
+    from osp.identity._edwards import SMALL_ORDER_Y, P
 
     ys = {decode_point(bytes.fromhex(e))[1] for e in SMALL_ORDER}
     assert ys == SMALL_ORDER_Y and len(SMALL_ORDER_Y) == 5
