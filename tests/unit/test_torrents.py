@@ -20,7 +20,7 @@ from osp.distribution.engine import (
     parse_metainfo,
     rebuild_torrent,
 )
-from tests.interop.fakes import bencode
+from tests.interop.fakes import with_outer_fields
 
 EVIL = "http://127.0.0.1:9"  # the discard port: nothing answers there
 HOSTILE = {
@@ -35,13 +35,8 @@ HOSTILE = {
 
 
 def hostile(metainfo: bytes) -> bytes:
-    """``metainfo`` with every outbound field a peer could set, splicing the info dict verbatim."""
-    start = metainfo.index(b"4:info") + len(b"4:info")
-    end = metainfo.index(b"12:piece layers") if b"12:piece layers" in metainfo else len(metainfo) - 1
-    info = metainfo[start:end]
-    outer = bencode(HOSTILE)[:-1]  # keys sort before "info": splice it in at the end
-    tail = metainfo[end:-1] if end != len(metainfo) - 1 else b""
-    return outer + b"4:info" + info + tail + b"e"
+    """``metainfo`` with every outbound field a peer could set (info dict verbatim)."""
+    return with_outer_fields(metainfo, HOSTILE)
 
 
 def v1_torrent(size: int = 700_000) -> bytes:
