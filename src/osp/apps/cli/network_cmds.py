@@ -137,7 +137,8 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command("get")
 @click.argument("track")
 @click.option("--peer", help="HTTP base URL of a node that has the track.")
-@click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified).")
+@click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified); "
+              "a track id also needs --peer unless the gateway is an OSP node.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Also copy the verified file here.")
 @click.option("--timeout", default=3600.0, show_default=True, help="Give up after this many seconds.")
 @click.option("--stall-timeout", default=60.0, show_default=True, help="Fail after this many seconds without progress.")
