@@ -82,3 +82,32 @@ def osp_peer(host: str, record: dict, torrent: bytes, bt_port: int) -> Iterator[
 
     with serve(host, routes) as url:
         yield url
+
+
+def _skip(data: bytes, i: int) -> int:
+    """Index just past the bencoded value that starts at ``data[i]``."""
+    c = data[i:i + 1]
+    if c == b"i":
+        return data.index(b"e", i) + 1
+    if c in (b"l", b"d"):
+        i += 1
+        while data[i:i + 1] != b"e":
+            i = _skip(data, i)
+        return i + 1
+    colon = data.index(b":", i)
+    return colon + 1 + int(data[i:colon])
+
+
+def with_outer_fields(metainfo: bytes, fields: dict[str, object]) -> bytes:
+    """``metainfo`` with its ``info`` dict (and BEP 52 ``piece layers``) kept byte for byte
+    (same infohash) and every other top-level key replaced by ``fields`` — what a hostile
+    peer can do to a torrent."""
+    i, kept = 1, []
+    while metainfo[i:i + 1] != b"e":
+        key_end = _skip(metainfo, i)
+        value_end = _skip(metainfo, key_end)
+        if metainfo[i:key_end] in (b"4:info", b"12:piece layers"):
+            kept.append((metainfo[i:key_end], metainfo[key_end:value_end]))
+        i = value_end
+    items = sorted([(bencode(k), bencode(v)) for k, v in fields.items()] + kept, key=lambda kv: kv[0].split(b":", 1)[1])
+    return b"d" + b"".join(k + v for k, v in items) + b"e"

@@ -10,6 +10,7 @@ from osp.core.errors import (
     OspError,
     PeerError,
     RemoteError,
+    RemoteNotFoundError,
     UnsupportedMediaError,
 )
 from osp.core.settings import Settings
@@ -24,6 +25,7 @@ __all__ = [
     "OspError",
     "PeerError",
     "RemoteError",
+    "RemoteNotFoundError",
     "Settings",
     "UnsupportedMediaError",
 ]

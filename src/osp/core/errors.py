@@ -93,6 +93,15 @@ class RemoteError(OspError):
     http_status = 502
 
 
+class RemoteNotFoundError(RemoteError):
+    """A peer or gateway answered that it does not have what we asked for (HTTP 404
+    from it): the peer's answer, not the caller's fault (a track missing from the local
+    library is a ``NotFoundError``)."""
+
+    code = "remote-not-found"
+    http_status = 404
+
+
 class IntegrityError(RemoteError):
     """A signature, id, CID, hash or schema check failed.
 

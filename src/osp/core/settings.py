@@ -74,6 +74,9 @@ class Settings:
         hybrid_torrents: make BEP 52 hybrid v1+v2 torrents instead of v1-only.
         cid_profile: UnixFS import profile for new tracks (see ``osp.content.unixfs``).
         passphrase: optional passphrase that encrypts the identity key.
+        request_deadline: seconds one outbound HTTP request (a record, torrent or
+            gateway block from a peer) may take in all, headers and body; past it the
+            request fails with ``PeerError``.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -89,6 +92,7 @@ class Settings:
     hybrid_torrents: bool = False
     cid_profile: str = "unixfs-v1-2025"
     passphrase: bytes | None = field(default=None, repr=False)
+    request_deadline: float = 30.0
 
     def __post_init__(self) -> None:
         if not is_loopback_host(self.control[0]):

@@ -215,6 +215,59 @@ def make_hybrid_torrent(path: Path, web_seeds: Sequence[str] = ()) -> bytes:
     return bytes(lt.bencode(ct.generate()))
 
 
+def rebuild_torrent(metainfo: bytes, *, trackers: Sequence[str] = (), web_seeds: Sequence[str] = ()) -> bytes:
+    """A torrent made of ``metainfo``'s info dictionary alone, plus trackers and web seeds
+    that we chose; everything else a peer put in it is dropped.
+
+    A peer's ``.torrent`` may carry ``announce``, ``announce-list``, ``url-list``,
+    ``httpseeds`` and ``nodes``: libtorrent contacts all of them (its ``ssrf_mitigation``
+    stops only query strings and non-``/announce`` tracker paths), so a hostile peer could
+    steer our engine at any host (design.md §4 "Outbound requests", §8 "Egress").  The
+    info dictionary's bytes are kept verbatim, so the v1 (and v2) infohash is unchanged;
+    for BEP 52 hybrid/v2 torrents the ``piece layers`` of the torrent's file are kept (they
+    sit outside the info dict but libtorrent checks them against its ``pieces root``).
+
+    ``trackers`` become ``announce`` + ``announce-list`` (one tier each, in order);
+    ``web_seeds`` the BEP 19 ``url-list``.  Output is deterministic for given inputs.
+    Raises ``CorruptDataError`` if libtorrent rejects ``metainfo``.
+    """
+    ti = _torrent_info(metainfo)
+    info = bytes(ti.info_section())
+    fields: dict[bytes, Any] = {}
+    if trackers:
+        fields[b"announce"] = trackers[0].encode()
+        fields[b"announce-list"] = [[t.encode()] for t in trackers]
+    if web_seeds:
+        fields[b"url-list"] = [u.encode() for u in web_seeds]
+    decoded = _bdecode(metainfo)
+    layers = decoded.get(b"piece layers") if isinstance(decoded, dict) else None
+    if isinstance(layers, dict) and ti.info_hashes().has_v2():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # files(): no replacement in the binding
+            files = ti.files()
+        roots = {bytes(files.root(i).to_bytes()) for i in range(files.num_files())}
+        kept = {k: v for k, v in layers.items() if k in roots and isinstance(v, bytes)}
+        if kept:
+            fields[b"piece layers"] = kept
+    parts = [b"d"]
+    for key in sorted([*fields, b"info"]):
+        parts.append(b"%d:%s" % (len(key), key))
+        parts.append(info if key == b"info" else bytes(lt.bencode(fields[key])))
+    parts.append(b"e")
+    rebuilt = b"".join(parts)
+    again = _torrent_info(rebuilt).info_hashes()
+    if str(again.v1) != str(ti.info_hashes().v1) or str(again.v2) != str(ti.info_hashes().v2):
+        raise CorruptDataError("the rebuilt torrent's infohash differs from the original's")
+    return rebuilt
+
+
+def _torrent_info(metainfo: bytes) -> lt.torrent_info:
+    try:
+        return lt.torrent_info(_bdecode(metainfo))
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise CorruptDataError(f"not a valid torrent: {exc}") from exc
+
+
 def with_web_seeds(metainfo: bytes, web_seeds: Sequence[str]) -> bytes:
     """``metainfo`` with its ``url-list`` replaced (outside the info dict: same infohash)."""
     decoded: Any = lt.bdecode(metainfo)
@@ -365,19 +418,25 @@ class Engine:
     ) -> str:
         """Add a torrent; returns its hex v1 infohash.  Adding one that is here is a no-op.
 
-        ``resume``: resume data from ``ResumeDataSaved`` (no re-hash on restart);
+        ``resume``: resume data from ``ResumeDataSaved`` (no re-hash on restart); its
+        trackers, web seeds and DHT nodes are dropped (only ``metainfo``'s are used), and
+        resume data of another torrent is ignored;
         ``seed_mode``: trust the file on disk without hashing (only after our own CID
         check); ``sequential``: fetch pieces in order (fastest stream start from a slow
         peer, design.md §4); ``peers``: ``(host, port)`` to dial at once.
         """
         try:
-            if resume:
-                atp = lt.read_resume_data(resume)
-                if atp.ti is None:
-                    atp.ti = lt.torrent_info(_bdecode(metainfo))
+            atp = lt.read_resume_data(resume) if resume else None
+            ti = lt.torrent_info(_bdecode(metainfo))
+            if atp is not None and str(atp.info_hashes.v1) == str(ti.info_hashes().v1):
+                # Resume data keeps the trackers, web seeds and DHT nodes of the session that
+                # saved it (maybe a peer's, design.md §8 "Egress"): only ``metainfo``'s count.
+                atp.ti = ti
+                atp.trackers, atp.tracker_tiers, atp.url_seeds, atp.http_seeds, atp.dht_nodes = [], [], [], [], []
+                atp.flags &= ~lt.torrent_flags.override_trackers & ~lt.torrent_flags.override_web_seeds
             else:
-                atp = lt.add_torrent_params()
-                atp.ti = lt.torrent_info(_bdecode(metainfo))
+                atp, resume = lt.add_torrent_params(), None
+                atp.ti = ti
         except (RuntimeError, TypeError, ValueError) as exc:
             raise CorruptDataError(f"cannot load torrent: {exc}") from exc
         atp.save_path = str(save_path)
@@ -430,6 +489,16 @@ class Engine:
         handle = self._handle(infohash)
         handle.add_tracker({"url": url, "tier": 0})
         handle.force_reannounce()
+
+    def sources(self, infohash: str) -> tuple[list[str], list[str]]:
+        """``(trackers, web_seeds)`` the session uses for the torrent: tracker URLs, then
+        BEP 19 ``url-list`` and BEP 17 ``httpseeds`` URLs; ``NotFoundError`` if not here."""
+        handle = self._handle(infohash)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            trackers = [str(t["url"]) for t in handle.trackers()]
+            seeds = sorted(str(u) for u in handle.url_seeds()) + sorted(str(u) for u in handle.http_seeds())
+        return trackers, seeds
 
     def status(self, infohash: str) -> TorrentStatus:
         st = self._handle(infohash).status()

@@ -14,7 +14,7 @@ from typing import Protocol
 from osp.content.cid import CID, DAG_PB, RAW
 from osp.content.dagpb import UNIXFS_FILE, UNIXFS_RAW, DagPbError, PBLink, decode_node, decode_unixfs
 from osp.core.errors import IntegrityError
-from osp.distribution.peer_client import PeerClient
+from osp.distribution.peer_client import DEFAULT_DEADLINE, PeerClient
 
 MAX_BLOCK = 2 * 1024 * 1024
 MAX_DEPTH = 16
@@ -26,10 +26,16 @@ class Writable(Protocol):
 
 
 class GatewayClient(PeerClient):
-    """A trustless gateway at ``base_url`` (e.g. ``http://127.0.0.2:8787``)."""
+    """A trustless gateway at ``base_url`` (e.g. ``http://127.0.0.2:8787``).
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0, allow_private: bool = True) -> None:
-        super().__init__(base_url, timeout=timeout, allow_private=allow_private)
+    Same egress guard and deadline as ``PeerClient``: each block request must finish
+    within ``deadline`` seconds (``PeerError`` otherwise); ``timeout`` is per read;
+    ``allow_private`` is off by default.  A 404 is ``RemoteNotFoundError`` (exit 4).
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0, deadline: float = DEFAULT_DEADLINE,
+                 allow_private: bool = False) -> None:
+        super().__init__(base_url, timeout=timeout, deadline=deadline, allow_private=allow_private)
 
     def block(self, cid: CID) -> bytes:
         """One block, verified against ``cid``."""

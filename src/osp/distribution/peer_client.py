@@ -1,53 +1,178 @@
 """HTTP client for another node's peer API (``/osp/v0/...``) — everything it returns is
 untrusted and capped in size; the caller verifies records and torrents.
 
-Errors: ``PeerError`` when the peer cannot be reached or answers outside the protocol,
-``NotFoundError`` for a 404.  The egress guard (``check_destination``) refuses
-non-global addresses unless private peers are allowed (design.md §4 "Outbound
-requests"); URLs the local user typed are trusted as given.
+Egress guard (design.md §4 "Outbound requests"): every connection resolves the host,
+refuses non-global addresses (loopback, link-local incl. 169.254.169.254, RFC 1918,
+CGNAT, ULA, multicast) unless ``allow_private`` is set, and connects to the address it
+checked (no second DNS answer, no redirects, no proxies from the environment).  The
+guard is on by default; a node passes ``Settings.allow_private_peers``, and the CLI
+turns that on for a loopback or private URL the local user typed.
+
+Deadline: each request (``get_bytes``) must complete within ``deadline`` seconds in
+all, headers and body together — httpx's own ``timeout`` applies per read, so a peer
+sending one byte now and then could otherwise hold a request open for ever.
+
+Errors: ``PeerError`` when the peer cannot be reached, is refused by the guard, misses
+the deadline or answers outside the protocol; ``RemoteNotFoundError`` for a 404 (the
+peer's answer, exit code 4); ``CallerError`` from ``typed_base_url`` for a URL the local
+user typed that is not ``http(s)://host[:port]``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
+from collections.abc import Iterable
 from typing import Any, Self
 from urllib.parse import quote, urlsplit
 
+import httpcore
 import httpx
 
-from osp.core.errors import NotFoundError, PeerError
+from osp.core.errors import CallerError, PeerError, RemoteNotFoundError
 from osp.records.canonical import strict_loads
 
 MAX_RECORD = 64 * 1024
 MAX_TORRENT = 4 * 1024 * 1024
 MAX_LISTING = 16 * 1024 * 1024
+DEFAULT_DEADLINE = 30.0  #: seconds a whole request (connect, headers, body) may take
+
+
+def typed_base_url(text: str, *, what: str = "--peer") -> str:
+    """A base URL the local user typed (``--peer``, ``--gateway``), without a trailing
+    slash; ``CallerError`` (exit 2) unless it is ``http(s)://host[:port][/path]``."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CallerError(f"{what} must be an http(s) URL such as http://127.0.0.2:8787, not {text[:80]!r}")
+    try:
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise CallerError(f"{what} has a bad port: {text[:80]!r}") from exc
+    return text.strip().rstrip("/")
+
+
+def _checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str]:
+    """The addresses ``host`` resolves to; ``PeerError`` if any is non-global (unless allowed)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise PeerError(f"cannot resolve {host}: {exc}") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not allow_private:
+        for text in addresses:
+            addr = ipaddress.ip_address(text.split("%")[0])
+            if not addr.is_global or addr.is_multicast:
+                raise PeerError(
+                    f"refusing to contact non-global address {addr} ({host}); "
+                    "a node for loopback or LAN peers needs --allow-private-peers"
+                )
+    if not addresses:
+        raise PeerError(f"cannot resolve {host}: no address")
+    return addresses
 
 
 def check_destination(url: str, *, allow_private: bool) -> None:
-    """``PeerError`` unless every address ``url``'s host resolves to is global (or private is allowed)."""
+    """``PeerError`` unless ``url`` is http(s) and every address its host resolves to is
+    global (or private addresses are allowed)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PeerError(f"not an http(s) URL: {url[:80]!r}")
     if allow_private:
         return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise PeerError(f"cannot resolve {parts.hostname}: {exc}") from exc
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if not addr.is_global:
-            raise PeerError(f"refusing to contact non-global address {addr} ({parts.hostname})")
+    _checked_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), allow_private=False)
+
+
+class _Deadline(threading.local):
+    """The monotonic deadline of the request this thread is running (``None``: none)."""
+
+    at: float | None = None
+
+    def cap(self, timeout: float | None, what: type[Exception]) -> float | None:
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise what("the request's overall deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+
+class _GuardedStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write ends by the request's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._deadline.cap(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._deadline.cap(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, self._deadline.cap(timeout, httpcore.ConnectTimeout))
+        return _GuardedStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """Resolve, check (egress guard), connect to the checked address, within the deadline."""
+
+    def __init__(self, *, allow_private: bool, deadline: _Deadline) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._allow_private = allow_private
+        self._deadline = deadline
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        addresses = _checked_addresses(host, port, allow_private=self._allow_private)
+        stream = self._inner.connect_tcp(addresses[0], port, self._deadline.cap(timeout, httpcore.ConnectTimeout),
+                                         local_address, socket_options)
+        return _GuardedStream(stream, self._deadline)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        raise PeerError("unix sockets are not peers")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, *, allow_private: bool, deadline: _Deadline) -> None:
+        super().__init__()
+        self._pool = httpcore.ConnectionPool(
+            network_backend=_GuardedBackend(allow_private=allow_private, deadline=deadline)
+        )
 
 
 class PeerClient:
-    """A peer node's HTTP API at ``base_url`` (e.g. ``http://127.0.0.2:8787``)."""
+    """A peer node's HTTP API at ``base_url`` (e.g. ``http://127.0.0.2:8787``).
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, allow_private: bool = True) -> None:
+    ``timeout``: seconds per connect/read (httpx); ``deadline``: seconds a whole request
+    may take (``DEFAULT_DEADLINE``); ``allow_private``: let the egress guard connect to
+    non-global addresses (off by default).
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0, deadline: float = DEFAULT_DEADLINE,
+                 allow_private: bool = False) -> None:
         check_destination(base_url, allow_private=allow_private)
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": "osp-node/0.1"})
+        self.deadline = deadline
+        self._deadline = _Deadline()
+        self._client = httpx.Client(
+            timeout=min(timeout, deadline), follow_redirects=False, trust_env=False,
+            headers={"User-Agent": "osp-node/0.1"},
+            transport=_GuardedTransport(allow_private=allow_private, deadline=self._deadline),
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -63,12 +188,14 @@ class PeerClient:
         return urlsplit(self.base_url).hostname or "127.0.0.1"
 
     def get_bytes(self, path: str, limit: int, accept: str = "*/*") -> bytes:
-        """GET ``path`` and return at most ``limit`` bytes; errors as the module says."""
+        """GET ``path`` and return at most ``limit`` bytes, all within ``deadline`` seconds;
+        errors as the module says."""
         url = self.base_url + path
+        self._deadline.at = time.monotonic() + self.deadline
         try:
             with self._client.stream("GET", url, headers={"Accept": accept}) as resp:
                 if resp.status_code == 404:
-                    raise NotFoundError(f"{url}: not found on that peer")
+                    raise RemoteNotFoundError(f"{url}: not found on that peer")
                 if resp.status_code != 200:
                     raise PeerError(f"{url}: peer answered HTTP {resp.status_code}")
                 out = bytearray()
@@ -78,7 +205,12 @@ class PeerClient:
                         raise PeerError(f"{url}: answer larger than {limit} bytes")
                 return bytes(out)
         except httpx.HTTPError as exc:
+            at = self._deadline.at
+            if at is not None and time.monotonic() >= at - 0.01:
+                raise PeerError(f"{url}: no complete answer within the {self.deadline:g} s deadline") from exc
             raise PeerError(f"cannot reach peer {self.base_url}: {exc}") from exc
+        finally:
+            self._deadline.at = None
 
     def get_json(self, path: str, limit: int) -> Any:
         return strict_loads(self.get_bytes(path, limit, "application/json"), max_bytes=limit, max_depth=32)
@@ -103,7 +235,8 @@ class PeerClient:
         return self.get_bytes(f"/osp/v0/tracks/{quote(track_id, safe=':')}", MAX_RECORD, "application/ld+json")
 
     def torrent(self, track_id: str) -> bytes:
-        """Bencoded torrent of a track (check its infohash against the record)."""
+        """Bencoded torrent of a track (check its infohash against the record, and add
+        only ``rebuild_torrent``'s result: its trackers and web seeds are the peer's)."""
         return self.get_bytes(f"/osp/v0/tracks/{quote(track_id, safe=':')}/torrent", MAX_TORRENT, "application/x-bittorrent")
 
     def find_by_infohash(self, infohash: str) -> list[Any]:

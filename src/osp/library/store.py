@@ -160,6 +160,12 @@ class Library:
         rows = self._all("SELECT value FROM meta WHERE key=?", (key,))
         return str(rows[0][0]) if rows else None
 
+    def replace_metainfo(self, infohash: str, metainfo: bytes) -> None:
+        """Store other torrent bytes for ``infohash`` (same info dict: e.g. rebuilt without a
+        peer's trackers and web seeds)."""
+        with self.transaction() as db:
+            db.execute("UPDATE torrents SET metainfo=? WHERE infohash=?", (metainfo, infohash))
+
     def save_resume(self, infohash: str, resume: bytes) -> None:
         """Store libtorrent resume data for ``infohash``."""
         with self.transaction() as db:

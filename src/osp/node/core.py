@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from osp.core.errors import CallerError, IntegrityError, NotFoundError, PeerError
+from osp.core.errors import (
+    CallerError,
+    IntegrityError,
+    NotFoundError,
+    PeerError,
+    RemoteError,
+    RemoteNotFoundError,
+)
 from osp.core.settings import Settings
 from osp.distribution.engine import (
     Engine,
@@ -23,10 +30,10 @@ from osp.distribution.engine import (
     PieceFinished,
     ResumeDataSaved,
     TorrentFinished,
-    with_web_seeds,
+    rebuild_torrent,
 )
 from osp.distribution.magnet import parse_magnet
-from osp.distribution.peer_client import PeerClient
+from osp.distribution.peer_client import PeerClient, typed_base_url
 from osp.distribution.ratelimit import TokenBucket
 from osp.distribution.streaming import PieceWaiter, StreamSource
 from osp.identity.keys import SigningKey
@@ -97,12 +104,20 @@ class Node:
             cid_file = self.library.file(row.cid)
             if cid_file is None or not (s.data_dir / cid_file.path).exists():
                 continue
-            self.engine.add(self._seedable(row.metainfo, row.cid), s.media_dir, resume=row.resume, seed_mode=True)
+            bare = rebuild_torrent(row.metainfo)  # older versions stored a peer's trackers and web seeds
+            if bare != row.metainfo:
+                self.library.replace_metainfo(row.infohash, bare)
+            self.engine.add(self._seedable(bare, row.cid), s.media_dir, resume=row.resume, seed_mode=True)
         return self.engine
 
     def _seedable(self, metainfo: bytes, cid: str) -> bytes:
+        """``metainfo`` rebuilt from its info dict, with this node's gateway as the only web seed."""
         url = self.public_url
-        return with_web_seeds(metainfo, [web_seed_url(url, cid)] if url else [])
+        return rebuild_torrent(metainfo, web_seeds=[web_seed_url(url, cid)] if url else [])
+
+    def _peer(self, url: str) -> PeerClient:
+        """A client for a peer URL, behind the egress guard (design.md §4 "Outbound requests")."""
+        return PeerClient(url, allow_private=self.settings.allow_private_peers, deadline=self.settings.request_deadline)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, (PieceFinished, TorrentFinished)):
@@ -190,9 +205,12 @@ class Node:
         """Find and verify a record.  ``ref``: a track id, a magnet, a record file path, or
         a peer URL of a record; ``peer``: a node's base URL to ask.
 
-        Raises ``NotFoundError``, ``PeerError`` or ``IntegrityError`` (forged/tampered).
+        Raises ``NotFoundError`` (not here, no ``peer`` given), ``CallerError`` (``peer``
+        is not an http(s) URL), ``RemoteNotFoundError`` (the peer has no such track),
+        ``PeerError`` or ``IntegrityError`` (forged/tampered).
         """
         ref = ref.strip()
+        peer = typed_base_url(peer) if peer else None
         if ref.startswith(("http://", "https://")):
             parts = urlsplit(ref)
             base = f"{parts.scheme}://{parts.netloc}"
@@ -205,12 +223,12 @@ class Node:
                 return verify_track(rows[0].record)
             if not peer:
                 raise NotFoundError("no local track has that magnet's infohash; give --peer URL to ask a node")
-            with PeerClient(peer) as client:
+            with self._peer(peer) as client:
                 for candidate in client.find_by_infohash(infohash):
                     track = verify_track(candidate)
                     if track.infohash == infohash:
                         return track
-            raise NotFoundError(f"{peer} lists no verified track with infohash {infohash}")
+            raise RemoteNotFoundError(f"{peer} lists no verified track with infohash {infohash}")
         if ref.startswith(ID_PREFIX):
             local = self.local_track(ref)
             if local is not None:
@@ -226,7 +244,7 @@ class Node:
         raise CallerError(f"{ref!r} is not a track id, magnet, record file or record URL")
 
     def _resolve_remote(self, track_id: str, peer: str) -> VerifiedTrack:
-        with PeerClient(peer) as client:
+        with self._peer(peer) as client:
             track = verify_track(client.record(track_id))
         if track.id != track_id:
             raise IntegrityError(f"asked {peer} for {track_id}, got the record {track.id}", check="id")
@@ -248,8 +266,10 @@ class Node:
         if local:
             metainfo = self.metainfo_for(track.id)
         elif peer:
-            with PeerClient(peer) as client:
-                metainfo = client.torrent(track.id)
+            peer = typed_base_url(peer)
+            with self._peer(peer) as client:
+                # only the verified info dict is kept; the one web seed is the node the user named
+                metainfo = rebuild_torrent(client.torrent(track.id), web_seeds=[web_seed_url(peer, track.record["cid"])])
                 try:
                     peers.append(client.bittorrent_address())
                 except PeerError:
@@ -276,12 +296,33 @@ class Node:
         return transfer
 
     def fetch_from_gateway(self, ref: str, gateway: str, peer: str | None = None) -> VerifiedTrack:
-        """Resolve ``ref`` (through ``peer`` if needed) and fetch its bytes from an IPFS
-        trustless ``gateway``, verifying every block; stores the track and seeds it."""
-        track = self.resolve(ref, peer)
+        """Resolve ``ref`` and fetch its bytes from an IPFS trustless ``gateway``, verifying
+        every block; stores the track and seeds it.
+
+        A record file or record URL needs no ``peer``.  A track id or magnet is resolved
+        through ``peer``, else the library, else ``gateway`` itself if it is an OSP node; a
+        plain IPFS gateway holds no signed records, so then ``CallerError`` says to add
+        ``--peer`` (or give the record file or URL).
+        """
+        gateway = typed_base_url(gateway, what="--gateway")
+        if peer is None and ref.strip().startswith((ID_PREFIX, "magnet:")):
+            try:
+                track = self.resolve(ref)
+            except NotFoundError:
+                try:
+                    track = self.resolve(ref, gateway)
+                except RemoteError as exc:
+                    raise CallerError(
+                        f"cannot resolve {ref.strip()[:60]} from the gateway {gateway} ({exc.message}): an IPFS "
+                        "gateway holds no signed records; add --peer URL of a node that has it, or give the "
+                        "record file or record URL"
+                    ) from exc
+        else:
+            track = self.resolve(ref, peer)
         if self.library.track(track.id) is None:
             infohash, metainfo = fetch_from_gateway(
-                track, gateway, library=self.library, media_dir=self.settings.media_dir
+                track, gateway, library=self.library, media_dir=self.settings.media_dir,
+                allow_private=self.settings.allow_private_peers, deadline=self.settings.request_deadline,
             )
             if self.engine is not None:
                 self.engine.add(self._seedable(metainfo, track.record["cid"]), self.settings.media_dir, seed_mode=True)

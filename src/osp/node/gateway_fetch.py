@@ -19,6 +19,7 @@ from osp.core.errors import IntegrityError
 from osp.distribution.engine import make_hybrid_torrent, make_v1_torrent, parse_metainfo
 from osp.distribution.gateway_client import GatewayClient
 from osp.distribution.magnet import parse_magnet
+from osp.distribution.peer_client import DEFAULT_DEADLINE
 from osp.library.store import FileRow, Library
 from osp.node.publish import STAGING_PREFIX, ImportSink
 from osp.records.track import VerifiedTrack
@@ -30,11 +31,14 @@ def file_name(track: VerifiedTrack) -> str:
     return f"{track.record['cid']}{ext}"
 
 
-def fetch_from_gateway(track: VerifiedTrack, gateway: str, *, library: Library, media_dir: Path) -> tuple[str, bytes]:
+def fetch_from_gateway(track: VerifiedTrack, gateway: str, *, library: Library, media_dir: Path,
+                       allow_private: bool = False, deadline: float = DEFAULT_DEADLINE) -> tuple[str, bytes]:
     """Download, verify and store ``track`` from ``gateway``; returns ``(infohash, metainfo)``.
 
-    Raises ``IntegrityError`` (bad block, wrong size, profile or infohash mismatch),
-    ``PeerError``/``NotFoundError`` (gateway unreachable or without the content).
+    ``allow_private`` lets the egress guard reach a loopback/LAN gateway; ``deadline``
+    bounds each block request in seconds.  Raises ``IntegrityError`` (bad block, wrong
+    size, profile or infohash mismatch), ``PeerError`` (gateway unreachable, refused by the
+    egress guard, or past the deadline), ``RemoteNotFoundError`` (gateway without the content).
     """
     record = track.record
     name = file_name(track)
@@ -42,7 +46,7 @@ def fetch_from_gateway(track: VerifiedTrack, gateway: str, *, library: Library, 
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=media_dir))
     try:
         staged = staging / name
-        with GatewayClient(gateway) as client, open(staged, "wb") as out:
+        with GatewayClient(gateway, allow_private=allow_private, deadline=deadline) as client, open(staged, "wb") as out:
             sink = ImportSink(record["cidProfile"], out)
             try:
                 client.fetch_file(CID.decode(record["cid"]), sink, int(record["size"]))

@@ -10,7 +10,15 @@ from typing import Any
 
 import httpx
 
-from osp.core.errors import CallerError, IntegrityError, NotFoundError, OspError, PeerError, RemoteError
+from osp.core.errors import (
+    CallerError,
+    IntegrityError,
+    NotFoundError,
+    OspError,
+    PeerError,
+    RemoteError,
+    RemoteNotFoundError,
+)
 from osp.core.settings import Settings
 
 _ERRORS: dict[str, type[OspError]] = {
@@ -18,6 +26,7 @@ _ERRORS: dict[str, type[OspError]] = {
     "caller-error": CallerError,
     "peer": PeerError,
     "remote-error": RemoteError,
+    "remote-not-found": RemoteNotFoundError,
 }
 
 

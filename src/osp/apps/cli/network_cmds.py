@@ -38,7 +38,7 @@ def resolve_cmd(c: Ctx, track: str, peer: str | None, as_json: bool) -> None:
     else:
         from osp.node.core import Node
 
-        node = Node(c.settings())
+        node = Node(c.settings(allow_private_peers=_local_peer(peer, track)))
         try:
             summary = track_summary(node.resolve(track, peer).record)
         finally:
@@ -64,18 +64,30 @@ def _node_settings(c: Ctx, listen: str, http: str, control: str, dht: bool, boot
     )
 
 
-def _local_peer(peer: str | None) -> bool:
-    """True when ``--peer`` names a loopback or private address: tune the session for it."""
+def _local_peer(*urls: str | None) -> bool:
+    """True when a URL the user typed (``--peer``, ``--gateway``, a record URL) names a
+    loopback or private address: the egress guard lets it through (the user's own URLs
+    are trusted as given) and the session is tuned for it."""
     import ipaddress
+    import socket
     from urllib.parse import urlsplit
 
-    host = urlsplit(peer).hostname if peer else None
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_private
-    except ValueError:
-        return False
+    for url in urls:
+        if not url or not url.startswith(("http://", "https://")):
+            continue
+        host = urlsplit(url).hostname
+        if not host:
+            continue
+        try:
+            addrs = {ipaddress.ip_address(host)}
+        except ValueError:
+            try:
+                addrs = {ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in socket.getaddrinfo(host, None)}
+            except (OSError, UnicodeError, ValueError):
+                continue
+        if any(not a.is_global for a in addrs):
+            return True
+    return False
 
 
 def _transfer_progress(poll: Callable[[], dict[str, Any]], quiet: bool, timeout: float) -> dict[str, Any]:
@@ -125,7 +137,8 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command("get")
 @click.argument("track")
 @click.option("--peer", help="HTTP base URL of a node that has the track.")
-@click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified).")
+@click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified); "
+              "a track id also needs --peer unless the gateway is an OSP node.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Also copy the verified file here.")
 @click.option("--timeout", default=3600.0, show_default=True, help="Give up after this many seconds.")
 @click.option("--stall-timeout", default=60.0, show_default=True, help="Fail after this many seconds without progress.")
@@ -144,7 +157,7 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         else:
             from osp.node.core import Node
 
-            node = Node(c.settings())
+            node = Node(c.settings(allow_private_peers=allow_private_peers or _local_peer(peer, gateway, track)))
             try:
                 fetched = node.fetch_from_gateway(track, gateway, peer)
             finally:
@@ -160,7 +173,7 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         from osp.node.core import Node
 
         settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
-                                  allow_private_peers or _local_peer(peer))
+                                  allow_private_peers or _local_peer(peer, track))
         node = Node(settings)
         try:
             transfer = node.fetch(track, peer, stall_timeout=stall_timeout)
@@ -221,7 +234,7 @@ def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: s
     from osp.node.core import Node
 
     settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
-                              allow_private_peers or _local_peer(peer))
+                              allow_private_peers or _local_peer(peer, track))
     node = Node(settings)
     if output == "-":
         try:
