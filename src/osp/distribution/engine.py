@@ -449,6 +449,13 @@ class Engine:
             error=err,
         )
 
+    def sources(self, infohash: str) -> dict[str, int]:
+        """Connected sources of a torrent by kind: ``{"bittorrent": n, "webSeeds": n}``
+        (BEP 19 web seeds and BEP 17 HTTP seeds count as web seeds)."""
+        peers = self._handle(infohash).get_peer_info()
+        web = sum(1 for p in peers if p.connection_type in (lt.peer_info.web_seed, lt.peer_info.http_seed))
+        return {"bittorrent": len(peers) - web, "webSeeds": web}
+
     def have_piece(self, infohash: str, piece: int) -> bool:
         return bool(self._handle(infohash).have_piece(piece))
 
