@@ -22,6 +22,7 @@ from osp.distribution.engine import (
     Event,
     PieceFinished,
     ResumeDataSaved,
+    TorrentFailed,
     TorrentFinished,
     parse_metainfo,
     with_web_seeds,
@@ -165,6 +166,10 @@ class Node:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, (PieceFinished, TorrentFinished)):
             self.waiter.notify()
+        elif isinstance(event, TorrentFailed):
+            seeded = self.library.torrent(event.infohash)
+            if seeded is not None and event.infohash not in {t.info.infohash for t in self.transfers.values()}:
+                self.file_missing(seeded.cid)  # a seeded file was removed or changed by hand
         elif isinstance(event, ResumeDataSaved):
             if self.library.torrent(event.infohash) is not None:
                 self.library.save_resume(event.infohash, event.data)
