@@ -223,12 +223,15 @@ class Library:
     # --- transfers (downloads that survive a restart) --------------------------
 
     def save_transfer(self, track: VerifiedTrack, metainfo: bytes, peers: Sequence[tuple[str, int]]) -> None:
-        """Persist a transfer as it starts (keeps resume data already saved for it)."""
+        """Persist a transfer as it starts.  Its resume data is cleared: it is written
+        again only at a clean stop, so after a crash libtorrent re-checks the partial file
+        (keeping every verified piece) instead of trusting a stale piece list."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO transfers VALUES (?,?,?,?,?,NULL,?) ON CONFLICT(infohash) DO UPDATE SET "
-                "track_id=excluded.track_id, record=excluded.record, metainfo=excluded.metainfo, peers=excluded.peers",
+                "track_id=excluded.track_id, record=excluded.record, metainfo=excluded.metainfo, peers=excluded.peers, "
+                "resume=NULL",
                 (track.infohash, track.id, track.to_json(), metainfo, json.dumps([list(p) for p in peers]), now),
             )
 

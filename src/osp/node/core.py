@@ -142,7 +142,10 @@ class Node:
         """Re-add every persisted transfer (interrupted by Ctrl-C, a crash or a restart):
         libtorrent keeps each verified piece of its partial file.  Rows whose record no
         longer verifies are dropped."""
-        engine = self.start_engine()
+        engine = self.engine
+        if engine is None:
+            self.start_engine()  # which resumes them
+            return [t for t in self.transfers.values() if t.state.state in ("checking", "downloading")]
         resumed = []
         for row in self.library.transfer_rows():
             if row.track_id in self.transfers or self.library.track(row.track_id) is not None:

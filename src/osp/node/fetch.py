@@ -24,8 +24,9 @@ stopped        ``stop()`` (the node closes): the partial file and the
 =============  ==========================================================
 
 Persistence: ``start()`` stores the transfer (record, torrent, peers) in the library's
-``transfers`` table; resume data is saved every ``RESUME_EVERY`` seconds and when the
-node closes.  ``complete``, ``cancelled`` and ``failed`` drop the row; ``stopped`` keeps
+``transfers`` table; ``stop()`` pauses the torrent so the resume data the node saves as it
+closes is exact (the next start seeds no re-hash).  After a crash there is no resume
+data and libtorrent re-checks the partial file, keeping every verified piece.  ``complete``, ``cancelled`` and ``failed`` drop the row; ``stopped`` keeps
 it.  A node that starts re-adds every persisted transfer (``Node.resume_transfers``).
 """
 
@@ -52,8 +53,6 @@ from osp.distribution.engine import (
 from osp.library.store import FileRow, Library
 from osp.node.publish import PARTIAL_DIR
 from osp.records.track import VerifiedTrack
-
-RESUME_EVERY = 5.0  #: seconds between resume-data saves of a running download
 
 
 class _Interrupted(Exception):
@@ -84,6 +83,7 @@ class TransferState:
     download_seconds: float | None = None  #: torrent added → every piece verified
     verify_seconds: float | None = None  #: CID re-import of the finished file
     sources: dict[str, int] | None = None  #: connected sources: ``{"bittorrent": n, "webSeeds": n}``
+    verified: int = 0  #: bytes of pieces that passed their hash check (``done`` counts partial pieces)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +100,7 @@ class TransferState:
             "downloadSeconds": self.download_seconds,
             "verifySeconds": self.verify_seconds,
             "sources": self.sources or {"bittorrent": 0, "webSeeds": 0},
+            "verified": self.verified,
         }
 
 
@@ -195,7 +196,7 @@ class Transfer:
 
     def mark_complete(self) -> None:
         """For a track the library already holds: complete without downloading."""
-        self._set(state="complete", done=self.info.size)
+        self._set(state="complete", done=self.info.size, verified=self.info.size)
         self.done.set()
 
     def start(self) -> None:
@@ -212,11 +213,14 @@ class Transfer:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop downloading but keep the partial file and the persisted row (node shutdown)."""
+        """Stop downloading but keep the partial file and the persisted row (node shutdown);
+        the torrent is paused so that the resume data saved next lists every piece."""
         self._stop.set()
         self._finished.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if self.state.state == "stopped":
+            self.engine.pause(self.info.infohash)
 
     def cancel(self, timeout: float = 30.0) -> bool:
         """Stop the download, remove the torrent, delete the partial file and drop the row.
@@ -254,7 +258,7 @@ class Transfer:
                 raise
             self._set(verify_seconds=round(time.monotonic() - downloaded, 4))
             self._store(path, blocks)
-            self._set(state="complete", done=self.info.size)
+            self._set(state="complete", done=self.info.size, verified=self.info.size)
         except _Interrupted:
             if self._cancel.is_set():
                 self._discard()
@@ -282,17 +286,13 @@ class Transfer:
     def _download(self) -> None:
         ih = self.info.infohash
         last_done, last_change = -1, time.monotonic()
-        last_resume = time.monotonic()
         while True:
             if self._stop.is_set() or self._cancel.is_set():
                 raise _Interrupted()
             st = self.engine.status(ih)
             self._set(done=st.total_done, rate=st.download_rate, peers=st.num_peers, hash_failures=self._hash_failures,
                       state="checking" if st.state == "checking" else "downloading",
-                      sources=self.engine.sources(ih))
-            if time.monotonic() - last_resume > RESUME_EVERY:
-                self.engine.request_resume_data(ih)  # a crash then loses at most RESUME_EVERY s of resume data
-                last_resume = time.monotonic()
+                      sources=self.engine.sources(ih), verified=st.verified)
             if self._failure:
                 raise PeerError(f"download failed: {self._failure}")
             if st.state in ("finished", "seeding") and st.total_done >= st.total_wanted:
