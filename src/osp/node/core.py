@@ -462,6 +462,8 @@ class Node:
             file = self.library.file(row.cid)
             if file is not None:
                 path = self.settings.data_dir / file.path
+                if self.file_missing(file.cid):  # checked before any header: never a short body
+                    raise NotFoundError(f"the file of {track_id} is missing or changed on disk (see `osp ls`)")
                 return StreamSource(lambda: path, row.size, row.format)
         if transfer is None or transfer.state.state == "failed":
             raise NotFoundError(f"{track_id} is neither in the library nor being fetched")
