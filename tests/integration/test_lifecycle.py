@@ -242,3 +242,20 @@ def test_second_record_for_audio_already_held_reuses_the_file(tmp_path: Path, mu
         assert {t.id for t in b.node.tracks()} == {first.track.id, second.track.id}
         assert len(b.node.library.files()) == 1
         assert httpx.get(f"{b.peer_url}/osp/v0/tracks/{second.track.id}").status_code == 200
+
+
+def test_a_read_that_comes_up_short_aborts_the_response(tmp_path: Path, music: list[Path]) -> None:
+    with node_server(tmp_path / "a", "127.0.0.59", upload_rate_limit=100_000) as srv:
+        published = srv.node.publish(music[0], TrackMetadata(title="Intro"))
+        cid = published.track.record["cid"]
+        path = srv.node.settings.media_dir / f"{cid}.ogg"
+        received = 0
+        with httpx.stream("GET", f"{srv.peer_url}/ipfs/{cid}", timeout=30) as r:
+            assert r.status_code == 200 and int(r.headers["content-length"]) == music[0].stat().st_size
+            path.write_bytes(b"")  # the file shrinks after the headers went out
+            with pytest.raises(httpx.HTTPError):
+                for chunk in r.iter_bytes():
+                    received += len(chunk)
+        assert received < music[0].stat().st_size
+        assert srv.node.library.file(cid).state == "changed"  # type: ignore[union-attr]
+        assert srv.node.engine is not None and not srv.node.engine.has_torrent(published.infohash)
