@@ -313,6 +313,8 @@ class Node:
         track = self.resolve(ref, peer)
         existing = self.transfers.get(track.id)
         if existing is not None and existing.state.state not in ("failed", "cancelled", "stopped"):
+            if peer and existing.state.state in ("checking", "downloading"):
+                self._dial(existing, peer)  # a resumed transfer: the peer may have moved since
             return existing
         reused = self._reuse_stored_file(track, engine)
         if reused is not None:
@@ -362,6 +364,16 @@ class Node:
                 self.engine.add(self._seedable(metainfo, track.record["cid"]), self.settings.media_dir, seed_mode=True)
                 self.engine.request_resume_data(infohash)
         return track
+
+    def _dial(self, transfer: Transfer, peer: str) -> None:
+        """Connect a running transfer to the BitTorrent address ``peer``'s node gives (best effort)."""
+        try:
+            with PeerClient(peer) as client:
+                address = client.bittorrent_address()
+            if self.engine is not None:
+                self.engine.connect_peer(transfer.info.infohash, address)
+        except OspError:
+            pass
 
     def _reuse_stored_file(self, track: VerifiedTrack, engine: Engine) -> Transfer | None:
         """A new record for audio the library already holds (same CID and torrent): store
