@@ -525,9 +525,9 @@ class Engine:
         event = self._await(lambda e: isinstance(e, StorageMoved) and e.infohash == infohash,
                             lambda: handle.move_storage(str(directory), lt.move_flags_t.dont_replace), timeout)
         if not isinstance(event, StorageMoved):
-            raise CorruptDataError(f"moving {infohash} to {directory} did not finish within {timeout:.0f} s")
+            raise CorruptDataError(f"moving {infohash} to {directory.name}/ did not finish within {timeout:.0f} s")
         if event.error:
-            raise CorruptDataError(f"cannot move {infohash} to {directory}: {event.error}")
+            raise CorruptDataError(f"cannot move {infohash} to {directory.name}/ (libtorrent: storage move failed)")
 
     def read_piece(self, infohash: str, piece: int, timeout: float = 30.0) -> bytes:
         """The bytes of a piece the torrent has (verified), read through libtorrent's cache."""

@@ -189,7 +189,7 @@ class Transfer:
         elif isinstance(event, PeerBanned):
             self._banned.append(event.peer)
         elif isinstance(event, TorrentFailed):
-            self._failure = event.message
+            self._failure = event.message.replace(str(self.media_dir.parent), "<data-dir>")  # no local paths to clients
             self._finished.set()
         elif isinstance(event, TorrentFinished):
             self._finished.set()
