@@ -179,14 +179,16 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         data_dir = c.data_dir
     elif running:
         client = ControlClient(running)
-        state = client.post("/api/fetch", {"track": track, "peer": peer, "stallTimeout": stall_timeout})
-        if detach:
-            _print_detached(state, as_json)
-            return
+        state = {"id": track}  # until the node answers: a track id names the transfer to cancel
         try:
+            state = client.post("/api/fetch", {"track": track, "peer": peer, "stallTimeout": stall_timeout})
+            if detach:
+                _print_detached(state, as_json)
+                return
             state = _transfer_progress(lambda: client.get(f"/api/transfers/{state['id']}"), as_json, timeout)
         except KeyboardInterrupt:
-            _cancel_quietly(client, state["id"])
+            if not detach:
+                _cancel_quietly(client, state["id"])
             raise
         data_dir = c.data_dir
     else:
