@@ -57,11 +57,11 @@ def test_missing_media_file_is_not_seeded(tmp_path: Path, music: list[Path]) -> 
     node.close()
 
 
-def test_unfinished_downloads_are_removed_at_start(tmp_path: Path) -> None:
+def test_partial_files_of_no_persisted_transfer_are_removed_at_start(tmp_path: Path) -> None:
     partial = tmp_path / "media" / "partial"
     partial.mkdir(parents=True)
     (partial / "half.ogg").write_bytes(b"x" * 1000)
     node = Node(settings(tmp_path))
     node.start_engine()
     node.close()
-    assert not partial.exists()
+    assert not (partial / "half.ogg").exists()

@@ -129,6 +129,7 @@ class TorrentStatus:
     num_seeds: int
     total_uploaded: int
     error: str | None
+    verified: int = 0  #: bytes of pieces that passed their hash check (``total_done`` counts partial pieces too)
 
 
 # --- metainfo ----------------------------------------------------------------
@@ -277,6 +278,19 @@ def with_web_seeds(metainfo: bytes, web_seeds: Sequence[str]) -> bytes:
     else:
         decoded.pop(key, None)
     return bytes(lt.bencode(decoded))
+
+
+def _verified_bytes(st: Any, piece_len: int) -> int:
+    """Bytes of the pieces a ``torrent_status`` has (the last piece may be short)."""
+    pieces = st.pieces
+    size = int(st.total_wanted)
+    if not pieces or not piece_len:
+        return size if st.is_seeding or st.is_finished else 0
+    have = sum(1 for p in pieces if p)
+    total = have * piece_len
+    if pieces[-1]:
+        total -= len(pieces) * piece_len - size
+    return max(0, min(total, size))
 
 
 # --- engine ------------------------------------------------------------------
@@ -501,7 +515,9 @@ class Engine:
         return trackers, seeds
 
     def status(self, infohash: str) -> TorrentStatus:
-        st = self._handle(infohash).status()
+        handle = self._handle(infohash)
+        st = handle.status()
+        ti = handle.torrent_file()
         err = st.errc.message() if st.errc.value() else None
         return TorrentStatus(
             infohash=infohash,
@@ -516,7 +532,23 @@ class Engine:
             num_seeds=int(st.num_seeds),
             total_uploaded=int(st.all_time_upload),
             error=err,
+            verified=_verified_bytes(st, ti.piece_length() if ti is not None else 0),
         )
+
+    def pause(self, infohash: str) -> None:
+        """Pause a torrent (no more pieces, nothing uploaded); no-op if it is not here."""
+        with self._lock:
+            handle = self._handles.get(infohash)
+        if handle is not None and handle.is_valid():
+            handle.unset_flags(lt.torrent_flags.auto_managed)
+            handle.pause()
+
+    def connected_sources(self, infohash: str) -> dict[str, int]:
+        """Connected sources of a torrent by kind: ``{"bittorrent": n, "webSeeds": n}``
+        (BEP 19 web seeds and BEP 17 HTTP seeds count as web seeds)."""
+        peers = self._handle(infohash).get_peer_info()
+        web = sum(1 for p in peers if p.connection_type in (lt.peer_info.web_seed, lt.peer_info.http_seed))
+        return {"bittorrent": len(peers) - web, "webSeeds": web}
 
     def have_piece(self, infohash: str, piece: int) -> bool:
         return bool(self._handle(infohash).have_piece(piece))
@@ -562,9 +594,9 @@ class Engine:
         event = self._await(lambda e: isinstance(e, StorageMoved) and e.infohash == infohash,
                             lambda: handle.move_storage(str(directory), lt.move_flags_t.dont_replace), timeout)
         if not isinstance(event, StorageMoved):
-            raise CorruptDataError(f"moving {infohash} to {directory} did not finish within {timeout:.0f} s")
+            raise CorruptDataError(f"moving {infohash} to {directory.name}/ did not finish within {timeout:.0f} s")
         if event.error:
-            raise CorruptDataError(f"cannot move {infohash} to {directory}: {event.error}")
+            raise CorruptDataError(f"cannot move {infohash} to {directory.name}/ (libtorrent: storage move failed)")
 
     def read_piece(self, infohash: str, piece: int, timeout: float = 30.0) -> bytes:
         """The bytes of a piece the torrent has (verified), read through libtorrent's cache."""

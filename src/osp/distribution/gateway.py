@@ -14,7 +14,7 @@ serve bytes that fail at the client).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,9 +67,10 @@ class StoredFile:
 class Gateway:
     """Read-only view of a library as an IPFS block store."""
 
-    def __init__(self, library: Library, data_dir: Path) -> None:
+    def __init__(self, library: Library, data_dir: Path, on_missing: Callable[[str], object] | None = None) -> None:
         self.library = library
         self.data_dir = data_dir
+        self.on_missing = on_missing  #: called with a file's CID when it is gone or changed on disk
 
     @staticmethod
     def parse_cid(text: str) -> CID:
@@ -79,12 +80,23 @@ class Gateway:
             raise NotFoundError(f"not a CID: {exc}") from exc
 
     def file(self, cid: CID) -> StoredFile:
-        """The stored file whose root is ``cid``; ``NotFoundError`` otherwise."""
+        """The stored file whose root is ``cid``; ``NotFoundError`` otherwise, also when
+        the file was removed or changed (size) on disk: checked before any header is sent,
+        so a client never gets a ``Content-Length`` the body cannot fill."""
         row = self.library.file(str(cid))
         if row is None:
             raise NotFoundError(f"no file {cid} here")
+        path = self.data_dir / row.path
+        try:
+            intact = path.stat().st_size == row.size
+        except OSError:
+            intact = False
+        if not intact:
+            if self.on_missing is not None:
+                self.on_missing(str(cid))
+            raise NotFoundError(f"the file {cid} is no longer available here (missing or changed on disk)")
         mime = self.library.format_of(str(cid)) or "application/octet-stream"
-        return StoredFile(self.data_dir / row.path, row.size, mime)
+        return StoredFile(path, row.size, mime)
 
     def block(self, cid: CID) -> bytes:
         """Bytes of one block, checked against ``cid``; ``NotFoundError`` if not held."""

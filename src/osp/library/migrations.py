@@ -47,4 +47,18 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tracks_cid ON tracks(cid);
     CREATE INDEX tracks_infohash ON tracks(infohash);
     """,
+    # 2: transfers that survive a restart (resume from verified pieces); file state
+    """
+    CREATE TABLE transfers (
+        infohash TEXT PRIMARY KEY,   -- v1 infohash, hex
+        track_id TEXT NOT NULL,
+        record BLOB NOT NULL,        -- the verified signed record, JCS bytes
+        metainfo BLOB NOT NULL,      -- the torrent we added (bencoded)
+        peers TEXT NOT NULL,         -- JSON list of [host, port] to dial again on resume
+        resume BLOB,                 -- libtorrent resume data, once saved
+        started_at TEXT NOT NULL
+    );
+    CREATE INDEX transfers_track ON transfers(track_id);
+    ALTER TABLE files ADD COLUMN state TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'missing', 'changed'));
+    """,
 ]

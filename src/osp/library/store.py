@@ -8,6 +8,7 @@ as frozen dataclasses.  A database that is not ours, or from a newer version, ra
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -25,12 +26,33 @@ from osp.records.track import VerifiedTrack
 
 @dataclass(frozen=True)
 class FileRow:
-    """A stored audio file: ``cid``, ``path`` relative to the data dir, ``size`` bytes, CID ``profile``."""
+    """A stored audio file: ``cid``, ``path`` relative to the data dir, ``size`` bytes, CID
+    ``profile``, and ``state``: ``ok``, ``missing`` (deleted by hand) or ``changed`` (its
+    size is not the CID's any more); only ``ok`` files are seeded and served."""
 
     cid: str
     path: str
     size: int
     profile: str
+    state: str = "ok"
+
+
+FILE_STATES = ("ok", "missing", "changed")
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """A download that survives a restart: hex v1 ``infohash``, ``track_id``, the verified
+    signed ``record`` (JCS bytes), the bencoded ``metainfo`` we added, ``peers`` to dial
+    again, libtorrent ``resume`` data (``None`` until first saved), ``started_at`` (ISO 8601)."""
+
+    infohash: str
+    track_id: str
+    record: bytes
+    metainfo: bytes
+    peers: list[tuple[str, int]]
+    resume: bytes | None
+    started_at: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +81,18 @@ class TrackRow:
     record: bytes
     origin: str
     added_at: str
+
+
+@dataclass(frozen=True)
+class RemovedTrack:
+    """What ``Library.remove_track`` dropped: the track's row, whether its ``infohash`` and
+    file left the library (no other track uses them), and the file's ``path`` (relative
+    to the data dir)."""
+
+    track: TrackRow
+    torrent_dropped: bool
+    file_dropped: bool
+    path: str | None
 
 
 class Library:
@@ -136,7 +170,10 @@ class Library:
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM tracks WHERE id=?", (track.id,)).fetchone():
                 return False
-            db.execute("INSERT OR IGNORE INTO files VALUES (?,?,?,?)", (file.cid, file.path, file.size, file.profile))
+            db.execute(
+                "INSERT INTO files (cid, path, size, profile) VALUES (?,?,?,?) ON CONFLICT(cid) DO UPDATE SET state='ok'",
+                (file.cid, file.path, file.size, file.profile),
+            )
             db.executemany(
                 "INSERT OR IGNORE INTO blocks VALUES (?,?,?,?,?)",
                 [(str(b.cid), file.cid, b.offset, b.length, b.data) for b in blocks],
@@ -149,7 +186,72 @@ class Library:
                     int(r["size"]), r["released"], track.to_json(), origin, now,
                 ),
             )
+            db.execute("DELETE FROM transfers WHERE infohash=?", (infohash,))  # finished: no resume needed
         return True
+
+    def remove_track(self, track_id: str) -> RemovedTrack | None:
+        """Drop a track in one transaction, with its torrent (and resume data) and its
+        file row and blocks when no other track uses them; ``None`` if not here.
+        The file itself is left to the caller (delete it after this commits)."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT * FROM tracks WHERE id=?", (track_id,)).fetchall()
+            if not rows:
+                return None
+            track = TrackRow(*rows[0])
+            db.execute("DELETE FROM tracks WHERE id=?", (track_id,))
+            ih_used = db.execute("SELECT 1 FROM tracks WHERE infohash=? LIMIT 1", (track.infohash,)).fetchone()
+            if not ih_used:
+                db.execute("DELETE FROM torrents WHERE infohash=?", (track.infohash,))
+            cid_used = db.execute("SELECT 1 FROM tracks WHERE cid=? LIMIT 1", (track.cid,)).fetchone()
+            path = None
+            if not cid_used:
+                found = db.execute("SELECT path FROM files WHERE cid=?", (track.cid,)).fetchone()
+                path = str(found[0]) if found else None
+                db.execute("DELETE FROM torrents WHERE cid=?", (track.cid,))
+                db.execute("DELETE FROM blocks WHERE root=?", (track.cid,))
+                db.execute("DELETE FROM files WHERE cid=?", (track.cid,))
+        return RemovedTrack(track, not ih_used, not cid_used, path)
+
+    def set_file_state(self, cid: str, state: str) -> bool:
+        """Mark the file ``cid`` ``ok``, ``missing`` or ``changed``; True if the state changed."""
+        if state not in FILE_STATES:
+            raise ValueError(f"unknown file state {state!r}")
+        with self.transaction() as db:
+            cur = db.execute("UPDATE files SET state=? WHERE cid=? AND state<>?", (state, cid, state))
+            return cur.rowcount > 0
+
+    # --- transfers (downloads that survive a restart) --------------------------
+
+    def save_transfer(self, track: VerifiedTrack, metainfo: bytes, peers: Sequence[tuple[str, int]]) -> None:
+        """Persist a transfer as it starts.  Its resume data is cleared: it is written
+        again only at a clean stop, so after a crash libtorrent re-checks the partial file
+        (keeping every verified piece) instead of trusting a stale piece list."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO transfers VALUES (?,?,?,?,?,NULL,?) ON CONFLICT(infohash) DO UPDATE SET "
+                "track_id=excluded.track_id, record=excluded.record, metainfo=excluded.metainfo, peers=excluded.peers, "
+                "resume=NULL",
+                (track.infohash, track.id, track.to_json(), metainfo, json.dumps([list(p) for p in peers]), now),
+            )
+
+    def save_transfer_resume(self, infohash: str, resume: bytes) -> bool:
+        """Store libtorrent resume data of a running transfer; False if it has no row."""
+        with self.transaction() as db:
+            return db.execute("UPDATE transfers SET resume=? WHERE infohash=?", (resume, infohash)).rowcount > 0
+
+    def drop_transfer(self, infohash: str) -> None:
+        """Forget a transfer (finished, cancelled or failed)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM transfers WHERE infohash=?", (infohash,))
+
+    def transfer(self, infohash: str) -> TransferRow | None:
+        rows = self._all("SELECT * FROM transfers WHERE infohash=?", (infohash,))
+        return _transfer_row(rows[0]) if rows else None
+
+    def transfer_rows(self) -> list[TransferRow]:
+        """Persisted transfers, oldest first."""
+        return [_transfer_row(r) for r in self._all("SELECT * FROM transfers ORDER BY started_at, infohash")]
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a small piece of node metadata (e.g. the identity's did)."""
@@ -189,6 +291,15 @@ class Library:
     def tracks_by_infohash(self, infohash: str) -> list[TrackRow]:
         return [TrackRow(*r) for r in self._all("SELECT * FROM tracks WHERE infohash=?", (infohash,))]  # type: ignore[arg-type]
 
+    def missing_track_count(self) -> int:
+        """Tracks whose file is ``missing`` or ``changed`` (not seeded, not served)."""
+        count: Any = self._all("SELECT count(*) FROM tracks JOIN files ON files.cid=tracks.cid WHERE files.state<>'ok'")[0][0]
+        return int(count)
+
+    def file_states(self) -> dict[str, str]:
+        """``{cid: state}`` of every stored file."""
+        return {str(c): str(st) for c, st in self._all("SELECT cid, state FROM files")}
+
     def file(self, cid: str) -> FileRow | None:
         rows = self._all("SELECT * FROM files WHERE cid=?", (cid,))
         return FileRow(*rows[0]) if rows else None  # type: ignore[arg-type]
@@ -212,6 +323,13 @@ class Library:
     def torrent(self, infohash: str) -> TorrentRow | None:
         rows = self._all("SELECT * FROM torrents WHERE infohash=?", (infohash,))
         return TorrentRow(*rows[0]) if rows else None  # type: ignore[arg-type]
+
+
+def _transfer_row(row: tuple[Any, ...]) -> TransferRow:
+    ih, track_id, record, metainfo, peers, resume, started = row
+    addrs = [(str(h), int(p)) for h, p in json.loads(str(peers))]
+    return TransferRow(str(ih), str(track_id), bytes(record), bytes(metainfo), addrs,
+                       bytes(resume) if resume is not None else None, str(started))
 
 
 def _split_sql(script: str) -> list[str]:

@@ -18,6 +18,7 @@ from osp.core.errors import (
     CallerError,
     IntegrityError,
     NotFoundError,
+    OspError,
     PeerError,
     RemoteError,
     RemoteNotFoundError,
@@ -29,7 +30,9 @@ from osp.distribution.engine import (
     Event,
     PieceFinished,
     ResumeDataSaved,
+    TorrentFailed,
     TorrentFinished,
+    parse_metainfo,
     rebuild_torrent,
 )
 from osp.distribution.magnet import parse_magnet
@@ -41,7 +44,15 @@ from osp.identity.keystore import Keystore
 from osp.library.store import Library, TrackRow
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
-from osp.node.publish import Published, TrackMetadata, publish_file, remove_orphans, web_seed_url
+from osp.node.publish import (
+    PARTIAL_DIR,
+    Published,
+    TrackMetadata,
+    file_state,
+    publish_file,
+    remove_orphans,
+    web_seed_url,
+)
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 
 
@@ -100,15 +111,67 @@ class Node:
             )
         )
         self.engine.subscribe(self._on_event)
+        states = self.check_files()
         for row in self.library.torrents():
-            cid_file = self.library.file(row.cid)
-            if cid_file is None or not (s.data_dir / cid_file.path).exists():
-                continue
+            if states.get(row.cid) != "ok":
+                continue  # missing or changed by hand: never seed it (osp ls says so)
             bare = rebuild_torrent(row.metainfo)  # older versions stored a peer's trackers and web seeds
             if bare != row.metainfo:
                 self.library.replace_metainfo(row.infohash, bare)
             self.engine.add(self._seedable(bare, row.cid), s.media_dir, resume=row.resume, seed_mode=True)
+        self.resume_transfers()
         return self.engine
+
+    def check_files(self) -> dict[str, str]:
+        """Cheap check of every stored file (exists, size): marks each ``ok``, ``missing``
+        or ``changed`` in the library and returns ``{cid: state}``.  A file that comes back
+        with its size is ``ok`` again (and seeded at the next start)."""
+        states = {}
+        for f in self.library.files():
+            states[f.cid] = file_state(self.settings.data_dir / f.path, f.size)
+            if states[f.cid] != f.state:
+                self.library.set_file_state(f.cid, states[f.cid])
+        return states
+
+    def file_missing(self, cid: str) -> bool:
+        """Re-check the file ``cid`` (a read came up short or failed); if it is gone or
+        changed, mark it and stop seeding every torrent of it.  True if it is unusable."""
+        f = self.library.file(cid)
+        if f is None:
+            return True
+        state = file_state(self.settings.data_dir / f.path, f.size)
+        if state == "ok":
+            return False
+        self.library.set_file_state(cid, state)
+        if self.engine is not None:
+            for t in self.library.torrents():
+                if t.cid == cid:
+                    self.engine.remove(t.infohash)
+        return True
+
+    def resume_transfers(self) -> list[Transfer]:
+        """Re-add every persisted transfer (interrupted by Ctrl-C, a crash or a restart):
+        libtorrent keeps each verified piece of its partial file.  Rows whose record no
+        longer verifies are dropped."""
+        engine = self.engine
+        if engine is None:
+            self.start_engine()  # which resumes them
+            return [t for t in self.transfers.values() if t.state.state in ("checking", "downloading")]
+        resumed = []
+        for row in self.library.transfer_rows():
+            if row.track_id in self.transfers or self.library.track(row.track_id) is not None:
+                continue
+            try:
+                track = verify_track(row.record)
+                transfer = Transfer(track, row.metainfo, engine=engine, library=self.library,
+                                    media_dir=self.settings.media_dir, peers=row.peers, on_complete=self._transfer_done)
+            except OspError:
+                self.library.drop_transfer(row.infohash)
+                continue
+            self.transfers[track.id] = transfer
+            transfer.start()
+            resumed.append(transfer)
+        return resumed
 
     def _seedable(self, metainfo: bytes, cid: str) -> bytes:
         """``metainfo`` rebuilt from its info dict, with this node's gateway as the only web seed."""
@@ -122,9 +185,15 @@ class Node:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, (PieceFinished, TorrentFinished)):
             self.waiter.notify()
+        elif isinstance(event, TorrentFailed):
+            seeded = self.library.torrent(event.infohash)
+            if seeded is not None and event.infohash not in {t.info.infohash for t in self.transfers.values()}:
+                self.file_missing(seeded.cid)  # a seeded file was removed or changed by hand
         elif isinstance(event, ResumeDataSaved):
             if self.library.torrent(event.infohash) is not None:
                 self.library.save_resume(event.infohash, event.data)
+            else:
+                self.library.save_transfer_resume(event.infohash, event.data)
             with self._resume_lock:
                 self._resume_pending.discard(event.infohash)
                 self._resume_lock.notify_all()
@@ -135,14 +204,18 @@ class Node:
         if self.engine is None:
             return 0
         with self._resume_lock:
-            asked = [ih for ih in self.engine.request_resume_data() if self.library.torrent(ih) is not None]
+            asked = [ih for ih in self.engine.request_resume_data()
+                     if self.library.torrent(ih) is not None or self.library.transfer(ih) is not None]
             self._resume_pending.update(asked)
             self._resume_lock.wait_for(lambda: not self._resume_pending, timeout)
             self._resume_pending.clear()
         return len(asked)
 
     def close(self) -> None:
-        """Save resume data, stop the engine and close the library."""
+        """Stop running transfers (they resume at the next start), save resume data, stop
+        the engine and close the library."""
+        for transfer in list(self.transfers.values()):
+            transfer.stop()
         if self.engine is not None:
             try:
                 self.save_resume_data()
@@ -258,8 +331,13 @@ class Node:
         engine = self.start_engine()
         track = self.resolve(ref, peer)
         existing = self.transfers.get(track.id)
-        if existing is not None and existing.state.state not in ("failed",):
+        if existing is not None and existing.state.state not in ("failed", "cancelled", "stopped"):
+            if peer and existing.state.state in ("checking", "downloading"):
+                self._dial(existing, peer)  # a resumed transfer: the peer may have moved since
             return existing
+        reused = self._reuse_stored_file(track, engine)
+        if reused is not None:
+            return reused
         peers: list[tuple[str, int]] = []
         metainfo: bytes | None = None
         local = self.library.track(track.id) is not None
@@ -329,13 +407,104 @@ class Node:
                 self.engine.request_resume_data(infohash)
         return track
 
+    def _dial(self, transfer: Transfer, peer: str) -> None:
+        """Connect a running transfer to the BitTorrent address ``peer``'s node gives (best effort)."""
+        try:
+            with self._peer(peer) as client:
+                address = client.bittorrent_address()
+            if self.engine is not None:
+                self.engine.connect_peer(transfer.info.infohash, address)
+        except OspError:
+            pass
+
+    def _reuse_stored_file(self, track: VerifiedTrack, engine: Engine) -> Transfer | None:
+        """A new record for audio the library already holds (same CID and torrent): store
+        the record on the stored file (checked by size; its bytes were verified against the
+        CID when stored) and complete at once, without downloading.  ``None`` otherwise."""
+        if self.library.track(track.id) is not None:
+            return None
+        torrent = self.library.torrent(track.infohash)
+        stored = self.library.file(track.record["cid"])
+        if torrent is None or stored is None or torrent.cid != stored.cid:
+            return None
+        if file_state(self.settings.data_dir / stored.path, stored.size) != "ok":
+            return None
+        transfer = Transfer(track, torrent.metainfo, engine=engine, library=self.library,
+                            media_dir=self.settings.media_dir, peers=[], on_complete=self._transfer_done)
+        self.library.add_track(track, file=stored, blocks=[], infohash=track.infohash, metainfo=torrent.metainfo,
+                               origin="fetched")
+        self.transfers[track.id] = transfer
+        transfer.mark_complete()
+        return transfer
+
+    def cancel(self, track_id: str) -> TransferState:
+        """Cancel a download: stop it, delete its partial file, drop its row.
+
+        Works on a running transfer and on one persisted by an earlier run (no engine
+        needed).  ``NotFoundError`` when there is no unfinished transfer of ``track_id``."""
+        transfer = self.transfers.get(track_id)
+        if transfer is not None and transfer.cancel():
+            return transfer.state
+        for row in self.library.transfer_rows():
+            if row.track_id == track_id:
+                if self.engine is not None:
+                    self.engine.remove(row.infohash, delete_files=True)
+                (self.settings.media_dir / PARTIAL_DIR / parse_metainfo(row.metainfo).name).unlink(missing_ok=True)
+                self.library.drop_transfer(row.infohash)
+                track = verify_track(row.record)
+                return TransferState(track.id, row.infohash, track.record["title"], "cancelled", 0,
+                                     int(track.record["size"]), 0, 0, 0, None)
+        raise NotFoundError(f"no unfinished transfer of {track_id}")
+
+    def remove(self, track_id: str, *, keep_file: bool = False) -> dict[str, Any]:
+        """Remove a track from the library: stop seeding it, drop its row, torrent, resume
+        data, blocks and file row in one transaction, then delete the file unless
+        ``keep_file`` (moved to ``<data-dir>/removed/``) or another track uses it.
+
+        Returns ``{"id", "title", "fileDeleted", "keptAt", "sharedFile", "published"}``;
+        ``NotFoundError`` if the track is not here."""
+        transfer = self.transfers.pop(track_id, None)
+        if transfer is not None:
+            transfer.cancel()
+        row = self.library.track(track_id)
+        if row is None:
+            raise NotFoundError(f"no track {track_id} in the library")
+        if self.engine is not None and len(self.library.tracks_by_infohash(row.infohash)) == 1:
+            self.engine.remove(row.infohash)  # stop seeding first: libtorrent lets go of the file
+        removed = self.library.remove_track(track_id)
+        if removed is None:
+            raise NotFoundError(f"no track {track_id} in the library")
+        kept_at: str | None = None
+        deleted = False
+        if removed.file_dropped and removed.path:
+            path = self.settings.data_dir / removed.path
+            if keep_file and path.exists():
+                target = self.settings.data_dir / "removed" / path.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                path.replace(target)
+                kept_at = str(target)
+            elif not keep_file:
+                path.unlink(missing_ok=True)
+                deleted = True
+        self.waiter.notify()
+        return {"id": track_id, "title": row.title, "fileDeleted": deleted, "keptAt": kept_at,
+                "sharedFile": not removed.file_dropped, "published": row.origin == "published"}
+
     def _transfer_done(self, transfer: Transfer) -> None:
         if transfer.state.state == "complete" and self.engine is not None:
             self.engine.request_resume_data(transfer.info.infohash)  # it seeds on from media/
             self.waiter.notify()
 
     def transfer_states(self) -> list[TransferState]:
-        return [t.state for t in self.transfers.values()]
+        """Transfers of this run, then persisted ones not running here (state ``stopped``)."""
+        states = [t.state for t in self.transfers.values()]
+        running = {t.track_id for t in states}
+        for row in self.library.transfer_rows():
+            if row.track_id not in running:
+                record = verify_track(row.record).record
+                states.append(TransferState(row.track_id, row.infohash, record["title"], "stopped", 0,
+                                            int(record["size"]), 0, 0, 0, None))
+        return states
 
     # -- streaming ------------------------------------------------------------------
 
@@ -347,6 +516,8 @@ class Node:
             file = self.library.file(row.cid)
             if file is not None:
                 path = self.settings.data_dir / file.path
+                if self.file_missing(file.cid):  # checked before any header: never a short body
+                    raise NotFoundError(f"the file of {track_id} is missing or changed on disk (see `osp ls`)")
                 return StreamSource(lambda: path, row.size, row.format)
         if transfer is None or transfer.state.state == "failed":
             raise NotFoundError(f"{track_id} is neither in the library nor being fetched")

@@ -7,7 +7,10 @@ lifecycle (a state machine as a table; any state may go to ``failed``):
 state          what happens / next
 =============  ==========================================================
 resolving      record fetched and verified → ``downloading`` (or ``complete``
-               at once when the library already holds the track)
+               at once when the library already holds the track or its file)
+checking       a resumed transfer: libtorrent checks the partial file (or
+               trusts its resume data) and keeps every verified piece
+               → ``downloading``
 downloading    libtorrent fetches pieces (sequential, deadlines for streams);
                all pieces → ``verifying``; no progress for ``stall_timeout``
                → ``failed`` (naming corrupt peers if hash checks failed)
@@ -15,7 +18,16 @@ verifying      UnixFS CID of the finished file must equal the record's
                ``cid`` (and its size) → ``complete``; else the file is
                deleted → ``failed`` with ``IntegrityError(check="cid")``
 complete       stored in the library and seeded
+cancelled      ``cancel()``: torrent removed, partial file deleted
+stopped        ``stop()`` (the node closes): the partial file and the
+               persisted row stay, the next start resumes it
 =============  ==========================================================
+
+Persistence: ``start()`` stores the transfer (record, torrent, peers) in the library's
+``transfers`` table; ``stop()`` pauses the torrent so the resume data the node saves as it
+closes is exact (the next start seeds no re-hash).  After a crash there is no resume
+data and libtorrent re-checks the partial file, keeping every verified piece.  ``complete``, ``cancelled`` and ``failed`` drop the row; ``stopped`` keeps
+it.  A node that starts re-adds every persisted transfer (``Node.resume_transfers``).
 """
 
 from __future__ import annotations
@@ -43,6 +55,17 @@ from osp.node.publish import PARTIAL_DIR
 from osp.records.track import VerifiedTrack
 
 
+class _Interrupted(Exception):
+    """Internal: ``stop()`` or ``cancel()`` ended the download loop."""
+
+
+def safe_error(exc: Exception) -> dict[str, Any]:
+    """The JSON error of an unexpected exception, without local paths (it goes to clients)."""
+    if isinstance(exc, OSError):
+        return {"error": "internal", "message": f"local disk error: {exc.strerror or type(exc).__name__}"}
+    return {"error": "internal", "message": type(exc).__name__}
+
+
 @dataclass(frozen=True)
 class TransferState:
     """Snapshot of a transfer; sizes in bytes, ``rate`` in bytes/s."""
@@ -59,6 +82,8 @@ class TransferState:
     error: dict[str, Any] | None
     download_seconds: float | None = None  #: torrent added → every piece verified
     verify_seconds: float | None = None  #: CID re-import of the finished file
+    sources: dict[str, int] | None = None  #: connected sources: ``{"bittorrent": n, "webSeeds": n}``
+    verified: int = 0  #: bytes of pieces that passed their hash check (``done`` counts partial pieces)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +99,8 @@ class TransferState:
             "error": self.error,
             "downloadSeconds": self.download_seconds,
             "verifySeconds": self.verify_seconds,
+            "sources": self.sources or {"bittorrent": 0, "webSeeds": 0},
+            "verified": self.verified,
         }
 
 
@@ -140,6 +167,9 @@ class Transfer:
         self._finished = threading.Event()
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"osp-fetch-{mi.infohash[:8]}", daemon=True)
+        self._stop = threading.Event()
+        self._cancel = threading.Event()
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     @property
     def state(self) -> TransferState:
@@ -159,22 +189,55 @@ class Transfer:
         elif isinstance(event, PeerBanned):
             self._banned.append(event.peer)
         elif isinstance(event, TorrentFailed):
-            self._failure = event.message
+            self._failure = event.message.replace(str(self.media_dir.parent), "<data-dir>")  # no local paths to clients
             self._finished.set()
         elif isinstance(event, TorrentFinished):
             self._finished.set()
 
     def mark_complete(self) -> None:
         """For a track the library already holds: complete without downloading."""
-        self._set(state="complete", done=self.info.size)
+        self._set(state="complete", done=self.info.size, verified=self.info.size)
         self.done.set()
 
     def start(self) -> None:
-        """Add the torrent to the engine and download in a background thread."""
+        """Persist the transfer, add the torrent to the engine (with the resume data of an
+        earlier run, else libtorrent checks any partial file) and download in a thread."""
         self.partial_dir.mkdir(parents=True, exist_ok=True)
+        earlier = self.library.transfer(self.info.infohash)
+        self.library.save_transfer(self.track, self.metainfo, self.peers)
+        if earlier is not None or (self.partial_dir / self.info.name).exists():
+            self._set(state="checking")
         self._unsubscribe = self.engine.subscribe(self.on_event)
-        self.engine.add(self.metainfo, self.partial_dir, sequential=True, peers=self.peers)
+        self.engine.add(self.metainfo, self.partial_dir, sequential=True, peers=self.peers,
+                        resume=earlier.resume if earlier else None)
         self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop downloading but keep the partial file and the persisted row (node shutdown);
+        the torrent is paused so that the resume data saved next lists every piece."""
+        self._stop.set()
+        self._finished.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self.state.state == "stopped":
+            self.engine.pause(self.info.infohash)
+
+    def cancel(self, timeout: float = 30.0) -> bool:
+        """Stop the download, remove the torrent, delete the partial file and drop the row.
+
+        Returns False when the transfer had already ended (complete or failed)."""
+        if self.done.is_set() or not self._thread.is_alive():
+            return False
+        self._cancel.set()
+        self._finished.set()
+        self._thread.join(timeout)
+        return self.state.state == "cancelled"
+
+    def _discard(self) -> None:
+        """Remove the torrent and its partial file, forget the row."""
+        self.engine.remove(self.info.infohash, delete_files=True)
+        (self.partial_dir / self.info.name).unlink(missing_ok=True)
+        self.library.drop_transfer(self.info.infohash)
 
     def wait(self, timeout: float | None = None) -> TransferState:
         self.done.wait(timeout)
@@ -195,23 +258,41 @@ class Transfer:
                 raise
             self._set(verify_seconds=round(time.monotonic() - downloaded, 4))
             self._store(path, blocks)
-            self._set(state="complete", done=self.info.size)
+            self._set(state="complete", done=self.info.size, verified=self.info.size)
+        except _Interrupted:
+            if self._cancel.is_set():
+                self._discard()
+                self._set(state="cancelled", rate=0, peers=0)
+            else:
+                self._set(state="stopped", rate=0, peers=0)
         except OspError as exc:
             self._set(state="failed", error=exc.to_json())
-        except Exception as exc:  # never lose the reason of a background failure
-            self._set(state="failed", error={"error": "internal", "message": f"{type(exc).__name__}: {exc}"})
+            self._forget()
+        except Exception as exc:  # never lose the reason of a background failure, never leak a path
+            self._set(state="failed", error=safe_error(exc))
+            self._forget()
         finally:
             self._unsubscribe()
             self.done.set()
             if self.on_complete:
                 self.on_complete(self)
 
+    def _forget(self) -> None:
+        try:
+            self.library.drop_transfer(self.info.infohash)
+        except Exception:  # the library may be closing; the row is dropped at the next failure
+            pass
+
     def _download(self) -> None:
         ih = self.info.infohash
         last_done, last_change = -1, time.monotonic()
         while True:
+            if self._stop.is_set() or self._cancel.is_set():
+                raise _Interrupted()
             st = self.engine.status(ih)
-            self._set(done=st.total_done, rate=st.download_rate, peers=st.num_peers, hash_failures=self._hash_failures)
+            self._set(done=st.total_done, rate=st.download_rate, peers=st.num_peers, hash_failures=self._hash_failures,
+                      state="checking" if st.state == "checking" else "downloading",
+                      sources=self.engine.connected_sources(ih), verified=st.verified)
             if self._failure:
                 raise PeerError(f"download failed: {self._failure}")
             if st.state in ("finished", "seeding") and st.total_done >= st.total_wanted:
@@ -231,7 +312,7 @@ class Transfer:
                     f"no progress for {self.stall_timeout:.0f} s ({st.total_done} of {st.total_wanted} bytes, "
                     f"{st.num_peers} peers): no reachable peer has this track"
                 )
-            self._finished.wait(0.2)  # woken at once by TorrentFinished; else a progress tick
+            self._finished.wait(0.2)  # woken at once by TorrentFinished, stop() or cancel(); else a progress tick
 
     def _store(self, path: Path, blocks: list[Block]) -> None:
         """Move the verified file into the library while the torrent keeps seeding (so a

@@ -250,17 +250,36 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def file_state(path: Path, size: int) -> str:
+    """The cheap check of a stored file: ``ok`` (exists with ``size`` bytes), ``missing``
+    or ``changed`` (another size).  Contents are not re-hashed here."""
+    try:
+        actual = path.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    except OSError:
+        return "missing"
+    return "ok" if actual == size else "changed"
+
+
 def remove_orphans(library: Library, media_dir: Path) -> list[Path]:
-    """Delete staging leftovers, unfinished downloads (``partial/``; transfers do not
-    survive a restart) and media files no library row references; returns them."""
+    """Delete staging leftovers, media files no library row references, and files in
+    ``partial/`` that belong to no persisted transfer (those resume: their verified
+    pieces are kept); returns what was removed."""
     if not media_dir.exists():
         return []
     known = {Path(f.path).name for f in library.files()}
+    resumable = {parse_metainfo(t.metainfo).name for t in library.transfer_rows()}
     removed = []
     for entry in media_dir.iterdir():
-        if entry.is_dir() and (entry.name.startswith(STAGING_PREFIX) or entry.name == PARTIAL_DIR):
+        if entry.is_dir() and entry.name.startswith(STAGING_PREFIX):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
+        elif entry.is_dir() and entry.name == PARTIAL_DIR:
+            for part in entry.iterdir():
+                if part.name not in resumable:
+                    shutil.rmtree(part, ignore_errors=True) if part.is_dir() else part.unlink(missing_ok=True)
+                    removed.append(part)
         elif entry.is_file() and entry.name not in known:
             entry.unlink(missing_ok=True)
             removed.append(entry)

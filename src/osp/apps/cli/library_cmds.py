@@ -217,8 +217,12 @@ def ls_cmd(c: Ctx, as_json: bool) -> None:
         if not settings.library_path.exists():
             tracks = []
         else:
+            from osp.node.publish import file_state
+
             with Library(settings.library_path) as lib:
-                tracks = [track_summary(strict_loads(r.record), r.infohash) | {"origin": r.origin} for r in lib.tracks()]
+                states = {f.cid: file_state(settings.data_dir / f.path, f.size) for f in lib.files()}
+                tracks = [track_summary(strict_loads(r.record), r.infohash)
+                          | {"origin": r.origin, "file": states.get(r.cid, "missing")} for r in lib.tracks()]
     if as_json:
         for t in tracks:
             emit_json(t)
@@ -229,4 +233,6 @@ def ls_cmd(c: Ctx, as_json: bool) -> None:
     for t in tracks:
         r = t["record"]
         minutes, seconds = divmod(int(round(r["duration"])), 60)
-        out.print(f"{t['id']}  {minutes:2d}:{seconds:02d}  {r['format']:<11} {r['title']}")
+        state = t.get("file", "ok")
+        flag = "" if state == "ok" else f"  [file {state}: not seeded]"
+        out.print(f"{t['id']}  {minutes:2d}:{seconds:02d}  {r['format']:<11} {r['title']}{flag}")

@@ -97,7 +97,7 @@ def _transfer_progress(poll: Callable[[], dict[str, Any]], quiet: bool, timeout:
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   TextColumn("{task.fields[peers]} peers"), console=err, transient=True, disable=quiet) as bar:
         task = bar.add_task(f"fetching {state['title']}", total=state["total"] or None, peers=0)
-        while state["state"] not in ("complete", "failed"):
+        while state["state"] not in ("complete", "failed", "cancelled", "stopped"):
             if time.monotonic() > deadline:
                 raise CallerError(f"gave up after {timeout:.0f} s ({state['done']} of {state['total']} bytes)")
             bar.update(task, completed=state["done"], peers=state["peers"])
@@ -105,6 +105,25 @@ def _transfer_progress(poll: Callable[[], dict[str, Any]], quiet: bool, timeout:
             state = poll()
         bar.update(task, completed=state["done"])
     return state
+
+
+def _print_detached(state: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(state)
+    else:
+        out.print(f"{state['state']}: {state['title']} ({state['id']})\n  follow it with `osp transfers`, "
+                  "stop it with `osp cancel`")
+
+
+def _cancel_quietly(client: ControlClient, track_id: str) -> None:
+    """Ctrl-C of a non-detached `get`: cancel the transfer it started on the node."""
+    from osp.core.errors import OspError
+
+    try:
+        client.post("/api/cancel", {"track": track_id})
+        err.print("download cancelled")
+    except OspError:
+        pass  # already finished, or the node is gone
 
 
 def _raise_failed(state: dict[str, Any]) -> None:
@@ -143,14 +162,21 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--timeout", default=3600.0, show_default=True, help="Give up after this many seconds.")
 @click.option("--stall-timeout", default=60.0, show_default=True, help="Fail after this many seconds without progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
+@click.option("--detach", is_flag=True,
+              help="Return once the running node has started the download (see `osp transfers`, `osp cancel`).")
 @network_options
 @pass_ctx
 def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: Path | None, timeout: float,
             stall_timeout: float,
-            as_json: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
+            as_json: bool, detach: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
             allow_private_peers: bool) -> None:
-    """Download a track over BitTorrent (or --gateway), verify its CID, store and seed it."""
+    """Download a track over BitTorrent (or --gateway), verify its CID, store and seed it.
+
+    Through a running node, Ctrl-C cancels the download it started (unless --detach);
+    without one, Ctrl-C keeps the verified pieces and the next `osp get` or `osp node` resumes."""
     running = c.running()
+    if detach and (gateway or not running):
+        raise CallerError("--detach needs a running node (`osp node`) and a BitTorrent download (not --gateway)")
     if gateway:
         if running:
             state = ControlClient(running).post("/api/fetch", {"track": track, "peer": peer, "gateway": gateway})
@@ -166,8 +192,17 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         data_dir = c.data_dir
     elif running:
         client = ControlClient(running)
-        state = client.post("/api/fetch", {"track": track, "peer": peer, "stallTimeout": stall_timeout})
-        state = _transfer_progress(lambda: client.get(f"/api/transfers/{state['id']}"), as_json, timeout)
+        state = {"id": track}  # until the node answers: a track id names the transfer to cancel
+        try:
+            state = client.post("/api/fetch", {"track": track, "peer": peer, "stallTimeout": stall_timeout})
+            if detach:
+                _print_detached(state, as_json)
+                return
+            state = _transfer_progress(lambda: client.get(f"/api/transfers/{state['id']}"), as_json, timeout)
+        except KeyboardInterrupt:
+            if not detach:
+                _cancel_quietly(client, state["id"])
+            raise
         data_dir = c.data_dir
     else:
         from osp.node.core import Node
@@ -183,6 +218,8 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         data_dir = settings.data_dir
     if state["state"] == "failed":
         _raise_failed(state)
+    if state["state"] in ("cancelled", "stopped"):
+        raise CallerError(f"the download was {state['state']} before it finished")
     from osp.library.store import Library
 
     with Library(Settings(data_dir=data_dir).library_path) as lib:
@@ -317,7 +354,9 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
 
     def ready(s: NodeServer) -> None:
         engine = s.node.engine
-        err.print(f"osp node ready: {s.node.library.track_count()} tracks seeding")
+        missing = s.node.library.missing_track_count()
+        seeding = s.node.library.track_count() - missing
+        err.print(f"osp node ready: {seeding} tracks seeding" + (f", {missing} missing" if missing else ""))
         err.print(f"  peer API + gateway  {s.peer_url}")
         err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
         err.print(f"  BitTorrent          port {engine.listen_port if engine else '-'}, DHT {'on' if dht else 'off'}")

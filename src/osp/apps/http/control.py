@@ -12,7 +12,9 @@ Routes:
   POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
   POST /api/fetch                     ``{"track": ref, "peer"?: url, "gateway"?: url}`` → transfer state
-  GET  /api/transfers[/{id}]          transfer states
+  GET  /api/transfers[/{id}]          transfer states (``sources``: BitTorrent peers, web seeds)
+  POST /api/cancel                    ``{"track": id}`` → the cancelled transfer (partial file deleted)
+  POST /api/remove                    ``{"track": id, "keepFile"?: bool}`` → what was removed
   GET|HEAD /stream/{id}               the audio with Range, served while it downloads
 """
 
@@ -127,7 +129,9 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
 
     async def tracks(request: Request) -> Response:
         rows = await run_in_threadpool(node.tracks)
-        return JSONResponse({"tracks": [track_summary(strict_loads(r.record), r.infohash) for r in rows]})
+        states = await run_in_threadpool(node.library.file_states)
+        return JSONResponse({"tracks": [track_summary(strict_loads(r.record), r.infohash)
+                                        | {"origin": r.origin, "file": states.get(r.cid, "missing")} for r in rows]})
 
     async def publish(request: Request) -> Response:
         body = await _json_body(request)
@@ -171,6 +175,19 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
             raise NotFoundError("no such transfer")
         return JSONResponse(t.state.to_json())
 
+    async def cancel(request: Request) -> Response:
+        body = await _json_body(request)
+        state = await run_in_threadpool(node.cancel, str(body.get("track", "")))
+        return JSONResponse(state.to_json())
+
+    async def remove(request: Request) -> Response:
+        body = await _json_body(request)
+        keep = body.get("keepFile", False)
+        if not isinstance(keep, bool):
+            raise CallerError("keepFile must be true or false")
+        result = await run_in_threadpool(lambda: node.remove(str(body.get("track", "")), keep_file=keep))
+        return JSONResponse(result)
+
     async def stream(request: Request) -> Response:
         source = await run_in_threadpool(node.stream_source, request.path_params["track_id"])
         return ranged(request, source.size, source.mime, source.read)
@@ -183,6 +200,8 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         Route("/api/fetch", fetch, methods=["POST"]),
         Route("/api/transfers", transfers),
         Route("/api/transfers/{track_id}", transfer),
+        Route("/api/cancel", cancel, methods=["POST"]),
+        Route("/api/remove", remove, methods=["POST"]),
         Route("/stream/{track_id}", stream, methods=["GET", "HEAD"]),
     ]
     return Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of)])

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from osp.apps.http.common import call_with_headers, ranged
-from osp.core.errors import NotFoundError
+from osp.core.errors import CorruptDataError, NotFoundError
 from osp.distribution.gateway import CAR_TYPE, RAW_TYPE, Gateway
 from osp.node.core import Node
 
@@ -51,7 +51,7 @@ class PeerHeaders(BaseHTTPMiddleware):
 
 def peer_app(node: Node) -> Starlette:
     """The ASGI app of the peer listener for ``node``."""
-    gateway = Gateway(node.library, node.settings.data_dir)
+    gateway = Gateway(node.library, node.settings.data_dir, on_missing=node.file_missing)
     bucket = node.upload_bucket
 
     def record_response(record: bytes) -> Response:
@@ -108,8 +108,9 @@ def peer_app(node: Node) -> Starlette:
                 left = last - first + 1
                 while left > 0:
                     data = f.read(min(64 * 1024, left))
-                    if not data:
-                        return
+                    if not data:  # the file shrank after the headers went out: abort, never end short
+                        node.file_missing(str(cid))
+                        raise CorruptDataError(f"the file {cid} ended early on disk; response aborted")
                     left -= len(data)
                     if bucket is not None:
                         bucket.consume(len(data))
