@@ -30,7 +30,6 @@ from osp.core.errors import CallerError, OspError
 from osp.core.settings import Settings, default_data_dir
 
 
-
 class _Console(Console):
     """rich's Console, but a closed pipe is left to the CLI edge (rich itself would exit 1)."""
 
