@@ -10,6 +10,10 @@ Routes:
   GET  /api/node                      node info and listener URLs
   GET  /api/tracks                    the library (signed records)
   POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
+                                      → ``{"tracks": [...], "refused": [{"file", "error", "message"}]}``
+                                      (every path is tried; with ``Accept: application/x-ndjson``
+                                      progress lines ``{"file", "done", "total"}`` come first)
+  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
   POST /api/fetch                     ``{"track": ref, "peer"?: url, "gateway"?: url}`` → transfer state
   GET  /api/transfers[/{id}]          transfer states
@@ -18,7 +22,12 @@ Routes:
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +36,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from osp.apps.http.common import call_with_headers, ranged
-from osp.core.errors import CallerError, NotFoundError
+from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
 from osp.core.settings import is_loopback_host
 from osp.node.core import Node
 from osp.node.publish import TrackMetadata
@@ -119,6 +128,43 @@ def track_summary(record: dict[str, Any], infohash: str | None = None) -> dict[s
     }
 
 
+def publish_each(node: Node, paths: list[Path], meta: TrackMetadata, hybrid: bool | None,
+                 on_bytes: Callable[[Path, int], None] | None = None) -> list[dict[str, Any]]:
+    """Publish every file of ``paths``, in order; one refusal never stops the others.
+
+    Returns one object per path: the track summary plus ``created`` and ``file``, or
+    ``{"file", "error", "message", "exitCode", "httpStatus"}`` when it was refused
+    (``error`` is the ``OspError`` code; an ``OSError`` reading it counts as local data).
+    ``on_bytes(path, n)`` reports ``n`` more bytes of ``path`` hashed.
+    """
+    results: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            if not path.is_file():
+                raise NotFoundError(f"no such file: {path}")
+            cb = functools.partial(on_bytes, path) if on_bytes else None
+            published = node.publish(path, meta, hybrid=hybrid, on_bytes=cb)
+        except (OspError, OSError) as exc:
+            error = exc if isinstance(exc, OspError) else CorruptDataError(f"cannot read {path}: {exc.strerror or exc}")
+            results.append({"file": str(path), **error.to_json(), "exitCode": error.exit_code,
+                            "httpStatus": error.http_status})
+            continue
+        results.append({**track_summary(published.track.record, published.infohash), "created": published.created,
+                        "file": str(path)})
+    return results
+
+
+def _publish_answer(results: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
+    """The JSON body and status of ``/api/publish``: 200 unless every path was refused."""
+    tracks = [r for r in results if "error" not in r]
+    refused = [r for r in results if "error" in r]
+    body = {"tracks": tracks, "refused": refused}
+    if refused and not tracks:
+        first = refused[0]
+        return {"error": first["error"], "message": first["message"], **body}, int(first["httpStatus"])
+    return body, 200
+
+
 def control_app(node: Node, token: str, port_of: Any) -> Starlette:
     """The ASGI app of the control listener; ``port_of()`` returns the bound port."""
 
@@ -138,11 +184,39 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         hybrid = body.get("hybrid")
         if hybrid is not None and not isinstance(hybrid, bool):
             raise CallerError("hybrid must be true or false")
-        results = []
-        for p in paths:
-            published = await run_in_threadpool(node.publish, Path(p), meta, hybrid=hybrid)
-            results.append({**track_summary(published.track.record, published.infohash), "created": published.created})
-        return JSONResponse({"tracks": results})
+        files = [Path(p) for p in paths]
+        if "application/x-ndjson" in request.headers.get("accept", ""):
+            return StreamingResponse(_publish_lines(files, meta, hybrid), media_type="application/x-ndjson")
+        answer, status = _publish_answer(await run_in_threadpool(publish_each, node, files, meta, hybrid))
+        return JSONResponse(answer, status)
+
+    async def _publish_lines(files: list[Path], meta: TrackMetadata, hybrid: bool | None) -> AsyncIterator[bytes]:
+        """NDJSON: ``{"file", "done", "total"}`` (bytes) after the first read of a file and then
+        at most every 0.1 s, and last the answer of the plain request plus its ``status``."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        done: dict[Path, int] = {}
+        last = [0.0]
+
+        def on_bytes(path: Path, n: int) -> None:
+            done[path] = done.get(path, 0) + n
+            now = time.monotonic()
+            if now - last[0] >= 0.1 or done[path] == n:  # the first read of each file, then every 0.1 s
+                last[0] = now
+                total = path.stat().st_size
+                loop.call_soon_threadsafe(queue.put_nowait, {"file": str(path), "done": done[path], "total": total})
+
+        def work() -> None:
+            try:
+                answer, status = _publish_answer(publish_each(node, files, meta, hybrid, on_bytes))
+                loop.call_soon_threadsafe(queue.put_nowait, {**answer, "status": status})
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        job = asyncio.ensure_future(run_in_threadpool(work))
+        while (item := await queue.get()) is not None:
+            yield (json.dumps(item, ensure_ascii=False) + "\n").encode()
+        await job
 
     async def resolve(request: Request) -> Response:
         body = await _json_body(request)
