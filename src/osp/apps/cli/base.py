@@ -49,6 +49,11 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``"1 peer"``, ``"0 peers"``, ``"2 peers"`` (``words`` for an irregular plural)."""
+    return f"{n} {word if n == 1 else words or word + 's'}"
+
+
 def read_passphrase(passphrase_file: Path | None) -> bytes | None:
     if passphrase_file is not None:
         try:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx
+from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
 from osp.core.errors import CallerError, KeystoreError
 from osp.core.settings import Settings, parse_hostport
@@ -83,12 +83,12 @@ def _transfer_progress(poll: Callable[[], dict[str, Any]], quiet: bool, timeout:
     deadline = time.monotonic() + timeout
     state = poll()
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  TextColumn("{task.fields[peers]} peers"), console=err, transient=True, disable=quiet) as bar:
-        task = bar.add_task(f"fetching {state['title']}", total=state["total"] or None, peers=0)
+                  TextColumn("{task.fields[peers]}"), console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task(f"fetching {state['title']}", total=state["total"] or None, peers=plural(0, "peer"))
         while state["state"] not in ("complete", "failed"):
             if time.monotonic() > deadline:
                 raise CallerError(f"gave up after {timeout:.0f} s ({state['done']} of {state['total']} bytes)")
-            bar.update(task, completed=state["done"], peers=state["peers"])
+            bar.update(task, completed=state["done"], peers=plural(state["peers"], "peer"))
             time.sleep(0.2)
             state = poll()
         bar.update(task, completed=state["done"])
@@ -267,11 +267,16 @@ def _player_command(player: str | None) -> list[str]:
 
 
 def _run_player(command: list[str], url: str) -> None:
+    """Run the player on ``url``; a player that fails makes the command fail (exit 2) with its status."""
     err.print(f"streaming {url.split('?')[0]}")
     try:
-        subprocess.run([*command, url], check=False)
-    except FileNotFoundError as exc:
-        raise CallerError(f"cannot run the player {command[0]!r}") from exc
+        status = subprocess.run([*command, url], check=False).returncode
+    except OSError as exc:
+        raise CallerError(f"cannot run the player {command[0]!r}: {exc.strerror or exc}") from exc
+    if status < 0:
+        raise CallerError(f"the player {command[0]!r} was killed by signal {-status}")
+    if status != 0:
+        raise CallerError(f"the player {command[0]!r} exited with status {status}")
 
 
 # --- node ------------------------------------------------------------------------------------
