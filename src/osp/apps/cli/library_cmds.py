@@ -245,10 +245,13 @@ def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[[P
 
 
 @cli.command("ls")
+@click.option("--sort", "sort_key", type=click.Choice(["title", "artist", "duration", "size", "added"]), default="added",
+              show_default=True, help="Order of the table (and of --json lines).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
 @pass_ctx
-def ls_cmd(c: Ctx, as_json: bool) -> None:
-    """List the tracks in the library."""
+def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
+    """List the library: title, artist, duration, size, license, AI flag, origin, id."""
+    from osp.apps.cli.views import ls_rows, sort_tracks, table_lines
     from osp.apps.http.control import track_summary
     from osp.library.store import Library
     from osp.records.canonical import strict_loads
@@ -262,7 +265,9 @@ def ls_cmd(c: Ctx, as_json: bool) -> None:
             tracks = []
         else:
             with Library(settings.library_path) as lib:
-                tracks = [track_summary(strict_loads(r.record), r.infohash) | {"origin": r.origin} for r in lib.tracks()]
+                tracks = [track_summary(strict_loads(r.record), r.infohash) | {"origin": r.origin, "added": r.added_at}
+                          for r in lib.tracks()]
+    tracks = sort_tracks(tracks, sort_key)
     if as_json:
         for t in tracks:
             emit_json(t)
@@ -270,7 +275,6 @@ def ls_cmd(c: Ctx, as_json: bool) -> None:
     if not tracks:
         out.print("the library is empty: `osp publish FILE` adds a track")
         return
-    for t in tracks:
-        r = t["record"]
-        minutes, seconds = divmod(int(round(r["duration"])), 60)
-        out.print(f"{t['id']}  {minutes:2d}:{seconds:02d}  {r['format']:<11} {r['title']}")
+    for line in table_lines(("title", "artist", "time", "size", "license", "AI", "origin", "id"), ls_rows(tracks),
+                            right=(2, 3)):
+        out.print(line)

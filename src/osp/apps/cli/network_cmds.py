@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -46,9 +45,10 @@ def resolve_cmd(c: Ctx, track: str, peer: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(summary)
     else:
-        r = summary["record"]
-        out.print(f"verified {r['title']} by {r.get('artistName') or r['artist']}", style="green")
-        out.print(json.dumps(r, indent=2, ensure_ascii=False))
+        from osp.apps.cli.views import resolve_lines
+
+        for label, value in resolve_lines(summary):
+            out.print(f"{label:<9} {value}", style="green" if label == "verified" else None)
 
 
 def _node_settings(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
@@ -126,7 +126,8 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("track")
 @click.option("--peer", help="HTTP base URL of a node that has the track.")
 @click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Also copy the verified file here.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Also copy the verified file here (a directory gets 'Artist – Title.ext').")
 @click.option("--timeout", default=3600.0, show_default=True, help="Give up after this many seconds.")
 @click.option("--stall-timeout", default=60.0, show_default=True, help="Fail after this many seconds without progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
@@ -179,7 +180,7 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         raise CallerError("the transfer finished but the track is not in the library")
     path = data_dir / file.path
     if output:
-        target = output / path.name if output.is_dir() else output
+        target = output / _output_name(row, path) if output.is_dir() else output
         shutil.copyfile(path, target)
         path = target
     if as_json:
@@ -189,6 +190,15 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         emit_json({**track_summary(strict_loads(row.record), row.infohash), "path": str(path)})
     else:
         out.print(f"verified {row.title} ({row.size} bytes, CID {row.cid})\n  saved {path}", style="green")
+
+
+def _output_name(row: Any, path: Path) -> str:
+    """``Artist – Title.ext`` for ``-o DIR/`` (sanitized: the strings are the peer's), not the CID."""
+    from osp.apps.cli.views import safe_filename
+    from osp.records.canonical import strict_loads
+
+    record = strict_loads(row.record)
+    return safe_filename(str(record.get("artistName") or ""), str(record.get("title") or ""), path.suffix, path.stem)
 
 
 @cli.command("play")

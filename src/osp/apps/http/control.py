@@ -8,7 +8,7 @@ POST bodies are JSON only.  No GET changes state.  Source addresses are never tr
 
 Routes:
   GET  /api/node                      node info and listener URLs
-  GET  /api/tracks                    the library (signed records)
+  GET  /api/tracks                    the library (signed records, ``origin``, ``added``)
   POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
                                       → ``{"tracks": [...], "refused": [{"file", "error", "message"}]}``
                                       (every path is tried; with ``Accept: application/x-ndjson``
@@ -173,7 +173,8 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
 
     async def tracks(request: Request) -> Response:
         rows = await run_in_threadpool(node.tracks)
-        return JSONResponse({"tracks": [track_summary(strict_loads(r.record), r.infohash) for r in rows]})
+        return JSONResponse({"tracks": [track_summary(strict_loads(r.record), r.infohash)
+                                        | {"origin": r.origin, "added": r.added_at} for r in rows]})
 
     async def publish(request: Request) -> Response:
         body = await _json_body(request)
