@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from osp.apps.cli.base import plural
-from tests.integration.nodes import OSP, node_server, osp
+from tests.integration.nodes import OSP, jsonl, node_server, osp
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,3 +85,27 @@ def test_sigterm_during_get_restores_the_cursor(tmp_path: Path, music: list[Path
 
 if sys.platform != "linux":  # pragma: no cover
     del test_sigterm_during_get_restores_the_cursor
+
+
+def test_readable_ls_resolve_and_get_into_a_directory(tmp_path: Path, music: list[Path],
+                                                      audio_files: dict[str, Path]) -> None:
+    with node_server(tmp_path / "a", "127.0.0.2") as srv:
+        auth = {"Authorization": f"Bearer {srv.token}"}
+        hostile = httpx.post(f"{srv.control_url}/api/publish", headers=auth, timeout=60, json={
+            "paths": [str(audio_files["ogg"])], "title": "../../.evil\u001b[2J", "artistName": "Ban/d",
+            "license": "CC-BY-4.0", "provenance": {"aiGenerated": True, "generator": "gen"}}).json()["tracks"][0]
+        httpx.post(f"{srv.control_url}/api/publish", json={"paths": [str(music[1])]}, headers=auth, timeout=60)
+        table = osp(tmp_path / "a", "ls", "--sort", "duration").stdout.splitlines()
+        assert table[0].split() == ["title", "artist", "time", "size", "license", "AI", "origin", "id"]
+        assert "0:12" in table[1] and "CC-BY-4.0" in table[1] and " AI " in table[1] and "published here" in table[1]
+        assert "\x1b" not in "".join(table) and "5:22" in table[2]
+        assert [t["id"] for t in jsonl(osp(tmp_path / "a", "ls", "--json", "--sort", "size"))][0] == hostile["id"]
+        summary = osp(tmp_path / "b", "resolve", hostile["id"], "--peer", srv.peer_url).stdout
+        for line in ("artist    Ban/d  did:key:z6Mk", "duration  0:12", "format    audio/ogg", "license   CC-BY-4.0",
+                     "AI        generated with gen", f"id        {hostile['id']}", "verified  signature"):
+            assert line in summary, summary
+        target = tmp_path / "out"
+        target.mkdir()
+        osp(tmp_path / "b", "get", hostile["id"], "--peer", srv.peer_url, "--listen", "127.0.0.3:0", "--no-dht",
+            "-o", str(target), timeout=120)
+        assert [p.name for p in target.iterdir()] == ["Ban_d \u2013 .._.._.evil[2J.ogg"]

@@ -27,12 +27,13 @@ __all__ = [
 
 SORT_KEYS = ("title", "artist", "duration", "size", "added")
 
+_DROP = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # control, format, surrogate, private, unassigned
 _MAX_NAME_BYTES = 200  # well under the 255-byte NAME_MAX of ext4/btrfs/APFS, room for ".partial" suffixes
 
 
 def printable(text: object) -> str:
     """``text`` with control and format characters (C0, C1, bidi overrides) replaced by U+FFFD."""
-    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in str(text))
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in str(text))
 
 
 def format_duration(seconds: float) -> str:
@@ -162,8 +163,8 @@ _UNSAFE = re.compile(r"[/\\:*?\"<>|]")
 def safe_filename(artist: str, title: str, ext: str, fallback: str) -> str:
     """``"Artist – Title.ext"`` made safe to create in any directory from peer-given strings.
 
-    NFC-normalized; path separators and characters Windows refuses become ``_``; control
-    and format characters are dropped; leading dots and spaces and trailing dots and
+    NFC-normalized; path separators and characters Windows refuses become ``_``; control,
+    format, surrogate, private-use and unassigned characters are dropped; leading dots and spaces and trailing dots and
     spaces are stripped (no hidden files, no ``..``); the stem is capped so the UTF-8
     name stays within ``_MAX_NAME_BYTES``.  When nothing is left, ``fallback`` (our own
     CID) names the file.  ``ext`` (``".ogg"``) is the suffix of our stored file, which
@@ -172,7 +173,7 @@ def safe_filename(artist: str, title: str, ext: str, fallback: str) -> str:
 
     def clean(text: str) -> str:
         text = unicodedata.normalize("NFC", text)
-        text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+        text = "".join(ch for ch in text if unicodedata.category(ch) not in _DROP)
         text = _UNSAFE.sub("_", text)
         return " ".join(text.split())
 
