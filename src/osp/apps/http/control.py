@@ -26,6 +26,7 @@ import asyncio
 import functools
 import hmac
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -168,6 +169,8 @@ def _publish_answer(results: list[dict[str, Any]]) -> tuple[dict[str, Any], int]
 def control_app(node: Node, token: str, port_of: Any) -> Starlette:
     """The ASGI app of the control listener; ``port_of()`` returns the bound port."""
 
+    started = time.monotonic()
+
     async def info(request: Request) -> Response:
         return JSONResponse({**node.node_info(), "http": node.http_url})
 
@@ -237,6 +240,25 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         )
         return JSONResponse(transfer.state.to_json())
 
+    async def status(request: Request) -> Response:
+        """``GET /api/status``: what ``osp status`` shows (rates in bytes/s, uptime in seconds)."""
+
+        def collect() -> dict[str, Any]:
+            engine = node.engine
+            up, down, peers = engine.totals() if engine is not None else (0, 0, 0)
+            states = node.transfer_states()
+            return {
+                "pid": os.getpid(), "dataDir": str(node.settings.data_dir), "http": node.http_url,
+                "control": f"http://{request.url.netloc}", "bittorrentPort": engine.listen_port if engine else None,
+                "dht": node.settings.dht, "tracks": node.library.track_count(),
+                "transfers": {"active": sum(s.state not in ("complete", "failed") for s in states),
+                              "total": len(states)},
+                "uploadRate": up, "downloadRate": down, "peers": peers,
+                "uptime": round(time.monotonic() - started, 1),
+            }
+
+        return JSONResponse(await run_in_threadpool(collect))
+
     async def transfers(request: Request) -> Response:
         return JSONResponse({"transfers": [s.to_json() for s in node.transfer_states()]})
 
@@ -256,6 +278,7 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         Route("/api/publish", publish, methods=["POST"]),
         Route("/api/resolve", resolve, methods=["POST"]),
         Route("/api/fetch", fetch, methods=["POST"]),
+        Route("/api/status", status),
         Route("/api/transfers", transfers),
         Route("/api/transfers/{track_id}", transfer),
         Route("/stream/{track_id}", stream, methods=["GET", "HEAD"]),
