@@ -17,9 +17,12 @@ osp publish /usr/share/games/frozen-bubble/snd/introzik.ogg \
   /usr/share/games/frozen-bubble/snd/frozen-mainzik-2p.ogg \
   --artist-name "The Frozen-Bubble Team" --album "Frozen-Bubble" --license GPL-2.0-only \
   --tag game-music --tag soundtrack --released 2010-01-01 >/dev/null
-first=$(osp ls --json | head -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+# Read the whole listing (no `head`: a reader that quits early must not be what the
+# demo depends on; osp itself exits 0 on a closed pipe).
+listing=$(osp ls --json)
+first=$(printf '%s\n' "$listing" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read().splitlines()[0])["id"])')
 cat <<MSG
-osp-node demo: $(osp ls --json | wc -l) real tracks in $OSP_DATA_DIR
+osp-node demo: $(printf '%s\n' "$listing" | grep -c .) real tracks in $OSP_DATA_DIR
 $(osp ls)
 
 From a second node (another terminal, another data directory):

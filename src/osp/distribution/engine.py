@@ -549,6 +549,20 @@ class Engine:
         peers = self._handle(infohash).get_peer_info()
         web = sum(1 for p in peers if p.connection_type in (lt.peer_info.web_seed, lt.peer_info.http_seed))
         return {"bittorrent": len(peers) - web, "webSeeds": web}
+    def totals(self) -> tuple[int, int, int]:
+        """``(upload_rate, download_rate, peers)`` over every torrent of the session: BitTorrent
+        payload bytes/s (HTTP served by our listeners is not in it) and connected peers."""
+        with self._lock:
+            handles = list(self._handles.values())
+        up = down = peers = 0
+        for handle in handles:
+            if not handle.is_valid():
+                continue
+            st = handle.status()
+            up += int(st.upload_payload_rate)
+            down += int(st.download_payload_rate)
+            peers += int(st.num_peers)
+        return up, down, peers
 
     def have_piece(self, infohash: str, piece: int) -> bool:
         return bool(self._handle(infohash).have_piece(piece))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +88,28 @@ class ControlClient:
             return self._check(self._client.post(path, json=body))
         except httpx.HTTPError as exc:
             raise PeerError(f"the running node at {self.node.control} did not answer: {exc}") from exc
+
+    def post_progress(self, path: str, body: dict[str, Any], on_line: Callable[[dict[str, Any]], None]) -> Any:
+        """POST asking for NDJSON progress: ``on_line`` gets each line but the last, which is returned."""
+        try:
+            with self._client.stream("POST", path, json=body, headers={"Accept": "application/x-ndjson"}) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    return self._check(resp)
+                last: Any = None
+                for text in resp.iter_lines():
+                    if not text.strip():
+                        continue
+                    if last is not None:
+                        on_line(last)
+                    last = json.loads(text)
+        except httpx.HTTPError as exc:
+            raise PeerError(f"the running node at {self.node.control} did not answer: {exc}") from exc
+        except ValueError as exc:
+            raise RemoteError(f"the running node at {self.node.control} sent a malformed progress line") from exc
+        if not isinstance(last, dict):
+            raise RemoteError(f"the running node at {self.node.control} ended the answer early")
+        return last
 
     def stream_url(self, track_id: str) -> str:
         return f"{self.node.control}/stream/{track_id}?token={self.node.token}"

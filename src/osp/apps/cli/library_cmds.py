@@ -14,7 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, read_passphrase
 from osp.apps.cli.client import ControlClient
-from osp.core.errors import CallerError
+from osp.core.errors import CallerError, OspError
 
 # --- identity ------------------------------------------------------------------
 
@@ -115,14 +115,18 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--lyrics-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Lyrics text file.")
 @click.option("--artwork", help="CID of the cover artwork.")
 @click.option("--hybrid", is_flag=True, help="Make a hybrid v1+v2 torrent (BEP 52); v1 by default for WebTorrent, aria2, Transmission.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file ({\"file\", \"error\", …} if refused).")
 @pass_ctx
 def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name: str | None, album: str | None,
                 license_: str, released: str | None, tags: tuple[str, ...], ai_generator: str | None,
                 ai_model: str | None, ai_model_version: str | None, prompt: str | None, negative_prompt: str | None,
                 seed: int | None, params: tuple[str, ...], human_contribution: str | None, parents: tuple[str, ...],
                 stems: tuple[str, ...], lyrics_file: Path | None, artwork: str | None, hybrid: bool, as_json: bool) -> None:
-    """Import, sign, store and (if the node runs) seed audio files as OSP Track Records."""
+    """Import, sign, store and (if the node runs) seed audio files as OSP Track Records.
+
+    Every file is tried: each refused one is reported (file and reason) and the command
+    then exits non-zero with a summary ("3 published, 1 refused").
+    """
     if title and len(files) > 1:
         raise CallerError("--title names one track; publish several files without it (their tags give titles)")
     provenance: dict[str, Any] = {
@@ -137,23 +141,21 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
     body: dict[str, Any] = {
         "title": title, "artistName": artist_name, "album": album, "license": license_, "released": released,
         "tags": list(tags), "provenance": provenance or None, "artwork": artwork,
-        "lyrics": lyrics_file.read_text("utf-8") if lyrics_file else None,
+        "lyrics": _read_lyrics(lyrics_file) if lyrics_file else None,
     }
     body = {k: v for k, v in body.items() if v is not None}
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise CallerError(f"no such file: {', '.join(missing)}")
     running = c.running()
     results: list[dict[str, Any]] = []
     if running:
         client = ControlClient(running)
         with _file_progress(files, as_json) as advance:
             for f in files:
-                answer = client.post("/api/publish", {**body, "paths": [str(f.resolve())], "hybrid": hybrid or None})
-                results.extend(answer["tracks"])
-                advance(f, f.stat().st_size)
+                request = {**body, "paths": [str(f.resolve())], "hybrid": hybrid or None}
+                answer = client.post_progress("/api/publish", request, functools.partial(_on_line, advance, f))
+                results.extend(answer["tracks"] + answer["refused"])
+                advance(f, None, None)
     else:
-        from osp.apps.http.control import metadata_from, track_summary
+        from osp.apps.http.control import metadata_from, publish_each
         from osp.node.core import Node
 
         meta = metadata_from(body)
@@ -162,37 +164,81 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
             node.signing_key()
             with _file_progress(files, as_json) as advance:
                 for f in files:
-                    published = node.publish(f, meta, hybrid=hybrid or None, on_bytes=functools.partial(advance, f))
-                    results.append({**track_summary(published.track.record, published.infohash),
-                                    "created": published.created})
-                    advance(f, 0)
+                    results += publish_each(node, [f], meta, hybrid or None, lambda p, n: advance(p, n, None))
+                    advance(f, None, None)
         finally:
             node.close()
-    for r in results:
-        if as_json:
-            emit_json(r)
-        else:
-            state = "published" if r.get("created", True) else "already published"
-            out.print(f"{state}: {r['title']}\n  id      {r['id']}\n  cid     {r['cid']}\n  torrent {r['torrent']}")
+    _report_published(results, files, as_json)
     if hybrid:
         err.print("note: hybrid (v1+v2) torrents: aria2 1.36, Transmission 3.00 and WebTorrent cannot use them; "
                   "publish without --hybrid for the widest reach", style="yellow")
-    if not running and not as_json:
+    if not running and not as_json and any("error" not in r for r in results):
         out.print("not seeding yet: start `osp node` to share these tracks", style="dim")
+    refused = [r for r in results if "error" in r]
+    if refused:
+        summary = f"{len(results) - len(refused)} published, {len(refused)} refused"
+        raise PublishRefused(summary, exit_code=int(refused[0].get("exitCode", 2)))
+
+
+def _on_line(advance: Callable[[Path, int | None, int | None], None], f: Path, line: dict[str, Any]) -> None:
+    if isinstance(line.get("done"), int):
+        advance(f, None, line["done"])
+
+
+class PublishRefused(OspError):
+    """Some files of a publish were refused (each already reported); exits with the first one's code."""
+
+    code = "refused"
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _read_lyrics(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CallerError(f"--lyrics-file {path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
+    except OSError as exc:
+        raise CallerError(f"cannot read --lyrics-file {path}: {exc.strerror or exc}") from exc
+
+
+def _report_published(results: list[dict[str, Any]], files: tuple[Path, ...], as_json: bool) -> None:
+    """One JSON object or one readable block per file, refusals included (on stderr when readable)."""
+    for r in results:
+        if as_json:
+            emit_json({k: v for k, v in r.items() if k not in ("exitCode", "httpStatus")})
+        elif "error" in r:
+            err.print(f"refused: {r['file']}: {r['message']}", style="bold red", soft_wrap=True)
+        else:
+            state = "published" if r.get("created", True) else "already published"
+            out.print(f"{state}: {r['title']}\n  id      {r['id']}\n  cid     {r['cid']}\n  torrent {r['torrent']}")
 
 
 @contextmanager
-def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[..., None]]:
-    total = sum(f.stat().st_size for f in files)
+def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[[Path, int | None, int | None], None]]:
+    """``advance(file, n, done)``: ``n`` more bytes of ``file``, or ``done`` bytes of it so far,
+    or (both ``None``) the file is finished.  A bar on stderr for several files or 64 MiB+."""
+    sizes = {f: f.stat().st_size if f.is_file() else 0 for f in files}
+    total = sum(sizes.values())
     if quiet or len(files) < 2 and total < 64 * 1024 * 1024:
-        yield lambda *a, **k: None
+        yield lambda *a: None
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task("publishing", total=total)
+        before = [0]  # bytes of the files already finished
+        current: dict[Path, int] = {}
 
-        def advance(f: Path, n: int) -> None:
-            bar.update(task, advance=n, description=f"publishing {f.name}")
+        def advance(f: Path, n: int | None, done: int | None) -> None:
+            if n is None and done is None:  # finished (or refused): count the whole file
+                current.pop(f, None)
+                before[0] += sizes.get(f, 0)
+                bar.update(task, completed=before[0])
+                return
+            current[f] = min(sizes.get(f, 0), done if done is not None else current.get(f, 0) + (n or 0))
+            bar.update(task, completed=before[0] + sum(current.values()), description=f"publishing {f.name}")
 
         yield advance
 
@@ -201,10 +247,13 @@ def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[..
 
 
 @cli.command("ls")
+@click.option("--sort", "sort_key", type=click.Choice(["title", "artist", "duration", "size", "added"]), default="added",
+              show_default=True, help="Order of the table (and of --json lines).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
 @pass_ctx
-def ls_cmd(c: Ctx, as_json: bool) -> None:
-    """List the tracks in the library."""
+def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
+    """List the library: title, artist, duration, size, license, AI flag, origin, id."""
+    from osp.apps.cli.views import ls_rows, sort_tracks, table_lines
     from osp.apps.http.control import track_summary
     from osp.library.store import Library
     from osp.records.canonical import strict_loads
@@ -222,7 +271,9 @@ def ls_cmd(c: Ctx, as_json: bool) -> None:
             with Library(settings.library_path) as lib:
                 states = {f.cid: file_state(settings.data_dir / f.path, f.size) for f in lib.files()}
                 tracks = [track_summary(strict_loads(r.record), r.infohash)
-                          | {"origin": r.origin, "file": states.get(r.cid, "missing")} for r in lib.tracks()]
+                          | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing")}
+                          for r in lib.tracks()]
+    tracks = sort_tracks(tracks, sort_key)
     if as_json:
         for t in tracks:
             emit_json(t)
@@ -230,9 +281,6 @@ def ls_cmd(c: Ctx, as_json: bool) -> None:
     if not tracks:
         out.print("the library is empty: `osp publish FILE` adds a track")
         return
-    for t in tracks:
-        r = t["record"]
-        minutes, seconds = divmod(int(round(r["duration"])), 60)
-        state = t.get("file", "ok")
-        flag = "" if state == "ok" else f"  [file {state}: not seeded]"
-        out.print(f"{t['id']}  {minutes:2d}:{seconds:02d}  {r['format']:<11} {r['title']}{flag}")
+    for line in table_lines(("title", "artist", "time", "size", "license", "AI", "origin", "id"), ls_rows(tracks),
+                            right=(2, 3)):
+        out.print(line)

@@ -6,12 +6,19 @@ them on the ``cli`` group from ``base``.
 
 from __future__ import annotations
 
-from osp.apps.cli import library_cmds, network_cmds, transfer_cmds  # noqa: F401  (registers the commands)
-from osp.apps.cli.base import cli
+from osp.apps.cli import library_cmds, network_cmds, status_cmds, transfer_cmds  # noqa: F401  (registers the commands)
+from osp.apps.cli.base import cli, install_sigterm_handler, silence_stdout, stdout_closed
 
 __all__ = ["cli", "main"]
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="osp")
+    """Console-script entry point: SIGTERM handled like Ctrl-C, a closed stdout ends quietly (exit 0)."""
+    install_sigterm_handler()
+    try:
+        cli(prog_name="osp")
+    except BrokenPipeError:  # raised outside a command (e.g. --help into `head`)
+        if not stdout_closed():
+            raise
+        silence_stdout()
+        raise SystemExit(0) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx
+from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
 from osp.core.errors import CallerError, KeystoreError
 from osp.core.settings import Settings, parse_hostport
@@ -46,9 +45,10 @@ def resolve_cmd(c: Ctx, track: str, peer: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(summary)
     else:
-        r = summary["record"]
-        out.print(f"verified {r['title']} by {r.get('artistName') or r['artist']}", style="green")
-        out.print(json.dumps(r, indent=2, ensure_ascii=False))
+        from osp.apps.cli.views import resolve_lines
+
+        for label, value in resolve_lines(summary):
+            out.print(f"{label:<9} {value}", style="green" if label == "verified" else None)
 
 
 def _node_settings(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
@@ -95,12 +95,12 @@ def _transfer_progress(poll: Callable[[], dict[str, Any]], quiet: bool, timeout:
     deadline = time.monotonic() + timeout
     state = poll()
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  TextColumn("{task.fields[peers]} peers"), console=err, transient=True, disable=quiet) as bar:
-        task = bar.add_task(f"fetching {state['title']}", total=state["total"] or None, peers=0)
+                  TextColumn("{task.fields[peers]}"), console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task(f"fetching {state['title']}", total=state["total"] or None, peers=plural(0, "peer"))
         while state["state"] not in ("complete", "failed", "cancelled", "stopped"):
             if time.monotonic() > deadline:
                 raise CallerError(f"gave up after {timeout:.0f} s ({state['done']} of {state['total']} bytes)")
-            bar.update(task, completed=state["done"], peers=state["peers"])
+            bar.update(task, completed=state["done"], peers=plural(state["peers"], "peer"))
             time.sleep(0.2)
             state = poll()
         bar.update(task, completed=state["done"])
@@ -158,7 +158,8 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--peer", help="HTTP base URL of a node that has the track.")
 @click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified); "
               "a track id also needs --peer unless the gateway is an OSP node.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Also copy the verified file here.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Also copy the verified file here (a directory gets 'Artist – Title.ext').")
 @click.option("--timeout", default=3600.0, show_default=True, help="Give up after this many seconds.")
 @click.option("--stall-timeout", default=60.0, show_default=True, help="Fail after this many seconds without progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
@@ -229,7 +230,7 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         raise CallerError("the transfer finished but the track is not in the library")
     path = data_dir / file.path
     if output:
-        target = output / path.name if output.is_dir() else output
+        target = output / _output_name(row, path) if output.is_dir() else output
         shutil.copyfile(path, target)
         path = target
     if as_json:
@@ -239,6 +240,15 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         emit_json({**track_summary(strict_loads(row.record), row.infohash), "path": str(path)})
     else:
         out.print(f"verified {row.title} ({row.size} bytes, CID {row.cid})\n  saved {path}", style="green")
+
+
+def _output_name(row: Any, path: Path) -> str:
+    """``Artist – Title.ext`` for ``-o DIR/`` (sanitized: the strings are the peer's), not the CID."""
+    from osp.apps.cli.views import safe_filename
+    from osp.records.canonical import strict_loads
+
+    record = strict_loads(row.record)
+    return safe_filename(str(record.get("artistName") or ""), str(record.get("title") or ""), path.suffix, path.stem)
 
 
 @cli.command("play")
@@ -317,11 +327,16 @@ def _player_command(player: str | None) -> list[str]:
 
 
 def _run_player(command: list[str], url: str) -> None:
+    """Run the player on ``url``; a player that fails makes the command fail (exit 2) with its status."""
     err.print(f"streaming {url.split('?')[0]}")
     try:
-        subprocess.run([*command, url], check=False)
-    except FileNotFoundError as exc:
-        raise CallerError(f"cannot run the player {command[0]!r}") from exc
+        status = subprocess.run([*command, url], check=False).returncode
+    except OSError as exc:
+        raise CallerError(f"cannot run the player {command[0]!r}: {exc.strerror or exc}") from exc
+    if status < 0:
+        raise CallerError(f"the player {command[0]!r} was killed by signal {-status}")
+    if status != 0:
+        raise CallerError(f"the player {command[0]!r} exited with status {status}")
 
 
 # --- node ------------------------------------------------------------------------------------

@@ -8,8 +8,12 @@ POST bodies are JSON only.  No GET changes state.  Source addresses are never tr
 
 Routes:
   GET  /api/node                      node info and listener URLs
-  GET  /api/tracks                    the library (signed records)
+  GET  /api/tracks                    the library (signed records, ``origin``, ``added``)
   POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
+                                      → ``{"tracks": [...], "refused": [{"file", "error", "message"}]}``
+                                      (every path is tried; with ``Accept: application/x-ndjson``
+                                      progress lines ``{"file", "done", "total"}`` come first)
+  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
   POST /api/fetch                     ``{"track": ref, "peer"?: url, "gateway"?: url}`` → transfer state
   GET  /api/transfers[/{id}]          transfer states (``sources``: BitTorrent peers, web seeds)
@@ -20,7 +24,13 @@ Routes:
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +39,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from osp.apps.http.common import call_with_headers, ranged
-from osp.core.errors import CallerError, NotFoundError
+from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
 from osp.core.settings import is_loopback_host
 from osp.node.core import Node
 from osp.node.publish import TrackMetadata
@@ -121,8 +131,47 @@ def track_summary(record: dict[str, Any], infohash: str | None = None) -> dict[s
     }
 
 
+def publish_each(node: Node, paths: list[Path], meta: TrackMetadata, hybrid: bool | None,
+                 on_bytes: Callable[[Path, int], None] | None = None) -> list[dict[str, Any]]:
+    """Publish every file of ``paths``, in order; one refusal never stops the others.
+
+    Returns one object per path: the track summary plus ``created`` and ``file``, or
+    ``{"file", "error", "message", "exitCode", "httpStatus"}`` when it was refused
+    (``error`` is the ``OspError`` code; an ``OSError`` reading it counts as local data).
+    ``on_bytes(path, n)`` reports ``n`` more bytes of ``path`` hashed.
+    """
+    results: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            if not path.is_file():
+                raise NotFoundError(f"no such file: {path}")
+            cb = functools.partial(on_bytes, path) if on_bytes else None
+            published = node.publish(path, meta, hybrid=hybrid, on_bytes=cb)
+        except (OspError, OSError) as exc:
+            error = exc if isinstance(exc, OspError) else CorruptDataError(f"cannot read {path}: {exc.strerror or exc}")
+            results.append({"file": str(path), **error.to_json(), "exitCode": error.exit_code,
+                            "httpStatus": error.http_status})
+            continue
+        results.append({**track_summary(published.track.record, published.infohash), "created": published.created,
+                        "file": str(path)})
+    return results
+
+
+def _publish_answer(results: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
+    """The JSON body and status of ``/api/publish``: 200 unless every path was refused."""
+    tracks = [r for r in results if "error" not in r]
+    refused = [r for r in results if "error" in r]
+    body = {"tracks": tracks, "refused": refused}
+    if refused and not tracks:
+        first = refused[0]
+        return {"error": first["error"], "message": first["message"], **body}, int(first["httpStatus"])
+    return body, 200
+
+
 def control_app(node: Node, token: str, port_of: Any) -> Starlette:
     """The ASGI app of the control listener; ``port_of()`` returns the bound port."""
+
+    started = time.monotonic()
 
     async def info(request: Request) -> Response:
         return JSONResponse({**node.node_info(), "http": node.http_url})
@@ -131,7 +180,8 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         rows = await run_in_threadpool(node.tracks)
         states = await run_in_threadpool(node.library.file_states)
         return JSONResponse({"tracks": [track_summary(strict_loads(r.record), r.infohash)
-                                        | {"origin": r.origin, "file": states.get(r.cid, "missing")} for r in rows]})
+                                        | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing")}
+                                        for r in rows]})
 
     async def publish(request: Request) -> Response:
         body = await _json_body(request)
@@ -142,11 +192,39 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         hybrid = body.get("hybrid")
         if hybrid is not None and not isinstance(hybrid, bool):
             raise CallerError("hybrid must be true or false")
-        results = []
-        for p in paths:
-            published = await run_in_threadpool(node.publish, Path(p), meta, hybrid=hybrid)
-            results.append({**track_summary(published.track.record, published.infohash), "created": published.created})
-        return JSONResponse({"tracks": results})
+        files = [Path(p) for p in paths]
+        if "application/x-ndjson" in request.headers.get("accept", ""):
+            return StreamingResponse(_publish_lines(files, meta, hybrid), media_type="application/x-ndjson")
+        answer, status = _publish_answer(await run_in_threadpool(publish_each, node, files, meta, hybrid))
+        return JSONResponse(answer, status)
+
+    async def _publish_lines(files: list[Path], meta: TrackMetadata, hybrid: bool | None) -> AsyncIterator[bytes]:
+        """NDJSON: ``{"file", "done", "total"}`` (bytes) after the first read of a file and then
+        at most every 0.1 s, and last the answer of the plain request plus its ``status``."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        done: dict[Path, int] = {}
+        last = [0.0]
+
+        def on_bytes(path: Path, n: int) -> None:
+            done[path] = done.get(path, 0) + n
+            now = time.monotonic()
+            if now - last[0] >= 0.1 or done[path] == n:  # the first read of each file, then every 0.1 s
+                last[0] = now
+                total = path.stat().st_size
+                loop.call_soon_threadsafe(queue.put_nowait, {"file": str(path), "done": done[path], "total": total})
+
+        def work() -> None:
+            try:
+                answer, status = _publish_answer(publish_each(node, files, meta, hybrid, on_bytes))
+                loop.call_soon_threadsafe(queue.put_nowait, {**answer, "status": status})
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        job = asyncio.ensure_future(run_in_threadpool(work))
+        while (item := await queue.get()) is not None:
+            yield (json.dumps(item, ensure_ascii=False) + "\n").encode()
+        await job
 
     async def resolve(request: Request) -> Response:
         body = await _json_body(request)
@@ -165,6 +243,25 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
             lambda: node.fetch(str(body.get("track", "")), body.get("peer"), stall_timeout=stall)
         )
         return JSONResponse(transfer.state.to_json())
+
+    async def status(request: Request) -> Response:
+        """``GET /api/status``: what ``osp status`` shows (rates in bytes/s, uptime in seconds)."""
+
+        def collect() -> dict[str, Any]:
+            engine = node.engine
+            up, down, peers = engine.totals() if engine is not None else (0, 0, 0)
+            states = node.transfer_states()
+            return {
+                "pid": os.getpid(), "dataDir": str(node.settings.data_dir), "http": node.http_url,
+                "control": f"http://{request.url.netloc}", "bittorrentPort": engine.listen_port if engine else None,
+                "dht": node.settings.dht, "tracks": node.library.track_count(),
+                "transfers": {"active": sum(s.state not in ("complete", "failed") for s in states),
+                              "total": len(states)},
+                "uploadRate": up, "downloadRate": down, "peers": peers,
+                "uptime": round(time.monotonic() - started, 1),
+            }
+
+        return JSONResponse(await run_in_threadpool(collect))
 
     async def transfers(request: Request) -> Response:
         return JSONResponse({"transfers": [s.to_json() for s in node.transfer_states()]})
@@ -198,6 +295,7 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         Route("/api/publish", publish, methods=["POST"]),
         Route("/api/resolve", resolve, methods=["POST"]),
         Route("/api/fetch", fetch, methods=["POST"]),
+        Route("/api/status", status),
         Route("/api/transfers", transfers),
         Route("/api/transfers/{track_id}", transfer),
         Route("/api/cancel", cancel, methods=["POST"]),

@@ -1,0 +1,49 @@
+"""``osp status``: what the node running for this data directory is doing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from osp.apps.cli.base import Ctx, cli, emit_json, out, pass_ctx, plural
+from osp.apps.cli.client import ControlClient
+from osp.apps.cli.views import format_size
+from osp.core.errors import CallerError
+
+
+def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(label, value)`` lines from ``GET /api/status`` (rates bytes/s, uptime seconds)."""
+    minutes, seconds = divmod(int(status.get("uptime", 0)), 60)
+    hours, minutes = divmod(minutes, 60)
+    transfers = status.get("transfers") or {}
+    return [
+        ("node", f"running (pid {status.get('pid', '?')}), up {hours}:{minutes:02d}:{seconds:02d}"),
+        ("data dir", str(status.get("dataDir", "?"))),
+        ("peer API", str(status.get("http") or "-")),
+        ("control", str(status.get("control") or "-")),
+        ("BitTorrent", f"port {status.get('bittorrentPort') or '-'}, DHT {'on' if status.get('dht') else 'off'}"),
+        ("tracks", str(status.get("tracks", 0))),
+        ("transfers", f"{transfers.get('active', 0)} active, {transfers.get('total', 0)} in all"),
+        ("rates", f"up {format_size(int(status.get('uploadRate', 0)))}/s, "
+                  f"down {format_size(int(status.get('downloadRate', 0)))}/s, {plural(int(status.get('peers', 0)), 'peer')}"),
+    ]
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the node's status as one JSON object.")
+@pass_ctx
+def status_cmd(c: Ctx, as_json: bool) -> None:
+    """Show the running node: ports and URLs, tracks, transfers, rates, uptime, DHT, data dir.
+
+    Exits 2 when no node runs for the data directory (start one with `osp node`).
+    """
+    running = c.running()
+    if running is None:
+        raise CallerError(f"no node is running for {c.data_dir}: start one with `osp node`")
+    status = ControlClient(running, timeout=30).get("/api/status")
+    if as_json:
+        emit_json(status)
+        return
+    for label, value in status_lines(status):
+        out.print(f"{label:<11} {value}")
