@@ -2,11 +2,13 @@
 
 libtorrent caps BitTorrent uploads itself; this caps the bytes the peer listener
 sends, so ``--upload-limit`` means what an operator expects.  Pure logic with an
-injected clock and sleep: tests step a manual clock.
+injected clock and sleep: tests step a manual clock.  The peer listener waits with
+``consume_async`` (an ``asyncio`` sleep on its event loop), never in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +17,8 @@ from collections.abc import Callable
 class TokenBucket:
     """``rate`` bytes/s with bursts up to ``burst`` bytes (default: a quarter second's worth).
 
-    ``consume(n)`` blocks (via ``sleep``) until ``n`` bytes may be sent; thread-safe.
+    ``consume(n)`` blocks (via ``sleep``) until ``n`` bytes may be sent; ``await
+    consume_async(n)`` waits without holding a thread; both are thread-safe.
     """
 
     def __init__(
@@ -49,3 +52,9 @@ class TokenBucket:
         wait = self._reserve(n)
         if wait > 0:
             self._sleep(wait)
+
+    async def consume_async(self, n: int) -> None:
+        """Like ``consume`` but waits with ``asyncio.sleep`` (no worker thread is held)."""
+        wait = self._reserve(n)
+        if wait > 0:
+            await asyncio.sleep(wait)

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx
 from osp.apps.cli.client import ControlClient
-from osp.core.errors import CallerError, KeystoreError
+from osp.core.errors import CallerError, OspError
 from osp.core.settings import Settings, parse_hostport
 
 # --- network -----------------------------------------------------------------------------
@@ -238,8 +238,13 @@ def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: s
     if not server.ready.wait(60):
         raise CallerError("the embedded node did not start")
     try:
+        import time as _time
+
+        from osp.apps.http.credentials import stream_credential
+
         transfer = node.fetch(track, peer)
-        _run_player(command, f"{server.control_url}/stream/{transfer.track.id}?token={server.token}")  # type: ignore[arg-type]
+        credential = stream_credential(server.token, transfer.track.id, _time.time())
+        _run_player(command, f"{server.control_url}/stream/{transfer.track.id}?t={credential}")  # type: ignore[arg-type]
     finally:
         server.stop()
         thread.join(30)
@@ -297,14 +302,20 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
     try:
         if node.keystore.exists():
             node.signing_key()
-    except KeystoreError:
+        # a busy default port falls back to a free one; a port given explicitly must be free
+        source = click.get_current_context().get_parameter_source
+        defaults = [name for name in ("http", "control") if source(name) == click.core.ParameterSource.DEFAULT]
+        server = NodeServer(node, fallback_ports=defaults)
+    except OspError:
         node.close()
         raise
-    server = NodeServer(node)
 
     def ready(s: NodeServer) -> None:
         engine = s.node.engine
+        busy = {"http": http, "control": control}
         err.print(f"osp node ready: {s.node.library.track_count()} tracks seeding")
+        for name in s.moved:
+            err.print(f"  ({name} port {busy[name]} was busy: listening on a free port instead)")
         err.print(f"  peer API + gateway  {s.peer_url}")
         err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
         err.print(f"  BitTorrent          port {engine.listen_port if engine else '-'}, DHT {'on' if dht else 'off'}")
