@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Collection
 
 from osp.apps.http.control import control_app
@@ -27,6 +28,7 @@ from osp.apps.http.listener import Limits, Listener, connection_caps, raise_nofi
 from osp.apps.http.nodelock import NodeLock
 from osp.apps.http.peer import peer_app
 from osp.core.errors import CallerError
+from osp.distribution.ratelimit import UploadBudget
 from osp.node.core import Node
 
 __all__ = ["Limits", "NodeServer", "ensure_token"]
@@ -162,8 +164,7 @@ class NodeServer:
                 self.ready.set()
                 if on_ready:
                     on_ready(self)
-            while not any(listener.done for listener in self._listeners):
-                await asyncio.sleep(0.1)
+            await self._watch()
         finally:
             self.stop()
             for listener in self._listeners:
@@ -173,6 +174,17 @@ class NodeServer:
         errors = [listener.error for listener in self._listeners if listener.error is not None]
         if errors:
             raise errors[0]
+
+    async def _watch(self) -> None:
+        """Until a listener exits: keep BitTorrent + HTTP uploads under one ``--upload-limit``."""
+        bucket, engine = self.node.upload_bucket, self.node.engine
+        budget = UploadBudget(bucket.rate) if bucket is not None and engine is not None else None
+        next_tick = time.monotonic()
+        while not any(listener.done for listener in self._listeners):
+            if budget is not None and engine is not None and bucket is not None and time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + 1.0
+                engine.set_upload_limit(budget.bittorrent_limit(time.monotonic(), bucket.sent))
+            await asyncio.sleep(0.1)
 
     def run(self, on_ready: Callable[[NodeServer], None] | None = None) -> None:
         """Blocking ``serve``."""
