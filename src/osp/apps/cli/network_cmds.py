@@ -107,8 +107,8 @@ def _raise_failed(state: dict[str, Any]) -> None:
 
 NETWORK_OPTIONS = [
     click.option("--listen", default="0.0.0.0:6881", show_default=True, help="BitTorrent listen HOST:PORT."),
-    click.option("--http", default="127.0.0.1:8787", show_default=True, help="Peer HTTP listener HOST:PORT."),
-    click.option("--control", default="127.0.0.1:8788", show_default=True, help="Control API HOST:PORT (loopback only)."),
+    click.option("--http", default="127.0.0.1:8787", show_default=True, help="Peer HTTP listener HOST:PORT (the default falls back to a free port if busy)."),
+    click.option("--control", default="127.0.0.1:8788", show_default=True, help="Control API HOST:PORT (loopback only; the default falls back to a free port if busy)."),
     click.option("--dht/--no-dht", default=True, show_default=True, help="Join the Mainline DHT."),
     click.option("--bootstrap", multiple=True, help="DHT bootstrap node HOST:PORT (repeatable)."),
     click.option("--allow-private-peers", is_flag=True,
@@ -285,7 +285,7 @@ def _run_player(command: list[str], url: str) -> None:
 @cli.command("node")
 @network_options
 @click.option("--public-url", help="Base URL peers reach the HTTP listener at (web seeds point here).")
-@click.option("--upload-limit", default=0, show_default=True, help="Upload cap in bytes/s (0: none).")
+@click.option("--upload-limit", default=0, show_default=True, help="Upload cap in bytes/s for BitTorrent and HTTP together (0: none).")
 @click.option("--hybrid", is_flag=True, help="Make hybrid v1+v2 (BEP 52) torrents for tracks published through it.")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
