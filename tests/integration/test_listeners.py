@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from osp.apps.http import NodeServer, control_app
 from osp.apps.http.listener import Limits
@@ -68,7 +67,7 @@ def closed_by_server(sock: socket.socket, deadline: float) -> bool:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[NodeServer]:
-    limits = (Limits(header_timeout=1.5, max_connections=64), Limits(header_timeout=1.5, max_connections=32))
+    limits = (Limits(header_timeout=1.5, max_connections=64), Limits(header_timeout=1.5, max_connections=64))
     with serving(tmp_path_factory.mktemp("listeners"), limits) as srv:
         srv.node.publish(music[0], TrackMetadata(title="Intro"))
         yield srv
@@ -127,6 +126,34 @@ def test_rate_limited_downloads_cannot_starve_the_control_listener(tmp_path: Pat
         finally:
             for s in socks:
                 s.close()
+
+
+def test_slow_resolves_cannot_starve_the_control_listener(server: NodeServer) -> None:
+    silent = socket.create_server(("127.0.0.26", 0), backlog=128)  # connects, never answers
+    ref = f"http://127.0.0.26:{silent.getsockname()[1]}/osp/v0/tracks/osp:track:slow"
+    answers: list[int] = []
+
+    def resolve() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            answers.append(httpx.post(f"{server.control_url}/api/resolve", json={"track": ref},
+                                      headers=auth(server), timeout=30).status_code)
+
+    threads = [threading.Thread(target=resolve) for _ in range(45)]
+    try:
+        for t in threads:
+            t.start()
+        silent.settimeout(10)
+        held = [silent.accept()[0] for _ in range(8)]  # resolves are waiting on the silent peer
+        start = time.monotonic()
+        r = httpx.get(f"{server.control_url}/api/tracks", headers=auth(server), timeout=10)
+        assert r.status_code == 200 and time.monotonic() - start < 2.0
+        for c in held:
+            c.close()
+    finally:
+        silent.close()  # the pending resolves fail at once
+        for t in threads:
+            t.join(30)
+    assert len(answers) == 45 and all(code >= 400 for code in answers)
 
 
 def test_fd_exhaustion_logs_a_bounded_amount_and_recovers(tmp_path: Path) -> None:
@@ -243,8 +270,10 @@ def test_no_trailing_slash_redirects_reflect_the_host(server: NodeServer) -> Non
 # --- item 4: stream credentials ---------------------------------------------------------
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_stream_credential_opens_only_its_track_and_expires(server: NodeServer) -> None:
+    from starlette.testclient import TestClient  # deprecated with httpx, still the simplest in-memory client
+
     now = [1_000_000.0]
     port = 4242
     app = control_app(server.node, server.token, lambda: port, clock=lambda: now[0])
