@@ -18,7 +18,7 @@ silence the control listener.  So each listener gets
   so one burst grows into thousands of timers and a log of hundreds of MB
   (measured: 326,000 lines in 15 s at a 160-descriptor limit).  ``_ListenerLoop`` stops
   the burst at the first failure (one retry timer, 1 s later, as asyncio intends), and
-  ``_AcceptErrorLog`` logs one line when accepts start failing and one when they work again.
+  ``_AcceptErrorLog`` logs at most one line a minute about it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ import logging
 import resource
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,35 +146,32 @@ class _ListenerLoop(asyncio.SelectorEventLoop):
 
 
 class _AcceptErrorLog:
-    """Loop exception handler: one line when ``accept()`` starts failing, none per retry."""
+    """Loop exception handler: at most one line per ``interval`` seconds about failing
+    ``accept()`` calls (with the count of failures not logged), none per retry."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
-        self.failing = False
-        self.suppressed = 0
+        self.interval = interval
+        self.clock = clock
+        self.failures = 0
+        self._last_logged: float | None = None
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         message = str(context.get("message", ""))
         exc = context.get("exception")
-        if message.startswith("socket.accept() out of system resource") or (
-            isinstance(exc, OSError) and "accept" in message
-        ):
-            if not self.failing:
-                self.failing = True
+        if message.startswith("socket.accept() out of system resource"):
+            self.failures += 1
+            now = self.clock()
+            if self._last_logged is None or now - self._last_logged >= self.interval:
                 reason = exc.strerror if isinstance(exc, OSError) else message
-                log.warning("%s listener: accept() fails (%s); refusing new connections until it recovers",
-                            self.name, reason)
-            else:
-                self.suppressed += 1
+                log.warning("%s listener: accept() fails (%s), %d time(s) since the last report; new connections "
+                            "wait in the backlog (retrying every second)", self.name, reason, self.failures)
+                self._last_logged = now
+                self.failures = 0
             return
         if "_start_serving" in repr(context.get("handle")) and isinstance(exc, ValueError):
             return  # a retry timer that fired after the listener closed: nothing to do
         loop.default_exception_handler(context)
-
-    def accepted(self) -> None:
-        if self.failing:
-            self.failing = False
-            log.warning("%s listener: accepting connections again", self.name)
 
 
 class Listener:
@@ -184,15 +182,7 @@ class Listener:
         self.sock = sock
         self.limits = limits
         self.accept_log = _AcceptErrorLog(name)
-        accept_log = self.accept_log
-        base = protocol_class(limits)
-
-        class _Protocol(base):  # type: ignore[valid-type, misc]
-            def connection_made(self, transport: asyncio.Transport) -> None:
-                accept_log.accepted()
-                super().connection_made(transport)
-
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http=_Protocol,
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http=protocol_class(limits),
                                 ws="none", timeout_graceful_shutdown=5)
         self.server = _Server(config)
         self.thread = threading.Thread(target=self._run, name=f"osp-http-{name}", daemon=True)
