@@ -99,11 +99,14 @@ def test_control_api_guards(server: NodeServer) -> None:
     assert httpx.get(f"{server.peer_url}/api/tracks", headers=auth).status_code == 404
 
 
-def test_stream_serves_ranges_with_query_token(server: NodeServer, music: list[Path]) -> None:
+def test_stream_serves_ranges_with_a_stream_credential(server: NodeServer, music: list[Path]) -> None:
     record = first_track(server)
     url = f"{server.control_url}/stream/{record['id']}"
     assert httpx.get(url).status_code == 401
-    r = httpx.get(url, params={"token": server.token}, headers={"Range": "bytes=0-262143"})
+    assert httpx.get(url, params={"token": server.token}).status_code == 401  # the token never goes in a URL
+    issued = httpx.post(f"{server.control_url}/api/stream-url", json={"track": record["id"]},
+                        headers={"Authorization": f"Bearer {server.token}"}).json()
+    r = httpx.get(f"{server.control_url}{issued['url']}", headers={"Range": "bytes=0-262143"})
     assert r.status_code == 206 and r.content == music[0].read_bytes()[:262144]
     assert r.headers["content-type"] == "audio/ogg"
 

@@ -397,6 +397,10 @@ class Engine:
         """The bound BitTorrent port (resolves port 0)."""
         return int(self._session.listen_port())
 
+    def set_upload_limit(self, rate: int) -> None:
+        """Cap BitTorrent uploads at ``rate`` bytes/s (0: none); see ``ratelimit.UploadBudget``."""
+        self._session.apply_settings({"upload_rate_limit": max(0, int(rate))})
+
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Call ``callback`` for every event; returns a function that unsubscribes."""
         with self._lock:

@@ -33,23 +33,32 @@ class RangeNotSatisfiable(Exception):
     """The Range header asks for bytes outside the resource."""
 
 
+MAX_RANGE_DIGITS = 18
+"""Longer positions are past any file we serve (and Python refuses > 4300-digit ints)."""
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """``(first, last)`` inclusive for a single ``bytes=`` range (RFC 9110 §14.1.2), or
-    ``None`` for "the whole resource" (no header, multiple ranges, other units).
+    ``None`` for "the whole resource" (no header, multiple ranges, other units, or a
+    header that does not parse: RFC 9110 §14.2 lets a server ignore it).
+    Positions longer than ``MAX_RANGE_DIGITS`` digits count as past the end.
     Raises ``RangeNotSatisfiable`` for a range that starts past the end."""
-    if not header:
+    if not header or len(header) > 200:
         return None
     m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
     if not m or (not m.group(1) and not m.group(2)):
         return None
-    first_s, last_s = m.groups()
+    first_s, last_s = (g.lstrip("0") or ("0" if g else "") for g in m.groups())
+    huge = 10**MAX_RANGE_DIGITS
     if not first_s:  # suffix range: the last N bytes
-        n = int(last_s)
+        n = int(last_s) if len(last_s) <= MAX_RANGE_DIGITS else huge
         if n == 0:
             raise RangeNotSatisfiable()
         return max(0, size - n), size - 1
+    if len(first_s) > MAX_RANGE_DIGITS:
+        raise RangeNotSatisfiable()
     first = int(first_s)
-    last = min(int(last_s), size - 1) if last_s else size - 1
+    last = size - 1 if not last_s or len(last_s) > MAX_RANGE_DIGITS else min(int(last_s), size - 1)
     if first >= size or last < first:
         raise RangeNotSatisfiable()
     return first, last

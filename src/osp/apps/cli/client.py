@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from osp.apps.http.credentials import read_token
+from osp.apps.http.nodelock import is_held
 from osp.core.errors import (
     CallerError,
     IntegrityError,
@@ -41,12 +42,20 @@ class RunningNode:
 
 
 def find_running_node(settings: Settings) -> RunningNode | None:
-    """The node recorded in ``node.json`` if its process is alive, else ``None``."""
+    """The node recorded in ``node.json`` while a node holds the data directory's lock
+    (``osp.apps.http.nodelock``), else ``None``: a ``node.json`` left by a killed node
+    (whose pid may since belong to another process) is ignored.
+
+    Raises ``CallerError`` if the token file is readable by others (``chmod 600``).
+    """
+    if not is_held(settings.data_dir):
+        return None
     try:
         info = json.loads(settings.node_file.read_text("utf-8"))
         pid = int(info["pid"])
-        os.kill(pid, 0)
-        token = settings.token_path.read_text("utf-8").strip()
+        token = read_token(settings.token_path)
+        if token is None:
+            return None
         return RunningNode(pid, str(info["http"]), str(info["control"]), token)
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -112,7 +121,10 @@ class ControlClient:
         return last
 
     def stream_url(self, track_id: str) -> str:
-        return f"{self.node.control}/stream/{track_id}?token={self.node.token}"
+        """A URL for a media player: opens only this track's stream, for a few hours
+        (``POST /api/stream-url``); the API token never goes on a command line."""
+        answer = self.post("/api/stream-url", {"track": track_id})
+        return f"{self.node.control}{answer['url']}"
 
     def stream(self, track_id: str) -> Iterator[bytes]:
         with self._client.stream("GET", f"/stream/{track_id}") as resp:

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
-from osp.core.errors import CallerError, KeystoreError
+from osp.core.errors import CallerError, OspError
 from osp.core.settings import Settings, parse_hostport
 
 # --- network -----------------------------------------------------------------------------
@@ -138,8 +138,8 @@ def _raise_failed(state: dict[str, Any]) -> None:
 
 NETWORK_OPTIONS = [
     click.option("--listen", default="0.0.0.0:6881", show_default=True, help="BitTorrent listen HOST:PORT."),
-    click.option("--http", default="127.0.0.1:8787", show_default=True, help="Peer HTTP listener HOST:PORT."),
-    click.option("--control", default="127.0.0.1:8788", show_default=True, help="Control API HOST:PORT (loopback only)."),
+    click.option("--http", default="127.0.0.1:8787", show_default=True, help="Peer HTTP listener HOST:PORT (the default falls back to a free port if busy)."),
+    click.option("--control", default="127.0.0.1:8788", show_default=True, help="Control API HOST:PORT (loopback only; the default falls back to a free port if busy)."),
     click.option("--dht/--no-dht", default=True, show_default=True, help="Join the Mainline DHT."),
     click.option("--bootstrap", multiple=True, help="DHT bootstrap node HOST:PORT (repeatable)."),
     click.option("--allow-private-peers", is_flag=True,
@@ -298,8 +298,13 @@ def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: s
     if not server.ready.wait(60):
         raise CallerError("the embedded node did not start")
     try:
+        import time as _time
+
+        from osp.apps.http.credentials import stream_credential
+
         transfer = node.fetch(track, peer)
-        _run_player(command, f"{server.control_url}/stream/{transfer.track.id}?token={server.token}")  # type: ignore[arg-type]
+        credential = stream_credential(server.token, transfer.track.id, _time.time())
+        _run_player(command, f"{server.control_url}/stream/{transfer.track.id}?t={credential}")  # type: ignore[arg-type]
     finally:
         server.stop()
         thread.join(30)
@@ -345,7 +350,7 @@ def _run_player(command: list[str], url: str) -> None:
 @cli.command("node")
 @network_options
 @click.option("--public-url", help="Base URL peers reach the HTTP listener at (web seeds point here).")
-@click.option("--upload-limit", default=0, show_default=True, help="Upload cap in bytes/s (0: none).")
+@click.option("--upload-limit", default=0, show_default=True, help="Upload cap in bytes/s for BitTorrent and HTTP together (0: none).")
 @click.option("--hybrid", is_flag=True, help="Make hybrid v1+v2 (BEP 52) torrents for tracks published through it.")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
@@ -362,16 +367,22 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
     try:
         if node.keystore.exists():
             node.signing_key()
-    except KeystoreError:
+        # a busy default port falls back to a free one; a port given explicitly must be free
+        source = click.get_current_context().get_parameter_source
+        defaults = [name for name in ("http", "control") if source(name) == click.core.ParameterSource.DEFAULT]
+        server = NodeServer(node, fallback_ports=defaults)
+    except OspError:
         node.close()
         raise
-    server = NodeServer(node)
 
     def ready(s: NodeServer) -> None:
         engine = s.node.engine
         missing = s.node.library.missing_track_count()
         seeding = s.node.library.track_count() - missing
-        err.print(f"osp node ready: {seeding} tracks seeding" + (f", {missing} missing" if missing else ""))
+        busy = {"http": http, "control": control}
+        err.print(f"osp node ready: {plural(seeding, 'track')} seeding" + (f", {missing} missing" if missing else ""))
+        for name in s.moved:
+            err.print(f"  ({name} port {busy[name]} was busy: listening on a free port instead)")
         err.print(f"  peer API + gateway  {s.peer_url}")
         err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
         err.print(f"  BitTorrent          port {engine.listen_port if engine else '-'}, DHT {'on' if dht else 'off'}")

@@ -1,16 +1,25 @@
-"""Helpers shared by both listeners: error mapping and Range responses."""
+"""Helpers shared by both listeners: error mapping, bounded bodies and Range responses."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from osp.core.errors import OspError
+from osp.core.errors import CallerError, OspError
 from osp.distribution.gateway import RangeNotSatisfiable, parse_range
 
 Handler = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger("osp.http")
+
+
+class BodyTooLarge(CallerError):
+    """A request body is larger than the route accepts (HTTP 413)."""
+
+    code = "too-large"
+    http_status = 413
 
 
 def error_response(exc: OspError) -> JSONResponse:
@@ -20,20 +29,45 @@ def error_response(exc: OspError) -> JSONResponse:
 
 async def call_with_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]],
                             headers: dict[str, str]) -> Response:
-    """Run the route, map an ``OspError`` it raises, and add the listener's ``headers``."""
+    """Run the route, map an ``OspError`` it raises, and add the listener's ``headers``.
+
+    Any other exception becomes a bare 500 (``{"error": "internal"}``) with the same
+    headers and one log line, never a traceback.
+    """
     try:
         response = await call_next(request)
     except OspError as exc:
         response = error_response(exc)
+    except Exception as exc:  # noqa: BLE001 - the edge: nothing unexpected may leak
+        log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, str(exc)[:200])
+        response = JSONResponse({"error": "internal", "message": "internal error"}, status_code=500)
     response.headers.update(headers)
     return response
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read incrementally; ``BodyTooLarge`` past ``limit`` bytes.
+
+    A ``Content-Length`` over ``limit`` is refused before a byte is read.
+    """
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and (len(length) > 18 or int(length) > limit):
+        raise BodyTooLarge(f"the request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def ranged(
     request: Request,
     size: int,
     mime: str,
-    read: Callable[[int, int], Iterator[bytes]],
+    read: Callable[[int, int], Iterator[bytes] | AsyncIterator[bytes]],
     headers: dict[str, str] | None = None,
 ) -> Response:
     """200 or 206 (single range) over ``read(first, last)``; 416 past the end; HEAD has no body."""

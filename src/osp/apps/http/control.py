@@ -1,9 +1,13 @@
 """The control listener: the local user's API, on loopback only.
 
-Every request must carry the bearer token from ``<data_dir>/api-token`` (GETs too; on
-``/stream/`` it may come as ``?token=`` so a media player can open the URL), a ``Host``
+Every request must carry the bearer token from ``<data_dir>/api-token`` (GETs too; a
+media player opens ``/stream/{id}?t=CREDENTIAL`` instead, with a short-lived credential
+from ``POST /api/stream-url`` that opens that one track's stream and nothing else; the
+token itself is never accepted in a query string), a ``Host``
 that is a loopback name with the bound port (DNS rebinding), and no foreign ``Origin``.
-POST bodies are JSON only.  No GET changes state.  Source addresses are never trusted
+POST bodies are JSON only, at most 1 MiB (413 past it, read incrementally).  No GET
+changes state.  Outbound work (publish, resolve, fetch) runs on its own small worker
+budget, so slow peers cannot take the workers ``/api/tracks`` and ``/stream/`` need.  Source addresses are never trusted
 (design.md §4).
 
 Routes:
@@ -19,6 +23,7 @@ Routes:
   GET  /api/transfers[/{id}]          transfer states (``sources``: BitTorrent peers, web seeds)
   POST /api/cancel                    ``{"track": id}`` → the cancelled transfer (partial file deleted)
   POST /api/remove                    ``{"track": id, "keepFile"?: bool}`` → what was removed
+  POST /api/stream-url                ``{"track": id, "ttl"?: s}`` → ``{"url", "expires"}`` for a player
   GET|HEAD /stream/{id}               the audio with Range, served while it downloads
 """
 
@@ -34,15 +39,17 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from osp.apps.http.common import call_with_headers, ranged
+from osp.apps.http.common import call_with_headers, ranged, read_body
+from osp.apps.http.credentials import STREAM_TTL, check_stream_credential, stream_credential
 from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
 from osp.core.settings import is_loopback_host
 from osp.node.core import Node
@@ -60,10 +67,21 @@ CONTROL_HEADERS = {
 class ControlGuard(BaseHTTPMiddleware):
     """Token, Host and Origin checks before any route runs."""
 
-    def __init__(self, app: Any, token: str, port_of: Any) -> None:
+    def __init__(self, app: Any, token: str, port_of: Any, clock: Callable[[], float] = time.time) -> None:
         super().__init__(app)
         self.token = token
         self.port_of = port_of
+        self.clock = clock
+
+    def _stream_credential_ok(self, request: Request) -> bool:
+        """A ``?t=`` stream credential for exactly this ``/stream/{id}`` (GET/HEAD only)."""
+        path = request.url.path
+        credential = request.query_params.get("t", "")
+        if not credential or not path.startswith("/stream/") or request.method not in ("GET", "HEAD"):
+            return False
+        track_id = path[len("/stream/"):]
+        return bool(track_id) and "/" not in track_id and check_stream_credential(
+            self.token, credential, track_id, self.clock())
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         host_header = request.headers.get("host", "")
@@ -76,9 +94,7 @@ class ControlGuard(BaseHTTPMiddleware):
             return JSONResponse({"error": "forbidden", "message": "cross-origin request refused"}, 403, CONTROL_HEADERS)
         given = request.headers.get("authorization", "")
         supplied = given[7:] if given.lower().startswith("bearer ") else ""
-        if not supplied and request.url.path.startswith("/stream/"):
-            supplied = request.query_params.get("token", "")
-        if not hmac.compare_digest(supplied.encode(), self.token.encode()):
+        if not hmac.compare_digest(supplied.encode(), self.token.encode()) and not self._stream_credential_ok(request):
             return JSONResponse({"error": "unauthorized", "message": "missing or wrong API token"}, 401,
                                 {**CONTROL_HEADERS, "WWW-Authenticate": "Bearer"})
         if request.method == "POST" and request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -87,7 +103,7 @@ class ControlGuard(BaseHTTPMiddleware):
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    body = strict_loads(await request.body(), max_bytes=1024 * 1024, max_depth=16)
+    body = strict_loads(await read_body(request, 1024 * 1024), max_bytes=1024 * 1024, max_depth=16)
     if not isinstance(body, dict):
         raise CallerError("the request body must be a JSON object")
     return body
@@ -168,17 +184,22 @@ def _publish_answer(results: list[dict[str, Any]]) -> tuple[dict[str, Any], int]
     return body, 200
 
 
-def control_app(node: Node, token: str, port_of: Any) -> Starlette:
-    """The ASGI app of the control listener; ``port_of()`` returns the bound port."""
+def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float] = time.time) -> Starlette:
+    """The ASGI app of the control listener; ``port_of()`` returns the bound port, ``clock()``
+    the Unix time stream credentials are checked against."""
+    outbound = anyio.CapacityLimiter(8)
 
+    async def run_in_threadpool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Outbound or long work (publish, resolve, fetch) on its own worker budget."""
+        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=outbound)
     started = time.monotonic()
 
     async def info(request: Request) -> Response:
         return JSONResponse({**node.node_info(), "http": node.http_url})
 
     async def tracks(request: Request) -> Response:
-        rows = await run_in_threadpool(node.tracks)
-        states = await run_in_threadpool(node.library.file_states)
+        rows = await anyio.to_thread.run_sync(node.tracks)
+        states = await anyio.to_thread.run_sync(node.library.file_states)
         return JSONResponse({"tracks": [track_summary(strict_loads(r.record), r.infohash)
                                         | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing")}
                                         for r in rows]})
@@ -261,7 +282,7 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
                 "uptime": round(time.monotonic() - started, 1),
             }
 
-        return JSONResponse(await run_in_threadpool(collect))
+        return JSONResponse(await anyio.to_thread.run_sync(collect))
 
     async def transfers(request: Request) -> Response:
         return JSONResponse({"transfers": [s.to_json() for s in node.transfer_states()]})
@@ -274,7 +295,7 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
 
     async def cancel(request: Request) -> Response:
         body = await _json_body(request)
-        state = await run_in_threadpool(node.cancel, str(body.get("track", "")))
+        state = await anyio.to_thread.run_sync(node.cancel, str(body.get("track", "")))
         return JSONResponse(state.to_json())
 
     async def remove(request: Request) -> Response:
@@ -286,8 +307,19 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         return JSONResponse(result)
 
     async def stream(request: Request) -> Response:
-        source = await run_in_threadpool(node.stream_source, request.path_params["track_id"])
+        source = await anyio.to_thread.run_sync(node.stream_source, request.path_params["track_id"])
         return ranged(request, source.size, source.mime, source.read)
+
+    async def stream_url(request: Request) -> Response:
+        body = await _json_body(request)
+        track_id = body.get("track")
+        ttl = body.get("ttl", STREAM_TTL)
+        if not isinstance(track_id, str) or not track_id or "/" in track_id:
+            raise CallerError("track must be a track id")
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
+            raise CallerError("ttl must be a positive number of seconds")
+        credential = stream_credential(token, track_id, clock(), ttl)
+        return JSONResponse({"url": f"/stream/{track_id}?t={credential}", "expires": int(credential.split(".")[0])})
 
     routes = [
         Route("/api/node", info),
@@ -301,5 +333,8 @@ def control_app(node: Node, token: str, port_of: Any) -> Starlette:
         Route("/api/cancel", cancel, methods=["POST"]),
         Route("/api/remove", remove, methods=["POST"]),
         Route("/stream/{track_id}", stream, methods=["GET", "HEAD"]),
+        Route("/api/stream-url", stream_url, methods=["POST"]),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of)])
+    app = Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of, clock=clock)])
+    app.router.redirect_slashes = False
+    return app

@@ -15,10 +15,10 @@ Routes (OSP v0.1 HTTP API):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
@@ -50,9 +50,30 @@ class PeerHeaders(BaseHTTPMiddleware):
 
 
 def peer_app(node: Node) -> Starlette:
-    """The ASGI app of the peer listener for ``node``."""
+    """The ASGI app of the peer listener for ``node``.
+
+    Bodies are sent by async generators: file and CAR chunks are read on a worker
+    thread one at a time, and the upload cap waits on the event loop
+    (``TokenBucket.consume_async``), so a slow or rate-limited download holds no
+    worker thread.  Unexpected errors become a bare 500 with ``PEER_HEADERS``.
+    """
     gateway = Gateway(node.library, node.settings.data_dir, on_missing=node.file_missing)
     bucket = node.upload_bucket
+
+    async def throttled(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+        """``chunks`` pulled on a worker thread, each released under the upload cap."""
+        try:
+            while True:
+                data = await anyio.to_thread.run_sync(next, chunks, None)
+                if data is None:
+                    return
+                if bucket is not None:
+                    await bucket.consume_async(len(data))
+                yield data
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     def record_response(record: bytes) -> Response:
         return Response(record, media_type="application/ld+json")
@@ -89,7 +110,7 @@ def peer_app(node: Node) -> Starlette:
         if fmt == "raw" or (not fmt and RAW_TYPE in accept):
             data = gateway.block(cid)
             if bucket is not None:
-                await run_in_threadpool(bucket.consume, len(data))
+                await bucket.consume_async(len(data))
             return Response(data if request.method == "GET" else b"", media_type=RAW_TYPE, headers={**ipfs_headers, "Content-Disposition": f'attachment; filename="{cid}.bin"'})
         if fmt == "car" or (not fmt and CAR_TYPE in accept):
             hdrs = {**ipfs_headers, "Content-Disposition": f'attachment; filename="{cid}.car"'}
@@ -97,12 +118,12 @@ def peer_app(node: Node) -> Starlette:
                 gateway.block(cid)
                 return Response(media_type=f"{CAR_TYPE}; version=1", headers=hdrs)
             gateway.block(cid)  # unknown root: a 404 before the first byte
-            return StreamingResponse(gateway.car(cid), media_type=f"{CAR_TYPE}; version=1", headers=hdrs)
+            return StreamingResponse(throttled(gateway.car(cid)), media_type=f"{CAR_TYPE}; version=1", headers=hdrs)
         if fmt:
             return JSONResponse({"error": "caller-error", "message": f"unsupported format {fmt!r} (raw, car)"}, 400)
         stored = gateway.file(cid)
 
-        def read(first: int, last: int) -> Iterator[bytes]:
+        def chunks(first: int, last: int) -> Iterator[bytes]:
             with open(stored.path, "rb") as f:
                 f.seek(first)
                 left = last - first + 1
@@ -112,11 +133,10 @@ def peer_app(node: Node) -> Starlette:
                         node.file_missing(str(cid))
                         raise CorruptDataError(f"the file {cid} ended early on disk; response aborted")
                     left -= len(data)
-                    if bucket is not None:
-                        bucket.consume(len(data))
                     yield data
 
-        return ranged(request, stored.size, stored.mime, read, ipfs_headers)
+        return ranged(request, stored.size, stored.mime, lambda first, last: throttled(chunks(first, last)),
+                      ipfs_headers)
 
     async def no_routing(request: Request) -> Response:
         return JSONResponse({"error": "not-found", "message": "no delegated routing on this node"}, 404)
@@ -129,4 +149,6 @@ def peer_app(node: Node) -> Starlette:
         Route("/ipfs/{cid}", ipfs, methods=["GET", "HEAD"]),
         Route("/routing/v1/{rest:path}", no_routing, methods=["GET", "HEAD"]),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(PeerHeaders)])
+    app = Starlette(routes=routes, middleware=[Middleware(PeerHeaders)])
+    app.router.redirect_slashes = False  # a redirect would reflect the Host header into Location
+    return app

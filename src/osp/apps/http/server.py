@@ -1,62 +1,63 @@
-"""Runs a ``Node`` with its two HTTP listeners on one asyncio loop (uvicorn).
+"""Runs a ``Node`` with its two HTTP listeners, each on its own thread and event loop.
 
-``NodeServer.run()`` binds the peer and control sockets (port 0 picks free ports), starts
-the engine, writes ``node.json`` (pid and URLs, so CLI commands find the running node)
-and serves until SIGINT/SIGTERM or ``stop()``; then it saves resume data, closes the
-node and removes ``node.json``.
+``NodeServer(node)`` takes the data directory's node lock (``nodelock``: a second node
+on the same directory is refused), binds the peer and control sockets (port 0 picks
+free ports; a busy default port falls back to a free one when allowed) and reads or
+creates the API token.  ``run()`` starts the engine and both listeners (``listener``:
+separate worker budgets, request-head timeout, connection caps), writes ``node.json``
+(pid and URLs, so CLI commands find the running node) and serves until SIGINT/SIGTERM
+or ``stop()``; then it saves resume data, closes the node, removes ``node.json`` and
+releases the lock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import errno
 import json
 import os
-import secrets
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import uvicorn
+import time
+from collections.abc import Callable, Collection
 
 from osp.apps.http.control import control_app
+from osp.apps.http.credentials import ensure_token
+from osp.apps.http.listener import Limits, Listener, connection_caps, raise_nofile_limit
+from osp.apps.http.nodelock import NodeLock
 from osp.apps.http.peer import peer_app
 from osp.core.errors import CallerError
+from osp.distribution.ratelimit import UploadBudget
 from osp.node.core import Node
 
-
-def ensure_token(path: Path) -> str:
-    """The control API token in ``path`` (created 0600 with 256 random bits if missing)."""
-    if path.exists():
-        token = path.read_text("utf-8").strip()
-        if len(token) >= 32:
-            return token
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return token
+__all__ = ["Limits", "NodeServer", "ensure_token"]
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, fallback: bool = False) -> tuple[socket.socket, bool]:
+    """A listening socket on ``host:port`` and whether it fell back to a free port.
+
+    With ``fallback`` a busy ``port`` (``EADDRINUSE``) is replaced by a free one; otherwise
+    (and for any other error) raises ``CallerError``.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    moved = False
     try:
-        sock.bind((host, port))
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if not (fallback and port and exc.errno == errno.EADDRINUSE):
+                raise
+            sock.bind((host, 0))
+            moved = True
     except OSError as exc:
         sock.close()
         raise CallerError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     sock.listen(128)
     sock.set_inheritable(True)
-    return sock
+    return sock, moved
 
 
 def _url(sock: socket.socket) -> str:
@@ -66,33 +67,49 @@ def _url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: ``NodeServer`` owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class NodeServer:
-    """A node plus its peer and control listeners."""
+    """A node plus its peer and control listeners.
 
-    def __init__(self, node: Node) -> None:
+    ``limits``: ``(peer, control)`` listener limits; by default a 10 s request-head
+    timeout and connection caps that fit the process's file-descriptor limit (raised
+    to the hard limit first).  ``fallback_ports``: names among ``"http"`` and
+    ``"control"`` whose port may be replaced by a free one when busy (the CLI passes
+    the ones left at their default); ``moved`` lists those that were.
+    Raises ``CallerError`` if another node holds this data directory or a port is taken.
+    """
+
+    def __init__(self, node: Node, *, limits: tuple[Limits, Limits] | None = None,
+                 fallback_ports: Collection[str] = ()) -> None:
         self.node = node
         s = node.settings
-        self.peer_sock = _bind(*s.http)
-        self.control_sock = _bind(*s.control)
+        if limits is None:
+            peer_cap, control_cap = connection_caps(raise_nofile_limit())
+            limits = (Limits(max_connections=peer_cap), Limits(max_connections=control_cap))
+        self.limits = limits
+        self._lock = NodeLock(s.data_dir)
+        try:
+            self.token = ensure_token(s.token_path)
+            self.peer_sock, peer_moved = _bind(*s.http, fallback="http" in fallback_ports)
+            try:
+                self.control_sock, control_moved = _bind(*s.control, fallback="control" in fallback_ports)
+            except BaseException:
+                self.peer_sock.close()
+                raise
+        except BaseException:
+            self._lock.release()
+            raise
+        self.moved = [name for name, m in (("http", peer_moved), ("control", control_moved)) if m]
         self.peer_url = _url(self.peer_sock)
         self.control_url = _url(self.control_sock)
-        self.token = ensure_token(s.token_path)
         self.ready = threading.Event()
-        self._servers: list[_Server] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listeners: list[Listener] = []
+        self._stopping = threading.Event()
 
     def stop(self) -> None:
-        """Ask the servers to exit (thread-safe)."""
-        for server in self._servers:
-            server.should_exit = True
+        """Ask the listeners to exit (thread-safe)."""
+        self._stopping.set()
+        for listener in self._listeners:
+            listener.stop()
 
     def _write_node_file(self) -> None:
         path = self.node.settings.node_file
@@ -108,40 +125,66 @@ class NodeServer:
 
     async def serve(self, on_ready: Callable[[NodeServer], None] | None = None) -> None:
         """Serve until ``stop()``; install SIGINT/SIGTERM handlers when on the main thread."""
+        try:
+            await self._serve(on_ready)
+        finally:
+            self._lock.release()
+
+    async def _serve(self, on_ready: Callable[[NodeServer], None] | None) -> None:
         self.node.http_url = self.peer_url
-        await asyncio.to_thread(self.node.start_engine)
+        try:
+            await asyncio.to_thread(self.node.start_engine)
+        except BaseException:
+            self.peer_sock.close()
+            self.control_sock.close()
+            await asyncio.to_thread(self.node.close)
+            raise
         control_port = self.control_sock.getsockname()[1]
-        peer = _Server(uvicorn.Config(peer_app(self.node), log_level="warning", access_log=False, lifespan="off"))
-        control = _Server(
-            uvicorn.Config(
-                control_app(self.node, self.token, lambda: control_port),
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
-        )
-        self._servers = [peer, control]
+        peer_limits, control_limits = self.limits
+        self._listeners = [
+            Listener("peer", peer_app(self.node), self.peer_sock, peer_limits),
+            Listener("control", control_app(self.node, self.token, lambda: control_port), self.control_sock,
+                     control_limits),
+        ]
         loop = asyncio.get_running_loop()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.stop)
-        tasks = [
-            asyncio.create_task(peer.serve(sockets=[self.peer_sock])),
-            asyncio.create_task(control.serve(sockets=[self.control_sock])),
-        ]
-        while not (peer.started and control.started):
-            if any(t.done() for t in tasks):
-                break
-            await asyncio.sleep(0.02)
-        self._write_node_file()
-        self.ready.set()
-        if on_ready:
-            on_ready(self)
+        for listener in self._listeners:
+            listener.start()
+        if self._stopping.is_set():
+            self.stop()
         try:
-            await asyncio.gather(*tasks)
+            while not all(listener.started for listener in self._listeners):
+                if any(listener.done for listener in self._listeners):
+                    break
+                await asyncio.sleep(0.02)
+            if all(listener.started for listener in self._listeners):
+                self._write_node_file()
+                self.ready.set()
+                if on_ready:
+                    on_ready(self)
+            await self._watch()
         finally:
+            self.stop()
+            for listener in self._listeners:
+                await asyncio.to_thread(listener.thread.join)
             self.node.settings.node_file.unlink(missing_ok=True)
             await asyncio.to_thread(self.node.close)
+        errors = [listener.error for listener in self._listeners if listener.error is not None]
+        if errors:
+            raise errors[0]
+
+    async def _watch(self) -> None:
+        """Until a listener exits: keep BitTorrent + HTTP uploads under one ``--upload-limit``."""
+        bucket, engine = self.node.upload_bucket, self.node.engine
+        budget = UploadBudget(bucket.rate) if bucket is not None and engine is not None else None
+        next_tick = time.monotonic()
+        while not any(listener.done for listener in self._listeners):
+            if budget is not None and engine is not None and bucket is not None and time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + 1.0
+                engine.set_upload_limit(budget.bittorrent_limit(time.monotonic(), bucket.sent))
+            await asyncio.sleep(0.1)
 
     def run(self, on_ready: Callable[[NodeServer], None] | None = None) -> None:
         """Blocking ``serve``."""

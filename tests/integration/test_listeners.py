@@ -1,0 +1,296 @@
+"""The two HTTP listeners under hostile load and malformed input (issue 6, items 3, 4, 5):
+real ``NodeServer``s on 127.0.0.N, real sockets."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from osp.apps.http import NodeServer, control_app
+from osp.apps.http.listener import Limits
+from osp.core.settings import Settings
+from osp.node import Node, TrackMetadata
+
+IP = "127.0.0.23"
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, limits: tuple[Limits, Limits] | None = None, **settings: object) -> Iterator[NodeServer]:
+    node = Node(Settings(data_dir=data_dir, listen=(IP, 0), http=(IP, 0), control=("127.0.0.1", 0), dht=False,
+                         allow_private_peers=True, **settings))  # type: ignore[arg-type]
+    node.keystore.create()
+    srv = NodeServer(node, limits=limits)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        assert srv.ready.wait(30), "node did not start within 30 s"
+        yield srv
+    finally:
+        srv.stop()
+        thread.join(30)
+
+
+def hostport(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def auth(srv: NodeServer) -> dict[str, str]:
+    return {"Authorization": f"Bearer {srv.token}"}
+
+
+def closed_by_server(sock: socket.socket, deadline: float) -> bool:
+    """True once the server closes ``sock`` (EOF or reset) before ``deadline``."""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            if sock.recv(4096) == b"":
+                return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except TimeoutError:
+            return False
+    return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[NodeServer]:
+    limits = (Limits(header_timeout=1.5, max_connections=64), Limits(header_timeout=1.5, max_connections=64))
+    with serving(tmp_path_factory.mktemp("listeners"), limits) as srv:
+        srv.node.publish(music[0], TrackMetadata(title="Intro"))
+        yield srv
+
+
+# --- item 3: slow heads, connection caps, worker budgets, fd exhaustion ------------------
+
+
+def test_half_request_heads_are_closed_and_the_control_api_still_answers(server: NodeServer) -> None:
+    socks = []
+    try:
+        for url, n in ((server.peer_url, 40), (server.control_url, 20)):
+            for _ in range(n):
+                s = socket.create_connection(hostport(url), timeout=5)
+                s.sendall(b"GET /osp/v0/node HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # never finished
+                socks.append(s)
+        start = time.monotonic()
+        r = httpx.get(f"{server.control_url}/api/node", headers=auth(server), timeout=5)
+        assert r.status_code == 200 and time.monotonic() - start < 2
+        deadline = start + 1.5 + 5
+        assert all(closed_by_server(s, deadline) for s in socks), "a half-sent request head was never closed"
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_connections_past_the_cap_are_closed_at_once(server: NodeServer) -> None:
+    socks = [socket.create_connection(hostport(server.peer_url), timeout=5) for _ in range(80)]
+    try:
+        deadline = time.monotonic() + 1.0  # well inside the 1.5 s head timeout
+        closed = sum(closed_by_server(s, deadline) for s in socks[64:])
+        assert closed == 16
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_rate_limited_downloads_cannot_starve_the_control_listener(tmp_path: Path, music: list[Path]) -> None:
+    with serving(tmp_path / "n", upload_rate_limit=64 * 1024) as srv:
+        cid = srv.node.publish(music[0], TrackMetadata(title="Intro")).track.record["cid"]
+        socks = []
+        try:
+            for _ in range(60):  # more than anyio's 40 worker threads
+                s = socket.create_connection(hostport(srv.peer_url), timeout=10)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.sendall(f"GET /ipfs/{cid} HTTP/1.1\r\nHost: {IP}\r\n\r\n".encode())
+                socks.append(s)
+            for s in socks[:20]:
+                assert s.recv(1)  # the downloads are under way
+            start = time.monotonic()
+            r = httpx.get(f"{srv.control_url}/api/tracks", headers=auth(srv), timeout=10)
+            assert r.status_code == 200 and len(r.json()["tracks"]) == 1
+            assert time.monotonic() - start < 2.0
+            r = httpx.get(f"{srv.peer_url}/osp/v0/node", timeout=10)
+            assert r.status_code == 200
+        finally:
+            for s in socks:
+                s.close()
+
+
+def test_slow_resolves_cannot_starve_the_control_listener(server: NodeServer) -> None:
+    silent = socket.create_server(("127.0.0.26", 0), backlog=128)  # connects, never answers
+    ref = f"http://127.0.0.26:{silent.getsockname()[1]}/osp/v0/tracks/osp:track:slow"
+    answers: list[int] = []
+
+    def resolve() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            answers.append(httpx.post(f"{server.control_url}/api/resolve", json={"track": ref},
+                                      headers=auth(server), timeout=30).status_code)
+
+    threads = [threading.Thread(target=resolve) for _ in range(45)]
+    try:
+        for t in threads:
+            t.start()
+        silent.settimeout(10)
+        held = [silent.accept()[0] for _ in range(8)]  # resolves are waiting on the silent peer
+        start = time.monotonic()
+        r = httpx.get(f"{server.control_url}/api/tracks", headers=auth(server), timeout=10)
+        assert r.status_code == 200 and time.monotonic() - start < 2.0
+        for c in held:
+            c.close()
+    finally:
+        silent.close()  # the pending resolves fail at once
+        for t in threads:
+            t.join(30)
+    assert len(answers) == 45 and all(code >= 400 for code in answers)
+
+
+def test_fd_exhaustion_logs_a_bounded_amount_and_recovers(tmp_path: Path) -> None:
+    data_dir = tmp_path / "low-fd"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("OSP_DATA_DIR", None)
+    osp = [sys.executable, "-m", "osp", "--data-dir", str(data_dir)]
+    subprocess.run([*osp, "id", "init"], check=True, capture_output=True, timeout=60, env=env)
+
+    def low_nofile() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (160, 160))
+
+    proc = subprocess.Popen([*osp, "node", "--listen", f"{IP}:0", "--http", f"{IP}:0", "--control", "127.0.0.1:0",
+                             "--no-dht", "--allow-private-peers"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=low_nofile)
+    socks: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 30
+        info = None
+        while time.monotonic() < deadline and info is None:
+            with contextlib.suppress(OSError, ValueError):
+                info = json.loads((data_dir / "node.json").read_text())
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert info is not None, "the node did not start"
+        for url in (info["http"], info["control"]):
+            for _ in range(200):
+                try:
+                    socks.append(socket.create_connection(hostport(url), timeout=2))
+                except OSError:
+                    break
+        flood_end = time.monotonic() + 3
+        while time.monotonic() < flood_end:  # keep the flood up a while; the node must not spin or log per accept
+            for s in socks[:5]:
+                with contextlib.suppress(OSError):
+                    s.send(b"G")
+            time.sleep(0.1)
+        for s in socks:
+            s.close()
+        socks.clear()
+        deadline = time.monotonic() + 15
+        ok = False
+        while time.monotonic() < deadline and not ok:
+            with contextlib.suppress(httpx.HTTPError):
+                ok = httpx.get(f"{info['http']}/osp/v0/node", timeout=2).status_code == 200
+            if not ok:
+                time.sleep(0.1)
+        assert ok, "the node does not answer after the flood"
+    finally:
+        for s in socks:
+            s.close()
+        proc.terminate()
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    assert len(err.splitlines()) < 15, err[-3000:]
+
+
+# --- item 5: parse errors never escape --------------------------------------------------
+
+
+def test_absurd_range_headers_keep_the_peer_headers(server: NodeServer) -> None:
+    cid = httpx.get(f"{server.peer_url}/osp/v0/tracks").json()["tracks"][0]["cid"]
+    url = f"{server.peer_url}/ipfs/{cid}"
+    for header, status in ((f"bytes={'9' * 4301}-", 200), (f"bytes={'9' * 30}-", 416),
+                           (f"bytes=0-{'9' * 4301}", 200), (f"bytes=-{'9' * 30}", 206), ("bytes=0-10", 206)):
+        with httpx.stream("GET", url, headers={"Range": header}) as r:
+            assert r.status_code == status, header[:40]
+            assert r.headers["content-security-policy"] == "sandbox", header[:40]
+
+
+def test_unexpected_errors_are_bare_500s_with_the_listeners_headers(server: NodeServer,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom() -> dict[str, object]:
+        raise RuntimeError("an unexpected bug")
+
+    monkeypatch.setattr(server.node, "node_info", boom)
+    r = httpx.get(f"{server.peer_url}/osp/v0/node")
+    assert r.status_code == 500 and r.json()["error"] == "internal" and "Traceback" not in r.text
+    assert r.headers["content-security-policy"] == "sandbox" and r.headers["access-control-allow-origin"] == "*"
+    r = httpx.get(f"{server.control_url}/api/node", headers=auth(server))
+    assert r.status_code == 500 and r.json()["error"] == "internal"
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_control_bodies_are_capped_before_they_are_read(server: NodeServer) -> None:
+    host, port = hostport(server.control_url)
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(f"POST /api/resolve HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {server.token}\r\n"
+                  f"Content-Type: application/json\r\nContent-Length: {100 * 1024 * 1024}\r\n\r\n{{".encode())
+        answer = s.recv(4096)  # answered without the 100 MB ever being sent
+    assert answer.startswith(b"HTTP/1.1 413")
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"track": "'
+        for _ in range(40):
+            yield b"x" * 65536
+
+    r = httpx.post(f"{server.control_url}/api/resolve", content=chunks(),
+                   headers={**auth(server), "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "too-large"
+
+
+def test_no_trailing_slash_redirects_reflect_the_host(server: NodeServer) -> None:
+    r = httpx.get(f"{server.peer_url}/osp/v0/tracks/", headers={"Host": "evil.example"})
+    assert r.status_code == 404 and "location" not in r.headers
+    r = httpx.get(f"{server.control_url}/api/tracks/", headers=auth(server))
+    assert r.status_code == 404 and "location" not in r.headers
+
+
+# --- item 4: stream credentials ---------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_stream_credential_opens_only_its_track_and_expires(server: NodeServer) -> None:
+    from starlette.testclient import TestClient  # deprecated with httpx, still the simplest in-memory client
+
+    now = [1_000_000.0]
+    port = 4242
+    app = control_app(server.node, server.token, lambda: port, clock=lambda: now[0])
+    track_id = server.node.tracks()[0].id
+    with TestClient(app, base_url=f"http://127.0.0.1:{port}") as client:
+        issued = client.post("/api/stream-url", json={"track": track_id, "ttl": 600}, headers=auth(server))
+        assert issued.status_code == 200
+        url = issued.json()["url"]
+        credential = url.split("?t=", 1)[1]
+        assert client.get(url, headers={"Range": "bytes=0-9"}).status_code == 206
+        # only /stream/ of that track: not another track, not the API
+        assert client.get(f"/stream/osp:track:other?t={credential}").status_code == 401
+        for path in ("/api/tracks", "/api/node", "/api/transfers"):
+            assert client.get(f"{path}?t={credential}").status_code == 401
+        assert client.post(f"/api/publish?t={credential}", json={"paths": ["/x"]}).status_code == 401
+        assert client.get(url.replace(credential, credential[:-2] + "AA")).status_code == 401
+        now[0] += 599
+        assert client.get(url, headers={"Range": "bytes=0-9"}).status_code == 206
+        now[0] += 2
+        assert client.get(url).status_code == 401
