@@ -224,7 +224,7 @@ def test_a_media_file_removed_or_changed_by_hand(tmp_path: Path, music: list[Pat
         assert files[kept["id"]] == "changed"
     finally:
         err = node.stop()
-    assert "1 tracks seeding, 1 missing" in err
+    assert "1 track seeding, 1 missing" in err
     assert "Traceback" not in err
 
 
