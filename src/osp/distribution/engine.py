@@ -2,7 +2,7 @@
 
 It owns one ``libtorrent.session`` and translates everything the rest of the node needs
 into plain Python: torrents are named by hex v1 infohash, libtorrent alerts become the
-frozen dataclass events below (dispatched by type to subscribers from one alert
+frozen dataclass events of ``osp.distribution.events`` (dispatched by type to subscribers from one alert
 thread), and libtorrent errors become ``OspError`` subclasses.
 
 Implements, through libtorrent 2.1: BEP 3 (peer protocol), BEP 5 (DHT), BEP 9 (magnet
@@ -24,129 +24,25 @@ from typing import Any
 import libtorrent as lt
 
 from osp.core.errors import CallerError, CorruptDataError, NotFoundError
+from osp.distribution.events import (
+    CacheFlushed,
+    Event,
+    HashFailed,
+    Metainfo,
+    PeerBanned,
+    PieceFinished,
+    PieceRead,
+    ResumeDataSaved,
+    StorageMoved,
+    TorrentFailed,
+    TorrentFinished,
+    TorrentStatus,
+)
 
 PIECE_SIZE = 256 * 1024
 
 
-# --- events ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PieceFinished:
-    """A piece passed its hash check and is on disk."""
-
-    infohash: str  #: hex v1 infohash
-    piece: int  #: piece index
-
-
-@dataclass(frozen=True)
-class TorrentFinished:
-    """Every wanted piece is on disk and verified."""
-
-    infohash: str  #: hex v1 infohash
-
-
-@dataclass(frozen=True)
-class HashFailed:
-    """A piece failed its hash check: some peer or web seed sent wrong bytes."""
-
-    infohash: str  #: hex v1 infohash
-    piece: int  #: piece index
-
-
-@dataclass(frozen=True)
-class PeerBanned:
-    """libtorrent banned a peer (e.g. for sending corrupt pieces)."""
-
-    infohash: str  #: hex v1 infohash
-    peer: str  #: ``ip:port``
-
-
-@dataclass(frozen=True)
-class ResumeDataSaved:
-    """Resume data for a torrent, ready to store."""
-
-    infohash: str  #: hex v1 infohash
-    data: bytes  #: bencoded resume data (``write_resume_data_buf``)
-
-
-@dataclass(frozen=True)
-class TorrentFailed:
-    """A torrent stopped on an error (disk full, file missing, bad metadata)."""
-
-    infohash: str  #: hex v1 infohash
-    message: str  #: libtorrent's error text
-
-
-@dataclass(frozen=True)
-class CacheFlushed:
-    """Everything libtorrent buffered for the torrent is written to its files."""
-
-    infohash: str  #: hex v1 infohash
-
-
-@dataclass(frozen=True)
-class PieceRead:
-    """The answer to ``read_piece``: a verified piece's bytes, or an error."""
-
-    infohash: str  #: hex v1 infohash
-    piece: int  #: piece index
-    data: bytes  #: the piece (empty on error)
-    error: str | None  #: libtorrent's error text, if the read failed
-
-
-@dataclass(frozen=True)
-class StorageMoved:
-    """``move_storage`` finished (``error`` is ``None``) or failed."""
-
-    infohash: str  #: hex v1 infohash
-    error: str | None  #: libtorrent's error text on failure
-
-
-Event = (
-    PieceFinished | TorrentFinished | HashFailed | PeerBanned | ResumeDataSaved | TorrentFailed | CacheFlushed
-    | PieceRead | StorageMoved
-)
-
-
-@dataclass(frozen=True)
-class TorrentStatus:
-    """A snapshot of one torrent.
-
-    ``state`` is one of ``checking``, ``downloading-metadata``, ``downloading``,
-    ``finished``, ``seeding``; ``progress`` 0..1; byte counts; rates in bytes/s.
-    """
-
-    infohash: str
-    name: str
-    state: str
-    progress: float
-    total_done: int
-    total_wanted: int
-    download_rate: int
-    upload_rate: int
-    num_peers: int
-    num_seeds: int
-    total_uploaded: int
-    error: str | None
-    verified: int = 0  #: bytes of pieces that passed their hash check (``total_done`` counts partial pieces too)
-
-
 # --- metainfo ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Metainfo:
-    """A parsed torrent: hex ``infohash`` (v1), ``infohash_v2`` (hex, hybrid only),
-    file ``name``, ``size`` in bytes, ``piece_length``, ``num_pieces``, ``web_seeds``."""
-
-    infohash: str
-    infohash_v2: str | None
-    name: str
-    size: int
-    piece_length: int
-    num_pieces: int
-    web_seeds: tuple[str, ...]
 
 
 def parse_metainfo(data: bytes) -> Metainfo:

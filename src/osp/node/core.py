@@ -24,17 +24,8 @@ from osp.core.errors import (
     RemoteNotFoundError,
 )
 from osp.core.settings import Settings
-from osp.distribution.engine import (
-    Engine,
-    EngineConfig,
-    Event,
-    PieceFinished,
-    ResumeDataSaved,
-    TorrentFailed,
-    TorrentFinished,
-    parse_metainfo,
-    rebuild_torrent,
-)
+from osp.distribution.engine import Engine, EngineConfig, parse_metainfo, rebuild_torrent
+from osp.distribution.events import Event, PieceFinished, ResumeDataSaved, TorrentFailed, TorrentFinished
 from osp.distribution.magnet import parse_magnet
 from osp.distribution.peer_client import PeerClient, typed_base_url
 from osp.distribution.ratelimit import TokenBucket

@@ -41,15 +41,8 @@ from typing import Any
 
 from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
 from osp.core.errors import IntegrityError, OspError, PeerError
-from osp.distribution.engine import (
-    Engine,
-    Event,
-    HashFailed,
-    PeerBanned,
-    TorrentFailed,
-    TorrentFinished,
-    parse_metainfo,
-)
+from osp.distribution.engine import Engine, parse_metainfo
+from osp.distribution.events import Event, HashFailed, PeerBanned, TorrentFailed, TorrentFinished
 from osp.library.store import FileRow, Library
 from osp.node.publish import PARTIAL_DIR
 from osp.records.track import VerifiedTrack
