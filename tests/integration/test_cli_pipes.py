@@ -7,8 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -100,15 +101,28 @@ def test_demo_script_starts_a_node_every_time(tmp_path: Path, music: list[Path],
             osp(data, "publish", str(audio_files["opus"]), "--title", "My Song")
         proc = subprocess.Popen(["bash", str(root / "scripts" / "demo.sh"), "--no-dht"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        lines: list[str] = []
+        ready = threading.Event()
+
+        def read(stream: IO[str], lines: list[str] = lines, ready: threading.Event = ready) -> None:
+            for line in stream:
+                lines.append(line)
+                if line.startswith("Ctrl-C stops the node."):
+                    ready.set()
+            ready.set()  # end of output: the script died
+
+        assert proc.stdout is not None
+        reader = threading.Thread(target=read, args=(proc.stdout,), daemon=True)
+        reader.start()
         try:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline and proc.poll() is None:
-                if _node_pid(data) == proc.pid:
-                    break
-                time.sleep(0.1)
+            assert ready.wait(90), "demo.sh printed no commands within 90 s"
             assert proc.poll() is None, f"demo.sh died (exit {proc.returncode}): {proc.stderr.read() if proc.stderr else ''}"
+            assert _node_pid(data) is not None, "the node wrote no node.json"
         finally:
             os.killpg(proc.pid, 15)
-            out, err = proc.communicate(timeout=60)
+            _, err = proc.communicate(timeout=60)
+            reader.join(10)
+        out = "".join(lines)
         assert "osp-node demo: " in out and "osp --data-dir /tmp/node-b resolve osp:track:" in out, out + err
+        assert proc.returncode == 143, (proc.returncode, err)
         assert "error" not in err.lower(), err
