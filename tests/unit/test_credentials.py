@@ -35,5 +35,19 @@ def test_stream_credential_is_bound_to_track_token_and_time() -> None:
     expires, mac = cred.split(".")
     assert not check_stream_credential(TOKEN, f"{int(expires) + 3600}.{mac}", "osp:track:a", now=1001.0)
     assert TOKEN not in cred
-    for junk in ("", ".", "x.y", "9" * 40 + ".abc", TOKEN):
+    for junk in ("", ".", "x.y", "9" * 40 + ".abc", TOKEN, "\u00b2\u00b2.x", "\u0661\u0662.x", "\u00b9" * 3 + "." + mac):
         assert not check_stream_credential(TOKEN, junk, "osp:track:a", now=1001.0)
+
+
+def test_non_ascii_digits_are_not_numbers_anywhere_a_peer_writes_one() -> None:
+    """``str.isdigit`` is true for '²'; ``int('²')`` raises (a 500 with a traceback, found by review)."""
+    from osp.core.settings import parse_hostport
+    from osp.distribution.gateway import parse_range
+    from osp.distribution.magnet import parse_magnet
+
+    assert parse_range("bytes=\u00b2-", 100) is None
+    assert parse_range("bytes=\u0661-", 100) is None
+    magnet = parse_magnet("magnet:?xt=urn:btih:" + "a" * 40 + "&xl=\u00b2\u00b2")
+    assert magnet.infohash == "a" * 40
+    with pytest.raises(CallerError):
+        parse_hostport("127.0.0.1:\u00b2")

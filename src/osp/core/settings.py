@@ -36,7 +36,7 @@ def parse_hostport(text: str, *, what: str = "address") -> tuple[str, int]:
     Raises ``CallerError`` on a missing or out-of-range port.
     """
     host, sep, port_s = text.rpartition(":")
-    if not sep or not port_s.isdigit():
+    if not sep or not (port_s.isascii() and port_s.isdigit()):
         raise CallerError(f"{what} must be HOST:PORT, got {text!r}")
     port = int(port_s)
     if not 0 <= port <= 65535:

@@ -45,7 +45,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     Raises ``RangeNotSatisfiable`` for a range that starts past the end."""
     if not header or len(header) > 200:
         return None
-    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header, re.ASCII)
     if not m or (not m.group(1) and not m.group(2)):
         return None
     first_s, last_s = (g.lstrip("0") or ("0" if g else "") for g in m.groups())

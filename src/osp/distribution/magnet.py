@@ -48,7 +48,7 @@ def parse_magnet(text: str) -> Magnet:
             v2 = value[13:].lower()
         elif key == "dn":
             name = value
-        elif key == "xl" and value.isdigit():
+        elif key == "xl" and value.isascii() and value.isdigit():
             size = int(value)
     if v1 is None:
         raise CallerError("the magnet has no v1 infohash (xt=urn:btih:<40 hex>)")

@@ -51,7 +51,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     A ``Content-Length`` over ``limit`` is refused before a byte is read.
     """
     length = request.headers.get("content-length", "")
-    if length.isdigit() and (len(length) > 18 or int(length) > limit):
+    if length.isascii() and length.isdigit() and (len(length) > 18 or int(length) > limit):
         raise BodyTooLarge(f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0

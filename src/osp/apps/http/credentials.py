@@ -84,7 +84,7 @@ def stream_credential(token: str, track_id: str, now: float, ttl: int = STREAM_T
 def check_stream_credential(token: str, credential: str, track_id: str, now: float) -> bool:
     """True if ``credential`` was made with ``token`` for ``track_id`` and has not expired at ``now``."""
     expires_s, _, mac = credential.partition(".")
-    if not expires_s.isdigit() or len(expires_s) > 12 or not mac:
+    if not (expires_s.isascii() and expires_s.isdigit()) or len(expires_s) > 12 or not mac:
         return False
     expires = int(expires_s)
     if now >= expires or expires - now > MAX_STREAM_TTL + 60:
