@@ -109,3 +109,19 @@ def test_readable_ls_resolve_and_get_into_a_directory(tmp_path: Path, music: lis
         osp(tmp_path / "b", "get", hostile["id"], "--peer", srv.peer_url, "--listen", "127.0.0.3:0", "--no-dht",
             "-o", str(target), timeout=120)
         assert [p.name for p in target.iterdir()] == ["Ban_d \u2013 .._.._.evil[2J.ogg"]
+        # Anyone may sign the same artist name and title: a second track never overwrites
+        # the first, nor writes through a symlink planted under the next free name.
+        twin = httpx.post(f"{srv.control_url}/api/publish", headers=auth, timeout=60, json={
+            "paths": [str(music[0])], "title": "../../.evil\u001b[2J", "artistName": "Ban/d"}).json()["tracks"][0]
+        victim = tmp_path / "victim"
+        victim.write_bytes(b"keep me")
+        (target / "Ban_d \u2013 .._.._.evil[2J (2).ogg").symlink_to(victim)
+        first_bytes = (target / "Ban_d \u2013 .._.._.evil[2J.ogg").read_bytes()
+        for ref in (twin["id"], hostile["id"]):  # the second get of the first track reuses its identical file
+            osp(tmp_path / "b", "get", ref, "--peer", srv.peer_url, "--listen", "127.0.0.3:0", "--no-dht",
+                "-o", str(target), timeout=120)
+        assert sorted(p.name for p in target.iterdir()) == [
+            "Ban_d \u2013 .._.._.evil[2J (2).ogg", "Ban_d \u2013 .._.._.evil[2J (3).ogg", "Ban_d \u2013 .._.._.evil[2J.ogg"]
+        assert victim.read_bytes() == b"keep me"
+        assert (target / "Ban_d \u2013 .._.._.evil[2J.ogg").read_bytes() == first_bytes
+        assert (target / "Ban_d \u2013 .._.._.evil[2J (3).ogg").read_bytes() == music[0].read_bytes()

@@ -230,9 +230,11 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         raise CallerError("the transfer finished but the track is not in the library")
     path = data_dir / file.path
     if output:
-        target = output / _output_name(row, path) if output.is_dir() else output
-        shutil.copyfile(path, target)
-        path = target
+        if output.is_dir():
+            path = _copy_into(path, output, _output_name(row, path))
+        else:
+            shutil.copyfile(path, output)  # a path the user typed: theirs to overwrite, as cp does
+            path = output
     if as_json:
         from osp.apps.http.control import track_summary
         from osp.records.canonical import strict_loads
@@ -240,6 +242,33 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         emit_json({**track_summary(strict_loads(row.record), row.infohash), "path": str(path)})
     else:
         out.print(f"verified {row.title} ({row.size} bytes, CID {row.cid})\n  saved {path}", style="green")
+
+
+def _copy_into(src: Path, directory: Path, name: str) -> Path:
+    """Copy ``src`` into ``directory`` as ``name`` (a name built from a peer's strings):
+    never over another file or through a symlink — an identical file there is reused,
+    else "Name (2).ext", "Name (3).ext" … is created with ``O_EXCL | O_NOFOLLOW``."""
+    import filecmp
+    import os
+
+    stem, dot, ext = name.rpartition(".")
+    stem, ext = (stem, dot + ext) if stem else (name, "")
+    for n in range(1, 1000):
+        target = directory / (name if n == 1 else f"{stem} ({n}){ext}")
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except FileExistsError:
+            if target.is_file() and not target.is_symlink() and filecmp.cmp(src, target, shallow=False):
+                return target  # the same bytes, saved by an earlier `get -o`
+            continue
+        try:
+            with os.fdopen(fd, "wb") as dst, open(src, "rb") as f:
+                shutil.copyfileobj(f, dst, 1024 * 1024)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return target
+    raise CallerError(f"{directory} already holds 999 files named like {name!r}")
 
 
 def _output_name(row: Any, path: Path) -> str:
