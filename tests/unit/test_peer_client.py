@@ -96,3 +96,22 @@ def test_typed_urls_that_are_not_urls_are_the_callers_fault() -> None:
     for bad in ("127.0.0.2:8787", "nonsense", "ftp://x", "http://", "http://h:99999"):
         with pytest.raises(CallerError):
             typed_base_url(bad)
+
+
+@pytest.mark.parametrize("text,public", [
+    ("93.184.216.34", True), ("2606:2800:220:1:248:1893:25c8:1946", True),
+    ("127.0.0.1", False), ("10.1.2.3", False), ("169.254.169.254", False), ("100.64.0.1", False),
+    ("::1", False), ("fd00::1", False), ("fe80::1", False), ("ff02::1", False),
+    ("::ffff:127.0.0.1", False), ("::127.0.0.1", False), ("::10.0.0.1", False),
+    ("2002:7f00:1::1", False), ("2002:a00:1::1", False), ("2002:5db8:d822::1", True),
+    ("64:ff9b::7f00:1", False), ("64:ff9b::a9fe:a9fe", False), ("64:ff9b::5db8:d822", True),
+    ("64:ff9b:1::1", False),
+])
+def test_egress_guard_sees_ipv4_inside_ipv6(text: str, public: bool) -> None:
+    """Addresses a hostile DNS name may resolve to (found by review: 6to4, NAT64 and
+    IPv4-compatible forms of loopback passed ``is_global``)."""
+    import ipaddress
+
+    from osp.distribution.peer_client import is_public_address
+
+    assert is_public_address(ipaddress.ip_address(text)) is public

@@ -53,6 +53,33 @@ def typed_base_url(text: str, *, what: str = "--peer") -> str:
     return text.strip().rstrip("/")
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local-use prefix
+
+
+def is_public_address(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True for a global unicast address that does not lead back into a private network.
+
+    Besides ``is_global`` (RFC 6890 special-purpose registries), an IPv6 address that
+    embeds an IPv4 address — IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
+    ``::a.b.c.d`` (deprecated, RFC 4291 §2.5.5.1), 6to4 ``2002:wwxx:yyzz::/48``
+    (RFC 3056) and NAT64 ``64:ff9b::/96`` (RFC 6052) — is public only if that IPv4
+    address is; the NAT64 local-use prefix (RFC 8215) never is.
+    """
+    if addr.is_multicast or not addr.is_global:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address):
+        packed = addr.packed
+        if addr in _NAT64_LOCAL:
+            return False
+        embedded = addr.ipv4_mapped or addr.sixtofour
+        if embedded is None and (addr in _NAT64 or packed[:12] == bytes(12)):
+            embedded = ipaddress.IPv4Address(packed[12:])
+        if embedded is not None:
+            return is_public_address(embedded)
+    return True
+
+
 def _checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str]:
     """The addresses ``host`` resolves to; ``PeerError`` if any is non-global (unless allowed)."""
     try:
@@ -63,7 +90,7 @@ def _checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str
     if not allow_private:
         for text in addresses:
             addr = ipaddress.ip_address(text.split("%")[0])
-            if not addr.is_global or addr.is_multicast:
+            if not is_public_address(addr):
                 raise PeerError(
                     f"refusing to contact non-global address {addr} ({host}); "
                     "a node for loopback or LAN peers needs --allow-private-peers"
