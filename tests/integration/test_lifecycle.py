@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from osp.apps.http import NodeServer
+from osp.content.dagpb import decode_node
 from osp.content.unixfs import cid_of_file
 from osp.core.settings import Settings
 from osp.node import Node, TrackMetadata
@@ -209,10 +210,23 @@ def test_a_media_file_removed_or_changed_by_hand(tmp_path: Path, music: list[Pat
             r = httpx.request(method, f"{node.http}/ipfs/{gone['cid']}")
             assert r.status_code == 404, (method, r.status_code, r.headers)
         assert httpx.get(f"{node.http}/ipfs/{kept['cid']}").content == music[2].read_bytes()
+        # every gateway form of a missing file is a 404 (a raw leaf and a CAR were 500s), and
+        # peers are not offered a track this node cannot serve
+        root = httpx.get(f"{node.http}/ipfs/{gone['cid']}?format=raw").content
+        leaf = decode_node(root)[1][0].cid
+        for url in (f"/ipfs/{leaf}?format=raw", f"/ipfs/{gone['cid']}?format=car", f"/osp/v0/tracks/{gone['id']}",
+                    f"/osp/v0/tracks/{gone['id']}/torrent"):
+            r = httpx.get(node.http + url)
+            assert r.status_code == 404 and r.headers["content-security-policy"] == "sandbox", (url, r.status_code)
+        listing = httpx.get(f"{node.http}/osp/v0/tracks").json()
+        assert [t["id"] for t in listing["tracks"]] == [kept["id"]] and listing["total"] == 1
+        assert httpx.get(f"{node.http}/osp/v0/node").json()["tracks"] == 1
         with api(node) as client:
             files = {t["id"]: t["file"] for t in client.get("/api/tracks").json()["tracks"]}
+            assert client.get("/api/status").json()["missing"] == 1
         assert files == {gone["id"]: "missing", kept["id"]: "ok"}
-        assert "file missing" in osp(a_dir, "ls").stdout
+        assert "file missing: not seeded" in osp(a_dir, "ls").stdout
+        assert "1 missing: not seeded" in osp(a_dir, "status").stdout
 
         # changed while the node runs: caught on read, before any header
         changed = a_dir / "media" / f"{kept['cid']}.ogg"
@@ -226,6 +240,16 @@ def test_a_media_file_removed_or_changed_by_hand(tmp_path: Path, music: list[Pat
         err = node.stop()
     assert "1 track seeding, 1 missing" in err
     assert "Traceback" not in err
+
+    # Publishing the original again repairs both tracks (it said "already published" and
+    # left them missing); `rm` of a track whose file is gone does not claim it deleted one.
+    for track, original in ((gone, music[0]), (kept, music[2])):
+        osp(a_dir, "publish", str(original))
+        assert (a_dir / "media" / f"{track['cid']}.ogg").read_bytes() == original.read_bytes()
+    assert "not seeded" not in osp(a_dir, "ls").stdout
+    (a_dir / "media" / f"{gone['cid']}.ogg").unlink()
+    removed = jsonl(osp(a_dir, "rm", gone["id"], "--json"))[0]
+    assert removed["fileDeleted"] is False, removed
 
 
 def test_second_record_for_audio_already_held_reuses_the_file(tmp_path: Path, music: list[Path]) -> None:

@@ -22,7 +22,7 @@ from osp.content.car import car_header, car_section
 from osp.content.cid import CID, RAW, CIDError
 from osp.content.dagpb import decode_node
 from osp.content.unixfs import wrapped_leaf_envelope
-from osp.core.errors import CorruptDataError, NotFoundError
+from osp.core.errors import NotFoundError
 from osp.library.store import Library
 
 RAW_TYPE = "application/vnd.ipld.raw"
@@ -76,10 +76,10 @@ class StoredFile:
 class Gateway:
     """Read-only view of a library as an IPFS block store."""
 
-    def __init__(self, library: Library, data_dir: Path, on_missing: Callable[[str], object] | None = None) -> None:
+    def __init__(self, library: Library, data_dir: Path, on_missing: Callable[[str, bool], object] | None = None) -> None:
         self.library = library
         self.data_dir = data_dir
-        self.on_missing = on_missing  #: called with a file's CID when it is gone or changed on disk
+        self.on_missing = on_missing  #: ``on_missing(cid, corrupt)``: a file is gone or changed on disk
 
     @staticmethod
     def parse_cid(text: str) -> CID:
@@ -101,8 +101,7 @@ class Gateway:
         except OSError:
             intact = False
         if not intact:
-            if self.on_missing is not None:
-                self.on_missing(str(cid))
+            self._lost(str(cid))
             raise NotFoundError(f"the file {cid} is no longer available here (missing or changed on disk)")
         mime = self.library.format_of(str(cid)) or "application/octet-stream"
         return StoredFile(path, row.size, mime)
@@ -117,15 +116,34 @@ class Gateway:
             file = self.library.file(root)
             if file is None:
                 raise NotFoundError(f"block {cid} belongs to a file that is gone")
-            with open(self.data_dir / file.path, "rb") as f:
-                f.seek(offset)
-                data = f.read(length)
+            try:
+                with open(self.data_dir / file.path, "rb") as f:
+                    f.seek(offset)
+                    data = f.read(length)
+            except OSError:
+                data = b""
+            if len(data) != length:
+                self._lost(root)
+                raise NotFoundError(f"block {cid} is no longer available here (its file is missing or changed on disk)")
             if cid.codec != RAW:  # a wrapped UnixFS leaf (v0 profile)
                 prefix, suffix = wrapped_leaf_envelope(len(data))
                 data = prefix + data + suffix
         if not cid.verify(data):
-            raise CorruptDataError(f"stored block {cid} does not match its hash: the file on disk changed")
+            self._lost(root, corrupt=True)
+            raise NotFoundError(f"block {cid} is no longer available here: its file changed on disk")
         return bytes(data)
+
+    def _lost(self, root: str, *, corrupt: bool = False) -> None:
+        if self.on_missing is not None:
+            self.on_missing(root, corrupt)
+
+    def check_root(self, cid: CID) -> None:
+        """``NotFoundError`` unless the DAG under ``cid`` can be served: its root block is
+        here and, when it is a stored file's root, the file is intact on disk (checked
+        before a CAR's headers go out)."""
+        self.block(cid)
+        if self.library.file(str(cid)) is not None:
+            self.file(cid)
 
     def walk(self, root: CID) -> Iterator[tuple[CID, bytes]]:
         """Depth-first, link-order traversal of the DAG under ``root`` (CAR order)."""
@@ -140,7 +158,7 @@ class Gateway:
 
     def car(self, root: CID) -> Iterator[bytes]:
         """CARv1 bytes of the DAG under ``root``."""
-        self.block(root)  # 404 before the first byte is sent
+        self.check_root(root)  # 404 before the first byte is sent
         yield car_header([root])
         for cid, data in self.walk(root):
             yield car_section(cid, data)

@@ -275,21 +275,23 @@ class Library:
 
     # --- reads --------------------------------------------------------------
 
-    def tracks(self, limit: int = 10_000, offset: int = 0) -> list[TrackRow]:
-        """Tracks, newest first."""
-        rows = self._all("SELECT * FROM tracks ORDER BY added_at DESC, id LIMIT ? OFFSET ?", (limit, offset))
+    def tracks(self, limit: int = 10_000, offset: int = 0, *, available: bool = False) -> list[TrackRow]:
+        """Tracks, newest first; ``available``: only those whose file is intact (``ok``)."""
+        rows = self._all(f"SELECT tracks.* FROM tracks{_OK if available else ''} ORDER BY added_at DESC, id "
+                         "LIMIT ? OFFSET ?", (limit, offset))
         return [TrackRow(*row) for row in rows]  # type: ignore[arg-type]
 
-    def track(self, track_id: str) -> TrackRow | None:
-        rows = self._all("SELECT * FROM tracks WHERE id=?", (track_id,))
+    def track(self, track_id: str, *, available: bool = False) -> TrackRow | None:
+        rows = self._all(f"SELECT tracks.* FROM tracks{_OK if available else ''} WHERE id=?", (track_id,))
         return TrackRow(*rows[0]) if rows else None  # type: ignore[arg-type]
 
-    def track_count(self) -> int:
-        count: Any = self._all("SELECT count(*) FROM tracks")[0][0]
+    def track_count(self, *, available: bool = False) -> int:
+        count: Any = self._all(f"SELECT count(*) FROM tracks{_OK if available else ''}")[0][0]
         return int(count)
 
-    def tracks_by_infohash(self, infohash: str) -> list[TrackRow]:
-        return [TrackRow(*r) for r in self._all("SELECT * FROM tracks WHERE infohash=?", (infohash,))]  # type: ignore[arg-type]
+    def tracks_by_infohash(self, infohash: str, *, available: bool = False) -> list[TrackRow]:
+        rows = self._all(f"SELECT tracks.* FROM tracks{_OK if available else ''} WHERE infohash=?", (infohash,))
+        return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
 
     def missing_track_count(self) -> int:
         """Tracks whose file is ``missing`` or ``changed`` (not seeded, not served)."""
@@ -330,6 +332,10 @@ def _transfer_row(row: tuple[Any, ...]) -> TransferRow:
     addrs = [(str(h), int(p)) for h, p in json.loads(str(peers))]
     return TransferRow(str(ih), str(track_id), bytes(record), bytes(metainfo), addrs,
                        bytes(resume) if resume is not None else None, str(started))
+
+
+#: joins a track to its file when that file is intact: what peers may be offered
+_OK = " JOIN files ON files.cid=tracks.cid AND files.state='ok'"
 
 
 def _split_sql(script: str) -> list[str]:

@@ -124,13 +124,14 @@ class Node:
                 self.library.set_file_state(f.cid, states[f.cid])
         return states
 
-    def file_missing(self, cid: str) -> bool:
+    def file_missing(self, cid: str, corrupt: bool = False) -> bool:
         """Re-check the file ``cid`` (a read came up short or failed); if it is gone or
-        changed, mark it and stop seeding every torrent of it.  True if it is unusable."""
+        changed — or ``corrupt``: a block read from it failed its hash — mark it and stop
+        seeding every torrent of it.  True if it is unusable."""
         f = self.library.file(cid)
         if f is None:
             return True
-        state = file_state(self.settings.data_dir / f.path, f.size)
+        state = "changed" if corrupt else file_state(self.settings.data_dir / f.path, f.size)
         if state == "ok":
             return False
         self.library.set_file_state(cid, state)
@@ -474,7 +475,7 @@ class Node:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 path.replace(target)
                 kept_at = str(target)
-            elif not keep_file:
+            elif not keep_file and path.exists():
                 path.unlink(missing_ok=True)
                 deleted = True
         self.waiter.notify()
@@ -538,5 +539,5 @@ class Node:
         did = self.library.meta("did")
         if did:
             info["did"] = did
-        info["tracks"] = self.library.track_count()
+        info["tracks"] = self.library.track_count(available=True)  # what peers can get here
         return info

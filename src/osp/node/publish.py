@@ -192,13 +192,18 @@ def publish_file(
             track = verify_track(sign_track(unsigned, key, now.strftime("%Y-%m-%dT%H:%M:%SZ")))
         except Exception as exc:
             raise CallerError(f"{path.name}: the record would be invalid: {exc}") from exc
+        stored = library.file(imported.cid)
+        final = media_dir.parent / stored.path if stored else media_dir / name
+        if stored is None or stored.state != "ok" or file_state(final, imported.size) != "ok":
+            # the bytes just imported match the CID: they take the place of a file that is
+            # missing or was changed by hand (publishing the original again repairs a track)
+            os.replace(staged, final)
+            _fsync_dir(final.parent)
+            if stored is not None:
+                library.set_file_state(imported.cid, "ok")
         existing = library.track(track.id)
         if existing is not None:
             return Published(verify_track(existing.record), existing.infohash, metainfo, False)
-        final = media_dir / name
-        if not final.exists():
-            os.replace(staged, final)
-            _fsync_dir(media_dir)
         row = FileRow(imported.cid, str(final.relative_to(media_dir.parent)), imported.size, profile)
         created = library.add_track(
             track, file=row, blocks=imported.blocks, infohash=mi.infohash, metainfo=metainfo, origin="published"

@@ -23,7 +23,7 @@ def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
         ("peer API", str(status.get("http") or "-")),
         ("control", str(status.get("control") or "-")),
         ("BitTorrent", f"port {status.get('bittorrentPort') or '-'}, DHT {'on' if status.get('dht') else 'off'}"),
-        ("tracks", str(status.get("tracks", 0))),
+        ("tracks", str(status.get("tracks", 0)) + (f" ({status['missing']} missing: not seeded)" if status.get("missing") else "")),
         ("transfers", f"{transfers.get('active', 0)} active, {transfers.get('total', 0)} in all"),
         ("rates", f"up {format_size(int(status.get('uploadRate', 0)))}/s, "
                   f"down {format_size(int(status.get('downloadRate', 0)))}/s, {plural(int(status.get('peers', 0)), 'peer')}"),

@@ -105,7 +105,7 @@ def ls_rows(tracks: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
         origin = {"published": "published here", "fetched": "fetched"}.get(str(t.get("origin", "")), "-")
         state = str(t.get("file", "ok"))
         if state != "ok":
-            origin += f" [file {printable(state)}: not seeded]"
+            origin = f"file {printable(state)}: not seeded"
         rows.append((
             printable(r.get("title", "?")), printable(artist_name(r)), format_duration(r.get("duration", 0)),
             format_size(int(r.get("size", 0))), printable(r.get("license", "-")), "AI" if _ai(r) else "",

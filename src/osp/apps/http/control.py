@@ -276,6 +276,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
                 "pid": os.getpid(), "dataDir": str(node.settings.data_dir), "http": node.http_url,
                 "control": f"http://{request.url.netloc}", "bittorrentPort": engine.listen_port if engine else None,
                 "dht": node.settings.dht, "tracks": node.library.track_count(),
+                "missing": node.library.missing_track_count(),
                 "transfers": {"active": sum(s.state not in ("complete", "failed") for s in states),
                               "total": len(states)},
                 "uploadRate": up, "downloadRate": down, "peers": peers,

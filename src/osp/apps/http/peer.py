@@ -88,17 +88,22 @@ def peer_app(node: Node) -> Starlette:
         except ValueError:
             return JSONResponse({"error": "caller-error", "message": "limit and offset are integers"}, 400)
         infohash = request.query_params.get("infohash")
-        rows = node.library.tracks_by_infohash(infohash.lower()) if infohash else node.tracks(limit, offset)
-        body = b'{"tracks":[' + b",".join(r.record for r in rows) + b'],"total":' + str(node.library.track_count()).encode() + b"}"
+        lib = node.library  # only tracks whose file is intact: a peer must never be offered what we cannot serve
+        rows = lib.tracks_by_infohash(infohash.lower(), available=True) if infohash else lib.tracks(
+            limit, offset, available=True)
+        body = (b'{"tracks":[' + b",".join(r.record for r in rows) + b'],"total":'
+                + str(lib.track_count(available=True)).encode() + b"}")
         return Response(body, media_type="application/json")
 
     async def track(request: Request) -> Response:
-        row = node.library.track(request.path_params["track_id"])
+        row = node.library.track(request.path_params["track_id"], available=True)
         if row is None:
             raise NotFoundError(f"no track {request.path_params['track_id']} here")
         return record_response(row.record)
 
     async def torrent(request: Request) -> Response:
+        if node.library.track(request.path_params["track_id"], available=True) is None:
+            raise NotFoundError(f"no track {request.path_params['track_id']} here")
         data = node.metainfo_for(request.path_params["track_id"])
         return Response(data, media_type="application/x-bittorrent")
 
@@ -114,10 +119,9 @@ def peer_app(node: Node) -> Starlette:
             return Response(data if request.method == "GET" else b"", media_type=RAW_TYPE, headers={**ipfs_headers, "Content-Disposition": f'attachment; filename="{cid}.bin"'})
         if fmt == "car" or (not fmt and CAR_TYPE in accept):
             hdrs = {**ipfs_headers, "Content-Disposition": f'attachment; filename="{cid}.car"'}
+            gateway.check_root(cid)  # unknown root or missing file: a 404 before the first byte
             if request.method == "HEAD":
-                gateway.block(cid)
                 return Response(media_type=f"{CAR_TYPE}; version=1", headers=hdrs)
-            gateway.block(cid)  # unknown root: a 404 before the first byte
             return StreamingResponse(throttled(gateway.car(cid)), media_type=f"{CAR_TYPE}; version=1", headers=hdrs)
         if fmt:
             return JSONResponse({"error": "caller-error", "message": f"unsupported format {fmt!r} (raw, car)"}, 400)
