@@ -329,6 +329,7 @@ class Engine:
         seed_mode: bool = False,
         sequential: bool = False,
         peers: Sequence[tuple[str, int]] = (),
+        file_name: str | None = None,
     ) -> str:
         """Add a torrent; returns its hex v1 infohash.  Adding one that is here is a no-op.
 
@@ -337,7 +338,10 @@ class Engine:
         resume data of another torrent is ignored;
         ``seed_mode``: trust the file on disk without hashing (only after our own CID
         check); ``sequential``: fetch pieces in order (fastest stream start from a slow
-        peer, design.md §4); ``peers``: ``(host, port)`` to dial at once.
+        peer, design.md §4); ``peers``: ``(host, port)`` to dial at once; ``file_name``: the
+        local name of the torrent's one file in ``save_path`` (libtorrent's file renaming:
+        the name in the info dict is the peer's choice, design.md §4 "Parsing untrusted
+        input"; the infohash is unchanged), else the info dict's name.
         """
         try:
             atp = lt.read_resume_data(resume) if resume else None
@@ -354,6 +358,10 @@ class Engine:
         except (RuntimeError, TypeError, ValueError) as exc:
             raise CorruptDataError(f"cannot load torrent: {exc}") from exc
         atp.save_path = str(save_path)
+        if file_name is not None:
+            if not file_name or "/" in file_name or "\\" in file_name or file_name in (".", ".."):
+                raise CallerError(f"not a plain file name: {file_name!r}")
+            atp.renamed_files = {0: file_name}
         flags = atp.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
         if seed_mode and not resume:
             flags |= lt.torrent_flags.seed_mode
@@ -502,11 +510,12 @@ class Engine:
             raise CorruptDataError(f"libtorrent did not flush {infohash} to disk within {timeout:.0f} s")
 
     def move_storage(self, infohash: str, directory: Path, timeout: float = 60.0) -> None:
-        """Move the torrent's file into ``directory`` while it keeps seeding; an identical
-        file already there is kept (``dont_replace``).  ``CorruptDataError`` on failure."""
+        """Move the torrent's file into ``directory`` while it keeps seeding.  A file already
+        at the destination is never adopted nor written through (``fail_if_exist``: the move
+        fails); the caller checks the destination first.  ``CorruptDataError`` on failure."""
         handle = self._handle(infohash)
         event = self._await(lambda e: isinstance(e, StorageMoved) and e.infohash == infohash,
-                            lambda: handle.move_storage(str(directory), lt.move_flags_t.dont_replace), timeout)
+                            lambda: handle.move_storage(str(directory), lt.move_flags_t.fail_if_exist), timeout)
         if not isinstance(event, StorageMoved):
             raise CorruptDataError(f"moving {infohash} to {directory.name}/ did not finish within {timeout:.0f} s")
         if event.error:

@@ -171,7 +171,8 @@ class Library:
             if db.execute("SELECT 1 FROM tracks WHERE id=?", (track.id,)).fetchone():
                 return False
             db.execute(
-                "INSERT INTO files (cid, path, size, profile) VALUES (?,?,?,?) ON CONFLICT(cid) DO UPDATE SET state='ok'",
+                "INSERT INTO files (cid, path, size, profile) VALUES (?,?,?,?) ON CONFLICT(cid) DO UPDATE SET "
+                "state='ok', path=excluded.path, size=excluded.size",  # the caller stores the file it verified
                 (file.cid, file.path, file.size, file.profile),
             )
             db.executemany(
