@@ -34,6 +34,7 @@ from osp.distribution.events import (
     PieceRead,
     ResumeDataSaved,
     StorageMoved,
+    TorrentDeleted,
     TorrentFailed,
     TorrentFinished,
     TorrentStatus,
@@ -338,10 +339,9 @@ class Engine:
         resume data of another torrent is ignored;
         ``seed_mode``: trust the file on disk without hashing (only after our own CID
         check); ``sequential``: fetch pieces in order (fastest stream start from a slow
-        peer, design.md §4); ``peers``: ``(host, port)`` to dial at once; ``file_name``: the
-        local name of the torrent's one file in ``save_path`` (libtorrent's file renaming:
-        the name in the info dict is the peer's choice, design.md §4 "Parsing untrusted
-        input"; the infohash is unchanged), else the info dict's name.
+        peer, design.md §4); ``peers``: ``(host, port)`` to dial at once; ``file_name``: our
+        name for its one file (the info dict's is a peer's choice, design.md §4; renaming
+        is local: the infohash stays).
         """
         try:
             atp = lt.read_resume_data(resume) if resume else None
@@ -379,12 +379,16 @@ class Engine:
             handle.connect_peer(peer)
         return infohash
 
-    def remove(self, infohash: str, *, delete_files: bool = False) -> None:
-        """Remove a torrent from the session (optionally deleting its files)."""
+    def remove(self, infohash: str, *, delete_files: bool = False, timeout: float = 10.0) -> None:
+        """Remove a torrent from the session; with ``delete_files``, delete its files and
+        return once libtorrent has (or after ``timeout`` s): no later write recreates them."""
         with self._lock:
             handle = self._handles.pop(infohash, None)
-        if handle is not None:
-            self._session.remove_torrent(handle, lt.session.delete_files if delete_files else 0)
+        if handle is not None and delete_files:
+            self._await(lambda e: isinstance(e, TorrentDeleted) and e.infohash == infohash,
+                        lambda: self._session.remove_torrent(handle, lt.session.delete_files), timeout)
+        elif handle is not None:
+            self._session.remove_torrent(handle)
 
     def _handle(self, infohash: str) -> lt.torrent_handle:
         with self._lock:
@@ -592,6 +596,9 @@ class Engine:
             return StorageMoved(self._infohash(alert), None)
         if isinstance(alert, lt.storage_moved_failed_alert):
             return StorageMoved(self._infohash(alert), alert.message())
+        if isinstance(alert, (lt.torrent_deleted_alert, lt.torrent_delete_failed_alert)):
+            failed = isinstance(alert, lt.torrent_delete_failed_alert)
+            return TorrentDeleted(str(alert.info_hashes.v1), alert.message() if failed else None)
         if isinstance(alert, lt.cache_flushed_alert):
             return CacheFlushed(self._infohash(alert))
         if isinstance(alert, lt.read_piece_alert):

@@ -253,6 +253,7 @@ class Transfer:
                 blocks = verify_file(path, self.track)
             except IntegrityError:
                 self.engine.remove(self.info.infohash, delete_files=True)
+                shutil.rmtree(self.partial_dir, ignore_errors=True)
                 raise
             self._set(verify_seconds=round(time.monotonic() - downloaded, 4))
             self._store(path, blocks)
