@@ -31,6 +31,13 @@ FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "m4a": ("audio/mp4", (".m4a", ".mp4", ".aac", ".m4b")),
 }
 AUDIO_EXTENSIONS = frozenset(ext for _, exts in FORMATS.values() for ext in exts)
+
+
+def extension_of(mime: str) -> str:
+    """The extension publish gives a file of MIME type ``mime`` (``"audio/ogg"`` → ``".ogg"``;
+    ``".bin"`` for a type not in ``FORMATS``)."""
+    return next((exts[0] for m, exts in FORMATS.values() if m == mime), ".bin")
+
 TAIL = 65536
 
 

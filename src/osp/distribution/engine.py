@@ -34,6 +34,7 @@ from osp.distribution.events import (
     PieceRead,
     ResumeDataSaved,
     StorageMoved,
+    TorrentDeleted,
     TorrentFailed,
     TorrentFinished,
     TorrentStatus,
@@ -329,6 +330,7 @@ class Engine:
         seed_mode: bool = False,
         sequential: bool = False,
         peers: Sequence[tuple[str, int]] = (),
+        file_name: str | None = None,
     ) -> str:
         """Add a torrent; returns its hex v1 infohash.  Adding one that is here is a no-op.
 
@@ -337,7 +339,9 @@ class Engine:
         resume data of another torrent is ignored;
         ``seed_mode``: trust the file on disk without hashing (only after our own CID
         check); ``sequential``: fetch pieces in order (fastest stream start from a slow
-        peer, design.md §4); ``peers``: ``(host, port)`` to dial at once.
+        peer, design.md §4); ``peers``: ``(host, port)`` to dial at once; ``file_name``: our
+        name for its one file (the info dict's is a peer's choice, design.md §4; renaming
+        is local: the infohash stays).
         """
         try:
             atp = lt.read_resume_data(resume) if resume else None
@@ -354,6 +358,10 @@ class Engine:
         except (RuntimeError, TypeError, ValueError) as exc:
             raise CorruptDataError(f"cannot load torrent: {exc}") from exc
         atp.save_path = str(save_path)
+        if file_name is not None:
+            if not file_name or "/" in file_name or "\\" in file_name or file_name in (".", ".."):
+                raise CallerError(f"not a plain file name: {file_name!r}")
+            atp.renamed_files = {0: file_name}
         flags = atp.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
         if seed_mode and not resume:
             flags |= lt.torrent_flags.seed_mode
@@ -371,12 +379,16 @@ class Engine:
             handle.connect_peer(peer)
         return infohash
 
-    def remove(self, infohash: str, *, delete_files: bool = False) -> None:
-        """Remove a torrent from the session (optionally deleting its files)."""
+    def remove(self, infohash: str, *, delete_files: bool = False, timeout: float = 10.0) -> None:
+        """Remove a torrent from the session; with ``delete_files``, delete its files and
+        return once libtorrent has (or after ``timeout`` s): no later write recreates them."""
         with self._lock:
             handle = self._handles.pop(infohash, None)
-        if handle is not None:
-            self._session.remove_torrent(handle, lt.session.delete_files if delete_files else 0)
+        if handle is not None and delete_files:
+            self._await(lambda e: isinstance(e, TorrentDeleted) and e.infohash == infohash,
+                        lambda: self._session.remove_torrent(handle, lt.session.delete_files), timeout)
+        elif handle is not None:
+            self._session.remove_torrent(handle)
 
     def _handle(self, infohash: str) -> lt.torrent_handle:
         with self._lock:
@@ -502,11 +514,12 @@ class Engine:
             raise CorruptDataError(f"libtorrent did not flush {infohash} to disk within {timeout:.0f} s")
 
     def move_storage(self, infohash: str, directory: Path, timeout: float = 60.0) -> None:
-        """Move the torrent's file into ``directory`` while it keeps seeding; an identical
-        file already there is kept (``dont_replace``).  ``CorruptDataError`` on failure."""
+        """Move the torrent's file into ``directory`` while it keeps seeding.  A file already
+        at the destination is never adopted nor written through (``fail_if_exist``: the move
+        fails); the caller checks the destination first.  ``CorruptDataError`` on failure."""
         handle = self._handle(infohash)
         event = self._await(lambda e: isinstance(e, StorageMoved) and e.infohash == infohash,
-                            lambda: handle.move_storage(str(directory), lt.move_flags_t.dont_replace), timeout)
+                            lambda: handle.move_storage(str(directory), lt.move_flags_t.fail_if_exist), timeout)
         if not isinstance(event, StorageMoved):
             raise CorruptDataError(f"moving {infohash} to {directory.name}/ did not finish within {timeout:.0f} s")
         if event.error:
@@ -583,6 +596,9 @@ class Engine:
             return StorageMoved(self._infohash(alert), None)
         if isinstance(alert, lt.storage_moved_failed_alert):
             return StorageMoved(self._infohash(alert), alert.message())
+        if isinstance(alert, (lt.torrent_deleted_alert, lt.torrent_delete_failed_alert)):
+            failed = isinstance(alert, lt.torrent_delete_failed_alert)
+            return TorrentDeleted(str(alert.info_hashes.v1), alert.message() if failed else None)
         if isinstance(alert, lt.cache_flushed_alert):
             return CacheFlushed(self._infohash(alert))
         if isinstance(alert, lt.read_piece_alert):

@@ -83,9 +83,18 @@ class StorageMoved:
     error: str | None  #: libtorrent's error text on failure
 
 
+@dataclass(frozen=True)
+class TorrentDeleted:
+    """``remove(delete_files=True)`` finished: libtorrent deleted the files and let go of them
+    (``error`` is ``None``), or failed to."""
+
+    infohash: str  #: hex v1 infohash
+    error: str | None  #: libtorrent's error text on failure
+
+
 Event = (
     PieceFinished | TorrentFinished | HashFailed | PeerBanned | ResumeDataSaved | TorrentFailed | CacheFlushed
-    | PieceRead | StorageMoved
+    | PieceRead | StorageMoved | TorrentDeleted
 )
 
 

@@ -170,10 +170,7 @@ class Library:
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM tracks WHERE id=?", (track.id,)).fetchone():
                 return False
-            db.execute(
-                "INSERT INTO files (cid, path, size, profile) VALUES (?,?,?,?) ON CONFLICT(cid) DO UPDATE SET state='ok'",
-                (file.cid, file.path, file.size, file.profile),
-            )
+            _put_file(db, file)
             db.executemany(
                 "INSERT OR IGNORE INTO blocks VALUES (?,?,?,?,?)",
                 [(str(b.cid), file.cid, b.offset, b.length, b.data) for b in blocks],
@@ -211,6 +208,12 @@ class Library:
                 db.execute("DELETE FROM blocks WHERE root=?", (track.cid,))
                 db.execute("DELETE FROM files WHERE cid=?", (track.cid,))
         return RemovedTrack(track, not ih_used, not cid_used, path)
+
+    def put_file(self, file: FileRow) -> None:
+        """Store ``file`` as the intact (``ok``) copy of its CID — e.g. a missing file
+        restored by publishing the original again."""
+        with self.transaction() as db:
+            _put_file(db, file)
 
     def set_file_state(self, cid: str, state: str) -> bool:
         """Mark the file ``cid`` ``ok``, ``missing`` or ``changed``; True if the state changed."""
@@ -336,6 +339,14 @@ def _transfer_row(row: tuple[Any, ...]) -> TransferRow:
 
 #: joins a track to its file when that file is intact: what peers may be offered
 _OK = " JOIN files ON files.cid=tracks.cid AND files.state='ok'"
+
+
+def _put_file(db: sqlite3.Connection, file: FileRow) -> None:
+    db.execute(
+        "INSERT INTO files (cid, path, size, profile) VALUES (?,?,?,?) ON CONFLICT(cid) DO UPDATE SET "
+        "state='ok', path=excluded.path, size=excluded.size",  # the caller stores the file it verified
+        (file.cid, file.path, file.size, file.profile),
+    )
 
 
 def _split_sql(script: str) -> list[str]:

@@ -8,6 +8,7 @@ engine seeds, fetches and streams.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from osp.core.errors import (
     RemoteNotFoundError,
 )
 from osp.core.settings import Settings
-from osp.distribution.engine import Engine, EngineConfig, parse_metainfo, rebuild_torrent
+from osp.distribution.engine import Engine, EngineConfig, rebuild_torrent
 from osp.distribution.events import Event, PieceFinished, ResumeDataSaved, TorrentFailed, TorrentFinished
 from osp.distribution.magnet import parse_magnet
 from osp.distribution.peer_client import PeerClient, typed_base_url
@@ -109,7 +110,7 @@ class Node:
             bare = rebuild_torrent(row.metainfo)  # older versions stored a peer's trackers and web seeds
             if bare != row.metainfo:
                 self.library.replace_metainfo(row.infohash, bare)
-            self.engine.add(self._seedable(bare, row.cid), s.media_dir, resume=row.resume, seed_mode=True)
+            self._seed(bare, row.cid, resume=row.resume)
         self.resume_transfers()
         return self.engine
 
@@ -164,6 +165,15 @@ class Node:
             transfer.start()
             resumed.append(transfer)
         return resumed
+
+    def _seed(self, metainfo: bytes, cid: str, resume: bytes | None = None) -> None:
+        """Seed a library torrent from the file the library stores for ``cid``, under the
+        library's name for it (never the torrent's, design.md §4 "Parsing untrusted input")."""
+        f = self.library.file(cid)
+        if f is None or self.engine is None:
+            return
+        path = self.settings.data_dir / f.path
+        self.engine.add(self._seedable(metainfo, cid), path.parent, resume=resume, seed_mode=True, file_name=path.name)
 
     def _seedable(self, metainfo: bytes, cid: str) -> bytes:
         """``metainfo`` rebuilt from its info dict, with this node's gateway as the only web seed."""
@@ -243,7 +253,7 @@ class Node:
             )
         if self.engine is not None:
             cid = result.track.record["cid"]
-            self.engine.add(self._seedable(result.metainfo, cid), self.settings.media_dir, seed_mode=True)
+            self._seed(result.metainfo, cid)
             self.engine.request_resume_data(result.infohash)
         return result
 
@@ -395,7 +405,7 @@ class Node:
                 allow_private=self.settings.allow_private_peers, deadline=self.settings.request_deadline,
             )
             if self.engine is not None:
-                self.engine.add(self._seedable(metainfo, track.record["cid"]), self.settings.media_dir, seed_mode=True)
+                self._seed(metainfo, track.record["cid"])
                 self.engine.request_resume_data(infohash)
         return track
 
@@ -441,7 +451,7 @@ class Node:
             if row.track_id == track_id:
                 if self.engine is not None:
                     self.engine.remove(row.infohash, delete_files=True)
-                (self.settings.media_dir / PARTIAL_DIR / parse_metainfo(row.metainfo).name).unlink(missing_ok=True)
+                shutil.rmtree(self.settings.media_dir / PARTIAL_DIR / row.infohash, ignore_errors=True)
                 self.library.drop_transfer(row.infohash)
                 track = verify_track(row.record)
                 return TransferState(track.id, row.infohash, track.record["title"], "cancelled", 0,
@@ -468,7 +478,8 @@ class Node:
             raise NotFoundError(f"no track {track_id} in the library")
         kept_at: str | None = None
         deleted = False
-        if removed.file_dropped and removed.path:
+        shared = removed.path is not None and any(f.path == removed.path for f in self.library.files())
+        if removed.file_dropped and removed.path and not shared:  # never a file another track's row references
             path = self.settings.data_dir / removed.path
             if keep_file and path.exists():
                 target = self.settings.data_dir / "removed" / path.name
@@ -480,7 +491,7 @@ class Node:
                 deleted = True
         self.waiter.notify()
         return {"id": track_id, "title": row.title, "fileDeleted": deleted, "keptAt": kept_at,
-                "sharedFile": not removed.file_dropped, "published": row.origin == "published"}
+                "sharedFile": not removed.file_dropped or shared, "published": row.origin == "published"}
 
     def _transfer_done(self, transfer: Transfer) -> None:
         if transfer.state.state == "complete" and self.engine is not None:
@@ -513,8 +524,8 @@ class Node:
                 return StreamSource(lambda: path, row.size, row.format)
         if transfer is None or transfer.state.state == "failed":
             raise NotFoundError(f"{track_id} is neither in the library nor being fetched")
-        final = self.settings.media_dir / transfer.info.name
-        partial = transfer.partial_dir / transfer.info.name
+        final = self.settings.media_dir / transfer.file_name  # our names, never the torrent's
+        partial = transfer.partial_dir / transfer.file_name
 
         def path_of() -> Path:
             return final if final.exists() else partial

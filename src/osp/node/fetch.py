@@ -32,6 +32,7 @@ it.  A node that starts re-adds every persisted transfer (``Node.resume_transfer
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +45,7 @@ from osp.core.errors import IntegrityError, OspError, PeerError
 from osp.distribution.engine import Engine, parse_metainfo
 from osp.distribution.events import Event, HashFailed, PeerBanned, TorrentFailed, TorrentFinished
 from osp.library.store import FileRow, Library
-from osp.node.publish import PARTIAL_DIR
+from osp.node.publish import PARTIAL_DIR, file_name, file_state
 from osp.records.track import VerifiedTrack
 
 
@@ -120,6 +121,9 @@ def verify_file(path: Path, track: VerifiedTrack) -> list[Block]:
     return blocks + tail
 
 
+_STORE_LOCK = threading.Lock()
+
+
 class Transfer:
     """Download of one verified track; start with ``start()``, read ``state``."""
 
@@ -140,7 +144,8 @@ class Transfer:
         self.engine = engine
         self.library = library
         self.media_dir = media_dir
-        self.partial_dir = media_dir / PARTIAL_DIR
+        self.partial_dir = media_dir / PARTIAL_DIR / track.infohash  # this transfer's own: nothing else writes here
+        self.file_name = file_name(track)  # our name, never the torrent's (design.md §4 "Parsing untrusted input")
         self.peers = peers
         self.stall_timeout = stall_timeout
         self.on_complete = on_complete
@@ -198,11 +203,11 @@ class Transfer:
         self.partial_dir.mkdir(parents=True, exist_ok=True)
         earlier = self.library.transfer(self.info.infohash)
         self.library.save_transfer(self.track, self.metainfo, self.peers)
-        if earlier is not None or (self.partial_dir / self.info.name).exists():
+        if earlier is not None or (self.partial_dir / self.file_name).exists():
             self._set(state="checking")
         self._unsubscribe = self.engine.subscribe(self.on_event)
         self.engine.add(self.metainfo, self.partial_dir, sequential=True, peers=self.peers,
-                        resume=earlier.resume if earlier else None)
+                        resume=earlier.resume if earlier else None, file_name=self.file_name)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -229,7 +234,7 @@ class Transfer:
     def _discard(self) -> None:
         """Remove the torrent and its partial file, forget the row."""
         self.engine.remove(self.info.infohash, delete_files=True)
-        (self.partial_dir / self.info.name).unlink(missing_ok=True)
+        shutil.rmtree(self.partial_dir, ignore_errors=True)
         self.library.drop_transfer(self.info.infohash)
 
     def wait(self, timeout: float | None = None) -> TransferState:
@@ -243,11 +248,12 @@ class Transfer:
             self.engine.flush(self.info.infohash)  # the CID check must read what libtorrent verified
             downloaded = time.monotonic()
             self._set(state="verifying", download_seconds=round(downloaded - started, 4))
-            path = self.partial_dir / self.info.name
+            path = self.partial_dir / self.file_name
             try:
                 blocks = verify_file(path, self.track)
             except IntegrityError:
                 self.engine.remove(self.info.infohash, delete_files=True)
+                shutil.rmtree(self.partial_dir, ignore_errors=True)
                 raise
             self._set(verify_seconds=round(time.monotonic() - downloaded, 4))
             self._store(path, blocks)
@@ -308,12 +314,29 @@ class Transfer:
             self._finished.wait(0.2)  # woken at once by TorrentFinished, stop() or cancel(); else a progress tick
 
     def _store(self, path: Path, blocks: list[Block]) -> None:
-        """Move the verified file into the library while the torrent keeps seeding (so a
-        stream reading from it never sees the torrent disappear), then commit the row."""
-        ih = self.info.infohash
-        self.engine.move_storage(ih, self.media_dir)
-        path.unlink(missing_ok=True)  # left behind only when an identical file was already there
-        final = self.media_dir / self.info.name
-        row = FileRow(self.track.record["cid"], str(final.relative_to(self.media_dir.parent)), self.info.size,
-                      self.track.record["cidProfile"])
-        self.library.add_track(self.track, file=row, blocks=blocks, infohash=ih, metainfo=self.metainfo, origin="fetched")
+        """Move the verified file into the library as ``media/<cid><ext>`` while the torrent
+        keeps seeding (so a stream reading from it never sees the torrent disappear), then
+        commit the row.
+
+        A library file is never adopted nor written through: when the library already holds
+        this CID (another record or torrent of the same audio: the same verified bytes), that
+        file is kept, the partial is dropped and the torrent seeds from the kept file.  A file
+        at the destination that is no verified library file (a leftover, or changed by
+        hand) is replaced."""
+        ih, data_dir = self.info.infohash, self.media_dir.parent
+        with _STORE_LOCK:  # two transfers of one CID (v1 and hybrid torrents) never race for its name
+            stored = self.library.file(self.track.record["cid"])
+            if stored is not None and file_state(data_dir / stored.path, stored.size) == "ok":
+                kept = data_dir / stored.path
+                self.engine.remove(ih)  # then seed from the kept file: its bytes are this CID's
+                self.engine.add(self.metainfo, kept.parent, seed_mode=True, file_name=kept.name)
+                row = stored
+            else:
+                final = self.media_dir / self.file_name
+                final.unlink(missing_ok=True)
+                self.engine.move_storage(ih, self.media_dir)
+                row = FileRow(self.track.record["cid"], str(final.relative_to(data_dir)), self.info.size,
+                              self.track.record["cidProfile"])
+            self.library.add_track(self.track, file=row, blocks=blocks, infohash=ih, metainfo=self.metainfo,
+                                   origin="fetched")
+        shutil.rmtree(self.partial_dir, ignore_errors=True)

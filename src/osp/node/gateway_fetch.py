@@ -8,27 +8,19 @@ record's infohash (``btih``; ``btmh`` too for hybrid) before the node seeds it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from osp.content.cid import CID
-from osp.content.probe import FORMATS
 from osp.core.errors import IntegrityError
 from osp.distribution.engine import make_hybrid_torrent, make_v1_torrent, parse_metainfo
 from osp.distribution.gateway_client import GatewayClient
 from osp.distribution.magnet import parse_magnet
 from osp.distribution.peer_client import DEFAULT_DEADLINE
-from osp.library.store import FileRow, Library
-from osp.node.publish import STAGING_PREFIX, ImportSink
+from osp.library.store import Library
+from osp.node.publish import STAGING_PREFIX, ImportSink, file_name, place_verified
 from osp.records.track import VerifiedTrack
-
-
-def file_name(track: VerifiedTrack) -> str:
-    """``<cid><ext>``: the file name inside OSP torrents (extension from ``format``)."""
-    ext = next((exts[0] for mime, exts in FORMATS.values() if mime == track.record["format"]), ".bin")
-    return f"{track.record['cid']}{ext}"
 
 
 def fetch_from_gateway(track: VerifiedTrack, gateway: str, *, library: Library, media_dir: Path,
@@ -67,10 +59,7 @@ def fetch_from_gateway(track: VerifiedTrack, gateway: str, *, library: Library, 
             raise IntegrityError(
                 f"the verified bytes make torrent {mi.infohash}, the record says {magnet.infohash}", check="infohash"
             )
-        final = media_dir / name
-        if not final.exists():
-            os.replace(staged, final)
-        row = FileRow(record["cid"], str(final.relative_to(media_dir.parent)), imported.size, record["cidProfile"])
+        row = place_verified(library, media_dir, staged, record["cid"], imported.size, record["cidProfile"])
         library.add_track(track, file=row, blocks=imported.blocks, infohash=mi.infohash, metainfo=metainfo,
                           origin="fetched")
         return mi.infohash, metainfo

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from osp.content.probe import AudioInfo, probe
+from osp.content.probe import AudioInfo, extension_of, probe
 from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
 from osp.core.errors import CallerError
 from osp.distribution.engine import PIECE_SIZE, make_hybrid_torrent, make_v1_torrent, parse_metainfo
@@ -33,7 +33,15 @@ from osp.records.track import VerifiedTrack, build_track, sign_track, verify_tra
 
 READ_SIZE = 1024 * 1024  # a multiple of every chunk size and of PIECE_SIZE
 STAGING_PREFIX = ".staging-"
-PARTIAL_DIR = "partial"  #: where transfers download before the CID check
+PARTIAL_DIR = "partial"  #: where transfers download before the CID check (``partial/<infohash>/``)
+
+
+def file_name(track: VerifiedTrack) -> str:
+    """``<cid><ext>``: the name a track's file has here, fetched or published (extension
+    from the record's ``format``).  Never the name a peer's torrent gives (design.md §4
+    "Parsing untrusted input"): names are per CID, so two tracks share a file only when
+    they share its verified bytes."""
+    return f"{track.record['cid']}{extension_of(track.record['format'])}"
 
 
 @dataclass(frozen=True)
@@ -192,25 +200,33 @@ def publish_file(
             track = verify_track(sign_track(unsigned, key, now.strftime("%Y-%m-%dT%H:%M:%SZ")))
         except Exception as exc:
             raise CallerError(f"{path.name}: the record would be invalid: {exc}") from exc
-        stored = library.file(imported.cid)
-        final = media_dir.parent / stored.path if stored else media_dir / name
-        if stored is None or stored.state != "ok" or file_state(final, imported.size) != "ok":
-            # the bytes just imported match the CID: they take the place of a file that is
-            # missing or was changed by hand (publishing the original again repairs a track)
-            os.replace(staged, final)
-            _fsync_dir(final.parent)
-            if stored is not None:
-                library.set_file_state(imported.cid, "ok")
+        # the bytes just imported match the CID: they take the place of a file that is
+        # missing or was changed by hand (publishing the original again repairs a track)
+        row = place_verified(library, media_dir, staged, imported.cid, imported.size, profile)
         existing = library.track(track.id)
         if existing is not None:
+            library.put_file(row)
             return Published(verify_track(existing.record), existing.infohash, metainfo, False)
-        row = FileRow(imported.cid, str(final.relative_to(media_dir.parent)), imported.size, profile)
         created = library.add_track(
             track, file=row, blocks=imported.blocks, infohash=mi.infohash, metainfo=metainfo, origin="published"
         )
         return Published(track, mi.infohash, metainfo, created)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def place_verified(library: Library, media_dir: Path, staged: Path, cid: str, size: int, profile: str) -> FileRow:
+    """The file row for verified bytes ``staged`` (named ``<cid><ext>``): the library's own
+    file of ``cid`` when it holds one intact (the same bytes: kept, ``staged`` is left to
+    the caller), else ``staged`` moved to ``media_dir``, replacing whatever was there (a
+    leftover or a file changed by hand is never adopted)."""
+    stored = library.file(cid)
+    if stored is not None and stored.state == "ok" and file_state(media_dir.parent / stored.path, stored.size) == "ok":
+        return stored
+    final = media_dir / staged.name
+    os.replace(staged, final)
+    _fsync_dir(media_dir)
+    return FileRow(cid, str(final.relative_to(media_dir.parent)), size, profile)
 
 
 def record_fields(
@@ -274,7 +290,7 @@ def remove_orphans(library: Library, media_dir: Path) -> list[Path]:
     if not media_dir.exists():
         return []
     known = {Path(f.path).name for f in library.files()}
-    resumable = {parse_metainfo(t.metainfo).name for t in library.transfer_rows()}
+    resumable = {t.infohash for t in library.transfer_rows()}  # each downloads into partial/<infohash>/
     removed = []
     for entry in media_dir.iterdir():
         if entry.is_dir() and entry.name.startswith(STAGING_PREFIX):
