@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -67,8 +68,8 @@ def closed_by_server(sock: socket.socket, deadline: float) -> bool:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[NodeServer]:
-    limits = (Limits(header_timeout=1.5, max_connections=64), Limits(header_timeout=1.5, max_connections=64))
-    with serving(tmp_path_factory.mktemp("listeners"), limits) as srv:
+    flat = Limits(header_timeout=1.5, max_connections=64, max_per_address=None, max_per_network=None)
+    with serving(tmp_path_factory.mktemp("listeners"), (flat, flat)) as srv:
         srv.node.publish(music[0], TrackMetadata(title="Intro"))
         yield srv
 
@@ -110,8 +111,8 @@ def test_rate_limited_downloads_cannot_starve_the_control_listener(tmp_path: Pat
         cid = srv.node.publish(music[0], TrackMetadata(title="Intro")).track.record["cid"]
         socks = []
         try:
-            for _ in range(60):  # more than anyio's 40 worker threads
-                s = socket.create_connection(hostport(srv.peer_url), timeout=10)
+            for i in range(60):  # more than anyio's 40 worker threads, from 3 addresses (32 per address at most)
+                s = socket.create_connection(hostport(srv.peer_url), timeout=10, source_address=(f"127.0.0.{61 + i % 3}", 0))
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
                 s.sendall(f"GET /ipfs/{cid} HTTP/1.1\r\nHost: {IP}\r\n\r\n".encode())
                 socks.append(s)
@@ -213,6 +214,141 @@ def test_fd_exhaustion_logs_a_bounded_amount_and_recovers(tmp_path: Path) -> Non
             proc.kill()
             _, err = proc.communicate()
     assert len(err.splitlines()) < 15, err[-3000:]
+
+
+def trickle(socks: list[socket.socket]) -> None:
+    """Send one body byte on each socket still open (the slow-body attack of the hostile-peer review)."""
+    for s in socks:
+        with contextlib.suppress(OSError):
+            s.send(b" ")
+
+
+def test_slow_bodies_cannot_hold_the_control_listener(tmp_path: Path) -> None:
+    limits = (Limits(header_timeout=1.5), Limits(header_timeout=1.5, body_timeout=2.0, max_connections=64,
+                                                 max_per_address=None, max_per_network=None))
+    with serving(tmp_path / "n", limits) as srv:
+        host, port = hostport(srv.control_url)
+        anonymous: list[socket.socket] = []
+        authorized: list[socket.socket] = []
+        try:
+            for _ in range(80):  # complete head, a huge body that never comes, no token
+                s = socket.create_connection((host, port), timeout=5)
+                s.sendall(f"POST /api/publish HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: 100000000\r\n\r\n{{".encode())
+                anonymous.append(s)
+            for _ in range(4):  # with the token, a body under the cap that trickles in
+                s = socket.create_connection((host, port), timeout=5)
+                s.sendall(f"POST /api/resolve HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {srv.token}\r\n"
+                          f"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{".encode())
+                authorized.append(s)
+            trickle(anonymous + authorized)
+            start = time.monotonic()
+            r = httpx.get(f"{srv.control_url}/api/node", headers=auth(srv), timeout=5)
+            assert r.status_code == 200 and time.monotonic() - start < 2
+            deadline = time.monotonic() + 1.0  # refused at once, long before any timeout
+            assert all(closed_by_server(s, deadline) for s in anonymous), "an unauthorized request was kept open"
+            deadline = start + 2.0 + 5
+            trickling = list(authorized)
+            while trickling and time.monotonic() < deadline:
+                trickling = [s for s in trickling if not closed_by_server(s, time.monotonic() + 0.2)]
+                trickle(trickling)
+            assert not trickling, "a body slower than the body deadline was never closed"
+        finally:
+            for s in anonymous + authorized:
+                s.close()
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[tuple[NodeServer, str, int]]:
+    """A node whose peer listener has a 4-connection per-address cap and a 1.5 s write-idle
+    timeout, serving a 10 MB WAV: more than loopback's kernel send buffer (up to 4 MB) holds."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg")
+    wav = tmp_path_factory.mktemp("wav") / "long.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(music[1]), "-t", "60", "-c:a", "pcm_s16le", str(wav)],
+                   check=True, timeout=60)
+    limits = (Limits(header_timeout=5.0, write_idle_timeout=1.5, max_connections=64, max_per_address=4,
+                     max_per_network=64), Limits())
+    with serving(tmp_path_factory.mktemp("guarded"), limits) as srv:
+        cid = srv.node.publish(wav, TrackMetadata(title="Long")).track.record["cid"]
+        yield srv, cid, wav.stat().st_size
+
+
+def unread_download(srv: NodeServer, cid: str, source: str) -> socket.socket:
+    """A ``GET /ipfs/CID`` from ``source`` whose answer is never read."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(5)
+    s.bind((source, 0))
+    s.connect(hostport(srv.peer_url))
+    with contextlib.suppress(OSError):
+        s.sendall(f"GET /ipfs/{cid} HTTP/1.1\r\nHost: {IP}\r\n\r\n".encode())
+    return s
+
+
+def test_one_source_address_cannot_take_the_peer_listener(guarded: tuple[NodeServer, str, int]) -> None:
+    srv, cid, _ = guarded
+    socks = [unread_download(srv, cid, "127.0.0.41") for _ in range(10)]
+    try:
+        for s in socks[:4]:
+            assert s.recv(1)  # within the per-address cap: served
+        deadline = time.monotonic() + 1.0  # well inside the 1.5 s write-idle timeout
+        assert sum(closed_by_server(s, deadline) for s in socks[4:]) == 6, "past the per-address cap, yet served"
+        with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.42")) as other:
+            assert other.get(f"{srv.peer_url}/osp/v0/node", timeout=5).status_code == 200
+    finally:
+        for s in socks:
+            s.close()
+
+
+def dropped(sock: socket.socket, most: int = 256 * 1024) -> bool:
+    """True if the server has closed ``sock``: EOF or reset after at most ``most`` bytes
+    still in flight (reading makes progress, so a live download would go on past it)."""
+    sock.settimeout(2)
+    received = 0
+    while received <= most:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except TimeoutError:
+            return False
+        if not chunk:
+            return True
+        received += len(chunk)
+    return False
+
+
+def test_a_stalled_reader_is_dropped_and_a_slow_one_completes(guarded: tuple[NodeServer, str, int]) -> None:
+    srv, cid, size = guarded
+    stalled = unread_download(srv, cid, "127.0.0.51")
+    slow = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        assert stalled.recv(1)
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.settimeout(5)
+        slow.bind(("127.0.0.52", 0))
+        slow.connect(hostport(srv.peer_url))
+        slow.sendall(f"GET /ipfs/{cid} HTTP/1.1\r\nHost: {IP}\r\n\r\n".encode())
+        start = time.monotonic()
+        got = bytearray()
+
+        def complete() -> bool:
+            return b"\r\n\r\n" in got and len(got) - got.index(b"\r\n\r\n") - 4 >= size
+
+        while not complete():
+            burst = 0
+            while burst < 1024 * 1024 and not complete():  # 1 MiB, then a 1 s pause: below the 1.5 s idle timeout
+                chunk = slow.recv(65536)
+                assert chunk, f"the slow reader was cut off after {len(got)} bytes"
+                got += chunk
+                burst += len(chunk)
+            threading.Event().wait(1.0)
+        assert got.startswith(b"HTTP/1.1 200") and time.monotonic() - start > 1.5 * 4  # far past the idle timeout
+        assert dropped(stalled), "a reader that stopped reading was never dropped"
+    finally:
+        stalled.close()
+        slow.close()
 
 
 # --- item 5: parse errors never escape --------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from osp.apps.http.listener import connection_caps
+from osp.apps.http.listener import connection_caps, source_keys
 from osp.distribution.gateway import RangeNotSatisfiable, parse_range
 
 
@@ -40,3 +40,17 @@ def test_connection_caps_fit_the_descriptor_limit() -> None:
     peer, control = connection_caps(256)
     assert peer + control < 256 * 3 // 4 and control >= 8 and peer > control
     assert connection_caps(16) == (16, 8)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("203.0.113.7", ("203.0.113.7", "203.0.113.0/24")),
+        ("::ffff:203.0.113.7", ("203.0.113.7", "203.0.113.0/24")),  # IPv4-mapped counts as IPv4
+        ("2001:db8:1:2:3:4:5:6", ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64")),
+        ("fe80::1%eth0", ("fe80::1", "fe80::/64")),
+        ("unix-socket", ("unix-socket", "unix-socket")),
+    ],
+)
+def test_source_keys_group_addresses_by_network(host: str, expected: tuple[str, str]) -> None:
+    assert source_keys(host) == expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from osp.core.errors import CallerError, OspError
@@ -20,6 +20,14 @@ class BodyTooLarge(CallerError):
 
     code = "too-large"
     http_status = 413
+
+
+class BodyIncomplete(CallerError):
+    """The client went away, or was cut off by the listener's body deadline, before its
+    request body was in (HTTP 408; nobody is left to read it, and nothing is logged)."""
+
+    code = "incomplete-body"
+    http_status = 408
 
 
 def error_response(exc: OspError) -> JSONResponse:
@@ -48,18 +56,22 @@ async def call_with_headers(request: Request, call_next: Callable[[Request], Awa
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, read incrementally; ``BodyTooLarge`` past ``limit`` bytes.
 
-    A ``Content-Length`` over ``limit`` is refused before a byte is read.
+    A ``Content-Length`` over ``limit`` is refused before a byte is read; a client that
+    disconnects (or is cut off by ``Limits.body_timeout``) mid-body raises ``BodyIncomplete``.
     """
     length = request.headers.get("content-length", "")
     if length.isascii() and length.isdigit() and (len(length) > 18 or int(length) > limit):
         raise BodyTooLarge(f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"the request body is larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(f"the request body is larger than {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise BodyIncomplete("the request body did not arrive in time") from exc
     return b"".join(chunks)
 
 

@@ -62,6 +62,8 @@ CONTROL_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+# A refused request (401/403/413/415) ends its connection: its body is never waited for or drained.
+REFUSED_HEADERS = {**CONTROL_HEADERS, "Connection": "close"}
 
 
 class ControlGuard(BaseHTTPMiddleware):
@@ -88,18 +90,21 @@ class ControlGuard(BaseHTTPMiddleware):
         host, _, port = host_header.rpartition(":")
         host = host.strip("[]")
         if not host or not is_loopback_host(host) or port != str(self.port_of()):
-            return JSONResponse({"error": "forbidden", "message": "bad Host header"}, 403, CONTROL_HEADERS)
+            return JSONResponse({"error": "forbidden", "message": "bad Host header"}, 403, REFUSED_HEADERS)
         origin = request.headers.get("origin")
         if origin is not None and origin not in (f"http://{host_header}",):
-            return JSONResponse({"error": "forbidden", "message": "cross-origin request refused"}, 403, CONTROL_HEADERS)
+            return JSONResponse({"error": "forbidden", "message": "cross-origin request refused"}, 403, REFUSED_HEADERS)
         given = request.headers.get("authorization", "")
         supplied = given[7:] if given.lower().startswith("bearer ") else ""
         if not hmac.compare_digest(supplied.encode(), self.token.encode()) and not self._stream_credential_ok(request):
             return JSONResponse({"error": "unauthorized", "message": "missing or wrong API token"}, 401,
-                                {**CONTROL_HEADERS, "WWW-Authenticate": "Bearer"})
+                                {**REFUSED_HEADERS, "WWW-Authenticate": "Bearer"})
         if request.method == "POST" and request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return JSONResponse({"error": "caller-error", "message": "POST bodies must be application/json"}, 415, CONTROL_HEADERS)
-        return await call_with_headers(request, call_next, CONTROL_HEADERS)
+            return JSONResponse({"error": "caller-error", "message": "POST bodies must be application/json"}, 415, REFUSED_HEADERS)
+        response = await call_with_headers(request, call_next, CONTROL_HEADERS)
+        if response.status_code == 413:
+            response.headers["Connection"] = "close"
+        return response
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

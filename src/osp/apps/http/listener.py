@@ -11,7 +11,23 @@ silence the control listener.  So each listener gets
   runs between requests and only until the first byte arrives, so a client that sends
   half a request head was never closed (slowloris);
 - a **connection cap**: a connection past ``max_connections`` is closed at once, so its
-  file descriptor is freed instead of waiting for a head;
+  file descriptor is freed instead of waiting for a head; and **per-source caps**
+  (``max_per_address`` connections from one address, ``max_per_network`` from one IPv4
+  /24 or IPv6 /64), so one host cannot take the whole listener (peer listener: 32 and
+  256 of 512; a reverse proxy in front of it counts as one address);
+- a **request-body deadline** (``body_timeout``, 30 s from the end of the head for the
+  whole body; bodies are at most 1 MiB and only the loopback control listener reads any,
+  so a real client needs well under a second): a body that trickles in is aborted;
+- **no keep-alive past an unread body**: a response sent before its request body was read
+  whole (401/403/413/415 and any route that ignores a body) carries ``Connection: close``
+  and the connection is closed once it is sent, instead of waiting for, or draining, a
+  body that may never end (issue 6 item 3, hostile-peer review: 64 such connections
+  silenced the control listener);
+- a **write-idle timeout** (``write_idle_timeout``, 60 s on the peer listener, off on the
+  control listener, where paused media players legitimately stop reading): while the
+  transport's send buffer is over its high-water mark, a connection whose buffer has not
+  shrunk by a byte for that long is aborted.  It is progress based, never a total time,
+  so a web seed taking an hour over a slow link keeps going;
 - **accept errors logged once**: when ``accept()`` fails (``EMFILE``, ``ENFILE`` …),
   CPython 3.11's ``_accept_connection`` keeps looping up to the backlog (2048 in
   uvicorn), reporting a traceback and scheduling one more retry timer per failed call,
@@ -25,12 +41,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import resource
 import socket
+import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +67,22 @@ class Limits:
     Fields:
         header_timeout: seconds a client has to send a complete request head, counted
             from the connection's start or from the end of its previous response.
+        body_timeout: seconds a client has, from the end of a head, to send that
+            request's whole body; ``None``: no deadline.
+        write_idle_timeout: seconds a response may sit with a full send buffer that does
+            not shrink (the client reads nothing) before the connection is aborted;
+            ``None``: never.
         max_connections: open connections at most; the next one is closed at once.
+        max_per_address: open connections from one source address at most (``None``: no cap).
+        max_per_network: open connections from one IPv4 /24 or IPv6 /64 at most (``None``: no cap).
     """
 
     header_timeout: float = 10.0
+    body_timeout: float | None = 30.0
+    write_idle_timeout: float | None = 60.0
     max_connections: int = 256
+    max_per_address: int | None = 32
+    max_per_network: int | None = 256
 
 
 def raise_nofile_limit() -> int:
@@ -76,21 +106,63 @@ def connection_caps(nofile: int, peer: int = 512, control: int = 64) -> tuple[in
     return max(8, min(peer, budget * 2 // 3)), max(8, min(control, budget // 3))
 
 
+def source_keys(host: str) -> tuple[str, str]:
+    """``(address, network)`` of a client address: the network is its IPv4 /24 or IPv6
+    /64 (an IPv4-mapped IPv6 address counts as IPv4); a name that is not an IP address is
+    its own network."""
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host, host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 64
+    return str(ip), str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def reset(transport: asyncio.Transport) -> None:
+    """Drop a connection with a TCP reset: ``SO_LINGER`` 0 discards what is still queued in
+    the kernel, so a client that stopped reading cannot keep megabytes of send buffer
+    (a plain close leaves them in FIN-WAIT-1 until the client reads)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
 class _GuardedH11(H11Protocol):
-    """uvicorn's h11 protocol with a request-head timeout and a connection cap."""
+    """uvicorn's h11 protocol with head, body and write-idle timeouts and connection caps."""
 
     limits: Limits = Limits()
+    per_address: Counter[str] = Counter()  # replaced per listener by protocol_class
+    per_network: Counter[str] = Counter()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_cycle: Any = None
+        self._write_timer: asyncio.TimerHandle | None = None
+        self._source: tuple[str, str] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.limits.max_connections:
-            transport.abort()
+        if len(self.connections) > self.limits.max_connections or self._over_source_caps():
+            reset(transport)
             return
         self._arm_head_timer()
+
+    def _over_source_caps(self) -> bool:
+        """Count this connection against its source address and network; True past a cap."""
+        if self.client is None:
+            return False
+        self._source = address, network = source_keys(str(self.client[0]))
+        self.per_address[address] += 1
+        self.per_network[network] += 1
+        cap_address, cap_network = self.limits.max_per_address, self.limits.max_per_network
+        return ((cap_address is not None and self.per_address[address] > cap_address)
+                or (cap_network is not None and self.per_network[network] > cap_network))
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -98,10 +170,51 @@ class _GuardedH11(H11Protocol):
         self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timeout)
 
     def _head_timeout(self) -> None:
+        """No request in progress ``header_timeout`` s after the last response: close."""
         self._head_timer = None
-        waiting_for_head = self.conn.their_state in (h11.IDLE, h11.DONE)
-        if waiting_for_head and (self.cycle is None or self.cycle.response_complete):
-            self.transport.abort()
+        if self.cycle is None or self.cycle.response_complete:
+            reset(self.transport)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        waiting = (self.cycle is not None and not self.cycle.response_started
+                   and self.conn.their_state is h11.SEND_BODY)
+        if self._body_timer is not None and (not waiting or self._body_cycle is not self.cycle):
+            self._body_timer.cancel()
+            self._body_timer = None
+        if waiting and self._body_timer is None and self.limits.body_timeout is not None:
+            self._body_cycle = self.cycle
+            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timeout)
+
+    def _body_timeout(self) -> None:
+        """The request body is not in ``body_timeout`` s after its head: abort, unless a
+        response is already on its way (it carries ``Connection: close``)."""
+        self._body_timer = None
+        if (self._body_cycle is self.cycle and self.conn.their_state is h11.SEND_BODY
+                and not self.cycle.response_started):
+            reset(self.transport)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.limits.write_idle_timeout is not None and self._write_timer is None:
+            self._watch_writes(None)
+
+    def _watch_writes(self, last: int | None) -> None:
+        """While writing is paused: abort once the send buffer has not shrunk for
+        ``write_idle_timeout`` s, else look again that much later."""
+        self._write_timer = None
+        size = self.transport.get_write_buffer_size()
+        if last is not None and size >= last:
+            reset(self.transport)
+            return
+        assert self.limits.write_idle_timeout is not None
+        self._write_timer = self.loop.call_later(self.limits.write_idle_timeout, self._watch_writes, size)
+
+    def resume_writing(self) -> None:
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
+        super().resume_writing()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -109,15 +222,55 @@ class _GuardedH11(H11Protocol):
             self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        for timer in (self._head_timer, self._body_timer, self._write_timer):
+            if timer is not None:
+                timer.cancel()
+        self._head_timer = self._body_timer = self._write_timer = None
+        if self._source is not None:
+            address, network = self._source
+            self._source = None
+            for counter, key in ((self.per_address, address), (self.per_network, network)):
+                counter[key] -= 1
+                if counter[key] <= 0:
+                    del counter[key]
         super().connection_lost(exc)
 
 
 def protocol_class(limits: Limits) -> type[H11Protocol]:
-    """An h11 protocol class bound to ``limits`` (one per listener)."""
-    return type("GuardedH11", (_GuardedH11,), {"limits": limits})
+    """An h11 protocol class bound to ``limits``, with its own per-source counters (one per listener)."""
+    return type("GuardedH11", (_GuardedH11,), {"limits": limits, "per_address": Counter(), "per_network": Counter()})
+
+
+class CloseUnreadBodies:
+    """ASGI wrapper: a response that starts before its request body was read whole gets
+    ``Connection: close`` (RFC 9112 §9.6), so the server closes the connection once the
+    response is sent instead of keeping it open for a body that may never end."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
+                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        read_whole = b"transfer-encoding" not in headers and headers.get(b"content-length", b"0").strip() in (b"", b"0")
+
+        async def receive_tracked() -> dict[str, Any]:
+            nonlocal read_whole
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                read_whole = True
+            return message
+
+        async def send_closing(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and not read_whole:
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": [*kept, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive_tracked, send_closing)
 
 
 class _StopAccepting(Exception):
@@ -182,7 +335,7 @@ class Listener:
         self.sock = sock
         self.limits = limits
         self.accept_log = _AcceptErrorLog(name)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http=protocol_class(limits),
+        config = uvicorn.Config(CloseUnreadBodies(app), interface="asgi3", log_level="warning", access_log=False, lifespan="off", http=protocol_class(limits),
                                 ws="none", timeout_graceful_shutdown=5)
         self.server = _Server(config)
         self.thread = threading.Thread(target=self._run, name=f"osp-http-{name}", daemon=True)

@@ -71,8 +71,10 @@ class NodeServer:
     """A node plus its peer and control listeners.
 
     ``limits``: ``(peer, control)`` listener limits; by default a 10 s request-head
-    timeout and connection caps that fit the process's file-descriptor limit (raised
-    to the hard limit first).  ``fallback_ports``: names among ``"http"`` and
+    timeout, a 30 s request-body deadline and connection caps that fit the process's
+    file-descriptor limit (raised to the hard limit first); the peer listener also drops
+    a response not read for 60 s and takes at most 32 connections per source address
+    and 256 per /24 or /64 (``listener.Limits``).  ``fallback_ports``: names among ``"http"`` and
     ``"control"`` whose port may be replaced by a free one when busy (the CLI passes
     the ones left at their default); ``moved`` lists those that were.
     Raises ``CallerError`` if another node holds this data directory or a port is taken.
@@ -84,7 +86,9 @@ class NodeServer:
         s = node.settings
         if limits is None:
             peer_cap, control_cap = connection_caps(raise_nofile_limit())
-            limits = (Limits(max_connections=peer_cap), Limits(max_connections=control_cap))
+            limits = (Limits(max_connections=peer_cap),
+                      Limits(max_connections=control_cap, write_idle_timeout=None, max_per_address=None,
+                             max_per_network=None))
         self.limits = limits
         self._lock = NodeLock(s.data_dir)
         try:
