@@ -316,6 +316,9 @@ class Node:
             if path.stat().st_size > 64 * 1024:
                 raise IntegrityError(f"{path} is too large to be a Track Record", check="json")
             return verify_track(path.read_bytes())
+        if path.is_dir() or "/" in ref or path.suffix in (".json", ".jsonld"):
+            raise CallerError(f"{ref}: {'a directory' if path.is_dir() else 'no such file'} "
+                              "(give a track id, magnet, record file or record URL)")
         raise CallerError(f"{ref!r} is not a track id, magnet, record file or record URL")
 
     def _resolve_remote(self, track_id: str, peer: str) -> VerifiedTrack:

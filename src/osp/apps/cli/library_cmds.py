@@ -62,7 +62,7 @@ def id_show(c: Ctx, as_json: bool) -> None:
 
 
 @cli.command("cid")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--profile", default="unixfs-v1-2025", show_default=True,
               type=click.Choice(["unixfs-v1-2025", "kubo-cidv1-256k-174", "unixfs-v0-2015"]))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
@@ -70,12 +70,26 @@ def cid_cmd(files: tuple[Path, ...], profile: str, as_json: bool) -> None:
     """Print the IPFS CID of each file without publishing (like `ipfs add --only-hash`)."""
     from osp.content.unixfs import cid_of_file
 
-    for path in files:
-        cid = cid_of_file(path, profile)
+    failed = 0
+    for path in files:  # every file is tried; each one that cannot be read is reported
+        try:
+            if not path.is_file():
+                raise CallerError(f"{path}: {'a directory' if path.is_dir() else 'no such file'}")
+            cid = cid_of_file(path, profile)
+            size = path.stat().st_size
+        except (CallerError, OSError) as exc:
+            failed += 1
+            message = exc.message if isinstance(exc, CallerError) else f"{path}: {exc.strerror or exc}"
+            if as_json:
+                emit_json({"file": str(path), "error": "caller-error", "message": message})
+            err.print(f"error: {message}", style="bold red", soft_wrap=True)
+            continue
         if as_json:
-            emit_json({"file": str(path), "cid": str(cid), "profile": profile, "size": path.stat().st_size})
+            emit_json({"file": str(path), "cid": str(cid), "profile": profile, "size": size})
         else:
             out.print(f"{cid}  {path}")
+    if failed:
+        raise SystemExit(2)
 
 
 # --- publish -----------------------------------------------------------------------
@@ -95,7 +109,7 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 
 
 @cli.command("publish")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--title", help="Track title (default: the file's title tag).")
 @click.option("--artist-name", help="Display name of the artist (default: the file's artist tag).")
 @click.option("--album", help="Album name.")

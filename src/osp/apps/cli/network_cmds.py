@@ -158,8 +158,9 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--peer", help="HTTP base URL of a node that has the track.")
 @click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified); "
               "a track id also needs --peer unless the gateway is an OSP node.")
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Also copy the verified file here (a directory gets 'Artist – Title.ext').")
+@click.option("-o", "--output", type=click.Path(),
+              help="Also copy the verified file here; a directory (or a path ending in /, created) gets "
+                   "'Artist – Title.ext'.")
 @click.option("--timeout", default=3600.0, show_default=True, help="Give up after this many seconds.")
 @click.option("--stall-timeout", default=60.0, show_default=True, help="Fail after this many seconds without progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
@@ -167,7 +168,7 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
               help="Return once the running node has started the download (see `osp transfers`, `osp cancel`).")
 @network_options
 @pass_ctx
-def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: Path | None, timeout: float,
+def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: str | None, timeout: float,
             stall_timeout: float,
             as_json: bool, detach: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
             allow_private_peers: bool) -> None:
@@ -178,6 +179,9 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
     running = c.running()
     if detach and (gateway or not running):
         raise CallerError("--detach needs a running node (`osp node`) and a BitTorrent download (not --gateway)")
+    if detach and output:
+        raise CallerError("-o copies the file when the download ends; with --detach, run `osp get TRACK -o …` later")
+    out_dir, out_file = _output_target(output)
     if gateway:
         if running:
             state = ControlClient(running).post("/api/fetch", {"track": track, "peer": peer, "gateway": gateway})
@@ -229,12 +233,11 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
     if row is None or file is None:
         raise CallerError("the transfer finished but the track is not in the library")
     path = data_dir / file.path
-    if output:
-        if output.is_dir():
-            path = _copy_into(path, output, _output_name(row, path))
-        else:
-            shutil.copyfile(path, output)  # a path the user typed: theirs to overwrite, as cp does
-            path = output
+    if out_dir is not None:
+        path = _copy_into(path, out_dir, _output_name(row, path))
+    elif out_file is not None:
+        shutil.copyfile(path, out_file)  # a path the user typed: theirs to overwrite, as cp does
+        path = out_file
     if as_json:
         from osp.apps.http.control import track_summary
         from osp.records.canonical import strict_loads
@@ -242,6 +245,24 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: P
         emit_json({**track_summary(strict_loads(row.record), row.infohash), "path": str(path)})
     else:
         out.print(f"verified {row.title} ({row.size} bytes, CID {row.cid})\n  saved {path}", style="green")
+
+
+def _output_target(output: str | None) -> tuple[Path | None, Path | None]:
+    """``(directory, file)`` for ``-o``, checked before anything is downloaded: an existing
+    directory, or a path ending in ``/`` (created), is a directory; else a file whose
+    parent directory must exist."""
+    if not output:
+        return None, None
+    path = Path(output).expanduser()
+    if output.endswith(("/", "\\")) or path.is_dir():
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CallerError(f"-o {output}: cannot create that directory: {exc.strerror or exc}") from exc
+        return path, None
+    if not path.parent.is_dir():
+        raise CallerError(f"-o {output}: the directory {path.parent} does not exist (end the path with / to create it)")
+    return None, path
 
 
 def _copy_into(src: Path, directory: Path, name: str) -> Path:
@@ -362,7 +383,7 @@ def _player_command(player: str | None) -> list[str]:
 
 def _run_player(command: list[str], url: str) -> None:
     """Run the player on ``url``; a player that fails makes the command fail (exit 2) with its status."""
-    err.print(f"streaming {url.split('?')[0]}")
+    err.print(f"streaming {url.split('?')[0]}", soft_wrap=True)
     try:
         status = subprocess.run([*command, url], check=False).returncode
     except OSError as exc:
@@ -429,8 +450,9 @@ def conformance_cmd(url: str, tracks: int, as_json: bool) -> None:
     from rich.table import Table
 
     from osp.apps.conformance import run_conformance
+    from osp.distribution.peer_client import typed_base_url
 
-    results = run_conformance(url, max_tracks=tracks)
+    results = run_conformance(typed_base_url(url, what="URL"), max_tracks=tracks)
     if as_json:
         for r in results:
             emit_json(r.to_json())

@@ -56,13 +56,21 @@ def transfers_cmd(c: Ctx, as_json: bool) -> None:
     if not states:
         out.print("no transfers")
         return
+    from osp.apps.cli.views import printable, table_lines
+
+    rows = []
     for s in states:
         pct = 100.0 * s["done"] / s["total"] if s["total"] else 100.0
         src = s.get("sources") or {}
-        out.print(f"{s['id']}  {s['state']:<11} {pct:5.1f}%  {_rate(s['rate']):>9}  {s['peers']} peer(s)  "
-                  f"sources {src.get('bittorrent', 0)} bt / {src.get('webSeeds', 0)} web  {s['title']}")
+        active = s["state"] in ("checking", "downloading", "verifying")
+        rows.append((printable(s["title"]), s["state"], f"{pct:.1f}%", _rate(s["rate"]) if active else "-",
+                     str(s["peers"]) if active else "-",
+                     f"{src.get('bittorrent', 0)} bt / {src.get('webSeeds', 0)} web" if active else "-", s["id"]))
+    for line in table_lines(("title", "state", "done", "rate", "peers", "sources", "id"), rows, right=(2, 3, 4)):
+        out.print(line)
+    for s in states:
         if s.get("error"):
-            out.print(f"    {s['error'].get('message', '')}")
+            out.print(f"{s['id']}: {printable(s['error'].get('message', ''))}", style="red", soft_wrap=True)
 
 
 @cli.command("cancel")

@@ -165,7 +165,7 @@ def publish_each(node: Node, paths: list[Path], meta: TrackMetadata, hybrid: boo
     for path in paths:
         try:
             if not path.is_file():
-                raise NotFoundError(f"no such file: {path}")
+                raise NotFoundError("a directory, not a file" if path.is_dir() else "no such file")
             cb = functools.partial(on_bytes, path) if on_bytes else None
             published = node.publish(path, meta, hybrid=hybrid, on_bytes=cb)
         except (OspError, OSError) as exc:
