@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import libtorrent as lt
 from osp.core.errors import CallerError, CorruptDataError, NotFoundError
 from osp.distribution.events import (
     CacheFlushed,
+    EngineConfig,
     Event,
     HashFailed,
     Metainfo,
@@ -191,23 +191,6 @@ def _verified_bytes(st: Any, piece_len: int) -> int:
 
 
 # --- engine ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Session options.
-
-    ``listen``: ``(host, port)``; ``dht`` on/off; ``bootstrap``: DHT nodes;
-    ``local_network``: test/LAN tuning (uTP off, private DHT rules, local peers allowed);
-    rate limits in bytes/s (0 = none).
-    """
-
-    listen: tuple[str, int] = ("0.0.0.0", 6881)
-    dht: bool = True
-    bootstrap: tuple[tuple[str, int], ...] = ()
-    local_network: bool = False
-    upload_rate_limit: int = 0
-    download_rate_limit: int = 0
 
 
 _STATES = {

@@ -1,4 +1,4 @@
-"""Typed values the BitTorrent engine hands the rest of the node: libtorrent alerts as
+"""Typed values exchanged with the BitTorrent engine: its configuration, libtorrent alerts as
 frozen dataclass events (dispatched by type, never by string; style.md §3), torrent
 status snapshots and parsed metainfo.  Pure data: no ``libtorrent`` import, so every
 layer above can use them and tests can build them by hand.
@@ -133,3 +133,20 @@ class Metainfo:
     piece_length: int
     num_pieces: int
     web_seeds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Session options.
+
+    ``listen``: ``(host, port)``; ``dht`` on/off; ``bootstrap``: DHT nodes;
+    ``local_network``: test/LAN tuning (uTP off, private DHT rules, local peers allowed);
+    rate limits in bytes/s (0 = none).
+    """
+
+    listen: tuple[str, int] = ("0.0.0.0", 6881)
+    dht: bool = True
+    bootstrap: tuple[tuple[str, int], ...] = ()
+    local_network: bool = False
+    upload_rate_limit: int = 0
+    download_rate_limit: int = 0

@@ -25,8 +25,8 @@ from osp.core.errors import (
     RemoteNotFoundError,
 )
 from osp.core.settings import Settings
-from osp.distribution.engine import Engine, EngineConfig, rebuild_torrent
-from osp.distribution.events import Event, PieceFinished, ResumeDataSaved, TorrentFailed, TorrentFinished
+from osp.distribution.engine import Engine, rebuild_torrent
+from osp.distribution.events import EngineConfig, Event, PieceFinished, ResumeDataSaved, TorrentFailed, TorrentFinished
 from osp.distribution.magnet import parse_magnet
 from osp.distribution.peer_client import PeerClient, typed_base_url
 from osp.distribution.ratelimit import TokenBucket
