@@ -12,13 +12,12 @@ import pytest
 
 from osp.distribution.engine import (
     Engine,
-    EngineConfig,
     make_hybrid_torrent,
     make_v1_torrent,
     parse_metainfo,
     rebuild_torrent,
 )
-from osp.distribution.events import Event, ResumeDataSaved
+from osp.distribution.events import EngineConfig, Event, ResumeDataSaved
 from tests.interop.fakes import with_outer_fields
 
 EVIL = "http://127.0.0.1:9"  # the discard port: nothing answers there
