@@ -97,20 +97,17 @@ def make_v1_torrent(name: str, size: int, piece_hashes: Sequence[bytes], web_see
         raise ValueError(f"{len(piece_hashes)} piece hashes for {ct.num_pieces()} pieces")
     for index, digest in enumerate(piece_hashes):
         ct.set_hash(index, digest)
-    for url in web_seeds:
-        ct.add_url_seed(url)
-    return bytes(lt.bencode(ct.generate()))
+    return rebuild_torrent(bytes(lt.bencode(ct.generate())), web_seeds=web_seeds)
 
 
 def make_hybrid_torrent(path: Path, web_seeds: Sequence[str] = ()) -> bytes:
-    """A BEP 52 hybrid (v1+v2) single-file torrent of the file at ``path`` (reads it)."""
+    """A BEP 52 hybrid (v1+v2) single-file torrent of the file at ``path`` (reads it); like
+    ``make_v1_torrent``, without creation date or creator."""
     fs = lt.file_storage()
     fs.add_file(path.name, path.stat().st_size)
     ct = _quiet(lambda: lt.create_torrent(fs, PIECE_SIZE))
     lt.set_piece_hashes(ct, str(path.parent))
-    for url in web_seeds:
-        ct.add_url_seed(url)
-    return bytes(lt.bencode(ct.generate()))
+    return rebuild_torrent(bytes(lt.bencode(ct.generate())), web_seeds=web_seeds)
 
 
 def rebuild_torrent(metainfo: bytes, *, trackers: Sequence[str] = (), web_seeds: Sequence[str] = ()) -> bytes:
