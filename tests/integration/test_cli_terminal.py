@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from osp.apps.cli.base import plural
 from tests.integration.nodes import OSP, jsonl, node_server, osp
@@ -106,8 +107,9 @@ def test_readable_ls_resolve_and_get_into_a_directory(tmp_path: Path, music: lis
             assert line in summary, summary
         target = tmp_path / "out"
         target.mkdir()
-        osp(tmp_path / "b", "get", hostile["id"], "--peer", srv.peer_url, "--listen", "127.0.0.3:0", "--no-dht",
-            "-o", str(target), timeout=120)
+        got = osp(tmp_path / "b", "get", hostile["id"], "--peer", srv.peer_url, "--listen", "127.0.0.3:0", "--no-dht",
+                  "-o", str(target), timeout=120)
+        assert "verified ../../.evil\ufffd[2J" in got.stdout and "\x1b" not in got.stdout + got.stderr, got.stdout
         assert [p.name for p in target.iterdir()] == ["Ban_d \u2013 .._.._.evil[2J.ogg"]
         # Anyone may sign the same artist name and title: a second track never overwrites
         # the first, nor writes through a symlink planted under the next free name.
@@ -125,3 +127,23 @@ def test_readable_ls_resolve_and_get_into_a_directory(tmp_path: Path, music: lis
         assert victim.read_bytes() == b"keep me"
         assert (target / "Ban_d \u2013 .._.._.evil[2J.ogg").read_bytes() == first_bytes
         assert (target / "Ban_d \u2013 .._.._.evil[2J (3).ogg").read_bytes() == music[0].read_bytes()
+
+
+def test_progress_shows_a_peers_title_as_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record's title is the peer's: rich markup in it crashed `osp get` in a terminal
+    (MarkupError), and escapes in it reached the terminal (hostile review)."""
+    import io
+
+    from rich.console import Console
+
+    import osp.apps.cli.network_cmds as cmds
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cmds, "err", Console(file=buf, force_terminal=True, width=160))
+    title = "[/] x [link=http://evil.example]y[/link] \x1b]0;pwned\x07 \u202e"
+    states = iter([{"title": title, "total": 10, "done": 0, "state": "downloading", "peers": 1},
+                   {"title": title, "total": 10, "done": 10, "state": "complete", "peers": 1}])
+    assert cmds._transfer_progress(lambda: next(states), False, 10)["state"] == "complete"
+    text = buf.getvalue()
+    assert "[/] x [link=http://evil.example]y[/link]" in text and "\x1b]0;" not in text and "\u202e" not in text
+

@@ -39,6 +39,8 @@ def test_peer_api_lists_and_serves_records(server: NodeServer) -> None:
     assert [t["id"] for t in by_hash["tracks"]] == [record["id"]]
     assert httpx.get(f"{server.peer_url}/osp/v0/tracks/osp:track:nope").status_code == 404
     assert httpx.post(f"{server.peer_url}/osp/v0/tracks").status_code == 405
+    huge = httpx.get(f"{server.peer_url}/osp/v0/tracks", params={"offset": "9" * 25, "limit": "9" * 25})
+    assert huge.status_code == 200 and huge.json()["tracks"] == [], huge.text  # was a 500 (SQLite overflow)
     node = httpx.get(f"{server.peer_url}/osp/v0/node").json()
     assert node["protocol"] == "osp/0.1" and node["bittorrent"]["port"] > 0
 

@@ -129,3 +129,52 @@ def test_same_audio_under_another_torrent_keeps_the_stored_file(
     assert victim.node.remove(hybrid.track.id)["fileDeleted"] is False
     assert (media / f"{cid}.ogg").read_bytes() == legit_bytes
     assert _ipfs(victim, cid) == legit_bytes
+
+
+def test_a_hostile_record_of_an_honest_torrent_cannot_block_it(tmp_path: Path, music: list[Path]) -> None:
+    """Record B copies honest track L's torrent (same infohash) but names another CID.  While
+    B downloads, fetching L is refused with a clear conflict; after B fails no torrent is left
+    in the engine under B's file name, so L then downloads and verifies (hostile review: L
+    failed with "local disk error" until a restart)."""
+    import time
+
+    from osp.distribution.engine import rebuild_torrent
+    from osp.identity.keys import SigningKey
+    from osp.records.track import build_track, sign_track, verify_track
+    from tests.integration.nodes import start_node
+    from tests.interop.fakes import free_port, osp_peer
+
+    with node_server(tmp_path / "honest", "127.0.0.84") as honest:
+        legit = honest.node.publish(music[1], TrackMetadata(title="Honest L"))
+        torrent = rebuild_torrent(honest.node.metainfo_for(legit.track.id))
+        key = SigningKey.generate()
+        fields = {k: v for k, v in legit.track.record.items() if k not in ("id", "proof", "@context", "type", "version")}
+        fields.update(artist=key.did, cid="bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", title="Evil B")
+        evil = verify_track(sign_track(build_track(fields), key, "2024-01-01T00:00:00Z"))
+        assert evil.infohash == legit.track.infohash
+        with osp_peer("127.0.0.85", evil.record, torrent, free_port("127.0.0.85")) as fake:
+            victim = start_node(tmp_path / "victim", 86)
+            auth = {"Authorization": f"Bearer {victim.token}"}
+            try:
+                with httpx.Client(base_url=victim.control, headers=auth, timeout=30) as api:
+
+                    def wait(track_id: str, timeout: float = 40) -> dict[str, object]:
+                        deadline = time.monotonic() + timeout
+                        while time.monotonic() < deadline:
+                            state: dict[str, object] = api.get(f"/api/transfers/{track_id}").json()
+                            if state["state"] in ("complete", "failed", "cancelled"):
+                                return state
+                            time.sleep(0.2)
+                        raise AssertionError(f"{track_id} did not end within {timeout} s")
+
+                    first = api.post("/api/fetch", json={"track": evil.id, "peer": fake, "stallTimeout": 3})
+                    assert first.json()["state"] == "downloading", first.text
+                    clash = api.post("/api/fetch", json={"track": legit.track.id, "peer": honest.peer_url})
+                    assert clash.status_code == 409 and evil.id in clash.json()["message"], clash.text
+                    assert wait(evil.id)["state"] == "failed"
+                    api.post("/api/fetch", json={"track": legit.track.id, "peer": honest.peer_url, "stallTimeout": 20})
+                    assert wait(legit.track.id)["state"] == "complete"
+                stored = tmp_path / "victim" / "media" / f"{legit.track.record['cid']}.ogg"
+                assert stored.read_bytes() == music[1].read_bytes()
+            finally:
+                victim.stop()

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from osp.core.errors import (
     CallerError,
+    ConflictError,
     IntegrityError,
     NotFoundError,
     OspError,
@@ -343,6 +344,11 @@ class Node:
         reused = self._reuse_stored_file(track, engine)
         if reused is not None:
             return reused
+        for other in self.transfers.values():
+            if other.info.infohash == track.infohash and other.track.id != track.id and not other.done.is_set():
+                raise ConflictError(  # two records claim one torrent: at most one of them is honest
+                    f"the torrent of {track.id} is being downloaded for another record ({other.track.id}); "
+                    "wait for it or `osp cancel` it first")
         peers: list[tuple[str, int]] = []
         metainfo: bytes | None = None
         local = self.library.track(track.id) is not None

@@ -266,20 +266,24 @@ class Transfer:
                 self._set(state="stopped", rate=0, peers=0)
         except OspError as exc:
             self._set(state="failed", error=exc.to_json())
-            self._forget()
+            self._abandon()
         except Exception as exc:  # never lose the reason of a background failure, never leak a path
             self._set(state="failed", error=safe_error(exc))
-            self._forget()
+            self._abandon()
         finally:
             self._unsubscribe()
             self.done.set()
             if self.on_complete:
                 self.on_complete(self)
 
-    def _forget(self) -> None:
+    def _abandon(self) -> None:
+        """After a failure: no torrent may stay in the engine under this transfer's file name
+        (a later transfer of the same infohash, e.g. the honest record of a torrent a hostile
+        one copied, would find it and wait for a file that never comes), so it goes with its
+        partial file and row."""
         try:
-            self.library.drop_transfer(self.info.infohash)
-        except Exception:  # the library may be closing; the row is dropped at the next failure
+            self._discard()
+        except Exception:  # the engine or library may be closing; start-up removes what is left
             pass
 
     def _download(self) -> None:

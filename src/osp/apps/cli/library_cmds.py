@@ -239,7 +239,7 @@ def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[[P
     if quiet or len(files) < 2 and total < 64 * 1024 * 1024:
         yield lambda *a: None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task("publishing", total=total)
         before = [0]  # bytes of the files already finished

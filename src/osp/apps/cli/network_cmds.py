@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
+from osp.apps.cli.views import printable
 from osp.core.errors import CallerError, OspError
 from osp.core.settings import Settings, parse_hostport
 
@@ -94,9 +95,9 @@ def _transfer_progress(poll: Callable[[], dict[str, Any]], quiet: bool, timeout:
     """Poll a transfer until it ends, with a progress bar (bytes, rate, peers)."""
     deadline = time.monotonic() + timeout
     state = poll()
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  TextColumn("{task.fields[peers]}"), console=err, transient=True, disable=quiet) as bar:
-        task = bar.add_task(f"fetching {state['title']}", total=state["total"] or None, peers=plural(0, "peer"))
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TextColumn("{task.fields[peers]}", markup=False), console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task(f"fetching {printable(state['title'])}", total=state["total"] or None, peers=plural(0, "peer"))
         while state["state"] not in ("complete", "failed", "cancelled", "stopped"):
             if time.monotonic() > deadline:
                 raise CallerError(f"gave up after {timeout:.0f} s ({state['done']} of {state['total']} bytes)")
@@ -111,7 +112,7 @@ def _print_detached(state: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(state)
     else:
-        out.print(f"{state['state']}: {state['title']} ({state['id']})\n  follow it with `osp transfers`, "
+        out.print(f"{state['state']}: {printable(state['title'])} ({printable(state['id'])})\n  follow it with `osp transfers`, "
                   "stop it with `osp cancel`")
 
 
@@ -244,7 +245,7 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: s
 
         emit_json({**track_summary(strict_loads(row.record), row.infohash), "path": str(path)})
     else:
-        out.print(f"verified {row.title} ({row.size} bytes, CID {row.cid})\n  saved {path}", style="green")
+        out.print(f"verified {printable(row.title)} ({row.size} bytes, CID {row.cid})\n  saved {path}", style="green")
 
 
 def _output_target(output: str | None) -> tuple[Path | None, Path | None]:

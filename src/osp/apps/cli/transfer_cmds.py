@@ -14,6 +14,7 @@ import click
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx
 from osp.apps.cli.client import ControlClient
+from osp.apps.cli.views import printable
 
 ARTIST_NOTE = ("note: you published this track; nodes that fetched it keep their verified copies and "
                "may seed it on. Removing it here cannot recall those copies.")
@@ -56,7 +57,7 @@ def transfers_cmd(c: Ctx, as_json: bool) -> None:
     if not states:
         out.print("no transfers")
         return
-    from osp.apps.cli.views import printable, table_lines
+    from osp.apps.cli.views import table_lines
 
     rows = []
     for s in states:
@@ -91,7 +92,7 @@ def cancel_cmd(c: Ctx, track: str, as_json: bool) -> None:
     if as_json:
         emit_json(state)
     else:
-        out.print(f"cancelled {state['title']} ({state['id']})")
+        out.print(f"cancelled {printable(state['title'])} ({printable(state['id'])})")
 
 
 @cli.command("rm")
@@ -113,7 +114,7 @@ def rm_cmd(c: Ctx, track: str, keep_file: bool, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        out.print(f"removed {result['title']} ({result['id']})")
+        out.print(f"removed {printable(result['title'])} ({printable(result['id'])})")
         if result["keptAt"]:
             out.print(f"  file kept at {result['keptAt']}")
         elif result["sharedFile"]:

@@ -84,7 +84,7 @@ def peer_app(node: Node) -> Starlette:
     async def tracks(request: Request) -> Response:
         try:
             limit = max(1, min(int(request.query_params.get("limit", "100")), 1000))
-            offset = max(0, int(request.query_params.get("offset", "0")))
+            offset = max(0, min(int(request.query_params.get("offset", "0")), 2**62))  # SQLite INTEGER
         except ValueError:
             return JSONResponse({"error": "caller-error", "message": "limit and offset are integers"}, 400)
         infohash = request.query_params.get("infohash")
