@@ -1,5 +1,6 @@
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -153,3 +154,16 @@ def test_old_keystore_without_did_file_falls_back_and_backfills(tmp_path) -> Non
     assert store.stored_did() is None
     store.load(b"secret")
     assert store.stored_did() == key.did
+
+
+def test_a_new_data_directory_is_private(tmp_path: Path) -> None:
+    """Which tracks a listener holds and fetched is theirs: a data directory the node
+    creates is 0700 (hostile review: it was 0755 with a 0644 library)."""
+    from osp.core.settings import Settings
+    from osp.node import Node
+
+    store = Keystore(tmp_path / "a" / "identity")
+    store.create()
+    assert (tmp_path / "a").stat().st_mode & 0o777 == 0o700
+    Node(Settings(data_dir=tmp_path / "b")).close()
+    assert (tmp_path / "b").stat().st_mode & 0o777 == 0o700

@@ -55,6 +55,7 @@ class Keystore:
             serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
         )
         pem = key.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        self.directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data directory, if new
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self._write_tmp(self.path, pem)
         os.link(tmp, self.path)  # fails if a key appeared meanwhile: never overwrite

@@ -54,7 +54,7 @@ class Node:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # what you hold and fetched is yours to show
         self.library = Library(settings.library_path)
         self.keystore = Keystore(settings.identity_dir)
         self.engine: Engine | None = None

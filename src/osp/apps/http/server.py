@@ -124,7 +124,10 @@ class NodeServer:
             "bittorrent": self.node.engine.listen_port if self.node.engine else None,
         }
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info), "utf-8")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)  # never through a planted link
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(info))
         os.replace(tmp, path)
 
     async def serve(self, on_ready: Callable[[NodeServer], None] | None = None) -> None:
