@@ -283,3 +283,19 @@ def test_a_read_that_comes_up_short_aborts_the_response(tmp_path: Path, music: l
         assert received < music[0].stat().st_size
         assert srv.node.library.file(cid).state == "changed"  # type: ignore[union-attr]
         assert srv.node.engine is not None and not srv.node.engine.has_torrent(published.infohash)
+
+
+def test_get_again_repairs_a_fetched_track_whose_file_went_missing(tmp_path: Path, music: list[Path]) -> None:
+    """`osp get` of a track whose file was removed by hand said "complete" and fetched
+    nothing (new-user tryout): it now downloads the file again and the track is whole."""
+    with node_server(tmp_path / "a", "127.0.0.57") as srv:
+        track = srv.node.publish(music[1], TrackMetadata(title="Theme"))
+        b_dir = tmp_path / "b"
+        get = ("get", track.track.id, "--peer", srv.peer_url, "--listen", "127.0.0.58:0", "--no-dht")
+        osp(b_dir, *get, timeout=120)
+        stored = b_dir / "media" / f"{track.track.record['cid']}.ogg"
+        stored.unlink()
+        assert "file missing" in osp(b_dir, "ls").stdout
+        osp(b_dir, *get, timeout=120)
+        assert stored.read_bytes() == music[1].read_bytes()
+        assert "not seeded" not in osp(b_dir, "ls").stdout

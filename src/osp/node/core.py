@@ -351,7 +351,8 @@ class Node:
                     "wait for it or `osp cancel` it first")
         peers: list[tuple[str, int]] = []
         metainfo: bytes | None = None
-        local = self.library.track(track.id) is not None
+        row = self.library.track(track.id)
+        local = row is not None and not self.file_missing(row.cid)  # a missing file is fetched again
         if local:
             metainfo = self.metainfo_for(track.id)
         elif peer:

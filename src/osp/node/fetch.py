@@ -330,7 +330,7 @@ class Transfer:
         ih, data_dir = self.info.infohash, self.media_dir.parent
         with _STORE_LOCK:  # two transfers of one CID (v1 and hybrid torrents) never race for its name
             stored = self.library.file(self.track.record["cid"])
-            if stored is not None and file_state(data_dir / stored.path, stored.size) == "ok":
+            if stored is not None and stored.state == "ok" and file_state(data_dir / stored.path, stored.size) == "ok":
                 kept = data_dir / stored.path
                 self.engine.remove(ih)  # then seed from the kept file: its bytes are this CID's
                 self.engine.add(self.metainfo, kept.parent, seed_mode=True, file_name=kept.name)
@@ -341,6 +341,7 @@ class Transfer:
                 self.engine.move_storage(ih, self.media_dir)
                 row = FileRow(self.track.record["cid"], str(final.relative_to(data_dir)), self.info.size,
                               self.track.record["cidProfile"])
-            self.library.add_track(self.track, file=row, blocks=blocks, infohash=ih, metainfo=self.metainfo,
-                                   origin="fetched")
+            if not self.library.add_track(self.track, file=row, blocks=blocks, infohash=ih, metainfo=self.metainfo,
+                                          origin="fetched"):
+                self.library.put_file(row)  # the track was here with its file missing: repaired
         shutil.rmtree(self.partial_dir, ignore_errors=True)
