@@ -34,7 +34,7 @@ from osp.distribution.ratelimit import TokenBucket
 from osp.distribution.streaming import PieceWaiter, StreamSource
 from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
-from osp.library.store import Library, TrackRow
+from osp.library.store import FileRow, Library, TrackRow
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.publish import (
@@ -105,13 +105,21 @@ class Node:
         )
         self.engine.subscribe(self._on_event)
         states = self.check_files()
+        files = {f.cid: f for f in self.library.files()}
+        # Versions before issue 6 stored a peer's torrent as received: rebuild those once.
+        # (What is seeded and served is rebuilt by ``_seedable`` every time anyway.)
+        clean_stored = self.library.meta("stored-torrents") != "rebuilt"
         for row in self.library.torrents():
+            metainfo = row.metainfo
+            if clean_stored:
+                metainfo = rebuild_torrent(row.metainfo)
+                if metainfo != row.metainfo:
+                    self.library.replace_metainfo(row.infohash, metainfo)
             if states.get(row.cid) != "ok":
                 continue  # missing or changed by hand: never seed it (osp ls says so)
-            bare = rebuild_torrent(row.metainfo)  # older versions stored a peer's trackers and web seeds
-            if bare != row.metainfo:
-                self.library.replace_metainfo(row.infohash, bare)
-            self._seed(bare, row.cid, resume=row.resume)
+            self._seed(metainfo, row.cid, resume=row.resume, file=files.get(row.cid))
+        if clean_stored:
+            self.library.set_meta("stored-torrents", "rebuilt")
         self.resume_transfers()
         return self.engine
 
@@ -167,10 +175,11 @@ class Node:
             resumed.append(transfer)
         return resumed
 
-    def _seed(self, metainfo: bytes, cid: str, resume: bytes | None = None) -> None:
-        """Seed a library torrent from the file the library stores for ``cid``, under the
-        library's name for it (never the torrent's, design.md §4 "Parsing untrusted input")."""
-        f = self.library.file(cid)
+    def _seed(self, metainfo: bytes, cid: str, resume: bytes | None = None, file: FileRow | None = None) -> None:
+        """Seed a library torrent from the file the library stores for ``cid`` (``file``, when
+        the caller has it), under the library's name for it (never the torrent's, design.md
+        §4 "Parsing untrusted input")."""
+        f = file or self.library.file(cid)
         if f is None or self.engine is None:
             return
         path = self.settings.data_dir / f.path
