@@ -23,7 +23,7 @@ from osp.content.cid import CID, RAW, CIDError
 from osp.content.dagpb import decode_node
 from osp.content.unixfs import wrapped_leaf_envelope
 from osp.core.errors import NotFoundError
-from osp.library.store import Library
+from osp.library.store import Library, file_state
 
 RAW_TYPE = "application/vnd.ipld.raw"
 CAR_TYPE = "application/vnd.ipld.car"
@@ -96,11 +96,7 @@ class Gateway:
         if row is None:
             raise NotFoundError(f"no file {cid} here")
         path = self.data_dir / row.path
-        try:
-            intact = path.stat().st_size == row.size
-        except OSError:
-            intact = False
-        if not intact:
+        if file_state(path, row.size) != "ok":
             self._lost(str(cid))
             raise NotFoundError(f"the file {cid} is no longer available here (missing or changed on disk)")
         mime = self.library.format_of(str(cid)) or "application/octet-stream"

@@ -301,6 +301,12 @@ class Library:
         count: Any = self._all("SELECT count(*) FROM tracks JOIN files ON files.cid=tracks.cid WHERE files.state<>'ok'")[0][0]
         return int(count)
 
+    def intact_file(self, cid: str, data_dir: Path) -> FileRow | None:
+        """The stored file of ``cid`` if the library holds it ``ok`` and it is on disk under
+        ``data_dir`` with its size (``file_state``; not re-hashed), else ``None``."""
+        f = self.file(cid)
+        return f if f is not None and f.state == "ok" and file_state(data_dir / f.path, f.size) == "ok" else None
+
     def file_states(self) -> dict[str, str]:
         """``{cid: state}`` of every stored file."""
         return {str(c): str(st) for c, st in self._all("SELECT cid, state FROM files")}
@@ -335,6 +341,16 @@ def _transfer_row(row: tuple[Any, ...]) -> TransferRow:
     addrs = [(str(h), int(p)) for h, p in json.loads(str(peers))]
     return TransferRow(str(ih), str(track_id), bytes(record), bytes(metainfo), addrs,
                        bytes(resume) if resume is not None else None, str(started))
+
+
+def file_state(path: Path, size: int) -> str:
+    """The cheap check of a stored file: ``ok`` (exists with ``size`` bytes), ``missing``
+    or ``changed`` (another size).  Contents are not re-hashed here."""
+    try:
+        actual = path.stat().st_size
+    except OSError:  # gone, or unreadable: either way not servable
+        return "missing"
+    return "ok" if actual == size else "changed"
 
 
 #: joins a track to its file when that file is intact: what peers may be offered

@@ -34,14 +34,13 @@ from osp.distribution.ratelimit import TokenBucket
 from osp.distribution.streaming import PieceWaiter, StreamSource
 from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
-from osp.library.store import FileRow, Library, TrackRow
+from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.publish import (
     PARTIAL_DIR,
     Published,
     TrackMetadata,
-    file_state,
     publish_file,
     remove_orphans,
     web_seed_url,
@@ -445,10 +444,8 @@ class Node:
         if self.library.track(track.id) is not None:
             return None
         torrent = self.library.torrent(track.infohash)
-        stored = self.library.file(track.record["cid"])
+        stored = self.library.intact_file(track.record["cid"], self.settings.data_dir)
         if torrent is None or stored is None or torrent.cid != stored.cid:
-            return None
-        if file_state(self.settings.data_dir / stored.path, stored.size) != "ok":
             return None
         transfer = Transfer(track, torrent.metainfo, engine=engine, library=self.library,
                             media_dir=self.settings.media_dir, peers=[], on_complete=self._transfer_done)

@@ -45,7 +45,7 @@ from osp.core.errors import IntegrityError, OspError, PeerError
 from osp.distribution.engine import Engine, parse_metainfo
 from osp.distribution.events import Event, HashFailed, PeerBanned, TorrentFailed, TorrentFinished
 from osp.library.store import FileRow, Library
-from osp.node.publish import PARTIAL_DIR, file_name, file_state
+from osp.node.publish import PARTIAL_DIR, file_name
 from osp.records.track import VerifiedTrack
 
 
@@ -329,8 +329,8 @@ class Transfer:
         hand) is replaced."""
         ih, data_dir = self.info.infohash, self.media_dir.parent
         with _STORE_LOCK:  # two transfers of one CID (v1 and hybrid torrents) never race for its name
-            stored = self.library.file(self.track.record["cid"])
-            if stored is not None and stored.state == "ok" and file_state(data_dir / stored.path, stored.size) == "ok":
+            stored = self.library.intact_file(self.track.record["cid"], data_dir)
+            if stored is not None:
                 kept = data_dir / stored.path
                 self.engine.remove(ih)  # then seed from the kept file: its bytes are this CID's
                 self.engine.add(self.metainfo, kept.parent, seed_mode=True, file_name=kept.name)

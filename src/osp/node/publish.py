@@ -220,8 +220,8 @@ def place_verified(library: Library, media_dir: Path, staged: Path, cid: str, si
     file of ``cid`` when it holds one intact (the same bytes: kept, ``staged`` is left to
     the caller), else ``staged`` moved to ``media_dir``, replacing whatever was there (a
     leftover or a file changed by hand is never adopted)."""
-    stored = library.file(cid)
-    if stored is not None and stored.state == "ok" and file_state(media_dir.parent / stored.path, stored.size) == "ok":
+    stored = library.intact_file(cid, media_dir.parent)
+    if stored is not None:
         return stored
     final = media_dir / staged.name
     os.replace(staged, final)
@@ -269,18 +269,6 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def file_state(path: Path, size: int) -> str:
-    """The cheap check of a stored file: ``ok`` (exists with ``size`` bytes), ``missing``
-    or ``changed`` (another size).  Contents are not re-hashed here."""
-    try:
-        actual = path.stat().st_size
-    except FileNotFoundError:
-        return "missing"
-    except OSError:
-        return "missing"
-    return "ok" if actual == size else "changed"
 
 
 def remove_orphans(library: Library, media_dir: Path) -> list[Path]:

@@ -280,7 +280,7 @@ def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
         if not settings.library_path.exists():
             tracks = []
         else:
-            from osp.node.publish import file_state
+            from osp.library.store import file_state
 
             with Library(settings.library_path) as lib:
                 states = {f.cid: file_state(settings.data_dir / f.path, f.size) for f in lib.files()}
