@@ -156,6 +156,13 @@ def rebuild_torrent(metainfo: bytes, *, trackers: Sequence[str] = (), web_seeds:
     return rebuilt
 
 
+def v1_piece_hashes(metainfo: bytes) -> list[bytes]:
+    """The 20-byte SHA-1 of each piece (BEP 3 ``pieces``) of a v1 or hybrid torrent, in order;
+    ``CorruptDataError`` if libtorrent rejects ``metainfo``."""
+    ti = _torrent_info(metainfo)
+    return [bytes(ti.hash_for_piece(i)) for i in range(ti.num_pieces())]
+
+
 def _torrent_info(metainfo: bytes) -> lt.torrent_info:
     try:
         return lt.torrent_info(_bdecode(metainfo))
@@ -459,12 +466,27 @@ class Engine:
     def have_piece(self, infohash: str, piece: int) -> bool:
         return bool(self._handle(infohash).have_piece(piece))
 
-    def prioritize(self, infohash: str, first_piece: int, last_piece: int, deadline_ms: int = 0) -> None:
-        """Ask for pieces ``first..last`` first, with staggered deadlines (streaming seeks)."""
+    def prioritize(self, infohash: str, pieces: Sequence[tuple[int, int]], *, preempt: bool = False) -> None:
+        """Give ``pieces`` (``(piece, deadline_ms)``) libtorrent piece deadlines (time-critical
+        pieces: top priority, requested from the fastest peers, re-requested when late).
+
+        ``preempt``: first drop every earlier deadline of the torrent, so that setting the
+        first new one makes libtorrent cancel the requests queued at peers for any other
+        piece (``torrent::cancel_non_critical``): the new range does not wait behind the
+        read-ahead already requested (``schedule`` rule 1).
+        """
         handle = self._handle(infohash)
-        for i, piece in enumerate(range(first_piece, last_piece + 1)):
+        if preempt:
+            handle.clear_piece_deadlines()
+        for piece, deadline in pieces:
             if not handle.have_piece(piece):
-                handle.set_piece_deadline(piece, deadline_ms + 50 * i)
+                handle.set_piece_deadline(piece, deadline)
+
+    def add_piece(self, infohash: str, piece: int, data: bytes) -> None:
+        """Hand libtorrent a piece fetched elsewhere (a web seed over HTTP) that the caller has
+        checked against the piece hash; libtorrent checks it again (``PieceFinished`` or
+        ``HashFailed`` follow) and it replaces any blocks peers had sent for that piece."""
+        self._handle(infohash).add_piece(piece, data, lt.torrent_handle.overwrite_existing)
 
     def _await(self, matches: Callable[[Event], bool], start: Callable[[], None], timeout: float) -> Event | None:
         """Subscribe, call ``start``, and return the first event ``matches`` accepts (or ``None``)."""

@@ -226,19 +226,35 @@ class PeerClient:
     def get_bytes(self, path: str, limit: int, accept: str = "*/*") -> bytes:
         """GET ``path`` and return at most ``limit`` bytes, all within ``deadline`` seconds;
         errors as the module says."""
+        return self._get(path, limit, {"Accept": accept}, 200)
+
+    def get_range(self, path: str, first: int, last: int, total: int) -> bytes:
+        """GET bytes ``first..last`` (inclusive) of the ``total``-byte resource at ``path``
+        (RFC 9110 §14): the answer must be a 206 whose ``Content-Range`` is exactly that
+        range of that size, with exactly that many bytes; else ``PeerError``."""
+        want = f"bytes {first}-{last}/{total}"
+        return self._get(path, last - first + 1, {"Range": f"bytes={first}-{last}"}, 206,
+                         content_range=want, exact=True)
+
+    def _get(self, path: str, limit: int, headers: dict[str, str], status: int, *,
+             content_range: str | None = None, exact: bool = False) -> bytes:
         url = self.base_url + path
         self._deadline.at = time.monotonic() + self.deadline
         try:
-            with self._client.stream("GET", url, headers={"Accept": accept}) as resp:
+            with self._client.stream("GET", url, headers=headers) as resp:
                 if resp.status_code == 404:
                     raise RemoteNotFoundError(f"{url}: not found on that peer")
-                if resp.status_code != 200:
+                if resp.status_code != status:
                     raise PeerError(f"{url}: peer answered HTTP {resp.status_code}")
+                if content_range is not None and resp.headers.get("content-range", "").strip() != content_range:
+                    raise PeerError(f"{url}: answered another range than {content_range}")
                 out = bytearray()
                 for chunk in resp.iter_bytes():
                     out += chunk
                     if len(out) > limit:
                         raise PeerError(f"{url}: answer larger than {limit} bytes")
+                if exact and len(out) != limit:
+                    raise PeerError(f"{url}: answer of {len(out)} bytes, {limit} expected")
                 return bytes(out)
         except httpx.HTTPError as exc:
             at = self._deadline.at

@@ -31,7 +31,8 @@ from osp.distribution.events import EngineConfig, Event, PieceFinished, ResumeDa
 from osp.distribution.magnet import parse_magnet
 from osp.distribution.peer_client import PeerClient, typed_base_url
 from osp.distribution.ratelimit import TokenBucket
-from osp.distribution.streaming import PieceWaiter, StreamSource
+from osp.distribution.schedule import probe_pieces
+from osp.distribution.streaming import PieceWaiter, Reads, StreamSource
 from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
 from osp.library.store import FileRow, Library, TrackRow, file_state
@@ -60,6 +61,7 @@ class Node:
         self.http_url: str | None = None  #: set by the HTTP runner once the peer listener is bound
         self.transfers: dict[str, Transfer] = {}
         self.waiter = PieceWaiter()
+        self.reads = Reads()
         self._key: SigningKey | None = None
         self._resume_lock = threading.Condition()
         self._resume_pending: set[str] = set()
@@ -165,14 +167,21 @@ class Node:
             try:
                 track = verify_track(row.record)
                 transfer = Transfer(track, row.metainfo, engine=engine, library=self.library,
-                                    media_dir=self.settings.media_dir, peers=row.peers, on_complete=self._transfer_done)
+                                    media_dir=self.settings.media_dir, peers=row.peers, on_complete=self._transfer_done,
+                                    allow_private=self.settings.allow_private_peers,
+                                    deadline=self.settings.request_deadline)
             except OspError:
                 self.library.drop_transfer(row.infohash)
                 continue
             self.transfers[track.id] = transfer
-            transfer.start()
+            self._start(transfer)
             resumed.append(transfer)
         return resumed
+
+    def _start(self, transfer: Transfer) -> None:
+        """Start a transfer; every stream of it keeps the pieces players probe urgent."""
+        self.reads.pin(transfer.info.infohash, tuple(probe_pieces(transfer.info.size, transfer.info.piece_length)))
+        transfer.start()
 
     def _seed(self, metainfo: bytes, cid: str, resume: bytes | None = None, file: FileRow | None = None) -> None:
         """Seed a library torrent from the file the library stores for ``cid`` (``file``, when
@@ -385,12 +394,14 @@ class Node:
             peers=peers,
             stall_timeout=stall_timeout,
             on_complete=self._transfer_done,
+            allow_private=self.settings.allow_private_peers,
+            deadline=self.settings.request_deadline,
         )
         self.transfers[track.id] = transfer
         if local:
             transfer.mark_complete()
             return transfer
-        transfer.start()
+        self._start(transfer)
         return transfer
 
     def fetch_from_gateway(self, ref: str, gateway: str, peer: str | None = None) -> VerifiedTrack:
@@ -554,6 +565,8 @@ class Node:
             infohash=transfer.info.infohash,
             piece_length=transfer.info.piece_length,
             waiter=self.waiter,
+            reads=self.reads,
+            http=transfer.webseeds,
         )
 
     def node_info(self) -> dict[str, Any]:

@@ -42,8 +42,10 @@ from typing import Any
 
 from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
 from osp.core.errors import IntegrityError, OspError, PeerError
-from osp.distribution.engine import Engine, parse_metainfo
+from osp.distribution.engine import Engine, parse_metainfo, v1_piece_hashes, with_web_seeds
 from osp.distribution.events import Event, HashFailed, PeerBanned, TorrentFailed, TorrentFinished
+from osp.distribution.schedule import probe_pieces
+from osp.distribution.webseed import WebSeeds
 from osp.library.store import FileRow, Library
 from osp.node.publish import PARTIAL_DIR, file_name
 from osp.records.track import VerifiedTrack
@@ -138,6 +140,8 @@ class Transfer:
         peers: list[tuple[str, int]],
         stall_timeout: float = 60.0,
         on_complete: Callable[[Transfer], None] | None = None,
+        allow_private: bool = False,
+        deadline: float = 30.0,
     ) -> None:
         self.track = track
         self.metainfo = metainfo
@@ -157,6 +161,12 @@ class Transfer:
         if mi.size != track.record["size"]:
             raise IntegrityError(f"the torrent holds {mi.size} bytes, the record says {track.record['size']}", check="size")
         self.info = mi
+        # The torrent's web seeds are fetched by the node itself (``webseed``), in the order
+        # reads need them; libtorrent gets the torrent without them (its web-seed client
+        # asks for >= 1 MiB at a time: a seek would wait behind it).
+        self.webseeds = WebSeeds(engine, mi.infohash, mi.web_seeds, v1_piece_hashes(metainfo), mi.size,
+                                 mi.piece_length, allow_private=allow_private, deadline=deadline,
+                                 on_hash_failure=self._web_seed_failed)
         self._state = TransferState(track.id, mi.infohash, track.record["title"], "downloading", 0, mi.size, 0, 0, 0, None)
         self._lock = threading.Lock()
         self._hash_failures = 0
@@ -192,6 +202,10 @@ class Transfer:
         elif isinstance(event, TorrentFinished):
             self._finished.set()
 
+    def _web_seed_failed(self, url: str) -> None:
+        self._hash_failures += 1
+        self._banned.append(url)
+
     def mark_complete(self) -> None:
         """For a track the library already holds: complete without downloading."""
         self._set(state="complete", done=self.info.size, verified=self.info.size)
@@ -206,9 +220,19 @@ class Transfer:
         if earlier is not None or (self.partial_dir / self.file_name).exists():
             self._set(state="checking")
         self._unsubscribe = self.engine.subscribe(self.on_event)
-        self.engine.add(self.metainfo, self.partial_dir, sequential=True, peers=self.peers,
+        self.engine.add(with_web_seeds(self.metainfo, []), self.partial_dir, sequential=True, peers=self.peers,
                         resume=earlier.resume if earlier else None, file_name=self.file_name)
+        self._anticipate_player()
+        self.webseeds.start()
         self._thread.start()
+
+    def _anticipate_player(self) -> None:
+        """Ask every source at once for what every player reads before it plays
+        (``schedule.probe_pieces``: the first piece, the tail, the head)."""
+        ih = self.info.infohash
+        pieces = [p for p in probe_pieces(self.info.size, self.info.piece_length) if not self.engine.have_piece(ih, p)]
+        self.engine.prioritize(ih, [(p, 0) for p in pieces], preempt=True)
+        self.webseeds.want(pieces)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop downloading but keep the partial file and the persisted row (node shutdown);
@@ -271,6 +295,7 @@ class Transfer:
             self._set(state="failed", error=safe_error(exc))
             self._abandon()
         finally:
+            self.webseeds.stop()
             self._unsubscribe()
             self.done.set()
             if self.on_complete:
@@ -293,9 +318,12 @@ class Transfer:
             if self._stop.is_set() or self._cancel.is_set():
                 raise _Interrupted()
             st = self.engine.status(ih)
+            sources = self.engine.connected_sources(ih)
+            sources["webSeeds"] = len(self.webseeds.usable())
+            self.webseeds.bulk = sources["bittorrent"] == 0  # HTTP carries the bulk until the swarm is here
             self._set(done=st.total_done, rate=st.download_rate, peers=st.num_peers, hash_failures=self._hash_failures,
                       state="checking" if st.state == "checking" else "downloading",
-                      sources=self.engine.connected_sources(ih), verified=st.verified)
+                      sources=sources, verified=st.verified)
             if self._failure:
                 raise PeerError(f"download failed: {self._failure}")
             if st.state in ("finished", "seeding") and st.total_done >= st.total_wanted:

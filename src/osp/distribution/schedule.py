@@ -1,0 +1,105 @@
+"""Which pieces a stream needs, and when: the request-scheduling policy (pure).
+
+A player reads a track through ``/stream/`` in jumps: the start, then the tail (Ogg
+duration, MP3 ID3v1/APE tags: every demuxer probes it, design.md §8), then back, and
+later wherever the listener seeks.  Each jump is a **read**; the rules:
+
+1. **The newest read outranks everything.**  A player that jumps has stopped waiting for
+   what it asked before, so a new read *preempts*: every earlier deadline is dropped and
+   the requests still queued at peers for other pieces are cancelled, so the new range
+   does not wait behind the read-ahead already in the link's queue.
+2. **Urgent first**: the pieces covering the first ``urgent`` bytes of the read (what a
+   demuxer needs to probe or decode its first frames) are due at once (deadline 0).
+3. **Then a rolling read-ahead** of ``ahead`` bytes after them, with deadlines staggered
+   by ``step_ms`` per piece so they arrive in order; when the reader reaches a piece still
+   missing, the window rolls forward from there (without preempting: same read).
+4. Everything else is left to the engine's sequential download (the bulk of the file,
+   from the lowest missing piece), which resumes as soon as the windows are served.
+
+These functions take numbers and return numbers; ``streaming.StreamSource`` applies them
+to the engine (libtorrent piece deadlines, ``Engine.prioritize``) and ``webseed`` to HTTP
+sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+URGENT_BYTES = 64 * 1024
+READ_AHEAD_BYTES = 512 * 1024
+STEP_MS = 100
+
+
+@dataclass(frozen=True)
+class Window:
+    """The pieces one read wants, with deadlines in milliseconds from now (``0`` = now)."""
+
+    pieces: tuple[tuple[int, int], ...]  #: ``(piece, deadline_ms)`` in reading order
+    preempt: bool  #: drop earlier deadlines and cancel queued requests first
+
+    @property
+    def urgent(self) -> tuple[int, ...]:
+        """The pieces due now."""
+        return tuple(p for p, d in self.pieces if d == 0)
+
+
+def read_window(
+    start: int,
+    size: int,
+    piece_length: int,
+    have: Callable[[int], bool] = lambda _: False,
+    *,
+    preempt: bool = True,
+    pinned: Sequence[int] = (),
+    urgent: int = URGENT_BYTES,
+    ahead: int = READ_AHEAD_BYTES,
+    step_ms: int = STEP_MS,
+) -> Window:
+    """The window of a read at byte ``start`` of a ``size``-byte file cut in ``piece_length``
+    pieces: pieces covering ``[start, start + urgent)`` due at 0 ms, then those covering the
+    next ``ahead`` bytes due at ``step_ms``, ``2 * step_ms``, …; pieces ``have`` says are
+    here are left out (their slot still counts, so deadlines keep their spacing).
+    ``pinned`` pieces (``probe_pieces``: every player reads them) missing here stay due at
+    0 ms, right after the read's own urgent pieces, so a read never drops them.
+
+    ``ValueError`` unless ``0 <= start < size`` and ``piece_length > 0``.
+    """
+    if piece_length <= 0 or not 0 <= start < size:
+        raise ValueError(f"no window at byte {start} of {size} with pieces of {piece_length}")
+    last_piece = (size - 1) // piece_length
+    first = start // piece_length
+    urgent_last = min(last_piece, (start + max(1, urgent) - 1) // piece_length)
+    ahead_last = min(last_piece, (start + max(1, urgent) + max(0, ahead) - 1) // piece_length)
+    out: list[tuple[int, int]] = []
+    for piece in range(first, ahead_last + 1):
+        if not have(piece):
+            out.append((piece, 0 if piece <= urgent_last else (piece - urgent_last) * step_ms))
+    mine = {p for p, _ in out}
+    extra = [(p, 0) for p in dict.fromkeys(pinned) if p not in mine and 0 <= p <= last_piece and not have(p)]
+    split = sum(1 for _, d in out if d == 0)
+    return Window((*out[:split], *extra, *out[split:]), preempt)
+
+
+def probe_pieces(size: int, piece_length: int, *, urgent: int = URGENT_BYTES) -> list[int]:
+    """The pieces every player reads before it plays: the first piece, then those of the
+    last ``urgent`` bytes (Ogg duration, MP3 ID3v1/APE tags, design.md §8), then the rest of
+    the first ``urgent`` bytes; in that order, which is the order ffmpeg reads them in."""
+    if size <= 0 or piece_length <= 0:
+        return []
+    last = (size - 1) // piece_length
+    head = list(range(0, min(last, (urgent - 1) // piece_length) + 1))
+    tail = list(range(max(0, size - urgent) // piece_length, last + 1))
+    return list(dict.fromkeys([head[0], *tail, *head[1:]]))
+
+
+def contiguous_runs(pieces: Sequence[int], max_run: int) -> list[tuple[int, int]]:
+    """Pieces grouped into ``(first, last)`` runs of consecutive indices, at most ``max_run``
+    pieces each, in the given order (one HTTP Range request per run)."""
+    runs: list[tuple[int, int]] = []
+    for piece in pieces:
+        if runs and piece == runs[-1][1] + 1 and piece - runs[-1][0] < max_run:
+            runs[-1] = (runs[-1][0], piece)
+        else:
+            runs.append((piece, piece))
+    return runs
