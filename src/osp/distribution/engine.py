@@ -396,6 +396,14 @@ class Engine:
         handle.add_tracker({"url": url, "tier": 0})
         handle.force_reannounce()
 
+    def add_web_seed(self, infohash: str, url: str) -> None:
+        """Use ``url`` as one more BEP 19 web seed of a running torrent, for this session only
+        (the torrent's metainfo and resume data do not keep it).  libtorrent checks every
+        piece's hash and bans a web seed at its first corrupt piece (it then leaves
+        ``sources``; ``PeerBanned`` and ``HashFailed`` are emitted).  ``NotFoundError`` if
+        the torrent is not here."""
+        self._handle(infohash).add_url_seed(url)
+
     def sources(self, infohash: str) -> tuple[list[str], list[str]]:
         """``(trackers, web_seeds)`` the session uses for the torrent: tracker URLs, then
         BEP 19 ``url-list`` and BEP 17 ``httpseeds`` URLs; ``NotFoundError`` if not here."""

@@ -37,6 +37,7 @@ from osp.identity.keystore import Keystore
 from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
+from osp.node.gateways import fetch_from_gateways, range_seeds
 from osp.node.publish import (
     PARTIAL_DIR,
     Published,
@@ -365,13 +366,21 @@ class Node:
             metainfo = self.metainfo_for(track.id)
         elif peer:
             peer = typed_base_url(peer)
-            with self._peer(peer) as client:
-                # only the verified info dict is kept; the one web seed is the node the user named
-                metainfo = rebuild_torrent(client.torrent(track.id), web_seeds=[web_seed_url(peer, track.record["cid"])])
-                try:
-                    peers.append(client.bittorrent_address())
-                except PeerError:
-                    pass
+            try:
+                with self._peer(peer) as client:
+                    # only the verified info dict is kept; the one web seed is the node the user named
+                    metainfo = rebuild_torrent(client.torrent(track.id),
+                                               web_seeds=[web_seed_url(peer, track.record["cid"])])
+                    try:
+                        peers.append(client.bittorrent_address())
+                    except PeerError:
+                        pass
+            except RemoteError as exc:
+                if not self.settings.gateways:
+                    raise
+                return self._fetch_by_gateways(track, engine, f"cannot get the torrent from {peer}: {exc.message}")
+        if metainfo is None and self.settings.gateways:
+            return self._fetch_by_gateways(track, engine, "no peer to ask for the torrent")
         if metainfo is None:
             raise NotFoundError(
                 f"no torrent for {track.id}: give --peer URL of a node that has it (magnet-only fetch needs the DHT)"
@@ -385,12 +394,61 @@ class Node:
             peers=peers,
             stall_timeout=stall_timeout,
             on_complete=self._transfer_done,
+            fallback=self._gateway_fallback(track) if self.settings.gateways else None,
         )
         self.transfers[track.id] = transfer
         if local:
             transfer.mark_complete()
             return transfer
         transfer.start()
+        if self.settings.gateways:
+            threading.Thread(target=self._add_gateway_seeds, args=(transfer,), daemon=True,
+                             name=f"osp-gw-seeds-{track.infohash[:8]}").start()
+        return transfer
+
+    # -- extra gateways (Settings.gateways, issue 7) --------------------------------------
+
+    def _add_gateway_seeds(self, transfer: Transfer) -> None:
+        """Probe the configured gateways (in parallel, a short deadline) and add those that
+        serve ``Range`` as web seeds of this running transfer only (``Engine.add_web_seed``:
+        the stored torrent and ``/torrent`` keep only our own web seed)."""
+        record = transfer.track.record
+        seeds = range_seeds(self.settings.gateways, record["cid"], int(record["size"]),
+                            allow_private=self.settings.allow_private_peers)
+        engine = self.engine
+        for url in seeds:
+            if transfer.done.is_set() or engine is None:
+                return
+            try:
+                engine.add_web_seed(transfer.info.infohash, url)
+            except OspError:
+                return  # the transfer ended meanwhile
+
+    def _gateway_fallback(self, track: VerifiedTrack) -> Callable[[OspError], None]:
+        """The ``Transfer.fallback`` that fetches ``track`` from the configured gateways."""
+        def run(reason: OspError) -> None:
+            self._fetch_verified_from_gateways(track, f"BitTorrent gave up ({reason.message})")
+        return run
+
+    def _fetch_verified_from_gateways(self, track: VerifiedTrack, why: str) -> bytes:
+        """The verified block-by-block fallback over ``settings.gateways`` in order; stores and
+        seeds the track, returns its torrent.  Errors: ``fetch_from_gateways``."""
+        s = self.settings
+        infohash, metainfo = fetch_from_gateways(track, s.gateways, library=self.library, media_dir=s.media_dir,
+                                                 allow_private=s.allow_private_peers, deadline=s.request_deadline,
+                                                 why=why)
+        if self.engine is not None:
+            self._seed(metainfo, track.record["cid"])
+            self.engine.request_resume_data(infohash)
+        return metainfo
+
+    def _fetch_by_gateways(self, track: VerifiedTrack, engine: Engine, why: str) -> Transfer:
+        """BitTorrent cannot start (``why``): fetch from the gateways now; a complete transfer."""
+        metainfo = self._fetch_verified_from_gateways(track, why)
+        transfer = Transfer(track, metainfo, engine=engine, library=self.library, media_dir=self.settings.media_dir,
+                            peers=[], on_complete=self._transfer_done)
+        self.transfers[track.id] = transfer
+        transfer.mark_complete()
         return transfer
 
     def fetch_from_gateway(self, ref: str, gateway: str, peer: str | None = None) -> VerifiedTrack:
