@@ -166,12 +166,15 @@ class Node:
             try:
                 track = verify_track(row.record)
                 transfer = Transfer(track, row.metainfo, engine=engine, library=self.library,
-                                    media_dir=self.settings.media_dir, peers=row.peers, on_complete=self._transfer_done)
+                                    media_dir=self.settings.media_dir, peers=row.peers, on_complete=self._transfer_done,
+                                    fallback=self._gateway_fallback(track) if self.settings.gateways else None)
             except OspError:
                 self.library.drop_transfer(row.infohash)
                 continue
             self.transfers[track.id] = transfer
             transfer.start()
+            if self.settings.gateways:
+                threading.Thread(target=self._add_gateway_seeds, args=(transfer,), daemon=True).start()
             resumed.append(transfer)
         return resumed
 
