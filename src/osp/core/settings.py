@@ -12,6 +12,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from osp.core.errors import CallerError
 
@@ -55,6 +56,38 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def parse_gateway_url(text: str, *, what: str = "--gateway", allow_private: bool = True) -> str:
+    """An IPFS gateway base URL the user configured, without a trailing slash.
+
+    Accepts ``http(s)://host[:port][/path]``; ``CallerError`` (exit 2) for another scheme,
+    a missing host, a bad port, credentials (``user:pass@``: they would be sent to every
+    peer we hand the URL to as a web seed), a query or a fragment (``{url}/ipfs/{cid}`` is
+    appended to it).  With ``allow_private=False`` a host that is a loopback, private or
+    otherwise non-global IP literal is refused too (names are checked by the egress guard
+    at each request, design.md §4 "Outbound requests").
+    """
+    raw = text.strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CallerError(f"{what} must be an http(s) URL such as https://gateway.example, not {raw[:80]!r}")
+    try:
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise CallerError(f"{what} has a bad port: {raw[:80]!r}") from exc
+    if parts.username is not None or parts.password is not None:
+        raise CallerError(f"{what} must not carry credentials (user:password@): {parts.hostname}")
+    if parts.query or parts.fragment or raw.endswith(("?", "#")):
+        raise CallerError(f"{what} must not have a query or fragment (/ipfs/CID is appended to it): {raw[:80]!r}")
+    if not allow_private:
+        try:
+            addr = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            addr = None
+        if addr is not None and (not addr.is_global or addr.is_multicast):
+            raise CallerError(f"{what} {raw[:80]} is a non-global address: add --allow-private-peers to use it")
+    return raw.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a node or command needs to know; immutable.
@@ -77,6 +110,11 @@ class Settings:
         request_deadline: seconds one outbound HTTP request (a record, torrent or
             gateway block from a peer) may take in all, headers and body; past it the
             request fails with ``PeerError``.
+        gateways: extra IPFS trustless gateway base URLs (``parse_gateway_url``), in the
+            order they are tried.  At each fetch the ones answering a ``Range`` probe on
+            ``{gateway}/ipfs/{cid}`` become extra web seeds of that transfer only (never
+            stored nor served); when BitTorrent cannot start or stalls they are the
+            verified block-by-block fallback.  Every request goes through the egress guard.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -93,8 +131,10 @@ class Settings:
     cid_profile: str = "unixfs-v1-2025"
     passphrase: bytes | None = field(default=None, repr=False)
     request_deadline: float = 30.0
+    gateways: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "gateways", tuple(parse_gateway_url(g) for g in self.gateways))
         if not is_loopback_host(self.control[0]):
             raise CallerError(f"the control listener must bind a loopback address, not {self.control[0]!r}")
 

@@ -9,16 +9,34 @@ or deeper than ``MAX_DEPTH`` raises ``IntegrityError`` naming the gateway.
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Protocol
+
+import httpx
 
 from osp.content.cid import CID, DAG_PB, RAW
 from osp.content.dagpb import UNIXFS_FILE, UNIXFS_RAW, DagPbError, PBLink, decode_node, decode_unixfs
-from osp.core.errors import IntegrityError
+from osp.core.errors import IntegrityError, PeerError
 from osp.distribution.peer_client import DEFAULT_DEADLINE, PeerClient
 
 MAX_BLOCK = 2 * 1024 * 1024
 MAX_DEPTH = 16
 RAW_TYPE = "application/vnd.ipld.raw"
+
+
+_CONTENT_RANGE = re.compile(r"bytes\s+0-0/(\d+)\s*")
+
+
+def range_probe_ok(status: int, content_range: str | None, body: bytes, size: int) -> bool:
+    """Whether the answer to ``Range: bytes=0-0`` shows a gateway that can be a BEP 19 web
+    seed of a ``size``-byte file: ``206 Partial Content`` (RFC 9110 §15.3.7) with
+    ``Content-Range: bytes 0-0/{size}`` (§14.4: the right complete length) and at most
+    that one byte.  Pure; a ``200`` (Range ignored) or a wrong total is ``False``."""
+    if status != 206 or content_range is None or len(body) > 1:
+        return False
+    m = _CONTENT_RANGE.fullmatch(content_range.strip())
+    return m is not None and int(m[1]) == size
 
 
 class Writable(Protocol):
@@ -36,6 +54,25 @@ class GatewayClient(PeerClient):
     def __init__(self, base_url: str, *, timeout: float = 30.0, deadline: float = DEFAULT_DEADLINE,
                  allow_private: bool = False) -> None:
         super().__init__(base_url, timeout=timeout, deadline=deadline, allow_private=allow_private)
+
+    def serves_range(self, cid: CID | str, size: int) -> bool:
+        """Probe ``GET /ipfs/{cid}`` with ``Range: bytes=0-0`` (``range_probe_ok``), within
+        the deadline and behind the egress guard; ``PeerError`` when the gateway cannot be
+        reached or is refused by the guard."""
+        url = f"{self.base_url}/ipfs/{cid}"
+        self._deadline.at = time.monotonic() + self.deadline
+        try:
+            with self._client.stream("GET", url, headers={"Range": "bytes=0-0"}) as resp:
+                body = b""
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > 1:
+                        break
+                return range_probe_ok(resp.status_code, resp.headers.get("content-range"), body, size)
+        except httpx.HTTPError as exc:
+            raise PeerError(f"cannot reach gateway {self.base_url}: {exc}") from exc
+        finally:
+            self._deadline.at = None
 
     def block(self, cid: CID) -> bytes:
         """One block, verified against ``cid``."""

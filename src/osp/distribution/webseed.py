@@ -91,17 +91,35 @@ class WebSeeds:
         self._bulk = False
         self._taken: set[int] = set()
         self._stopped = False
+        self._started = False
         self._threads: list[threading.Thread] = []
 
     # -- control -------------------------------------------------------------------
 
     def start(self) -> None:
-        for seed in self.seeds:
-            for lane in ("urgent", "bulk"):
-                t = threading.Thread(target=self._lane, args=(seed, lane), daemon=True,
-                                     name=f"osp-webseed-{lane}-{self.infohash[:8]}")
-                t.start()
-                self._threads.append(t)
+        with self._cond:
+            self._started = True
+            seeds = list(self.seeds)
+        for seed in seeds:
+            self._run(seed)
+
+    def add(self, url: str) -> None:
+        """Another web seed (a configured gateway that serves Range), used at once."""
+        with self._cond:
+            if self._stopped or any(s.url == url for s in self.seeds):
+                return
+            seed = _Seed(url)
+            self.seeds.append(seed)
+            started = self._started
+        if started:
+            self._run(seed)
+
+    def _run(self, seed: _Seed) -> None:
+        for lane in ("urgent", "bulk"):
+            t = threading.Thread(target=self._lane, args=(seed, lane), daemon=True,
+                                 name=f"osp-webseed-{lane}-{self.infohash[:8]}")
+            t.start()
+            self._threads.append(t)
 
     def stop(self, timeout: float = 5.0) -> None:
         with self._cond:
@@ -141,6 +159,10 @@ class WebSeeds:
     def usable(self) -> list[str]:
         """URLs of the web seeds not dropped."""
         return [s.url for s in self.seeds if s.bad is None]
+
+    def dropped(self) -> dict[str, str]:
+        """``{url: why}`` of the web seeds dropped for this transfer."""
+        return {s.url: s.bad for s in self.seeds if s.bad is not None}
 
     # -- lanes ----------------------------------------------------------------------
 

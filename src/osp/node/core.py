@@ -38,6 +38,7 @@ from osp.identity.keystore import Keystore
 from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
+from osp.node.gateways import fetch_from_gateways, range_seeds
 from osp.node.publish import (
     PARTIAL_DIR,
     Published,
@@ -169,7 +170,8 @@ class Node:
                 transfer = Transfer(track, row.metainfo, engine=engine, library=self.library,
                                     media_dir=self.settings.media_dir, peers=row.peers, on_complete=self._transfer_done,
                                     allow_private=self.settings.allow_private_peers,
-                                    deadline=self.settings.request_deadline)
+                                    deadline=self.settings.request_deadline,
+                                    fallback=self._gateway_fallback(track) if self.settings.gateways else None)
             except OspError:
                 self.library.drop_transfer(row.infohash)
                 continue
@@ -179,9 +181,13 @@ class Node:
         return resumed
 
     def _start(self, transfer: Transfer) -> None:
-        """Start a transfer; every stream of it keeps the pieces players probe urgent."""
+        """Start a transfer; every stream of it keeps the pieces players probe urgent; the
+        configured gateways that serve Range join its web seeds (probed in the background)."""
         self.reads.pin(transfer.info.infohash, tuple(probe_pieces(transfer.info.size, transfer.info.piece_length)))
         transfer.start()
+        if self.settings.gateways:
+            threading.Thread(target=self._add_gateway_seeds, args=(transfer,), daemon=True,
+                             name=f"osp-gw-seeds-{transfer.info.infohash[:8]}").start()
 
     def _seed(self, metainfo: bytes, cid: str, resume: bytes | None = None, file: FileRow | None = None) -> None:
         """Seed a library torrent from the file the library stores for ``cid`` (``file``, when
@@ -374,13 +380,21 @@ class Node:
             metainfo = self.metainfo_for(track.id)
         elif peer:
             peer = typed_base_url(peer)
-            with self._peer(peer) as client:
-                # only the verified info dict is kept; the one web seed is the node the user named
-                metainfo = rebuild_torrent(client.torrent(track.id), web_seeds=[web_seed_url(peer, track.record["cid"])])
-                try:
-                    peers.append(client.bittorrent_address())
-                except PeerError:
-                    pass
+            try:
+                with self._peer(peer) as client:
+                    # only the verified info dict is kept; the one web seed is the node the user named
+                    metainfo = rebuild_torrent(client.torrent(track.id),
+                                               web_seeds=[web_seed_url(peer, track.record["cid"])])
+                    try:
+                        peers.append(client.bittorrent_address())
+                    except PeerError:
+                        pass
+            except RemoteError as exc:
+                if not self.settings.gateways:
+                    raise
+                return self._fetch_by_gateways(track, engine, f"cannot get the torrent from {peer}: {exc.message}")
+        if metainfo is None and self.settings.gateways:
+            return self._fetch_by_gateways(track, engine, "no peer to ask for the torrent")
         if metainfo is None:
             raise NotFoundError(
                 f"no torrent for {track.id}: give --peer URL of a node that has it (magnet-only fetch needs the DHT)"
@@ -396,12 +410,54 @@ class Node:
             on_complete=self._transfer_done,
             allow_private=self.settings.allow_private_peers,
             deadline=self.settings.request_deadline,
+            fallback=self._gateway_fallback(track) if self.settings.gateways else None,
         )
         self.transfers[track.id] = transfer
         if local:
             transfer.mark_complete()
             return transfer
         self._start(transfer)
+        return transfer
+
+    # -- extra gateways (Settings.gateways, issue 7) --------------------------------------
+
+    def _add_gateway_seeds(self, transfer: Transfer) -> None:
+        """Probe the configured gateways (in parallel, a short deadline) and add those that
+        serve ``Range`` as web seeds of this running transfer only (``WebSeeds.add``: the
+        stored torrent and ``/torrent`` keep only our own web seed)."""
+        record = transfer.track.record
+        seeds = range_seeds(self.settings.gateways, record["cid"], int(record["size"]),
+                            allow_private=self.settings.allow_private_peers)
+        for url in seeds:
+            if transfer.done.is_set():
+                return
+            transfer.webseeds.add(url)
+
+    def _gateway_fallback(self, track: VerifiedTrack) -> Callable[[OspError], None]:
+        """The ``Transfer.fallback`` that fetches ``track`` from the configured gateways."""
+        def run(reason: OspError) -> None:
+            self._fetch_verified_from_gateways(track, f"BitTorrent gave up ({reason.message})")
+        return run
+
+    def _fetch_verified_from_gateways(self, track: VerifiedTrack, why: str) -> bytes:
+        """The verified block-by-block fallback over ``settings.gateways`` in order; stores and
+        seeds the track, returns its torrent.  Errors: ``fetch_from_gateways``."""
+        s = self.settings
+        infohash, metainfo = fetch_from_gateways(track, s.gateways, library=self.library, media_dir=s.media_dir,
+                                                 allow_private=s.allow_private_peers, deadline=s.request_deadline,
+                                                 why=why)
+        if self.engine is not None:
+            self._seed(metainfo, track.record["cid"])
+            self.engine.request_resume_data(infohash)
+        return metainfo
+
+    def _fetch_by_gateways(self, track: VerifiedTrack, engine: Engine, why: str) -> Transfer:
+        """BitTorrent cannot start (``why``): fetch from the gateways now; a complete transfer."""
+        metainfo = self._fetch_verified_from_gateways(track, why)
+        transfer = Transfer(track, metainfo, engine=engine, library=self.library, media_dir=self.settings.media_dir,
+                            peers=[], on_complete=self._transfer_done)
+        self.transfers[track.id] = transfer
+        transfer.mark_complete()
         return transfer
 
     def fetch_from_gateway(self, ref: str, gateway: str, peer: str | None = None) -> VerifiedTrack:

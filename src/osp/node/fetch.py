@@ -142,8 +142,12 @@ class Transfer:
         on_complete: Callable[[Transfer], None] | None = None,
         allow_private: bool = False,
         deadline: float = 30.0,
+        fallback: Callable[[OspError], None] | None = None,
     ) -> None:
         self.track = track
+        #: when BitTorrent fails or stalls: fetch, verify and store the track another way
+        #: (the configured gateways, ``Node``); called with the reason, raises ``OspError``
+        self.fallback = fallback
         self.metainfo = metainfo
         self.engine = engine
         self.library = library
@@ -268,7 +272,13 @@ class Transfer:
     def _run(self) -> None:
         try:
             started = time.monotonic()
-            self._download()
+            try:
+                self._download()
+            except OspError as exc:
+                if self.fallback is None:
+                    raise
+                self._fall_back(exc)
+                return
             self.engine.flush(self.info.infohash)  # the CID check must read what libtorrent verified
             downloaded = time.monotonic()
             self._set(state="verifying", download_seconds=round(downloaded - started, 4))
@@ -300,6 +310,15 @@ class Transfer:
             self.done.set()
             if self.on_complete:
                 self.on_complete(self)
+
+    def _fall_back(self, reason: OspError) -> None:
+        """BitTorrent gave up (``reason``): drop the torrent and its partial file, then let
+        ``fallback`` fetch, verify and store the track; ``complete`` when it did."""
+        self._discard()
+        self._set(state="downloading", rate=0, peers=0, sources={"bittorrent": 0, "webSeeds": 0, "gateways": 1})
+        assert self.fallback is not None
+        self.fallback(reason)
+        self._set(state="complete", done=self.info.size, verified=self.info.size, sources=None)
 
     def _abandon(self) -> None:
         """After a failure: no torrent may stay in the engine under this transfer's file name

@@ -18,7 +18,7 @@ from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
 from osp.apps.cli.views import printable
 from osp.core.errors import CallerError, OspError
-from osp.core.settings import Settings, parse_hostport
+from osp.core.settings import Settings, parse_gateway_url, parse_hostport
 
 # --- network -----------------------------------------------------------------------------
 
@@ -137,6 +137,10 @@ def _raise_failed(state: dict[str, Any]) -> None:
     raise PeerError(message)
 
 
+GATEWAYS_HELP = ("Extra IPFS trustless gateway base URL (repeatable, tried in order): a web seed of each "
+                 "transfer where it answers Range, and the verified block-by-block fallback when BitTorrent "
+                 "cannot start or stalls; every byte checked by piece hash and CID.")
+
 NETWORK_OPTIONS = [
     click.option("--listen", default="0.0.0.0:6881", show_default=True, help="BitTorrent listen HOST:PORT."),
     click.option("--http", default="127.0.0.1:8787", show_default=True, help="Peer HTTP listener HOST:PORT (the default falls back to a free port if busy)."),
@@ -157,8 +161,9 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command("get")
 @click.argument("track")
 @click.option("--peer", help="HTTP base URL of a node that has the track.")
-@click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead (every block verified); "
-              "a track id also needs --peer unless the gateway is an OSP node.")
+@click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead of BitTorrent (every "
+              "block verified); a track id also needs --peer unless the gateway is an OSP node.  (On `osp node` "
+              "and `osp play`, --gateway instead adds extra gateways the node falls back on.)")
 @click.option("-o", "--output", type=click.Path(),
               help="Also copy the verified file here; a directory (or a path ending in /, created) gets "
                    "'Artist – Title.ext'.")
@@ -307,10 +312,12 @@ def _output_name(row: Any, path: Path) -> str:
 @click.option("--peer", help="HTTP base URL of a node that has the track.")
 @click.option("--player", help="Player command (default: mpv or ffplay if installed); the URL is appended.")
 @click.option("-o", "--output", type=click.Path(allow_dash=True), help="'-' writes the audio to stdout as it arrives.")
+@click.option("--gateway", "gateways", multiple=True, metavar="URL", help=GATEWAYS_HELP)
 @network_options
 @pass_ctx
-def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: str | None, listen: str, http: str,
-             control: str, dht: bool, bootstrap: tuple[str, ...], allow_private_peers: bool) -> None:
+def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: str | None, gateways: tuple[str, ...],
+             listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
+             allow_private_peers: bool) -> None:
     """Stream a track: the first pieces come first, playback starts long before the download ends."""
     if output not in (None, "-"):
         raise CallerError("play writes to stdout with -o -; use `osp get -o PATH` to save a file")
@@ -318,6 +325,8 @@ def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: s
     if output is None:
         command = _player_command(player)
     running = c.running()
+    if running and gateways:
+        raise CallerError("the running node uses its own gateways: give --gateway to `osp node` instead")
     if running:
         client = ControlClient(running)
         state = client.post("/api/fetch", {"track": track, "peer": peer})
@@ -332,7 +341,8 @@ def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: s
     from osp.node.core import Node
 
     settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
-                              allow_private_peers or _local_peer(peer, track))
+                              allow_private_peers or _local_peer(peer, track, *gateways),
+                              gateways=tuple(parse_gateway_url(g) for g in gateways))
     node = Node(settings)
     if output == "-":
         try:
@@ -403,9 +413,12 @@ def _run_player(command: list[str], url: str) -> None:
 @click.option("--public-url", help="Base URL peers reach the HTTP listener at (web seeds point here).")
 @click.option("--upload-limit", default=0, show_default=True, help="Upload cap in bytes/s for BitTorrent and HTTP together (0: none).")
 @click.option("--hybrid", is_flag=True, help="Make hybrid v1+v2 (BEP 52) torrents for tracks published through it.")
+@click.option("--gateway", "gateways", multiple=True, metavar="URL",
+              help=GATEWAYS_HELP + " A loopback or LAN gateway needs --allow-private-peers.")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
-             allow_private_peers: bool, public_url: str | None, upload_limit: int, hybrid: bool) -> None:
+             allow_private_peers: bool, public_url: str | None, upload_limit: int, hybrid: bool,
+             gateways: tuple[str, ...]) -> None:
     """Run the node: seed the library, serve records, the gateway and the control API."""
     from osp.apps.http.server import NodeServer
     from osp.node.core import Node
@@ -413,7 +426,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
     if c.running():
         raise CallerError(f"a node already runs for {c.data_dir} (pid {c.running().pid})")  # type: ignore[union-attr]
     settings = _node_settings(c, listen, http, control, dht, bootstrap, allow_private_peers,
-                              public_url=public_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid)
+                              public_url=public_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid,
+                              gateways=tuple(parse_gateway_url(g, allow_private=allow_private_peers) for g in gateways))
     node = Node(settings)
     try:
         if node.keystore.exists():
@@ -437,6 +451,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
         err.print(f"  peer API + gateway  {s.peer_url}")
         err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
         err.print(f"  BitTorrent          port {engine.listen_port if engine else '-'}, DHT {'on' if dht else 'off'}")
+        for g in settings.gateways:
+            err.print(f"  extra gateway       {g}")
 
     server.run(ready)
     err.print("osp node stopped; resume data saved")
