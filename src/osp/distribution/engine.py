@@ -41,7 +41,6 @@ from osp.distribution.events import (
 )
 from osp.distribution.pieces import piece_length_for
 
-
 # --- metainfo ----------------------------------------------------------------
 
 
