@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ import base58
 from osp.content.testdata import chacha_stream
 from osp.content.unixfs import PROFILES, import_stream
 from osp.core.errors import IntegrityError
+from osp.distribution.engine import make_v1_torrent, parse_metainfo
+from osp.distribution.pieces import piece_count, piece_length_for
 from osp.identity import SigningKey, did_document
 from osp.records import build_track, derive_id, jcs, sign_track, verify_track
 from osp.records.proof import sign as di_sign
@@ -58,6 +61,31 @@ def cids() -> dict[str, Any]:
     return {"description": "UnixFS file CIDs per import profile; input = ChaCha20 keystream (RFC 8439), "
                            "key = SHA-256(UTF-8 seed), 12-byte zero nonce, counter 0, first `size` bytes",
             "vectors": cases}
+
+
+def pieces() -> dict[str, Any]:
+    sizes = [1, 16 * KiB, 1_000_000, 3_000_000, 5_000_000, 16 * MiB, 16 * MiB + 1, 32 * MiB, 32 * MiB + 1,
+             50_000_000, 500_000_000, 4 * 1024 * MiB, 16 * 1024 * MiB, 16 * 1024 * MiB + 1, 100 * 1024 * MiB]
+    return {"description": "file size in bytes -> torrent piece length (the OSP v0.1 rule: smallest power of two "
+                           ">= 16384 giving at most 1024 pieces, capped at 16777216) and number of pieces",
+            "vectors": [{"size": n, "pieceLength": piece_length_for(n), "pieces": piece_count(n)} for n in sizes],
+            "torrents": [torrent_vector(n) for n in (1000, 1_000_000, 16 * MiB + 1)]}
+
+
+def torrent_vector(size: int) -> dict[str, Any]:
+    """The v1 torrent of a ChaCha20 input under the rule: its info dict holds only ``length``,
+    ``name``, ``piece length`` and ``pieces`` (BEP 3), so the infohash pins the rule."""
+    seed, name = f"osp-vector-{size}", "track.ogg"
+    length, hashes, piece = piece_length_for(size), [], b""
+    for chunk in chacha_stream(seed, size):
+        piece += chunk
+        while len(piece) >= length:
+            hashes.append(hashlib.sha1(piece[:length]).digest())
+            piece = piece[length:]
+    if piece:
+        hashes.append(hashlib.sha1(piece).digest())
+    info = parse_metainfo(make_v1_torrent(name, size, hashes))
+    return {"seed": seed, "size": size, "name": name, "pieceLength": info.piece_length, "infohash": info.infohash}
 
 
 def sample_fields(did: str) -> dict[str, Any]:
@@ -155,7 +183,7 @@ def invalid_records() -> dict[str, Any]:
 
 def render() -> dict[str, str]:
     files = {"did-key.json": did_keys(), "cid.json": cids(), "records.json": records(),
-             "invalid-records.json": invalid_records()}
+             "invalid-records.json": invalid_records(), "pieces.json": pieces()}
     return {name: json.dumps(value, indent=2, ensure_ascii=False) + "\n" for name, value in files.items()}
 
 

@@ -14,6 +14,7 @@ import pytest
 from osp.content.unixfs import cid_of_file
 from osp.core.errors import CorruptDataError, UnsupportedMediaError
 from osp.distribution.engine import parse_metainfo
+from osp.distribution.pieces import piece_length_for
 from osp.identity import SigningKey
 from osp.library import Library
 from osp.node.publish import TrackMetadata, publish_file, remove_orphans
@@ -39,7 +40,7 @@ def test_publish_stores_a_verifiable_track(tmp_path: Path, music: list[Path]) ->
     assert record["cid"] == str(cid_of_file(music[0]))
     assert record["tags"] == ["game", "soundtrack"] and record["title"] == "introzik"
     mi = parse_metainfo(result.metainfo)
-    assert mi.infohash == result.infohash and mi.piece_length == 256 * 1024 and mi.infohash_v2 is None
+    assert mi.infohash == result.infohash and mi.piece_length == piece_length_for(mi.size) == 16 * 1024 and mi.infohash_v2 is None
     assert record["torrent"].startswith(f"magnet:?xt=urn:btih:{mi.infohash}&dn=")
     row = lib.file(record["cid"])
     assert row and (tmp_path / row.path).read_bytes() == music[0].read_bytes()

@@ -18,6 +18,7 @@ from osp.distribution.engine import (
     rebuild_torrent,
 )
 from osp.distribution.events import EngineConfig, Event, ResumeDataSaved
+from osp.distribution.pieces import piece_length_for
 from tests.interop.fakes import with_outer_fields
 
 EVIL = "http://127.0.0.1:9"  # the discard port: nothing answers there
@@ -39,7 +40,7 @@ def hostile(metainfo: bytes) -> bytes:
 
 def v1_torrent(size: int = 700_000) -> bytes:
     data = os.urandom(size)
-    piece = 256 * 1024
+    piece = piece_length_for(size)
     hashes = [hashlib.sha1(data[i:i + piece]).digest() for i in range(0, size, piece)]
     return make_v1_torrent("x.ogg", size, hashes)
 

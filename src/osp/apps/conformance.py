@@ -21,6 +21,7 @@ from osp.content.cid import CID, RAW
 from osp.core.errors import OspError
 from osp.distribution.engine import parse_metainfo
 from osp.distribution.gateway_client import GatewayClient
+from osp.distribution.pieces import piece_length_for
 from osp.records.canonical import strict_loads
 from osp.records.track import VerifiedTrack, verify_track
 
@@ -121,7 +122,8 @@ class Conformance:
         mi = parse_metainfo(r.content)
         _expect(mi.infohash == track.infohash, f"infohash {mi.infohash}, the record says {track.infohash}")
         _expect(mi.size == track.record["size"], f"{mi.size} bytes, the record says {track.record['size']}")
-        _expect(mi.piece_length == 256 * 1024, f"piece length {mi.piece_length}, OSP v0.1 uses 262144")
+        want = piece_length_for(mi.size)
+        _expect(mi.piece_length == want, f"piece length {mi.piece_length}, OSP v0.1 requires {want} for {mi.size} bytes")
         seeds = [u for u in mi.web_seeds if u.endswith(f"/ipfs/{track.record['cid']}")]
         _expect(bool(seeds), "no web seed pointing at /ipfs/{cid}")
         w = self.client.get(seeds[0], headers={"Range": "bytes=0-15"})

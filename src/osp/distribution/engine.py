@@ -39,9 +39,7 @@ from osp.distribution.events import (
     TorrentFinished,
     TorrentStatus,
 )
-
-PIECE_SIZE = 256 * 1024
-
+from osp.distribution.pieces import piece_length_for
 
 # --- metainfo ----------------------------------------------------------------
 
@@ -85,14 +83,18 @@ def _quiet(factory: Callable[[], lt.create_torrent]) -> lt.create_torrent:
 
 
 def make_v1_torrent(name: str, size: int, piece_hashes: Sequence[bytes], web_seeds: Sequence[str] = ()) -> bytes:
-    """A v1 single-file torrent from precomputed SHA-1 piece hashes (``PIECE_SIZE`` pieces).
+    """A v1 single-file torrent from precomputed SHA-1 piece hashes, one per piece of
+    ``piece_length_for(size)`` bytes (OSP v0.1's piece-length rule, ``distribution.pieces``).
 
     BEP 3 metainfo; ``web_seeds`` become the BEP 19 ``url-list``.  Creation date and
-    creator are left out so the bytes depend only on the content.
+    creator are left out so the bytes depend only on the content.  ``ValueError`` when
+    the number of hashes is not the number of pieces; ``CallerError`` for ``size`` 0.
     """
+    if size <= 0:
+        raise CallerError("an empty file has no torrent")
     fs = lt.file_storage()
     fs.add_file(name, size)
-    ct = _quiet(lambda: lt.create_torrent(fs, PIECE_SIZE, lt.create_torrent.v1_only))
+    ct = _quiet(lambda: lt.create_torrent(fs, piece_length_for(size), lt.create_torrent.v1_only))
     if ct.num_pieces() != len(piece_hashes):
         raise ValueError(f"{len(piece_hashes)} piece hashes for {ct.num_pieces()} pieces")
     for index, digest in enumerate(piece_hashes):
@@ -102,10 +104,13 @@ def make_v1_torrent(name: str, size: int, piece_hashes: Sequence[bytes], web_see
 
 def make_hybrid_torrent(path: Path, web_seeds: Sequence[str] = ()) -> bytes:
     """A BEP 52 hybrid (v1+v2) single-file torrent of the file at ``path`` (reads it); like
-    ``make_v1_torrent``, without creation date or creator."""
+    ``make_v1_torrent``, with ``piece_length_for(size)`` pieces, without creation date or creator."""
+    size = path.stat().st_size
+    if size <= 0:
+        raise CallerError("an empty file has no torrent")
     fs = lt.file_storage()
-    fs.add_file(path.name, path.stat().st_size)
-    ct = _quiet(lambda: lt.create_torrent(fs, PIECE_SIZE))
+    fs.add_file(path.name, size)
+    ct = _quiet(lambda: lt.create_torrent(fs, piece_length_for(size)))
     lt.set_piece_hashes(ct, str(path.parent))
     return rebuild_torrent(bytes(lt.bencode(ct.generate())), web_seeds=web_seeds)
 

@@ -44,6 +44,7 @@ from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
 from osp.core.errors import IntegrityError, OspError, PeerError
 from osp.distribution.engine import Engine, parse_metainfo, v1_piece_hashes, with_web_seeds
 from osp.distribution.events import Event, HashFailed, PeerBanned, TorrentFailed, TorrentFinished
+from osp.distribution.pieces import piece_length_for
 from osp.distribution.schedule import probe_pieces
 from osp.distribution.webseed import WebSeeds
 from osp.library.store import FileRow, Library
@@ -127,7 +128,13 @@ _STORE_LOCK = threading.Lock()
 
 
 class Transfer:
-    """Download of one verified track; start with ``start()``, read ``state``."""
+    """Download of one verified track; start with ``start()``, read ``state``.
+
+    The torrent ``metainfo`` must match the record before anything is downloaded, else
+    ``IntegrityError`` with ``check`` ``infohash`` (not the record's magnet), ``size`` (not
+    the record's size) or ``piece-length`` (not ``piece_length_for(size)``, OSP v0.1's
+    piece-length rule: identical audio gives one swarm, and no piece is too large to stream).
+    """
 
     def __init__(
         self,
@@ -164,6 +171,11 @@ class Transfer:
             )
         if mi.size != track.record["size"]:
             raise IntegrityError(f"the torrent holds {mi.size} bytes, the record says {track.record['size']}", check="size")
+        if mi.piece_length != piece_length_for(mi.size):  # one swarm per audio file; no unstreamable pieces
+            raise IntegrityError(
+                f"the torrent's piece length is {mi.piece_length} bytes; OSP v0.1 requires "
+                f"{piece_length_for(mi.size)} for {mi.size} bytes", check="piece-length"
+            )
         self.info = mi
         # The torrent's web seeds are fetched by the node itself (``webseed``), in the order
         # reads need them; libtorrent gets the torrent without them (its web-seed client

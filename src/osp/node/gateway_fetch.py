@@ -39,7 +39,7 @@ def fetch_from_gateway(track: VerifiedTrack, gateway: str, *, library: Library, 
     try:
         staged = staging / name
         with GatewayClient(gateway, allow_private=allow_private, deadline=deadline) as client, open(staged, "wb") as out:
-            sink = ImportSink(record["cidProfile"], out)
+            sink = ImportSink(record["cidProfile"], out, int(record["size"]))
             try:
                 client.fetch_file(CID.decode(record["cid"]), sink, int(record["size"]))
                 imported = sink.finish(staged)

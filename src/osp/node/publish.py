@@ -25,13 +25,14 @@ from typing import Any, BinaryIO
 from osp.content.probe import AudioInfo, extension_of, probe
 from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
 from osp.core.errors import CallerError
-from osp.distribution.engine import PIECE_SIZE, make_hybrid_torrent, make_v1_torrent, parse_metainfo
+from osp.distribution.engine import make_hybrid_torrent, make_v1_torrent, parse_metainfo
 from osp.distribution.magnet import Magnet
+from osp.distribution.pieces import piece_length_for
 from osp.identity.keys import SigningKey
 from osp.library.store import FileRow, Library
 from osp.records.track import VerifiedTrack, build_track, sign_track, verify_track
 
-READ_SIZE = 1024 * 1024  # a multiple of every chunk size and of PIECE_SIZE
+READ_SIZE = 1024 * 1024  # a multiple of every chunk size; pieces may be smaller or larger (the hasher splits/joins)
 STAGING_PREFIX = ".staging-"
 PARTIAL_DIR = "partial"  #: where transfers download before the CID check (``partial/<infohash>/``)
 
@@ -87,15 +88,22 @@ class Published:
 
 class ImportSink:
     """Takes a file's bytes in order (``write``) and computes, in the same pass, the UnixFS
-    DAG and the SHA-1 hashes of ``PIECE_SIZE`` pieces, copying the bytes to ``dst``.
+    DAG and the SHA-1 hashes of its BitTorrent pieces, copying the bytes to ``dst``.
+
+    ``size`` is the file's length in bytes, known before the first byte: the piece length
+    is ``piece_length_for(size)`` (OSP v0.1 piece-length rule), and ``finish`` raises
+    ``CallerError`` if another number of bytes arrived (a file changed while read).  Writes
+    of any length work: a write may end inside a piece or span several.
 
     The SHA-1 pieces run on a helper thread while this one does SHA-256 (hashlib drops
     the GIL for large buffers), so a publish costs about one hash pass, not two.
     """
 
-    def __init__(self, profile: str, dst: BinaryIO) -> None:
+    def __init__(self, profile: str, dst: BinaryIO, size: int) -> None:
         self.profile = profile
         self.dst = dst
+        self.expected_size = size
+        self.piece_length = piece_length_for(size)
         self.importer = UnixfsImporter(get_profile(profile))
         self.blocks: list[Block] = []
         self.pieces: list[bytes] = []
@@ -105,13 +113,14 @@ class ImportSink:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="osp-sha1")
 
     def _hash_pieces(self, chunk: bytes | memoryview) -> None:
+        view = memoryview(chunk)  # slices without copying (many 16 KiB pieces per read)
         pos = 0
-        while pos < len(chunk):
-            take = min(PIECE_SIZE - self._fill, len(chunk) - pos)
-            self._piece.update(chunk[pos : pos + take])
+        while pos < len(view):
+            take = min(self.piece_length - self._fill, len(view) - pos)
+            self._piece.update(view[pos : pos + take])
             self._fill += take
             pos += take
-            if self._fill == PIECE_SIZE:
+            if self._fill == self.piece_length:
                 self.pieces.append(self._piece.digest())
                 self._piece, self._fill = hashlib.sha1(), 0
 
@@ -132,6 +141,9 @@ class ImportSink:
         self.close()
         self.dst.flush()
         os.fsync(self.dst.fileno())
+        if self.size != self.expected_size:
+            raise CallerError(f"{self.size} bytes arrived, {self.expected_size} were expected: the file changed while "
+                              "it was read; try again")
         if self._fill:
             self.pieces.append(self._piece.digest())
         root, tail = self.importer.finish()
@@ -147,7 +159,7 @@ def import_into(
     """
     target = staging / name
     with open(path, "rb", buffering=0) as src, open(target, "wb") as dst:
-        sink = ImportSink(profile, dst)
+        sink = ImportSink(profile, dst, os.fstat(src.fileno()).st_size)
         try:
             for chunk in read_chunks(src, READ_SIZE):
                 sink.write(chunk)
