@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +22,6 @@ from osp.core.errors import (
     IntegrityError,
     NotFoundError,
     OspError,
-    PeerError,
     RemoteError,
     RemoteNotFoundError,
 )
@@ -36,6 +36,7 @@ from osp.distribution.streaming import PieceWaiter, Reads, StreamSource
 from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
 from osp.library.store import FileRow, Library, TrackRow, file_state
+from osp.node.ask import PeerAnswers, ask_peers
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.gateways import fetch_from_gateways, range_seeds
@@ -47,7 +48,7 @@ from osp.node.publish import (
     remove_orphans,
     web_seed_url,
 )
-from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
+from osp.records.track import ID_PREFIX, VerifiedTrack, prepare, verify_track
 
 
 class Node:
@@ -62,6 +63,7 @@ class Node:
         self.http_url: str | None = None  #: set by the HTTP runner once the peer listener is bound
         self.transfers: dict[str, Transfer] = {}
         self.waiter = PieceWaiter()
+        self._ask_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="osp-ask-ahead")
         self.reads = Reads()
         self._key: SigningKey | None = None
         self._resume_lock = threading.Condition()
@@ -94,6 +96,7 @@ class Node:
         if self.engine is not None:
             return self.engine
         remove_orphans(self.library, self.settings.media_dir)
+        prepare()  # the first play request must not pay for the schema validator
         s = self.settings
         self.engine = Engine(
             EngineConfig(
@@ -242,6 +245,7 @@ class Node:
         the engine and close the library."""
         for transfer in list(self.transfers.values()):
             transfer.stop()
+        self._ask_pool.shutdown(wait=False, cancel_futures=True)
         if self.engine is not None:
             try:
                 self.save_resume_data()
@@ -352,17 +356,27 @@ class Node:
             raise IntegrityError(f"asked {peer} for {track_id}, got the record {track.id}", check="id")
         return track
 
-    def fetch(self, ref: str, peer: str | None = None, *, stall_timeout: float = 60.0) -> Transfer:
+    def fetch(self, ref: str, peer: str | Sequence[str] | None = None, *, stall_timeout: float = 60.0) -> Transfer:
         """Start downloading a track (resolve, torrent, peers); returns the running ``Transfer``.
 
-        A track already in the library returns a transfer that is complete at once.
+        ``peer``: base URL(s) of nodes that have it; the record comes from the first, the
+        torrent from the first that has it, and every one is dialled over BitTorrent and used
+        as a web seed; the torrent and addresses are asked while the record is verified
+        (``ask.ask_peers``).  A track already in the library returns a transfer that is
+        complete at once.
         """
+        named = [typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))]
+        first = named[0] if named else None
         engine = self.start_engine()
-        track = self.resolve(ref, peer)
+        ahead: Future[PeerAnswers] | None = None
+        if named and ref.strip().startswith(ID_PREFIX) and self.library.track(ref.strip()) is None:
+            ahead = self._ask_pool.submit(ask_peers, ref.strip(), named, self._peer)
+        track = self.resolve(ref, first)
         existing = self.transfers.get(track.id)
         if existing is not None and existing.state.state not in ("failed", "cancelled", "stopped"):
-            if peer and existing.state.state in ("checking", "downloading"):
-                self._dial(existing, peer)  # a resumed transfer: the peer may have moved since
+            if named and existing.state.state in ("checking", "downloading"):
+                for url in named:
+                    self._dial(existing, url)  # a resumed transfer: the peers may have moved since
             return existing
         reused = self._reuse_stored_file(track, engine)
         if reused is not None:
@@ -378,21 +392,18 @@ class Node:
         local = row is not None and not self.file_missing(row.cid)  # a missing file is fetched again
         if local:
             metainfo = self.metainfo_for(track.id)
-        elif peer:
-            peer = typed_base_url(peer)
-            try:
-                with self._peer(peer) as client:
-                    # only the verified info dict is kept; the one web seed is the node the user named
-                    metainfo = rebuild_torrent(client.torrent(track.id),
-                                               web_seeds=[web_seed_url(peer, track.record["cid"])])
-                    try:
-                        peers.append(client.bittorrent_address())
-                    except PeerError:
-                        pass
-            except RemoteError as exc:
+        elif named:
+            answers = ahead.result() if ahead is not None and ref.strip() == track.id else None
+            if answers is None:
+                answers = ask_peers(track.id, named, self._peer)
+            if answers.torrent is None:
                 if not self.settings.gateways:
-                    raise
-                return self._fetch_by_gateways(track, engine, f"cannot get the torrent from {peer}: {exc.message}")
+                    raise answers.error()
+                return self._fetch_by_gateways(track, engine,
+                                               f"cannot get the torrent from {first}: {answers.error().message}")
+            # only the verified info dict is kept; the web seeds are the nodes the user named
+            metainfo = rebuild_torrent(answers.torrent, web_seeds=[web_seed_url(u, track.record["cid"]) for u in named])
+            peers = answers.addresses
         if metainfo is None and self.settings.gateways:
             return self._fetch_by_gateways(track, engine, "no peer to ask for the torrent")
         if metainfo is None:

@@ -160,7 +160,8 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command("get")
 @click.argument("track")
-@click.option("--peer", help="HTTP base URL of a node that has the track.")
+@click.option("--peer", "peers", multiple=True, metavar="URL",
+              help="HTTP base URL of a node that has the track (repeat for several: all are used at once).")
 @click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead of BitTorrent (every "
               "block verified); a track id also needs --peer unless the gateway is an OSP node.  (On `osp node` "
               "and `osp play`, --gateway instead adds extra gateways the node falls back on.)")
@@ -174,7 +175,7 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
               help="Return once the running node has started the download (see `osp transfers`, `osp cancel`).")
 @network_options
 @pass_ctx
-def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: str | None, timeout: float,
+def get_cmd(c: Ctx, track: str, peers: tuple[str, ...], gateway: str | None, output: str | None, timeout: float,
             stall_timeout: float,
             as_json: bool, detach: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
             allow_private_peers: bool) -> None:
@@ -183,6 +184,7 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: s
     Through a running node, Ctrl-C cancels the download it started (unless --detach);
     without one, Ctrl-C keeps the verified pieces and the next `osp get` or `osp node` resumes."""
     running = c.running()
+    peer = peers[0] if peers else None
     if detach and (gateway or not running):
         raise CallerError("--detach needs a running node (`osp node`) and a BitTorrent download (not --gateway)")
     if detach and output:
@@ -190,11 +192,11 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: s
     out_dir, out_file = _output_target(output)
     if gateway:
         if running:
-            state = ControlClient(running).post("/api/fetch", {"track": track, "peer": peer, "gateway": gateway})
+            state = ControlClient(running).post("/api/fetch", {"track": track, "peer": list(peers), "gateway": gateway})
         else:
             from osp.node.core import Node
 
-            node = Node(c.settings(allow_private_peers=allow_private_peers or _local_peer(peer, gateway, track)))
+            node = Node(c.settings(allow_private_peers=allow_private_peers or _local_peer(*peers, gateway, track)))
             try:
                 fetched = node.fetch_from_gateway(track, gateway, peer)
             finally:
@@ -205,7 +207,7 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: s
         client = ControlClient(running)
         state = {"id": track}  # until the node answers: a track id names the transfer to cancel
         try:
-            state = client.post("/api/fetch", {"track": track, "peer": peer, "stallTimeout": stall_timeout})
+            state = client.post("/api/fetch", {"track": track, "peer": list(peers), "stallTimeout": stall_timeout})
             if detach:
                 _print_detached(state, as_json)
                 return
@@ -219,10 +221,10 @@ def get_cmd(c: Ctx, track: str, peer: str | None, gateway: str | None, output: s
         from osp.node.core import Node
 
         settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
-                                  allow_private_peers or _local_peer(peer, track))
+                                  allow_private_peers or _local_peer(*peers, track))
         node = Node(settings)
         try:
-            transfer = node.fetch(track, peer, stall_timeout=stall_timeout)
+            transfer = node.fetch(track, peers, stall_timeout=stall_timeout)
             state = _transfer_progress(lambda: transfer.state.to_json(), as_json, timeout)
         finally:
             node.close()
@@ -309,13 +311,14 @@ def _output_name(row: Any, path: Path) -> str:
 
 @cli.command("play")
 @click.argument("track")
-@click.option("--peer", help="HTTP base URL of a node that has the track.")
+@click.option("--peer", "peers", multiple=True, metavar="URL",
+              help="HTTP base URL of a node that has the track (repeat for several: all are used at once).")
 @click.option("--player", help="Player command (default: mpv or ffplay if installed); the URL is appended.")
 @click.option("-o", "--output", type=click.Path(allow_dash=True), help="'-' writes the audio to stdout as it arrives.")
 @click.option("--gateway", "gateways", multiple=True, metavar="URL", help=GATEWAYS_HELP)
 @network_options
 @pass_ctx
-def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: str | None, gateways: tuple[str, ...],
+def play_cmd(c: Ctx, track: str, peers: tuple[str, ...], player: str | None, output: str | None, gateways: tuple[str, ...],
              listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
              allow_private_peers: bool) -> None:
     """Stream a track: the first pieces come first, playback starts long before the download ends."""
@@ -329,7 +332,7 @@ def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: s
         raise CallerError("the running node uses its own gateways: give --gateway to `osp node` instead")
     if running:
         client = ControlClient(running)
-        state = client.post("/api/fetch", {"track": track, "peer": peer})
+        state = client.post("/api/fetch", {"track": track, "peer": list(peers)})
         if state["state"] == "failed":
             _raise_failed(state)
         if output == "-":
@@ -341,13 +344,13 @@ def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: s
     from osp.node.core import Node
 
     settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
-                              allow_private_peers or _local_peer(peer, track, *gateways),
+                              allow_private_peers or _local_peer(*peers, track, *gateways),
                               gateways=tuple(parse_gateway_url(g) for g in gateways))
     node = Node(settings)
     if output == "-":
         try:
             node.start_engine()
-            transfer = node.fetch(track, peer)
+            transfer = node.fetch(track, peers)
             source = node.stream_source(transfer.track.id)
             _to_stdout(source.read(0, source.size - 1))
         finally:
@@ -363,7 +366,7 @@ def play_cmd(c: Ctx, track: str, peer: str | None, player: str | None, output: s
 
         from osp.apps.http.credentials import stream_credential
 
-        transfer = node.fetch(track, peer)
+        transfer = node.fetch(track, peers)
         credential = stream_credential(server.token, transfer.track.id, _time.time())
         _run_player(command, f"{server.control_url}/stream/{transfer.track.id}?t={credential}")  # type: ignore[arg-type]
     finally:

@@ -19,7 +19,7 @@ Routes:
                                       progress lines ``{"file", "done", "total"}`` come first)
   GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
-  POST /api/fetch                     ``{"track": ref, "peer"?: url, "gateway"?: url}`` → transfer state
+  POST /api/fetch                     ``{"track": ref, "peer"?: url | [url…], "gateway"?: url}`` → transfer state
   GET  /api/transfers[/{id}]          transfer states (``sources``: BitTorrent peers, web seeds)
   POST /api/cancel                    ``{"track": id}`` → the cancelled transfer (partial file deleted)
   POST /api/remove                    ``{"track": id, "keepFile"?: bool}`` → what was removed
@@ -252,21 +252,31 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
             yield (json.dumps(item, ensure_ascii=False) + "\n").encode()
         await job
 
+    def named_peers(body: dict[str, Any]) -> list[str]:
+        """``peer``: one base URL or a list of at most 8."""
+        peer = body.get("peer")
+        peers = [peer] if isinstance(peer, str) else peer if isinstance(peer, list) else [] if peer is None else None
+        if peers is None or len(peers) > 8 or not all(isinstance(p, str) and p for p in peers):
+            raise CallerError("peer must be a node's base URL or a list of at most 8")
+        return peers
+
     async def resolve(request: Request) -> Response:
         body = await _json_body(request)
-        track = await run_in_threadpool(node.resolve, str(body.get("track", "")), body.get("peer"))
+        peers = named_peers(body)
+        track = await run_in_threadpool(node.resolve, str(body.get("track", "")), peers[0] if peers else None)
         return JSONResponse(track_summary(track.record))
 
     async def fetch(request: Request) -> Response:
         body = await _json_body(request)
+        peers = named_peers(body)
         if body.get("gateway"):
             track = await run_in_threadpool(
-                node.fetch_from_gateway, str(body.get("track", "")), str(body["gateway"]), body.get("peer")
+                node.fetch_from_gateway, str(body.get("track", "")), str(body["gateway"]), peers[0] if peers else None
             )
             return JSONResponse({"id": track.id, "title": track.record["title"], "state": "complete"})
         stall = float(body.get("stallTimeout", 60))
         transfer = await run_in_threadpool(
-            lambda: node.fetch(str(body.get("track", "")), body.get("peer"), stall_timeout=stall)
+            lambda: node.fetch(str(body.get("track", "")), peers, stall_timeout=stall)
         )
         return JSONResponse(transfer.state.to_json())
 
