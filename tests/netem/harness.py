@@ -174,9 +174,10 @@ class Host:
     port: str  #: its port on the hub's bridge
     _thread: _NsThread | None = field(default=None, repr=False)
 
-    def run(self, fn: Callable[..., T], *args: Any, timeout: float = 120, **kw: Any) -> T:
-        """Call ``fn`` in a thread inside this host's namespace and return its result."""
-        return self.submit(fn, *args, **kw).result(timeout)
+    def run(self, fn: Callable[..., T], *args: Any, within: float = 300, **kw: Any) -> T:
+        """Call ``fn(*args, **kw)`` in a thread inside this host's namespace and return its
+        result (``TimeoutError`` after ``within`` seconds)."""
+        return self.submit(fn, *args, **kw).result(within)
 
     def submit(self, fn: Callable[..., T], *args: Any, **kw: Any) -> concurrent.futures.Future[T]:
         """Like ``run`` without waiting: a future."""
@@ -191,6 +192,13 @@ class Host:
     def sh(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a command inside this host's namespace and wait (30 s at most)."""
         return _sh(*args, ns=self.name, check=check)
+
+    def tx_bytes(self) -> int:
+        """Bytes this host has sent on its link so far (every protocol, with headers)."""
+        out = _sh("ip", "-j", "-s", "link", "show", "eth0", ns=self.name).stdout
+        import json
+
+        return int(json.loads(out)[0]["stats64"]["tx"]["bytes"])
 
     def shape(self, profile: Profile) -> None:
         """Change this host's link (both directions) now."""

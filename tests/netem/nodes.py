@@ -31,18 +31,22 @@ OSP = [sys.executable, "-m", "osp"]
 BT_PORT, HTTP_PORT = 6881, 8080
 
 
-def _env() -> dict[str, str]:
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _env(src: Path = SRC) -> dict[str, str]:
+    """The environment of a node process running the code in ``src`` (another checkout's
+    ``src`` runs that version: the benchmarks' baseline)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("OSP_DATA_DIR", None)
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(src)
     return env
 
 
-def osp_in(host: Host, data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def osp_in(host: Host, data_dir: Path, *args: str, timeout: float = 120, src: Path = SRC) -> subprocess.CompletedProcess[str]:
     """Run the CLI inside ``host``; raises ``AssertionError`` with stderr on a non-zero exit."""
     proc = subprocess.run(["ip", "netns", "exec", host.name, *OSP, "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, timeout=timeout, env=_env())
+                          capture_output=True, text=True, timeout=timeout, env=_env(src))
     if proc.returncode != 0:
         raise AssertionError(f"osp {' '.join(args)} exited {proc.returncode} in {host.name}:\n{proc.stderr}")
     return proc
@@ -55,6 +59,7 @@ class NetNode:
     proc: subprocess.Popen[str]
     control: str  #: ``http://127.0.0.1:PORT`` inside the host's namespace
     token: str
+    src: Path = SRC  #: the code it runs
 
     @property
     def peer(self) -> str:
@@ -62,14 +67,16 @@ class NetNode:
         return f"http://{self.host.ip}:{HTTP_PORT}"
 
     @classmethod
-    def start(cls, host: Host, data_dir: Path, *extra: str) -> NetNode:
-        """``osp id init`` (if needed) and ``osp node`` in ``host``; ready within 60 s or raise."""
+    def start(cls, host: Host, data_dir: Path, *extra: str, src: Path = SRC) -> NetNode:
+        """``osp id init`` (if needed) and ``osp node`` in ``host``, running the code in
+        ``src``; ready within 60 s or raise."""
+        data_dir.mkdir(parents=True, exist_ok=True)
         if not (data_dir / "identity" / "key.pem").exists():
-            osp_in(host, data_dir, "id", "init")
+            osp_in(host, data_dir, "id", "init", src=src)
         log = open(data_dir / "node.log", "w")  # noqa: SIM115 - closed with the process
         proc = host.popen([*OSP, "--data-dir", str(data_dir), "node", "--listen", f"{host.ip}:{BT_PORT}",
                            "--http", f"{host.ip}:{HTTP_PORT}", "--control", "127.0.0.1:0", "--no-dht",
-                           "--allow-private-peers", *extra], stdout=log, stderr=subprocess.STDOUT, env=_env())
+                           "--allow-private-peers", *extra], stdout=log, stderr=subprocess.STDOUT, env=_env(src))
         log.close()
 
         def ready() -> dict[str, Any] | None:
@@ -86,7 +93,7 @@ class NetNode:
         except BaseException:
             proc.kill()
             raise
-        return cls(host, data_dir, proc, info["control"], (data_dir / "api-token").read_text().strip())
+        return cls(host, data_dir, proc, info["control"], (data_dir / "api-token").read_text().strip(), src)
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 60) -> Any:
         """A control API call (inside the namespace); the decoded JSON answer."""
@@ -96,11 +103,11 @@ class NetNode:
             r.raise_for_status()
             return r.json()
 
-        return self.host.run(call, timeout=timeout + 5)
+        return self.host.run(call, within=timeout + 5)
 
     def publish(self, path: Path, title: str) -> dict[str, Any]:
         """Publish ``path`` through the running node's CLI; returns the JSON line."""
-        out = osp_in(self.host, self.data_dir, "publish", str(path), "--title", title, "--json")
+        out = osp_in(self.host, self.data_dir, "publish", str(path), "--title", title, "--json", src=self.src)
         line: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
         return line
 
@@ -157,10 +164,11 @@ def stream_url(node: NetNode, track_id: str) -> str:
     return f"{node.control}{answer['url']}"
 
 
-def first_audio(listener: NetNode, track_id: str, peer: str, *, seek: float | None = None,
+def first_audio(listener: NetNode, track_id: str, peer: str | list[str], *, seek: float | None = None,
                 timeout: float = 60) -> float:
-    """Seconds from the play request (``POST /api/fetch`` naming ``peer``) to the first PCM
-    bytes ffmpeg decodes from the listener's ``/stream/`` (``seek`` seconds in, if given)."""
+    """Seconds from the play request (``POST /api/fetch`` naming ``peer``: one node's URL or
+    several) to the first PCM bytes ffmpeg decodes from the listener's ``/stream/``
+    (``seek`` seconds in, if given), as ``osp play`` does it."""
     def play() -> float:
         start = time.perf_counter()
         auth = {"Authorization": f"Bearer {listener.token}"}
@@ -170,4 +178,4 @@ def first_audio(listener: NetNode, track_id: str, peer: str, *, seek: float | No
         decode_until_audio(f"{listener.control}{url}", seek=seek, timeout=timeout)
         return time.perf_counter() - start
 
-    return listener.host.run(play, timeout=timeout + 30)
+    return listener.host.run(play, within=timeout + 30)

@@ -175,6 +175,12 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+def prepare() -> None:
+    """Build the TLS context every outbound client shares now, not in a listener's first
+    request (loading the CA bundle takes 60–120 ms here)."""
+    _tls()
+
+
 @functools.cache
 def _tls() -> ssl.SSLContext:
     """One TLS context (httpx's defaults) for every outbound request: loading the CA

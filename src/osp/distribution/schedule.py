@@ -9,7 +9,9 @@ later wherever the listener seeks.  Each jump is a **read**; the rules:
    the requests still queued at peers for other pieces are cancelled, so the new range
    does not wait behind the read-ahead already in the link's queue.
 2. **Urgent first**: the pieces covering the first ``urgent`` bytes of the read (what a
-   demuxer needs to probe or decode its first frames) are due at once (deadline 0).
+   demuxer needs to probe or decode its first frames) are due at once, in order (deadline
+   0, 1, 2 … ms: libtorrent serves deadlines in order); pieces every player probes
+   (``probe_pieces``, *pinned* while missing) come right after the read's first piece.
 3. **Then a rolling read-ahead** of ``ahead`` bytes after them, with deadlines staggered
    by ``step_ms`` per piece so they arrive in order; when the reader reaches a piece still
    missing, the window rolls forward from there (without preempting: same read).
@@ -40,8 +42,8 @@ class Window:
 
     @property
     def urgent(self) -> tuple[int, ...]:
-        """The pieces due now."""
-        return tuple(p for p, d in self.pieces if d == 0)
+        """The pieces due now (deadlines under ``STEP_MS``)."""
+        return tuple(p for p, d in self.pieces if d < STEP_MS)
 
 
 def read_window(
@@ -72,13 +74,15 @@ def read_window(
     urgent_last = min(last_piece, (start + max(1, urgent) - 1) // piece_length)
     ahead_last = min(last_piece, (start + max(1, urgent) + max(0, ahead) - 1) // piece_length)
     out: list[tuple[int, int]] = []
-    for piece in range(first, ahead_last + 1):
-        if not have(piece):
-            out.append((piece, 0 if piece <= urgent_last else (piece - urgent_last) * step_ms))
-    mine = {p for p, _ in out}
-    extra = [(p, 0) for p in dict.fromkeys(pinned) if p not in mine and 0 <= p <= last_piece and not have(p)]
-    split = sum(1 for _, d in out if d == 0)
-    return Window((*out[:split], *extra, *out[split:]), preempt)
+    mine = [p for p in range(first, urgent_last + 1) if not have(p)]
+    extra = [p for p in dict.fromkeys(pinned) if (p < first or p > urgent_last) and 0 <= p <= last_piece and not have(p)]
+    order = [*mine[:1], *extra, *mine[1:]]  # the read's first piece, the pinned ones, the rest of its urgent bytes
+    out = [(p, i) for i, p in enumerate(order)]
+    listed = set(order)
+    for piece in range(urgent_last + 1, ahead_last + 1):
+        if not have(piece) and piece not in listed:
+            out.append((piece, len(order) + (piece - urgent_last) * step_ms))
+    return Window(tuple(out), preempt)
 
 
 def probe_pieces(size: int, piece_length: int, *, urgent: int = URGENT_BYTES) -> list[int]:

@@ -30,6 +30,7 @@ from osp.distribution.engine import Engine, rebuild_torrent
 from osp.distribution.events import EngineConfig, Event, PieceFinished, ResumeDataSaved, TorrentFailed, TorrentFinished
 from osp.distribution.magnet import parse_magnet
 from osp.distribution.peer_client import PeerClient, typed_base_url
+from osp.distribution.peer_client import prepare as prepare_tls
 from osp.distribution.ratelimit import TokenBucket
 from osp.distribution.schedule import probe_pieces
 from osp.distribution.streaming import PieceWaiter, Reads, StreamSource
@@ -48,7 +49,8 @@ from osp.node.publish import (
     remove_orphans,
     web_seed_url,
 )
-from osp.records.track import ID_PREFIX, VerifiedTrack, prepare, verify_track
+from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
+from osp.records.track import prepare as prepare_records
 
 
 class Node:
@@ -96,7 +98,8 @@ class Node:
         if self.engine is not None:
             return self.engine
         remove_orphans(self.library, self.settings.media_dir)
-        prepare()  # the first play request must not pay for the schema validator
+        prepare_records()  # the first play request must not pay for the schema validator
+        prepare_tls()  # nor for the TLS context every outbound client shares
         s = self.settings
         self.engine = Engine(
             EngineConfig(

@@ -247,7 +247,7 @@ class Transfer:
         (``schedule.probe_pieces``: the first piece, the tail, the head)."""
         ih = self.info.infohash
         pieces = [p for p in probe_pieces(self.info.size, self.info.piece_length) if not self.engine.have_piece(ih, p)]
-        self.engine.prioritize(ih, [(p, 0) for p in pieces], preempt=True)
+        self.engine.prioritize(ih, [(p, i) for i, p in enumerate(pieces)], preempt=True)
         self.webseeds.want(pieces)
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -1,0 +1,226 @@
+"""Real-link streaming benchmarks (issue 7): first decoded audio over emulated links.
+
+    .venv/bin/python bench/realnet.py [--runs N] [--quick] [--baseline REV] [--skip-swarm]
+
+Every node is a real ``osp node`` process in its own network namespace (``tests/netem``),
+its uplink and downlink shaped with ``tc`` to a profile (``lan``, ``home`` 20/2 Mbit/s,
+``mobile`` 8/1, ``slow`` 1/0.256).  "First audio" is what a listener feels: from the
+play request (``POST /api/fetch``) to the first PCM bytes ``ffmpeg`` decodes from the
+listener's ``/stream/`` — seekable, as players open it (it reads the file's tail first).
+
+1. One seeder, one listener, per profile: first audio (Ogg Vorbis and MP3 of the same
+   music, ~3 MB each), then a seek to 80 % while the rest downloads.
+2. Three ``home`` seeders named at once (``--peer`` × 3): first audio.
+3. A swarm: one ``home`` origin and 20 ``home`` listeners starting the same 5 MB track
+   within 10 s: the origin's share of the bytes listeners received, and the 95th
+   percentile of their first audio.
+
+Baselines measured in the same run: the decoder alone (ffmpeg on a complete local track
+through the same ``/stream/``), and the code of ``--baseline`` (default: main before issue
+7: fixed 256 KiB pieces, libtorrent web seeds, no preemption) on the same links, checked
+out with ``git archive`` into a temporary directory.  Needs root (namespaces).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.netem.harness import PROFILES, Network, netns_available  # noqa: E402
+from tests.netem.nodes import SRC, NetNode, decode_until_audio, first_audio, stream_url  # noqa: E402
+
+MUSIC = Path("/usr/share/games/frozen-bubble/snd/frozen-mainzik-1p.ogg")
+BASELINE = "17d9bc0"  #: main before issue 7
+results: list[tuple[str, str, str]] = []
+
+
+def report(name: str, value: str, note: str = "") -> None:
+    results.append((name, value, note))
+    print(f"  {name:<58} {value:>16}  {note}", flush=True)
+
+
+def stats(values: list[float]) -> str:
+    """``median (min–max)`` in seconds."""
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.2f} s ({min(values):.2f}–{max(values):.2f})"
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def make_tracks(work: Path) -> dict[str, Path]:
+    """The Ogg original, an MP3 of it (~3 MB each) and a ~5 MB MP3 for the swarm."""
+    mp3, big = work / "track.mp3", work / "swarm.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(MUSIC), "-c:a", "libmp3lame", "-b:a", "128k", str(mp3)],
+                   check=True, timeout=120)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(MUSIC), "-c:a", "libmp3lame", "-b:a", "224k", str(big)],
+                   check=True, timeout=120)
+    return {"ogg": MUSIC, "mp3": mp3, "swarm": big}
+
+
+def baseline_src(work: Path, rev: str) -> Path | None:
+    """``src/`` of ``rev`` extracted into ``work`` (``None`` if git cannot)."""
+    out = work / f"baseline-{rev}"
+    out.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], capture_output=True, timeout=60)
+    if archive.returncode != 0:
+        print(f"  (no baseline: git archive {rev} failed: {archive.stderr.decode().strip()[:200]})")
+        return None
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True, timeout=60)
+    return out / "src"
+
+
+def cancel(node: NetNode, track_id: str) -> None:
+    try:
+        node.api("POST", "/api/cancel", {"track": track_id})
+    except Exception:  # noqa: BLE001 - it may have completed meanwhile
+        pass
+
+
+def one_seeder(work: Path, tracks: dict[str, Path], profile: str, src: Path, label: str, runs: int) -> None:
+    """Scenario 1 on ``profile`` with the code in ``src``."""
+    with Network() as net:
+        sh, lh = net.add(profile), net.add(profile)
+        seeder = NetNode.start(sh, work / f"{label}-{profile}-seeder", src=src)
+        try:
+            published = {fmt: seeder.publish(tracks[fmt], f"{fmt} track") for fmt in ("ogg", "mp3")}
+            firsts: dict[str, list[float]] = {"ogg": [], "mp3": []}
+            seeks: dict[str, list[float]] = {"ogg": [], "mp3": []}
+            for run in range(runs):
+                listener = NetNode.start(lh, work / f"{label}-{profile}-listener{run}", src=src)
+                try:
+                    for fmt, line in published.items():
+                        tid, duration = line["id"], float(line["record"]["duration"])
+                        firsts[fmt].append(first_audio(listener, tid, seeder.peer, timeout=120))
+                        url = stream_url(listener, tid)
+                        seeks[fmt].append(lh.run(decode_until_audio, url, seek=0.8 * duration, timeout=120))
+                        cancel(listener, tid)
+                finally:
+                    listener.stop()
+            prof = PROFILES[profile]
+            for fmt in ("ogg", "mp3"):
+                size = published[fmt]["record"]["size"] / 1e6
+                report(f"[{label}] {prof.name}: first audio, {fmt} {size:.1f} MB", stats(firsts[fmt]), f"{runs} runs")
+                report(f"[{label}] {prof.name}: seek to 80 %, {fmt}", stats(seeks[fmt]), "while the rest downloads")
+            if label == "new":
+                decoder = [sh.run(decode_until_audio, stream_url(seeder, published["ogg"]["id"])) for _ in range(3)]
+                report(f"[decoder] {prof.name}: ffmpeg on a complete local track", stats(decoder),
+                       "the floor: decoder start + HTTP")
+        finally:
+            seeder.stop()
+
+
+def three_seeders(work: Path, tracks: dict[str, Path], src: Path, runs: int) -> None:
+    """Scenario 2: the same file seeded by three ``home`` nodes, all named by the listener."""
+    with Network() as net:
+        hosts = [net.add("home") for _ in range(3)]
+        lh = net.add("home")
+        seeders = [NetNode.start(h, work / f"three-seeder{i}", src=src) for i, h in enumerate(hosts)]
+        try:
+            lines = [s.publish(tracks["ogg"], "ogg track") for s in seeders]
+            tid = lines[0]["id"]
+            firsts = []
+            for run in range(runs):
+                listener = NetNode.start(lh, work / f"three-listener{run}", src=src)
+                try:
+                    firsts.append(first_audio(listener, tid, [s.peer for s in seeders], timeout=120))
+                    cancel(listener, tid)
+                finally:
+                    listener.stop()
+            report("[new] 3 home seeders: first audio, ogg", stats(firsts), f"{runs} runs; target median < 0.3 s")
+        finally:
+            for s in seeders:
+                s.stop()
+
+
+def swarm(work: Path, tracks: dict[str, Path], src: Path, label: str, listeners: int = 20, spread: float = 10.0,
+          limit: float = 150.0) -> None:
+    """Scenario 3: one origin, ``listeners`` starting within ``spread`` seconds."""
+    with Network() as net:
+        oh = net.add("home")
+        hosts = [net.add("home") for _ in range(listeners)]
+        origin = NetNode.start(oh, work / f"{label}-swarm-origin", src=src)
+        nodes: list[NetNode] = []
+        try:
+            line = origin.publish(tracks["swarm"], "swarm track")
+            tid, size = line["id"], int(line["record"]["size"])
+            with ThreadPoolExecutor(8) as pool:
+                nodes = list(pool.map(lambda ih: NetNode.start(ih[1], work / f"{label}-swarm-l{ih[0]}", src=src),
+                                      enumerate(hosts)))
+            tx0 = oh.tx_bytes()
+            rx0 = [int(json.loads(h.sh("ip", "-j", "-s", "link", "show", "eth0").stdout)[0]["stats64"]["rx"]["bytes"])
+                   for h in hosts]
+            start = time.monotonic()
+
+            def play(i: int) -> float:
+                time.sleep(max(0.0, start + i * spread / listeners - time.monotonic()))
+                return first_audio(nodes[i], tid, origin.peer, timeout=limit)
+
+            with ThreadPoolExecutor(listeners) as pool:
+                firsts = [f.result() for f in [pool.submit(play, i) for i in range(listeners)]]
+
+            def complete() -> int:
+                return sum(1 for n in nodes if n.api("GET", f"/api/transfers/{tid}")["state"] == "complete")
+
+            done = 0
+            while time.monotonic() - start < limit and (done := complete()) < listeners:
+                time.sleep(1.0)
+            elapsed = time.monotonic() - start
+            origin_tx = oh.tx_bytes() - tx0
+            rx = sum(int(json.loads(h.sh("ip", "-j", "-s", "link", "show", "eth0").stdout)[0]["stats64"]["rx"]["bytes"])
+                     - r0 for h, r0 in zip(hosts, rx0, strict=True))
+            report(f"[{label}] swarm: origin's share of bytes listeners got", f"{origin_tx / max(1, rx):.1%}",
+                   f"{origin_tx / 1e6:.1f} of {rx / 1e6:.1f} MB; target <= 10 %")
+            report(f"[{label}] swarm: first audio p95 / median", f"{p95(firsts):.2f} / {statistics.median(firsts):.2f} s",
+                   f"{listeners} home listeners within {spread:.0f} s")
+            report(f"[{label}] swarm: complete", f"{done}/{listeners}", f"after {elapsed:.0f} s ({size / 1e6:.1f} MB each)")
+        finally:
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda n: n.stop(), nodes))
+            origin.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
+    parser.add_argument("--quick", action="store_true", help="home profile only, no swarm")
+    parser.add_argument("--baseline", default=BASELINE, help=f"git revision to compare with (default {BASELINE})")
+    parser.add_argument("--skip-swarm", action="store_true", help="leave out scenario 3")
+    args = parser.parse_args()
+    reason = netns_available()
+    if reason:
+        sys.exit(f"bench/realnet.py: {reason}")
+    if not MUSIC.exists():
+        sys.exit("bench needs frozen-bubble-data and ffmpeg: run bash scripts/system-packages.sh test")
+    with tempfile.TemporaryDirectory(prefix="osp-realnet-") as tmp:
+        work = Path(tmp)
+        tracks = make_tracks(work)
+        old = baseline_src(work, args.baseline)
+        print("real-link streaming (first decoded audio by ffmpeg; median (min–max) of runs)")
+        profiles = ["home"] if args.quick else ["lan", "home", "mobile", "slow"]
+        for profile in profiles:
+            one_seeder(work, tracks, profile, SRC, "new", args.runs)
+            if old is not None and profile in ("lan", "home"):
+                one_seeder(work, tracks, profile, old, f"baseline {args.baseline}", args.runs)
+        three_seeders(work, tracks, SRC, args.runs)
+        if not (args.quick or args.skip_swarm):
+            swarm(work, tracks, SRC, "new")
+            if old is not None:
+                swarm(work, tracks, old, f"baseline {args.baseline}")
+
+
+if __name__ == "__main__":
+    main()
