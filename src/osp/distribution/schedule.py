@@ -95,15 +95,3 @@ def probe_pieces(size: int, piece_length: int, *, urgent: int = URGENT_BYTES) ->
     head = list(range(0, min(last, (urgent - 1) // piece_length) + 1))
     tail = list(range(max(0, size - urgent) // piece_length, last + 1))
     return list(dict.fromkeys([head[0], *tail, *head[1:]]))
-
-
-def contiguous_runs(pieces: Sequence[int], max_run: int) -> list[tuple[int, int]]:
-    """Pieces grouped into ``(first, last)`` runs of consecutive indices, at most ``max_run``
-    pieces each, in the given order (one HTTP Range request per run)."""
-    runs: list[tuple[int, int]] = []
-    for piece in pieces:
-        if runs and piece == runs[-1][1] + 1 and piece - runs[-1][0] < max_run:
-            runs[-1] = (runs[-1][0], piece)
-        else:
-            runs.append((piece, piece))
-    return runs
