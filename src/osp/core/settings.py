@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from osp.core.errors import CallerError
@@ -18,6 +20,10 @@ from osp.core.errors import CallerError
 DEFAULT_LISTEN = ("0.0.0.0", 6881)
 DEFAULT_HTTP = ("127.0.0.1", 8787)
 DEFAULT_CONTROL = ("127.0.0.1", 8788)
+DEFAULT_CACHE_SIZE = 4 * 1024**3  #: 4 GiB of fetched tracks
+
+_SIZE = re.compile(r"(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?:(?P<unit>[kKmMgGtT])(?P<suffix>iB|B)?)?")
+_UNITS = {"k": 1, "m": 2, "g": 3, "t": 4}
 
 
 def default_data_dir() -> Path:
@@ -43,6 +49,25 @@ def parse_hostport(text: str, *, what: str = "address") -> tuple[str, int]:
         raise CallerError(f"{what} port out of range: {port}")
     host = host.strip("[]") or "0.0.0.0"
     return host, port
+
+
+def parse_size(text: str, *, what: str = "size") -> int:
+    """Parse a byte count the GNU coreutils way: plain bytes (``1048576``), or a number with
+    a unit ``k``/``K``, ``M``, ``G``, ``T`` (powers of 1024: ``4G`` = 4 GiB, ``500M``, ``750k``;
+    also spelled ``KiB``…); a trailing ``B`` means powers of 1000 (``4GB`` = 4·10⁹ bytes).
+    Fractions are allowed (``1.5G``) and rounded down to whole bytes.
+
+    Raises ``CallerError`` on anything else (empty, negative, an unknown unit).
+    """
+    m = _SIZE.fullmatch(text.strip())
+    if m is None:
+        raise CallerError(f"{what} must be a number of bytes or a size like 4G, 500M, 750k, got {text!r}")
+    unit, suffix = m.group("unit"), m.group("suffix")
+    base = 1000 if suffix == "B" else 1024
+    factor = base ** _UNITS[unit.lower()] if unit else 1
+    if not unit and "." in m.group("num"):
+        raise CallerError(f"{what}: a plain byte count must be a whole number, got {text!r}")
+    return int(Decimal(m.group("num")) * factor)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -77,6 +102,10 @@ class Settings:
         request_deadline: seconds one outbound HTTP request (a record, torrent or
             gateway block from a peer) may take in all, headers and body; past it the
             request fails with ``PeerError``.
+        cache_size: bytes of fetched tracks (library ``origin == "fetched"``) the node
+            keeps and seeds (default 4 GiB); past it the least recently played are
+            evicted (``osp.node.cache``).  The user's own published tracks never count.
+            0 keeps nothing fetched once it is no longer playing or transferring.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -93,10 +122,13 @@ class Settings:
     cid_profile: str = "unixfs-v1-2025"
     passphrase: bytes | None = field(default=None, repr=False)
     request_deadline: float = 30.0
+    cache_size: int = DEFAULT_CACHE_SIZE
 
     def __post_init__(self) -> None:
         if not is_loopback_host(self.control[0]):
             raise CallerError(f"the control listener must bind a loopback address, not {self.control[0]!r}")
+        if self.cache_size < 0:
+            raise CallerError(f"the cache size must be 0 or more bytes, not {self.cache_size}")
 
     def replace(self, **changes: object) -> Settings:
         """A copy with ``changes`` applied (``dataclasses.replace``)."""
