@@ -60,13 +60,14 @@ def parse_size(text: str, *, what: str = "size") -> int:
     Raises ``CallerError`` on anything else (empty, negative, an unknown unit).
     """
     m = _SIZE.fullmatch(text.strip())
+    prefix = f"{what}: " if what else ""
     if m is None:
-        raise CallerError(f"{what} must be a number of bytes or a size like 4G, 500M, 750k, got {text!r}")
+        raise CallerError(f"{prefix}{text!r} is not a size: give bytes, or a number with k, M, G or T (4G, 500M, 750k)")
     unit, suffix = m.group("unit"), m.group("suffix")
     base = 1000 if suffix == "B" else 1024
     factor = base ** _UNITS[unit.lower()] if unit else 1
     if not unit and "." in m.group("num"):
-        raise CallerError(f"{what}: a plain byte count must be a whole number, got {text!r}")
+        raise CallerError(f"{prefix}{text!r} is not a whole number of bytes (fractions need a unit: 1.5G)")
     return int(Decimal(m.group("num")) * factor)
 
 

@@ -272,9 +272,11 @@ class Transfer:
             self._abandon()
         finally:
             self._unsubscribe()
-            self.done.set()
-            if self.on_complete:
-                self.on_complete(self)
+            try:
+                if self.on_complete:  # before ``done``: a waiter sees the node's follow-up (cache quota) done
+                    self.on_complete(self)
+            finally:
+                self.done.set()
 
     def _abandon(self) -> None:
         """After a failure: no torrent may stay in the engine under this transfer's file name
