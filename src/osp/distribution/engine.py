@@ -248,8 +248,6 @@ class Engine:
             # inactivity timeout), so the seeder can introduce the next listener to it.
             "close_redundant_connections": False,
         }
-        if host not in ("0.0.0.0", "::", ""):
-            pack["outgoing_interfaces"] = host  # dial from the address we listen on: peers (and PEX) learn the right one
         if config.local_network:
             pack.update(
                 {
