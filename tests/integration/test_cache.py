@@ -9,9 +9,11 @@ evicted; the publisher's own tracks never count.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
+import pytest
 
 from osp.core.settings import Settings
 from osp.node import Node, TrackMetadata
@@ -28,7 +30,9 @@ class ManualClock:
         return self.now
 
 
-def test_small_cache_keeps_the_most_recently_played(tmp_path: Path, music: list[Path]) -> None:
+def test_small_cache_keeps_the_most_recently_played(tmp_path: Path, music: list[Path],
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="osp.cache")
     by_size = sorted(music, key=lambda p: p.stat().st_size)
     clock = ManualClock(1_800_000_000.0)
     with node_server(tmp_path / "a", "127.0.0.2", cache_size=0) as a:
@@ -61,6 +65,8 @@ def test_small_cache_keeps_the_most_recently_played(tmp_path: Path, music: list[
             fetch("t3")  # over the quota: t2 was played least recently
 
             assert {t.id for t in b.node.tracks()} == {ids["t1"], ids["t3"]}
+            evictions = [r.getMessage() for r in caplog.records if r.name == "osp.cache"]
+            assert len(evictions) == 1 and ids["t2"] in evictions[0], "each eviction is logged once"
             assert not t2_file.exists(), "the evicted file is deleted"
             engine = b.node.engine
             assert engine is not None and not engine.has_torrent(published["t2"].infohash)

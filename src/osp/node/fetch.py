@@ -224,8 +224,8 @@ class Transfer:
         """Stop the download, remove the torrent, delete the partial file and drop the row.
 
         Returns False when the transfer had already ended (complete or failed)."""
-        if self.done.is_set() or not self._thread.is_alive():
-            return False
+        if self.done.is_set() or not self._thread.is_alive() or self.state.state in ("complete", "failed"):
+            return False  # ended (its thread may still be in ``on_complete``: never wait for it here)
         self._cancel.set()
         self._finished.set()
         self._thread.join(timeout)
