@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,10 +84,10 @@ def start_node(data_dir: Path, n: int, *extra: str, init: bool = True) -> NodePr
 
 
 @contextlib.contextmanager
-def node_server(data_dir: Path, ip: str, **settings: Any) -> Iterator[NodeServer]:
-    """An in-process node (engine + both listeners) on ``ip`` with a fresh identity."""
+def node_server(data_dir: Path, ip: str, clock: Callable[[], float] = time.time, **settings: Any) -> Iterator[NodeServer]:
+    """An in-process node (engine + both listeners) on ``ip`` with a fresh identity; ``clock``: the node's."""
     node = Node(Settings(data_dir=data_dir, listen=(ip, 0), http=(ip, 0), control=("127.0.0.1", 0), dht=False,
-                         allow_private_peers=True, **settings))
+                         allow_private_peers=True, **settings), clock=clock)
     node.keystore.create()
     srv = NodeServer(node)
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +21,10 @@ from osp.core.errors import CallerError
 DEFAULT_LISTEN = ("0.0.0.0", 6881)
 DEFAULT_HTTP = ("127.0.0.1", 8787)
 DEFAULT_CONTROL = ("127.0.0.1", 8788)
+DEFAULT_CACHE_SIZE = 4 * 1024**3  #: 4 GiB of fetched tracks
+
+_SIZE = re.compile(r"(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?:(?P<unit>[kKmMgGtT])(?P<suffix>iB|B)?)?")
+_UNITS = {"k": 1, "m": 2, "g": 3, "t": 4}
 
 
 def default_data_dir() -> Path:
@@ -44,6 +50,26 @@ def parse_hostport(text: str, *, what: str = "address") -> tuple[str, int]:
         raise CallerError(f"{what} port out of range: {port}")
     host = host.strip("[]") or "0.0.0.0"
     return host, port
+
+
+def parse_size(text: str, *, what: str = "size") -> int:
+    """Parse a byte count the GNU coreutils way: plain bytes (``1048576``), or a number with
+    a unit ``k``/``K``, ``M``, ``G``, ``T`` (powers of 1024: ``4G`` = 4 GiB, ``500M``, ``750k``;
+    also spelled ``KiB``…); a trailing ``B`` means powers of 1000 (``4GB`` = 4·10⁹ bytes).
+    Fractions are allowed (``1.5G``) and rounded down to whole bytes.
+
+    Raises ``CallerError`` on anything else (empty, negative, an unknown unit).
+    """
+    m = _SIZE.fullmatch(text.strip())
+    prefix = f"{what}: " if what else ""
+    if m is None:
+        raise CallerError(f"{prefix}{text!r} is not a size: give bytes, or a number with k, M, G or T (4G, 500M, 750k)")
+    unit, suffix = m.group("unit"), m.group("suffix")
+    base = 1000 if suffix == "B" else 1024
+    factor = base ** _UNITS[unit.lower()] if unit else 1
+    if not unit and "." in m.group("num"):
+        raise CallerError(f"{prefix}{text!r} is not a whole number of bytes (fractions need a unit: 1.5G)")
+    return int(Decimal(m.group("num")) * factor)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -115,6 +141,10 @@ class Settings:
             ``{gateway}/ipfs/{cid}`` become extra web seeds of that transfer only (never
             stored nor served); when BitTorrent cannot start or stalls they are the
             verified block-by-block fallback.  Every request goes through the egress guard.
+        cache_size: bytes of fetched tracks (library ``origin == "fetched"``) the node
+            keeps and seeds (default 4 GiB); past it the least recently played are
+            evicted (``osp.node.cache``).  The user's own published tracks never count.
+            0 keeps nothing fetched once it is no longer playing or transferring.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -132,11 +162,14 @@ class Settings:
     passphrase: bytes | None = field(default=None, repr=False)
     request_deadline: float = 30.0
     gateways: tuple[str, ...] = ()
+    cache_size: int = DEFAULT_CACHE_SIZE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gateways", tuple(parse_gateway_url(g) for g in self.gateways))
         if not is_loopback_host(self.control[0]):
             raise CallerError(f"the control listener must bind a loopback address, not {self.control[0]!r}")
+        if self.cache_size < 0:
+            raise CallerError(f"the cache size must be 0 or more bytes, not {self.cache_size}")
 
     def replace(self, **changes: object) -> Settings:
         """A copy with ``changes`` applied (``dataclasses.replace``)."""

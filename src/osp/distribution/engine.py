@@ -30,6 +30,7 @@ from osp.distribution.events import (
     HashFailed,
     Metainfo,
     PeerBanned,
+    PeerInfo,
     PieceFinished,
     PieceRead,
     ResumeDataSaved,
@@ -212,6 +213,10 @@ _STATES = {
 }
 
 
+#: ``peer_info.source`` flags, by the names ``PeerInfo.sources`` uses
+_PEER_SOURCES = ("pex", "tracker", "dht", "lsd", "resume_data")
+
+
 class Engine:
     """One libtorrent session.  Thread-safe; call ``close()`` when done.
 
@@ -250,6 +255,10 @@ class Engine:
             "ignore_limits_on_local_network": False,
             "user_agent": "osp-node/0.1 libtorrent/2.1.1",
             "peer_fingerprint": "-OS0100-",
+            # Peer exchange (BEP 11, ut_pex, on by default) names only connected peers: keep a
+            # finished listener connected to its seeder (until libtorrent's 10-minute
+            # inactivity timeout), so the seeder can introduce the next listener to it.
+            "close_redundant_connections": False,
         }
         if config.local_network:
             pack.update(
@@ -453,6 +462,19 @@ class Engine:
         peers = self._handle(infohash).get_peer_info()
         web = sum(1 for p in peers if p.connection_type in (lt.peer_info.web_seed, lt.peer_info.http_seed))
         return {"bittorrent": len(peers) - web, "webSeeds": web}
+    def peers(self, infohash: str) -> list[PeerInfo]:
+        """BitTorrent peers connected for the torrent now (BEP 19/17 web seeds left out);
+        ``NotFoundError`` if it is not here."""
+        found = []
+        for p in self._handle(infohash).get_peer_info():
+            if p.connection_type in (lt.peer_info.web_seed, lt.peer_info.http_seed):
+                continue
+            sources = frozenset(name for name in _PEER_SOURCES if int(p.source) & int(getattr(lt.peer_info, name)))
+            found.append(PeerInfo(str(p.ip[0]), int(p.ip[1]), bool(int(p.flags) & int(lt.peer_info.outgoing_connection)),
+                                  sources, bool(int(p.flags) & int(lt.peer_info.seed)), int(p.total_download),
+                                  int(p.total_upload)))
+        return found
+
     def totals(self) -> tuple[int, int, int]:
         """``(upload_rate, download_rate, peers)`` over every torrent of the session: BitTorrent
         payload bytes/s (HTTP served by our listeners is not in it) and connected peers."""

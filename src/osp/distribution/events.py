@@ -122,6 +122,19 @@ class TorrentStatus:
 
 
 @dataclass(frozen=True)
+class PeerInfo:
+    """One BitTorrent peer connected for a torrent (web seeds are not peers here)."""
+
+    ip: str  #: the peer's address as we see it
+    port: int  #: its port as we see it (its listen port when we dialled it)
+    outgoing: bool  #: we dialled it (else it connected to us)
+    sources: frozenset[str]  #: how we learned of it: ``pex`` (BEP 11), ``tracker``, ``dht``, ``lsd``, ``resume_data``
+    seed: bool  #: it has every piece
+    downloaded: int  #: payload bytes it sent us on this connection
+    uploaded: int  #: payload bytes we sent it on this connection
+
+
+@dataclass(frozen=True)
 class Metainfo:
     """A parsed torrent: hex ``infohash`` (v1), ``infohash_v2`` (hex, hybrid only),
     file ``name``, ``size`` in bytes, ``piece_length``, ``num_pieces``, ``web_seeds``."""

@@ -61,4 +61,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX transfers_track ON transfers(track_id);
     ALTER TABLE files ADD COLUMN state TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'missing', 'changed'));
     """,
+    # 3: the cache quota evicts the least recently played fetched track first; a library
+    # from before it counts each track as last played when it was added
+    """
+    ALTER TABLE tracks ADD COLUMN last_played REAL;  -- Unix seconds: fetched, or /stream/ began serving it
+    UPDATE tracks SET last_played = CAST(strftime('%s', added_at) AS REAL);
+    CREATE INDEX tracks_origin ON tracks(origin, last_played);
+    """,
 ]

@@ -67,7 +67,10 @@ class TorrentRow:
 
 @dataclass(frozen=True)
 class TrackRow:
-    """A track in the library: indexed columns plus the signed ``record`` (JCS bytes)."""
+    """A track in the library: indexed columns plus the signed ``record`` (JCS bytes);
+    ``last_played``: Unix seconds it was fetched or last began streaming (the cache quota
+    evicts the least recently played fetched track first; ``None`` only for rows of an
+    older schema that had no ``added_at`` time)."""
 
     id: str
     artist: str
@@ -81,6 +84,7 @@ class TrackRow:
     record: bytes
     origin: str
     added_at: str
+    last_played: float | None = None
 
 
 @dataclass(frozen=True)
@@ -160,13 +164,16 @@ class Library:
         infohash: str,
         metainfo: bytes,
         origin: str,
+        played_at: float | None = None,
     ) -> bool:
-        """Store a verified track with its file, blocks and torrent in one transaction.
+        """Store a verified track with its file, blocks and torrent in one transaction;
+        ``played_at``: its first ``last_played`` (Unix seconds; default: now).
 
         Idempotent: returns ``False`` (and changes nothing) if the track is already here.
         """
         r = track.record
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = datetime.now(UTC)
+        now = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM tracks WHERE id=?", (track.id,)).fetchone():
                 return False
@@ -177,10 +184,12 @@ class Library:
             )
             db.execute("INSERT OR IGNORE INTO torrents VALUES (?,?,?,NULL)", (infohash, file.cid, metainfo))
             db.execute(
-                "INSERT INTO tracks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO tracks (id, artist, title, cid, infohash, format, duration, size, released, record, "
+                "origin, added_at, last_played) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     track.id, r["artist"], r["title"], r["cid"], infohash, r["format"], float(r["duration"]),
                     int(r["size"]), r["released"], track.to_json(), origin, now,
+                    moment.timestamp() if played_at is None else float(played_at),
                 ),
             )
             db.execute("DELETE FROM transfers WHERE infohash=?", (infohash,))  # finished: no resume needed
@@ -208,6 +217,13 @@ class Library:
                 db.execute("DELETE FROM blocks WHERE root=?", (track.cid,))
                 db.execute("DELETE FROM files WHERE cid=?", (track.cid,))
         return RemovedTrack(track, not ih_used, not cid_used, path)
+
+    def set_last_played(self, track_id: str, when: float) -> bool:
+        """Record that ``track_id`` was played (or fetched) at ``when`` (Unix seconds); False
+        if the track is not here."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE tracks SET last_played=? WHERE id=?", (float(when), track_id))
+            return cur.rowcount > 0
 
     def put_file(self, file: FileRow) -> None:
         """Store ``file`` as the intact (``ok``) copy of its CID — e.g. a missing file
@@ -294,6 +310,14 @@ class Library:
 
     def tracks_by_infohash(self, infohash: str, *, available: bool = False) -> list[TrackRow]:
         rows = self._all(f"SELECT tracks.* FROM tracks{_OK if available else ''} WHERE infohash=?", (infohash,))
+        return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
+
+    def cached_tracks(self) -> list[TrackRow]:
+        """What the cache quota counts: tracks fetched from the network (``origin ==
+        "fetched"``) whose file is intact (``ok``) and is not also the file of a track the
+        user published; least recently played first."""
+        rows = self._all(f"SELECT tracks.* FROM tracks{_OK} WHERE origin='fetched' AND tracks.cid NOT IN "
+                         "(SELECT cid FROM tracks WHERE origin='published') ORDER BY last_played, id")
         return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
 
     def missing_track_count(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -36,8 +37,10 @@ from osp.distribution.schedule import probe_pieces
 from osp.distribution.streaming import PieceWaiter, Reads, StreamSource
 from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
+from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node.ask import PeerAnswers, ask_peers
+from osp.node.cache import OpenStreams, cache_usage, enforce_quota
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.gateways import fetch_from_gateways, range_seeds
@@ -54,10 +57,16 @@ from osp.records.track import prepare as prepare_records
 
 
 class Node:
-    """One OSP node over ``settings.data_dir``.  Close with ``close()``."""
+    """One OSP node over ``settings.data_dir``.  Close with ``close()``.
 
-    def __init__(self, settings: Settings) -> None:
+    ``clock()`` gives Unix seconds (``time.time``; tests pass a manual clock): it stamps
+    when a track was fetched or last began streaming, for the cache quota."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self.clock = clock
+        self.streams = OpenStreams()  #: ``/stream/`` responses reading now, per track
+        self._cache_lock = threading.Lock()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # what you hold and fetched is yours to show
         self.library = Library(settings.library_path)
         self.keystore = Keystore(settings.identity_dir)
@@ -113,6 +122,7 @@ class Node:
         )
         self.engine.subscribe(self._on_event)
         states = self.check_files()
+        self.enforce_cache()  # a smaller --cache-size takes effect at start-up, before seeding
         files = {f.cid: f for f in self.library.files()}
         # Versions before issue 6 stored a peer's torrent as received: rebuild those once.
         # (What is seeded and served is rebuilt by ``_seedable`` every time anyway.)
@@ -506,6 +516,8 @@ class Node:
             if self.engine is not None:
                 self._seed(metainfo, track.record["cid"])
                 self.engine.request_resume_data(infohash)
+            self.library.set_last_played(track.id, self.clock())
+            self.enforce_cache(spare=track.id)
         return track
 
     def _dial(self, transfer: Transfer, peer: str) -> None:
@@ -531,9 +543,10 @@ class Node:
         transfer = Transfer(track, torrent.metainfo, engine=engine, library=self.library,
                             media_dir=self.settings.media_dir, peers=[], on_complete=self._transfer_done)
         self.library.add_track(track, file=stored, blocks=[], infohash=track.infohash, metainfo=torrent.metainfo,
-                               origin="fetched")
+                               origin="fetched", played_at=self.clock())
         self.transfers[track.id] = transfer
         transfer.mark_complete()
+        self.enforce_cache(spare=track.id)
         return transfer
 
     def cancel(self, track_id: str) -> TransferState:
@@ -594,6 +607,23 @@ class Node:
         if transfer.state.state == "complete" and self.engine is not None:
             self.engine.request_resume_data(transfer.info.infohash)  # it seeds on from media/
             self.waiter.notify()
+        if transfer.state.state == "complete":
+            self.library.set_last_played(transfer.track.id, self.clock())
+            self.enforce_cache(spare=transfer.track.id)
+
+    # -- cache quota (Settings.cache_size) ----------------------------------------------
+
+    def enforce_cache(self, spare: str | None = None) -> list[str]:
+        """Evict fetched tracks, least recently played first, until they fit
+        ``settings.cache_size`` (``osp.node.cache``); never one transferring or streaming,
+        nor ``spare``.  Returns the evicted track ids.  Runs at start-up and after every
+        completed fetch."""
+        with self._cache_lock:
+            return enforce_quota(self, spare)
+
+    def cache_usage(self) -> CacheUsage:
+        """Bytes of fetched tracks held, against ``settings.cache_size``."""
+        return cache_usage(self)
 
     def transfer_states(self) -> list[TransferState]:
         """Transfers of this run, then persisted ones not running here (state ``stopped``)."""
@@ -609,7 +639,15 @@ class Node:
     # -- streaming ------------------------------------------------------------------
 
     def stream_source(self, track_id: str) -> StreamSource:
-        """Bytes of a track for ``/stream/``: from the library, or from a running transfer."""
+        """Bytes of a track for ``/stream/``: from the library, or from a running transfer.
+
+        Each call stamps the track's ``last_played`` with ``clock()``; while its ``read``
+        runs the track counts as streaming (never evicted by the cache quota)."""
+        source = self._stream_source(track_id)
+        self.library.set_last_played(track_id, self.clock())  # a transfer's track: stamped when it completes
+        return self.streams.counted(source, track_id)
+
+    def _stream_source(self, track_id: str) -> StreamSource:
         transfer = self.transfers.get(track_id)
         row = self.library.track(track_id)
         if row is not None:

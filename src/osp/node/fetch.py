@@ -264,8 +264,8 @@ class Transfer:
         """Stop the download, remove the torrent, delete the partial file and drop the row.
 
         Returns False when the transfer had already ended (complete or failed)."""
-        if self.done.is_set() or not self._thread.is_alive():
-            return False
+        if self.done.is_set() or not self._thread.is_alive() or self.state.state in ("complete", "failed"):
+            return False  # ended (its thread may still be in ``on_complete``: never wait for it here)
         self._cancel.set()
         self._finished.set()
         self._thread.join(timeout)
@@ -319,9 +319,11 @@ class Transfer:
         finally:
             self.webseeds.stop()
             self._unsubscribe()
-            self.done.set()
-            if self.on_complete:
-                self.on_complete(self)
+            try:
+                if self.on_complete:  # before ``done``: a waiter sees the node's follow-up (cache quota) done
+                    self.on_complete(self)
+            finally:
+                self.done.set()
 
     def _fall_back(self, reason: OspError) -> None:
         """BitTorrent gave up (``reason``): drop the torrent and its partial file, then let

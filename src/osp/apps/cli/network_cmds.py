@@ -18,7 +18,7 @@ from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
 from osp.apps.cli.views import printable
 from osp.core.errors import CallerError, OspError
-from osp.core.settings import Settings, parse_gateway_url, parse_hostport
+from osp.core.settings import Settings, parse_gateway_url, parse_hostport, parse_size
 
 # --- network -----------------------------------------------------------------------------
 
@@ -158,6 +158,21 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """Click callback: a size flag as bytes (``parse_size``); a bad value is a usage error (exit 2)."""
+    try:
+        return parse_size(value, what="")
+    except CallerError as exc:
+        raise click.BadParameter(exc.message) from exc
+
+
+cache_option = click.option(
+    "--cache-size", default="4G", show_default=True, callback=_size_option,
+    help="Bytes of fetched tracks to keep and seed (4G, 500M, 750k or bytes; K/M/G are powers of 1024); past it "
+         "the least recently played are evicted. Your published tracks never count. 0 keeps no fetched track once "
+         "it is no longer playing or transferring (except the one just fetched). A running node keeps its own.")
+
+
 @cli.command("get")
 @click.argument("track")
 @click.option("--peer", "peers", multiple=True, metavar="URL",
@@ -174,11 +189,12 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--detach", is_flag=True,
               help="Return once the running node has started the download (see `osp transfers`, `osp cancel`).")
 @network_options
+@cache_option
 @pass_ctx
 def get_cmd(c: Ctx, track: str, peers: tuple[str, ...], gateway: str | None, output: str | None, timeout: float,
             stall_timeout: float,
             as_json: bool, detach: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
-            allow_private_peers: bool) -> None:
+            allow_private_peers: bool, cache_size: int) -> None:
     """Download a track over BitTorrent (or --gateway), verify its CID, store and seed it.
 
     Through a running node, Ctrl-C cancels the download it started (unless --detach);
@@ -196,7 +212,8 @@ def get_cmd(c: Ctx, track: str, peers: tuple[str, ...], gateway: str | None, out
         else:
             from osp.node.core import Node
 
-            node = Node(c.settings(allow_private_peers=allow_private_peers or _local_peer(*peers, gateway, track)))
+            node = Node(c.settings(allow_private_peers=allow_private_peers or _local_peer(*peers, gateway, track),
+                                   cache_size=cache_size))
             try:
                 fetched = node.fetch_from_gateway(track, gateway, peer)
             finally:
@@ -221,7 +238,7 @@ def get_cmd(c: Ctx, track: str, peers: tuple[str, ...], gateway: str | None, out
         from osp.node.core import Node
 
         settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
-                                  allow_private_peers or _local_peer(*peers, track))
+                                  allow_private_peers or _local_peer(*peers, track), cache_size=cache_size)
         node = Node(settings)
         try:
             transfer = node.fetch(track, peers, stall_timeout=stall_timeout)
@@ -317,10 +334,11 @@ def _output_name(row: Any, path: Path) -> str:
 @click.option("-o", "--output", type=click.Path(allow_dash=True), help="'-' writes the audio to stdout as it arrives.")
 @click.option("--gateway", "gateways", multiple=True, metavar="URL", help=GATEWAYS_HELP)
 @network_options
+@cache_option
 @pass_ctx
 def play_cmd(c: Ctx, track: str, peers: tuple[str, ...], player: str | None, output: str | None, gateways: tuple[str, ...],
              listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
-             allow_private_peers: bool) -> None:
+             allow_private_peers: bool, cache_size: int) -> None:
     """Stream a track: the first pieces come first, playback starts long before the download ends."""
     if output not in (None, "-"):
         raise CallerError("play writes to stdout with -o -; use `osp get -o PATH` to save a file")
@@ -345,7 +363,7 @@ def play_cmd(c: Ctx, track: str, peers: tuple[str, ...], player: str | None, out
 
     settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
                               allow_private_peers or _local_peer(*peers, track, *gateways),
-                              gateways=tuple(parse_gateway_url(g) for g in gateways))
+                              gateways=tuple(parse_gateway_url(g) for g in gateways), cache_size=cache_size)
     node = Node(settings)
     if output == "-":
         try:
@@ -418,10 +436,11 @@ def _run_player(command: list[str], url: str) -> None:
 @click.option("--hybrid", is_flag=True, help="Make hybrid v1+v2 (BEP 52) torrents for tracks published through it.")
 @click.option("--gateway", "gateways", multiple=True, metavar="URL",
               help=GATEWAYS_HELP + " A loopback or LAN gateway needs --allow-private-peers.")
+@cache_option
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
              allow_private_peers: bool, public_url: str | None, upload_limit: int, hybrid: bool,
-             gateways: tuple[str, ...]) -> None:
+             gateways: tuple[str, ...], cache_size: int) -> None:
     """Run the node: seed the library, serve records, the gateway and the control API."""
     from osp.apps.http.server import NodeServer
     from osp.node.core import Node
@@ -430,7 +449,9 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
         raise CallerError(f"a node already runs for {c.data_dir} (pid {c.running().pid})")  # type: ignore[union-attr]
     settings = _node_settings(c, listen, http, control, dht, bootstrap, allow_private_peers,
                               public_url=public_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid,
-                              gateways=tuple(parse_gateway_url(g, allow_private=allow_private_peers) for g in gateways))
+                              gateways=tuple(parse_gateway_url(g, allow_private=allow_private_peers) for g in gateways),
+                              cache_size=cache_size)
+    _log_evictions()
     node = Node(settings)
     try:
         if node.keystore.exists():
@@ -459,6 +480,18 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
 
     server.run(ready)
     err.print("osp node stopped; resume data saved")
+
+
+def _log_evictions() -> None:
+    """Print each cache eviction (logger ``osp.cache``) on stderr, one line each."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("osp.cache")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 @cli.command("conformance")

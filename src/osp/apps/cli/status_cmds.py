@@ -17,7 +17,8 @@ def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
     minutes, seconds = divmod(int(status.get("uptime", 0)), 60)
     hours, minutes = divmod(minutes, 60)
     transfers = status.get("transfers") or {}
-    return [
+    cache = status.get("cache") or {}
+    lines = [
         ("node", f"running (pid {status.get('pid', '?')}), up {hours}:{minutes:02d}:{seconds:02d}"),
         ("data dir", str(status.get("dataDir", "?"))),
         ("peer API", str(status.get("http") or "-")),
@@ -28,13 +29,17 @@ def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
         ("rates", f"up {format_size(int(status.get('uploadRate', 0)))}/s, "
                   f"down {format_size(int(status.get('downloadRate', 0)))}/s, {plural(int(status.get('peers', 0)), 'peer')}"),
     ]
+    if cache:  # fetched tracks kept and seeded, against --cache-size
+        lines.append(("cache", f"{format_size(int(cache.get('used', 0)))} of {format_size(int(cache.get('quota', 0)))} "
+                               f"({plural(int(cache.get('tracks', 0)), 'fetched track')})"))
+    return lines
 
 
 @cli.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the node's status as one JSON object.")
 @pass_ctx
 def status_cmd(c: Ctx, as_json: bool) -> None:
-    """Show the running node: ports and URLs, tracks, transfers, rates, uptime, DHT, data dir.
+    """Show the running node: ports and URLs, tracks, transfers, rates, cache used/quota, uptime, DHT, data dir.
 
     Exits 2 when no node runs for the data directory (start one with `osp node`).
     """

@@ -17,7 +17,7 @@ Routes:
                                       → ``{"tracks": [...], "refused": [{"file", "error", "message"}]}``
                                       (every path is tried; with ``Accept: application/x-ndjson``
                                       progress lines ``{"file", "done", "total"}`` come first)
-  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir
+  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir, cache used/quota
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
   POST /api/fetch                     ``{"track": ref, "peer"?: url | [url…], "gateway"?: url}`` → transfer state
   GET  /api/transfers[/{id}]          transfer states (``sources``: BitTorrent peers, web seeds)
@@ -296,6 +296,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
                               "total": len(states)},
                 "uploadRate": up, "downloadRate": down, "peers": peers,
                 "uptime": round(time.monotonic() - started, 1),
+                "cache": node.cache_usage().to_json(),  # fetched tracks' bytes against --cache-size
             }
 
         return JSONResponse(await anyio.to_thread.run_sync(collect))
