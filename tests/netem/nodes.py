@@ -126,14 +126,20 @@ class NetNode:
             return ""
 
 
-def decode_until_audio(url: str, *, seek: float | None = None, timeout: float = 60) -> float:
+def decode_until_audio(url: str, *, seek: float | None = None, timeout: float = 60, fast_seek: bool = False) -> float:
     """Run ffmpeg on ``url`` (seekable HTTP, as players open it; ``seek`` seconds with ``-ss``
     before ``-i``, as a player's seek) and return the seconds until its first PCM bytes.
+
+    ``fast_seek`` (``-fflags +fastseek``): seek a CBR MP3 by its byte estimate, as browsers
+    do; by default ffmpeg's MP3 demuxer reads every byte up to the target of a file whose
+    Xing/Info header has no table of contents (a format limit: no node can make that fast).
 
     Call inside the listener's namespace (``Host.run``).  Raises ``TimeoutError``, or
     ``AssertionError`` with ffmpeg's stderr if it ends without audio.
     """
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-rw_timeout", str(int(timeout * 1e6))]
+    if fast_seek:
+        cmd += ["-fflags", "+fastseek"]
     if seek is not None:
         cmd += ["-ss", f"{seek:.3f}"]
     cmd += ["-i", url, "-vn", "-f", "s16le", "-ac", "2", "-ar", "44100", "-flush_packets", "1", "pipe:1"]

@@ -10,8 +10,8 @@ later wherever the listener seeks.  Each jump is a **read**; the rules:
    does not wait behind the read-ahead already in the link's queue.
 2. **Urgent first**: the pieces covering the first ``urgent`` bytes of the read (what a
    demuxer needs to probe or decode its first frames) are due at once, in order (deadline
-   0, 1, 2 … ms: libtorrent serves deadlines in order); pieces every player probes
-   (``probe_pieces``, *pinned* while missing) come right after the read's first piece.
+   0, 1, 2 … ms: libtorrent serves deadlines in order); the pieces every player probes
+   (``probe_pieces``, *pinned* while missing) stay due now, in the order players read them.
 3. **Then a rolling read-ahead** of ``ahead`` bytes after them, with deadlines staggered
    by ``step_ms`` per piece so they arrive in order; when the reader reaches a piece still
    missing, the window rolls forward from there (without preempting: same read).
@@ -75,8 +75,13 @@ def read_window(
     ahead_last = min(last_piece, (start + max(1, urgent) + max(0, ahead) - 1) // piece_length)
     out: list[tuple[int, int]] = []
     mine = [p for p in range(first, urgent_last + 1) if not have(p)]
-    extra = [p for p in dict.fromkeys(pinned) if (p < first or p > urgent_last) and 0 <= p <= last_piece and not have(p)]
-    order = [*mine[:1], *extra, *mine[1:]]  # the read's first piece, the pinned ones, the rest of its urgent bytes
+    pins = [p for p in dict.fromkeys(pinned) if 0 <= p <= last_piece]
+    if first in pins:  # a probe: players read the probe pieces in their order, from here on
+        i = pins.index(first)
+        rotated = pins[i:] + pins[:i]
+        order = [p for p in rotated if not have(p)] + [p for p in mine if p not in rotated]
+    else:
+        order = mine + [p for p in pins if p not in mine and not have(p)]
     out = [(p, i) for i, p in enumerate(order)]
     listed = set(order)
     for piece in range(urgent_last + 1, ahead_last + 1):

@@ -7,8 +7,8 @@ seek waited behind the whole sequential download on a slow uplink (issue 7, desi
 §8).  The node therefore fetches web seeds itself:
 
 * **Two lanes per web seed**, each its own HTTP connection: the *urgent* lane fetches only
-  the pieces of the newest read's window (``want``), at most ``URGENT_REQUEST`` bytes a
-  request; the *bulk* lane fetches the rest in order from the newest read's position, at
+  the pieces of the newest read's window (``want``), one piece a request (a newer read
+  never waits behind more than one piece on this lane); the *bulk* lane fetches the rest in order from the newest read's position, at
   most ``BULK_REQUEST`` bytes a request, and only while ``bulk`` is on (the transfer turns
   it on while no BitTorrent peer is connected: the opening bytes come over HTTP while the
   swarm is slow to connect, then the swarm).  While urgent pieces are wanted the bulk lane
@@ -17,7 +17,8 @@ seek waited behind the whole sequential download on a slow uplink (issue 7, desi
   the engine (``Engine.add_piece``, which checks it again).  A web seed that sends one
   wrong piece, answers outside the protocol or fails ``MAX_ERRORS`` times is dropped for
   this transfer (``bad``).
-* Pieces already verified, or taken by the other lane, are skipped (``pick_run``, pure).
+* Pieces already verified, handed to the engine (which checks them asynchronously), or
+  taken by another lane, are skipped (``pick_run``, pure).
 
 Every request goes through the egress guard (``PeerClient``) with its deadline.
 """
@@ -34,7 +35,7 @@ from osp.core.errors import OspError
 from osp.distribution.engine import Engine
 from osp.distribution.peer_client import PeerClient
 
-URGENT_REQUEST = 64 * 1024
+URGENT_REQUEST = 16 * 1024  #: one piece at a time: a newer read waits behind at most one
 BULK_REQUEST = 256 * 1024
 MAX_ERRORS = 3
 IDLE_WAIT = 0.5
@@ -90,6 +91,7 @@ class WebSeeds:
         self._cursor = 0
         self._bulk = False
         self._taken: set[int] = set()
+        self._delivered: set[int] = set()  #: handed to the engine (it verifies them asynchronously)
         self._stopped = False
         self._started = False
         self._threads: list[threading.Thread] = []
@@ -167,6 +169,8 @@ class WebSeeds:
     # -- lanes ----------------------------------------------------------------------
 
     def _have(self, piece: int) -> bool:
+        if piece in self._delivered:
+            return True
         try:
             return self.engine.have_piece(self.infohash, piece)
         except OspError:
@@ -177,8 +181,8 @@ class WebSeeds:
         if lane == "urgent":
             run = pick_run(self._urgent, self._have, self._taken, max(1, URGENT_REQUEST // self.piece_length))
         else:
-            if not self._bulk or any(not self._have(p) and p not in self._taken for p in self._urgent):
-                return None  # urgent pieces first: the read-ahead never stands in front of a read
+            if not self._bulk or any(not self._have(p) for p in self._urgent):
+                return None  # urgent pieces first: the read-ahead never shares the link with a read
             n = len(self.hashes)
             order = [*range(self._cursor, n), *range(0, self._cursor)]
             run = pick_run([p for p in order if not self._have(p) and p not in self._taken][:64], self._have,
@@ -236,4 +240,6 @@ class WebSeeds:
                 self.engine.add_piece(self.infohash, piece, chunk)
             except OspError:
                 return  # the torrent left the engine
+            with self._cond:
+                self._delivered.add(piece)
             seed.pieces += 1
