@@ -64,6 +64,12 @@ class Reads:
         with self._lock:
             self._pinned[infohash] = pieces
 
+    def forget(self, infohash: str) -> None:
+        """The torrent's transfer ended: drop what is kept for it."""
+        with self._lock:
+            self._pinned.pop(infohash, None)
+            self._newest.pop(infohash, None)
+
     def pinned(self, infohash: str) -> tuple[int, ...]:
         with self._lock:
             return self._pinned.get(infohash, ())

@@ -158,6 +158,12 @@ class WebSeeds:
         with self._cond:
             self._cond.notify_all()
 
+    def rejected(self, piece: int) -> None:
+        """The engine failed a piece (``HashFailed``): it is wanted again, from anyone."""
+        with self._cond:
+            self._delivered.discard(piece)
+            self._cond.notify_all()
+
     def usable(self) -> list[str]:
         """URLs of the web seeds not dropped."""
         return [s.url for s in self.seeds if s.bad is None]

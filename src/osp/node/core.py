@@ -604,6 +604,7 @@ class Node:
                 "sharedFile": not removed.file_dropped or shared, "published": row.origin == "published"}
 
     def _transfer_done(self, transfer: Transfer) -> None:
+        self.reads.forget(transfer.info.infohash)
         if transfer.state.state == "complete" and self.engine is not None:
             self.engine.request_resume_data(transfer.info.infohash)  # it seeds on from media/
             self.waiter.notify()

@@ -210,6 +210,7 @@ class Transfer:
             return
         if isinstance(event, HashFailed):
             self._hash_failures += 1
+            self.webseeds.rejected(event.piece)
         elif isinstance(event, PeerBanned):
             self._banned.append(event.peer)
         elif isinstance(event, TorrentFailed):
