@@ -69,3 +69,14 @@ def test_pick_run_takes_the_first_free_run_in_wanted_order() -> None:
     assert pick_run([190, 191, 0, 1], nothing, set(), 8) == (190, 191)  # wanted order, not index order
     assert pick_run([], nothing, set(), 8) is None
     assert pick_run([1, 2], {1, 2}.__contains__, set(), 8) is None
+
+
+def test_web_seeds_carry_the_bulk_only_while_the_swarm_is_away() -> None:
+    from osp.distribution.schedule import BULK_GRACE, http_bulk
+
+    started = 100.0
+    assert not http_bulk(started + 0.5, 0, started)  # the swarm may still be connecting
+    assert http_bulk(started + BULK_GRACE, 0, started)  # it is not coming
+    assert not http_bulk(started + 10, 1, started + 10)  # a peer is here
+    assert not http_bulk(started + 11, 0, started + 10)  # it just left: give another one time
+    assert http_bulk(started + 10 + BULK_GRACE, 0, started + 10)

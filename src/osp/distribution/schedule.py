@@ -17,6 +17,11 @@ later wherever the listener seeks.  Each jump is a **read**; the rules:
    missing, the window rolls forward from there (without preempting: same read).
 4. Everything else is left to the engine's sequential download (the bulk of the file,
    from the lowest missing piece), which resumes as soon as the windows are served.
+5. **Web seeds serve reads, the swarm serves the bulk**: HTTP sources get a read's urgent
+   pieces (and the probe pieces) at once, the read-ahead and the rest only while no
+   BitTorrent peer has been connected for ``BULK_GRACE`` seconds (``http_bulk``): a node
+   publishing from home is not drained over HTTP by every listener while the swarm can
+   carry them.
 
 These functions take numbers and return numbers; ``streaming.StreamSource`` applies them
 to the engine (libtorrent piece deadlines, ``Engine.prioritize``) and ``webseed`` to HTTP
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 URGENT_BYTES = 64 * 1024
 READ_AHEAD_BYTES = 512 * 1024
 STEP_MS = 100
+BULK_GRACE = 2.0  #: seconds without a BitTorrent peer before web seeds carry the bulk
 
 
 @dataclass(frozen=True)
@@ -100,3 +106,10 @@ def probe_pieces(size: int, piece_length: int, *, urgent: int = URGENT_BYTES) ->
     head = list(range(0, min(last, (urgent - 1) // piece_length) + 1))
     tail = list(range(max(0, size - urgent) // piece_length, last + 1))
     return list(dict.fromkeys([head[0], *tail, *head[1:]]))
+
+
+def http_bulk(now: float, bittorrent_peers: int, last_peer_seen: float, *, grace: float = BULK_GRACE) -> bool:
+    """Whether web seeds should carry the bulk of a download (rule 5): no BitTorrent peer is
+    connected and none has been for ``grace`` seconds (``last_peer_seen``: when one last
+    was, or when the transfer started; seconds on the same clock as ``now``)."""
+    return bittorrent_peers == 0 and now - last_peer_seen >= grace

@@ -114,7 +114,7 @@ class StreamSource:
                              preempt=preempt, pinned=self.reads.pinned(infohash) if self.reads is not None else ())
         engine.prioritize(infohash, window.pieces, preempt=window.preempt)
         if self.http is not None:
-            self.http.want([p for p, _ in window.pieces])
+            self.http.want(list(window.urgent))  # the read-ahead is the swarm's (schedule rule 5)
 
     def _ensure(self, pos: int, generation: int) -> None:
         """Wait until the piece holding byte ``pos`` is verified (rolling the window forward

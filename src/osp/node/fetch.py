@@ -45,7 +45,7 @@ from osp.core.errors import IntegrityError, OspError, PeerError
 from osp.distribution.engine import Engine, parse_metainfo, v1_piece_hashes, with_web_seeds
 from osp.distribution.events import Event, HashFailed, PeerBanned, TorrentFailed, TorrentFinished
 from osp.distribution.pieces import piece_length_for
-from osp.distribution.schedule import probe_pieces
+from osp.distribution.schedule import http_bulk, probe_pieces
 from osp.distribution.webseed import WebSeeds
 from osp.library.store import FileRow, Library
 from osp.node.publish import PARTIAL_DIR, file_name
@@ -348,13 +348,17 @@ class Transfer:
     def _download(self) -> None:
         ih = self.info.infohash
         last_done, last_change = -1, time.monotonic()
+        last_peer = last_change
         while True:
             if self._stop.is_set() or self._cancel.is_set():
                 raise _Interrupted()
             st = self.engine.status(ih)
             sources = self.engine.connected_sources(ih)
             sources["webSeeds"] = len(self.webseeds.usable())
-            self.webseeds.bulk = sources["bittorrent"] == 0  # HTTP carries the bulk until the swarm is here
+            now = time.monotonic()
+            if sources["bittorrent"]:
+                last_peer = now
+            self.webseeds.bulk = http_bulk(now, sources["bittorrent"], last_peer)
             self._set(done=st.total_done, rate=st.download_rate, peers=st.num_peers, hash_failures=self._hash_failures,
                       state="checking" if st.state == "checking" else "downloading",
                       sources=sources, verified=st.verified)
@@ -362,7 +366,6 @@ class Transfer:
                 raise PeerError(f"download failed: {self._failure}")
             if st.state in ("finished", "seeding") and st.total_done >= st.total_wanted:
                 return
-            now = time.monotonic()
             if st.total_done != last_done:
                 last_done, last_change = st.total_done, now
             elif now - last_change > self.stall_timeout:
