@@ -18,7 +18,11 @@ seek waited behind the whole sequential download on a slow uplink (issue 7, desi
   wrong piece, answers outside the protocol or fails ``MAX_ERRORS`` times is dropped for
   this transfer (``bad``).
 * Pieces already verified, handed to the engine (which checks them asynchronously), or
-  taken by another lane, are skipped (``pick_run``, pure).
+  taken by this web seed's other lane, are skipped (``pick_run``, pure).  A piece another
+  web seed took less than ``STEAL_AFTER`` seconds ago is skipped too; after that it is
+  asked again here (duplicated, as BitTorrent's end game does): a web seed that drips
+  bytes or never answers holds a piece for at most ``STEAL_AFTER`` seconds, not for its
+  request deadline, and the stream goes on from the honest sources.
 
 Every request goes through the egress guard (``PeerClient``) with its deadline.
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -39,6 +44,7 @@ URGENT_REQUEST = 16 * 1024  #: one piece at a time: a newer read waits behind at
 BULK_REQUEST = 256 * 1024
 MAX_ERRORS = 3
 IDLE_WAIT = 0.5
+STEAL_AFTER = 2.0  #: seconds after which a piece another web seed is fetching may be asked here too
 
 
 def pick_run(wanted: Sequence[int], have: Callable[[int], bool], taken: set[int], max_pieces: int) -> tuple[int, int] | None:
@@ -90,7 +96,7 @@ class WebSeeds:
         self._urgent: list[int] = []
         self._cursor = 0
         self._bulk = False
-        self._taken: set[int] = set()
+        self._taken: dict[int, dict[int, float]] = {}  #: piece → {id(lane's seed): monotonic time taken}
         self._delivered: set[int] = set()  #: handed to the engine (it verifies them asynchronously)
         self._stopped = False
         self._started = False
@@ -182,20 +188,38 @@ class WebSeeds:
         except OspError:
             return True  # the torrent left the engine: nothing more to fetch
 
-    def _next(self, lane: str) -> tuple[int, int] | None:
-        """Under the lock: the run this lane should fetch now, marked taken."""
+    def _busy(self, seed: _Seed, now: float) -> set[int]:
+        """Under the lock: pieces ``seed`` must not ask now — taken by its own other lane,
+        or by another web seed less than ``STEAL_AFTER`` seconds ago."""
+        mine = id(seed)
+        return {p for p, holders in self._taken.items()
+                if mine in holders or any(now - t < STEAL_AFTER for t in holders.values())}
+
+    def _next(self, seed: _Seed, lane: str, now: float) -> tuple[int, int] | None:
+        """Under the lock: the run this lane of ``seed`` should fetch now, marked taken."""
+        busy = self._busy(seed, now)
         if lane == "urgent":
-            run = pick_run(self._urgent, self._have, self._taken, max(1, URGENT_REQUEST // self.piece_length))
+            run = pick_run(self._urgent, self._have, busy, max(1, URGENT_REQUEST // self.piece_length))
         else:
             if not self._bulk or any(not self._have(p) for p in self._urgent):
                 return None  # urgent pieces first: the read-ahead never shares the link with a read
             n = len(self.hashes)
             order = [*range(self._cursor, n), *range(0, self._cursor)]
-            run = pick_run([p for p in order if not self._have(p) and p not in self._taken][:64], self._have,
-                           self._taken, max(1, BULK_REQUEST // self.piece_length))
+            run = pick_run([p for p in order if not self._have(p) and p not in busy][:64], self._have,
+                           busy, max(1, BULK_REQUEST // self.piece_length))
         if run is not None:
-            self._taken.update(range(run[0], run[1] + 1))
+            for p in range(run[0], run[1] + 1):
+                self._taken.setdefault(p, {})[id(seed)] = now
         return run
+
+    def _release(self, seed: _Seed, run: tuple[int, int]) -> None:
+        """Under the lock: ``seed`` no longer fetches ``run``."""
+        for p in range(run[0], run[1] + 1):
+            holders = self._taken.get(p)
+            if holders is not None:
+                holders.pop(id(seed), None)
+                if not holders:
+                    del self._taken[p]
 
     def _lane(self, seed: _Seed, lane: str) -> None:
         parts = urlsplit(seed.url)
@@ -210,17 +234,18 @@ class WebSeeds:
             while True:
                 run: tuple[int, int] | None = None
                 with self._cond:
-                    while not self._stopped and seed.bad is None and (run := self._next(lane)) is None:
+                    while (not self._stopped and seed.bad is None
+                           and (run := self._next(seed, lane, time.monotonic())) is None):
                         self._cond.wait(IDLE_WAIT)
                     if self._stopped or seed.bad is not None or run is None:
                         if run is not None:
-                            self._taken.difference_update(range(run[0], run[1] + 1))
+                            self._release(seed, run)
                         return
                 try:
                     self._fetch(seed, client, path, run)
                 finally:
                     with self._cond:
-                        self._taken.difference_update(range(run[0], run[1] + 1))
+                        self._release(seed, run)
                         self._cond.notify_all()
         finally:
             client.close()
@@ -242,6 +267,9 @@ class WebSeeds:
                 seed.bad = f"piece {piece} failed its hash check"
                 self.on_hash_failure(seed.url)
                 return
+            with self._cond:
+                if self._have(piece):
+                    continue  # another source was faster (a duplicated request): nothing to hand over
             try:
                 self.engine.add_piece(self.infohash, piece, chunk)
             except OspError:

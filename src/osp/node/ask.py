@@ -4,8 +4,9 @@ A play request needs the signed record, the torrent and each node's BitTorrent a
 Asked one after the other that is three round trips before the first piece is even
 requested; here the torrent and the addresses are asked in parallel with the record (the
 caller verifies the record meanwhile), from every named node at once.  Everything a peer
-answers is untrusted: the torrent is checked against the verified record by the caller
-(``Transfer``), the addresses are only dialled.
+answers is untrusted: the torrent is checked against the verified record (``check``,
+given by the caller: a hostile node that answers another torrent does not stop the fetch,
+the next node is asked) and again by ``Transfer``; the addresses are only dialled.
 """
 
 from __future__ import annotations
@@ -14,8 +15,20 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from osp.core.errors import OspError, PeerError, RemoteError
+from osp.core.errors import IntegrityError, OspError, PeerError, RemoteError
+from osp.distribution.engine import parse_metainfo
 from osp.distribution.peer_client import PeerClient
+from osp.records.track import VerifiedTrack
+
+
+def check_torrent(track: VerifiedTrack, torrent: bytes) -> None:
+    """``IntegrityError(check="infohash")`` unless ``torrent``'s v1 infohash is the verified
+    record's (the infohash fixes the info dict: size, piece length, piece hashes);
+    ``CorruptDataError`` if it is no torrent."""
+    infohash = parse_metainfo(torrent).infohash
+    if infohash != track.infohash:
+        raise IntegrityError(f"the node answered the torrent {infohash}, not the record's {track.infohash}",
+                             check="infohash")
 
 
 @dataclass
@@ -34,10 +47,14 @@ class PeerAnswers:
         return PeerError("no node was asked")
 
 
-def ask_peers(track_id: str, peers: Sequence[str], client: Callable[[str], PeerClient]) -> PeerAnswers:
+def ask_peers(track_id: str, peers: Sequence[str], client: Callable[[str], PeerClient],
+              check: Callable[[bytes], None] = lambda _torrent: None) -> PeerAnswers:
     """Ask every node in ``peers`` (base URLs) for its BitTorrent address and the first ones
     for the torrent of ``track_id``, in parallel; returns once all have answered or failed
-    (each request is bounded by the client's deadline).  Never raises ``OspError``."""
+    (each request is bounded by the client's deadline).  ``check(torrent)`` raises
+    ``OspError`` for a torrent that is not the track's (e.g. another infohash than the
+    verified record's): that node's answer counts as its error and the next node is asked.
+    Never raises ``OspError``."""
     answers = PeerAnswers()
 
     def address(url: str) -> tuple[str, int] | None:
@@ -49,7 +66,9 @@ def ask_peers(track_id: str, peers: Sequence[str], client: Callable[[str], PeerC
 
     def torrent(url: str) -> bytes:
         with client(url) as c:
-            return c.torrent(track_id)
+            data = c.torrent(track_id)
+        check(data)
+        return data
 
     with ThreadPoolExecutor(max_workers=min(8, 2 * len(peers)) or 1, thread_name_prefix="osp-ask") as pool:
         addresses = [pool.submit(address, url) for url in peers]

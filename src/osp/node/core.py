@@ -39,7 +39,7 @@ from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
 from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
-from osp.node.ask import PeerAnswers, ask_peers
+from osp.node.ask import PeerAnswers, ask_peers, check_torrent
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
@@ -382,9 +382,16 @@ class Node:
         first = named[0] if named else None
         engine = self.start_engine()
         ahead: Future[PeerAnswers] | None = None
+        verified: Future[VerifiedTrack] = Future()  # the torrents asked ahead are checked against it
         if named and ref.strip().startswith(ID_PREFIX) and self.library.track(ref.strip()) is None:
-            ahead = self._ask_pool.submit(ask_peers, ref.strip(), named, self._peer)
-        track = self.resolve(ref, first)
+            ahead = self._ask_pool.submit(ask_peers, ref.strip(), named, self._peer,
+                                          lambda t: check_torrent(verified.result(), t))
+        try:
+            track = self.resolve(ref, first)
+        except BaseException as exc:
+            verified.set_exception(exc)
+            raise
+        verified.set_result(track)
         existing = self.transfers.get(track.id)
         if existing is not None and existing.state.state not in ("failed", "cancelled", "stopped"):
             if named and existing.state.state in ("checking", "downloading"):
@@ -408,7 +415,7 @@ class Node:
         elif named:
             answers = ahead.result() if ahead is not None and ref.strip() == track.id else None
             if answers is None:
-                answers = ask_peers(track.id, named, self._peer)
+                answers = ask_peers(track.id, named, self._peer, lambda t: check_torrent(track, t))
             if answers.torrent is None:
                 if not self.settings.gateways:
                     raise answers.error()
