@@ -103,3 +103,31 @@ def test_small_cache_keeps_the_most_recently_played(tmp_path: Path, music: list[
     finally:
         node.close()
 
+
+
+def test_records_of_one_file_count_once_and_go_together(tmp_path: Path, music: list[Path]) -> None:
+    """The same audio signed by two keys is two records and one file: the quota counts its
+    bytes once (it did N times, evicting the user's other tracks early), and evicting it
+    removes both records with the file."""
+    with node_server(tmp_path / "a", "127.0.0.81") as a, node_server(tmp_path / "a2", "127.0.0.82") as a2:
+        one = a.node.publish(music[0], TrackMetadata(title="Same audio"))
+        two = a2.node.publish(music[0], TrackMetadata(title="Same audio, other key"))
+        other = a.node.publish(music[1], TrackMetadata(title="Other"))
+        b = Node(Settings(data_dir=tmp_path / "b", listen=("127.0.0.83", 0), http=("127.0.0.83", 0),
+                          control=("127.0.0.1", 0), dht=False, allow_private_peers=True))
+        try:
+            size = one.track.record["size"]
+            for published, peer in ((one, a.peer_url), (two, a2.peer_url), (other, a.peer_url)):
+                assert b.fetch(published.track.id, peer).wait(60).state == "complete"
+            usage = b.cache_usage()
+            assert (usage.used, usage.tracks) == (size + other.track.record["size"], 2)
+            # a quota that holds only the larger item evicts the shared file's two records at once
+            b.settings = b.settings.replace(cache_size=max(size, other.track.record["size"]))
+            b.library.set_last_played(one.track.id, 1.0)
+            b.library.set_last_played(two.track.id, 2.0)
+            b.library.set_last_played(other.track.id, 3.0)
+            assert sorted(b.enforce_cache()) == sorted([one.track.id, two.track.id])
+            assert b.library.track(other.track.id) is not None
+            assert b.library.file(one.track.record["cid"]) is None
+        finally:
+            b.close()

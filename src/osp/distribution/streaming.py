@@ -162,7 +162,10 @@ class StreamSource:
                     yield chunk
                     continue
                 if handle is None:
-                    handle = open(self.path_of(), "rb")
+                    try:
+                        handle = open(self.path_of(), "rb")
+                    except FileNotFoundError as exc:
+                        raise PeerError("the track's file went away while it streamed (cancelled or removed)") from exc
                 handle.seek(pos)
                 data = handle.read(min(READ_SIZE, end + 1 - pos))
                 if not data:

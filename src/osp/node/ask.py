@@ -12,7 +12,7 @@ the next node is asked) and again by ``Transfer``; the addresses are only dialle
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from osp.core.errors import IntegrityError, OspError, PeerError, RemoteError
@@ -33,11 +33,14 @@ def check_torrent(track: VerifiedTrack, torrent: bytes) -> None:
 
 @dataclass
 class PeerAnswers:
-    """What the named nodes said: the torrent (from the first that had it) and the
-    BitTorrent addresses of every node that gave one; ``errors`` per node URL."""
+    """What the named nodes said: the torrent (from the first that had one that passed the
+    check), the BitTorrent addresses known when it came, ``late``: the answers still on
+    their way (``Future`` of an address or ``None``; dial them when they come), and
+    ``errors`` per node URL."""
 
     torrent: bytes | None = None
     addresses: list[tuple[str, int]] = field(default_factory=list)
+    late: list[Future[tuple[str, int] | None]] = field(default_factory=list)
     errors: dict[str, RemoteError] = field(default_factory=dict)
 
     def error(self) -> RemoteError:
@@ -49,12 +52,13 @@ class PeerAnswers:
 
 def ask_peers(track_id: str, peers: Sequence[str], client: Callable[[str], PeerClient],
               check: Callable[[bytes], None] = lambda _torrent: None) -> PeerAnswers:
-    """Ask every node in ``peers`` (base URLs) for its BitTorrent address and the first ones
-    for the torrent of ``track_id``, in parallel; returns once all have answered or failed
-    (each request is bounded by the client's deadline).  ``check(torrent)`` raises
-    ``OspError`` for a torrent that is not the track's (e.g. another infohash than the
-    verified record's): that node's answer counts as its error and the next node is asked.
-    Never raises ``OspError``."""
+    """Ask every node in ``peers`` (base URLs) for its BitTorrent address and the first two
+    for the torrent of ``track_id``, in parallel; returns as soon as a torrent passed
+    ``check`` (or every node failed to give one): one slow node never holds up the fetch,
+    its address comes later in ``late``.  ``check(torrent)`` raises ``OspError`` for a
+    torrent that is not the track's (e.g. another infohash than the verified record's):
+    that node's answer counts as its error and the next node is asked.  Each request is
+    bounded by the client's deadline.  Never raises ``OspError``."""
     answers = PeerAnswers()
 
     def address(url: str) -> tuple[str, int] | None:
@@ -70,28 +74,34 @@ def ask_peers(track_id: str, peers: Sequence[str], client: Callable[[str], PeerC
         check(data)
         return data
 
-    with ThreadPoolExecutor(max_workers=min(8, 2 * len(peers)) or 1, thread_name_prefix="osp-ask") as pool:
+    pool = ThreadPoolExecutor(max_workers=min(10, len(peers) + 2) or 1, thread_name_prefix="osp-ask")
+    try:
         addresses = [pool.submit(address, url) for url in peers]
-        torrents: list[tuple[str, Future[bytes]]] = [(url, pool.submit(torrent, url)) for url in peers[:2]]
-        for url, pending in torrents:
-            try:
-                answers.torrent = pending.result()
-                break
-            except RemoteError as exc:
-                answers.errors[url] = exc
-            except OspError as exc:
-                answers.errors[url] = PeerError(str(exc))
-        for url in peers[2:]:
-            if answers.torrent is not None:
-                break
-            try:
-                answers.torrent = torrent(url)
-            except RemoteError as exc:
-                answers.errors[url] = exc
-            except OspError as exc:
-                answers.errors[url] = PeerError(str(exc))
+        pending = {pool.submit(torrent, url): url for url in peers[:2]}
+        rest = list(peers[2:])
+        while pending and answers.torrent is None:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                url = pending.pop(fut)
+                try:
+                    data = fut.result()
+                except RemoteError as exc:
+                    answers.errors[url] = exc
+                except OspError as exc:
+                    answers.errors[url] = PeerError(str(exc))
+                else:
+                    if answers.torrent is None:
+                        answers.torrent = data
+                if answers.torrent is None and rest:
+                    nxt = rest.pop(0)
+                    pending[pool.submit(torrent, nxt)] = nxt
         for asked in addresses:
-            found = asked.result()
-            if found is not None and found not in answers.addresses:
-                answers.addresses.append(found)
+            if asked.done():
+                found = asked.result()
+                if found is not None and found not in answers.addresses:
+                    answers.addresses.append(found)
+            else:
+                answers.late.append(asked)
+    finally:
+        pool.shutdown(wait=False)  # what is still asked finishes within its deadline, in the background
     return answers

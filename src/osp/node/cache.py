@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from osp.core.errors import NotFoundError
 from osp.distribution.streaming import StreamSource
 from osp.library.cache import CachedItem, CacheUsage, evictions, usage
+from osp.library.store import TrackRow
 
 if TYPE_CHECKING:
     from osp.node.core import Node
@@ -75,11 +76,26 @@ class _CountedSource(StreamSource):
 
 def cache_items(node: Node, spare: str | None = None) -> list[CachedItem]:
     """The node's cached items: fetched tracks whose file is stored intact and is not also
-    a published track's file; ``in_use`` when transferring, streaming, or ``spare``."""
+    a published track's file; ``in_use`` when transferring, streaming, or ``spare``.  Records
+    that share one file (the same audio signed by several keys) are one item: its size
+    counts once, it was played when any of them was, and evicting it removes them all."""
+    return list(_grouped(node, spare))
+
+
+def _grouped(node: Node, spare: str | None) -> dict[CachedItem, list[str]]:
+    """Cached items, each with the ids of every record of its file."""
     busy = {tid for tid, t in node.transfers.items() if t.state.state in _ACTIVE} | node.streams.playing()
     if spare is not None:
         busy.add(spare)
-    return [CachedItem(row.id, row.size, row.last_played or 0.0, row.id in busy) for row in node.library.cached_tracks()]
+    by_cid: dict[str, list[TrackRow]] = {}
+    for row in node.library.cached_tracks():
+        by_cid.setdefault(row.cid, []).append(row)
+    items = {}
+    for rows in by_cid.values():
+        newest = max(rows, key=lambda r: r.last_played or 0.0)
+        item = CachedItem(newest.id, newest.size, newest.last_played or 0.0, any(r.id in busy for r in rows))
+        items[item] = [r.id for r in rows]
+    return items
 
 
 def cache_usage(node: Node) -> CacheUsage:
@@ -91,19 +107,20 @@ def enforce_quota(node: Node, spare: str | None = None) -> list[str]:
     """Evict fetched tracks, least recently played first, until the cache fits the quota;
     never one that is transferring or streaming, nor ``spare`` (the track whose completed
     fetch triggered this run: ``osp get`` always gets its file).  Returns the evicted ids."""
-    items = cache_items(node, spare)
-    by_id = {i.track_id: i for i in items}
+    groups = _grouped(node, spare)
+    by_id = {i.track_id: (i, ids) for i, ids in groups.items()}
     evicted = []
-    for track_id in evictions(items, node.settings.cache_size):
-        if track_id in node.streams.playing():
+    for track_id in evictions(list(groups), node.settings.cache_size):
+        item, ids = by_id[track_id]
+        if set(ids) & node.streams.playing():
             continue  # began streaming since the items were read
-        try:
-            result = node.remove(track_id)
-        except NotFoundError:
-            continue  # removed meanwhile (osp rm)
-        evicted.append(track_id)
-        item = by_id[track_id]
-        when = datetime.fromtimestamp(item.last_played, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-        log.info("cache: evicted %r (%s, %d bytes, last played %s) to stay within %d bytes",
-                 result["title"], track_id, item.size, when, node.settings.cache_size)
+        for one in ids:
+            try:
+                result = node.remove(one)
+            except NotFoundError:
+                continue  # removed meanwhile (osp rm)
+            evicted.append(one)
+            when = datetime.fromtimestamp(item.last_played, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+            log.info("cache: evicted %r (%s, %d bytes, last played %s) to stay within %d bytes",
+                     result["title"], one, item.size, when, node.settings.cache_size)
     return evicted

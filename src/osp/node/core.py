@@ -8,6 +8,7 @@ engine seeds, fetches and streams.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import threading
 import time
@@ -372,10 +373,10 @@ class Node:
     def fetch(self, ref: str, peer: str | Sequence[str] | None = None, *, stall_timeout: float = 60.0) -> Transfer:
         """Start downloading a track (resolve, torrent, peers); returns the running ``Transfer``.
 
-        ``peer``: base URL(s) of nodes that have it; the record comes from the first, the
-        torrent from the first that has it, and every one is dialled over BitTorrent and used
-        as a web seed; the torrent and addresses are asked while the record is verified
-        (``ask.ask_peers``).  A track already in the library returns a transfer that is
+        ``peer``: base URL(s) of nodes that have it; the record comes from the first that
+        gives a verified one, the torrent from the first whose torrent matches it, and every
+        one is dialled over BitTorrent (as its address comes) and used as a web seed; the
+        torrent and addresses are asked while the record is verified (``ask.ask_peers``).  A track already in the library returns a transfer that is
         complete at once.
         """
         named = [typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))]
@@ -387,7 +388,7 @@ class Node:
             ahead = self._ask_pool.submit(ask_peers, ref.strip(), named, self._peer,
                                           lambda t: check_torrent(verified.result(), t))
         try:
-            track = self.resolve(ref, first)
+            track = self._resolve_named(ref, named)
         except BaseException as exc:
             verified.set_exception(exc)
             raise
@@ -407,6 +408,7 @@ class Node:
                     f"the torrent of {track.id} is being downloaded for another record ({other.track.id}); "
                     "wait for it or `osp cancel` it first")
         peers: list[tuple[str, int]] = []
+        late: list[Future[tuple[str, int] | None]] = []
         metainfo: bytes | None = None
         row = self.library.track(track.id)
         local = row is not None and not self.file_missing(row.cid)  # a missing file is fetched again
@@ -424,6 +426,7 @@ class Node:
             # only the verified info dict is kept; the web seeds are the nodes the user named
             metainfo = rebuild_torrent(answers.torrent, web_seeds=[web_seed_url(u, track.record["cid"]) for u in named])
             peers = answers.addresses
+            late = answers.late
         if metainfo is None and self.settings.gateways:
             return self._fetch_by_gateways(track, engine, "no peer to ask for the torrent")
         if metainfo is None:
@@ -448,7 +451,32 @@ class Node:
             transfer.mark_complete()
             return transfer
         self._start(transfer)
+        for answer in late:  # a slow node's address: dialled when it comes, if still useful
+            answer.add_done_callback(functools.partial(self._dial_late, transfer))
         return transfer
+
+    def _resolve_named(self, ref: str, named: list[str]) -> VerifiedTrack:
+        """``resolve`` asking the named nodes in turn until one gives a verified record (a
+        node that refuses or forges it does not fail the fetch); the first node's error if
+        none does."""
+        if len(named) < 2 or not ref.strip().startswith(ID_PREFIX) or self.local_track(ref.strip()) is not None:
+            return self.resolve(ref, named[0] if named else None)
+        first_error: OspError | None = None
+        for url in named:
+            try:
+                return self.resolve(ref, url)
+            except RemoteError as exc:
+                first_error = first_error or exc
+        assert first_error is not None
+        raise first_error
+
+    def _dial_late(self, transfer: Transfer, answer: Future[tuple[str, int] | None]) -> None:
+        try:
+            address = answer.result()
+            if address is not None and self.engine is not None and not transfer.done.is_set():
+                self.engine.connect_peer(transfer.info.infohash, address)
+        except Exception:  # noqa: BLE001 - best effort: the transfer may have ended, the engine closed
+            pass
 
     # -- extra gateways (Settings.gateways, issue 7) --------------------------------------
 

@@ -75,6 +75,38 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class BodyCutShort(Exception):
+    """A response body failed after its headers were sent (the track's transfer was
+    cancelled, a piece never came): the listener ends the connection without a traceback
+    (``listener.CloseUnreadBodies``); the client sees a short body, as on a dropped link."""
+
+
+def _guarded(chunks: Iterator[bytes] | AsyncIterator[bytes], path: str) -> Iterator[bytes] | AsyncIterator[bytes]:
+    """``chunks`` with an ``OspError``/``OSError`` after the first byte turned into one log
+    line and ``BodyCutShort``."""
+    def cut(exc: Exception) -> BodyCutShort:
+        log.warning("%s: body cut short: %s", path, str(exc)[:200])
+        return BodyCutShort(str(exc))
+
+    if isinstance(chunks, AsyncIterator):
+        async def agen() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            except (OspError, OSError) as exc:
+                raise cut(exc) from exc
+
+        return agen()
+
+    def gen() -> Iterator[bytes]:
+        try:
+            yield from chunks
+        except (OspError, OSError) as exc:
+            raise cut(exc) from exc
+
+    return gen()
+
+
 def ranged(
     request: Request,
     size: int,
@@ -95,4 +127,5 @@ def ranged(
         hdrs["Content-Range"] = f"bytes {first}-{last}/{size}"
     if request.method == "HEAD" or size == 0:
         return Response(status_code=status, headers=hdrs, media_type=mime)
-    return StreamingResponse(read(first, last), status_code=status, headers=hdrs, media_type=mime)
+    return StreamingResponse(_guarded(read(first, last), request.url.path[:120]), status_code=status, headers=hdrs,
+                             media_type=mime)

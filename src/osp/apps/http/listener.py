@@ -57,6 +57,8 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from osp.apps.http.common import BodyCutShort
+
 log = logging.getLogger("osp.http")
 
 
@@ -270,7 +272,10 @@ class CloseUnreadBodies:
                 message = {**message, "headers": [*kept, (b"connection", b"close")]}
             await send(message)
 
-        await self.app(scope, receive_tracked, send_closing)
+        try:
+            await self.app(scope, receive_tracked, send_closing)
+        except BodyCutShort:
+            pass  # logged once where it happened; uvicorn closes the unfinished response's connection
 
 
 class _StopAccepting(Exception):
