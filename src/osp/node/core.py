@@ -44,7 +44,7 @@ from osp.node.ask import PeerAnswers, ask_peers, check_torrent
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
-from osp.node.gateways import fetch_from_gateways, range_seeds
+from osp.node.gateways import add_gateway_seeds, fetch_by_gateways, gateway_fallback
 from osp.node.publish import (
     PARTIAL_DIR,
     Published,
@@ -53,6 +53,7 @@ from osp.node.publish import (
     remove_orphans,
     web_seed_url,
 )
+from osp.node.streams import stream_source
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 from osp.records.track import prepare as prepare_records
 
@@ -188,7 +189,7 @@ class Node:
                                     media_dir=self.settings.media_dir, peers=row.peers, on_complete=self._transfer_done,
                                     allow_private=self.settings.allow_private_peers,
                                     deadline=self.settings.request_deadline,
-                                    fallback=self._gateway_fallback(track) if self.settings.gateways else None)
+                                    fallback=gateway_fallback(self, track) if self.settings.gateways else None)
             except OspError:
                 self.library.drop_transfer(row.infohash)
                 continue
@@ -203,7 +204,7 @@ class Node:
         self.reads.pin(transfer.info.infohash, tuple(probe_pieces(transfer.info.size, transfer.info.piece_length)))
         transfer.start()
         if self.settings.gateways:
-            threading.Thread(target=self._add_gateway_seeds, args=(transfer,), daemon=True,
+            threading.Thread(target=add_gateway_seeds, args=(self, transfer), daemon=True,
                              name=f"osp-gw-seeds-{transfer.info.infohash[:8]}").start()
 
     def _seed(self, metainfo: bytes, cid: str, resume: bytes | None = None, file: FileRow | None = None) -> None:
@@ -421,14 +422,14 @@ class Node:
             if answers.torrent is None:
                 if not self.settings.gateways:
                     raise answers.error()
-                return self._fetch_by_gateways(track, engine,
+                return fetch_by_gateways(self, track, engine,
                                                f"cannot get the torrent from {first}: {answers.error().message}")
             # only the verified info dict is kept; the web seeds are the nodes the user named
             metainfo = rebuild_torrent(answers.torrent, web_seeds=[web_seed_url(u, track.record["cid"]) for u in named])
             peers = answers.addresses
             late = answers.late
         if metainfo is None and self.settings.gateways:
-            return self._fetch_by_gateways(track, engine, "no peer to ask for the torrent")
+            return fetch_by_gateways(self, track, engine, "no peer to ask for the torrent")
         if metainfo is None:
             raise NotFoundError(
                 f"no torrent for {track.id}: give --peer URL of a node that has it (magnet-only fetch needs the DHT)"
@@ -444,7 +445,7 @@ class Node:
             on_complete=self._transfer_done,
             allow_private=self.settings.allow_private_peers,
             deadline=self.settings.request_deadline,
-            fallback=self._gateway_fallback(track) if self.settings.gateways else None,
+            fallback=gateway_fallback(self, track) if self.settings.gateways else None,
         )
         self.transfers[track.id] = transfer
         if local:
@@ -477,47 +478,6 @@ class Node:
                 self.engine.connect_peer(transfer.info.infohash, address)
         except Exception:  # noqa: BLE001 - best effort: the transfer may have ended, the engine closed
             pass
-
-    # -- extra gateways (Settings.gateways, issue 7) --------------------------------------
-
-    def _add_gateway_seeds(self, transfer: Transfer) -> None:
-        """Probe the configured gateways (in parallel, a short deadline) and add those that
-        serve ``Range`` as web seeds of this running transfer only (``WebSeeds.add``: the
-        stored torrent and ``/torrent`` keep only our own web seed)."""
-        record = transfer.track.record
-        seeds = range_seeds(self.settings.gateways, record["cid"], int(record["size"]),
-                            allow_private=self.settings.allow_private_peers)
-        for url in seeds:
-            if transfer.done.is_set():
-                return
-            transfer.webseeds.add(url)
-
-    def _gateway_fallback(self, track: VerifiedTrack) -> Callable[[OspError], None]:
-        """The ``Transfer.fallback`` that fetches ``track`` from the configured gateways."""
-        def run(reason: OspError) -> None:
-            self._fetch_verified_from_gateways(track, f"BitTorrent gave up ({reason.message})")
-        return run
-
-    def _fetch_verified_from_gateways(self, track: VerifiedTrack, why: str) -> bytes:
-        """The verified block-by-block fallback over ``settings.gateways`` in order; stores and
-        seeds the track, returns its torrent.  Errors: ``fetch_from_gateways``."""
-        s = self.settings
-        infohash, metainfo = fetch_from_gateways(track, s.gateways, library=self.library, media_dir=s.media_dir,
-                                                 allow_private=s.allow_private_peers, deadline=s.request_deadline,
-                                                 why=why)
-        if self.engine is not None:
-            self._seed(metainfo, track.record["cid"])
-            self.engine.request_resume_data(infohash)
-        return metainfo
-
-    def _fetch_by_gateways(self, track: VerifiedTrack, engine: Engine, why: str) -> Transfer:
-        """BitTorrent cannot start (``why``): fetch from the gateways now; a complete transfer."""
-        metainfo = self._fetch_verified_from_gateways(track, why)
-        transfer = Transfer(track, metainfo, engine=engine, library=self.library, media_dir=self.settings.media_dir,
-                            peers=[], on_complete=self._transfer_done)
-        self.transfers[track.id] = transfer
-        transfer.mark_complete()
-        return transfer
 
     def fetch_from_gateway(self, ref: str, gateway: str, peer: str | None = None) -> VerifiedTrack:
         """Resolve ``ref`` and fetch its bytes from an IPFS trustless ``gateway``, verifying
@@ -679,39 +639,9 @@ class Node:
 
         Each call stamps the track's ``last_played`` with ``clock()``; while its ``read``
         runs the track counts as streaming (never evicted by the cache quota)."""
-        source = self._stream_source(track_id)
+        source = stream_source(self, track_id)
         self.library.set_last_played(track_id, self.clock())  # a transfer's track: stamped when it completes
         return self.streams.counted(source, track_id)
-
-    def _stream_source(self, track_id: str) -> StreamSource:
-        transfer = self.transfers.get(track_id)
-        row = self.library.track(track_id)
-        if row is not None:
-            file = self.library.file(row.cid)
-            if file is not None:
-                path = self.settings.data_dir / file.path
-                if self.file_missing(file.cid):  # checked before any header: never a short body
-                    raise NotFoundError(f"the file of {track_id} is missing or changed on disk (see `osp ls`)")
-                return StreamSource(lambda: path, row.size, row.format)
-        if transfer is None or transfer.state.state == "failed":
-            raise NotFoundError(f"{track_id} is neither in the library nor being fetched")
-        final = self.settings.media_dir / transfer.file_name  # our names, never the torrent's
-        partial = transfer.partial_dir / transfer.file_name
-
-        def path_of() -> Path:
-            return final if final.exists() else partial
-
-        return StreamSource(
-            path_of,
-            transfer.info.size,
-            transfer.track.record["format"],
-            engine=self.engine,
-            infohash=transfer.info.infohash,
-            piece_length=transfer.info.piece_length,
-            waiter=self.waiter,
-            reads=self.reads,
-            http=transfer.webseeds,
-        )
 
     def node_info(self) -> dict[str, Any]:
         """What ``GET /osp/v0/node`` says about this node."""

@@ -18,16 +18,22 @@ Every request goes through the egress guard (``allow_private``) and its deadline
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from osp.core.errors import IntegrityError, OspError, PeerError
 from osp.distribution.gateway_client import GatewayClient
 from osp.library.store import Library
+from osp.node.fetch import Transfer
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.publish import web_seed_url
 from osp.records.track import VerifiedTrack
+
+if TYPE_CHECKING:
+    from osp.distribution.engine import Engine
+    from osp.node.core import Node
 
 PROBE_DEADLINE = 5.0  #: seconds one Range probe may take in all
 
@@ -75,3 +81,49 @@ def fetch_from_gateways(track: VerifiedTrack, gateways: Sequence[str], *, librar
     if integrity and failures:
         raise IntegrityError(message, check="block")
     raise PeerError(message)
+
+
+# -- the node's use of them (functions of a ``Node``, kept out of the composition root) ----
+
+
+def add_gateway_seeds(node: Node, transfer: Transfer) -> None:
+    """Probe the configured gateways (in parallel, a short deadline) and add those that
+    serve ``Range`` as web seeds of this running transfer only (``WebSeeds.add``: the
+    stored torrent and ``/torrent`` keep only our own web seed)."""
+    record = transfer.track.record
+    seeds = range_seeds(node.settings.gateways, record["cid"], int(record["size"]),
+                        allow_private=node.settings.allow_private_peers)
+    for url in seeds:
+        if transfer.done.is_set():
+            return
+        transfer.webseeds.add(url)
+
+
+def gateway_fallback(node: Node, track: VerifiedTrack) -> Callable[[OspError], None]:
+    """The ``Transfer.fallback`` that fetches ``track`` from the configured gateways."""
+    def run(reason: OspError) -> None:
+        fetch_verified(node, track, f"BitTorrent gave up ({reason.message})")
+    return run
+
+
+def fetch_verified(node: Node, track: VerifiedTrack, why: str) -> bytes:
+    """The verified block-by-block fallback over ``settings.gateways`` in order; stores and
+    seeds the track, returns its torrent.  Errors: ``fetch_from_gateways``."""
+    s = node.settings
+    infohash, metainfo = fetch_from_gateways(track, s.gateways, library=node.library, media_dir=s.media_dir,
+                                             allow_private=s.allow_private_peers, deadline=s.request_deadline,
+                                             why=why)
+    if node.engine is not None:
+        node._seed(metainfo, track.record["cid"])
+        node.engine.request_resume_data(infohash)
+    return metainfo
+
+
+def fetch_by_gateways(node: Node, track: VerifiedTrack, engine: Engine, why: str) -> Transfer:
+    """BitTorrent cannot start (``why``): fetch from the gateways now; a complete transfer."""
+    metainfo = fetch_verified(node, track, why)
+    transfer = Transfer(track, metainfo, engine=engine, library=node.library, media_dir=node.settings.media_dir,
+                        peers=[], on_complete=node._transfer_done)
+    node.transfers[track.id] = transfer
+    transfer.mark_complete()
+    return transfer
