@@ -32,8 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,11 +53,25 @@ def report(name: str, value: str, note: str = "") -> None:
     print(f"  {name:<58} {value:>16}  {note}", flush=True)
 
 
-def stats(values: list[float]) -> str:
-    """``median (min–max)`` in seconds."""
-    if not values:
-        return "-"
-    return f"{statistics.median(values):.2f} s ({min(values):.2f}–{max(values):.2f})"
+failures: list[str] = []
+
+
+def stats(values: Sequence[float | None]) -> str:
+    """``median (min–max)`` in seconds of the runs that worked, and how many did not."""
+    ok = [v for v in values if v is not None]
+    failed = f", {len(values) - len(ok)} failed" if len(ok) < len(values) else ""
+    if not ok:
+        return f"- (all {len(values)} failed)"
+    return f"{statistics.median(ok):.2f} s ({min(ok):.2f}–{max(ok):.2f}{failed})"
+
+
+def attempt(what: str, fn: Callable[..., float], *args: Any, **kw: Any) -> float | None:
+    """``fn(*args, **kw)``, or ``None`` (and the error kept for the summary) if it raised."""
+    try:
+        return fn(*args, **kw)
+    except Exception as exc:  # noqa: BLE001 - a benchmark run that fails is reported, not fatal
+        failures.append(f"{what}: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
+        return None
 
 
 def p95(values: list[float]) -> float:
@@ -85,6 +101,11 @@ def baseline_src(work: Path, rev: str) -> Path | None:
     return out / "src"
 
 
+def seek(listener: NetNode, track_id: str, to: float, fast: bool) -> float:
+    """A player's seek to ``to`` seconds: a new ffmpeg on the listener's ``/stream/``."""
+    return listener.host.run(decode_until_audio, stream_url(listener, track_id), seek=to, timeout=120, fast_seek=fast)
+
+
 def cancel(node: NetNode, track_id: str) -> None:
     try:
         node.api("POST", "/api/cancel", {"track": track_id})
@@ -99,17 +120,17 @@ def one_seeder(work: Path, tracks: dict[str, Path], profile: str, src: Path, lab
         seeder = NetNode.start(sh, work / f"{label}-{profile}-seeder", src=src)
         try:
             published = {fmt: seeder.publish(tracks[fmt], f"{fmt} track") for fmt in ("ogg", "mp3")}
-            firsts: dict[str, list[float]] = {"ogg": [], "mp3": []}
-            seeks: dict[str, list[float]] = {"ogg": [], "mp3": []}
+            firsts: dict[str, list[float | None]] = {"ogg": [], "mp3": []}
+            seeks: dict[str, list[float | None]] = {"ogg": [], "mp3": []}
             for run in range(runs):
                 listener = NetNode.start(lh, work / f"{label}-{profile}-listener{run}", src=src)
                 try:
                     for fmt, line in published.items():
                         tid, duration = line["id"], float(line["record"]["duration"])
-                        firsts[fmt].append(first_audio(listener, tid, seeder.peer, timeout=120))
-                        url = stream_url(listener, tid)
-                        seeks[fmt].append(lh.run(decode_until_audio, url, seek=0.8 * duration, timeout=120,
-                                                 fast_seek=fmt == "mp3"))
+                        firsts[fmt].append(attempt(f"{label} {profile} {fmt} first audio", first_audio, listener,
+                                                   tid, seeder.peer, timeout=120))
+                        seeks[fmt].append(attempt(f"{label} {profile} {fmt} seek", seek, listener, tid,
+                                                  0.8 * duration, fmt == "mp3"))
                         cancel(listener, tid)
                 finally:
                     listener.stop()
@@ -135,12 +156,14 @@ def three_seeders(work: Path, tracks: dict[str, Path], src: Path, runs: int) -> 
         seeders = [NetNode.start(h, work / f"three-seeder{i}", src=src) for i, h in enumerate(hosts)]
         try:
             ids = {fmt: [s.publish(tracks[fmt], f"{fmt} track") for s in seeders][0]["id"] for fmt in ("ogg", "mp3")}
-            firsts: dict[str, list[float]] = {"ogg": [], "mp3": []}
+            firsts: dict[str, list[float | None]] = {"ogg": [], "mp3": []}
+            peers = [s.peer for s in seeders]
             for run in range(runs):
                 listener = NetNode.start(lh, work / f"three-listener{run}", src=src)
                 try:
                     for fmt, tid in ids.items():
-                        firsts[fmt].append(first_audio(listener, tid, [s.peer for s in seeders], timeout=120))
+                        firsts[fmt].append(attempt(f"3 seeders {fmt}", first_audio, listener, tid, peers,
+                                                   timeout=120))
                         cancel(listener, tid)
                 finally:
                     listener.stop()
@@ -175,7 +198,8 @@ def swarm(work: Path, tracks: dict[str, Path], src: Path, label: str, listeners:
                 return first_audio(nodes[i], tid, origin.peer, timeout=limit)
 
             with ThreadPoolExecutor(listeners) as pool:
-                firsts = [f.result() for f in [pool.submit(play, i) for i in range(listeners)]]
+                started = [pool.submit(attempt, f"{label} swarm listener {i}", play, i) for i in range(listeners)]
+                firsts = [r for r in (f.result() for f in started) if r is not None]
 
             def complete() -> int:
                 return sum(1 for n in nodes if n.api("GET", f"/api/transfers/{tid}")["state"] == "complete")
@@ -189,7 +213,8 @@ def swarm(work: Path, tracks: dict[str, Path], src: Path, label: str, listeners:
                      - r0 for h, r0 in zip(hosts, rx0, strict=True))
             report(f"[{label}] swarm: origin's share of bytes listeners got", f"{origin_tx / max(1, rx):.1%}",
                    f"{origin_tx / 1e6:.1f} of {rx / 1e6:.1f} MB; target <= 10 %")
-            report(f"[{label}] swarm: first audio p95 / median", f"{p95(firsts):.2f} / {statistics.median(firsts):.2f} s",
+            report(f"[{label}] swarm: first audio p95 / median",
+                   f"{p95(firsts):.2f} / {statistics.median(firsts):.2f} s" if firsts else "-",
                    f"{listeners} home listeners within {spread:.0f} s")
             report(f"[{label}] swarm: complete", f"{done}/{listeners}", f"after {elapsed:.0f} s ({size / 1e6:.1f} MB each)")
         finally:
@@ -225,6 +250,8 @@ def main() -> None:
             swarm(work, tracks, SRC, "new")
             if old is not None:
                 swarm(work, tracks, old, f"baseline {args.baseline}")
+        for failure in failures:
+            print(f"  failed: {failure}")
 
 
 if __name__ == "__main__":
