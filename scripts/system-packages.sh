@@ -2,7 +2,8 @@
 # Debian packages osp-node's demo and tests use: real music (frozen-bubble-data, GPL-2
 # game soundtrack), ffmpeg (to make test files in every format), aria2 and
 # transmission-cli (independent BitTorrent clients), chromium (WebTorrent in a real
-# browser, driven by Playwright). Installs only what is missing;
+# browser, driven by Playwright), iproute2 (ip netns and tc: the real-link harness in
+# tests/netem). Installs only what is missing;
 # needs root or sudo.
 set -euo pipefail
 want=()
@@ -13,6 +14,7 @@ if [ "${1:-}" = "test" ]; then
   command -v aria2c >/dev/null || want+=(aria2)
   command -v transmission-cli >/dev/null || want+=(transmission-cli)
   command -v chromium >/dev/null || want+=(chromium)
+  { command -v ip && command -v tc; } >/dev/null || want+=(iproute2)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 SUDO=""
