@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from osp.core.errors import OspError, PeerError, RemoteError
 from osp.distribution.peer_client import PeerClient
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -76,3 +79,27 @@ def ask_peers(track_id: str, peers: Sequence[str], client: Callable[[str], PeerC
             if found is not None and found not in answers.addresses:
                 answers.addresses.append(found)
     return answers
+
+
+def first_that_answers(peers: Sequence[str], attempt: Callable[[str], T]) -> T:
+    """``attempt(url)`` for each node in ``peers`` (base URLs, at least one) in order until one
+    succeeds: a node that is down, lacks the track or sends a forged record does not stop the
+    others from being asked (``osp get --peer DOWN --peer UP``).
+
+    Returns the first success.  When every node fails, raises the first node's
+    ``RemoteError`` (its class, so its exit code) with the others' messages appended.
+    Errors other than ``RemoteError`` (a caller error) propagate at once.
+    """
+    failures: list[tuple[str, RemoteError]] = []
+    for url in peers:
+        try:
+            return attempt(url)
+        except RemoteError as exc:
+            failures.append((url, exc))
+    if not failures:
+        raise PeerError("no node was asked")
+    first = failures[0][1]
+    if len(failures) > 1:
+        first.message += "; also tried " + "; ".join(f"{url}: {exc.message}" for url, exc in failures[1:])
+        first.args = (first.message,)
+    raise first

@@ -39,7 +39,7 @@ from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
 from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
-from osp.node.ask import PeerAnswers, ask_peers
+from osp.node.ask import PeerAnswers, ask_peers, first_that_answers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
@@ -372,19 +372,24 @@ class Node:
     def fetch(self, ref: str, peer: str | Sequence[str] | None = None, *, stall_timeout: float = 60.0) -> Transfer:
         """Start downloading a track (resolve, torrent, peers); returns the running ``Transfer``.
 
-        ``peer``: base URL(s) of nodes that have it; the record comes from the first, the
-        torrent from the first that has it, and every one is dialled over BitTorrent and used
+        ``peer``: base URL(s) of nodes that have it (duplicates dropped); the record comes from
+        the first that answers with a valid one (``ask.first_that_answers``), the torrent from
+        the first that has it, and every one is dialled over BitTorrent and used
         as a web seed; the torrent and addresses are asked while the record is verified
         (``ask.ask_peers``).  A track already in the library returns a transfer that is
         complete at once.
         """
-        named = [typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))]
+        # the same node named twice is asked and used as a web seed once
+        named = list(dict.fromkeys(typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))))
         first = named[0] if named else None
         engine = self.start_engine()
         ahead: Future[PeerAnswers] | None = None
         if named and ref.strip().startswith(ID_PREFIX) and self.library.track(ref.strip()) is None:
             ahead = self._ask_pool.submit(ask_peers, ref.strip(), named, self._peer)
-        track = self.resolve(ref, first)
+        if len(named) > 1 and ref.strip().startswith((ID_PREFIX, "magnet:")):
+            track = first_that_answers(named, lambda url: self.resolve(ref, url))  # the record: any named node
+        else:
+            track = self.resolve(ref, first)
         existing = self.transfers.get(track.id)
         if existing is not None and existing.state.state not in ("failed", "cancelled", "stopped"):
             if named and existing.state.state in ("checking", "downloading"):
