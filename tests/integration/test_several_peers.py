@@ -47,3 +47,14 @@ def test_every_peer_down_names_each(tmp_path: Path, down: str) -> None:
                    "--peer", down, "--peer", second, "--no-dht", check=False)
     assert proc.returncode == 6, proc.stderr
     assert down in proc.stderr and second in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_status_does_not_count_a_cancelled_download_as_active(tmp_path: Path, music: list[Path]) -> None:
+    with node_server(tmp_path / "slow", "127.0.0.74", upload_rate_limit=20_000) as seeder, \
+            node_server(tmp_path / "b", "127.0.0.75") as srv:
+        track_id = seeder.node.publish(music[0], TrackMetadata(title="Intro")).track.id
+        srv.node.fetch(track_id, [seeder.peer_url])  # 2.3 MB at 20 kB/s: still downloading when cancelled
+        assert srv.node.cancel(track_id).state == "cancelled"
+        (status,) = jsonl(osp(tmp_path / "b", "status", "--json"))
+        assert status["transfers"] == {"active": 0, "total": 1}
+        assert "0 active, 1 in all" in osp(tmp_path / "b", "status").stdout
