@@ -75,6 +75,7 @@ class Node:
         self.transfers: dict[str, Transfer] = {}
         self.waiter = PieceWaiter()
         self._ask_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="osp-ask-ahead")
+        self._late_answers: list[PeerAnswers] = []  #: asks still waiting on a slow node (ended by ``close``)
         self.reads = Reads()
         self._key: SigningKey | None = None
         self._resume_lock = threading.Condition()
@@ -259,6 +260,8 @@ class Node:
         for transfer in list(self.transfers.values()):
             transfer.stop()
         self._ask_pool.shutdown(wait=False, cancel_futures=True)
+        for answers in self._late_answers:
+            answers.abandon()  # a node that hangs must not hold up the exit
         if self.engine is not None:
             try:
                 self.save_resume_data()
@@ -406,6 +409,7 @@ class Node:
                     "wait for it or `osp cancel` it first")
         peers: list[tuple[str, int]] = []
         metainfo: bytes | None = None
+        answers: PeerAnswers | None = None
         row = self.library.track(track.id)
         local = row is not None and not self.file_missing(row.cid)  # a missing file is fetched again
         if local:
@@ -446,6 +450,9 @@ class Node:
             transfer.mark_complete()
             return transfer
         self._start(transfer)
+        if answers is not None and answers.late:  # a node slow to give its address is dialled when it does
+            answers.dial_late(lambda address: self._connect(transfer, address))
+            self._late_answers = [*(a for a in self._late_answers if a.pending()), answers]
         return transfer
 
     # -- extra gateways (Settings.gateways, issue 7) --------------------------------------
@@ -524,6 +531,14 @@ class Node:
             self.library.set_last_played(track.id, self.clock())
             self.enforce_cache(spare=track.id)
         return track
+
+    def _connect(self, transfer: Transfer, address: tuple[str, int]) -> None:
+        """Dial a BitTorrent ``address`` for a transfer that may have ended meanwhile (best effort)."""
+        if self.engine is not None and not transfer.done.is_set():
+            try:
+                self.engine.connect_peer(transfer.info.infohash, address)
+            except OspError:
+                pass
 
     def _dial(self, transfer: Transfer, peer: str) -> None:
         """Connect a running transfer to the BitTorrent address ``peer``'s node gives (best effort)."""
