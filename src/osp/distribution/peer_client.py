@@ -26,6 +26,7 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any, Self
 from urllib.parse import quote, urlsplit
@@ -44,7 +45,8 @@ DEFAULT_DEADLINE = 30.0  #: seconds a whole request (connect, headers, body) may
 
 def typed_base_url(text: str, *, what: str = "--peer") -> str:
     """A base URL the local user typed (``--peer``, ``--gateway``), without a trailing
-    slash; ``CallerError`` (exit 2) unless it is ``http(s)://host[:port][/path]``."""
+    slash; ``CallerError`` (exit 2) unless it is ``http(s)://host[:port][/path]`` (a query
+    or fragment is refused: ``/osp/v0/…`` and ``/ipfs/…`` are appended to the URL)."""
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CallerError(f"{what} must be an http(s) URL such as http://127.0.0.2:8787, not {text[:80]!r}")
@@ -52,6 +54,8 @@ def typed_base_url(text: str, *, what: str = "--peer") -> str:
         parts.port  # noqa: B018  (raises ValueError on a bad port)
     except ValueError as exc:
         raise CallerError(f"{what} has a bad port: {text[:80]!r}") from exc
+    if parts.query or parts.fragment or text.strip().endswith(("?", "#")):
+        raise CallerError(f"{what} must not have a query or fragment (paths are appended to it): {text[:80]!r}")
     return text.strip().rstrip("/")
 
 
@@ -130,9 +134,12 @@ class _Deadline(threading.local):
 class _GuardedStream(httpcore.NetworkStream):
     """A socket stream whose every read and write ends by the request's deadline."""
 
-    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline,
+                 live: weakref.WeakSet[httpcore.NetworkStream]) -> None:
         self._inner = inner
         self._deadline = deadline
+        self._live = live  #: the backend's open streams (``_GuardedBackend.interrupt``)
+        live.add(inner)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, self._deadline.cap(timeout, httpcore.ReadTimeout))
@@ -146,7 +153,7 @@ class _GuardedStream(httpcore.NetworkStream):
     def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:
         inner = self._inner.start_tls(ssl_context, server_hostname, self._deadline.cap(timeout, httpcore.ConnectTimeout))
-        return _GuardedStream(inner, self._deadline)
+        return _GuardedStream(inner, self._deadline, self._live)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -159,13 +166,26 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self._inner = httpcore.SyncBackend()
         self._allow_private = allow_private
         self._deadline = deadline
+        self._live: weakref.WeakSet[httpcore.NetworkStream] = weakref.WeakSet()
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
         addresses = _checked_addresses(host, port, allow_private=self._allow_private)
         stream = self._inner.connect_tcp(addresses[0], port, self._deadline.cap(timeout, httpcore.ConnectTimeout),
                                          local_address, socket_options)
-        return _GuardedStream(stream, self._deadline)
+        return _GuardedStream(stream, self._deadline, self._live)
+
+    def interrupt(self) -> None:
+        """Shut down every socket this backend opened, from any thread: a request blocked
+        reading from a peer that never answers ends at once (closing the socket alone does
+        not wake a ``recv`` in another thread)."""
+        for stream in list(self._live):
+            sock = stream.get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
@@ -191,9 +211,8 @@ def _tls() -> ssl.SSLContext:
 class _GuardedTransport(httpx.HTTPTransport):
     def __init__(self, *, allow_private: bool, deadline: _Deadline) -> None:
         super().__init__(verify=_tls())
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=_tls(), network_backend=_GuardedBackend(allow_private=allow_private, deadline=deadline)
-        )
+        self.backend = _GuardedBackend(allow_private=allow_private, deadline=deadline)
+        self._pool = httpcore.ConnectionPool(ssl_context=_tls(), network_backend=self.backend)
 
 
 class PeerClient:
@@ -210,13 +229,16 @@ class PeerClient:
         self.base_url = base_url.rstrip("/")
         self.deadline = deadline
         self._deadline = _Deadline()
+        self._transport = _GuardedTransport(allow_private=allow_private, deadline=self._deadline)
         self._client = httpx.Client(
             timeout=min(timeout, deadline), follow_redirects=False, trust_env=False,
-            headers={"User-Agent": "osp-node/0.1"},
-            transport=_GuardedTransport(allow_private=allow_private, deadline=self._deadline),
+            headers={"User-Agent": "osp-node/0.1"}, transport=self._transport,
         )
 
     def close(self) -> None:
+        """Close the client; a request in flight on another thread ends at once with
+        ``PeerError`` (its socket is shut down), so a peer that hangs holds up no one."""
+        self._transport.backend.interrupt()
         self._client.close()
 
     def __enter__(self) -> Self:

@@ -8,7 +8,6 @@ engine seeds, fetches and streams.
 
 from __future__ import annotations
 
-import functools
 import shutil
 import threading
 import time
@@ -40,7 +39,7 @@ from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
 from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
-from osp.node.ask import PeerAnswers, ask_peers, check_torrent
+from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
@@ -77,6 +76,7 @@ class Node:
         self.transfers: dict[str, Transfer] = {}
         self.waiter = PieceWaiter()
         self._ask_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="osp-ask-ahead")
+        self._late_answers: list[PeerAnswers] = []  #: asks still waiting on a slow node (ended by ``close``)
         self.reads = Reads()
         self._key: SigningKey | None = None
         self._resume_lock = threading.Condition()
@@ -261,6 +261,8 @@ class Node:
         for transfer in list(self.transfers.values()):
             transfer.stop()
         self._ask_pool.shutdown(wait=False, cancel_futures=True)
+        for answers in self._late_answers:
+            answers.abandon()  # a node that hangs must not hold up the exit
         if self.engine is not None:
             try:
                 self.save_resume_data()
@@ -374,13 +376,15 @@ class Node:
     def fetch(self, ref: str, peer: str | Sequence[str] | None = None, *, stall_timeout: float = 60.0) -> Transfer:
         """Start downloading a track (resolve, torrent, peers); returns the running ``Transfer``.
 
-        ``peer``: base URL(s) of nodes that have it; the record comes from the first that
-        gives a verified one, the torrent from the first whose torrent matches it, and every
-        one is dialled over BitTorrent (as its address comes) and used as a web seed; the
-        torrent and addresses are asked while the record is verified (``ask.ask_peers``).  A track already in the library returns a transfer that is
+        ``peer``: base URL(s) of nodes that have it (duplicates dropped); the record comes from
+        the first that answers with a valid one (``ask.first_that_answers``), the torrent from
+        the first that has it, and every one is dialled over BitTorrent and used
+        as a web seed; the torrent and addresses are asked while the record is verified
+        (``ask.ask_peers``).  A track already in the library returns a transfer that is
         complete at once.
         """
-        named = [typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))]
+        # the same node named twice is asked and used as a web seed once
+        named = list(dict.fromkeys(typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))))
         first = named[0] if named else None
         engine = self.start_engine()
         ahead: Future[PeerAnswers] | None = None
@@ -389,7 +393,10 @@ class Node:
             ahead = self._ask_pool.submit(ask_peers, ref.strip(), named, self._peer,
                                           lambda t: check_torrent(verified.result(), t))
         try:
-            track = self._resolve_named(ref, named)
+            if len(named) > 1 and ref.strip().startswith((ID_PREFIX, "magnet:")):
+                track = first_that_answers(named, lambda url: self.resolve(ref, url))  # the record: any named node
+            else:
+                track = self.resolve(ref, first)
         except BaseException as exc:
             verified.set_exception(exc)
             raise
@@ -409,8 +416,8 @@ class Node:
                     f"the torrent of {track.id} is being downloaded for another record ({other.track.id}); "
                     "wait for it or `osp cancel` it first")
         peers: list[tuple[str, int]] = []
-        late: list[Future[tuple[str, int] | None]] = []
         metainfo: bytes | None = None
+        answers: PeerAnswers | None = None
         row = self.library.track(track.id)
         local = row is not None and not self.file_missing(row.cid)  # a missing file is fetched again
         if local:
@@ -427,7 +434,6 @@ class Node:
             # only the verified info dict is kept; the web seeds are the nodes the user named
             metainfo = rebuild_torrent(answers.torrent, web_seeds=[web_seed_url(u, track.record["cid"]) for u in named])
             peers = answers.addresses
-            late = answers.late
         if metainfo is None and self.settings.gateways:
             return fetch_by_gateways(self, track, engine, "no peer to ask for the torrent")
         if metainfo is None:
@@ -452,32 +458,10 @@ class Node:
             transfer.mark_complete()
             return transfer
         self._start(transfer)
-        for answer in late:  # a slow node's address: dialled when it comes, if still useful
-            answer.add_done_callback(functools.partial(self._dial_late, transfer))
+        if answers is not None and answers.late:  # a node slow to give its address is dialled when it does
+            answers.dial_late(lambda address: self._connect(transfer, address))
+            self._late_answers = [*(a for a in self._late_answers if a.pending()), answers]
         return transfer
-
-    def _resolve_named(self, ref: str, named: list[str]) -> VerifiedTrack:
-        """``resolve`` asking the named nodes in turn until one gives a verified record (a
-        node that refuses or forges it does not fail the fetch); the first node's error if
-        none does."""
-        if len(named) < 2 or not ref.strip().startswith(ID_PREFIX) or self.local_track(ref.strip()) is not None:
-            return self.resolve(ref, named[0] if named else None)
-        first_error: OspError | None = None
-        for url in named:
-            try:
-                return self.resolve(ref, url)
-            except RemoteError as exc:
-                first_error = first_error or exc
-        assert first_error is not None
-        raise first_error
-
-    def _dial_late(self, transfer: Transfer, answer: Future[tuple[str, int] | None]) -> None:
-        try:
-            address = answer.result()
-            if address is not None and self.engine is not None and not transfer.done.is_set():
-                self.engine.connect_peer(transfer.info.infohash, address)
-        except Exception:  # noqa: BLE001 - best effort: the transfer may have ended, the engine closed
-            pass
 
     def fetch_from_gateway(self, ref: str, gateway: str, peer: str | None = None) -> VerifiedTrack:
         """Resolve ``ref`` and fetch its bytes from an IPFS trustless ``gateway``, verifying
@@ -514,6 +498,14 @@ class Node:
             self.library.set_last_played(track.id, self.clock())
             self.enforce_cache(spare=track.id)
         return track
+
+    def _connect(self, transfer: Transfer, address: tuple[str, int]) -> None:
+        """Dial a BitTorrent ``address`` for a transfer that may have ended meanwhile (best effort)."""
+        if self.engine is not None and not transfer.done.is_set():
+            try:
+                self.engine.connect_peer(transfer.info.infohash, address)
+            except OspError:
+                pass
 
     def _dial(self, transfer: Transfer, peer: str) -> None:
         """Connect a running transfer to the BitTorrent address ``peer``'s node gives (best effort)."""

@@ -63,6 +63,10 @@ def safe_error(exc: Exception) -> dict[str, Any]:
     return {"error": "internal", "message": type(exc).__name__}
 
 
+#: States of a transfer still running (the table above); the others are ends.
+ACTIVE_STATES = frozenset({"resolving", "checking", "downloading", "verifying"})
+
+
 @dataclass(frozen=True)
 class TransferState:
     """Snapshot of a transfer; sizes in bytes, ``rate`` in bytes/s."""

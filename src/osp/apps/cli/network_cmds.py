@@ -176,7 +176,7 @@ cache_option = click.option(
 @cli.command("get")
 @click.argument("track")
 @click.option("--peer", "peers", multiple=True, metavar="URL",
-              help="HTTP base URL of a node that has the track (repeat for several: all are used at once).")
+              help="HTTP base URL of a node that has the track (repeat for several: all are used at once; the record comes from the first that answers).")
 @click.option("--gateway", help="Fetch the bytes from this IPFS trustless gateway instead of BitTorrent (every "
               "block verified); a track id also needs --peer unless the gateway is an OSP node.  (On `osp node` "
               "and `osp play`, --gateway instead adds extra gateways the node falls back on.)")
@@ -329,7 +329,7 @@ def _output_name(row: Any, path: Path) -> str:
 @cli.command("play")
 @click.argument("track")
 @click.option("--peer", "peers", multiple=True, metavar="URL",
-              help="HTTP base URL of a node that has the track (repeat for several: all are used at once).")
+              help="HTTP base URL of a node that has the track (repeat for several: all are used at once; the record comes from the first that answers).")
 @click.option("--player", help="Player command (default: mpv or ffplay if installed); the URL is appended.")
 @click.option("-o", "--output", type=click.Path(allow_dash=True), help="'-' writes the audio to stdout as it arrives.")
 @click.option("--gateway", "gateways", multiple=True, metavar="URL", help=GATEWAYS_HELP)

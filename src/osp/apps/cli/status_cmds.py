@@ -8,7 +8,7 @@ import click
 
 from osp.apps.cli.base import Ctx, cli, emit_json, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
-from osp.apps.cli.views import format_size
+from osp.apps.cli.views import format_binary_size, format_size
 from osp.core.errors import CallerError
 
 
@@ -30,7 +30,9 @@ def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
                   f"down {format_size(int(status.get('downloadRate', 0)))}/s, {plural(int(status.get('peers', 0)), 'peer')}"),
     ]
     if cache:  # fetched tracks kept and seeded, against --cache-size
-        lines.append(("cache", f"{format_size(int(cache.get('used', 0)))} of {format_size(int(cache.get('quota', 0)))} "
+        # in powers of 1024, as --cache-size is given (4G shows as 4.0 GiB, not 4.3 GB)
+        lines.append(("cache", f"{format_binary_size(int(cache.get('used', 0)))} of "
+                               f"{format_binary_size(int(cache.get('quota', 0)))} "
                                f"({plural(int(cache.get('tracks', 0)), 'fetched track')})"))
     return lines
 

@@ -54,6 +54,16 @@ def format_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def format_binary_size(size: int) -> str:
+    """Bytes in powers of 1024 (``"4.0 GiB"``), the units ``--cache-size 4G`` is given in."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
 def _record(track: dict[str, Any]) -> dict[str, Any]:
     record = track.get("record", track)
     return record if isinstance(record, dict) else {}

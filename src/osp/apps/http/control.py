@@ -53,6 +53,7 @@ from osp.apps.http.credentials import STREAM_TTL, check_stream_credential, strea
 from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
 from osp.core.settings import is_loopback_host
 from osp.node.core import Node
+from osp.node.fetch import ACTIVE_STATES
 from osp.node.publish import TrackMetadata
 from osp.records.canonical import strict_loads
 
@@ -292,7 +293,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
                 "control": f"http://{request.url.netloc}", "bittorrentPort": engine.listen_port if engine else None,
                 "dht": node.settings.dht, "tracks": node.library.track_count(),
                 "missing": node.library.missing_track_count(),
-                "transfers": {"active": sum(s.state not in ("complete", "failed") for s in states),
+                "transfers": {"active": sum(s.state in ACTIVE_STATES for s in states),
                               "total": len(states)},
                 "uploadRate": up, "downloadRate": down, "peers": peers,
                 "uptime": round(time.monotonic() - started, 1),
