@@ -201,8 +201,14 @@ def swarm(work: Path, tracks: dict[str, Path], src: Path, label: str, listeners:
                 started = [pool.submit(attempt, f"{label} swarm listener {i}", play, i) for i in range(listeners)]
                 firsts = [r for r in (f.result() for f in started) if r is not None]
 
+            def state(node: NetNode) -> str:
+                try:
+                    return str(node.api("GET", f"/api/transfers/{tid}")["state"])
+                except Exception:  # noqa: BLE001 - a listener whose fetch failed has no transfer
+                    return "none"
+
             def complete() -> int:
-                return sum(1 for n in nodes if n.api("GET", f"/api/transfers/{tid}")["state"] == "complete")
+                return sum(1 for n in nodes if state(n) == "complete")
 
             done = 0
             while time.monotonic() - start < limit and (done := complete()) < listeners:

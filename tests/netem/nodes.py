@@ -179,7 +179,9 @@ def first_audio(listener: NetNode, track_id: str, peer: str | list[str], *, seek
         start = time.perf_counter()
         auth = {"Authorization": f"Bearer {listener.token}"}
         with httpx.Client(timeout=timeout, headers=auth) as client:
-            client.post(f"{listener.control}/api/fetch", json={"track": track_id, "peer": peer}).raise_for_status()
+            answer = client.post(f"{listener.control}/api/fetch", json={"track": track_id, "peer": peer})
+            if answer.status_code != 200:
+                raise AssertionError(f"fetch answered {answer.status_code}: {answer.text[:300]}")
             url = client.post(f"{listener.control}/api/stream-url", json={"track": track_id}).json()["url"]
         decode_until_audio(f"{listener.control}{url}", seek=seek, timeout=timeout)
         return time.perf_counter() - start

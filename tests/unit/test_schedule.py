@@ -80,3 +80,12 @@ def test_web_seeds_carry_the_bulk_only_while_the_swarm_is_away() -> None:
     assert not http_bulk(started + 10, 1, started + 10)  # a peer is here
     assert not http_bulk(started + 11, 0, started + 10)  # it just left: give another one time
     assert http_bulk(started + 10 + BULK_GRACE, 0, started + 10)
+
+
+def test_web_seeds_fetch_urgent_pieces_while_the_swarm_is_away_or_late() -> None:
+    from osp.distribution.schedule import HTTP_LATE, http_urgent
+
+    wanted = 50.0
+    assert http_urgent(wanted, wanted, 0)  # no BitTorrent peer yet: HTTP at once
+    assert not http_urgent(wanted + 0.1, wanted, 2)  # the swarm is here: it goes first
+    assert http_urgent(wanted + HTTP_LATE, wanted, 2)  # late: HTTP too

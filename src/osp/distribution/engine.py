@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -508,6 +508,21 @@ class Engine:
         for piece, deadline in pieces:
             if not handle.have_piece(piece):
                 handle.set_piece_deadline(piece, deadline)
+
+    def focus(self, infohash: str, pieces: Collection[int] | None) -> None:
+        """Download only ``pieces`` (and pieces given deadlines later) for now: every other
+        piece gets priority 0; ``None`` ends the focus (pieces at 0 go back to the default
+        priority 4).  A stream's first pieces then do not queue at the seeder behind the
+        rest of the download."""
+        handle = self._handle(infohash)
+        current = list(handle.get_piece_priorities())
+        if pieces is None:
+            wanted = [4 if p == 0 else p for p in current]
+        else:
+            keep = set(pieces)
+            wanted = [p if i in keep else 0 for i, p in enumerate(current)]
+        if wanted != current:
+            handle.prioritize_pieces(wanted)
 
     def add_piece(self, infohash: str, piece: int, data: bytes) -> None:
         """Hand libtorrent a piece fetched elsewhere (a web seed over HTTP) that the caller has

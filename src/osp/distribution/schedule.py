@@ -17,11 +17,14 @@ later wherever the listener seeks.  Each jump is a **read**; the rules:
    missing, the window rolls forward from there (without preempting: same read).
 4. Everything else is left to the engine's sequential download (the bulk of the file,
    from the lowest missing piece), which resumes as soon as the windows are served.
-5. **Web seeds serve reads, the swarm serves the bulk**: HTTP sources get a read's urgent
-   pieces (and the probe pieces) at once, the read-ahead and the rest only while no
-   BitTorrent peer has been connected for ``BULK_GRACE`` seconds (``http_bulk``): a node
-   publishing from home is not drained over HTTP by every listener while the swarm can
-   carry them.
+5. **The swarm first, web seeds when it is away or late**: HTTP sources fetch a read's
+   urgent pieces (and the probe pieces) at once while no BitTorrent peer is connected (a
+   swarm is slow to connect: the opening bytes come over HTTP), and otherwise only those
+   still missing ``HTTP_LATE`` seconds after they were wanted (``http_urgent``); the
+   read-ahead and the rest only while no BitTorrent peer has been connected for
+   ``BULK_GRACE`` seconds (``http_bulk``).  A node publishing from home is not drained
+   over HTTP by every listener while the swarm can carry them, and one uplink does not
+   carry the same piece twice (BitTorrent and HTTP to the same seeder).
 
 These functions take numbers and return numbers; ``streaming.StreamSource`` applies them
 to the engine (libtorrent piece deadlines, ``Engine.prioritize``) and ``webseed`` to HTTP
@@ -37,6 +40,7 @@ URGENT_BYTES = 64 * 1024
 READ_AHEAD_BYTES = 512 * 1024
 STEP_MS = 100
 BULK_GRACE = 2.0  #: seconds without a BitTorrent peer before web seeds carry the bulk
+HTTP_LATE = 0.5  #: seconds an urgent piece may wait for the swarm before web seeds fetch it too
 
 
 @dataclass(frozen=True)
@@ -113,3 +117,9 @@ def http_bulk(now: float, bittorrent_peers: int, last_peer_seen: float, *, grace
     connected and none has been for ``grace`` seconds (``last_peer_seen``: when one last
     was, or when the transfer started; seconds on the same clock as ``now``)."""
     return bittorrent_peers == 0 and now - last_peer_seen >= grace
+
+
+def http_urgent(now: float, wanted_at: float, bittorrent_peers: int, *, late: float = HTTP_LATE) -> bool:
+    """Whether web seeds should fetch an urgent piece wanted since ``wanted_at`` (rule 5):
+    at once while no BitTorrent peer is connected, else once it is ``late`` seconds late."""
+    return bittorrent_peers == 0 or now - wanted_at >= late

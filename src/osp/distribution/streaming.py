@@ -3,7 +3,9 @@
 ``StreamSource.read(start, end)`` yields the file bytes ``[start, end]`` in order.  A read
 follows the policy of ``osp.distribution.schedule``: it is registered as the torrent's
 newest read (``Reads``) and preempts every earlier one, its urgent pieces get deadline 0
-and a rolling read-ahead window follows; for each piece not yet verified it waits until
+and a read-ahead window follows, rolled forward at each piece the reader enters (the
+download itself is rarest-first, so that listeners of one track hold different pieces to
+trade); for each piece not yet verified it waits until
 the piece has passed its hash check, so only verified bytes are ever served.  Waiting is
 on a condition notified by the engine's ``PieceFinished`` events, bounded by
 ``piece_timeout`` seconds; while it waits, the newest read re-asserts its deadlines every
@@ -112,7 +114,8 @@ class StreamSource:
             return  # a newer read outranks this one: it waits without competing
         window = read_window(pos, self.size, self.piece_length, lambda p: engine.have_piece(infohash, p),
                              preempt=preempt, pinned=self.reads.pinned(infohash) if self.reads is not None else ())
-        engine.prioritize(infohash, window.pieces, preempt=window.preempt)
+        if window.pieces or window.preempt:
+            engine.prioritize(infohash, window.pieces, preempt=window.preempt)
         if self.http is not None:
             self.http.want(list(window.urgent))  # the read-ahead is the swarm's (schedule rule 5)
 
@@ -160,6 +163,8 @@ class StreamSource:
                         raise PeerError(f"piece {piece} is shorter than the torrent says")
                     pos += len(chunk)
                     yield chunk
+                    if pos < self.size and pos % self.piece_length == 0 and self._downloading():
+                        self._want(pos, generation, preempt=False)  # the window rolls with the reader
                     continue
                 if handle is None:
                     try:

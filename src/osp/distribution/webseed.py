@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 from osp.core.errors import OspError
 from osp.distribution.engine import Engine
 from osp.distribution.peer_client import PeerClient
+from osp.distribution.schedule import http_urgent
 
 URGENT_REQUEST = 16 * 1024  #: one piece at a time: a newer read waits behind at most one
 BULK_REQUEST = 256 * 1024
@@ -94,6 +95,8 @@ class WebSeeds:
         self.seeds = [_Seed(u) for u in dict.fromkeys(urls)]
         self._cond = threading.Condition()
         self._urgent: list[int] = []
+        self._wanted_at: dict[int, float] = {}  #: urgent piece → monotonic time first wanted
+        self.swarm = 0  #: connected BitTorrent peers (the transfer updates it)
         self._cursor = 0
         self._bulk = False
         self._taken: dict[int, dict[int, float]] = {}  #: piece → {id(lane's seed): monotonic time taken}
@@ -142,8 +145,10 @@ class WebSeeds:
     def want(self, pieces: Sequence[int]) -> None:
         """The newest read's window, most urgent first: replaces the previous one; the bulk
         lane continues from its first piece."""
+        now = time.monotonic()
         with self._cond:
             self._urgent = list(pieces)
+            self._wanted_at = {p: self._wanted_at.get(p, now) for p in pieces}
             if pieces:
                 self._cursor = pieces[0]
             self._cond.notify_all()
@@ -199,7 +204,8 @@ class WebSeeds:
         """Under the lock: the run this lane of ``seed`` should fetch now, marked taken."""
         busy = self._busy(seed, now)
         if lane == "urgent":
-            run = pick_run(self._urgent, self._have, busy, max(1, URGENT_REQUEST // self.piece_length))
+            due = [p for p in self._urgent if http_urgent(now, self._wanted_at.get(p, now), self.swarm)]
+            run = pick_run(due, self._have, busy, max(1, URGENT_REQUEST // self.piece_length))
         else:
             if not self._bulk or any(not self._have(p) for p in self._urgent):
                 return None  # urgent pieces first: the read-ahead never shares the link with a read
@@ -236,7 +242,7 @@ class WebSeeds:
                 with self._cond:
                     while (not self._stopped and seed.bad is None
                            and (run := self._next(seed, lane, time.monotonic())) is None):
-                        self._cond.wait(IDLE_WAIT)
+                        self._cond.wait(IDLE_WAIT / 5 if self._urgent else IDLE_WAIT)  # wanted pieces may turn late
                     if self._stopped or seed.bad is not None or run is None:
                         if run is not None:
                             self._release(seed, run)

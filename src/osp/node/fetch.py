@@ -11,7 +11,7 @@ resolving      record fetched and verified → ``downloading`` (or ``complete``
 checking       a resumed transfer: libtorrent checks the partial file (or
                trusts its resume data) and keeps every verified piece
                → ``downloading``
-downloading    libtorrent fetches pieces (sequential, deadlines for streams);
+downloading    libtorrent fetches pieces (rarest-first, deadlines for streams);
                all pieces → ``verifying``; no progress for ``stall_timeout``
                → ``failed`` (naming corrupt peers if hash checks failed)
 verifying      UnixFS CID of the finished file must equal the record's
@@ -50,6 +50,8 @@ from osp.distribution.webseed import WebSeeds
 from osp.library.store import FileRow, Library
 from osp.node.publish import PARTIAL_DIR, file_name
 from osp.records.track import VerifiedTrack
+
+PROBE_FOCUS = 5.0  #: seconds at most that BitTorrent fetches only the probe pieces and read windows
 
 
 class _Interrupted(Exception):
@@ -198,6 +200,7 @@ class Transfer:
         self._stop = threading.Event()
         self._cancel = threading.Event()
         self._unsubscribe: Callable[[], None] = lambda: None
+        self._probe: list[int] = []  #: probe pieces still awaited (``_anticipate_player``)
 
     @property
     def state(self) -> TransferState:
@@ -241,7 +244,10 @@ class Transfer:
         if earlier is not None or (self.partial_dir / self.file_name).exists():
             self._set(state="checking")
         self._unsubscribe = self.engine.subscribe(self.on_event)
-        self.engine.add(with_web_seeds(self.metainfo, []), self.partial_dir, sequential=True, peers=self.peers,
+        # rarest-first, not sequential: what a stream reads comes first by deadlines (the probe
+        # pieces, each read's window); listeners of one track then hold different pieces to
+        # trade instead of all wanting the next one from the seeder
+        self.engine.add(with_web_seeds(self.metainfo, []), self.partial_dir, peers=self.peers,
                         resume=earlier.resume if earlier else None, file_name=self.file_name)
         self._anticipate_player()
         self.webseeds.start()
@@ -249,9 +255,14 @@ class Transfer:
 
     def _anticipate_player(self) -> None:
         """Ask every source at once for what every player reads before it plays
-        (``schedule.probe_pieces``: the first piece, the tail, the head)."""
+        (``schedule.probe_pieces``: the first piece, the tail, the head), and nothing else
+        over BitTorrent until they are here (``Engine.focus``; reads add their windows):
+        the rest of the download would otherwise queue at the seeder in front of them."""
         ih = self.info.infohash
         pieces = [p for p in probe_pieces(self.info.size, self.info.piece_length) if not self.engine.have_piece(ih, p)]
+        self._probe = pieces
+        if pieces:
+            self.engine.focus(ih, pieces)
         self.engine.prioritize(ih, [(p, i) for i, p in enumerate(pieces)], preempt=True)
         self.webseeds.want(pieces)
 
@@ -352,7 +363,7 @@ class Transfer:
     def _download(self) -> None:
         ih = self.info.infohash
         last_done, last_change = -1, time.monotonic()
-        last_peer = last_change
+        last_peer = started = last_change
         while True:
             if self._stop.is_set() or self._cancel.is_set():
                 raise _Interrupted()
@@ -362,6 +373,10 @@ class Transfer:
             now = time.monotonic()
             if sources["bittorrent"]:
                 last_peer = now
+            self.webseeds.swarm = sources["bittorrent"]
+            if self._probe and (now - started > PROBE_FOCUS or all(self.engine.have_piece(ih, p) for p in self._probe)):
+                self._probe = []
+                self.engine.focus(ih, None)  # the probe is here: the swarm fetches the rest
             self.webseeds.bulk = http_bulk(now, sources["bittorrent"], last_peer)
             self._set(done=st.total_done, rate=st.download_rate, peers=st.num_peers, hash_failures=self._hash_failures,
                       state="checking" if st.state == "checking" else "downloading",
