@@ -383,7 +383,7 @@ class Transfer:
                       sources=sources, verified=st.verified)
             if self._failure:
                 raise PeerError(f"download failed: {self._failure}")
-            if st.state in ("finished", "seeding") and st.total_done >= st.total_wanted:
+            if st.state in ("finished", "seeding") and st.verified >= self.info.size:  # not "wanted": see focus
                 return
             if st.total_done != last_done:
                 last_done, last_change = st.total_done, now
@@ -399,7 +399,8 @@ class Transfer:
                     f"no progress for {self.stall_timeout:.0f} s ({st.total_done} of {st.total_wanted} bytes, "
                     f"{st.num_peers} peers): no reachable peer has this track"
                 )
-            self._finished.wait(0.2)  # woken at once by TorrentFinished, stop() or cancel(); else a progress tick
+            if self._finished.wait(0.2):  # woken at once by TorrentFinished, stop() or cancel(); else a progress tick
+                self._finished.clear()  # their flags persist; a "finished" focus (probe pieces only) is no end
 
     def _store(self, path: Path, blocks: list[Block]) -> None:
         """Move the verified file into the library as ``media/<cid><ext>`` while the torrent
