@@ -15,8 +15,9 @@ later wherever the listener seeks.  Each jump is a **read**; the rules:
 3. **Then a rolling read-ahead** of ``ahead`` bytes after them, with deadlines staggered
    by ``step_ms`` per piece so they arrive in order; when the reader reaches a piece still
    missing, the window rolls forward from there (without preempting: same read).
-4. Everything else is left to the engine's sequential download (the bulk of the file,
-   from the lowest missing piece), which resumes as soon as the windows are served.
+4. Everything else is left to the engine's rarest-first download (listeners of one track
+   then hold different pieces to trade), which the probe pieces hold back until they are
+   in (``Engine.focus``) and deadlines always outrank.
 5. **The swarm first, web seeds when it is away or late**: HTTP sources fetch a read's
    urgent pieces (and the probe pieces) at once while no BitTorrent peer is connected (a
    swarm is slow to connect: the opening bytes come over HTTP), and otherwise only those

@@ -6,13 +6,16 @@ at least 1 MiB at a time and up to the whole file in one request, so a tail read
 seek waited behind the whole sequential download on a slow uplink (issue 7, design.md
 §8).  The node therefore fetches web seeds itself:
 
-* **Two lanes per web seed**, each its own HTTP connection: the *urgent* lane fetches only
-  the pieces of the newest read's window (``want``), one piece a request (a newer read
-  never waits behind more than one piece on this lane); the *bulk* lane fetches the rest in order from the newest read's position, at
-  most ``BULK_REQUEST`` bytes a request, and only while ``bulk`` is on (the transfer turns
-  it on while no BitTorrent peer is connected: the opening bytes come over HTTP while the
-  swarm is slow to connect, then the swarm).  While urgent pieces are wanted the bulk lane
-  starts no new request, so the read-ahead never stands in front of a read.
+* **Two lanes per web seed**, each its own HTTP connection: the *urgent* lane fetches the
+  pieces of the newest read's window (``want``) one piece a request (a newer read never
+  waits behind more than one piece on this lane) — at once while no BitTorrent peer is
+  connected, otherwise only those the swarm has not brought within ``HTTP_LATE`` seconds
+  (``schedule.http_urgent``: one uplink must not carry a piece twice); the *bulk* lane
+  fetches the rest in order from the newest read's position, at most ``BULK_REQUEST``
+  bytes a request, and only while ``bulk`` is on (the transfer turns it on after
+  ``BULK_GRACE`` seconds without a BitTorrent peer, ``schedule.http_bulk``).  While a
+  read's pieces are missing the bulk lane starts no new request, so the read-ahead never
+  shares the link with a read.
 * **Every piece is checked** against the torrent's SHA-1 piece hash before it is handed to
   the engine (``Engine.add_piece``, which checks it again).  A web seed that sends one
   wrong piece, answers outside the protocol or fails ``MAX_ERRORS`` times is dropped for
