@@ -95,5 +95,5 @@ def test_namespaces_are_removed_on_exit_and_after_a_killed_run() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     left = out.stdout.strip()
     assert left in set(namespaces())
-    assert left in sweep_stale()
+    sweep_stale()  # (another harness starting meanwhile may have swept it already)
     assert left not in set(namespaces())
