@@ -249,19 +249,19 @@ class Transfer:
         # trade instead of all wanting the next one from the seeder
         self.engine.add(with_web_seeds(self.metainfo, []), self.partial_dir, peers=self.peers,
                         resume=earlier.resume if earlier else None, file_name=self.file_name)
-        self._anticipate_player()
+        self._anticipate_player(focus=self.state.state != "checking")  # a resumed file is checked first: no focus
         self.webseeds.start()
         self._thread.start()
 
-    def _anticipate_player(self) -> None:
+    def _anticipate_player(self, *, focus: bool = True) -> None:
         """Ask every source at once for what every player reads before it plays
         (``schedule.probe_pieces``: the first piece, the tail, the head), and nothing else
         over BitTorrent until they are here (``Engine.focus``; reads add their windows):
         the rest of the download would otherwise queue at the seeder in front of them."""
         ih = self.info.infohash
         pieces = [p for p in probe_pieces(self.info.size, self.info.piece_length) if not self.engine.have_piece(ih, p)]
-        self._probe = pieces
-        if pieces:
+        if pieces and focus:
+            self._probe = pieces
             self.engine.focus(ih, pieces)
         self.engine.prioritize(ih, [(p, i) for i, p in enumerate(pieces)], preempt=True)
         self.webseeds.want(pieces)
