@@ -29,6 +29,20 @@ def _receive(port: int, total: int) -> float:
             return time.monotonic() - (start or time.monotonic())
 
 
+def _send(ip: str, port: int, data: bytes) -> None:
+    """Connect (retrying while the receiver is not listening yet, 10 s at most) and send."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection((ip, port), timeout=5) as s:
+                s.sendall(data)
+            return
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def test_uplink_is_shaped_to_the_profile(net: Network) -> None:
     """1 MB sent over a 2 Mbit/s uplink takes ~4 s (bounded loosely: a shaper off by 10x
     or not there at all fails)."""
@@ -36,19 +50,7 @@ def test_uplink_is_shaped_to_the_profile(net: Network) -> None:
     total = 1_000_000
     pending = receiver.submit(_receive, 9000, total)
 
-    def send() -> None:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection((receiver.ip, 9000), timeout=5) as s:
-                    s.sendall(b"x" * total)
-                return
-            except ConnectionRefusedError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    sender.run(send, within=60)
+    sender.run(_send, receiver.ip, 9000, b"x" * total, within=60)
     seconds = pending.result(60)
     rate_kbit = total * 8 / seconds / 1000
     assert PROFILES["home"].up_kbit * 0.5 < rate_kbit < PROFILES["home"].up_kbit * 1.5, rate_kbit
@@ -58,19 +60,7 @@ def test_hosts_reach_each_other_but_not_the_host_network(net: Network) -> None:
     a, b = net.add("lan"), net.add(Profile("custom", 5000, 1000))
     pending = b.submit(_receive, 9001, 5)
 
-    def send() -> None:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection((b.ip, 9001), timeout=5) as s:
-                    s.sendall(b"hello")
-                return
-            except ConnectionRefusedError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    a.run(send, within=30)
+    a.run(_send, b.ip, 9001, b"hello", within=30)
     pending.result(30)
     assert "default" not in a.sh("ip", "route").stdout  # nothing outside the test subnet is reachable
     assert "127.0.0.1" in b.sh("ip", "-o", "addr", "show", "lo").stdout  # its own loopback, for the control API

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from osp.core.errors import CallerError
 
@@ -82,6 +82,23 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def split_base_url(text: str, *, what: str, example: str, appended: str) -> SplitResult:
+    """``text`` split (``urlsplit``) if it is a base URL ``http(s)://host[:port][/path]``
+    with no query or fragment (``appended`` is added to it); ``CallerError`` (exit 2)
+    naming ``what``, with ``example``, otherwise."""
+    raw = text.strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CallerError(f"{what} must be an http(s) URL such as {example}, not {raw[:80]!r}")
+    try:
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise CallerError(f"{what} has a bad port: {raw[:80]!r}") from exc
+    if parts.query or parts.fragment or raw.endswith(("?", "#")):
+        raise CallerError(f"{what} must not have a query or fragment ({appended} is appended to it): {raw[:80]!r}")
+    return parts
+
+
 def parse_gateway_url(text: str, *, what: str = "--gateway", allow_private: bool = True) -> str:
     """An IPFS gateway base URL the user configured, without a trailing slash.
 
@@ -93,20 +110,12 @@ def parse_gateway_url(text: str, *, what: str = "--gateway", allow_private: bool
     at each request, design.md §4 "Outbound requests").
     """
     raw = text.strip()
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CallerError(f"{what} must be an http(s) URL such as https://gateway.example, not {raw[:80]!r}")
-    try:
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError as exc:
-        raise CallerError(f"{what} has a bad port: {raw[:80]!r}") from exc
+    parts = split_base_url(raw, what=what, example="https://gateway.example", appended="/ipfs/CID")
     if parts.username is not None or parts.password is not None:
         raise CallerError(f"{what} must not carry credentials (user:password@): {parts.hostname}")
-    if parts.query or parts.fragment or raw.endswith(("?", "#")):
-        raise CallerError(f"{what} must not have a query or fragment (/ipfs/CID is appended to it): {raw[:80]!r}")
     if not allow_private:
         try:
-            addr = ipaddress.ip_address(parts.hostname)
+            addr = ipaddress.ip_address(parts.hostname or "")
         except ValueError:
             addr = None
         if addr is not None and (not addr.is_global or addr.is_multicast):

@@ -34,7 +34,8 @@ from urllib.parse import quote, urlsplit
 import httpcore
 import httpx
 
-from osp.core.errors import CallerError, PeerError, RemoteNotFoundError
+from osp.core.errors import PeerError, RemoteNotFoundError
+from osp.core.settings import split_base_url
 from osp.records.canonical import strict_loads
 
 MAX_RECORD = 64 * 1024
@@ -47,15 +48,7 @@ def typed_base_url(text: str, *, what: str = "--peer") -> str:
     """A base URL the local user typed (``--peer``, ``--gateway``), without a trailing
     slash; ``CallerError`` (exit 2) unless it is ``http(s)://host[:port][/path]`` (a query
     or fragment is refused: ``/osp/v0/…`` and ``/ipfs/…`` are appended to the URL)."""
-    parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CallerError(f"{what} must be an http(s) URL such as http://127.0.0.2:8787, not {text[:80]!r}")
-    try:
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError as exc:
-        raise CallerError(f"{what} has a bad port: {text[:80]!r}") from exc
-    if parts.query or parts.fragment or text.strip().endswith(("?", "#")):
-        raise CallerError(f"{what} must not have a query or fragment (paths are appended to it): {text[:80]!r}")
+    split_base_url(text, what=what, example="http://127.0.0.2:8787", appended="/osp/v0/… or /ipfs/…")
     return text.strip().rstrip("/")
 
 
