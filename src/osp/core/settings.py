@@ -154,6 +154,12 @@ class Settings:
             keeps and seeds (default 4 GiB); past it the least recently played are
             evicted (``osp.node.cache``).  The user's own published tracks never count.
             0 keeps nothing fetched once it is no longer playing or transferring.
+        announce_cap: most distinct DHT rendezvous keys the node announces (priority order
+            of ``osp.discovery.announce.plan``: artists, track ids and infohashes, tags,
+            title words); ``None``: ``osp.discovery.announce.DEFAULT_CAP``.
+        announce_rate: announces per second at most (token bucket, burst 32); ``None``:
+            ``osp.discovery.announce.DEFAULT_RATE``.  Each key is re-announced every
+            ``ANNOUNCE_INTERVAL`` (30 min), so at rest the cost is cap / 1800 announces/s.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -172,6 +178,8 @@ class Settings:
     request_deadline: float = 30.0
     gateways: tuple[str, ...] = ()
     cache_size: int = DEFAULT_CACHE_SIZE
+    announce_cap: int | None = None
+    announce_rate: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gateways", tuple(parse_gateway_url(g) for g in self.gateways))
