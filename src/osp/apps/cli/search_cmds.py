@@ -74,7 +74,7 @@ def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[s
         summary = _search_here(c, body, show, listen, dht, bootstrap, allow_private_peers)
     err.print(f"{plural(int(summary['results']), 'result')} in {summary['elapsed']:.2f} s "
               f"(first after {summary['firstResultAt']} s); asked {plural(int(summary['asked']), 'node')}, "
-              f"{summary['answered']} answered, {summary['bad']} dropped as bad", highlight=False)
+              f"{summary['answered']} answered, {summary['bad']} dropped as bad", highlight=False, soft_wrap=True)
     if not summary["results"]:
         raise NotFoundError("no track matched" + ("" if dht else " (the DHT is off: only the library was searched)"))
 
