@@ -112,12 +112,12 @@ def _serve(ip: str, answer: bytes, delay: float = 0.0) -> http.server.ThreadingH
     return server
 
 
-@pytest.mark.xfail(reason="open: no search saw the hostile holders announced by a bare Engine within 90 s "
-                          "(announce propagation from a 2-node routing table not yet investigated)", strict=False)
 def test_hostile_and_slow_holders(net: dict[str, Any]) -> None:
     """Holders announced from 127.0.0.44 (BEP 5 records the announcer's address, so the
     servers listen there): off-topic, forged and oversized answers are dropped and their
-    peers marked bad (counted once: the node remembers them); a 30 s holder is cut off."""
+    peers marked bad (counted once: the node remembers them); a 30 s holder is cut off.
+    (This was xfail while the summary line was wrapped at 80 columns by the console, which
+    split "N dropped as bad" across two lines: the DHT side always worked.)"""
     nodes, track, other = net["nodes"], net["track"], net["other"]
     ip = "127.0.0.44"
     forged = dict(track["record"], title="Glacier Drift (remastered)")
@@ -149,7 +149,7 @@ def test_hostile_and_slow_holders(net: dict[str, Any]) -> None:
             bad += int(found.group(1)) if found else 0
             return bad >= 3
 
-        until("three hostile holders dropped", dropped, 90)
+        until("three hostile holders dropped", dropped, 30)
     finally:
         engine.close()
         for s in servers:
