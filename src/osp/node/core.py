@@ -41,6 +41,7 @@ from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
+from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.gateways import add_gateway_seeds, fetch_by_gateways, gateway_fallback
@@ -84,6 +85,7 @@ class Node:
         self._publish_lock = threading.Lock()
         #: caps HTTP uploads (gateway, web seed) like libtorrent caps BitTorrent ones
         self.upload_bucket = TokenBucket(settings.upload_rate_limit) if settings.upload_rate_limit else None
+        self.feeds = FeedService(self)  #: artist feeds: ours put, follows polled (threads start with the engine)
 
     # -- identity ---------------------------------------------------------------
 
@@ -141,6 +143,7 @@ class Node:
         if clean_stored:
             self.library.set_meta("stored-torrents", "rebuilt")
         self.resume_transfers()
+        self.feeds.start()  # seeds the catalogs held, puts our feed, polls the follows
         return self.engine
 
     def check_files(self) -> dict[str, str]:
@@ -263,6 +266,7 @@ class Node:
         self._ask_pool.shutdown(wait=False, cancel_futures=True)
         for answers in self._late_answers:
             answers.abandon()  # a node that hangs must not hold up the exit
+        self.feeds.close()
         if self.engine is not None:
             try:
                 self.save_resume_data()
@@ -300,6 +304,8 @@ class Node:
             cid = result.track.record["cid"]
             self._seed(result.metainfo, cid)
             self.engine.request_resume_data(result.infohash)
+            if result.created:
+                self.feeds.publish_soon()  # the catalog and feed item follow, in the background
         return result
 
     # -- library views ----------------------------------------------------------------
@@ -353,6 +359,9 @@ class Node:
             local = self.local_track(ref)
             if local is not None:
                 return local
+            known = self.library.known_record(ref)  # from a followed artist's catalog, verified again
+            if known is not None:
+                return verify_track(known.record)
             if not peer:
                 raise NotFoundError(f"{ref} is not in the local library; give --peer URL to ask a node")
             return self._resolve_remote(ref, peer)
