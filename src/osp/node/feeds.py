@@ -464,17 +464,23 @@ class FeedService:
 
     def _publisher(self) -> None:
         wait = REPUT_INTERVAL
+        failing = False
         while not self.stopping.is_set():
             self._publish_now.wait(wait)
             self._publish_now.clear()
             if self.stopping.is_set():
                 return
             try:
-                self.published = publish_feed(self.node)
-                wait = REPUT_INTERVAL
+                published = publish_feed(self.node)
+                if published is not None and published != self.published:
+                    log.info("feed: put seq %d: catalog %s (%d records)", published.seq, published.infohash,
+                             published.count)
+                self.published = published or self.published
+                wait, failing = REPUT_INTERVAL, False
             except OspError as exc:
-                log.info("feed: cannot put our feed yet: %s", exc.message)
-                wait = REPUT_RETRY
+                if not failing:  # once per run of failures (an empty DHT at start retries quietly)
+                    log.info("feed: cannot put our feed yet (retrying every %.0f s): %s", REPUT_RETRY, exc.message)
+                wait, failing = REPUT_RETRY, True
             except Exception:  # noqa: BLE001  (the thread must survive; logged with its traceback)
                 log.exception("feed: publishing failed")
                 wait = REPUT_RETRY
