@@ -72,7 +72,8 @@ CATALOG_DEADLINE = 60.0  #: seconds a catalog download (metadata + bytes) may ta
 REPUT_INTERVAL = 1800.0  #: seconds between two puts of our item (DHT nodes drop items after ~2 h)
 REPUT_RETRY = 15.0  #: seconds before a failed put is tried again (e.g. the DHT is still empty)
 FEED_LIFETIME = 7 * 86400  #: seconds an item's value stays valid (``FeedValue.expires``)
-PUT_ATTEMPTS = 3
+PUT_ATTEMPTS = 3  #: puts whose seq libtorrent chose otherwise than our value said, before giving up
+CLIMB_LIMIT = 16  #: extra puts to climb back past our last seq when the DHT forgot our item
 AUDIO_WORKERS = 2  #: tracks of followed artists fetched at a time
 AUDIO_DEADLINE = 600.0  #: seconds one followed track's download may take
 
@@ -152,24 +153,36 @@ class FeedPublished:
 def put_feed(node: Node, infohash: str, count: int, floor_seq: int, now: float) -> int:
     """Put our item pointing at catalog ``infohash``; returns the ``seq`` stored.
 
-    The value's ``seq`` must be the item's, which libtorrent chooses (found + 1): guess
-    ``floor_seq + 1`` and, when libtorrent stored another, put again with that plus one.
-    Raises ``RemoteError`` if the DHT never agrees (``PUT_ATTEMPTS``), what
-    ``Engine.dht_put_mutable`` raises (no DHT node stored it, timeout)."""
+    libtorrent's Python binding stores the ``seq`` it found in the DHT plus one, while the
+    value must repeat the item's ``seq``: guess ``floor_seq + 1`` (the last ``seq`` we put,
+    plus one); when libtorrent stored another ``s``, put again saying ``s + 1`` (what it
+    will store next), at most ``PUT_ATTEMPTS`` times.  When the DHT had forgotten our item
+    (the artist was offline for hours) the ``seq`` it stores restarts low, and followers
+    ignore every item up to the highest they saw: we climb, one put per step, up to
+    ``CLIMB_LIMIT`` extra puts past ``floor_seq``; beyond that the re-puts climb on (one per
+    ``REPUT_INTERVAL``) and the returned ``seq`` is lower than ``floor_seq``.
+    Raises ``RemoteError`` if the DHT never agrees, or what ``Engine.dht_put_mutable``
+    raises (no DHT node stored it, timeout)."""
     engine = node.engine
     if engine is None:
         raise CallerError("the engine is not running")
     key = node.signing_key()
     secret = expanded_secret(key.seed)
     guess = floor_seq + 1
-    for _ in range(PUT_ATTEMPTS):
+    misses = climbs = 0
+    while True:
         value = FeedValue(catalog=infohash, seq=guess, count=count, expires=int(now) + FEED_LIFETIME).encode()
         stored = engine.dht_put_mutable(secret, key.public_key, FEED_SALT, value)
-        if stored == guess:
+        if stored == guess and (stored > floor_seq or climbs >= CLIMB_LIMIT):
             return stored
-        log.info("feed: libtorrent stored seq %d, our value said %d: putting again", stored, guess)
-        guess = max(stored, guess) + 1
-    raise RemoteError(f"the DHT kept answering with another feed seq (last {guess - 1}); will try again")
+        if stored == guess:
+            climbs += 1  # a valid item, but below what followers saw: one more step up
+        else:
+            misses += 1
+            if misses >= PUT_ATTEMPTS:
+                raise RemoteError(f"the DHT stored feed seq {stored} when {guess} was expected, {misses} times")
+            log.info("feed: libtorrent stored seq %d, our value said %d: putting again", stored, guess)
+        guess = stored + 1
 
 
 def publish_feed(node: Node) -> FeedPublished | None:
@@ -194,7 +207,7 @@ def publish_feed(node: Node) -> FeedPublished | None:
     now = node.clock()
     floor = int(node.library.meta("feed_seq") or 0)
     seq = put_feed(node, infohash, len(rows), floor, now)
-    node.library.set_meta("feed_seq", str(seq))
+    node.library.set_meta("feed_seq", str(seq))  # what the DHT holds now: the next put starts there
     node.library.set_meta("feed_catalog", infohash)
     rel = str(path.relative_to(node.settings.data_dir))
     old = node.library.store_catalog(CatalogRow(key.did, infohash, metainfo, rel, seq, len(rows), now), [],
