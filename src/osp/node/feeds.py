@@ -45,7 +45,10 @@ from typing import TYPE_CHECKING, Any
 
 from osp.core.errors import CallerError, IntegrityError, OspError, PeerError, RemoteError
 from osp.discovery.feed import (
+    CATALOG_FILE,
+    FEED_LIFETIME,
     FEED_SALT,
+    MAX_CATALOG_BYTES,
     FeedGuard,
     FeedValue,
     catalog_decode,
@@ -66,12 +69,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("osp.feeds")
 
 FEEDS_DIR = "feeds"  #: under the data directory: one folder per artist (ours and follows')
-CATALOG_NAME = "catalog.ndjson"  #: the file name inside every catalog torrent's info dict
-MAX_CATALOG_BYTES = 8 * 1024 * 1024  #: a larger catalog is refused (``catalog_decode`` caps it too)
 CATALOG_DEADLINE = 60.0  #: seconds a catalog download (metadata + bytes) may take
 REPUT_INTERVAL = 1800.0  #: seconds between two puts of our item (DHT nodes drop items after ~2 h)
 REPUT_RETRY = 15.0  #: seconds before a failed put is tried again (e.g. the DHT is still empty)
-FEED_LIFETIME = 7 * 86400  #: seconds an item's value stays valid (``FeedValue.expires``)
 PUT_ATTEMPTS = 3  #: puts whose seq libtorrent chose otherwise than our value said, before giving up
 CLIMB_LIMIT = 16  #: extra puts to climb back past our last seq when the DHT forgot our item
 AUDIO_WORKERS = 2  #: tracks of followed artists fetched at a time
@@ -100,11 +100,11 @@ def feed_dir(data_dir: Path, did: str) -> Path:
 
 def catalog_torrent(data: bytes) -> tuple[str, bytes]:
     """``(infohash, metainfo)`` of a v1 torrent of catalog bytes ``data``, its one file
-    named ``CATALOG_NAME`` (deterministic: the same catalog gives the same infohash)."""
+    named ``CATALOG_FILE`` (deterministic: the same catalog gives the same infohash)."""
     size = len(data)
     plen = piece_length_for(size)
     hashes = [hashlib.sha1(data[i : i + plen]).digest() for i in range(0, max(size, 1), plen)]
-    metainfo = make_v1_torrent(CATALOG_NAME, size, hashes)
+    metainfo = make_v1_torrent(CATALOG_FILE, size, hashes)
     return parse_metainfo(metainfo).infohash, metainfo
 
 
