@@ -156,6 +156,12 @@ class Settings:
             0 keeps nothing fetched once it is no longer playing or transferring.
         feed_poll_interval: seconds between two polls of each followed artist's feed
             (BEP 44 mutable item, spec §9 feeds; default 300); tests use a few seconds.
+        announce_cap: most distinct DHT rendezvous keys the node announces (priority order
+            of ``osp.discovery.announce.plan``: artists, track ids and infohashes, tags,
+            title words); ``None``: ``osp.discovery.announce.DEFAULT_CAP``.
+        announce_rate: announces per second at most (token bucket, burst 32); ``None``:
+            ``osp.discovery.announce.DEFAULT_RATE``.  Each key is re-announced every
+            ``ANNOUNCE_INTERVAL`` (30 min), so at rest the cost is cap / 1800 announces/s.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -175,6 +181,8 @@ class Settings:
     gateways: tuple[str, ...] = ()
     cache_size: int = DEFAULT_CACHE_SIZE
     feed_poll_interval: float = 300.0
+    announce_cap: int | None = None
+    announce_rate: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gateways", tuple(parse_gateway_url(g) for g in self.gateways))

@@ -455,6 +455,15 @@ class Library:
         rows = self._all(f"SELECT tracks.* FROM tracks{_OK if available else ''} WHERE infohash=?", (infohash,))
         return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
 
+    def search_candidates(self, artist: str | None = None, limit: int = 10_000) -> list[TrackRow]:
+        """Tracks a search may answer with: only those whose file is intact, narrowed to
+        ``artist`` (a did:key, indexed) when given; at most ``limit``, newest first.  The
+        caller matches the rest (words, tags) on the records (``osp.discovery.search``)."""
+        where = " WHERE tracks.artist=?" if artist else ""
+        rows = self._all(f"SELECT tracks.* FROM tracks{_OK}{where} ORDER BY added_at DESC, id LIMIT ?",
+                         (artist, limit) if artist else (limit,))
+        return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
+
     def cached_tracks(self) -> list[TrackRow]:
         """What the cache quota counts: tracks fetched from the network (``origin ==
         "fetched"``) whose file is intact (``ok``) and is not also the file of a track the

@@ -56,6 +56,7 @@ from osp.discovery.feed import (
     expanded_secret,
     verify_item,
 )
+from osp.discovery.keys import rendezvous_key
 from osp.distribution.engine import make_v1_torrent, parse_metainfo
 from osp.distribution.events import MutableItem
 from osp.distribution.pieces import piece_length_for
@@ -74,6 +75,7 @@ REPUT_INTERVAL = 1800.0  #: seconds between two puts of our item (DHT nodes drop
 REPUT_RETRY = 15.0  #: seconds before a failed put is tried again (e.g. the DHT is still empty)
 PUT_ATTEMPTS = 3  #: puts whose seq libtorrent chose otherwise than our value said, before giving up
 CLIMB_LIMIT = 16  #: extra puts to climb back past our last seq when the DHT forgot our item
+MAX_HOLDERS_DIALLED = 8  #: artist-key holders asked for their BitTorrent address per catalog download
 AUDIO_WORKERS = 2  #: tracks of followed artists fetched at a time
 AUDIO_DEADLINE = 600.0  #: seconds one followed track's download may take
 
@@ -251,6 +253,7 @@ def unfollow(node: Node, did: str) -> bool:
     old = node.library.remove_follow(did)
     if old is not None:
         _drop_catalog(node, old)
+    node.discovery.refresh()
     return True
 
 
@@ -290,6 +293,8 @@ def _download_catalog(node: Node, did: str, infohash: str, deadline: float) -> t
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{infohash}.ndjson"
     ih = engine.add_magnet(infohash, folder, file_name=path.name)
+    threading.Thread(target=_dial_artist_holders, args=(node, did, ih), daemon=True,
+                     name=f"osp-feed-holders-{ih[:8]}").start()
     checked = False
     try:
         while True:
@@ -317,6 +322,27 @@ def _download_catalog(node: Node, did: str, infohash: str, deadline: float) -> t
             pass
         path.unlink(missing_ok=True)
         raise
+
+
+def _dial_artist_holders(node: Node, did: str, infohash: str) -> None:
+    """Connect the catalog download ``infohash`` to the nodes announced under the artist's
+    rendezvous key: the artist and its followers (who hold its catalog, spec §9.2) — they
+    are found even before libtorrent's own DHT announces of the catalog reach us.  Best
+    effort: each peer URL goes through the egress guard (``PeerClient``)."""
+    try:
+        urls = node.discovery.holders(rendezvous_key("artist", did))
+    except OspError:
+        return
+    for url in urls[:MAX_HOLDERS_DIALLED]:
+        engine = node.engine
+        if engine is None or node.feeds.stopping.is_set() or not engine.has_torrent(infohash):
+            return
+        try:
+            with node._peer(url) as client:
+                address = client.bittorrent_address()
+            engine.connect_peer(infohash, address)
+        except OspError:
+            continue
 
 
 def handle_item(node: Node, did: str, item: MutableItem) -> PollResult:
@@ -353,6 +379,7 @@ def handle_item(node: Node, did: str, item: MutableItem) -> PollResult:
     old = node.library.store_catalog(row, tracks, follow=True)
     if old is not None:
         _drop_catalog(node, old)
+    node.discovery.refresh()  # the artist's key joins our announces (we hold its catalog now)
     node.library.set_follow_checked(did, now, None)
     fresh = [t for t in tracks if t.id not in known]
     log.info("feed: %s seq %d: catalog %s, %d records (%d new)", did[:24], item.seq, value.catalog, len(tracks),
