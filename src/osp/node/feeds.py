@@ -156,9 +156,9 @@ def put_feed(node: Node, infohash: str, count: int, floor_seq: int, now: float) 
     """Put our item pointing at catalog ``infohash``; returns the ``seq`` stored.
 
     libtorrent's Python binding stores the ``seq`` it found in the DHT plus one, while the
-    value must repeat the item's ``seq``: guess ``floor_seq + 1`` (the last ``seq`` we put,
-    plus one); when libtorrent stored another ``s``, put again saying ``s + 1`` (what it
-    will store next), at most ``PUT_ATTEMPTS`` times.  When the DHT had forgotten our item
+    value must repeat the item's ``seq``: guess the ``seq`` a get finds now plus one; when
+    libtorrent stored another ``s`` (the put saw other nodes), put again saying ``s + 1``
+    (what it will store next), at most ``PUT_ATTEMPTS`` times.  When the DHT had forgotten our item
     (the artist was offline for hours) the ``seq`` it stores restarts low, and followers
     ignore every item up to the highest they saw: we climb, one put per step, up to
     ``CLIMB_LIMIT`` extra puts past ``floor_seq``; beyond that the re-puts climb on (one per
@@ -170,7 +170,8 @@ def put_feed(node: Node, infohash: str, count: int, floor_seq: int, now: float) 
         raise CallerError("the engine is not running")
     key = node.signing_key()
     secret = expanded_secret(key.seed)
-    guess = floor_seq + 1
+    current = engine.dht_get_mutable(key.public_key, FEED_SALT)
+    guess = (current.seq if current is not None else 0) + 1  # what libtorrent's put will store
     misses = climbs = 0
     while True:
         value = FeedValue(catalog=infohash, seq=guess, count=count, expires=int(now) + FEED_LIFETIME).encode()
