@@ -62,7 +62,7 @@ from osp.distribution.events import MutableItem
 from osp.distribution.pieces import piece_length_for
 from osp.identity.didkey import DID_KEY_PREFIX, DidKeyError, public_key_from_did
 from osp.library.store import CatalogRow, FollowRow
-from osp.records.track import VerifiedTrack
+from osp.records.track import VerifiedTrack, verify_track
 
 if TYPE_CHECKING:
     from osp.node.core import Node
@@ -425,6 +425,7 @@ class FeedService:
         self._audio: ThreadPoolExecutor | None = None
         self._audio_lock = threading.Lock()
         self._audio_queued: set[str] = set()
+        self._fetched: set[str] = set()  #: followed tracks fetched in this run (never queued again)
         self.published: FeedPublished | None = None  #: our last successful put
         self.on_poll: Callable[[PollResult], None] | None = None  #: tests watch polls here
 
@@ -487,6 +488,20 @@ class FeedService:
             except RuntimeError:  # shut down
                 return
 
+    def _missing_audio(self, did: str) -> None:
+        """Queue again the tracks of an audio follow not in the library yet (their holders
+        may not have been announced at the last try); not those fetched in this run (the
+        cache quota may have evicted them since)."""
+        library = self.node.library
+        missing = []
+        for known in library.known_records(did):
+            if known.id not in self._fetched and library.track(known.id) is None:
+                try:
+                    missing.append(verify_track(known.record))
+                except OspError:
+                    continue
+        self.fetch_audio(missing)
+
     def _fetch_one(self, track: VerifiedTrack) -> None:
         try:
             if self.stopping.is_set() or self.node.library.track(track.id) is not None:
@@ -496,6 +511,8 @@ class FeedService:
             while not transfer.done.wait(1.0):
                 if self.stopping.is_set() or time.monotonic() > deadline:
                     return
+            if transfer.state.state == "complete":
+                self._fetched.add(track.id)
             log.info("feed: fetched %s: %s", track.id, transfer.state.state)
         except OspError as exc:
             log.info("feed: cannot fetch %s: %s", track.id, exc.message)
@@ -541,6 +558,8 @@ class FeedService:
                     result = self._poll(row.did)
                     if result is not None and self.on_poll is not None:
                         self.on_poll(result)
+                    if row.audio:
+                        self._missing_audio(row.did)
                     next_due = min(next_due, self.node.clock() + interval)
                 else:
                     next_due = min(next_due, due)
