@@ -516,11 +516,21 @@ class FeedService:
             log.info("feed: fetched %s: %s", track.id, transfer.state.state)
         except OspError as exc:
             log.info("feed: cannot fetch %s: %s", track.id, exc.message)
+        except Exception:  # the node closed under the fetch
+            if not self.stopping.is_set():
+                log.exception("feed: fetching %s failed", track.id)
         finally:
             with self._audio_lock:
                 self._audio_queued.discard(track.id)
 
     def _publisher(self) -> None:
+        try:
+            self._publish_loop()
+        except Exception:  # the library or engine closed under a put that outlived ``close``'s wait
+            if not self.stopping.is_set():
+                log.exception("feed: the publisher stopped")
+
+    def _publish_loop(self) -> None:
         wait = REPUT_INTERVAL
         failing = False
         while not self.stopping.is_set():
@@ -540,10 +550,19 @@ class FeedService:
                     log.info("feed: cannot put our feed yet (retrying every %.0f s): %s", REPUT_RETRY, exc.message)
                 wait, failing = REPUT_RETRY, True
             except Exception:  # noqa: BLE001  (the thread must survive; logged with its traceback)
+                if self.stopping.is_set():
+                    return
                 log.exception("feed: publishing failed")
                 wait = REPUT_RETRY
 
     def _poller(self) -> None:
+        try:
+            self._poll_loop()
+        except Exception:  # the library or engine closed under a poll that outlived ``close``'s wait
+            if not self.stopping.is_set():
+                log.exception("feed: the poller stopped")
+
+    def _poll_loop(self) -> None:
         interval = self.node.settings.feed_poll_interval
         while not self.stopping.is_set():
             now = self.node.clock()
@@ -558,7 +577,7 @@ class FeedService:
                     result = self._poll(row.did)
                     if result is not None and self.on_poll is not None:
                         self.on_poll(result)
-                    if row.audio:
+                    if row.audio and not self.stopping.is_set():
                         self._missing_audio(row.did)
                     next_due = min(next_due, self.node.clock() + interval)
                 else:
@@ -569,5 +588,6 @@ class FeedService:
         try:
             return poll_feed(self.node, did)
         except Exception:  # noqa: BLE001  (the thread must survive; logged with its traceback)
-            log.exception("feed: polling %s failed", did[:24])
+            if not self.stopping.is_set():
+                log.exception("feed: polling %s failed", did[:24])
             return None
