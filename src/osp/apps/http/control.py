@@ -11,13 +11,14 @@ budget, so slow peers cannot take the workers ``/api/tracks`` and ``/stream/`` n
 (design.md §4).
 
 Routes:
-  GET  /api/node                      node info and listener URLs
+  GET  /api/node                      node info and listener URLs, ``reachability`` (``network.reachability_report``)
   GET  /api/tracks                    the library (signed records, ``origin``, ``added``)
   POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
                                       → ``{"tracks": [...], "refused": [{"file", "error", "message"}]}``
                                       (every path is tried; with ``Accept: application/x-ndjson``
                                       progress lines ``{"file", "done", "total"}`` come first)
-  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir, cache used/quota
+  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir, cache used/quota,
+                                      ``reachability`` (BitTorrent/HTTP ports, external address, port mapping)
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
   POST /api/fetch                     ``{"track": ref, "peer"?: url | [url…], "gateway"?: url}`` → transfer state
   GET  /api/transfers[/{id}]          transfer states (``sources``: BitTorrent peers, web seeds)
@@ -63,6 +64,7 @@ from osp.discovery.search import Query, Result
 from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
+from osp.node.network import reachability_report
 from osp.node.publish import TrackMetadata
 from osp.records.canonical import strict_loads
 
@@ -238,7 +240,9 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     started = time.monotonic()
 
     async def info(request: Request) -> Response:
-        return JSONResponse({**node.node_info(), "http": node.http_url})
+        reach = await anyio.to_thread.run_sync(reachability_report, node)  # ports, external address, mapping
+        dht = {"dhtNodes": reach["dhtNodes"], "reachability": reach} if reach is not None else {}
+        return JSONResponse({**node.node_info(), "http": node.http_url, **dht})
 
     async def tracks(request: Request) -> Response:
         rows = await anyio.to_thread.run_sync(node.tracks)
@@ -365,6 +369,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
                 "uptime": round(time.monotonic() - started, 1),
                 "cache": node.cache_usage().to_json(),  # fetched tracks' bytes against --cache-size
                 "announce": node.discovery.stats().to_json(),  # DHT keys planned, announced, last time
+                "reachability": reachability_report(node),  # ports, external address, port mapping, DHT nodes
             }
 
         return JSONResponse(await anyio.to_thread.run_sync(collect))
