@@ -154,6 +154,8 @@ class Settings:
             keeps and seeds (default 4 GiB); past it the least recently played are
             evicted (``osp.node.cache``).  The user's own published tracks never count.
             0 keeps nothing fetched once it is no longer playing or transferring.
+        feed_poll_interval: seconds between two polls of each followed artist's feed
+            (BEP 44 mutable item, spec §9 feeds; default 300); tests use a few seconds.
         announce_cap: most distinct DHT rendezvous keys the node announces (priority order
             of ``osp.discovery.announce.plan``: artists, track ids and infohashes, tags,
             title words); ``None``: ``osp.discovery.announce.DEFAULT_CAP``.
@@ -182,6 +184,7 @@ class Settings:
     request_deadline: float = 30.0
     gateways: tuple[str, ...] = ()
     cache_size: int = DEFAULT_CACHE_SIZE
+    feed_poll_interval: float = 300.0
     announce_cap: int | None = None
     announce_rate: float | None = None
     port_mapping: bool | None = None
@@ -190,6 +193,8 @@ class Settings:
         object.__setattr__(self, "gateways", tuple(parse_gateway_url(g) for g in self.gateways))
         if not is_loopback_host(self.control[0]):
             raise CallerError(f"the control listener must bind a loopback address, not {self.control[0]!r}")
+        if not self.feed_poll_interval > 0:
+            raise CallerError(f"the feed poll interval must be a positive number of seconds, not {self.feed_poll_interval}")
         if self.cache_size < 0:
             raise CallerError(f"the cache size must be 0 or more bytes, not {self.cache_size}")
 

@@ -44,6 +44,7 @@ from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
 from osp.node.discovery import BOOTSTRAP_WAIT, LOOKUP_TIMEOUT, Discovery
+from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.gateways import add_gateway_seeds, fetch_by_gateways, gateway_fallback
@@ -88,6 +89,7 @@ class Node:
         self._publish_lock = threading.Lock()
         #: caps HTTP uploads (gateway, web seed) like libtorrent caps BitTorrent ones
         self.upload_bucket = TokenBucket(settings.upload_rate_limit) if settings.upload_rate_limit else None
+        self.feeds = FeedService(self)  #: artist feeds: ours put, follows polled (threads start with the engine)
         self.bad_peers = BadPeers(clock)  #: peers that answered forged, off-topic or oversized data (for a while)
         self.discovery = Discovery(self)  #: DHT announcing and holder lookups (started with the engine)
         self._dht_saver: DhtStateSaver | None = None  #: keeps ``<data-dir>/dht-state`` (started with the engine)
@@ -153,6 +155,7 @@ class Node:
         if clean_stored:
             self.library.set_meta("stored-torrents", "rebuilt")
         self.resume_transfers()
+        self.feeds.start()  # seeds the catalogs held, puts our feed, polls the follows
         if s.dht and self.http_url:  # a node with a peer listener announces what it holds
             self.discovery.start()
         return self.engine
@@ -286,6 +289,7 @@ class Node:
         self._ask_pool.shutdown(wait=False, cancel_futures=True)
         for answers in self._late_answers:
             answers.abandon()  # a node that hangs must not hold up the exit
+        self.feeds.close()
         self.discovery.close()
         if self._dht_saver is not None:
             self._dht_saver.close()  # saves the routing table one last time, before the engine stops
@@ -327,6 +331,8 @@ class Node:
             cid = result.track.record["cid"]
             self._seed(result.metainfo, cid)
             self.engine.request_resume_data(result.infohash)
+            if result.created:
+                self.feeds.publish_soon()  # the catalog and feed item follow, in the background
         self.discovery.refresh()
         return result
 
@@ -385,6 +391,9 @@ class Node:
             local = self.local_track(ref)
             if local is not None:
                 return local
+            known = self.library.known_record(ref)  # from a followed artist's catalog, verified again
+            if known is not None:
+                return verify_track(known.record)
             if not peer:
                 return first_that_answers(self.dht_holders(ref), lambda url: self._resolve_remote(ref, url))
             return self._resolve_remote(ref, peer)

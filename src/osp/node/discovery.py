@@ -149,7 +149,9 @@ class Discovery:
                 dirty, self._dirty = self._dirty, False
             try:
                 if dirty:
-                    plan = announce.plan(self._holdings(), cap=self.cap)
+                    # followed artists whose catalog we seed: seekers of the artist find us (spec §9 feeds)
+                    extra = self.node.library.catalog_artists(exclude=self.node.library.meta("did"))
+                    plan = announce.plan(self._holdings(), cap=self.cap, extra_artists=extra)
                     self._planned = len(plan)
                     self.scheduler.update(plan, self.monotonic())
                 self._announce_due()

@@ -92,6 +92,12 @@ def peer_answer(node: Node, query: Query) -> bytes:
     first; ``truncated`` when more matched."""
     limit = min(query.limit, MAX_RESULTS_PER_PEER)
     found = local_results(node, dataclasses.replace(query, limit=limit + 1))
+    if len(found) <= limit:  # then records known from followed artists' catalogs (verified when stored)
+        have = {str(record.get("id")) for record, _raw in found}
+        known = [(strict_loads(k.record), k.record) for k in node.library.known_records(query.artist, limit=1000)
+                 if k.id not in have]
+        found += [(record, raw) for _score, record, raw in search_library(dataclasses.replace(query, limit=limit + 1),
+                                                                         known)]
     body = b",".join(raw for _record, raw in found[:limit])
     return b'{"results":[' + body + b'],"truncated":' + (b"true" if len(found) > limit else b"false") + b"}"
 

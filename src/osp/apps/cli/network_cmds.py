@@ -440,10 +440,13 @@ def _run_player(command: list[str], url: str) -> None:
 @click.option("--port-mapping/--no-port-mapping", default=None,
               help="Ask the home router to forward the BitTorrent port (UPnP and NAT-PMP). Default: on, except "
                    "with --allow-private-peers (test networks); given explicitly, it wins.")
+@click.option("--feed-poll-interval", default=300.0, show_default=True, metavar="SECONDS",
+              help="Seconds between two polls of each followed artist's feed (osp follow).")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
              allow_private_peers: bool, public_url: str | None, upload_limit: int, hybrid: bool,
-             gateways: tuple[str, ...], cache_size: int, port_mapping: bool | None) -> None:
+             gateways: tuple[str, ...], cache_size: int, port_mapping: bool | None,
+             feed_poll_interval: float) -> None:
     """Run the node: seed the library, serve records, the gateway and the control API.
 
     Without --bootstrap the node joins the public Mainline DHT through libtorrent's usual
@@ -461,7 +464,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
     settings = _node_settings(c, listen, http, control, dht, bootstrap, allow_private_peers,
                               public_url=public_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid,
                               gateways=tuple(parse_gateway_url(g, allow_private=allow_private_peers) for g in gateways),
-                              cache_size=cache_size, port_mapping=port_mapping)
+                              cache_size=cache_size, port_mapping=port_mapping,
+                              feed_poll_interval=feed_poll_interval)
     _log_evictions()
     node = Node(settings)
     try:
@@ -503,15 +507,17 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
 
 
 def _log_evictions() -> None:
-    """Print each cache eviction (logger ``osp.cache``) on stderr, one line each."""
+    """Print each cache eviction (logger ``osp.cache``) and feed event (``osp.feeds``: our
+    feed put, a followed artist's new catalog) on stderr, one line each."""
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("osp.cache")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    for name in ("osp.cache", "osp.feeds"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 @cli.command("conformance")

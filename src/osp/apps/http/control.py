@@ -29,6 +29,10 @@ Routes:
                                       → NDJSON: ``{"result": …}`` per new or improved result as it arrives
                                       (local first), then ``{"done": summary}``
   GET|HEAD /stream/{id}               the audio with Range, served while it downloads
+  POST /api/follow                    ``{"did", "audio"?: bool}`` → the follow (see ``following``)
+  DELETE /api/follow/{did}            stop following → ``{"did", "unfollowed": true}``
+  GET  /api/following                 ``{"following": [{"did", "audio", "seq", "catalog", "tracks",
+                                      "followedAt", "checkedAt", "error"}]}`` (spec §9 feeds)
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from osp.apps.http.credentials import STREAM_TTL, check_stream_credential, strea
 from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
 from osp.core.settings import is_loopback_host
 from osp.discovery.search import Query, Result
+from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
 from osp.node.network import reachability_report
@@ -406,6 +411,25 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         credential = stream_credential(token, track_id, clock(), ttl)
         return JSONResponse({"url": f"/stream/{track_id}?t={credential}", "expires": int(credential.split(".")[0])})
 
+    async def follow(request: Request) -> Response:
+        body = await _json_body(request)
+        audio = body.get("audio", False)
+        if not isinstance(audio, bool):
+            raise CallerError("audio must be true or false")
+        if set(body) - {"did", "audio"}:
+            raise CallerError(f"unknown keys: {', '.join(sorted(set(body) - {'did', 'audio'}))}")
+        row = await anyio.to_thread.run_sync(lambda: feeds.follow(node, str(body.get("did", "")), audio))
+        entry = next((f for f in await anyio.to_thread.run_sync(feeds.following, node) if f["did"] == row.did), None)
+        return JSONResponse(entry)
+
+    async def unfollow(request: Request) -> Response:
+        did = request.path_params["did"]
+        await anyio.to_thread.run_sync(feeds.unfollow, node, did)
+        return JSONResponse({"did": did, "unfollowed": True})
+
+    async def following(request: Request) -> Response:
+        return JSONResponse({"following": await anyio.to_thread.run_sync(feeds.following, node)})
+
     routes = [
         Route("/api/node", info),
         Route("/api/tracks", tracks),
@@ -419,6 +443,9 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         Route("/api/remove", remove, methods=["POST"]),
         Route("/stream/{track_id}", stream, methods=["GET", "HEAD"]),
         Route("/api/stream-url", stream_url, methods=["POST"]),
+        Route("/api/follow", follow, methods=["POST"]),
+        Route("/api/follow/{did}", unfollow, methods=["DELETE"]),
+        Route("/api/following", following),
         Route("/api/search", search, methods=["POST"]),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of, clock=clock)])
