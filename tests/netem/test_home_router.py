@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from osp.distribution.engine import Engine, rebuild_torrent
 from osp.distribution.events import EngineConfig
@@ -39,6 +40,7 @@ def _download(host_ip: str, metainfo: bytes, peer: tuple[str, int], where: Path,
         engine.close()
 
 
+@pytest.mark.timeout(300)  # two mappings, two osp nodes and a bare engine on busy cores
 def test_a_node_behind_a_home_router_maps_its_ports_and_serves_the_outside(net: Network, mp3: Path,
                                                                             tmp_path: Path) -> None:
     need(shutil.which("miniupnpd") is not None and shutil.which("nft") is not None, "miniupnpd and nftables")
@@ -79,7 +81,7 @@ def test_a_node_behind_a_home_router_maps_its_ports_and_serves_the_outside(net: 
             out = osp_in(outside, node.data_dir, "get", line["id"], "--peer", f"http://{router.public_ip}:{http_port}",
                          "-o", str(got_path), "--json", "--timeout", "90", timeout=120)
             done = json.loads(out.stdout.splitlines()[-1])
-            assert done["state"] == "complete", done
+            assert done.get("cid") == line["cid"], done
             assert got_path.read_bytes() == mp3.read_bytes()
         finally:
             node.stop()
