@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from osp.core.errors import CallerError
 from osp.distribution.engine import Engine
 from osp.distribution.events import EngineConfig
 
@@ -188,3 +189,23 @@ def test_taken_port_falls_back() -> None:
             assert engine.listen_port not in (0, port)
         finally:
             engine.close()
+
+
+def test_map_port_is_a_no_op_without_port_mapping_and_pending_with_it() -> None:
+    off = Engine(EngineConfig(listen=(host(12), 0), dht=False, local_network=True))
+    try:
+        off.map_port(8787)
+        assert off.reachability().http_mapping == "off"
+        with pytest.raises(CallerError):
+            off.map_port(0)
+    finally:
+        off.close()
+    # no router answers on loopback (soon): the mapping stays "pending", apart from the BitTorrent one
+    on = Engine(EngineConfig(listen=(host(12), 0), dht=False, local_network=True, port_mapping=True))
+    try:
+        on.map_port(8787)
+        reach = on.reachability()
+        assert (reach.http_mapping, reach.http_mapped_port) == ("pending", None)
+        assert reach.port_mapping == "pending"
+    finally:
+        on.close()

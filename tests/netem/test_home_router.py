@@ -1,17 +1,21 @@
 """A node behind an emulated home router (issue 8 "Reachability"): nftables masquerade and
-Debian's ``miniupnpd`` in the router's namespace; the node maps its BitTorrent port by
-itself (UPnP / NAT-PMP), reports it, and a node outside downloads the track from it by
-dialling the router's WAN address and the mapped port (the node's own LAN address is not
-routable from outside, and its HTTP listener is not forwarded)."""
+Debian's ``miniupnpd`` in the router's namespace; the node maps its BitTorrent port and its
+peer HTTP port by itself (UPnP / NAT-PMP) and reports both; an outside ``osp node`` then
+gets the track with ``osp get --peer http://<router WAN>:<mapped HTTP port>`` (record and
+torrent over the mapped HTTP port, bytes over the mapped BitTorrent port or the web seed),
+and a bare outside engine downloads it over BitTorrent alone through the mapped port (the
+node's own LAN address is not routable from outside)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from osp.distribution.engine import Engine, rebuild_torrent
 from osp.distribution.events import EngineConfig
@@ -36,7 +40,8 @@ def _download(host_ip: str, metainfo: bytes, peer: tuple[str, int], where: Path,
         engine.close()
 
 
-def test_a_node_behind_a_home_router_maps_its_port_and_serves_the_outside(net: Network, mp3: Path,
+@pytest.mark.timeout(300)  # two mappings, two osp nodes and a bare engine on busy cores
+def test_a_node_behind_a_home_router_maps_its_ports_and_serves_the_outside(net: Network, mp3: Path,
                                                                             tmp_path: Path) -> None:
     need(shutil.which("miniupnpd") is not None and shutil.which("nft") is not None, "miniupnpd and nftables")
     router = net.add_router()
@@ -51,14 +56,35 @@ def test_a_node_behind_a_home_router_maps_its_port_and_serves_the_outside(net: N
             assert reach["portMapping"] != "failed", reach
             return reach if reach["portMapping"] == "mapped" and reach["externalAddress"] else None
 
+        def http_mapped() -> dict[str, Any] | None:
+            reach: dict[str, Any] = inside.api("GET", "/api/node")["reachability"]
+            assert reach["httpMapping"] != "failed", reach
+            return reach if reach["httpMapping"] == "mapped" else None
+
         reach = wait_for(mapped, 60, "the port mapping")
         port = reach["mappedPort"]
         assert reach["externalAddress"] == router.public_ip and reach["bittorrentPort"] == 6881
         assert f"dport {port}" in router.redirects()
+        reach = wait_for(http_mapped, 60, "the HTTP port mapping")
+        http_port = reach["httpMappedPort"]
+        assert reach["httpPort"] == 8080 and http_port == 8080  # miniupnpd grants external = internal
+        assert f"dport {http_port}" in router.redirects()
         status = osp_in(inside.host, inside.data_dir, "status").stdout
-        assert f"mapped {port}" in status and router.public_ip in status, status
+        assert f"mapped {port}" in status and f"mapped {http_port}" in status and router.public_ip in status, status
 
         line = inside.publish(mp3, "Behind a home router")
+        # an outside osp node, told only the router's WAN address and mapped HTTP port
+        node = NetNode.start(outside, tmp_path / "outside-node")
+        try:
+            got_path = tmp_path / "outside-get" / "track.mp3"
+            got_path.parent.mkdir()
+            out = osp_in(outside, node.data_dir, "get", line["id"], "--peer", f"http://{router.public_ip}:{http_port}",
+                         "-o", str(got_path), "--json", "--timeout", "90", timeout=120)
+            done = json.loads(out.stdout.splitlines()[-1])
+            assert done.get("cid") == line["cid"], done
+            assert got_path.read_bytes() == mp3.read_bytes()
+        finally:
+            node.stop()
         torrent = inside.host.run(lambda: httpx.get(f"{inside.peer}/osp/v0/tracks/{line['id']}/torrent",
                                                     timeout=30).content, within=40)
         metainfo = rebuild_torrent(torrent, web_seeds=[])  # BitTorrent through the router only
@@ -68,4 +94,5 @@ def test_a_node_behind_a_home_router_maps_its_port_and_serves_the_outside(net: N
     finally:
         log = inside.stop()
     assert f"port map            mapped {port}" in log or "port map            pending" in log, log
-    wait_for(lambda: f"dport {port}" not in router.redirects(), 20, "the mapping removed at exit")
+    wait_for(lambda: f"dport {port}" not in router.redirects() and f"dport {http_port}" not in router.redirects(),
+             20, "the mappings removed at exit")

@@ -55,3 +55,25 @@ def test_reachability() -> None:
     assert (snap.port_mapping, snap.external_ip, snap.dht_nodes, snap.bittorrent_port) == ("failed", "203.0.113.7", 12, 6881)
     on.feed(PortMapped(40000, "natpmp"))
     assert (on.snapshot(1, 0).port_mapping, on.snapshot(1, 0).mapped_port) == ("mapped", 40000)
+
+
+def test_reachability_tracks_the_http_mapping_apart() -> None:
+    state = ReachabilityState(port_mapping=True)
+    state.feed(PortMapped(8787, "upnp", "http"))  # not asked yet: ignored
+    assert state.snapshot(6881, 0).http_mapping == "off"
+    state.http_asked()
+    state.feed(PortMapped(6881, "upnp"))  # the BitTorrent port's mapping
+    snap = state.snapshot(6881, 0)
+    assert (snap.port_mapping, snap.mapped_port, snap.http_mapping, snap.http_mapped_port) == (
+        "mapped", 6881, "pending", None)
+    state.feed(PortMapFailed("upnp", "conflict", "http"))
+    assert state.snapshot(6881, 0).http_mapping == "pending"
+    state.feed(PortMapFailed("natpmp", "no router", "http"))
+    assert state.snapshot(6881, 0).http_mapping == "failed" and state.mapping == "mapped"
+    state.feed(PortMapped(40001, "natpmp", "http"))
+    snap = state.snapshot(6881, 0)
+    assert (snap.http_mapping, snap.http_mapped_port) == ("mapped", 40001)
+    state.http_asked()  # a new map_port: pending again
+    assert state.snapshot(6881, 0).http_mapping == "pending"
+    state.http_unmappable()
+    assert state.snapshot(6881, 0).http_mapping == "failed"

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 from osp.apps.cli.status_cmds import reachability_lines, status_lines
 from osp.core.settings import Settings
-from osp.node.network import MAX_DHT_STATE, DhtStateSaver, load_dht_state, save_dht_state
+from osp.distribution.events import Reachability
+from osp.node.network import (
+    MAX_DHT_STATE,
+    DhtStateSaver,
+    announce_ports,
+    http_port_to_map,
+    load_dht_state,
+    save_dht_state,
+)
 
 
 def test_the_state_file_is_written_atomically_and_junk_or_oversize_is_ignored(tmp_path: Path) -> None:
@@ -72,3 +81,32 @@ def test_reachability_lines() -> None:
                                                                       "portMapping": "pending"}}))
     assert status["BitTorrent"] == "port 6882, DHT on" and status["external"].startswith("203.0.113.7")
     assert status["port map"].startswith("pending") and reachability_lines(None) == []
+    assert lines["HTTP map"].startswith("off")
+    lines = dict(reachability_lines(reach | {"httpMapping": "mapped", "httpMappedPort": 40001}))
+    assert lines["HTTP map"].startswith("mapped 40001")
+
+
+def test_http_port_to_map_skips_loopback_listeners() -> None:
+    assert http_port_to_map(None) is None
+    assert http_port_to_map("http://127.0.0.1:8787") is None and http_port_to_map("http://[::1]:8787") is None
+    assert http_port_to_map("http://localhost:8787") is None
+    assert http_port_to_map("http://192.168.1.5:8787") == 8787 and http_port_to_map("http://0.0.0.0:9000") == 9000
+
+
+class _Engine:
+    def __init__(self, reach: Reachability) -> None:
+        self.reach = reach
+
+    def reachability(self) -> Reachability:
+        return self.reach
+
+
+def test_announce_ports_are_the_routers_outside_ports_once_mapped() -> None:
+    node = SimpleNamespace(http_url="http://192.168.1.5:8787", engine=None)
+    assert announce_ports(node) == (8787, None)  # type: ignore[arg-type]
+    node.engine = _Engine(Reachability(6881, None, "pending", None, 3, "pending", None))
+    assert announce_ports(node) == (8787, 6881)  # type: ignore[arg-type]
+    node.engine = _Engine(Reachability(6881, "203.0.113.7", "mapped", 40000, 3, "mapped", 40001))
+    assert announce_ports(node) == (40001, 40000)  # type: ignore[arg-type]
+    node.http_url = None
+    assert announce_ports(node) == (None, 40000)  # type: ignore[arg-type]

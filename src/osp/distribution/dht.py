@@ -3,7 +3,7 @@
 libtorrent answers DHT requests with alerts, several per request and with no "lookup
 finished" alert for ``get_peers``; these small state machines take the engine's typed
 events (``osp.distribution.events``) and decide what a caller gets and when it is done.
-``Engine`` (the only module that imports libtorrent) drives them; tests feed them events
+``Engine`` (``osp.distribution.engine``, the only package that imports libtorrent) drives them; tests feed them events
 by hand.  No I/O, no clock: deadlines stay with the caller.
 
 Rules (BEP 5 ``get_peers``, BEP 44 ``get``/``put``):
@@ -16,9 +16,13 @@ PeersLookup     ``DhtLookups`` (index >= its own)      done if no ``get_peers`` 
 MutableLookup   ``MutableItem`` for its key and salt   best (highest ``seq``) kept
 MutableLookup   the authoritative ``MutableItem``      done
 Reachability    ``ExternalAddress``                    external address replaced
-Reachability    ``PortMapped``                         mapping ``mapped``
+Reachability    ``PortMapped``                         its service's mapping ``mapped``
 Reachability    ``PortMapFailed``                      ``failed`` once both protocols failed
 ==============  =====================================  ===============================
+
+Reachability tracks two mappings, told apart by the events' ``service``: the BitTorrent
+listen port's (libtorrent's own, ``off`` unless port mapping is on) and the peer HTTP
+port's (``off`` until ``http_asked``, i.e. ``Engine.map_port``).
 """
 
 from __future__ import annotations
@@ -117,18 +121,39 @@ class ReachabilityState:
         self.external_ip: str | None = None
         self.mapping = "pending" if port_mapping else "off"
         self.mapped_port: int | None = None
-        self._failed: set[str] = set()
+        self.http_mapping = "off"
+        self.http_mapped_port: int | None = None
+        self._failed: dict[str, set[str]] = {"bittorrent": set(), "http": set()}
+
+    def http_asked(self) -> None:
+        """The HTTP port's mapping was (re)asked: ``pending`` until the router answers."""
+        self.http_mapping, self.http_mapped_port = "pending", None
+        self._failed["http"] = set()
+
+    def http_unmappable(self) -> None:
+        """No mapper could take the HTTP port's mapping (no listen socket has one)."""
+        self.http_mapping = "failed"
 
     def feed(self, event: Event) -> None:
         if isinstance(event, ExternalAddress):
             self.external_ip = event.ip
-        elif isinstance(event, PortMapped) and self.mapping != "off":
-            self.mapping = "mapped"
-            self.mapped_port = event.external_port
-        elif isinstance(event, PortMapFailed) and self.mapping in ("pending", "failed"):
-            self._failed.add(event.protocol)
-            if self._failed >= set(self.PROTOCOLS):
-                self.mapping = "failed"
+        elif isinstance(event, PortMapped):
+            if event.service == "http" and self.http_mapping != "off":
+                self.http_mapping, self.http_mapped_port = "mapped", event.external_port
+            elif event.service != "http" and self.mapping != "off":
+                self.mapping, self.mapped_port = "mapped", event.external_port
+        elif isinstance(event, PortMapFailed):
+            http = event.service == "http"
+            if (self.http_mapping if http else self.mapping) not in ("pending", "failed"):
+                return
+            failed = self._failed["http" if http else "bittorrent"]
+            failed.add(event.protocol)
+            if failed >= set(self.PROTOCOLS):
+                if http:
+                    self.http_mapping = "failed"
+                else:
+                    self.mapping = "failed"
 
     def snapshot(self, bittorrent_port: int, dht_nodes: int) -> Reachability:
-        return Reachability(bittorrent_port, self.external_ip, self.mapping, self.mapped_port, dht_nodes)
+        return Reachability(bittorrent_port, self.external_ip, self.mapping, self.mapped_port, dht_nodes,
+                            self.http_mapping, self.http_mapped_port)

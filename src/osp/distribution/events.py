@@ -144,10 +144,11 @@ class ExternalAddress:
 
 @dataclass(frozen=True)
 class PortMapped:
-    """UPnP or NAT-PMP mapped our BitTorrent port on the router."""
+    """UPnP or NAT-PMP mapped one of our ports on the router."""
 
     external_port: int  #: the port open on the router's outside
     protocol: str  #: ``upnp`` or ``natpmp``
+    service: str = "bittorrent"  #: ``bittorrent`` (the listen port) or ``http`` (``Engine.map_port``)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class PortMapFailed:
 
     protocol: str  #: ``upnp`` or ``natpmp``
     message: str  #: libtorrent's error text
+    service: str = "bittorrent"  #: ``bittorrent`` (the listen port) or ``http`` (``Engine.map_port``)
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,8 @@ class Reachability:
     """How reachable the node is, as far as the engine knows.
 
     ``port_mapping``: ``off`` (not asked), ``pending`` (asked, no answer yet), ``mapped``
-    (UPnP or NAT-PMP opened ``mapped_port``), ``failed`` (every protocol failed).
+    (UPnP or NAT-PMP opened ``mapped_port``), ``failed`` (every protocol failed); the same
+    states for the peer HTTP port in ``http_mapping`` (``off`` until ``Engine.map_port``).
     """
 
     bittorrent_port: int  #: the bound BitTorrent (TCP and DHT UDP) port
@@ -193,6 +196,8 @@ class Reachability:
     port_mapping: str  #: ``off`` | ``pending`` | ``mapped`` | ``failed``
     mapped_port: int | None  #: the router's outside port when ``mapped``
     dht_nodes: int  #: nodes in the DHT routing table
+    http_mapping: str = "off"  #: ``off`` | ``pending`` | ``mapped`` | ``failed``: the peer HTTP port's mapping
+    http_mapped_port: int | None = None  #: the router's outside port for our HTTP port when ``mapped``
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.gateways import add_gateway_seeds, fetch_by_gateways, gateway_fallback
-from osp.node.network import DhtStateSaver, load_dht_state
+from osp.node.network import DhtStateSaver, http_port_to_map, load_dht_state
 from osp.node.publish import (
     PARTIAL_DIR,
     Published,
@@ -134,6 +134,9 @@ class Node:
             )
         )
         self.engine.subscribe(self._on_event)
+        http_port = http_port_to_map(self.http_url)
+        if s.maps_ports and http_port:  # records, search and web seed reachable through the router too
+            self.engine.map_port(http_port)
         if s.dht:
             self._dht_saver = DhtStateSaver(self._dht_state, s.dht_state_path)
             self._dht_saver.start()

@@ -28,11 +28,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from osp.core.errors import OspError
 from osp.discovery import announce
 from osp.discovery.keys import RendezvousKey
+from osp.node.network import announce_ports
 from osp.records.canonical import strict_loads
 
 if TYPE_CHECKING:
@@ -137,9 +137,7 @@ class Discovery:
         return out
 
     def _ports(self) -> tuple[int | None, int | None]:
-        engine = self.node.engine
-        http = urlsplit(self.node.http_url).port if self.node.http_url else None
-        return http, engine.listen_port if engine is not None else None
+        return announce_ports(self.node)  # the router's outside ports when mapped
 
     def _run(self) -> None:
         while True:

@@ -14,6 +14,7 @@ start-up lines, ``GET /api/node``, ``GET /api/status`` and ``osp status`` show.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import threading
 from collections.abc import Callable
@@ -24,7 +25,8 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from osp.node.core import Node
 
-__all__ = ["DHT_STATE_INTERVAL", "MAX_DHT_STATE", "DhtStateSaver", "load_dht_state", "reachability_report",
+__all__ = ["DHT_STATE_INTERVAL", "MAX_DHT_STATE", "DhtStateSaver", "announce_ports", "http_port_to_map",
+           "load_dht_state", "reachability_report",
            "save_dht_state"]
 
 DHT_STATE_INTERVAL = 300.0  #: seconds between two saves of the DHT state by a running node
@@ -112,7 +114,9 @@ def reachability_report(node: Node) -> dict[str, Any] | None:
         {"bittorrentPort": 6881, "bittorrentFallbackFrom": null | 6881 (the configured port was
          taken), "httpPort": 8787 | null, "externalAddress": "203.0.113.7" | null (unknown yet:
          no DHT node or peer told us), "portMapping": "off" | "pending" | "mapped" | "failed",
-         "mappedPort": 6881 | null, "dhtNodes": 12}
+         "mappedPort": 6881 | null, "httpMapping": "off" | "pending" | "mapped" | "failed" (the
+         peer HTTP port's own UPnP / NAT-PMP mapping, ``http_port_to_map``), "httpMappedPort":
+         8787 | null (the router's outside port for it), "dhtNodes": 12}
     """
     engine = node.engine
     if engine is None:
@@ -126,5 +130,39 @@ def reachability_report(node: Node) -> dict[str, Any] | None:
         "externalAddress": r.external_ip,
         "portMapping": r.port_mapping,
         "mappedPort": r.mapped_port,
+        "httpMapping": r.http_mapping,
+        "httpMappedPort": r.http_mapped_port,
         "dhtNodes": r.dht_nodes,
     }
+
+
+def http_port_to_map(http_url: str | None) -> int | None:
+    """The peer HTTP port to ask the router for (``Engine.map_port``), or ``None`` when there
+    is no peer listener or it listens on loopback only (the router could not reach it)."""
+    if not http_url:
+        return None
+    parts = urlsplit(http_url)
+    host = (parts.hostname or "").strip("[]")
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        if host == "localhost":
+            return None
+    return parts.port
+
+
+def announce_ports(node: Node) -> tuple[int | None, int | None]:
+    """``(http, bittorrent)`` ports to announce in the DHT (BEP 5 ``announce_peer``): the
+    router's outside ports when UPnP / NAT-PMP mapped ours (a peer dials the router, whose
+    outside port may differ from ours), else the bound ports; ``None`` when that listener
+    does not run."""
+    engine = node.engine
+    http = urlsplit(node.http_url).port if node.http_url else None
+    if engine is None:
+        return http, None
+    r = engine.reachability()
+    if http is not None and r.http_mapping == "mapped" and r.http_mapped_port:
+        http = r.http_mapped_port
+    bittorrent = r.mapped_port if r.port_mapping == "mapped" and r.mapped_port else r.bittorrent_port
+    return http, bittorrent

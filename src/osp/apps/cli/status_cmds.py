@@ -14,7 +14,7 @@ from osp.core.errors import CallerError
 
 def reachability_lines(reach: dict[str, Any] | None) -> list[tuple[str, str]]:
     """``(label, value)`` lines from a ``reachability`` object (``osp.node.network.reachability_report``):
-    BitTorrent port (and the one it fell back from), external address, port mapping, DHT nodes."""
+    BitTorrent port (and the one it fell back from), external address, port mappings (BitTorrent, HTTP), DHT nodes."""
     if not reach:
         return []
     port = f"port {reach.get('bittorrentPort') or '-'}"
@@ -23,11 +23,15 @@ def reachability_lines(reach: dict[str, Any] | None) -> list[tuple[str, str]]:
     mapping = str(reach.get("portMapping") or "off")
     if mapping == "mapped" and reach.get("mappedPort"):
         mapping = f"mapped {reach['mappedPort']}"
+    http_mapping = str(reach.get("httpMapping") or "off")
+    if http_mapping == "mapped" and reach.get("httpMappedPort"):
+        http_mapping = f"mapped {reach['httpMappedPort']}"
     return [
         ("BitTorrent", port),
         ("HTTP", f"port {reach.get('httpPort') or '-'}"),
         ("external", str(reach.get("externalAddress") or "unknown yet") + " (as the DHT and peers see us)"),
         ("port map", mapping + " (UPnP / NAT-PMP)"),
+        ("HTTP map", http_mapping + " (UPnP / NAT-PMP)"),
         ("DHT", plural(int(reach.get("dhtNodes") or 0), "node") + " in the routing table"),
     ]
 

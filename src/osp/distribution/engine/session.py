@@ -1,9 +1,11 @@
-"""The BitTorrent engine: the ONLY module that imports ``libtorrent``.
+"""The BitTorrent engine's session: one ``libtorrent.session``, its torrents and its alerts.
 
-It owns one ``libtorrent.session`` and translates everything the rest of the node needs
-into plain Python: torrents are named by hex v1 infohash, libtorrent alerts become the
-frozen dataclass events of ``osp.distribution.events`` (dispatched by type to subscribers from one alert
-thread), and libtorrent errors become ``OspError`` subclasses.
+Part of ``osp.distribution.engine``, the only package that imports ``libtorrent``.
+``Engine`` names torrents by hex v1 infohash, turns libtorrent alerts into the frozen
+dataclass events of ``osp.distribution.events`` (dispatched by type to subscribers from
+one alert thread) and libtorrent errors into ``OspError`` subclasses.  Its DHT and
+reachability calls live in ``engine/dht.py`` (``DhtMixin``), torrent files in
+``engine/metainfo.py``.
 
 Implements, through libtorrent 2.1: BEP 3 (peer protocol), BEP 5 (DHT), BEP 9 (magnet
 metadata), BEP 19 (web seeds), BEP 52 (v2/hybrid torrents).  Settings follow the
@@ -14,7 +16,6 @@ saved with ``save_info_dict``).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import warnings
@@ -24,180 +25,27 @@ from typing import Any
 
 import libtorrent as lt
 
-from osp.core.errors import CallerError, CorruptDataError, NotFoundError, PeerError
-from osp.distribution.dht import MAX_MUTABLE_VALUE, MutableLookup, PeersLookup, ReachabilityState
+from osp.core.errors import CallerError, CorruptDataError, NotFoundError
+from osp.distribution.engine.dht import DhtMixin
+from osp.distribution.engine.metainfo import _bdecode, rebuild_torrent
 from osp.distribution.events import (
     CacheFlushed,
-    DhtLookups,
-    DhtPeers,
     EngineConfig,
     Event,
-    ExternalAddress,
     HashFailed,
-    ListenFailed,
-    Metainfo,
-    MutableItem,
-    MutablePut,
     PeerBanned,
     PeerInfo,
     PieceFinished,
     PieceRead,
-    PortMapFailed,
-    PortMapped,
-    Reachability,
     ResumeDataSaved,
-    SessionStats,
     StorageMoved,
     TorrentDeleted,
     TorrentFailed,
     TorrentFinished,
     TorrentStatus,
 )
-from osp.distribution.pieces import piece_length_for
 
-# --- metainfo ----------------------------------------------------------------
-
-
-def parse_metainfo(data: bytes) -> Metainfo:
-    """Parse bencoded torrent bytes; ``CorruptDataError`` if libtorrent rejects them.
-
-    Only single-file torrents are OSP tracks; others raise ``CallerError``.
-    """
-    try:
-        ti = lt.torrent_info(_bdecode(data))
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise CorruptDataError(f"not a valid torrent: {exc}") from exc
-    if ti.num_files() != 1:
-        raise CallerError("an OSP track torrent holds exactly one file")
-    hashes = ti.info_hashes()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # files()/web_seeds(): no replacement in the binding
-        name = ti.files().file_path(0)
-        seeds = tuple(ws["url"] for ws in ti.web_seeds())
-    return Metainfo(
-        infohash=str(hashes.v1),
-        infohash_v2=str(hashes.v2) if hashes.has_v2() else None,
-        name=name,
-        size=ti.total_size(),
-        piece_length=ti.piece_length(),
-        num_pieces=ti.num_pieces(),
-        web_seeds=seeds,
-    )
-
-
-def _bdecode(data: bytes) -> Any:
-    """``lt.bdecode`` typed loosely (the stubs give a union); ``None`` for junk."""
-    return lt.bdecode(data)
-
-
-def _quiet(factory: Callable[[], lt.create_torrent]) -> lt.create_torrent:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return factory()
-
-
-def make_v1_torrent(name: str, size: int, piece_hashes: Sequence[bytes], web_seeds: Sequence[str] = ()) -> bytes:
-    """A v1 single-file torrent from precomputed SHA-1 piece hashes, one per piece of
-    ``piece_length_for(size)`` bytes (OSP v0.1's piece-length rule, ``distribution.pieces``).
-
-    BEP 3 metainfo; ``web_seeds`` become the BEP 19 ``url-list``.  Creation date and
-    creator are left out so the bytes depend only on the content.  ``ValueError`` when
-    the number of hashes is not the number of pieces; ``CallerError`` for ``size`` 0.
-    """
-    if size <= 0:
-        raise CallerError("an empty file has no torrent")
-    fs = lt.file_storage()
-    fs.add_file(name, size)
-    ct = _quiet(lambda: lt.create_torrent(fs, piece_length_for(size), lt.create_torrent.v1_only))
-    if ct.num_pieces() != len(piece_hashes):
-        raise ValueError(f"{len(piece_hashes)} piece hashes for {ct.num_pieces()} pieces")
-    for index, digest in enumerate(piece_hashes):
-        ct.set_hash(index, digest)
-    return rebuild_torrent(bytes(lt.bencode(ct.generate())), web_seeds=web_seeds)
-
-
-def make_hybrid_torrent(path: Path, web_seeds: Sequence[str] = ()) -> bytes:
-    """A BEP 52 hybrid (v1+v2) single-file torrent of the file at ``path`` (reads it); like
-    ``make_v1_torrent``, with ``piece_length_for(size)`` pieces, without creation date or creator."""
-    size = path.stat().st_size
-    if size <= 0:
-        raise CallerError("an empty file has no torrent")
-    fs = lt.file_storage()
-    fs.add_file(path.name, size)
-    ct = _quiet(lambda: lt.create_torrent(fs, piece_length_for(size)))
-    lt.set_piece_hashes(ct, str(path.parent))
-    return rebuild_torrent(bytes(lt.bencode(ct.generate())), web_seeds=web_seeds)
-
-
-def rebuild_torrent(metainfo: bytes, *, trackers: Sequence[str] = (), web_seeds: Sequence[str] = ()) -> bytes:
-    """A torrent made of ``metainfo``'s info dictionary alone, plus trackers and web seeds
-    that we chose; everything else a peer put in it is dropped.
-
-    A peer's ``.torrent`` may carry ``announce``, ``announce-list``, ``url-list``,
-    ``httpseeds`` and ``nodes``: libtorrent contacts all of them (its ``ssrf_mitigation``
-    stops only query strings and non-``/announce`` tracker paths), so a hostile peer could
-    steer our engine at any host (design.md §4 "Outbound requests", §8 "Egress").  The
-    info dictionary's bytes are kept verbatim, so the v1 (and v2) infohash is unchanged;
-    for BEP 52 hybrid/v2 torrents the ``piece layers`` of the torrent's file are kept (they
-    sit outside the info dict but libtorrent checks them against its ``pieces root``).
-
-    ``trackers`` become ``announce`` + ``announce-list`` (one tier each, in order);
-    ``web_seeds`` the BEP 19 ``url-list``.  Output is deterministic for given inputs.
-    Raises ``CorruptDataError`` if libtorrent rejects ``metainfo``.
-    """
-    ti = _torrent_info(metainfo)
-    info = bytes(ti.info_section())
-    fields: dict[bytes, Any] = {}
-    if trackers:
-        fields[b"announce"] = trackers[0].encode()
-        fields[b"announce-list"] = [[t.encode()] for t in trackers]
-    if web_seeds:
-        fields[b"url-list"] = [u.encode() for u in web_seeds]
-    decoded = _bdecode(metainfo)
-    layers = decoded.get(b"piece layers") if isinstance(decoded, dict) else None
-    if isinstance(layers, dict) and ti.info_hashes().has_v2():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # files(): no replacement in the binding
-            files = ti.files()
-        roots = {bytes(files.root(i).to_bytes()) for i in range(files.num_files())}
-        kept = {k: v for k, v in layers.items() if k in roots and isinstance(v, bytes)}
-        if kept:
-            fields[b"piece layers"] = kept
-    parts = [b"d"]
-    for key in sorted([*fields, b"info"]):
-        parts.append(b"%d:%s" % (len(key), key))
-        parts.append(info if key == b"info" else bytes(lt.bencode(fields[key])))
-    parts.append(b"e")
-    rebuilt = b"".join(parts)
-    again = _torrent_info(rebuilt).info_hashes()
-    if str(again.v1) != str(ti.info_hashes().v1) or str(again.v2) != str(ti.info_hashes().v2):
-        raise CorruptDataError("the rebuilt torrent's infohash differs from the original's")
-    return rebuilt
-
-
-def v1_piece_hashes(metainfo: bytes) -> list[bytes]:
-    """The 20-byte SHA-1 of each piece (BEP 3 ``pieces``) of a v1 or hybrid torrent, in order;
-    ``CorruptDataError`` if libtorrent rejects ``metainfo``."""
-    ti = _torrent_info(metainfo)
-    return [bytes(ti.hash_for_piece(i)) for i in range(ti.num_pieces())]
-
-
-def _torrent_info(metainfo: bytes) -> lt.torrent_info:
-    try:
-        return lt.torrent_info(_bdecode(metainfo))
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise CorruptDataError(f"not a valid torrent: {exc}") from exc
-
-
-def with_web_seeds(metainfo: bytes, web_seeds: Sequence[str]) -> bytes:
-    """``metainfo`` with its ``url-list`` replaced (outside the info dict: same infohash)."""
-    decoded: Any = lt.bdecode(metainfo)
-    key = b"url-list" if b"info" in decoded else "url-list"
-    if web_seeds:
-        decoded[key] = [u.encode() if isinstance(key, bytes) else u for u in web_seeds]
-    else:
-        decoded.pop(key, None)
-    return bytes(lt.bencode(decoded))
+__all__ = ["Engine"]
 
 
 def _verified_bytes(st: Any, piece_len: int) -> int:
@@ -211,9 +59,6 @@ def _verified_bytes(st: Any, piece_len: int) -> int:
     if pieces[-1]:
         total -= len(pieces) * piece_len - size
     return max(0, min(total, size))
-
-
-# --- engine ------------------------------------------------------------------
 
 
 _STATES = {
@@ -230,11 +75,12 @@ _STATES = {
 _PEER_SOURCES = ("pex", "tracker", "dht", "lsd", "resume_data")
 
 
-class Engine:
+class Engine(DhtMixin):
     """One libtorrent session.  Thread-safe; call ``close()`` when done.
 
     Subscribers registered with ``subscribe`` are called from the alert thread with
-    each ``Event``; they must not block.
+    each ``Event``; they must not block.  The DHT and reachability calls (``dht_*``,
+    ``reachability``, ``map_port``) come from ``DhtMixin`` (``engine/dht.py``).
     """
 
     def __init__(self, config: EngineConfig) -> None:
@@ -304,12 +150,7 @@ class Engine:
             self._session.apply_settings({"listen_interfaces": fallback})
             self._listening()
         self.listen_fallback = port != 0 and self.listen_port != port
-        for h, p in [*config.bootstrap, *_state_nodes(config.dht_state)]:
-            self._session.add_dht_node((h, p))
-        self._reach = ReachabilityState(config.port_mapping)
-        self._stats_lock = threading.Lock()
-        self._stats_posted = 0  # post_dht_stats calls so far (answers arrive in this order)
-        self._stats_seen = 0  # DhtLookups events so far
+        self._init_dht()
         self._handles: dict[str, lt.torrent_handle] = {}
         self._subscribers: list[Callable[[Event], None]] = []
         self._lock = threading.Lock()
@@ -333,14 +174,6 @@ class Engine:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.02)
-
-    def reachability(self) -> Reachability:
-        """Ports, external address (``ExternalAddress`` votes), port mapping state and DHT
-        routing table size, now."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # status(): the replacement is asynchronous
-            nodes = int(self._session.status().dht_nodes)
-        return self._reach.snapshot(self.listen_port, nodes)
 
     def set_upload_limit(self, rate: int) -> None:
         """Cap BitTorrent uploads at ``rate`` bytes/s (0: none); see ``ratelimit.UploadBudget``."""
@@ -683,148 +516,6 @@ class Engine:
                 asked.append(ih)
         return asked
 
-    # -- DHT (BEP 5, BEP 44) ----------------------------------------------------
-
-    def dht_announce(self, key: bytes, port: int) -> None:
-        """Announce (BEP 5 ``announce_peer``) that we hold ``key`` (20 bytes: an infohash or a
-        rendezvous key) and serve it on ``port`` (1..65535; our HTTP port for rendezvous keys).
-        Fire and forget: libtorrent runs a ``get_peers`` lookup, then announces to the 8
-        closest nodes, which keep it about 30 minutes.  ``CallerError`` on a bad key or port."""
-        if len(key) != 20 or not 0 < port < 65536:
-            raise CallerError("a DHT announce needs a 20-byte key and a port in 1..65535")
-        self._session.dht_announce(lt.sha1_hash(key), port, 0)
-
-    def _post_dht_stats(self) -> int:
-        """Ask for a ``DhtLookups`` snapshot; returns the ``index`` its answer will carry."""
-        with self._stats_lock:
-            self._stats_posted += 1
-            self._session.post_dht_stats()
-            return self._stats_posted
-
-    def dht_get_peers(self, key: bytes, timeout: float = 10.0, *, settle: float = 1.0,
-                      on_peers: Callable[[list[tuple[str, int]]], None] | None = None) -> list[tuple[str, int]]:
-        """The peers announced under ``key`` (BEP 5 ``get_peers``), as ``(ip, port)`` (IPv4 or
-        IPv6), deduplicated, in arrival order.  Unverified hints: any DHT node can lie.
-
-        Blocks until the lookup ends (libtorrent has no "done" alert: ended means its DHT
-        stats, polled every 50 ms, show no ``get_peers`` lookup running, which on a busy node
-        may be only at the deadline; a lookup also waits for slow or dead nodes), or, once
-        peers were found, ``settle`` s pass with no new one, or ``timeout`` s pass; then
-        returns what it found (an empty list if nothing; at once when the DHT is off or
-        knows no node).  ``on_peers``
-        is called from the engine's alert thread with each batch of new peers (it must not
-        block).  Lookups of the same or different keys may run at once from several threads.
-        """
-        if len(key) != 20:
-            raise CallerError("a DHT key is 20 bytes")
-        lookup: PeersLookup | None = None
-        done = threading.Event()
-        early: list[Event] = []
-        guard = threading.Lock()
-        last_new = [0.0]
-
-        def on(event: Event) -> None:
-            with guard:
-                if lookup is None:
-                    early.append(event)
-                    return
-                new = lookup.feed(event)
-                if new:
-                    last_new[0] = time.monotonic()
-                if lookup.done:
-                    done.set()
-            if new and on_peers is not None:
-                on_peers(new)
-
-        unsubscribe = self.subscribe(on)
-        try:
-            self._session.dht_get_peers(lt.sha1_hash(key))
-            index = self._post_dht_stats()
-            with guard:
-                lookup = PeersLookup(key, index)
-                backlog, early[:] = list(early), []
-            for event in backlog:
-                on(event)
-            deadline = time.monotonic() + timeout
-            while not done.is_set():
-                now = time.monotonic()
-                if now >= deadline or (last_new[0] and now - last_new[0] >= settle):
-                    break
-                if done.wait(min(0.05, deadline - now)):
-                    break
-                self._post_dht_stats()
-        finally:
-            unsubscribe()
-        with guard:
-            return list(lookup.peers)
-
-    def dht_put_mutable(self, secret: bytes, public: bytes, salt: bytes, value: bytes,
-                        timeout: float = 20.0) -> int:
-        """Store ``value`` as a BEP 44 mutable item under ``(public, salt)``; returns its ``seq``.
-
-        ``secret`` is libtorrent's 64-byte *expanded* Ed25519 secret (SHA-512 of the seed,
-        clamped: ``discovery.feed.expanded_secret``), ``public`` the 32-byte key.  The
-        value is stored as a bencoded byte string (``v`` = ``<len>:<value>``), at most
-        ``MAX_MUTABLE_VALUE`` (996) bytes.  **The caller does not choose ``seq``**: the 2.1
-        binding's put first gets the item (authoritatively), then signs and stores ``seq`` =
-        the highest seq it found + 1 (1 when none), so a value that must name its own seq
-        (``FeedValue.seq``) is written for ``dht_get_mutable(...).seq + 1`` and the returned
-        seq checked.  Raises ``PeerError`` when no DHT node stored it or nothing answered in
-        ``timeout`` s, ``CallerError`` on bad sizes.
-        """
-        if len(secret) != 64 or len(public) != 32:
-            raise CallerError("a BEP 44 put needs the 64-byte expanded secret and the 32-byte public key")
-        if len(value) > MAX_MUTABLE_VALUE or len(salt) > 64:
-            raise CallerError(f"a BEP 44 value is at most {MAX_MUTABLE_VALUE} bytes and a salt at most 64")
-        event = self._await(lambda e: isinstance(e, MutablePut) and e.public == public and e.salt == salt,
-                            lambda: self._session.dht_put_mutable_item(secret, public, value, salt), timeout)
-        if not isinstance(event, MutablePut):
-            raise PeerError(f"no DHT node confirmed the put within {timeout:.0f} s")
-        if event.num_success == 0:
-            raise PeerError("no DHT node stored the item")
-        return event.seq
-
-    def dht_get_mutable(self, public: bytes, salt: bytes, timeout: float = 10.0) -> MutableItem | None:
-        """The BEP 44 mutable item under ``(public, salt)`` with the highest ``seq`` seen, or
-        ``None`` if none was found.  Waits for libtorrent's authoritative answer (every close
-        node heard) or ``timeout`` s, then returns the best item seen (``authoritative``
-        says which).  libtorrent checked the signature; callers check it again with the salt
-        they asked for (``MutableLookup`` explains why), and never trust ``seq`` to be fresh
-        (BEP 44 items can be replayed).  ``CallerError`` if ``public`` is not 32 bytes.
-        """
-        if len(public) != 32:
-            raise CallerError("a BEP 44 public key is 32 bytes")
-        lookup = MutableLookup(public, salt)
-
-        def feed(event: Event) -> bool:
-            lookup.feed(event)
-            return lookup.done
-
-        self._await(feed, lambda: self._session.dht_get_mutable_item(public, salt), timeout)
-        return lookup.best
-
-    def dht_state(self) -> bytes:
-        """The DHT's node id and routing table nodes, bencoded (``write_session_params_buf``
-        with ``save_dht_state`` only), for ``EngineConfig.dht_state`` next time: a restart
-        rejoins through the nodes it knew.  libtorrent keeps the saved node id only while it
-        still fits the external address (BEP 42), and makes a new one otherwise."""
-        flags = lt.save_state_flags_t.save_dht_state
-        return bytes(lt.write_session_params_buf(self._session.session_state(flags), flags))
-
-    def dht_counters(self, timeout: float = 5.0) -> tuple[int, int]:
-        """``(messages in, messages out)`` of the DHT since the session started (libtorrent
-        counters ``dht.dht_messages_in`` / ``dht.dht_messages_out``); ``(0, 0)`` if libtorrent
-        did not answer within ``timeout`` s."""
-        event = self._await(lambda e: isinstance(e, SessionStats), self._session.post_session_stats, timeout)
-        if not isinstance(event, SessionStats):
-            return 0, 0
-        return event.values.get("dht.dht_messages_in", 0), event.values.get("dht.dht_messages_out", 0)
-
-    def add_dht_node(self, host: str, port: int) -> None:
-        """Ping a DHT node; it enters the routing table when it answers (a private DHT's
-        nodes are seeded this way: a bootstrap router alone never enters routing tables)."""
-        self._session.add_dht_node((host, port))
-
     # -- alerts ----------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
@@ -885,64 +576,6 @@ class Engine:
             return PieceRead(self._infohash(alert), int(alert.piece), b"" if failed else bytes(alert.buffer),
                              alert.error.message() if failed else None)
         return None
-
-    def _translate_session(self, alert: lt.alert) -> Event | None:
-        """DHT, reachability and session-wide alerts."""
-        if isinstance(alert, lt.dht_get_peers_reply_alert):
-            peers = tuple((str(ip), int(port)) for ip, port in alert.peers())
-            return DhtPeers(bytes(alert.info_hash.to_bytes()), peers)
-        if isinstance(alert, lt.dht_stats_alert):
-            self._stats_seen += 1
-            return DhtLookups(self._stats_seen, tuple(str(r["type"]) for r in alert.active_requests))
-        if isinstance(alert, lt.dht_mutable_item_alert):
-            item = alert.item
-            if not isinstance(item, bytes):
-                return None  # not a byte string: not an item we store
-            # the non-authoritative alert's salt dangles in libtorrent 2.1 (see MutableLookup)
-            salt = bytes(alert.salt) if alert.authoritative else b""
-            return MutableItem(bytes(alert.key), salt, int(alert.seq), item, bytes(alert.signature),
-                               bool(alert.authoritative))
-        if isinstance(alert, lt.dht_put_alert):
-            return MutablePut(bytes(alert.public_key), bytes(alert.salt), int(alert.seq), bytes(alert.signature),
-                              int(alert.num_success))
-        if isinstance(alert, lt.session_stats_alert):
-            return SessionStats({str(k): int(v) for k, v in alert.values.items()})
-        if isinstance(alert, lt.external_ip_alert):
-            return ExternalAddress(str(alert.external_address))
-        if isinstance(alert, lt.portmap_alert):
-            return PortMapped(int(alert.external_port), _portmap_protocol(alert))
-        if isinstance(alert, lt.portmap_error_alert):
-            return PortMapFailed(_portmap_protocol(alert), alert.message())
-        if isinstance(alert, lt.listen_failed_alert):
-            return ListenFailed(f"{alert.address}:{alert.port}", alert.message())
-        return None
-
-
-def _portmap_protocol(alert: Any) -> str:
-    """``upnp`` or ``natpmp`` for a portmap alert."""
-    return "natpmp" if "natpmp" in str(getattr(alert, "map_transport", "")).lower() else "upnp"
-
-
-def _state_nodes(dht_state: bytes | None, cap: int = 200) -> list[tuple[str, int]]:
-    """The routing table nodes saved in ``dht_state`` (compact BEP 5 endpoints: 6 bytes for
-    IPv4, 18 for IPv6), at most ``cap``.  libtorrent 2.1 does not ping them itself when the
-    session starts from ``session_params`` with listen interfaces set, so we add them."""
-    if not dht_state:
-        return []
-    try:
-        decoded = _bdecode(dht_state)
-    except RuntimeError:  # not bencoded
-        return []
-    state = decoded.get(b"dht state") if isinstance(decoded, dict) else None
-    if not isinstance(state, dict):
-        return []
-    found: list[tuple[str, int]] = []
-    for field, size, family in ((b"nodes", 6, socket.AF_INET), (b"nodes6", 18, socket.AF_INET6)):
-        entries = state.get(field)
-        for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, bytes) and len(entry) == size:
-                found.append((socket.inet_ntop(family, entry[:-2]), int.from_bytes(entry[-2:], "big")))
-    return found[:cap]
 
 
 def _new_session(pack: dict[str, Any], dht_state: bytes | None) -> lt.session:
