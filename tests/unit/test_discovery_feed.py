@@ -15,6 +15,7 @@ from osp.core.errors import CallerError, IntegrityError
 from osp.discovery.feed import (
     FEED_SALT,
     MAX_CATALOG_BYTES,
+    MAX_CATALOG_RECORDS,
     MAX_VALUE,
     FeedGuard,
     FeedValue,
@@ -217,6 +218,63 @@ def test_catalog_size_cap() -> None:
         catalog_decode(b" " * (MAX_CATALOG_BYTES + 1), KEY.did)
     with pytest.raises(CallerError):
         catalog_encode([json.dumps({"no": "id"}).encode()])
+
+
+def _counting_verify(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count ``verify_track`` calls made by ``catalog_decode`` (the ids it verified)."""
+    import osp.discovery.feed as feed_module
+
+    calls: list[str] = []
+    real = feed_module.verify_track
+
+    def counting(data: Any) -> Any:
+        calls.append(str(data["id"]) if isinstance(data, dict) else "?")
+        return real(data)
+
+    monkeypatch.setattr(feed_module, "verify_track", counting)
+    return calls
+
+
+def test_catalog_never_verifies_other_artists_or_repeated_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_verify(monkeypatch)
+    good, foreign = signed(KEY, "Mine"), signed(OTHER, "Not mine")
+    lines = [jcs(foreign)] * 500 + [jcs(good)] * 500 + [b"[1]", b"{}", b'{"artist":1}', b"not json"]
+    tracks = catalog_decode(b"\n".join(lines), KEY.did)
+    assert [t.id for t in tracks] == [good["id"]]
+    assert calls == [good["id"]]  # once: not the foreign lines, not the repeats
+
+
+def test_catalog_repeated_forged_id_is_verified_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_verify(monkeypatch)
+    forged = {**signed(KEY, "Forged"), "title": "Changed"}
+    with pytest.raises(IntegrityError) as exc:
+        catalog_decode(b"\n".join([jcs(forged)] * 1000), KEY.did)
+    assert exc.value.check == "catalog" and len(calls) == 1
+
+
+def test_catalog_record_count_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_verify(monkeypatch)
+    with pytest.raises(IntegrityError) as exc:
+        catalog_decode(b"{}\n" * (MAX_CATALOG_RECORDS + 1), KEY.did)
+    assert exc.value.check == "catalog" and calls == []
+    with pytest.raises(IntegrityError):  # at the cap: read, but no valid record
+        catalog_decode(b"{}\n" * MAX_CATALOG_RECORDS, KEY.did)
+    records = [{"id": f"r{i}"} for i in range(MAX_CATALOG_RECORDS + 1)]
+    with pytest.raises(CallerError):
+        catalog_encode([json.dumps(r).encode() for r in records])
+
+
+def test_catalog_of_foreign_copies_is_cheap() -> None:
+    """The review's proof: 8 MiB of copies of another artist's record (16-22 s of
+    verification before); now one JSON parse a line, no signature check."""
+    import time
+
+    line = jcs(signed(OTHER, "Not mine"))
+    n = min(MAX_CATALOG_RECORDS, MAX_CATALOG_BYTES // (len(line) + 1))
+    started = time.perf_counter()
+    with pytest.raises(IntegrityError):
+        catalog_decode(b"\n".join([line] * n), KEY.did)
+    assert time.perf_counter() - started < 5.0
 
 
 # -- the follower's guard ------------------------------------------------------------

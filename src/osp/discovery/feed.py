@@ -35,6 +35,7 @@ MAX_JSON_INT = 2**53 - 1  #: JCS (RFC 8785) integers are exact only up to here: 
 FEED_LIFETIME = 30 * 86400  #: seconds a published value stays valid (``expires`` = publish time + this)
 CATALOG_FILE = "catalog.ndjson"
 MAX_CATALOG_BYTES = 8 * 1024 * 1024
+MAX_CATALOG_RECORDS = 10_000  #: lines (records) a catalog may hold (spec §9.5); more: the catalog is refused unread
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -142,13 +143,16 @@ def expanded_secret(seed: bytes) -> bytes:
 def catalog_encode(records: Sequence[bytes]) -> bytes:
     """The catalog file: each signed record (JSON bytes) as one JCS line ending in
     ``\\n``, sorted by id, duplicates (same id) once.  ``CallerError`` if a record has no
-    id or the catalog passes ``MAX_CATALOG_BYTES``; ``IntegrityError`` for bad JSON."""
+    id or the catalog passes ``MAX_CATALOG_BYTES`` or ``MAX_CATALOG_RECORDS``;
+    ``IntegrityError`` for bad JSON."""
     lines: dict[str, bytes] = {}
     for raw in records:
         record = strict_loads(raw)
         if not isinstance(record, dict) or not isinstance(record.get("id"), str):
             raise CallerError("a catalog entry is a Track Record with an id")
         lines.setdefault(record["id"], jcs(record))
+    if len(lines) > MAX_CATALOG_RECORDS:
+        raise CallerError(f"catalog over {MAX_CATALOG_RECORDS} records")
     out = b"".join(lines[k] + b"\n" for k in sorted(lines))
     if len(out) > MAX_CATALOG_BYTES:
         raise CallerError(f"catalog over {MAX_CATALOG_BYTES} bytes")
@@ -156,23 +160,41 @@ def catalog_encode(records: Sequence[bytes]) -> bytes:
 
 
 def catalog_decode(data: bytes, artist: str) -> list[VerifiedTrack]:
-    """The verified records of a downloaded catalog that are by ``artist``.
+    """The verified records of a downloaded catalog that are by ``artist`` (spec §9.5),
+    sorted by id.
 
-    Each non-empty line is verified (``verify_track``); lines that fail, records by
-    another artist and repeated ids are dropped.  An empty catalog is ``[]``.
-    ``IntegrityError`` (``check="catalog"``) if the data passes ``MAX_CATALOG_BYTES`` or
-    has lines but none valid."""
+    Cheap checks first, so that a hostile catalog costs little CPU: the size and the
+    line count (refused unread above ``MAX_CATALOG_BYTES`` / ``MAX_CATALOG_RECORDS``
+    non-empty lines), then each line parsed as strict JSON (``strict_loads``); a line
+    that is not a JSON object with a string ``id`` and ``artist`` equal to ``artist``,
+    or whose ``id`` an earlier line had (verified or not), is dropped *before* its
+    signature is checked.  Only the first line of each of the artist's ids goes through
+    ``verify_track`` (schema, id, Ed25519 proof); those that fail are dropped.  An empty
+    catalog is ``[]``.  ``IntegrityError`` (``check="catalog"``) for a catalog over the
+    caps, or with lines but none valid."""
     if len(data) > MAX_CATALOG_BYTES:
         raise IntegrityError(f"catalog over {MAX_CATALOG_BYTES} bytes", check="catalog")
-    out: dict[str, VerifiedTrack] = {}
     lines = [line for line in data.split(b"\n") if line.strip()]
+    if len(lines) > MAX_CATALOG_RECORDS:
+        raise IntegrityError(f"catalog of {len(lines)} lines, over {MAX_CATALOG_RECORDS} records", check="catalog")
+    seen: set[str] = set()
+    out: dict[str, VerifiedTrack] = {}
     for line in lines:
         try:
-            track = verify_track(line)
+            record = strict_loads(line)
         except IntegrityError:
             continue
-        if track.record.get("artist") == artist:
-            out.setdefault(track.id, track)
+        if not isinstance(record, dict) or record.get("artist") != artist:
+            continue
+        track_id = record.get("id")
+        if not isinstance(track_id, str) or track_id in seen:
+            continue
+        seen.add(track_id)  # one verification per id: a repeated line is never verified again
+        try:
+            track = verify_track(record)
+        except IntegrityError:
+            continue
+        out[track.id] = track
     if lines and not out:
         raise IntegrityError(f"no valid record by {artist} in the catalog", check="catalog")
     return [out[k] for k in sorted(out)]
