@@ -238,7 +238,9 @@ def _counting_verify(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_catalog_never_verifies_other_artists_or_repeated_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _counting_verify(monkeypatch)
     good, foreign = signed(KEY, "Mine"), signed(OTHER, "Not mine")
-    lines = [jcs(foreign)] * 500 + [jcs(good)] * 500 + [b"[1]", b"{}", b'{"artist":1}', b"not json"]
+    naming = signed(OTHER, f"cover of {KEY.did}")  # holds our did's bytes: parsed, still not verified
+    lines = [jcs(foreign)] * 500 + [jcs(naming)] * 50 + [jcs(good)] * 500 + [b"[1]", b"{}", b'{"artist":1}',
+                                                                          KEY.did.encode()]
     tracks = catalog_decode(b"\n".join(lines), KEY.did)
     assert [t.id for t in tracks] == [good["id"]]
     assert calls == [good["id"]]  # once: not the foreign lines, not the repeats
