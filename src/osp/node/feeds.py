@@ -20,11 +20,16 @@ Following (``follow``/``unfollow``/``following``; the poller in ``FeedService``)
 ``FeedGuard`` against the highest ``seq`` accepted so far, persisted: a follower never
 goes back below it; replays are ignored and logged once).  A newer item's catalog is
 fetched by magnet (BEP 9) into ``<data-dir>/feeds/<z6Mk…>/`` within ``CATALOG_DEADLINE``
-seconds and at most ``MAX_CATALOG_BYTES``, every record is verified against the artist's
-did (``catalog_decode``: another artist's record inside is dropped), the records are
-stored (``Library.known_records``), and the catalog is seeded on, so it stays reachable
-while the artist is offline.  A follow with ``audio`` also fetches each new track
-(``Node.fetch``, holders found through the DHT), ``AUDIO_WORKERS`` at a time.
+seconds, held at the metadata (nothing downloaded) until its size is checked against
+``MAX_CATALOG_BYTES``; every record is verified against the artist's did
+(``catalog_decode``: another artist's record inside is dropped unverified), the records
+are stored (``Library.known_records``), and the catalog is seeded on, so it stays
+reachable while the artist is offline.  A catalog refused as invalid is remembered
+(per artist and infohash, for the run) and not downloaded again.  Up to
+``POLL_WORKERS`` follows are polled at a time, each catalog download with its own
+deadline, so one that never arrives does not hold up the others.  A follow with
+``audio`` also fetches each new track (``Node.fetch``, holders found through the DHT),
+``AUDIO_WORKERS`` at a time.
 
 Every peer is hostile: nothing from the DHT is used before its signature verifies, and
 nothing from a catalog before its record verifies against the followed did.
@@ -33,6 +38,7 @@ nothing from a catalog before its record verifies against the followed did.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -62,7 +68,7 @@ from osp.distribution.events import MutableItem
 from osp.distribution.pieces import piece_length_for
 from osp.identity.didkey import DID_KEY_PREFIX, DidKeyError, public_key_from_did
 from osp.library.store import CatalogRow, FollowRow
-from osp.records.track import VerifiedTrack, verify_track
+from osp.records.track import VerifiedTrack
 
 if TYPE_CHECKING:
     from osp.node.core import Node
@@ -78,6 +84,8 @@ CLIMB_LIMIT = 16  #: extra puts to climb back past our last seq when the DHT for
 MAX_HOLDERS_DIALLED = 8  #: artist-key holders asked for their BitTorrent address per catalog download
 AUDIO_WORKERS = 2  #: tracks of followed artists fetched at a time
 AUDIO_DEADLINE = 600.0  #: seconds one followed track's download may take
+POLL_WORKERS = 3  #: follows polled at a time (each catalog download has its own ``CATALOG_DEADLINE``)
+MAX_REJECTED = 1024  #: refused catalogs remembered (oldest forgotten first)
 
 
 # -- paths and DIDs --------------------------------------------------------------------------
@@ -286,32 +294,40 @@ class PollResult:
 def _download_catalog(node: Node, did: str, infohash: str, deadline: float) -> tuple[bytes, bytes, Path]:
     """``(data, metainfo, path)`` of catalog ``infohash`` fetched by magnet into the
     artist's feed folder; ``PeerError`` past ``deadline`` (monotonic), ``IntegrityError``
-    for a torrent that is not one catalog file of at most ``MAX_CATALOG_BYTES``."""
+    for a torrent that is not one catalog file of at most ``MAX_CATALOG_BYTES`` (checked
+    on the metadata while the download is held: not one piece is fetched before) or one
+    already in the session (another artist's catalog or a track's torrent: a hostile feed
+    may name any infohash; it is left untouched)."""
     engine = node.engine
     if engine is None:
         raise CallerError("the engine is not running")
+    if engine.has_torrent(infohash):
+        raise IntegrityError(f"the catalog {infohash} is a torrent this node holds already", check="catalog")
     folder = feed_dir(node.settings.data_dir, did)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{infohash}.ndjson"
-    ih = engine.add_magnet(infohash, folder, file_name=path.name)
+    ih = engine.add_magnet(infohash, folder, file_name=path.name, hold=True)
     threading.Thread(target=_dial_artist_holders, args=(node, did, ih), daemon=True,
                      name=f"osp-feed-holders-{ih[:8]}").start()
-    checked = False
+    size: int | None = None
     try:
         while True:
-            if not checked:
+            if size is None:
                 metainfo = engine.metainfo(ih)
                 if metainfo is not None:
                     size = parse_metainfo(metainfo).size
                     if size > MAX_CATALOG_BYTES:
                         raise IntegrityError(f"the catalog {ih} is {size} bytes, over {MAX_CATALOG_BYTES}", check="size")
-                    checked = True
-            if checked and engine.status(ih).state in ("finished", "seeding"):
-                break
+                    engine.release(ih)  # the size is fine: now let its pieces come
+            if size is not None:
+                status = engine.status(ih)
+                if status.total_wanted == size and status.total_done >= size:  # released and complete
+                    break
             if time.monotonic() > deadline:
                 raise PeerError(f"the catalog {ih} did not arrive within {CATALOG_DEADLINE:.0f} s (no peer has it?)")
             if node.feeds.stopping.wait(0.2):
                 raise PeerError("the node is stopping")
+        engine.flush(ih)  # the last piece is on disk before we read the file
         metainfo = engine.metainfo(ih)
         if metainfo is None or not path.is_file() or path.stat().st_size > MAX_CATALOG_BYTES:
             raise IntegrityError(f"the catalog {ih} is not one file of at most {MAX_CATALOG_BYTES} bytes", check="size")
@@ -368,12 +384,23 @@ def handle_item(node: Node, did: str, item: MutableItem) -> PollResult:
         node.library.raise_follow_seq(did, item.seq)  # the artist refreshed the same catalog
         node.library.set_follow_checked(did, now, None)
         return PollResult(did, item.seq, True)
+    refused = node.feeds.rejected(did, value.catalog)
+    if refused is not None:  # refused before: not downloaded nor verified again (re-puts bump the seq)
+        node.library.set_follow_checked(did, now, refused)
+        return PollResult(did, item.seq, False, reason=refused)
     try:
         data, metainfo, path = _download_catalog(node, did, value.catalog, time.monotonic() + CATALOG_DEADLINE)
-        tracks = catalog_decode(data, did)
-    except OspError as exc:
+    except IntegrityError as exc:
+        return _refuse(node, did, item.seq, value.catalog, exc.message, now)
+    except OspError as exc:  # not arrived (yet): tried again at the next poll
         node.library.set_follow_checked(did, now, exc.message)
         return PollResult(did, item.seq, False, reason=exc.message)
+    try:
+        tracks = catalog_decode(data, did)
+    except IntegrityError as exc:
+        _drop_catalog(node, CatalogRow(did, value.catalog, metainfo, str(path.relative_to(node.settings.data_dir)),
+                                       item.seq, 0, now))
+        return _refuse(node, did, item.seq, value.catalog, exc.message, now)
     known = {r.id for r in node.library.known_records(did)}
     row = CatalogRow(did, value.catalog, metainfo, str(path.relative_to(node.settings.data_dir)), item.seq,
                      len(tracks), now)
@@ -388,6 +415,14 @@ def handle_item(node: Node, did: str, item: MutableItem) -> PollResult:
     if follow_row.audio:
         node.feeds.fetch_audio([t for t in tracks if node.library.track(t.id) is None])
     return PollResult(did, item.seq, True, new_records=len(fresh))
+
+
+def _refuse(node: Node, did: str, seq: int, catalog: str, reason: str, now: float) -> PollResult:
+    """Record that ``did``'s catalog ``catalog`` is invalid: remembered, stored on the follow."""
+    node.feeds.reject(did, catalog, reason)
+    node.library.set_follow_checked(did, now, reason)
+    log.info("feed: %s seq %d: refused the catalog %s: %s", did[:24], seq, catalog, reason)
+    return PollResult(did, seq, False, reason=reason)
 
 
 def poll_feed(node: Node, did: str, timeout: float = 10.0) -> PollResult:
@@ -426,6 +461,11 @@ class FeedService:
         self._audio_lock = threading.Lock()
         self._audio_queued: set[str] = set()
         self._fetched: set[str] = set()  #: followed tracks fetched in this run (never queued again)
+        self._rejected: dict[tuple[str, str], str] = {}  #: (did, catalog infohash) -> why it was refused
+        self._polling: set[str] = set()  #: follows being polled now
+        self._polled: dict[str, float] = {}  #: did -> clock time its last poll ended (even one that crashed)
+        self._poll_lock = threading.Lock()
+        self._wake = threading.Event()  #: a poll ended: the poller looks at the follows again
         self.published: FeedPublished | None = None  #: our last successful put
         self.on_poll: Callable[[PollResult], None] | None = None  #: tests watch polls here
 
@@ -458,6 +498,7 @@ class FeedService:
         self.stopping.set()
         self._publish_now.set()
         self._poll_now.set()
+        self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
         if self._audio is not None:
@@ -470,6 +511,21 @@ class FeedService:
     def poll_soon(self) -> None:
         """Ask the poller to poll every follow now (after a follow); never blocks."""
         self._poll_now.set()
+        self._wake.set()
+
+    def reject(self, did: str, catalog: str, reason: str) -> None:
+        """Remember that ``did``'s catalog ``catalog`` was refused (``reason``), for this run;
+        at most ``MAX_REJECTED`` (the oldest forgotten)."""
+        with self._poll_lock:
+            self._rejected.pop((did, catalog), None)
+            self._rejected[(did, catalog)] = reason
+            while len(self._rejected) > MAX_REJECTED:
+                del self._rejected[next(iter(self._rejected))]
+
+    def rejected(self, did: str, catalog: str) -> str | None:
+        """Why ``did``'s catalog ``catalog`` was refused in this run, or ``None``."""
+        with self._poll_lock:
+            return self._rejected.get((did, catalog))
 
     def log_once(self, did: str, seq: int, reason: str) -> None:
         if (did, seq) not in self._logged:
@@ -491,15 +547,19 @@ class FeedService:
     def _missing_audio(self, did: str) -> None:
         """Queue again the tracks of an audio follow not in the library yet (their holders
         may not have been announced at the last try); not those fetched in this run (the
-        cache quota may have evicted them since)."""
+        cache quota may have evicted them since).  The records table holds only records
+        verified when stored (``handle_item``): they are not verified again each poll."""
         library = self.node.library
         missing = []
         for known in library.known_records(did):
-            if known.id not in self._fetched and library.track(known.id) is None:
-                try:
-                    missing.append(verify_track(known.record))
-                except OspError:
-                    continue
+            if known.id in self._fetched or known.id in self._audio_queued or library.track(known.id) is not None:
+                continue
+            try:
+                record = json.loads(known.record)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                missing.append(VerifiedTrack(record))
         self.fetch_audio(missing)
 
     def _fetch_one(self, track: VerifiedTrack) -> None:
@@ -563,26 +623,54 @@ class FeedService:
                 log.exception("feed: the poller stopped")
 
     def _poll_loop(self) -> None:
+        """Start the polls that are due, ``POLL_WORKERS`` at a time; a follow whose poll is
+        running is not started again, and one whose poll ended is due ``interval`` later
+        (whether its ``checked_at`` moved or not)."""
         interval = self.node.settings.feed_poll_interval
-        while not self.stopping.is_set():
-            now = self.node.clock()
-            everyone = self._poll_now.is_set()  # a new follow: poll now
-            self._poll_now.clear()
-            next_due = now + interval
-            for row in self.node.library.follows():
-                if self.stopping.is_set():
-                    return
-                due = (row.checked_at or 0.0) + interval
-                if everyone or due <= now:
-                    result = self._poll(row.did)
-                    if result is not None and self.on_poll is not None:
-                        self.on_poll(result)
-                    if row.audio and not self.stopping.is_set():
-                        self._missing_audio(row.did)
-                    next_due = min(next_due, self.node.clock() + interval)
-                else:
-                    next_due = min(next_due, due)
-            self._poll_now.wait(max(0.05, next_due - self.node.clock()))
+        pool = ThreadPoolExecutor(max_workers=POLL_WORKERS, thread_name_prefix="osp-feed-poll")
+        try:
+            while not self.stopping.is_set():
+                self._wake.clear()
+                now = self.node.clock()
+                everyone = self._poll_now.is_set()  # a new follow: poll now
+                self._poll_now.clear()
+                next_due = now + interval
+                for row in self.node.library.follows():
+                    if self.stopping.is_set():
+                        return
+                    with self._poll_lock:
+                        if row.did in self._polling:
+                            continue  # its end wakes us
+                        due = max(row.checked_at or 0.0, self._polled.get(row.did, 0.0)) + interval
+                        start = everyone or due <= now
+                        if start:
+                            self._polling.add(row.did)
+                    if start:
+                        pool.submit(self._poll_one, row.did, row.audio)
+                    else:
+                        next_due = min(next_due, due)
+                self._wake.wait(max(0.05, next_due - self.node.clock()))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _poll_one(self, did: str, audio: bool) -> None:
+        """One follow's poll, on a pool thread: ``_poll``, ``on_poll``, its missing audio."""
+        try:
+            if self.stopping.is_set():
+                return
+            result = self._poll(did)
+            if result is not None and self.on_poll is not None:
+                self.on_poll(result)
+            if audio and not self.stopping.is_set():
+                self._missing_audio(did)
+        except Exception:  # noqa: BLE001  (the library closed under it; the pool thread lives on)
+            if not self.stopping.is_set():
+                log.exception("feed: after polling %s", did[:24])
+        finally:
+            with self._poll_lock:
+                self._polling.discard(did)
+                self._polled[did] = self.node.clock()
+            self._wake.set()
 
     def _poll(self, did: str) -> PollResult | None:
         try:

@@ -266,12 +266,17 @@ class Engine(DhtMixin):
         return infohash
 
     def add_magnet(self, infohash: str, save_path: Path, *, peers: Sequence[tuple[str, int]] = (),
-                   file_name: str | None = None) -> str:
+                   file_name: str | None = None, hold: bool = False) -> str:
         """Add a torrent known only by its hex v1 ``infohash``: libtorrent fetches the info
         dictionary from peers (BEP 9) found by ``peers`` and a DHT ``get_peers`` (BEP 5) and
         checks it against the infohash.  No trackers nor web seeds (egress, design.md §8);
         ``file_name`` as in ``add``.  Returns the infohash; ``CallerError`` if it is not 40 hex
         digits; adding one that is here is a no-op.  ``metainfo`` gives the torrent once known.
+
+        ``hold``: fetch the metadata only: every file gets priority 0 when it arrives
+        (libtorrent ``default_dont_download``), so no piece is requested nor written until
+        ``release`` — the caller checks the size in ``metainfo`` first (a peer-chosen
+        torrent may be any size).  While held, ``status`` reports ``total_wanted`` 0.
         """
         if len(infohash) != 40 or any(c not in "0123456789abcdef" for c in infohash):
             raise CallerError(f"not a hex v1 infohash: {infohash!r}")
@@ -282,6 +287,8 @@ class Engine(DhtMixin):
                 raise CallerError(f"not a plain file name: {file_name!r}")
             atp.renamed_files = {0: file_name}
         atp.flags = atp.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
+        if hold:
+            atp.flags |= lt.torrent_flags.default_dont_download
         with self._lock:
             handle = self._handles.get(infohash)
             if handle is None:
@@ -290,6 +297,16 @@ class Engine(DhtMixin):
         for peer in peers:
             handle.connect_peer(peer)
         return infohash
+
+    def release(self, infohash: str) -> None:
+        """Let a torrent added with ``add_magnet(hold=True)`` download: every file back to
+        the default priority (4).  ``CallerError`` before its metadata is here (nothing to
+        release yet), ``NotFoundError`` if it is not here."""
+        handle = self._handle(infohash)
+        ti = handle.torrent_file()
+        if ti is None:
+            raise CallerError(f"the torrent {infohash} has no metadata yet: check it before releasing it")
+        handle.prioritize_files([4] * ti.num_files())
 
     def metainfo(self, infohash: str) -> bytes | None:
         """The torrent (its info dictionary alone, ``rebuild_torrent``) once libtorrent has its
