@@ -4,6 +4,7 @@ forged signatures, a value that lies about its seq)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,70 @@ def test_known_records_answer_the_peer_search_route(node: Node) -> None:
     assert strict_loads(peer_answer(node, Query.parse(["glacier"], None, [], 10)))["results"][0]["id"] == track.id
     assert strict_loads(peer_answer(node, Query.parse([], OTHER.did, [], 10)))["results"] == []
     assert node.resolve(track.id).id == track.id  # a followed artist's record resolves here, without a peer
+
+
+def test_a_refused_catalog_is_not_downloaded_again(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    from osp.core.errors import IntegrityError, PeerError
+
+    feeds.follow(node, ARTIST.did)
+    calls: list[str] = []
+    failure: list[Exception] = [IntegrityError("the catalog is 4294967296 bytes, over 8388608", check="size")]
+
+    def download(node: Node, did: str, infohash: str, deadline: float) -> Any:
+        calls.append(infohash)
+        raise failure[0]
+
+    monkeypatch.setattr(feeds, "_download_catalog", download)
+    first = feeds.handle_item(node, ARTIST.did, item(1))
+    assert not first.accepted and "over" in str(first.reason) and calls == [CATALOG]
+    again = feeds.handle_item(node, ARTIST.did, item(2))  # a re-put of the same catalog: a higher seq
+    assert not again.accepted and again.reason == first.reason and calls == [CATALOG]  # not fetched again
+    assert node.library.follow(ARTIST.did).error == first.reason  # type: ignore[union-attr]
+    failure[0] = PeerError("the catalog did not arrive")  # not arrived: tried again at the next poll
+    feeds.handle_item(node, ARTIST.did, item(3, catalog="cd" * 20))
+    feeds.handle_item(node, ARTIST.did, item(4, catalog="cd" * 20))
+    assert calls == [CATALOG, "cd" * 20, "cd" * 20]
+
+
+def test_a_stuck_follow_does_not_hold_up_the_others(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    feeds.follow(node, ARTIST.did)
+    feeds.follow(node, OTHER.did)
+    release = threading.Event()
+    seen: list[str] = []
+
+    def poll(node: Node, did: str, timeout: float = 10.0) -> feeds.PollResult:
+        if did == ARTIST.did:
+            release.wait(20)  # a catalog that never arrives
+        return feeds.PollResult(did, None, False, reason="test")
+
+    monkeypatch.setattr(feeds, "poll_feed", poll)
+    service = node.feeds
+    service.on_poll = lambda result: seen.append(result.did)
+    thread = threading.Thread(target=service._poller, daemon=True)
+    thread.start()
+    try:
+        end = time.monotonic() + 10
+        while OTHER.did not in seen and time.monotonic() < end:
+            release.wait(0.05)
+        assert seen == [OTHER.did]  # polled while the first follow's poll is stuck
+    finally:
+        release.set()
+        service.close()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_missing_audio_comes_from_the_records_table(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    import osp.records.track as track_module
+
+    feeds.follow(node, ARTIST.did, audio=True)
+    track = verify_track(record())
+    node.library.store_catalog(CatalogRow(ARTIST.did, CATALOG, b"d4:infod", "feeds/x/a.ndjson", 5, 1, NOW), [track],
+                               follow=True)
+    queued: list[str] = []
+    monkeypatch.setattr(node.feeds, "fetch_audio", lambda tracks: queued.extend(t.id for t in tracks))
+    monkeypatch.setattr(track_module, "_validator", lambda: pytest.fail("a stored record was verified again"))
+    node.feeds._missing_audio(ARTIST.did)
+    assert queued == [track.id]
