@@ -11,6 +11,7 @@ from the follower.  The tests of this module share one network and run in order.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,9 +23,10 @@ import pytest
 
 from osp.apps.http import NodeServer
 from osp.core.settings import Settings
-from osp.discovery.feed import FEED_SALT, catalog_encode
-from osp.distribution.engine import Engine
+from osp.discovery.feed import FEED_SALT, MAX_CATALOG_BYTES, catalog_encode
+from osp.distribution.engine import Engine, make_v1_torrent
 from osp.distribution.events import EngineConfig
+from osp.distribution.pieces import piece_length_for
 from osp.identity import SigningKey
 from osp.node import Node, feeds
 from osp.node.publish import TrackMetadata
@@ -170,6 +172,57 @@ def test_another_artists_record_in_a_catalog_is_dropped(net: Net) -> None:
     assert row["seq"] == seq
     assert {verify_track(k.record).record["artist"] for k in follower.library.known_records()} == {did}
     assert follower.library.known_record_count(did) == len(mine)
+
+
+def test_an_oversized_catalog_is_refused_unfetched_and_not_retried(net: Net, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feed naming a 9 MiB catalog: the follower checks the size on the metadata while the
+    download is held (not one byte on disk), refuses it, and a re-put of the same catalog
+    (a higher seq) is not downloaded again; a feed naming a torrent the follower already
+    holds (one of its tracks) leaves that torrent alone.  Then the artist's real feed."""
+    artist, follower = net.artist.node, net.follower.node
+    did = artist.signing_key().did
+    assert artist.engine is not None and follower.engine is not None
+    size = MAX_CATALOG_BYTES + 1024 * 1024
+    folder = feeds.feed_dir(artist.settings.data_dir, did)
+    big = folder / "big.ndjson"
+    with open(big, "wb") as f:
+        f.truncate(size)  # sparse zeros
+    plen = piece_length_for(size)
+    zero = hashlib.sha1(bytes(plen)).digest()
+    metainfo = make_v1_torrent(feeds.CATALOG_FILE, size, [zero] * -(-size // plen))
+    infohash = artist.engine.add(metainfo, folder, seed_mode=True, file_name=big.name)
+    downloads: list[str] = []
+    real = feeds._download_catalog
+
+    def counting(node: Node, did_: str, ih: str, deadline: float) -> Any:
+        downloads.append(ih)
+        return real(node, did_, ih, deadline)
+
+    monkeypatch.setattr(feeds, "_download_catalog", counting)
+    results: list[feeds.PollResult] = []
+    monkeypatch.setattr(follower.feeds, "on_poll", results.append)
+    seq = feeds.put_feed(artist, infohash, 1, int(artist.library.meta("feed_seq") or 0), time.time())
+    artist.library.set_meta("feed_seq", str(seq))
+    wait_for("the follower to refuse the big catalog", lambda: "over" in str(follow_row(follower, did)["error"]))
+    assert downloads == [infohash] and not follower.engine.has_torrent(infohash)
+    assert not (feeds.feed_dir(follower.settings.data_dir, did) / f"{infohash}.ndjson").exists()
+    again = feeds.put_feed(artist, infohash, 1, seq, time.time())  # a refresh of the same catalog
+    artist.library.set_meta("feed_seq", str(again))
+    wait_for("a poll of the refreshed item", lambda: any(r.seq == again for r in results))
+    assert downloads == [infohash]  # remembered: not downloaded again
+
+    track = next(r for r in follower.library.tracks() if r.artist == did)  # the follower holds its torrent
+    audio_ih = verify_track(track.record).infohash
+    assert follower.engine.has_torrent(audio_ih)
+    seq = feeds.put_feed(artist, audio_ih, 1, again, time.time())
+    artist.library.set_meta("feed_seq", str(seq))
+    wait_for("the follower to refuse a catalog it holds as a track", lambda: any(r.seq == seq for r in results))
+    assert follower.engine.has_torrent(audio_ih) and follower.library.track(track.id) is not None
+
+    published = feeds.publish_feed(artist)  # back to the artist's real catalog
+    assert published is not None
+    wait_for("the follower to take the real catalog",
+             lambda: (r := follow_row(follower, did))["catalog"] == published.infohash and r["error"] is None)
 
 
 def test_a_new_node_gets_the_catalog_and_a_track_while_the_artist_is_offline(net: Net) -> None:
