@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from osp.distribution.dht import MutableLookup, PeersLookup, ReachabilityState
+from osp.distribution.dht import MutableLookup, PeersLookup, ReachabilityState, bep44_signing_bytes
 from osp.distribution.events import DhtLookups, DhtPeers, ExternalAddress, MutableItem, PortMapFailed, PortMapped
+from osp.identity.keys import SigningKey
 
 KEY = b"k" * 20
-PK = b"p" * 32
+SIGNER = SigningKey.from_seed(b"\x07" * 32)
+PK = SIGNER.public_key
 SIG = b"s" * 64
 
 
@@ -23,16 +25,30 @@ def test_peers_lookup_dedups_and_ends_on_a_later_idle_snapshot() -> None:
     assert lookup.done and lookup.peers == [("1.2.3.4", 1), ("::1", 2)]
 
 
+def _signed(salt: bytes, seq: int, value: bytes) -> bytes:
+    return SIGNER.sign(bep44_signing_bytes(salt, seq, value))
+
+
 def test_mutable_lookup_keeps_highest_seq_until_authoritative() -> None:
     lookup = MutableLookup(PK, b"salt")
-    lookup.feed(MutableItem(PK, b"", 2, b"two", SIG, False))
-    lookup.feed(MutableItem(PK, b"", 1, b"one", SIG, False))  # a replay: older
+    lookup.feed(MutableItem(PK, b"", 2, b"two", _signed(b"salt", 2, b"two"), False))
+    lookup.feed(MutableItem(PK, b"", 1, b"one", _signed(b"salt", 1, b"one"), False))  # a replay: older
     lookup.feed(MutableItem(b"q" * 32, b"", 9, b"other key", SIG, False))
     assert lookup.best is not None and (lookup.best.seq, lookup.best.value, lookup.best.salt) == (2, b"two", b"salt")
     lookup.feed(MutableItem(PK, b"other salt", 5, b"x", SIG, True))  # another salt's answer
     assert not lookup.done
-    lookup.feed(MutableItem(PK, b"salt", 2, b"two", SIG, True))
+    lookup.feed(MutableItem(PK, b"salt", 2, b"two", _signed(b"salt", 2, b"two"), True))
     assert lookup.done and lookup.best.authoritative
+
+
+def test_mutable_lookup_ignores_items_that_do_not_verify_for_its_salt() -> None:
+    """Another salt's item (or dangling alert bytes) with a higher seq never hides the real one."""
+    lookup = MutableLookup(PK, b"salt")
+    lookup.feed(MutableItem(PK, b"", 9, b"other", _signed(b"other salt", 9, b"other"), False))
+    lookup.feed(MutableItem(PK, b"", 7, b"junk", b"\x01" * 64, False))
+    assert lookup.best is None
+    lookup.feed(MutableItem(PK, b"", 3, b"mine", _signed(b"salt", 3, b"mine"), False))
+    assert lookup.best is not None and lookup.best.value == b"mine"
 
 
 def test_mutable_lookup_not_found() -> None:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from osp.core.errors import CallerError, IntegrityError
+from osp.distribution.dht import bep44_signing_bytes
 from osp.identity.keys import verify_signature
 from osp.records.canonical import jcs, strict_loads
 from osp.records.track import VerifiedTrack, verify_track
@@ -88,16 +89,6 @@ class FeedValue:
             raise IntegrityError(f"bad feed value: {exc.message}", check="feed") from exc
 
 
-def _bstr(data: bytes) -> bytes:
-    """Bencoded byte string (BEP 3): ``<length>:<bytes>``."""
-    return b"%d:%s" % (len(data), data)
-
-
-def _bint(value: int) -> bytes:
-    """Bencoded integer (BEP 3): ``i<decimal>e``."""
-    return b"i%de" % value
-
-
 def signing_bytes(salt: bytes, seq: int, value: bytes) -> bytes:
     """The bytes a BEP 44 mutable item's signature covers, for a byte-string ``v``::
 
@@ -111,8 +102,7 @@ def signing_bytes(salt: bytes, seq: int, value: bytes) -> bytes:
         raise CallerError("a BEP 44 seq is an integer from 0 to 2**63-1")
     if len(value) > MAX_VALUE:
         raise CallerError(f"a feed value is at most {MAX_VALUE} bytes")
-    head = b"4:salt" + _bstr(salt) if salt else b""
-    return head + b"3:seq" + _bint(seq) + b"1:v" + _bstr(value)
+    return bep44_signing_bytes(salt, seq, value)
 
 
 def verify_item(public_key: bytes, salt: bytes, seq: int, value: bytes, signature: bytes) -> bool:

@@ -37,6 +37,7 @@ from osp.distribution.events import (
     PortMapped,
     Reachability,
 )
+from osp.identity.keys import verify_signature
 
 #: BEP 44: a stored value (bencoded) is at most 1000 bytes; a byte string of 996 bytes bencodes to 1000
 MAX_MUTABLE_VALUE = 996
@@ -79,14 +80,29 @@ class PeersLookup:
         return []
 
 
+def bep44_signing_bytes(salt: bytes, seq: int, value: bytes) -> bytes:
+    """The bytes a BEP 44 mutable item's signature covers when ``v`` is a byte string:
+    ``4:salt<len>:<salt>3:seqi<seq>e1:v<len>:<value>`` (the salt part only when ``salt``
+    is not empty).  No range checks (``discovery.feed.signing_bytes`` adds them)."""
+    head = b"4:salt%d:%s" % (len(salt), salt) if salt else b""
+    return head + b"3:seqi%de1:v%d:%s" % (seq, len(value), value)
+
+
+def item_verifies(public: bytes, salt: bytes, seq: int, value: bytes, signature: bytes) -> bool:
+    """True iff ``signature`` is ``public``'s Ed25519 signature of the item ``(salt, seq, value)``."""
+    return verify_signature(public, signature, bep44_signing_bytes(salt, seq, value))
+
+
 class MutableLookup:
     """One BEP 44 ``get`` of the item under ``(public, salt)``.
 
     libtorrent 2.1's non-authoritative ``dht_mutable_item_alert`` carries a dangling salt
     (reading it gives other bytes or ``MemoryError``), so the engine sends those with an
     empty salt and they are matched on the key alone and given our ``salt``; the caller
-    verifies the signature over ``(salt, seq, value)`` again (``discovery.feed.verify_item``),
-    which an item stored under another salt fails.  The authoritative item (libtorrent
+    verifies the signature over ``(salt, seq, value)`` again (``discovery.feed.verify_item``).
+    Items are kept only if their signature verifies for our ``(public, salt)``
+    (``item_verifies``): an item stored under another salt, or an alert whose bytes
+    dangle, never becomes the best one and never hides the real item behind a higher ``seq``.  The authoritative item (libtorrent
     heard from every close node) ends the lookup; an authoritative answer with no
     signature means "nothing stored".
     """
@@ -102,7 +118,8 @@ class MutableLookup:
             return
         if event.authoritative and event.salt != self.salt:
             return
-        found = event.signature.strip(b"\0") != b""
+        found = event.signature.strip(b"\0") != b"" and item_verifies(
+            self.public, self.salt, event.seq, event.value, event.signature)
         if found and (self.best is None or event.seq > self.best.seq):
             self.best = MutableItem(self.public, self.salt, event.seq, event.value, event.signature,
                                     event.authoritative)
