@@ -33,6 +33,7 @@ from osp.discovery.keys import (
     normalize,
     record_keys,
     rendezvous_key,
+    record_words,
     title_words,
 )
 from osp.discovery.search import (
@@ -79,6 +80,7 @@ __all__ = [
     "rendezvous_key",
     "search_library",
     "signing_bytes",
+    "record_words",
     "title_words",
     "verify_item",
 ]
