@@ -32,8 +32,8 @@ from osp.discovery.keys import (
     RendezvousKey,
     normalize,
     record_keys,
-    rendezvous_key,
     record_words,
+    rendezvous_key,
     title_words,
 )
 from osp.discovery.search import (

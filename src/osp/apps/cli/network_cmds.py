@@ -530,8 +530,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
         err.print(f"  peer API + gateway  {s.peer_url}")
         if peer_listener_hidden(s.node):
             where = s.peer_url.removeprefix("http://")
-            port = where.rpartition(":")[2]
-            err.print(f"  peer listener on {where}: other nodes cannot reach your records (use --http 0.0.0.0:{port})",
+            err.print(f"  peer listener on {where}: other nodes cannot reach your records "
+                      f"(use --http 0.0.0.0:{where.rpartition(':')[2]})",
                       style="yellow", highlight=False, soft_wrap=True)
         err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
         reach = reachability_lines(reachability_report(s.node))
