@@ -39,3 +39,14 @@ def test_plain_words_where_a_url_or_file_belongs(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "must be an http(s) URL" in proc.stderr, proc.stderr
     proc = osp(tmp_path, "resolve", str(tmp_path / "missing.json"), check=False)
     assert proc.returncode == 2 and "no such file" in proc.stderr, proc.stderr
+
+
+def test_search_without_results_ends_json_with_done_and_names_no_first_result(tmp_path: Path) -> None:
+    proc = osp(tmp_path, "search", "glacier", "--no-dht", "--json", check=False)
+    assert proc.returncode == 2 and "no track matched" in proc.stderr, proc.stderr
+    (done,) = jsonl(proc)  # no result lines, then the summary POST /api/search ends with
+    assert done["done"]["results"] == 0 and done["done"]["firstResultAt"] is None
+    assert "first after" not in proc.stderr and "None" not in proc.stderr, proc.stderr
+    for command in ("search", "resolve"):  # lookup commands: no listener options, DHT options shared
+        usage = osp(tmp_path, command, "--help").stdout
+        assert "--bootstrap" in usage and "--no-dht" in usage and "--http" not in usage and "--control" not in usage

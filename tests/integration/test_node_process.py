@@ -99,3 +99,14 @@ def test_a_second_node_on_the_same_machine_needs_no_port_flags(tmp_path: Path) -
     assert f"control port {DEFAULT_CONTROL[1]} is taken (another osp node?); using 127.0.0.1:" in log, log
     assert f"http port {DEFAULT_HTTP[1]} is taken (another osp node?); using 127.0.0.1:" in log, log
     assert f"fell back from {DEFAULT_LISTEN[1]}" in log, log
+    assert "cannot reach your records" not in log, log  # the default peer listener (0.0.0.0) is public
+
+
+def test_a_loopback_peer_listener_says_others_cannot_reach_it(tmp_path: Path) -> None:
+    """``--http 127.0.0.1:…`` outside a test network: no HTTP keys are announced and start-up says why."""
+    node = start_node(tmp_path / "n", 0, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--control",
+                      "127.0.0.1:0", "--no-dht", "--no-port-mapping", defaults=True)
+    log = node.stop()
+    port = node.http.rpartition(":")[2]
+    assert (f"peer listener on 127.0.0.1:{port}: other nodes cannot reach your records (use --http 0.0.0.0:{port})"
+            in " ".join(log.split())), log

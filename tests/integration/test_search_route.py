@@ -76,3 +76,13 @@ def test_control_search_streams_ndjson(node: Node) -> None:
         refused = client.post("/api/search", json=bad, headers=auth)
         assert refused.status_code == 400, (bad, refused.text)
     assert client.post("/api/search", json={"q": "harbour"}).status_code == 401
+
+
+@pytest.mark.parametrize("route", ["/api/search", "/api/resolve", "/api/follow", "/api/fetch"])
+def test_malformed_json_to_the_control_api_is_a_400_caller_error(node: Node, route: str) -> None:
+    client = TestClient(control_app(node, TOKEN, lambda: 8788), base_url="http://127.0.0.1:8788")
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    for body in (b'{"q": "harbour"', b"not json", b"[" * 100 + b"]" * 100):
+        resp = client.post(route, content=body, headers=headers)
+        assert resp.status_code == 400, (route, body[:20], resp.text)
+        assert resp.json()["error"] == "caller-error"

@@ -15,6 +15,7 @@ from osp.discovery.keys import (
     STOP_WORDS,
     normalize,
     record_keys,
+    record_words,
     rendezvous_key,
     title_words,
 )
@@ -85,3 +86,13 @@ def test_record_keys_order_dedup_and_cap() -> None:
     assert len(keys) == MAX_RECORD_KEYS and len({k.digest for k in keys}) == MAX_RECORD_KEYS
     with pytest.raises(CallerError):
         record_keys({"artist": DID, "title": "x"})
+
+
+def test_artist_name_words_are_announced_after_title_words_deduped_and_capped() -> None:
+    record = {"id": "osp:track:b" + "a" * 58, "artist": DID, "title": "Glacier Drift", "artistName": "The Drift Aurora"}
+    assert record_words(record) == ["glacier", "drift", "aurora"]  # "the": a stop word; "drift" once
+    assert [k.label for k in record_keys(record)][2:] == ["word:glacier", "word:drift", "word:aurora"]
+    assert record_words({"title": 7, "artistName": None}) == []  # junk fields: no words
+    long = {**record, "title": " ".join(f"w{i}" for i in range(15)), "artistName": "Aurora Borealis Nights"}
+    words = record_words(long)
+    assert len(words) == MAX_TITLE_WORDS and words[-1] == "aurora"  # the same cap for title + name

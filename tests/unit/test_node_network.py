@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ from osp.node.network import (
     announce_ports,
     http_port_to_map,
     load_dht_state,
+    peer_listener_hidden,
     save_dht_state,
 )
 
@@ -91,6 +93,10 @@ def test_http_port_to_map_skips_loopback_listeners() -> None:
     assert http_port_to_map("http://127.0.0.1:8787") is None and http_port_to_map("http://[::1]:8787") is None
     assert http_port_to_map("http://localhost:8787") is None
     assert http_port_to_map("http://192.168.1.5:8787") == 8787 and http_port_to_map("http://0.0.0.0:9000") == 9000
+    # an unspecified bind address has a loopback URL; the bind address decides
+    assert http_port_to_map("http://127.0.0.1:8787", "0.0.0.0") == 8787
+    assert http_port_to_map("http://[::1]:8787", "::") == 8787
+    assert http_port_to_map("http://127.0.0.1:8787", "127.0.0.1") is None
 
 
 class _Engine:
@@ -102,7 +108,8 @@ class _Engine:
 
 
 def test_announce_ports_are_the_routers_outside_ports_once_mapped() -> None:
-    node = SimpleNamespace(http_url="http://192.168.1.5:8787", engine=None)
+    settings = Settings(data_dir=Path("/nonexistent"), http=("0.0.0.0", 8787))
+    node = SimpleNamespace(http_url="http://192.168.1.5:8787", engine=None, settings=settings)
     assert announce_ports(node) == (8787, None)  # type: ignore[arg-type]
     node.engine = _Engine(Reachability(6881, None, "pending", None, 3, "pending", None))
     assert announce_ports(node) == (8787, 6881)  # type: ignore[arg-type]
@@ -110,3 +117,17 @@ def test_announce_ports_are_the_routers_outside_ports_once_mapped() -> None:
     assert announce_ports(node) == (40001, 40000)  # type: ignore[arg-type]
     node.http_url = None
     assert announce_ports(node) == (None, 40000)  # type: ignore[arg-type]
+
+
+def test_a_loopback_peer_listener_announces_no_http_port() -> None:
+    reach = Reachability(6881, None, "off", None, 3)
+    hidden = Settings(data_dir=Path("/nonexistent"), http=("127.0.0.1", 8787))
+    node = SimpleNamespace(http_url="http://127.0.0.1:8787", engine=_Engine(reach), settings=hidden)
+    assert peer_listener_hidden(node)  # type: ignore[arg-type]
+    assert announce_ports(node) == (None, 6881)  # type: ignore[arg-type]
+    for visible in (dataclasses.replace(hidden, allow_private_peers=True),  # a loopback test network
+                    dataclasses.replace(hidden, public_url="https://music.example"),  # a reverse proxy
+                    dataclasses.replace(hidden, http=("0.0.0.0", 8787))):
+        node.settings = visible
+        assert not peer_listener_hidden(node)  # type: ignore[arg-type]
+        assert announce_ports(node) == (8787, 6881)  # type: ignore[arg-type]

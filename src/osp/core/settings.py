@@ -19,7 +19,7 @@ from urllib.parse import SplitResult, urlsplit
 from osp.core.errors import CallerError
 
 DEFAULT_LISTEN = ("0.0.0.0", 6881)
-DEFAULT_HTTP = ("127.0.0.1", 8787)
+DEFAULT_HTTP = ("0.0.0.0", 8787)  #: the read-only public face, like BitTorrent's 0.0.0.0:6881 (design.md §4)
 DEFAULT_CONTROL = ("127.0.0.1", 8788)
 DEFAULT_CACHE_SIZE = 4 * 1024**3  #: 4 GiB of fetched tracks
 

@@ -32,6 +32,7 @@ from osp.discovery.keys import (
     RendezvousKey,
     normalize,
     record_keys,
+    record_words,
     rendezvous_key,
     title_words,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "rendezvous_key",
     "search_library",
     "signing_bytes",
+    "record_words",
     "title_words",
     "verify_item",
 ]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from osp.core.errors import CallerError
-from osp.discovery.keys import normalize, rendezvous_key, title_words
+from osp.discovery.keys import normalize, record_words, rendezvous_key
 
 ANNOUNCE_INTERVAL = 1800.0  #: seconds between two announces of one key (BEP 5 peers expire after ~30 min)
 DEFAULT_RATE = 1 / 3  #: announces per second at most, steady state (≈ 10 DHT messages/s)
@@ -70,7 +70,7 @@ def plan(holdings: Iterable[Holding], *, cap: int = DEFAULT_CAP, extra_artists: 
     artists whose catalogs we hold — then other artists by number of tracks held); then
     per track (own tracks first, then most recently played, then by id) its track key
     (``http``) and its torrent's infohash (``bittorrent``); then tags by number of
-    holdings (descending, then by value); then title words likewise.  Malformed
+    holdings (descending, then by value); then record words (title, artist name: keys.record_words) likewise.  Malformed
     holdings (no id or artist, a bad infohash) are skipped.  ``CallerError`` if ``cap`` < 0.
     """
     if cap < 0:
@@ -91,8 +91,7 @@ def plan(holdings: Iterable[Holding], *, cap: int = DEFAULT_CAP, extra_artists: 
         tags = h.record.get("tags")
         if isinstance(tags, list):
             tag_count.update({normalize(t) for t in tags if isinstance(t, str)} - {""})
-        title = h.record.get("title")
-        word_count.update(title_words(title) if isinstance(title, str) else [])
+        word_count.update(record_words(h.record))  # title words, then artist-name words
 
     out: list[Announce] = []
     seen: set[bytes] = set()

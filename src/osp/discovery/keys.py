@@ -10,7 +10,8 @@ verbatim), ``tag`` (a tag, normalized) or ``word`` (a title word, normalized).
 Normalization (``normalize``) is NFKC, case folding (full, Unicode ``casefold``), NFKC
 again, trimming and collapsing runs of white space to one space; title words
 (``title_words``) are the runs of Unicode letters and digits of the normalized title,
-minus ``STOP_WORDS`` and one-character words, at most ``MAX_TITLE_WORDS``.
+minus ``STOP_WORDS`` and one-character words, at most ``MAX_TITLE_WORDS``; a record is
+announced under its title words and the words of its ``artistName`` (``record_words``).
 
 Keys are public and predictable by design: anyone crawling the DHT sees them, and a
 Sybil can announce under them. Seekers treat what they find as hints and verify every
@@ -37,8 +38,8 @@ PREFIX = b"osp/v0/"
 STOP_WORDS = frozenset(
     "a an and are as at be but by feat for from ft in into is it its of on or the this to vs with".split()
 )
-MAX_TITLE_WORDS = 16  #: distinct words announced per title
-MAX_RECORD_KEYS = 24  #: keys per record: track, artist, tags, then title words
+MAX_TITLE_WORDS = 16  #: distinct words announced per title (and per record: title + artist name)
+MAX_RECORD_KEYS = 24  #: keys per record: track, artist, tags, then title and artist-name words
 MAX_VALUE_CHARS = 256  #: longest value a key is derived from (longer is a caller error)
 
 _SPACE = re.compile(r"\s+")
@@ -114,17 +115,32 @@ def rendezvous_key(kind: str, value: str) -> RendezvousKey:
     return RendezvousKey(kind, norm, digest)  # type: ignore[arg-type]  # kind checked above
 
 
+def record_words(record: Mapping[str, Any]) -> list[str]:
+    """The words a record is announced and found under (spec §9.1): the title words, then
+    the words of ``artistName`` (split and filtered as title words) not already among them,
+    at most ``MAX_TITLE_WORDS`` in all.  Whole words only: a seeker's word matches a record
+    word exactly after normalization, never a prefix.  ``"Glacier Drift"`` by ``"Aurora
+    Drift"`` → ``["glacier", "drift", "aurora"]``."""
+    title, name = record.get("title"), record.get("artistName")
+    words = title_words(title if isinstance(title, str) else "")
+    for w in title_words(name if isinstance(name, str) else ""):
+        if len(words) >= MAX_TITLE_WORDS:
+            break
+        if w not in words:
+            words.append(w)
+    return words
+
+
 def record_keys(record: Mapping[str, Any]) -> list[RendezvousKey]:
     """The keys a holder of ``record`` (a verified Track Record) announces, in priority
-    order and without duplicates: track id, artist, each tag, each title word; at most
-    ``MAX_RECORD_KEYS``.  Tags or words that normalize to nothing or are too long are
+    order and without duplicates: track id, artist, each tag, each word of the title and
+    of ``artistName`` (``record_words``); at most ``MAX_RECORD_KEYS``.  Tags or words that normalize to nothing or are too long are
     skipped; a record without ``id`` or ``artist`` is a ``CallerError``."""
     keys = [rendezvous_key("track", str(record.get("id") or "")), rendezvous_key("artist", str(record.get("artist") or ""))]
     seen = {k.digest for k in keys}
     tags = record.get("tags")
     candidates: list[tuple[str, str]] = [("tag", t) for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-    title = record.get("title")
-    candidates += [("word", w) for w in title_words(title if isinstance(title, str) else "")]
+    candidates += [("word", w) for w in record_words(record)]
     for kind, value in candidates:
         try:
             key = rendezvous_key(kind, value)

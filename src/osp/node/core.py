@@ -134,7 +134,7 @@ class Node:
             )
         )
         self.engine.subscribe(self._on_event)
-        http_port = http_port_to_map(self.http_url)
+        http_port = http_port_to_map(self.http_url, s.http[0])
         if s.maps_ports and http_port:  # records, search and web seed reachable through the router too
             self.engine.map_port(http_port)
         if s.dht:
@@ -424,8 +424,8 @@ class Node:
     def dht_holders(self, track_id: str, timeout: float = LOOKUP_TIMEOUT) -> list[str]:
         """Peer URLs announced on the DHT under ``track_id``'s rendezvous key (spec §9;
         starts the engine).  ``NotFoundError`` when the DHT is off, when its routing table is
-        still empty ``BOOTSTRAP_WAIT`` s after this call ("no DHT nodes reachable"), or when no
-        holder is found within ``timeout`` seconds."""
+        still empty ``BOOTSTRAP_WAIT`` s after this call ("no DHT nodes reachable"), or when the
+        lookup (at most ``timeout`` seconds) found no holder."""
         if not self.settings.dht:
             raise NotFoundError(f"{track_id} is not in the local library; give --peer URL to ask a node "
                                 "(the DHT is off)")
@@ -433,10 +433,11 @@ class Node:
         if not self.discovery.wait_for_nodes(BOOTSTRAP_WAIT):  # else the lookup would end at once, empty
             raise NotFoundError(f"{self.discovery.unreachable(BOOTSTRAP_WAIT)}; {track_id} is not in the local "
                                 "library: give --peer URL to ask a node")
+        start = time.monotonic()
         holders = self.discovery.holders(rendezvous_key("track", track_id), timeout)
         if not holders:
             raise NotFoundError(f"{track_id} is not in the local library and no holder was found on the DHT "
-                                f"within {timeout:g} s; give --peer URL to ask a node")
+                                f"(the lookup ended after {time.monotonic() - start:.1f} s); give --peer URL to ask a node")
         return holders
 
     def fetch(self, ref: str, peer: str | Sequence[str] | None = None, *, stall_timeout: float = 60.0) -> Transfer:

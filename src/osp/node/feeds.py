@@ -269,11 +269,13 @@ def unfollow(node: Node, did: str) -> bool:
 def following(node: Node) -> list[dict[str, Any]]:
     """The follows as JSON objects: ``did``, ``audio``, ``seq`` (highest accepted, or
     ``None``), ``catalog`` (infohash or ``None``), ``tracks`` (records known from it),
-    ``followedAt``/``checkedAt`` (Unix seconds or ``None``), ``error``."""
+    ``followedAt``/``checkedAt`` (Unix seconds or ``None``), ``error``, ``nextCheckAt``
+    (``checkedAt`` + ``feed_poll_interval``; ``None`` before the first check)."""
     return [
         {"did": f.did, "audio": f.audio, "seq": f.highest_seq, "catalog": f.catalog,
          "tracks": node.library.known_record_count(f.did), "followedAt": f.followed_at,
-         "checkedAt": f.checked_at, "error": f.error}
+         "checkedAt": f.checked_at, "error": f.error,
+         "nextCheckAt": None if f.checked_at is None else f.checked_at + node.settings.feed_poll_interval}
         for f in node.library.follows()
     ]
 
@@ -425,6 +427,9 @@ def _refuse(node: Node, did: str, seq: int, catalog: str, reason: str, now: floa
     return PollResult(did, seq, False, reason=reason)
 
 
+NO_FEED_YET = "no feed found on the DHT yet"  #: a follow's error until the artist's first valid item is seen
+
+
 def poll_feed(node: Node, did: str, timeout: float = 10.0) -> PollResult:
     """Fetch ``did``'s current item from the DHT and ``handle_item`` it."""
     engine = node.engine
@@ -435,9 +440,15 @@ def poll_feed(node: Node, did: str, timeout: float = 10.0) -> PollResult:
     except OspError as exc:
         node.library.set_follow_checked(did, node.clock(), exc.message)
         return PollResult(did, None, False, reason=exc.message)
-    if item is None:
-        node.library.set_follow_checked(did, node.clock(), "no feed item found in the DHT")
-        return PollResult(did, None, False, reason="no feed item found in the DHT")
+    if item is None or item.seq <= 0 or not item.value:  # nothing stored: libtorrent may hand back an empty item
+        node.library.set_follow_checked(did, node.clock(), NO_FEED_YET)
+        return PollResult(did, None, False, reason=NO_FEED_YET)
+    follow_row = node.library.follow(did)
+    if (follow_row is not None and follow_row.highest_seq is None
+            and not verify_item(public_key_from_did(did), FEED_SALT, item.seq, item.value, item.signature)):
+        reason = f"{NO_FEED_YET} (an item that does not verify was ignored)"  # never a valid one: no feed yet
+        node.library.set_follow_checked(did, node.clock(), reason)
+        return PollResult(did, item.seq, False, reason=reason)
     return handle_item(node, did, item)
 
 

@@ -136,29 +136,43 @@ def reachability_report(node: Node) -> dict[str, Any] | None:
     }
 
 
-def http_port_to_map(http_url: str | None) -> int | None:
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def http_port_to_map(http_url: str | None, bind_host: str | None = None) -> int | None:
     """The peer HTTP port to ask the router for (``Engine.map_port``), or ``None`` when there
-    is no peer listener or it listens on loopback only (the router could not reach it)."""
+    is no peer listener or it listens on loopback only (the router could not reach it).
+    ``bind_host``: the address the listener is bound to (``Settings.http[0]``), which decides
+    instead of the URL's host (an unspecified ``0.0.0.0`` bind has a loopback ``http_url``)."""
     if not http_url:
         return None
     parts = urlsplit(http_url)
-    host = (parts.hostname or "").strip("[]")
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return None
-    except ValueError:
-        if host == "localhost":
-            return None
+    if _is_loopback(parts.hostname or "" if bind_host is None else bind_host):
+        return None
     return parts.port
+
+
+def peer_listener_hidden(node: Node) -> bool:
+    """``True`` when other machines cannot reach ``node``'s peer listener: it is bound to a
+    loopback address (``--http 127.0.0.1:…``) while the node is not on a loopback test network
+    (``allow_private_peers``) and has no ``public_url`` (a reverse proxy in front).  Such a
+    node announces no HTTP keys on the DHT: seekers would dial a port nobody answers on."""
+    s = node.settings
+    return _is_loopback(s.http[0]) and not s.allow_private_peers and not s.public_url
 
 
 def announce_ports(node: Node) -> tuple[int | None, int | None]:
     """``(http, bittorrent)`` ports to announce in the DHT (BEP 5 ``announce_peer``): the
     router's outside ports when UPnP / NAT-PMP mapped ours (a peer dials the router, whose
     outside port may differ from ours), else the bound ports; ``None`` when that listener
-    does not run."""
+    does not run or is hidden on loopback (``peer_listener_hidden``)."""
     engine = node.engine
-    http = urlsplit(node.http_url).port if node.http_url else None
+    http = urlsplit(node.http_url).port if node.http_url and not peer_listener_hidden(node) else None
     if engine is None:
         return http, None
     r = engine.reachability()

@@ -21,6 +21,20 @@ def _offline(c: Ctx) -> Any:
     return Node(c.settings())
 
 
+def _in(when: float | None) -> str:
+    """When the next check of a follow is due: ``in 4 min``, ``now`` (``None``: at the node's next start)."""
+    if when is None:
+        return "at once when a node runs"
+    seconds = int(when - time.time())
+    if seconds <= 0:
+        return "now"
+    if seconds < 120:
+        return f"in {seconds} s"
+    if seconds < 7200:
+        return f"in {seconds // 60} min"
+    return f"in {seconds // 3600} h"
+
+
 def _ago(when: float | None) -> str:
     if when is None:
         return "never"
@@ -82,7 +96,10 @@ def unfollow_cmd(c: Ctx, did: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per followed artist.")
 @pass_ctx
 def following_cmd(c: Ctx, as_json: bool) -> None:
-    """List followed artists: feed seq, catalog, tracks known, last check, last error."""
+    """List followed artists: feed seq, catalog, tracks known, last check, next check, last error.
+
+    A node polls each follow every --feed-poll-interval seconds (osp node); `osp follow DID`
+    again makes a running node poll every follow at once."""
     from osp.node import feeds
 
     running = c.running()
@@ -104,7 +121,8 @@ def following_cmd(c: Ctx, as_json: bool) -> None:
     for row in rows:
         seq = "-" if row.get("seq") is None else str(row["seq"])
         line = (f"{row['did']}  seq {seq}  {row.get('tracks', 0)} tracks  "
-                f"{'audio' if row.get('audio') else 'records'}  checked {_ago(row.get('checkedAt'))}")
+                f"{'audio' if row.get('audio') else 'records'}  checked {_ago(row.get('checkedAt'))}, "
+                f"next {_in(row.get('nextCheckAt')) if running or row.get('checkedAt') is None else 'when a node runs'}")
         out.print(line)
         if row.get("catalog"):
             out.print(f"  catalog {row['catalog']}")

@@ -23,46 +23,24 @@ from osp.core.settings import Settings, parse_gateway_url, parse_hostport, parse
 # --- network -----------------------------------------------------------------------------
 
 
-@cli.command("resolve")
-@click.argument("track")
-@click.option("--peer", help="HTTP base URL of a node to ask (e.g. http://127.0.0.2:8787).")
-@click.option("--json", "as_json", is_flag=True, help="Print the verified record as a JSON object.")
-@pass_ctx
-def resolve_cmd(c: Ctx, track: str, peer: str | None, as_json: bool) -> None:
-    """Fetch and verify a Track Record (id, magnet, record file or record URL)."""
-    from osp.apps.http.control import track_summary
-
-    running = c.running()
-    if running:
-        summary = ControlClient(running).post("/api/resolve", {"track": track, "peer": peer})
-    else:
-        from osp.node.core import Node
-
-        node = Node(c.settings(allow_private_peers=_local_peer(peer, track)))
-        try:
-            summary = track_summary(node.resolve(track, peer).record)
-        finally:
-            node.close()
-    if as_json:
-        emit_json(summary)
-    else:
-        from osp.apps.cli.views import resolve_lines
-
-        for label, value in resolve_lines(summary):
-            out.print(f"{label:<9} {value}", style="green" if label == "verified" else None)
-
-
 def _node_settings(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
                    allow_private: bool, **extra: Any) -> Settings:
+    """Settings from the network flags; a loopback or private ``--bootstrap`` node turns
+    ``allow_private_peers`` on (a private test DHT), as a local ``--peer`` does."""
+    nodes = tuple(parse_hostport(b, what="--bootstrap") for b in bootstrap)
     return c.settings(
         listen=parse_hostport(listen, what="--listen"),
         http=parse_hostport(http, what="--http"),
         control=parse_hostport(control, what="--control"),
         dht=dht,
-        bootstrap=tuple(parse_hostport(b, what="--bootstrap") for b in bootstrap),
-        allow_private_peers=allow_private,
+        bootstrap=nodes,
+        allow_private_peers=allow_private or _local_peer(*(_host_url(h, p) for h, p in nodes)),
         **extra,
     )
+
+
+def _host_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _local_peer(*urls: str | None) -> bool:
@@ -143,12 +121,14 @@ GATEWAYS_HELP = ("Extra IPFS trustless gateway base URL (repeatable, tried in or
 
 NETWORK_OPTIONS = [
     click.option("--listen", default="0.0.0.0:6881", show_default=True, help="BitTorrent listen HOST:PORT."),
-    click.option("--http", default="127.0.0.1:8787", show_default=True, help="Peer HTTP listener HOST:PORT (the default falls back to a free port if busy)."),
+    click.option("--http", default="0.0.0.0:8787", show_default=True,
+                 help="Peer HTTP listener HOST:PORT: the read-only public face (records, search, gateway) that other "
+                      "nodes reach; a loopback address hides it (the default falls back to a free port if busy)."),
     click.option("--control", default="127.0.0.1:8788", show_default=True, help="Control API HOST:PORT (loopback only; the default falls back to a free port if busy)."),
     click.option("--dht/--no-dht", default=True, show_default=True, help="Join the Mainline DHT."),
     click.option("--bootstrap", multiple=True, help="DHT bootstrap node HOST:PORT (repeatable)."),
     click.option("--allow-private-peers", is_flag=True,
-                 help="Tune for loopback/LAN peers: uTP off, private-network DHT rules (automatic when --peer is local)."),
+                 help="Tune for loopback/LAN peers: uTP off, private-network DHT rules (automatic when --peer or --bootstrap is local)."),
 ]
 
 
@@ -156,6 +136,65 @@ def network_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(NETWORK_OPTIONS):
         f = option(f)
     return f
+
+
+LOOKUP_OPTIONS = [NETWORK_OPTIONS[0], *NETWORK_OPTIONS[3:]]  #: no listeners: --listen, --dht, --bootstrap, --allow-private-peers
+
+
+def lookup_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The network options of a command that only looks things up (``resolve``, ``search``):
+    ``--listen``, ``--dht/--no-dht``, ``--bootstrap``, ``--allow-private-peers``."""
+    for option in reversed(LOOKUP_OPTIONS):
+        f = option(f)
+    return f
+
+
+def warn_ignored_lookup_options() -> None:
+    """With a running node the command asks it: say which lookup flags given on the command
+    line are ignored (the node uses its own session and DHT)."""
+    ctx = click.get_current_context()
+    given = [flag for name, flag in (("listen", "--listen"), ("dht", "--dht/--no-dht"), ("bootstrap", "--bootstrap"),
+                                     ("allow_private_peers", "--allow-private-peers"))
+             if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)]
+    if given:
+        err.print(f"{', '.join(given)} ignored: the running node (osp node) looks up with its own DHT session",
+                  style="yellow", highlight=False, soft_wrap=True)
+
+
+@cli.command("resolve")
+@click.argument("track")
+@click.option("--peer", help="HTTP base URL of a node to ask (e.g. http://127.0.0.2:8787).")
+@click.option("--json", "as_json", is_flag=True, help="Print the verified record as a JSON object.")
+@lookup_options
+@pass_ctx
+def resolve_cmd(c: Ctx, track: str, peer: str | None, as_json: bool, listen: str, dht: bool,
+                bootstrap: tuple[str, ...], allow_private_peers: bool) -> None:
+    """Fetch and verify a Track Record (id, magnet, record file or record URL).
+
+    Without --peer a track id is looked up on the DHT (--bootstrap, --listen, --no-dht
+    apply when no node runs for the data directory; a running node uses its own DHT)."""
+    from osp.apps.http.control import track_summary
+
+    running = c.running()
+    if running:
+        warn_ignored_lookup_options()
+        summary = ControlClient(running).post("/api/resolve", {"track": track, "peer": peer})
+    else:
+        from osp.node.core import Node
+
+        node = Node(_node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap,
+                                   allow_private_peers or _local_peer(peer, track)))
+        try:
+            summary = track_summary(node.resolve(track, peer).record)
+        finally:
+            node.close()
+    if as_json:
+        emit_json(summary)
+    else:
+        from osp.apps.cli.views import resolve_lines
+
+        for label, value in resolve_lines(summary):
+            out.print(f"{label:<9} {value}", style="green" if label == "verified" else None)
 
 
 def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -457,7 +496,7 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
     from osp.apps.cli.status_cmds import reachability_lines
     from osp.apps.http.server import NodeServer
     from osp.node.core import Node
-    from osp.node.network import reachability_report
+    from osp.node.network import peer_listener_hidden, reachability_report
 
     if c.running():
         raise CallerError(f"a node already runs for {c.data_dir} (pid {c.running().pid})")  # type: ignore[union-attr]
@@ -489,6 +528,11 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
             (_, port), url = busy[name]
             err.print(f"  {name} port {port} is taken (another osp node?); using {url.removeprefix('http://')}")
         err.print(f"  peer API + gateway  {s.peer_url}")
+        if peer_listener_hidden(s.node):
+            where = s.peer_url.removeprefix("http://")
+            err.print(f"  peer listener on {where}: other nodes cannot reach your records "
+                      f"(use --http 0.0.0.0:{where.rpartition(':')[2]})",
+                      style="yellow", highlight=False, soft_wrap=True)
         err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
         reach = reachability_lines(reachability_report(s.node))
         if not reach:

@@ -9,7 +9,7 @@ import click
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
-from osp.apps.cli.network_cmds import _node_settings, network_options
+from osp.apps.cli.network_cmds import _node_settings, lookup_options, warn_ignored_lookup_options
 from osp.apps.cli.views import printable
 from osp.core.errors import NotFoundError, RemoteError
 
@@ -32,19 +32,22 @@ def result_line(result: dict[str, Any]) -> str:
 @click.argument("words", nargs=-1)
 @click.option("--artist", metavar="DID", help="Only tracks by this artist (did:key).")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only tracks with this tag (repeatable: all must match).")
-@click.option("--limit", default=20, show_default=True, help="Most results to show.")
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds the whole search may take.")
+@click.option("--limit", default=20, show_default=True, help="Most results to show (1 to 1000).")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds the whole search may take (at most 60).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line as results arrive (an improved "
-              "result comes again with its new score and holders).")
-@network_options
+              "result comes again with its new score and holders); a last {\"done\": summary} line ends it.")
+@lookup_options
 @pass_ctx
 def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[str, ...], limit: int, timeout: float,
-               as_json: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
-               allow_private_peers: bool) -> None:
-    """Search the library, then the nodes the DHT names, for WORDS of a title, --tag and --artist.
+               as_json: bool, listen: str, dht: bool, bootstrap: tuple[str, ...], allow_private_peers: bool) -> None:
+    """Search the library, then the nodes the DHT names, for WORDS of a title or of the
+    artist's name, --tag and --artist.
 
-    Every record is verified; a node that answers forged or off-topic records is dropped.
-    Local results come first; the rest print as they arrive; a summary ends on stderr.
+    WORDS match whole words (no prefixes), case and accents folded; at most 8 words and
+    8 tags.  Every record is verified; a node that answers forged or off-topic records is
+    dropped.  Each node asked gets 2 s and returns at most 50 records (512 KiB).  Local
+    results come first; the rest print as they arrive; a summary ends on stderr.  With a
+    running node the search runs there (--listen, --bootstrap, --no-dht are then ignored).
     Exit status 2 (not found) when nothing matched."""
     from osp.apps.http.control import MAX_SEARCH_TIMEOUT, search_request
 
@@ -63,6 +66,7 @@ def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[s
 
     running = c.running()
     if running:
+        warn_ignored_lookup_options()
         last = ControlClient(running, timeout=MAX_SEARCH_TIMEOUT + 30).post_progress(
             "/api/search", body, lambda line: show(line["result"]) if isinstance(line.get("result"), dict) else None)
         summary = last.get("done")
@@ -72,11 +76,15 @@ def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[s
             raise RemoteError(str(summary["error"].get("message", "search failed")))
     else:
         summary = _search_here(c, body, show, listen, dht, bootstrap, allow_private_peers)
+    if as_json:
+        emit_json({"done": summary})  # as POST /api/search ends
     unreachable = summary.get("dhtUnreachable")
     if unreachable:
         err.print(f"{printable(unreachable)}: only the library was searched", soft_wrap=True)
-    err.print(f"{plural(int(summary['results']), 'result')} in {summary['elapsed']:.2f} s "
-              f"(first after {summary['firstResultAt']} s); asked {plural(int(summary['asked']), 'node')}, "
+    first = summary.get("firstResultAt")
+    err.print(f"{plural(int(summary['results']), 'result')} in {summary['elapsed']:.2f} s"
+              + (f" (first after {first} s)" if first is not None else "")
+              + f"; asked {plural(int(summary['asked']), 'node')}, "
               f"{summary['answered']} answered, {summary['bad']} dropped as bad", highlight=False, soft_wrap=True)
     if not summary["results"]:
         raise NotFoundError("no track matched" + ("" if dht else " (the DHT is off: only the library was searched)")

@@ -58,7 +58,7 @@ from starlette.routing import Route
 
 from osp.apps.http.common import call_with_headers, ranged, read_body
 from osp.apps.http.credentials import STREAM_TTL, check_stream_credential, stream_credential
-from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
+from osp.core.errors import CallerError, CorruptDataError, IntegrityError, NotFoundError, OspError
 from osp.core.settings import is_loopback_host
 from osp.discovery.search import Query, Result
 from osp.node import feeds
@@ -120,7 +120,13 @@ class ControlGuard(BaseHTTPMiddleware):
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    body = strict_loads(await read_body(request, 1024 * 1024), max_bytes=1024 * 1024, max_depth=16)
+    """The JSON object of a control POST body (every POST route reads it here).  Malformed
+    JSON, a body too deep or too large is the caller's fault: ``CallerError`` (400), not the
+    ``IntegrityError`` (422) ``strict_loads`` raises for a peer's bytes."""
+    try:
+        body = strict_loads(await read_body(request, 1024 * 1024), max_bytes=1024 * 1024, max_depth=16)
+    except IntegrityError as exc:
+        raise CallerError(f"the request body is not valid JSON: {exc.message}") from exc
     if not isinstance(body, dict):
         raise CallerError("the request body must be a JSON object")
     return body

@@ -61,9 +61,14 @@ def _bind(host: str, port: int, *, fallback: bool = False) -> tuple[socket.socke
 
 
 def _url(sock: socket.socket) -> str:
+    """``http://host:port`` of a bound socket; an unspecified bind address (``0.0.0.0``,
+    ``::``) gives the loopback address of its family: the URL this machine's clients use
+    (node.json, ``Node.http_url``)."""
     host, port = sock.getsockname()[:2]
-    if host in ("0.0.0.0", "::"):
+    if host == "0.0.0.0":
         host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
