@@ -435,7 +435,7 @@ class HolderPicker:
     the ones to ask now: never one already picked, at most ``per_ip`` per host and
     ``per_network`` per network (``network(host)``: /24 or /64), at most ``total`` in all,
     ports below ``MIN_DHT_PORT`` refused; a batch is taken round-robin across its networks,
-    in random order within each (``rng``), so one crowded network cannot push the
+    networks and holders within each in random order (``rng``), so one crowded network cannot push the
     others' holders past ``total``.  Pure: no I/O, the randomness injected."""
 
     def __init__(self, network: Callable[[str], str], *, total: int, per_ip: int = HOLDERS_PER_IP,
@@ -459,6 +459,9 @@ class HolderPicker:
             groups.setdefault(self.network(host), []).append((url, host))
         for members in groups.values():
             self.rng.shuffle(members)
+        order = list(groups)
+        self.rng.shuffle(order)  # which network goes first in a round is random too
+        groups = {net: groups[net] for net in order}
         out: list[str] = []
         while groups and len(self.picked) < self.total:
             for net in list(groups):
