@@ -13,6 +13,7 @@ title, then id.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 import urllib.parse
@@ -241,6 +242,7 @@ def match(query: Query, record: Mapping[str, Any]) -> float | None:
     return total / len(query.words) if total > 0 else None
 
 
+@functools.lru_cache(maxsize=4096)
 def holder_network(holder: str) -> str:
     """The network a holder counts for when holders are counted as independent: the
     IPv4 /24 or IPv6 /64 of its host, the host name otherwise, ``"local"`` for us."""
