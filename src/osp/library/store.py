@@ -149,7 +149,7 @@ class Library:
     def __init__(self, path: Path, *, indexer: Callable[[bytes], Iterable[str]] | None = None) -> None:
         """``indexer(record JCS bytes) -> hex keys`` fills the search index (``search_keys``)
         as tracks and known records are stored; without one (tools that open the library
-        offline) rows are indexed later, by the first indexed search of a node."""
+        offline) rows are indexed later, when a library with one opens, or at its next indexed search."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.indexer = indexer
@@ -160,6 +160,7 @@ class Library:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self.index_pending()  # rows from before the index (migration 5) or written without an indexer
         except sqlite3.DatabaseError as exc:
             raise CorruptDataError(f"the library at {path} is not a usable SQLite database: {exc}") from exc
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import ipaddress
 import json
 import math
 import queue
@@ -79,7 +80,9 @@ class SearchGate:
     ``rate``/s with ``burst`` (at most ``max_ips`` buckets remembered, least recent dropped).
 
     ``enter(ip)`` returns ``None`` (admitted: call ``leave()`` when done) or the seconds to
-    answer in ``Retry-After`` with a 503.  Clock injected (``monotonic``)."""
+    answer in ``Retry-After`` with a 503.  Loopback clients (this machine's own users and
+    test networks on 127.0.0.N) skip the per-IP rate, not the concurrency cap.  Clock
+    injected (``monotonic``)."""
 
     def __init__(self, *, concurrent: int = PEER_SEARCHES, rate: float = PEER_RATE, burst: float = PEER_BURST,
                  max_ips: int = 4096, monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -91,6 +94,11 @@ class SearchGate:
 
     def enter(self, ip: str) -> int | None:
         with self._lock:
+            if _is_loopback(ip):
+                if self._running >= self.concurrent:
+                    return 1
+                self._running += 1
+                return None
             now = self.monotonic()
             tokens, at = self._buckets.pop(ip, (self.burst, now))
             tokens = min(self.burst, tokens + (now - at) * self.rate)
@@ -108,6 +116,13 @@ class SearchGate:
     def leave(self) -> None:
         with self._lock:
             self._running = max(0, self._running - 1)
+
+
+def _is_loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
 
 
 class VerifiedCache:
