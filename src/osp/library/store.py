@@ -153,6 +153,7 @@ class Library:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.indexer = indexer
+        self._indexed_version = -1  #: ``data_version`` at the last ``index_pending``
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -500,8 +501,10 @@ class Library:
         return any(bytes(r[0]) == record for r in rows)  # type: ignore[call-overload]
 
     def _indexed_ids(self, required: Sequence[str], any_of: Sequence[str]) -> tuple[str, list[object]]:
-        """SQL (a sub-select of track ids) and its arguments; indexes the rows not indexed yet."""
-        self.index_pending()
+        """SQL (a sub-select of track ids) and its arguments; indexes the rows not indexed yet
+        when another connection (an offline tool) changed the database since the last check."""
+        if self._data_version() != self._indexed_version:
+            self.index_pending()
         parts: list[str] = []
         args: list[object] = []
         if required:
@@ -520,12 +523,19 @@ class Library:
         returns how many.  Cheap when there are none (one indexed anti-join)."""
         if self.indexer is None:
             return 0
-        pending = self._all("SELECT id, record FROM tracks WHERE id NOT IN (SELECT track_id FROM search_keys) "
-                            "UNION SELECT id, record FROM records WHERE id NOT IN (SELECT track_id FROM search_keys)")
+        pending = self._all("SELECT id, record FROM tracks WHERE NOT EXISTS (SELECT 1 FROM search_keys "
+                            "WHERE track_id=tracks.id) UNION SELECT id, record FROM records WHERE NOT EXISTS "
+                            "(SELECT 1 FROM search_keys WHERE track_id=records.id)")
+        self._indexed_version = self._data_version()
         if pending:
             with self.transaction() as db:
                 self._index(db, [(str(i), bytes(r)) for i, r in pending])  # type: ignore[call-overload]
         return len(pending)
+
+    def _data_version(self) -> int:
+        """``PRAGMA data_version``: changes when another connection commits."""
+        version: Any = self._all("PRAGMA data_version")[0][0]
+        return int(version)
 
     def _index(self, db: sqlite3.Connection, rows: Sequence[tuple[str, bytes]]) -> None:
         if self.indexer is None or not rows:

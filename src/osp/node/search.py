@@ -54,14 +54,14 @@ from osp.discovery.search import (
 )
 from osp.distribution.peer_client import PeerClient
 from osp.node.discovery import BOOTSTRAP_WAIT
-from osp.records.canonical import jcs, strict_loads
+from osp.records.canonical import jcs
 from osp.records.track import VerifiedTrack, verify_track
 
 if TYPE_CHECKING:
     from osp.node.core import Node
 
 MAX_PEERS = 64  #: holders asked in one search at most
-MAX_CANDIDATES = 5000  #: library rows one search reads at most (the index's candidates, newest first)
+MAX_CANDIDATES = 2000  #: library rows one search reads at most (the index's candidates, newest first)
 PEER_SEARCHES = 2  #: peers' searches (``GET /osp/v0/search``) answered at once; more get 503
 PEER_RATE = 10 / 60  #: peers' searches per second one IP address may make, on average
 PEER_BURST = 5  #: ... and at once
@@ -184,9 +184,9 @@ def local_results(node: Node, query: Query) -> list[tuple[dict[str, Any], bytes]
     required, any_of = query_index_keys(query)
     rows = []
     for row in node.library.search_candidates(limit=MAX_CANDIDATES, required=required, any_of=any_of):
-        try:
-            rows.append((strict_loads(row.record), row.record))
-        except OspError:
+        try:  # verified when stored: plain json is enough (and several times faster than strict_loads)
+            rows.append((json.loads(row.record), row.record))
+        except ValueError:
             continue
     return [(record, raw) for _score, record, raw in search_library(query, rows)]
 
@@ -200,7 +200,7 @@ def peer_answer(node: Node, query: Query) -> bytes:
     if len(found) <= limit:  # then records known from followed artists' catalogs (verified when stored)
         have = {str(record.get("id")) for record, _raw in found}
         required, any_of = query_index_keys(query)
-        known = [(strict_loads(k.record), k.record) for k in node.library.known_candidates(required, any_of, limit=1000)
+        known = [(json.loads(k.record), k.record) for k in node.library.known_candidates(required, any_of, limit=1000)
                  if k.id not in have]
         found += [(record, raw) for _score, record, raw in search_library(dataclasses.replace(query, limit=limit + 1),
                                                                          known)]
