@@ -31,7 +31,16 @@ def node(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterato
 
 @pytest.fixture(scope="module")
 def peer(node: Node) -> TestClient:
-    return TestClient(peer_app(node))
+    return TestClient(peer_app(node), client=("127.0.0.1", 50000))  # loopback: no per-IP rate
+
+
+def test_search_rate_per_ip_answers_503_with_retry_after(node: Node) -> None:
+    remote = TestClient(peer_app(node), client=("198.51.100.7", 50000))
+    codes = [remote.get("/osp/v0/search", params={"q": "glacier"}) for _ in range(6)]
+    assert [r.status_code for r in codes] == [200] * 5 + [503]  # burst 5, then 10 a minute
+    assert int(codes[-1].headers["retry-after"]) >= 1 and codes[-1].json()["error"] == "busy"
+    other = TestClient(peer_app(node), client=("198.51.100.8", 50000))
+    assert other.get("/osp/v0/search", params={"q": "glacier"}).status_code == 200  # another address is not affected
 
 
 def ids(answer: dict) -> list[str]:  # type: ignore[type-arg]

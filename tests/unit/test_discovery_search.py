@@ -123,7 +123,9 @@ def test_merge_dedups_counts_holders_and_ranks() -> None:
     m.add("http://192.0.2.7:8080", [pair(full)])  # another network
     ranked = m.results()
     assert m.count == 3
-    assert [r.track_id for r in ranked] == [full["id"], other["id"], half["id"]]
+    # our library's result ranks first (trusted), then score, then independent holders
+    assert [r.track_id for r in ranked] == [half["id"], full["id"], other["id"]]
+    assert [r.trusted for r in ranked] == [True, False, False]
     by_id = {r.track_id: r for r in ranked}
     assert by_id[other["id"]].holders == {"http://10.0.0.2:8080", "http://10.0.0.3:8080"}
     assert by_id[other["id"]].independent_holders == 1

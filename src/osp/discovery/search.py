@@ -13,7 +13,9 @@ title, then id.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import random
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,6 +37,10 @@ MAX_Q_CHARS = 256
 MAX_TAG_CHARS = 64
 MAX_PARAMS = 32
 LOCAL = "local"  #: the holder name of our own library
+MAX_TOP_PER_PEER = 5  #: results one peer's network may place among the top before the others' (poisoning)
+HOLDERS_PER_IP = 2  #: holders asked per IP address over a whole search (Sybils: one host, many ports)
+HOLDERS_PER_NETWORK = 4  #: holders asked per IPv4 /24 or IPv6 /64 over a whole search
+MIN_DHT_PORT = 1024  #: DHT-learned holder ports below this are refused (privileged ports: not an OSP node)
 TITLE_WEIGHT, OTHER_WEIGHT = 1.0, 0.75  #: a query word found in the title / only in tags or artist name
 
 
@@ -161,6 +167,40 @@ class Query:
         return out
 
 
+def index_keys(record: Mapping[str, Any]) -> list[str]:
+    """Hex rendezvous keys under which our library indexes ``record`` (table ``search_keys``):
+    track, artist, each tag, and as ``word`` keys every word ``match`` finds (title words,
+    the words of tags and of the artist name), deduplicated, uncapped.  A record with
+    nothing indexable yields ``[]``."""
+    out: dict[str, None] = {}
+
+    def add(kind: str, value: object) -> None:
+        if isinstance(value, str):
+            try:
+                out[rendezvous_key(kind, value).hex] = None
+            except CallerError:
+                pass
+
+    add("track", record.get("id"))
+    add("artist", record.get("artist"))
+    tags = record.get("tags")
+    for tag in tags if isinstance(tags, list) else []:
+        add("tag", tag)
+    in_title, other = _terms(record)
+    for word in [*in_title, *other]:
+        add("word", word)
+    return list(out)
+
+
+def query_index_keys(query: Query) -> tuple[list[str], list[str]]:
+    """``(required, any)`` hex keys of ``query`` for the library index: a candidate has
+    every ``required`` key (artist, tags) and, when ``any`` is not empty, one of them
+    (words).  A superset of what ``match`` accepts (``index_keys`` holds every word it reads)."""
+    required = [rendezvous_key("artist", query.artist).hex] if query.artist else []
+    required += [rendezvous_key("tag", t).hex for t in query.tags]
+    return required, [rendezvous_key("word", w).hex for w in query.words]
+
+
 def _terms(record: Mapping[str, Any]) -> tuple[set[str], set[str]]:
     """(title words, other searchable words: tags whole and split, artist name words)."""
     title = record.get("title")
@@ -202,6 +242,7 @@ def match(query: Query, record: Mapping[str, Any]) -> float | None:
     return total / len(query.words) if total > 0 else None
 
 
+@functools.lru_cache(maxsize=4096)
 def holder_network(holder: str) -> str:
     """The network a holder counts for when holders are counted as independent: the
     IPv4 /24 or IPv6 /64 of its host, the host name otherwise, ``"local"`` for us."""
@@ -229,6 +270,7 @@ class Result:
     raw: bytes
     score: float
     holders: frozenset[str]
+    trusted: bool = False  #: from our library or by an artist we follow: ranks before the rest
 
     @property
     def independent_holders(self) -> int:
@@ -236,11 +278,31 @@ class Result:
         return len({holder_network(h) for h in self.holders})
 
     @property
-    def rank_key(self) -> tuple[float, int, str, str]:
-        """Sort key, ascending = better: score desc, independent holders desc, title, id."""
+    def rank_key(self) -> tuple[int, float, int, str, str]:
+        """Sort key, ascending = better: trusted first (our library, followed artists), then
+        score desc, independent holders desc, title, id."""
         title = self.record.get("title")
-        return (-self.score, -self.independent_holders, normalize(title) if isinstance(title, str) else "",
-                self.track_id)
+        return (0 if self.trusted else 1, -self.score, -self.independent_holders,
+                normalize(title) if isinstance(title, str) else "", self.track_id)
+
+
+def cap_per_peer(results: Sequence[Result], per_peer: int = MAX_TOP_PER_PEER) -> list[Result]:
+    """``results`` (ranked) with each peer network's share of the top capped: a result that
+    is not ``trusted`` and whose every holder network already placed ``per_peer`` results
+    is moved after the others (in its order).  One peer — or one /24 of Sybils — minting
+    records that match every query cannot fill the top of the list."""
+    placed: dict[str, int] = {}
+    top: list[Result] = []
+    later: list[Result] = []
+    for r in results:
+        nets = {holder_network(h) for h in r.holders if h != LOCAL}
+        if r.trusted or not nets or any(placed.get(n, 0) < per_peer for n in nets):
+            top.append(r)
+            for n in nets:
+                placed[n] = placed.get(n, 0) + 1
+        else:
+            later.append(r)
+    return top + later
 
 
 class Merge:
@@ -253,8 +315,9 @@ class Merge:
     by track id; the first record and bytes seen for an id are kept.
     """
 
-    def __init__(self, query: Query) -> None:
+    def __init__(self, query: Query, *, followed: Iterable[str] = ()) -> None:
         self.query = query
+        self.followed = frozenset(followed)  #: artists we follow: their records are ``trusted``
         self._results: dict[str, Result] = {}
 
     @property
@@ -274,45 +337,74 @@ class Merge:
         changed: dict[str, Result] = {}
         for track_id, score, record, raw in scored:
             old = self._results.get(track_id)
+            trusted = source == LOCAL or record.get("artist") in self.followed
             if old is None:
-                new = Result(track_id, record, raw, score, frozenset({source}))
+                new = Result(track_id, record, raw, score, frozenset({source}), trusted)
             elif source in old.holders:
                 continue
             else:
-                new = replace(old, holders=old.holders | {source}, score=max(old.score, score))
+                new = replace(old, holders=old.holders | {source}, score=max(old.score, score),
+                              trusted=old.trusted or trusted)
             self._results[track_id] = changed[track_id] = new
         return list(changed.values())
 
     def results(self) -> list[Result]:
-        """Every result, best first (``Result.rank_key``)."""
-        return sorted(self._results.values(), key=lambda r: r.rank_key)
+        """Every result, best first (``Result.rank_key``), at most ``MAX_TOP_PER_PEER`` of
+        one peer network's before the others' (``cap_per_peer``)."""
+        return cap_per_peer(sorted(self._results.values(), key=lambda r: r.rank_key))
+
+
+def peer_host(peer: str) -> str:
+    """The host (IP address) a peer URL is remembered under: ``http://10.0.0.1:8787`` and
+    ``http://10.0.0.1:9000`` are one peer (a host reachable on many ports is one host);
+    IPv4-mapped IPv6 as IPv4; a string that is no URL as itself."""
+    if "//" not in peer:
+        return peer
+    return _addr_key(urllib.parse.urlsplit(peer).hostname or peer)
+
+
+def _addr_key(host: str) -> str:
+    try:
+        addr = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host.lower()
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return str(addr)
 
 
 @dataclass
 class BadPeers:
-    """Peers caught misbehaving (forged, malformed, oversized or off-topic answers),
-    remembered for ``ttl`` seconds by the injected ``clock``; at most ``max_entries``
-    (the oldest mark is forgotten first)."""
+    """Peers caught misbehaving (forged, malformed, oversized or off-topic answers, or
+    timing out), keyed by host (``peer_host``: every port of a bad IP is bad), remembered
+    for ``ttl`` seconds (or a mark's own) by the injected ``clock``; at most
+    ``max_entries`` (the oldest mark is forgotten first)."""
 
     clock: Callable[[], float]
     ttl: float = 1800.0
     max_entries: int = 4096
     _marks: OrderedDict[str, tuple[float, str]] = field(default_factory=OrderedDict)
 
-    def mark(self, peer: str, reason: str) -> None:
-        """Remember ``peer`` as bad for ``ttl`` seconds from now, for ``reason``."""
-        self._marks.pop(peer, None)
-        self._marks[peer] = (self.clock() + self.ttl, reason)
+    def mark(self, peer: str, reason: str, ttl: float | None = None) -> None:
+        """Remember ``peer``'s host as bad for ``ttl`` seconds (default ``self.ttl``) from
+        now, for ``reason``; a longer mark already there is kept."""
+        key = peer_host(peer)
+        until = self.clock() + (self.ttl if ttl is None else ttl)
+        old = self._marks.pop(key, None)
+        if old is not None and old[0] > until:
+            until, reason = old
+        self._marks[key] = (until, reason)
         while len(self._marks) > self.max_entries:
             self._marks.popitem(last=False)
 
     def reason(self, peer: str) -> str | None:
-        """Why ``peer`` is bad, or ``None`` if it is not (any more)."""
-        entry = self._marks.get(peer)
+        """Why ``peer`` (its host) is bad, or ``None`` if it is not (any more)."""
+        key = peer_host(peer)
+        entry = self._marks.get(key)
         if entry is None:
             return None
         if self.clock() >= entry[0]:
-            del self._marks[peer]
+            del self._marks[key]
             return None
         return entry[1]
 
@@ -335,3 +427,57 @@ def search_library(query: Query, rows: Iterable[tuple[dict[str, Any], bytes]]) -
 
     hits.sort(key=order)
     return hits[: query.limit]
+
+
+class HolderPicker:
+    """Which DHT-named holders to ask, over a whole search (or one lookup): Sybils crowd
+    predictable keys, so what one host or one network can fill is capped.
+
+    ``pick(candidates)`` takes ``(url, host, port)`` triples in arrival order and returns
+    the ones to ask now: never one already picked, at most ``per_ip`` per host and
+    ``per_network`` per network (``network(host)``: /24 or /64), at most ``total`` in all,
+    ports below ``MIN_DHT_PORT`` refused; a batch is taken round-robin across its networks,
+    networks and holders within each in random order (``rng``), so one crowded network cannot push the
+    others' holders past ``total``.  Pure: no I/O, the randomness injected."""
+
+    def __init__(self, network: Callable[[str], str], *, total: int, per_ip: int = HOLDERS_PER_IP,
+                 per_network: int = HOLDERS_PER_NETWORK, rng: random.Random | None = None) -> None:
+        self.network = network
+        self.total = total
+        self.per_ip = per_ip
+        self.per_network = per_network
+        self.rng = rng or random.Random()
+        self.picked: list[str] = []
+        self._seen: set[str] = set()
+        self._per_ip: dict[str, int] = {}
+        self._per_net: dict[str, int] = {}
+
+    def pick(self, candidates: Iterable[tuple[str, str, int]]) -> list[str]:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for url, host, port in candidates:
+            if url in self._seen or not MIN_DHT_PORT <= port <= 65535:
+                continue
+            self._seen.add(url)
+            groups.setdefault(self.network(host), []).append((url, host))
+        for members in groups.values():
+            self.rng.shuffle(members)
+        order = list(groups)
+        self.rng.shuffle(order)  # which network goes first in a round is random too
+        groups = {net: groups[net] for net in order}
+        out: list[str] = []
+        while groups and len(self.picked) < self.total:
+            for net in list(groups):
+                members = groups[net]
+                url, host = members.pop()
+                if not members:
+                    del groups[net]
+                ip = _addr_key(host)
+                if self._per_ip.get(ip, 0) >= self.per_ip or self._per_net.get(net, 0) >= self.per_network:
+                    continue
+                self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
+                self._per_net[net] = self._per_net.get(net, 0) + 1
+                self.picked.append(url)
+                out.append(url)
+                if len(self.picked) >= self.total:
+                    break
+        return out

@@ -99,4 +99,17 @@ MIGRATIONS: list[str] = [
         stored_at REAL NOT NULL      -- Unix seconds
     );
     """,
+    # 5: the search index (spec §9.3): the hex rendezvous keys each track or known record is
+    # found under (track, artist, tags, words), so a search parses only its candidates.  Rows
+    # are filled by the node (the keys are SHA-1 digests of normalized text, not SQL): at
+    # add_track / store_catalog, and for rows not indexed yet (this migration's existing
+    # rows, rows written without an indexer) before each indexed search.
+    """
+    CREATE TABLE search_keys (
+        key TEXT NOT NULL,           -- hex rendezvous key; '' marks a row with nothing indexable
+        track_id TEXT NOT NULL,      -- tracks.id or records.id
+        PRIMARY KEY (key, track_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX search_keys_track ON search_keys(track_id);
+    """,
 ]

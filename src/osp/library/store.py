@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -146,9 +146,14 @@ class CatalogRow:
 class Library:
     """The library database at ``path``; call ``close()`` (or use as a context manager)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, indexer: Callable[[bytes], Iterable[str]] | None = None) -> None:
+        """``indexer(record JCS bytes) -> hex keys`` fills the search index (``search_keys``)
+        as tracks and known records are stored; without one (tools that open the library
+        offline) rows are indexed later, when a library with one opens, or at its next indexed search."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.indexer = indexer
+        self._indexed_version = -1  #: ``data_version`` at the last ``index_pending``
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -156,6 +161,7 @@ class Library:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self.index_pending()  # rows from before the index (migration 5) or written without an indexer
         except sqlite3.DatabaseError as exc:
             raise CorruptDataError(f"the library at {path} is not a usable SQLite database: {exc}") from exc
 
@@ -237,6 +243,7 @@ class Library:
                 ),
             )
             db.execute("DELETE FROM transfers WHERE infohash=?", (infohash,))  # finished: no resume needed
+            self._index(db, [(track.id, track.to_json())])
         return True
 
     def remove_track(self, track_id: str) -> RemovedTrack | None:
@@ -249,6 +256,8 @@ class Library:
                 return None
             track = TrackRow(*rows[0])
             db.execute("DELETE FROM tracks WHERE id=?", (track_id,))
+            db.execute("DELETE FROM search_keys WHERE track_id=? AND NOT EXISTS (SELECT 1 FROM records WHERE id=?)",
+                       (track_id, track_id))
             ih_used = db.execute("SELECT 1 FROM tracks WHERE infohash=? LIMIT 1", (track.infohash,)).fetchone()
             if not ih_used:
                 db.execute("DELETE FROM torrents WHERE infohash=?", (track.infohash,))
@@ -356,6 +365,8 @@ class Library:
                 raise NotFoundError(f"not following {did}")
             rows = db.execute("SELECT * FROM catalogs WHERE artist=?", (did,)).fetchall()
             db.execute("DELETE FROM catalogs WHERE artist=?", (did,))
+            db.execute("DELETE FROM search_keys WHERE track_id IN (SELECT id FROM records WHERE artist=?) "
+                       "AND track_id NOT IN (SELECT id FROM tracks)", (did,))
             db.execute("DELETE FROM records WHERE artist=?", (did,))
         return _catalog_row(rows[0]) if rows else None
 
@@ -397,6 +408,7 @@ class Library:
                     "seen_at=excluded.seen_at",
                     [(t.id, t.record["artist"], t.to_json(), f"catalog:{catalog.infohash}", catalog.stored_at)
                      for t in records])
+                self._index(db, [(t.id, t.to_json()) for t in records])
                 db.execute("UPDATE follows SET catalog=?, highest_seq=max(coalesce(highest_seq, ?), ?) WHERE did=?",
                            (catalog.infohash, catalog.seq, catalog.seq, catalog.artist))
         replaced = _catalog_row(old[0]) if old else None
@@ -455,14 +467,92 @@ class Library:
         rows = self._all(f"SELECT tracks.* FROM tracks{_OK if available else ''} WHERE infohash=?", (infohash,))
         return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
 
-    def search_candidates(self, artist: str | None = None, limit: int = 10_000) -> list[TrackRow]:
-        """Tracks a search may answer with: only those whose file is intact, narrowed to
-        ``artist`` (a did:key, indexed) when given; at most ``limit``, newest first.  The
-        caller matches the rest (words, tags) on the records (``osp.discovery.search``)."""
+    def search_candidates(self, artist: str | None = None, limit: int = 10_000, *,
+                          required: Sequence[str] | None = None, any_of: Sequence[str] = ()) -> list[TrackRow]:
+        """Tracks a search may answer with: only those whose file is intact, newest first,
+        at most ``limit``; the caller matches the records (``osp.discovery.search``).
+
+        With ``required`` (hex keys, possibly empty) the search index narrows them: a
+        candidate has every ``required`` key and, if ``any_of`` is not empty, one of those
+        (``osp.discovery.search.query_index_keys``) — only the candidates are read, however
+        large the library.  Without it, ``artist`` (a did:key, indexed) narrows them."""
+        if required is not None:
+            ids, args = self._indexed_ids(required, any_of)
+            rows = self._all(f"SELECT tracks.* FROM tracks{_OK} WHERE tracks.id IN ({ids}) "
+                             "ORDER BY added_at DESC, id LIMIT ?", (*args, limit))
+            return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
         where = " WHERE tracks.artist=?" if artist else ""
         rows = self._all(f"SELECT tracks.* FROM tracks{_OK}{where} ORDER BY added_at DESC, id LIMIT ?",
                          (artist, limit) if artist else (limit,))
         return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
+
+    def known_candidates(self, required: Sequence[str], any_of: Sequence[str] = (), limit: int = 1000) -> list[KnownRecord]:
+        """Known records (``known_records``) the search index names for ``required`` /
+        ``any_of`` keys (as ``search_candidates``), newest first, at most ``limit``."""
+        ids, args = self._indexed_ids(required, any_of)
+        rows = self._all(f"SELECT * FROM records WHERE id IN ({ids}) ORDER BY seen_at DESC, id LIMIT ?", (*args, limit))
+        return [_known_row(r) for r in rows]
+
+    def is_stored_record(self, track_id: str, record: bytes) -> bool:
+        """True when ``record`` (JCS bytes) is byte for byte the record stored for
+        ``track_id`` (a library track or a known record): verified when it was stored."""
+        rows = self._all("SELECT record FROM tracks WHERE id=? UNION ALL SELECT record FROM records WHERE id=?",
+                         (track_id, track_id))
+        return any(bytes(r[0]) == record for r in rows)  # type: ignore[call-overload]
+
+    def _indexed_ids(self, required: Sequence[str], any_of: Sequence[str]) -> tuple[str, list[object]]:
+        """SQL (a sub-select of track ids) and its arguments; indexes the rows not indexed yet
+        when another connection (an offline tool) changed the database since the last check."""
+        if self._data_version() != self._indexed_version:
+            self.index_pending()
+        parts: list[str] = []
+        args: list[object] = []
+        if required:
+            parts.append(f"SELECT track_id FROM search_keys WHERE key IN ({','.join('?' * len(required))}) "
+                         "GROUP BY track_id HAVING count(*)=?")
+            args += [*required, len(set(required))]
+        if any_of:
+            parts.append(f"SELECT track_id FROM search_keys WHERE key IN ({','.join('?' * len(any_of))})")
+            args += list(any_of)
+        if not parts:
+            return "SELECT NULL WHERE 0", []
+        return " INTERSECT ".join(parts), args
+
+    def index_pending(self) -> int:
+        """Index (``indexer``) the tracks and known records without ``search_keys`` rows;
+        returns how many.  Cheap when there are none (one indexed anti-join)."""
+        if self.indexer is None:
+            return 0
+        pending = self._all("SELECT id, record FROM tracks WHERE NOT EXISTS (SELECT 1 FROM search_keys "
+                            "WHERE track_id=tracks.id) UNION SELECT id, record FROM records WHERE NOT EXISTS "
+                            "(SELECT 1 FROM search_keys WHERE track_id=records.id)")
+        self._indexed_version = self._data_version()
+        if pending:
+            with self.transaction() as db:
+                self._index(db, [(str(i), bytes(r)) for i, r in pending])  # type: ignore[call-overload]
+        return len(pending)
+
+    def _data_version(self) -> int:
+        """``PRAGMA data_version``: changes when another connection commits."""
+        version: Any = self._all("PRAGMA data_version")[0][0]
+        return int(version)
+
+    def _index(self, db: sqlite3.Connection, rows: Sequence[tuple[str, bytes]]) -> None:
+        if self.indexer is None or not rows:
+            return
+        have = {str(r[0]) for r in db.execute(
+            f"SELECT DISTINCT track_id FROM search_keys WHERE track_id IN ({','.join('?' * len(rows))})",
+            [i for i, _ in rows])} if len(rows) < 900 else set()
+        out: list[tuple[str, str]] = []
+        for track_id, record in rows:
+            if track_id in have:
+                continue
+            try:
+                keys = list(self.indexer(record))
+            except Exception:  # a row that is not a record: marked, never indexed again
+                keys = []
+            out += [(k, track_id) for k in (keys or [""])]
+        db.executemany("INSERT OR IGNORE INTO search_keys VALUES (?,?)", out)
 
     def cached_tracks(self) -> list[TrackRow]:
         """What the cache quota counts: tracks fetched from the network (``origin ==

@@ -14,6 +14,7 @@ comes (``PeerAnswers.late``), and a closing node ends what is still asked (``aba
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -162,6 +163,49 @@ def first_that_answers(peers: Sequence[str], attempt: Callable[[str], T]) -> T:
             failures.append((url, exc))
     if not failures:
         raise PeerError("no node was asked")
+    first = failures[0][1]
+    if len(failures) > 1:
+        first.message += "; also tried " + "; ".join(f"{url}: {exc.message}" for url, exc in failures[1:])
+        first.args = (first.message,)
+    raise first
+
+
+def first_valid(peers: Sequence[str], attempt: Callable[[str], T], *, deadline: float, workers: int = 8,
+                on_unreachable: Callable[[str], None] = lambda _url: None) -> T:
+    """``attempt(url)`` for the nodes in ``peers`` (base URLs, at least one) in parallel (at
+    most ``workers`` at once); the first success wins and the rest are left to end by their
+    own request deadline (their threads are not joined).  ``deadline``: seconds for all.
+
+    A node that fails with ``PeerError`` (down, too slow: its client's deadline passed) or
+    has not answered by ``deadline`` is passed to ``on_unreachable`` (remember it briefly).
+    When none succeeds, raises the first failure's ``RemoteError`` (its class, so its exit
+    code) with the others' messages appended, as ``first_that_answers``.  Errors other than
+    ``RemoteError`` (a caller error) propagate at once."""
+    if not peers:
+        raise PeerError("no node was asked")
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(peers))), thread_name_prefix="osp-first")
+    futures = {pool.submit(attempt, url): url for url in peers}
+    end = time.monotonic() + deadline
+    failures: list[tuple[str, RemoteError]] = []
+    try:
+        while futures:
+            done, _ = wait(futures, timeout=max(0.0, end - time.monotonic()), return_when=FIRST_COMPLETED)
+            if not done:
+                break
+            for fut in done:
+                url = futures.pop(fut)
+                try:
+                    return fut.result()
+                except PeerError as exc:
+                    on_unreachable(url)
+                    failures.append((url, exc))
+                except RemoteError as exc:
+                    failures.append((url, exc))
+        for url in futures.values():
+            on_unreachable(url)
+            failures.append((url, PeerError(f"{url} did not answer within {deadline:g} s")))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     first = failures[0][1]
     if len(failures) > 1:
         first.message += "; also tried " + "; ".join(f"{url}: {exc.message}" for url, exc in failures[1:])

@@ -41,9 +41,16 @@ from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
 from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
-from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers
+from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers, first_valid
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
-from osp.node.discovery import BOOTSTRAP_WAIT, LOOKUP_TIMEOUT, Discovery
+from osp.node.discovery import (
+    BOOTSTRAP_WAIT,
+    HOLDER_DEADLINE,
+    LOOKUP_TIMEOUT,
+    RESOLVE_DEADLINE,
+    SLOW_PEER_TTL,
+    Discovery,
+)
 from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
@@ -57,6 +64,7 @@ from osp.node.publish import (
     remove_orphans,
     web_seed_url,
 )
+from osp.node.search import SearchGate, VerifiedCache, record_index_keys
 from osp.node.streams import stream_source
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 from osp.records.track import prepare as prepare_records
@@ -74,7 +82,7 @@ class Node:
         self.streams = OpenStreams()  #: ``/stream/`` responses reading now, per track
         self._cache_lock = threading.Lock()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # what you hold and fetched is yours to show
-        self.library = Library(settings.library_path)
+        self.library = Library(settings.library_path, indexer=record_index_keys)  # fills the search index
         self.keystore = Keystore(settings.identity_dir)
         self.engine: Engine | None = None
         self.http_url: str | None = None  #: set by the HTTP runner once the peer listener is bound
@@ -92,6 +100,8 @@ class Node:
         self.feeds = FeedService(self)  #: artist feeds: ours put, follows polled (threads start with the engine)
         self.bad_peers = BadPeers(clock)  #: peers that answered forged, off-topic or oversized data (for a while)
         self.discovery = Discovery(self)  #: DHT announcing and holder lookups (started with the engine)
+        self.search_gate = SearchGate()  #: admits peers' searches (2 at once, per-IP rate): a flood gets 503
+        self.verified_records = VerifiedCache()  #: records verified in searches, by hash of their bytes
         self._dht_saver: DhtStateSaver | None = None  #: keeps ``<data-dir>/dht-state`` (started with the engine)
 
     # -- identity ---------------------------------------------------------------
@@ -251,9 +261,11 @@ class Node:
         url = self.public_url
         return rebuild_torrent(metainfo, web_seeds=[web_seed_url(url, cid)] if url else [])
 
-    def _peer(self, url: str) -> PeerClient:
-        """A client for a peer URL, behind the egress guard (design.md §4 "Outbound requests")."""
-        return PeerClient(url, allow_private=self.settings.allow_private_peers, deadline=self.settings.request_deadline)
+    def _peer(self, url: str, deadline: float | None = None) -> PeerClient:
+        """A client for a peer URL, behind the egress guard (design.md §4 "Outbound requests");
+        ``deadline``: seconds for each request (default ``settings.request_deadline``)."""
+        return PeerClient(url, allow_private=self.settings.allow_private_peers,
+                          deadline=self.settings.request_deadline if deadline is None else deadline)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, (PieceFinished, TorrentFinished)):
@@ -398,7 +410,7 @@ class Node:
             if known is not None:
                 return verify_track(known.record)
             if not peer:
-                return first_that_answers(self.dht_holders(ref), lambda url: self._resolve_remote(ref, url))
+                return self._resolve_holders(ref, self.dht_holders(ref))
             return self._resolve_remote(ref, peer)
         path = Path(ref).expanduser()
         if path.is_file():
@@ -410,9 +422,17 @@ class Node:
                               "(give a track id, magnet, record file or record URL)")
         raise CallerError(f"{ref!r} is not a track id, magnet, record file or record URL")
 
-    def _resolve_remote(self, track_id: str, peer: str) -> VerifiedTrack:
+    def _resolve_holders(self, track_id: str, holders: Sequence[str]) -> VerifiedTrack:
+        """The record of ``track_id`` from DHT-named ``holders``, asked in parallel (the first
+        valid record wins; ``HOLDER_DEADLINE`` s each, ``RESOLVE_DEADLINE`` s in all); a
+        holder that is down or too slow is skipped for ``SLOW_PEER_TTL`` s."""
+        return first_valid(holders, lambda url: self._resolve_remote(track_id, url, HOLDER_DEADLINE),
+                           deadline=RESOLVE_DEADLINE,
+                           on_unreachable=lambda url: self.bad_peers.mark(url, "no answer in time", SLOW_PEER_TTL))
+
+    def _resolve_remote(self, track_id: str, peer: str, deadline: float | None = None) -> VerifiedTrack:
         try:
-            with self._peer(peer) as client:
+            with self._peer(peer, deadline) as client:
                 track = verify_track(client.record(track_id))
             if track.id != track_id:
                 raise IntegrityError(f"asked {peer} for {track_id}, got the record {track.id}", check="id")
@@ -453,8 +473,10 @@ class Node:
         # the same node named twice is asked and used as a web seed once
         named = list(dict.fromkeys(typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))))
         engine = self.start_engine()
+        from_dht = False
         if not named and ref.strip().startswith(ID_PREFIX) and self.local_track(ref.strip()) is None:
             named = self.dht_holders(ref.strip())  # the holders are the named peers; libtorrent's DHT finds more
+            from_dht = self.library.known_record(ref.strip()) is None
         first = named[0] if named else None
         ahead: Future[PeerAnswers] | None = None
         verified: Future[VerifiedTrack] = Future()  # the torrents asked ahead are checked against it
@@ -462,7 +484,9 @@ class Node:
             ahead = self._ask_pool.submit(ask_peers, ref.strip(), named, self._peer,
                                           lambda t: check_torrent(verified.result(), t))
         try:
-            if len(named) > 1 and ref.strip().startswith((ID_PREFIX, "magnet:")):
+            if from_dht:
+                track = self._resolve_holders(ref.strip(), named)  # DHT-named holders: in parallel, short deadlines
+            elif len(named) > 1 and ref.strip().startswith((ID_PREFIX, "magnet:")):
                 track = first_that_answers(named, lambda url: self.resolve(ref, url))  # the record: any named node
             else:
                 track = self.resolve(ref, first)

@@ -13,8 +13,10 @@
   the scheduler's token bucket caps the rate (``announce_rate``).
 * **Holders.**  ``holders(key, timeout)``: ``engine.dht_get_peers`` under a rendezvous key,
   as peer base URLs ``http://ip:port`` — never our own, never a peer ``BadPeers`` remembers,
-  at most ``MAX_HOLDERS`` and ``MAX_PER_NETWORK`` per /24 (IPv4) or /64 (IPv6): DHT answers
-  are hints from anyone (Sybils crowd predictable keys), so what one network can fill is capped.
+  at most ``MAX_HOLDERS``, ``MAX_PER_NETWORK`` per /24 (IPv4) or /64 (IPv6) and two per IP,
+  round-robin across networks, random within, no privileged port (``HolderPicker``): DHT
+  answers are hints from anyone (Sybils crowd predictable keys), so what one network can fill
+  is capped.
 
 The scheduler runs on ``monotonic`` (injected); nothing here decides anything the pure
 modules do not.
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from osp.core.errors import OspError
 from osp.discovery import announce
 from osp.discovery.keys import RendezvousKey
+from osp.discovery.search import HolderPicker
 from osp.node.network import announce_ports
 from osp.records.canonical import strict_loads
 
@@ -42,6 +45,9 @@ MAX_HOLDERS = 32  #: peer URLs one lookup yields at most
 MAX_PER_NETWORK = 4  #: of them from one /24 (IPv4) or /64 (IPv6)
 LOOKUP_TIMEOUT = 10.0  #: seconds a resolve/get by id waits for the DHT's holders
 BOOTSTRAP_WAIT = 3.0  #: seconds a lookup waits for a first routing-table node before giving up
+HOLDER_DEADLINE = 5.0  #: seconds one DHT-named holder has to answer a record request
+RESOLVE_DEADLINE = 15.0  #: seconds the holders of a resolve by id have in all (asked in parallel)
+SLOW_PEER_TTL = 300.0  #: seconds a holder that timed out (or was down) is skipped
 
 
 @dataclass(frozen=True)
@@ -199,27 +205,36 @@ class Discovery:
         boot = ", ".join(f"{h}:{p}" for h, p in self.node.settings.bootstrap) or "libtorrent's default routers"
         return f"no DHT nodes reachable: the routing table is empty after {wait:.2g} s (bootstrap: {boot})"
 
-    def holders(self, key: RendezvousKey, timeout: float = LOOKUP_TIMEOUT) -> list[str]:
-        """Peer base URLs announced under ``key`` (BEP 5 ``get_peers``, blocking up to
-        ``timeout`` s): deduplicated, without our own listener and the peers ``bad_peers``
-        remembers, at most ``MAX_HOLDERS``, ``MAX_PER_NETWORK`` per /24 or /64.  Empty when
-        the engine is not running or the DHT is off."""
+    def picker(self, total: int) -> HolderPicker:
+        """A ``HolderPicker`` for this node's networks (each loopback address apart when
+        private peers are allowed: test networks on 127.0.0.N)."""
+        apart = self.node.settings.allow_private_peers
+        return HolderPicker(lambda host: network_of(host, loopback_apart=apart), total=total,
+                            per_network=MAX_PER_NETWORK)
+
+    def holder_candidates(self, key: RendezvousKey, timeout: float = LOOKUP_TIMEOUT) -> list[tuple[str, str, int]]:
+        """``(url, host, port)`` of every peer announced under ``key`` (BEP 5 ``get_peers``,
+        blocking up to ``timeout`` s), in arrival order, deduplicated, without our own
+        listener and the hosts ``bad_peers`` remembers; unfiltered otherwise (callers pick
+        with a ``HolderPicker``).  Empty when the engine is not running or the DHT is off."""
         engine = self.node.engine
         if engine is None or not self.node.settings.dht:
             return []
         found = engine.dht_get_peers(key.digest, timeout)
         own = self.node.http_url.rstrip("/") if self.node.http_url else None
-        urls: list[str] = []
-        per_net: dict[str, int] = {}
+        out: list[tuple[str, str, int]] = []
+        seen: set[str] = set()
         for host, port in found:
             url = peer_url(host, port)
-            if url == own or url in urls or self.node.bad_peers.is_bad(url):
+            if url == own or url in seen or self.node.bad_peers.is_bad(url):
                 continue
-            net = network_of(host, loopback_apart=self.node.settings.allow_private_peers)
-            if per_net.get(net, 0) >= MAX_PER_NETWORK:
-                continue
-            per_net[net] = per_net.get(net, 0) + 1
-            urls.append(url)
-            if len(urls) >= MAX_HOLDERS:
-                break
-        return urls
+            seen.add(url)
+            out.append((url, host, port))
+        return out
+
+    def holders(self, key: RendezvousKey, timeout: float = LOOKUP_TIMEOUT) -> list[str]:
+        """Peer base URLs announced under ``key`` (``holder_candidates``), picked by a
+        ``HolderPicker``: at most ``MAX_HOLDERS``, ``MAX_PER_NETWORK`` per /24 or /64 and
+        ``HOLDERS_PER_IP`` per address, round-robin across networks (random within), no
+        port below 1024."""
+        return self.picker(MAX_HOLDERS).pick(self.holder_candidates(key, timeout))

@@ -23,9 +23,14 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import ipaddress
+import json
+import math
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,16 +38,115 @@ from typing import TYPE_CHECKING, Any
 
 from osp.core.errors import IntegrityError, OspError
 from osp.discovery.keys import RendezvousKey
-from osp.discovery.search import LOCAL, MAX_RESULTS_PER_PEER, PEER_TIMEOUT, Merge, Query, Result, match, search_library
+from osp.discovery.search import (
+    LOCAL,
+    MAX_RESULTS_PER_PEER,
+    MAX_TOP_PER_PEER,
+    PEER_TIMEOUT,
+    Merge,
+    Query,
+    Result,
+    holder_network,
+    index_keys,
+    match,
+    query_index_keys,
+    search_library,
+)
 from osp.distribution.peer_client import PeerClient
 from osp.node.discovery import BOOTSTRAP_WAIT
-from osp.records.canonical import strict_loads
-from osp.records.track import verify_track
+from osp.records.canonical import jcs
+from osp.records.track import VerifiedTrack, verify_track
 
 if TYPE_CHECKING:
     from osp.node.core import Node
 
 MAX_PEERS = 64  #: holders asked in one search at most
+MAX_CANDIDATES = 2000  #: library rows one search reads at most (the index's candidates, newest first)
+PEER_SEARCHES = 2  #: peers' searches (``GET /osp/v0/search``) answered at once; more get 503
+PEER_RATE = 10 / 60  #: peers' searches per second one IP address may make, on average
+PEER_BURST = 5  #: ... and at once
+VERIFIED_CACHE = 4096  #: records remembered as verified (by hash of their bytes)
+
+
+def record_index_keys(record: bytes) -> list[str]:
+    """The library's ``indexer``: hex keys of a stored record (``index_keys``)."""
+    parsed = json.loads(record)
+    return index_keys(parsed) if isinstance(parsed, dict) else []
+
+
+class SearchGate:
+    """Admission of peers' searches (``GET /osp/v0/search``), so a flood cannot stall the
+    node: at most ``concurrent`` run at once, and each client IP has a token bucket of
+    ``rate``/s with ``burst`` (at most ``max_ips`` buckets remembered, least recent dropped).
+
+    ``enter(ip)`` returns ``None`` (admitted: call ``leave()`` when done) or the seconds to
+    answer in ``Retry-After`` with a 503.  Loopback clients (this machine's own users and
+    test networks on 127.0.0.N) skip the per-IP rate, not the concurrency cap.  Clock
+    injected (``monotonic``)."""
+
+    def __init__(self, *, concurrent: int = PEER_SEARCHES, rate: float = PEER_RATE, burst: float = PEER_BURST,
+                 max_ips: int = 4096, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.concurrent, self.rate, self.burst, self.max_ips = concurrent, rate, burst, max_ips
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+        self._running = 0
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # ip -> (tokens, at)
+
+    def enter(self, ip: str) -> int | None:
+        with self._lock:
+            if _is_loopback(ip):
+                if self._running >= self.concurrent:
+                    return 1
+                self._running += 1
+                return None
+            now = self.monotonic()
+            tokens, at = self._buckets.pop(ip, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            self._buckets[ip] = (tokens, now)
+            while len(self._buckets) > self.max_ips:
+                self._buckets.popitem(last=False)
+            if tokens < 1:
+                return max(1, math.ceil((1 - tokens) / self.rate))
+            if self._running >= self.concurrent:
+                return 1
+            self._buckets[ip] = (tokens - 1, now)
+            self._running += 1
+            return None
+
+    def leave(self) -> None:
+        with self._lock:
+            self._running = max(0, self._running - 1)
+
+
+def _is_loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+class VerifiedCache:
+    """Records already verified, by SHA-256 of their JCS bytes (bounded LRU, thread-safe):
+    the same record from many holders, or in search after search, is verified once."""
+
+    def __init__(self, size: int = VERIFIED_CACHE) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[bytes, VerifiedTrack] = OrderedDict()
+
+    def get(self, digest: bytes) -> VerifiedTrack | None:
+        with self._lock:
+            track = self._items.get(digest)
+            if track is not None:
+                self._items.move_to_end(digest)
+            return track
+
+    def put(self, digest: bytes, track: VerifiedTrack) -> None:
+        with self._lock:
+            self._items[digest] = track
+            self._items.move_to_end(digest)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -75,13 +179,14 @@ def result_json(result: Result) -> dict[str, Any]:
 
 
 def local_results(node: Node, query: Query) -> list[tuple[dict[str, Any], bytes]]:
-    """The intact library tracks matching ``query`` (narrowed by artist in SQL), best
-    first, at most ``query.limit``."""
+    """The intact library tracks matching ``query``, best first, at most ``query.limit``:
+    only the candidates the search index names (``query_index_keys``) are parsed."""
+    required, any_of = query_index_keys(query)
     rows = []
-    for row in node.library.search_candidates(query.artist):
-        try:
-            rows.append((strict_loads(row.record), row.record))
-        except OspError:
+    for row in node.library.search_candidates(limit=MAX_CANDIDATES, required=required, any_of=any_of):
+        try:  # verified when stored: plain json is enough (and several times faster than strict_loads)
+            rows.append((json.loads(row.record), row.record))
+        except ValueError:
             continue
     return [(record, raw) for _score, record, raw in search_library(query, rows)]
 
@@ -94,7 +199,8 @@ def peer_answer(node: Node, query: Query) -> bytes:
     found = local_results(node, dataclasses.replace(query, limit=limit + 1))
     if len(found) <= limit:  # then records known from followed artists' catalogs (verified when stored)
         have = {str(record.get("id")) for record, _raw in found}
-        known = [(strict_loads(k.record), k.record) for k in node.library.known_records(query.artist, limit=1000)
+        required, any_of = query_index_keys(query)
+        known = [(json.loads(k.record), k.record) for k in node.library.known_candidates(required, any_of, limit=1000)
                  if k.id not in have]
         found += [(record, raw) for _score, record, raw in search_library(dataclasses.replace(query, limit=limit + 1),
                                                                          known)]
@@ -102,9 +208,13 @@ def peer_answer(node: Node, query: Query) -> bytes:
     return b'{"results":[' + body + b'],"truncated":' + (b"true" if len(found) > limit else b"false") + b"}"
 
 
-def checked_answer(query: Query, records: Sequence[Any]) -> list[tuple[dict[str, Any], bytes]]:
+def checked_answer(query: Query, records: Sequence[Any], *, cache: VerifiedCache | None = None,
+                   stored: Callable[[str, bytes], bool] = lambda _id, _raw: False) -> list[tuple[dict[str, Any], bytes]]:
     """Verify every record of one peer's answer and check it matches ``query``.
 
+    A record whose JCS bytes hash to one in ``cache`` (verified before: another holder's
+    answer, an earlier search), or that ``stored(id, bytes)`` says is byte for byte one our
+    library holds, is not verified again; every other one is, and goes into ``cache``.
     Returns ``(record, raw JCS bytes)`` pairs; raises ``IntegrityError`` for the first
     record that is forged or malformed (``verify_track``'s checks), off-topic
     (``check="off-topic"``) or for too many records (``check="size"``)."""
@@ -112,11 +222,31 @@ def checked_answer(query: Query, records: Sequence[Any]) -> list[tuple[dict[str,
         raise IntegrityError(f"{len(records)} results, at most {MAX_RESULTS_PER_PEER}", check="size")
     out = []
     for record in records:
-        track = verify_track(record)
+        track = _verified(record, cache, stored)
         if match(query, track.record) is None:
             raise IntegrityError(f"the record {track.id} does not match the query", check="off-topic")
         out.append((track.record, track.to_json()))
     return out
+
+
+def _verified(record: Any, cache: VerifiedCache | None,
+              stored: Callable[[str, bytes], bool]) -> VerifiedTrack:
+    try:
+        raw = jcs(record)
+    except Exception:
+        return verify_track(record)  # not JSON-able as is: verify_track says why
+    digest = hashlib.sha256(raw).digest()
+    known = cache.get(digest) if cache is not None else None
+    if known is not None:
+        return known
+    track_id = record.get("id") if isinstance(record, dict) else None
+    if isinstance(track_id, str) and stored(track_id, raw):
+        track = VerifiedTrack(record)  # byte for byte what was verified when it was stored
+    else:
+        track = verify_track(record)
+    if cache is not None:
+        cache.put(digest, track)
+    return track
 
 
 def search(node: Node, query: Query, *, timeout: float,
@@ -125,38 +255,69 @@ def search(node: Node, query: Query, *, timeout: float,
     """Search the library, then the DHT, for ``query``; at most ``timeout`` seconds in all.
 
     ``on_result`` runs on the calling thread for each new or improved result, local ones
-    first.  Never raises ``OspError`` for what peers do (a peer's failure only counts in the
-    summary); the DHT part is skipped when the engine is not running or the DHT is off."""
+    first, for at most ``query.limit`` distinct results: a peer's network places at most
+    ``MAX_TOP_PER_PEER`` of them while the search runs (the rest are held and streamed at
+    the end, best first, if the limit is not reached).  Results from our library and by
+    artists we follow are ``trusted`` and rank first.  Holders are picked over the whole
+    search (``Discovery.picker``: two per IP, four per network, round-robin).  Never raises
+    ``OspError`` for what peers do (a peer's failure only counts in the summary); the DHT
+    part is skipped when the engine is not running or the DHT is off."""
     start = monotonic()
     deadline = start + timeout
-    merge = Merge(query)
+    merge = Merge(query, followed=[f.did for f in node.library.follows()])
     first: list[float] = []
+    streamed: set[str] = set()
+    placed: dict[str, int] = {}
+
+    def stream(r: Result) -> None:
+        if not first:
+            first.append(monotonic() - start)
+        on_result(r)
 
     def report(results: list[Result]) -> None:
         for r in results:
-            if not first:
-                first.append(monotonic() - start)
-            on_result(r)
+            if r.track_id in streamed:
+                stream(r)  # a new holder for a result already shown
+                continue
+            if len(streamed) >= query.limit:
+                continue
+            nets = {holder_network(h) for h in r.holders if h != LOCAL}
+            if r.trusted or not nets or any(placed.get(n, 0) < MAX_TOP_PER_PEER for n in nets):
+                streamed.add(r.track_id)
+                for n in nets:
+                    placed[n] = placed.get(n, 0) + 1
+                stream(r)
+
+    def summary(keys: int, asked: int, answered: int, bad: int, unreachable: str | None = None) -> SearchSummary:
+        for r in merge.results():  # held back by the per-peer cap: after the others, up to the limit
+            if len(streamed) >= query.limit:
+                break
+            if r.track_id not in streamed:
+                streamed.add(r.track_id)
+                stream(r)
+        return SearchSummary(keys, asked, answered, bad, len(streamed), monotonic() - start,
+                             first[0] if first else None, unreachable)
 
     report(merge.add(LOCAL, local_results(node, query)))
     keys = query.keys() if node.engine is not None and node.settings.dht else []
     wait = min(BOOTSTRAP_WAIT, max(0.0, deadline - monotonic()))
     if keys and not node.discovery.wait_for_nodes(wait):
-        return SearchSummary(0, 0, 0, 0, merge.count, monotonic() - start, first[0] if first else None,
-                             node.discovery.unreachable(wait))
+        return summary(0, 0, 0, 0, node.discovery.unreachable(wait))
     if not keys:
-        return SearchSummary(0, 0, 0, 0, merge.count, monotonic() - start, first[0] if first else None)
+        return summary(0, 0, 0, 0)
 
     events: queue.Queue[tuple[str, str, Any]] = queue.Queue()
     clients: list[PeerClient] = []
     lock = threading.Lock()
-    asked: set[str] = set()
+    picker = node.discovery.picker(MAX_PEERS)  # caps per IP and per network over the whole search
     pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="osp-search")
     pending = [0]  # lookups and requests not finished (changed on the caller's thread only)
+    cache: VerifiedCache = node.verified_records
+    stored = node.library.is_stored_record
 
     def lookup(key: RendezvousKey) -> None:
         try:
-            found = node.discovery.holders(key, max(0.1, deadline - monotonic()))
+            found = node.discovery.holder_candidates(key, max(0.1, deadline - monotonic()))
         except OspError:
             found = []
         events.put(("holders", key.hex, found))
@@ -172,7 +333,7 @@ def search(node: Node, query: Query, *, timeout: float,
                 clients.append(client)
             with client:
                 records = client.search(query.params())
-            events.put(("answer", url, checked_answer(query, records)))
+            events.put(("answer", url, checked_answer(query, records, cache=cache, stored=stored)))
         except IntegrityError as exc:
             events.put(("bad", url, exc.message))
         except OspError:
@@ -195,15 +356,19 @@ def search(node: Node, query: Query, *, timeout: float,
                 break
             pending[0] -= 1
             if kind == "holders":
-                for url in payload:
-                    if url in asked or node.bad_peers.is_bad(url) or len(asked) >= MAX_PEERS:
-                        continue
-                    asked.add(url)
+                fresh = [c for c in payload if not node.bad_peers.is_bad(c[0])]
+                for url in picker.pick(fresh):
                     pool.submit(ask, url)
                     pending[0] += 1
             elif kind == "answer":
+                try:
+                    added = merge.add(source, payload)
+                except IntegrityError as exc:  # off-topic: Merge checks again
+                    bad += 1
+                    node.bad_peers.mark(source, exc.message)
+                    continue
                 answered += 1
-                report(merge.add(source, payload))
+                report(added)
             elif kind == "bad":
                 bad += 1
                 node.bad_peers.mark(source, payload)
@@ -212,5 +377,4 @@ def search(node: Node, query: Query, *, timeout: float,
         with lock:
             for c in clients:
                 c.close()  # a request still running ends at once; its thread is never joined
-    return SearchSummary(len(keys), len(asked), answered, bad, merge.count, monotonic() - start,
-                         first[0] if first else None)
+    return summary(len(keys), len(picker.picked), answered, bad)

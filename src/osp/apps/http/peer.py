@@ -113,7 +113,15 @@ def peer_app(node: Node) -> Starlette:
 
     async def search(request: Request) -> Response:
         query = Query.from_params(request.query_params.multi_items())  # CallerError (400) on bad parameters
-        body = await anyio.to_thread.run_sync(peer_answer, node, query)
+        ip = request.client.host if request.client else ""
+        retry = node.search_gate.enter(ip)  # 2 at once, a rate per IP: a flood cannot stall the node
+        if retry is not None:
+            return JSONResponse({"error": "busy", "message": "too many searches: try again later"}, status_code=503,
+                                headers={"Retry-After": str(retry)})
+        try:
+            body = await anyio.to_thread.run_sync(peer_answer, node, query)
+        finally:
+            node.search_gate.leave()
         return Response(body, media_type="application/json")
 
     async def ipfs(request: Request) -> Response:
