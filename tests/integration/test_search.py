@@ -44,7 +44,9 @@ def net(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator
 def search(node: NodeProc, *args: str, timeout: float = 60) -> tuple[list[dict[str, Any]], str]:
     proc = osp(node.data_dir, "search", *args, "--json", check=False, timeout=timeout)
     assert proc.returncode in (0, 2), proc.stderr
-    return jsonl(proc), proc.stderr
+    lines = jsonl(proc)
+    assert lines and set(lines[-1]) == {"done"}, proc.stdout  # --json ends with the summary object
+    return lines[:-1], proc.stderr
 
 
 def until(what: str, check: Callable[[], bool], deadline: float = 60) -> float:
