@@ -171,7 +171,7 @@ def run_size(work: Path, n: int, clips: list[Path], queries: int, do_announce: b
             return {i for i, t in truth.items() if body["q"] in t["title"].split()}
 
         # 4. publish → findable (first, so the announce of a brand-new track is measured)
-        fresh = publish(cluster[artists[0]], clips[2 * ARTISTS], f"zephyr{n} theme", ["bench"])
+        publish(cluster[artists[0]], clips[2 * ARTISTS], f"zephyr{n} theme", ["bench"])
         published_at = time.monotonic()
         seekers = rng.sample(range(1 + ARTISTS, n), 3)
 
@@ -276,6 +276,7 @@ def synthetic_library(rng: random.Random, tracks: int = 10_000) -> list[Any]:
     """``tracks`` holdings like a big library: 400 artists, ~200 tags (Zipf-like), titles of
     2–4 words from a 3,000-word vocabulary; 1 % our own."""
     from osp.discovery.announce import Holding
+
     from osp.identity import SigningKey
 
     artists = [SigningKey.generate().did for _ in range(400)]
@@ -297,6 +298,7 @@ def announce_cost(cluster: Cluster, rng: random.Random, window: float = 60.0) ->
     """Scenario 6: a 10,000-track node's announces at the scheduler's rate, versus no cap/dedup."""
     from osp.discovery.announce import ANNOUNCE_INTERVAL, DEFAULT_CAP, DEFAULT_RATE, Scheduler, plan
     from osp.discovery.keys import record_keys
+
     from osp.distribution.engine import Engine
     from osp.distribution.events import EngineConfig
 

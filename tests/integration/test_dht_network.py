@@ -220,6 +220,7 @@ hostile_hits: list[str] = []
 
 def test_hostile_peers_are_dropped_and_remembered(cluster: Cluster, tracks: dict[str, dict[str, Any]]) -> None:
     from osp.discovery.keys import rendezvous_key
+
     from osp.distribution.engine import Engine, EngineConfig
 
     ocean = httpx.get(f"{cluster[1].http}/osp/v0/tracks/{tracks['ocean']['id']}").json()
@@ -241,7 +242,6 @@ def test_hostile_peers_are_dropped_and_remembered(cluster: Cluster, tracks: dict
             seeds = tuple((m.ip, m.bt_port) for m in cluster.members[3 * k + 3: 3 * k + 7])
             engine = Engine(EngineConfig(listen=(ip, free_port(ip)), dht=True, bootstrap=seeds, local_network=True))
             engines.append(engine)
-        hostile = {f"http://{s.server.server_address[0]}:{s.port}" for s in servers}
 
         def announced_and_asked() -> dict[str, Any] | None:
             for engine, server in zip(engines, servers, strict=True):
@@ -312,6 +312,7 @@ def test_feed_replay_with_older_seq_is_ignored(cluster: Cluster) -> None:
     """An eclipse: the follower restarts seeing only an attacker's DHT, where the artist's
     own, validly signed but older item is replayed — the follower keeps the higher seq."""
     from osp.discovery.feed import FEED_SALT, FeedValue, expanded_secret
+
     from osp.distribution.engine import Engine, EngineConfig
     from osp.identity.keystore import Keystore
 
