@@ -154,6 +154,14 @@ class Settings:
             keeps and seeds (default 4 GiB); past it the least recently played are
             evicted (``osp.node.cache``).  The user's own published tracks never count.
             0 keeps nothing fetched once it is no longer playing or transferring.
+        feed_poll_interval: seconds between two polls of each followed artist's feed
+            (BEP 44 mutable item, spec §9 feeds; default 300); tests use a few seconds.
+        announce_cap: most distinct DHT rendezvous keys the node announces (priority order
+            of ``osp.discovery.announce.plan``: artists, track ids and infohashes, tags,
+            title words); ``None``: ``osp.discovery.announce.DEFAULT_CAP``.
+        announce_rate: announces per second at most (token bucket, burst 32); ``None``:
+            ``osp.discovery.announce.DEFAULT_RATE``.  Each key is re-announced every
+            ``ANNOUNCE_INTERVAL`` (30 min), so at rest the cost is cap / 1800 announces/s.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -172,11 +180,16 @@ class Settings:
     request_deadline: float = 30.0
     gateways: tuple[str, ...] = ()
     cache_size: int = DEFAULT_CACHE_SIZE
+    feed_poll_interval: float = 300.0
+    announce_cap: int | None = None
+    announce_rate: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gateways", tuple(parse_gateway_url(g) for g in self.gateways))
         if not is_loopback_host(self.control[0]):
             raise CallerError(f"the control listener must bind a loopback address, not {self.control[0]!r}")
+        if not self.feed_poll_interval > 0:
+            raise CallerError(f"the feed poll interval must be a positive number of seconds, not {self.feed_poll_interval}")
         if self.cache_size < 0:
             raise CallerError(f"the cache size must be 0 or more bytes, not {self.cache_size}")
 

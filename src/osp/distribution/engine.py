@@ -15,6 +15,7 @@ saved with ``save_info_dict``).
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -22,18 +23,29 @@ from typing import Any
 
 import libtorrent as lt
 
-from osp.core.errors import CallerError, CorruptDataError, NotFoundError
+from osp.core.errors import CallerError, CorruptDataError, NotFoundError, PeerError
+from osp.distribution.dht import MAX_MUTABLE_VALUE, MutableLookup, PeersLookup, ReachabilityState
 from osp.distribution.events import (
     CacheFlushed,
+    DhtLookups,
+    DhtPeers,
     EngineConfig,
     Event,
+    ExternalAddress,
     HashFailed,
+    ListenFailed,
     Metainfo,
+    MutableItem,
+    MutablePut,
     PeerBanned,
     PeerInfo,
     PieceFinished,
     PieceRead,
+    PortMapFailed,
+    PortMapped,
+    Reachability,
     ResumeDataSaved,
+    SessionStats,
     StorageMoved,
     TorrentDeleted,
     TorrentFailed,
@@ -232,11 +244,14 @@ class Engine:
             "listen_interfaces": iface,
             "enable_dht": config.dht,
             "enable_lsd": False,
-            "enable_upnp": False,
-            "enable_natpmp": False,
+            "enable_upnp": config.port_mapping,
+            "enable_natpmp": config.port_mapping,
             "alert_mask": int(
                 lt.alert.category_t.error_notification
                 | lt.alert.category_t.status_notification
+                | lt.alert.category_t.dht_notification
+                | lt.alert.category_t.dht_operation_notification
+                | lt.alert.category_t.port_mapping_notification
                 | lt.alert.category_t.storage_notification
                 | lt.alert.category_t.piece_progress_notification
                 | lt.alert.category_t.peer_notification
@@ -276,11 +291,22 @@ class Engine:
         if config.bootstrap or config.local_network:
             pack["dht_bootstrap_nodes"] = ",".join(f"{h}:{p}" for h, p in config.bootstrap)
         try:
-            self._session = lt.session(pack)  # type: ignore[call-overload]
+            self._session = _new_session(pack, config.dht_state)
         except RuntimeError as exc:
             raise CallerError(f"cannot start the BitTorrent session on {iface}: {exc}") from exc
+        #: the configured port was taken: listening on a free one instead (``listen_port``)
+        self.listen_fallback = False
+        if port != 0 and not self._listening():
+            fallback = f"[{host}]:0" if ":" in host else f"{host}:0"
+            self._session.apply_settings({"listen_interfaces": fallback})
+            self.listen_fallback = True
+            self._listening()
         for h, p in config.bootstrap:
             self._session.add_dht_node((h, p))
+        self._reach = ReachabilityState(config.port_mapping)
+        self._stats_lock = threading.Lock()
+        self._stats_posted = 0  # post_dht_stats calls so far (answers arrive in this order)
+        self._stats_seen = 0  # DhtLookups events so far
         self._handles: dict[str, lt.torrent_handle] = {}
         self._subscribers: list[Callable[[Event], None]] = []
         self._lock = threading.Lock()
@@ -294,6 +320,24 @@ class Engine:
     def listen_port(self) -> int:
         """The bound BitTorrent port (resolves port 0)."""
         return int(self._session.listen_port())
+
+    def _listening(self, timeout: float = 2.0) -> bool:
+        """Wait until libtorrent has bound a port (it binds on its network thread)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._session.listen_port() != 0:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+    def reachability(self) -> Reachability:
+        """Ports, external address (``ExternalAddress`` votes), port mapping state and DHT
+        routing table size, now."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # status(): the replacement is asynchronous
+            nodes = int(self._session.status().dht_nodes)
+        return self._reach.snapshot(self.listen_port, nodes)
 
     def set_upload_limit(self, rate: int) -> None:
         """Cap BitTorrent uploads at ``rate`` bytes/s (0: none); see ``ratelimit.UploadBudget``."""
@@ -332,6 +376,7 @@ class Engine:
         sequential: bool = False,
         peers: Sequence[tuple[str, int]] = (),
         file_name: str | None = None,
+        dht: bool = True,
     ) -> str:
         """Add a torrent; returns its hex v1 infohash.  Adding one that is here is a no-op.
 
@@ -342,7 +387,9 @@ class Engine:
         check); ``sequential``: fetch pieces in order (fastest stream start from a slow
         peer, design.md §4); ``peers``: ``(host, port)`` to dial at once; ``file_name``: our
         name for its one file (the info dict's is a peer's choice, design.md §4; renaming
-        is local: the infohash stays).
+        is local: the infohash stays); ``dht=False``: libtorrent neither announces the
+        torrent in the DHT nor looks its peers up there (library seeds: the node's announcer
+        announces them within its message budget, ``dht_announce``).
         """
         try:
             atp = lt.read_resume_data(resume) if resume else None
@@ -368,6 +415,8 @@ class Engine:
             flags |= lt.torrent_flags.seed_mode
         if sequential:
             flags |= lt.torrent_flags.sequential_download
+        if not dht:
+            flags |= lt.torrent_flags.disable_dht
         atp.flags = flags
         infohash = str(atp.ti.info_hashes().v1)
         with self._lock:
@@ -379,6 +428,43 @@ class Engine:
         for peer in peers:
             handle.connect_peer(peer)
         return infohash
+
+    def add_magnet(self, infohash: str, save_path: Path, *, peers: Sequence[tuple[str, int]] = (),
+                   file_name: str | None = None) -> str:
+        """Add a torrent known only by its hex v1 ``infohash``: libtorrent fetches the info
+        dictionary from peers (BEP 9) found by ``peers`` and a DHT ``get_peers`` (BEP 5) and
+        checks it against the infohash.  No trackers nor web seeds (egress, design.md §8);
+        ``file_name`` as in ``add``.  Returns the infohash; ``CallerError`` if it is not 40 hex
+        digits; adding one that is here is a no-op.  ``metainfo`` gives the torrent once known.
+        """
+        if len(infohash) != 40 or any(c not in "0123456789abcdef" for c in infohash):
+            raise CallerError(f"not a hex v1 infohash: {infohash!r}")
+        atp = lt.parse_magnet_uri(f"magnet:?xt=urn:btih:{infohash}")
+        atp.save_path = str(save_path)
+        if file_name is not None:
+            if not file_name or "/" in file_name or "\\" in file_name or file_name in (".", ".."):
+                raise CallerError(f"not a plain file name: {file_name!r}")
+            atp.renamed_files = {0: file_name}
+        atp.flags = atp.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
+        with self._lock:
+            handle = self._handles.get(infohash)
+            if handle is None:
+                handle = self._session.add_torrent(atp)
+                self._handles[infohash] = handle
+        for peer in peers:
+            handle.connect_peer(peer)
+        return infohash
+
+    def metainfo(self, infohash: str) -> bytes | None:
+        """The torrent (its info dictionary alone, ``rebuild_torrent``) once libtorrent has its
+        metadata; ``None`` before; ``NotFoundError`` if it is not here."""
+        ti = self._handle(infohash).torrent_file()
+        if ti is None:
+            return None
+        info = bytes(ti.info_section())
+        if not info:
+            return None
+        return rebuild_torrent(b"d4:info" + info + b"e")
 
     def remove(self, infohash: str, *, delete_files: bool = False, timeout: float = 10.0) -> None:
         """Remove a torrent from the session; with ``delete_files``, delete its files and
@@ -594,9 +680,139 @@ class Engine:
                 asked.append(ih)
         return asked
 
+    # -- DHT (BEP 5, BEP 44) ----------------------------------------------------
+
+    def dht_announce(self, key: bytes, port: int) -> None:
+        """Announce (BEP 5 ``announce_peer``) that we hold ``key`` (20 bytes: an infohash or a
+        rendezvous key) and serve it on ``port`` (1..65535; our HTTP port for rendezvous keys).
+        Fire and forget: libtorrent runs a ``get_peers`` lookup, then announces to the 8
+        closest nodes, which keep it about 30 minutes.  ``CallerError`` on a bad key or port."""
+        if len(key) != 20 or not 0 < port < 65536:
+            raise CallerError("a DHT announce needs a 20-byte key and a port in 1..65535")
+        self._session.dht_announce(lt.sha1_hash(key), port, 0)
+
+    def _post_dht_stats(self) -> int:
+        """Ask for a ``DhtLookups`` snapshot; returns the ``index`` its answer will carry."""
+        with self._stats_lock:
+            self._stats_posted += 1
+            self._session.post_dht_stats()
+            return self._stats_posted
+
+    def dht_get_peers(self, key: bytes, timeout: float = 10.0, *,
+                      on_peers: Callable[[list[tuple[str, int]]], None] | None = None) -> list[tuple[str, int]]:
+        """The peers announced under ``key`` (BEP 5 ``get_peers``), as ``(ip, port)`` (IPv4 or
+        IPv6), deduplicated, in arrival order.  Unverified hints: any DHT node can lie.
+
+        Blocks until the lookup ends (libtorrent has no "done" alert: ended means its DHT
+        stats, polled every 50 ms, show no ``get_peers`` lookup running, which on a busy node
+        may be only at the deadline) or ``timeout`` seconds pass; then returns what it found
+        (an empty list if nothing; at once when the DHT is off or knows no node).  ``on_peers``
+        is called from the engine's alert thread with each batch of new peers (it must not
+        block).  Lookups of the same or different keys may run at once from several threads.
+        """
+        if len(key) != 20:
+            raise CallerError("a DHT key is 20 bytes")
+        lookup: PeersLookup | None = None
+        done = threading.Event()
+        early: list[Event] = []
+
+        def on(event: Event) -> None:
+            if lookup is None:
+                early.append(event)
+                return
+            new = lookup.feed(event)
+            if new and on_peers is not None:
+                on_peers(new)
+            if lookup.done:
+                done.set()
+
+        unsubscribe = self.subscribe(on)
+        try:
+            self._session.dht_get_peers(lt.sha1_hash(key))
+            lookup = PeersLookup(key, self._post_dht_stats())
+            for event in list(early):
+                on(event)
+            deadline = time.monotonic() + timeout
+            while not done.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0 or done.wait(min(0.05, left)):
+                    break
+                self._post_dht_stats()
+        finally:
+            unsubscribe()
+        return list(lookup.peers)
+
+    def dht_put_mutable(self, secret: bytes, public: bytes, salt: bytes, value: bytes,
+                        timeout: float = 20.0) -> int:
+        """Store ``value`` as a BEP 44 mutable item under ``(public, salt)``; returns its ``seq``.
+
+        ``secret`` is libtorrent's 64-byte *expanded* Ed25519 secret (SHA-512 of the seed,
+        clamped: ``discovery.feed.expanded_secret``), ``public`` the 32-byte key.  The
+        value is stored as a bencoded byte string (``v`` = ``<len>:<value>``), at most
+        ``MAX_MUTABLE_VALUE`` (996) bytes.  **The caller does not choose ``seq``**: the 2.1
+        binding's put first gets the item (authoritatively), then signs and stores ``seq`` =
+        the highest seq it found + 1 (1 when none), so a value that must name its own seq
+        (``FeedValue.seq``) is written for ``dht_get_mutable(...).seq + 1`` and the returned
+        seq checked.  Raises ``PeerError`` when no DHT node stored it or nothing answered in
+        ``timeout`` s, ``CallerError`` on bad sizes.
+        """
+        if len(secret) != 64 or len(public) != 32:
+            raise CallerError("a BEP 44 put needs the 64-byte expanded secret and the 32-byte public key")
+        if len(value) > MAX_MUTABLE_VALUE or len(salt) > 64:
+            raise CallerError(f"a BEP 44 value is at most {MAX_MUTABLE_VALUE} bytes and a salt at most 64")
+        event = self._await(lambda e: isinstance(e, MutablePut) and e.public == public and e.salt == salt,
+                            lambda: self._session.dht_put_mutable_item(secret, public, value, salt), timeout)
+        if not isinstance(event, MutablePut):
+            raise PeerError(f"no DHT node confirmed the put within {timeout:.0f} s")
+        if event.num_success == 0:
+            raise PeerError("no DHT node stored the item")
+        return event.seq
+
+    def dht_get_mutable(self, public: bytes, salt: bytes, timeout: float = 10.0) -> MutableItem | None:
+        """The BEP 44 mutable item under ``(public, salt)`` with the highest ``seq`` seen, or
+        ``None`` if none was found.  Waits for libtorrent's authoritative answer (every close
+        node heard) or ``timeout`` s, then returns the best item seen (``authoritative``
+        says which).  libtorrent checked the signature; callers check it again with the salt
+        they asked for (``MutableLookup`` explains why), and never trust ``seq`` to be fresh
+        (BEP 44 items can be replayed).  ``CallerError`` if ``public`` is not 32 bytes.
+        """
+        if len(public) != 32:
+            raise CallerError("a BEP 44 public key is 32 bytes")
+        lookup = MutableLookup(public, salt)
+
+        def feed(event: Event) -> bool:
+            lookup.feed(event)
+            return lookup.done
+
+        self._await(feed, lambda: self._session.dht_get_mutable_item(public, salt), timeout)
+        return lookup.best
+
+    def dht_state(self) -> bytes:
+        """The DHT's node id and routing table nodes, bencoded (``write_session_params_buf``
+        with ``save_dht_state`` only), for ``EngineConfig.dht_state`` next time: a restart
+        rejoins through the nodes it knew.  libtorrent keeps the saved node id only while it
+        still fits the external address (BEP 42), and makes a new one otherwise."""
+        flags = lt.save_state_flags_t.save_dht_state
+        return bytes(lt.write_session_params_buf(self._session.session_state(flags), flags))
+
+    def dht_counters(self, timeout: float = 5.0) -> tuple[int, int]:
+        """``(messages in, messages out)`` of the DHT since the session started (libtorrent
+        counters ``dht.dht_messages_in`` / ``dht.dht_messages_out``); ``(0, 0)`` if libtorrent
+        did not answer within ``timeout`` s."""
+        event = self._await(lambda e: isinstance(e, SessionStats), self._session.post_session_stats, timeout)
+        if not isinstance(event, SessionStats):
+            return 0, 0
+        return event.values.get("dht.dht_messages_in", 0), event.values.get("dht.dht_messages_out", 0)
+
+    def add_dht_node(self, host: str, port: int) -> None:
+        """Ping a DHT node; it enters the routing table when it answers (a private DHT's
+        nodes are seeded this way: a bootstrap router alone never enters routing tables)."""
+        self._session.add_dht_node((host, port))
+
     # -- alerts ----------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
+        self._reach.feed(event)
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:
@@ -645,8 +861,62 @@ class Engine:
             return TorrentDeleted(str(alert.info_hashes.v1), alert.message() if failed else None)
         if isinstance(alert, lt.cache_flushed_alert):
             return CacheFlushed(self._infohash(alert))
+        dht = self._translate_session(alert)
+        if dht is not None:
+            return dht
         if isinstance(alert, lt.read_piece_alert):
             failed = alert.error.value() != 0
             return PieceRead(self._infohash(alert), int(alert.piece), b"" if failed else bytes(alert.buffer),
                              alert.error.message() if failed else None)
         return None
+
+    def _translate_session(self, alert: lt.alert) -> Event | None:
+        """DHT, reachability and session-wide alerts."""
+        if isinstance(alert, lt.dht_get_peers_reply_alert):
+            peers = tuple((str(ip), int(port)) for ip, port in alert.peers())
+            return DhtPeers(bytes(alert.info_hash.to_bytes()), peers)
+        if isinstance(alert, lt.dht_stats_alert):
+            self._stats_seen += 1
+            return DhtLookups(self._stats_seen, tuple(str(r["type"]) for r in alert.active_requests))
+        if isinstance(alert, lt.dht_mutable_item_alert):
+            item = alert.item
+            if not isinstance(item, bytes):
+                return None  # not a byte string: not an item we store
+            # the non-authoritative alert's salt dangles in libtorrent 2.1 (see MutableLookup)
+            salt = bytes(alert.salt) if alert.authoritative else b""
+            return MutableItem(bytes(alert.key), salt, int(alert.seq), item, bytes(alert.signature),
+                               bool(alert.authoritative))
+        if isinstance(alert, lt.dht_put_alert):
+            return MutablePut(bytes(alert.public_key), bytes(alert.salt), int(alert.seq), bytes(alert.signature),
+                              int(alert.num_success))
+        if isinstance(alert, lt.session_stats_alert):
+            return SessionStats({str(k): int(v) for k, v in alert.values.items()})
+        if isinstance(alert, lt.external_ip_alert):
+            return ExternalAddress(str(alert.external_address))
+        if isinstance(alert, lt.portmap_alert):
+            return PortMapped(int(alert.external_port), _portmap_protocol(alert))
+        if isinstance(alert, lt.portmap_error_alert):
+            return PortMapFailed(_portmap_protocol(alert), alert.message())
+        if isinstance(alert, lt.listen_failed_alert):
+            return ListenFailed(f"{alert.address}:{alert.port}", alert.message())
+        return None
+
+
+def _portmap_protocol(alert: Any) -> str:
+    """``upnp`` or ``natpmp`` for a portmap alert."""
+    return "natpmp" if "natpmp" in str(getattr(alert, "map_transport", "")).lower() else "upnp"
+
+
+def _new_session(pack: dict[str, Any], dht_state: bytes | None) -> lt.session:
+    """A session with ``pack``'s settings and, if given and readable, the DHT state of an
+    earlier run (junk state is ignored: it is only a cache of DHT nodes)."""
+    if dht_state:
+        try:
+            params = lt.read_session_params(dht_state, lt.save_state_flags_t.save_dht_state)
+        except (RuntimeError, TypeError, ValueError):
+            params = None
+        if params is not None:
+            params.settings = pack  # type: ignore[assignment]  # the binding converts the dict
+            return lt.session(params)
+    session: lt.session = lt.session(pack)  # type: ignore[call-overload]
+    return session

@@ -92,10 +92,107 @@ class TorrentDeleted:
     error: str | None  #: libtorrent's error text on failure
 
 
+@dataclass(frozen=True)
+class DhtPeers:
+    """One DHT node's answer to our ``get_peers`` lookup (BEP 5): peers announced under ``key``."""
+
+    key: bytes  #: the 20-byte key (infohash or rendezvous key)
+    peers: tuple[tuple[str, int], ...]  #: ``(ip, port)`` as the answering node gave them (unverified hints)
+
+
+@dataclass(frozen=True)
+class DhtLookups:
+    """A snapshot of the DHT's running lookups (answer to ``post_dht_stats``)."""
+
+    index: int  #: the engine's count of these snapshots so far (1, 2, ...), to match a request with its answer
+    active: tuple[str, ...]  #: libtorrent's name of each running lookup (``get_peers``, ``get``, ``put_data``, ...)
+
+
+@dataclass(frozen=True)
+class MutableItem:
+    """A BEP 44 mutable item found in the DHT (libtorrent checked its signature).
+
+    ``value`` is the item's ``v`` when it is a byte string (the only kind we store); the
+    signature covers ``signing_bytes(salt, seq, value)`` (BEP 44).
+    """
+
+    public: bytes  #: 32-byte Ed25519 public key
+    salt: bytes  #: the salt (see ``Engine.dht_get_mutable`` about libtorrent's non-authoritative alerts)
+    seq: int  #: sequence number
+    value: bytes  #: the stored byte string
+    signature: bytes  #: 64-byte Ed25519 signature
+    authoritative: bool  #: True once the lookup heard from every node close to the target (highest seq)
+
+
+@dataclass(frozen=True)
+class MutablePut:
+    """A BEP 44 put finished: ``num_success`` nodes stored the item (0: it failed)."""
+
+    public: bytes  #: 32-byte Ed25519 public key
+    salt: bytes  #: the salt
+    seq: int  #: the sequence number stored
+    signature: bytes  #: 64-byte signature stored
+    num_success: int  #: DHT nodes that acknowledged the put
+
+
+@dataclass(frozen=True)
+class ExternalAddress:
+    """Peers or the DHT told us our address as they see it (libtorrent's vote)."""
+
+    ip: str  #: IPv4 or IPv6 address
+
+
+@dataclass(frozen=True)
+class PortMapped:
+    """UPnP or NAT-PMP mapped our BitTorrent port on the router."""
+
+    external_port: int  #: the port open on the router's outside
+    protocol: str  #: ``upnp`` or ``natpmp``
+
+
+@dataclass(frozen=True)
+class PortMapFailed:
+    """UPnP or NAT-PMP could not map our port."""
+
+    protocol: str  #: ``upnp`` or ``natpmp``
+    message: str  #: libtorrent's error text
+
+
+@dataclass(frozen=True)
+class ListenFailed:
+    """libtorrent could not listen on a configured address (port taken, no such address)."""
+
+    address: str  #: ``host:port`` that failed
+    message: str  #: libtorrent's error text
+
+
+@dataclass(frozen=True)
+class SessionStats:
+    """Session counters (answer to ``post_session_stats``), by libtorrent metric name."""
+
+    values: dict[str, int]  #: e.g. ``dht.dht_messages_in``, ``dht.dht_nodes``
+
+
 Event = (
     PieceFinished | TorrentFinished | HashFailed | PeerBanned | ResumeDataSaved | TorrentFailed | CacheFlushed
-    | PieceRead | StorageMoved | TorrentDeleted
+    | PieceRead | StorageMoved | TorrentDeleted | DhtPeers | DhtLookups | MutableItem | MutablePut
+    | ExternalAddress | PortMapped | PortMapFailed | ListenFailed | SessionStats
 )
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """How reachable the node is, as far as the engine knows.
+
+    ``port_mapping``: ``off`` (not asked), ``pending`` (asked, no answer yet), ``mapped``
+    (UPnP or NAT-PMP opened ``mapped_port``), ``failed`` (every protocol failed).
+    """
+
+    bittorrent_port: int  #: the bound BitTorrent (TCP and DHT UDP) port
+    external_ip: str | None  #: our address as peers and DHT nodes report it; None until one does
+    port_mapping: str  #: ``off`` | ``pending`` | ``mapped`` | ``failed``
+    mapped_port: int | None  #: the router's outside port when ``mapped``
+    dht_nodes: int  #: nodes in the DHT routing table
 
 
 @dataclass(frozen=True)
@@ -163,3 +260,5 @@ class EngineConfig:
     local_network: bool = False
     upload_rate_limit: int = 0
     download_rate_limit: int = 0
+    port_mapping: bool = False
+    dht_state: bytes | None = None

@@ -29,18 +29,20 @@ import time
 import weakref
 from collections.abc import Iterable
 from typing import Any, Self
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpcore
 import httpx
 
-from osp.core.errors import PeerError, RemoteNotFoundError
+from osp.core.errors import IntegrityError, PeerError, RemoteNotFoundError
 from osp.core.settings import split_base_url
 from osp.records.canonical import strict_loads
 
 MAX_RECORD = 64 * 1024
 MAX_TORRENT = 4 * 1024 * 1024
 MAX_LISTING = 16 * 1024 * 1024
+MAX_SEARCH = 512 * 1024  #: bytes of one ``/osp/v0/search`` answer (``osp.discovery.search.MAX_RESPONSE_BYTES``)
+MAX_SEARCH_RESULTS = 50  #: records in one answer (``osp.discovery.search.MAX_RESULTS_PER_PEER``)
 DEFAULT_DEADLINE = 30.0  #: seconds a whole request (connect, headers, body) may take
 
 
@@ -317,3 +319,26 @@ class PeerClient:
         listing = self.get_json(f"/osp/v0/tracks?infohash={infohash}", MAX_LISTING)
         tracks = listing.get("tracks") if isinstance(listing, dict) else None
         return tracks if isinstance(tracks, list) else []
+
+    def search(self, params: Iterable[tuple[str, str]]) -> list[Any]:
+        """``GET /osp/v0/search?…`` (spec §9, the query's ``Query.params()``): the records the
+        peer offers, unverified (the caller verifies each and checks it matches).
+
+        Raises ``IntegrityError`` (``check="size"``: over ``MAX_SEARCH`` bytes or
+        ``MAX_SEARCH_RESULTS`` records; ``check="json"``: not ``{"results": [object…]}``) —
+        a hostile or broken peer — and ``PeerError`` when it cannot be reached in time."""
+        path = "/osp/v0/search?" + urlencode(list(params))
+        try:
+            data = self.get_bytes(path, MAX_SEARCH, "application/json")
+        except PeerError as exc:
+            if "answer larger than" in exc.message:
+                raise IntegrityError(f"{self.base_url}: search answer over {MAX_SEARCH} bytes", check="size") from exc
+            raise
+        answer = strict_loads(data, max_bytes=MAX_SEARCH, max_depth=32)  # IntegrityError(check="json")
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            raise IntegrityError(f"{self.base_url}: search answer is not {{\"results\": [record…]}}", check="json")
+        if len(results) > MAX_SEARCH_RESULTS:
+            raise IntegrityError(f"{self.base_url}: {len(results)} results, at most {MAX_SEARCH_RESULTS} allowed",
+                                 check="size")
+        return results

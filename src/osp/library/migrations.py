@@ -68,4 +68,35 @@ MIGRATIONS: list[str] = [
     UPDATE tracks SET last_played = CAST(strftime('%s', added_at) AS REAL);
     CREATE INDEX tracks_origin ON tracks(origin, last_played);
     """,
+    # 4: artist feeds (BEP 44 + BEP 46, spec §9): the artists this node follows, the signed
+    # records their catalogs made known (without audio), and the catalog torrents it seeds
+    # (its own and its follows': followers keep a catalog reachable while its artist is offline)
+    """
+    CREATE TABLE follows (
+        did TEXT PRIMARY KEY,        -- the artist's did:key
+        audio INTEGER NOT NULL DEFAULT 0,  -- 1: fetch and seed each new track's audio too
+        highest_seq INTEGER,         -- highest BEP 44 seq of a verified, accepted item; NULL before one
+        catalog TEXT,                -- v1 infohash (hex) of the latest catalog held
+        followed_at REAL NOT NULL,   -- Unix seconds
+        checked_at REAL,             -- Unix seconds of the last poll
+        error TEXT                   -- what went wrong at the last poll, NULL if nothing
+    );
+    CREATE TABLE records (
+        id TEXT PRIMARY KEY,         -- track id
+        artist TEXT NOT NULL,        -- did:key the record verified against
+        record BLOB NOT NULL,        -- the verified signed record, JCS bytes
+        source TEXT NOT NULL,        -- where it came from: catalog:<infohash>
+        seen_at REAL NOT NULL        -- Unix seconds
+    );
+    CREATE INDEX records_artist ON records(artist);
+    CREATE TABLE catalogs (
+        artist TEXT PRIMARY KEY,     -- did:key whose catalog this is (ours or a follow's)
+        infohash TEXT NOT NULL,      -- v1 infohash, hex
+        metainfo BLOB NOT NULL,      -- bencoded .torrent (rebuilt: no trackers, no web seeds)
+        path TEXT NOT NULL,          -- the catalog file, relative to the data directory
+        seq INTEGER NOT NULL,        -- the feed item seq that pointed at it
+        count INTEGER NOT NULL,      -- records in it
+        stored_at REAL NOT NULL      -- Unix seconds
+    );
+    """,
 ]

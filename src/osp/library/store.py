@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from osp.content.unixfs import Block
-from osp.core.errors import CorruptDataError
+from osp.core.errors import CorruptDataError, NotFoundError
 from osp.library.migrations import MIGRATIONS
 from osp.records.track import VerifiedTrack
 
@@ -97,6 +97,50 @@ class RemovedTrack:
     torrent_dropped: bool
     file_dropped: bool
     path: str | None
+
+
+@dataclass(frozen=True)
+class FollowRow:
+    """An artist this node follows (spec §9 feeds): ``did``; ``audio``: fetch each new
+    track's audio too; ``highest_seq``: the highest BEP 44 ``seq`` accepted (``None`` before
+    one; never goes down); ``catalog``: hex v1 infohash of the latest catalog held;
+    ``followed_at`` / ``checked_at``: Unix seconds; ``error``: the last poll's problem."""
+
+    did: str
+    audio: bool
+    highest_seq: int | None
+    catalog: str | None
+    followed_at: float
+    checked_at: float | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class KnownRecord:
+    """A verified signed record known without its audio (from a followed artist's
+    catalog): track ``id``, ``artist`` did, ``record`` (JCS bytes), ``source``
+    (``catalog:<infohash>``), ``seen_at`` (Unix seconds)."""
+
+    id: str
+    artist: str
+    record: bytes
+    source: str
+    seen_at: float
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    """A catalog torrent this node seeds: the ``artist``'s (ours or a follow's) current
+    one, hex v1 ``infohash``, bencoded ``metainfo``, file ``path`` relative to the data
+    dir, the feed ``seq`` that pointed at it, ``count`` of records, ``stored_at``."""
+
+    artist: str
+    infohash: str
+    metainfo: bytes
+    path: str
+    seq: int
+    count: int
+    stored_at: float
 
 
 class Library:
@@ -292,6 +336,105 @@ class Library:
         with self.transaction() as db:
             db.execute("UPDATE torrents SET resume=? WHERE infohash=?", (resume, infohash))
 
+    # --- feeds (follows, records known from catalogs, catalog torrents) ------
+
+    def add_follow(self, did: str, *, audio: bool, now: float) -> FollowRow:
+        """Follow ``did`` (already validated); following again only changes ``audio``."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO follows (did, audio, followed_at) VALUES (?,?,?) "
+                       "ON CONFLICT(did) DO UPDATE SET audio=excluded.audio", (did, int(audio), float(now)))
+        row = self.follow(did)
+        assert row is not None
+        return row
+
+    def remove_follow(self, did: str) -> CatalogRow | None:
+        """Stop following ``did``: drops its row, its known records and its catalog row
+        (returned, so the caller stops seeding it and deletes its file); ``None`` if the
+        catalog was not held.  ``NotFoundError`` if ``did`` is not followed."""
+        with self.transaction() as db:
+            if db.execute("DELETE FROM follows WHERE did=?", (did,)).rowcount == 0:
+                raise NotFoundError(f"not following {did}")
+            rows = db.execute("SELECT * FROM catalogs WHERE artist=?", (did,)).fetchall()
+            db.execute("DELETE FROM catalogs WHERE artist=?", (did,))
+            db.execute("DELETE FROM records WHERE artist=?", (did,))
+        return _catalog_row(rows[0]) if rows else None
+
+    def follow(self, did: str) -> FollowRow | None:
+        rows = self._all("SELECT * FROM follows WHERE did=?", (did,))
+        return _follow_row(rows[0]) if rows else None
+
+    def follows(self) -> list[FollowRow]:
+        """Followed artists, oldest follow first."""
+        return [_follow_row(r) for r in self._all("SELECT * FROM follows ORDER BY followed_at, did")]
+
+    def set_follow_checked(self, did: str, now: float, error: str | None) -> None:
+        """Stamp a poll of ``did`` at ``now`` with its ``error`` (``None``: it went fine)."""
+        with self.transaction() as db:
+            db.execute("UPDATE follows SET checked_at=?, error=? WHERE did=?", (float(now), error, did))
+
+    def raise_follow_seq(self, did: str, seq: int) -> bool:
+        """Raise the highest accepted ``seq`` of ``did`` (never lowers it); True if raised."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE follows SET highest_seq=? WHERE did=? AND (highest_seq IS NULL OR highest_seq<?)",
+                             (int(seq), did, int(seq)))
+            return cur.rowcount > 0
+
+    def store_catalog(self, catalog: CatalogRow, records: Sequence[VerifiedTrack], *, follow: bool) -> CatalogRow | None:
+        """Make ``catalog`` the current one of its artist in one transaction: with ``follow``
+        (a followed artist's) also store its verified ``records`` (``records`` table, known
+        without audio) and raise the follow's ``highest_seq``/``catalog``.  Returns the
+        catalog row it replaced (stop seeding it, delete its file) or ``None``."""
+        with self.transaction() as db:
+            old = db.execute("SELECT * FROM catalogs WHERE artist=?", (catalog.artist,)).fetchall()
+            db.execute("INSERT INTO catalogs VALUES (?,?,?,?,?,?,?) ON CONFLICT(artist) DO UPDATE SET "
+                       "infohash=excluded.infohash, metainfo=excluded.metainfo, path=excluded.path, seq=excluded.seq, "
+                       "count=excluded.count, stored_at=excluded.stored_at",
+                       (catalog.artist, catalog.infohash, catalog.metainfo, catalog.path, catalog.seq, catalog.count,
+                        catalog.stored_at))
+            if follow:
+                db.executemany(
+                    "INSERT INTO records VALUES (?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET source=excluded.source, "
+                    "seen_at=excluded.seen_at",
+                    [(t.id, t.record["artist"], t.to_json(), f"catalog:{catalog.infohash}", catalog.stored_at)
+                     for t in records])
+                db.execute("UPDATE follows SET catalog=?, highest_seq=max(coalesce(highest_seq, ?), ?) WHERE did=?",
+                           (catalog.infohash, catalog.seq, catalog.seq, catalog.artist))
+        replaced = _catalog_row(old[0]) if old else None
+        return replaced if replaced is not None and replaced.infohash != catalog.infohash else None
+
+    def catalog(self, artist: str) -> CatalogRow | None:
+        rows = self._all("SELECT * FROM catalogs WHERE artist=?", (artist,))
+        return _catalog_row(rows[0]) if rows else None
+
+    def catalogs(self) -> list[CatalogRow]:
+        """Every catalog torrent held (ours and follows'), to seed at start."""
+        return [_catalog_row(r) for r in self._all("SELECT * FROM catalogs ORDER BY artist")]
+
+    def catalog_artists(self, *, exclude: str | None = None) -> list[str]:
+        """Artists whose catalog this node holds, but ``exclude`` (our own did): the
+        ``extra_artists`` of the announce plan (spec §9.2), so seekers of an artist key
+        find its followers while the artist is offline."""
+        return [str(r[0]) for r in self._all("SELECT artist FROM catalogs WHERE artist<>? ORDER BY artist",
+                                             (exclude or "",))]
+
+    def known_records(self, artist: str | None = None, limit: int = 10_000) -> list[KnownRecord]:
+        """Verified records known from followed artists' catalogs (no audio here), newest
+        first; ``artist``: only that did's.  What ``GET /osp/v0/search?artist=`` adds to
+        the library's own tracks."""
+        if artist is None:
+            rows = self._all("SELECT * FROM records ORDER BY seen_at DESC, id LIMIT ?", (limit,))
+        else:
+            rows = self._all("SELECT * FROM records WHERE artist=? ORDER BY seen_at DESC, id LIMIT ?", (artist, limit))
+        return [KnownRecord(str(i), str(a), bytes(r), str(s), float(t)) for i, a, r, s, t in rows]
+
+    def known_record(self, track_id: str) -> KnownRecord | None:
+        rows = self._all("SELECT * FROM records WHERE id=?", (track_id,))
+        return KnownRecord(*(rows[0])) if rows else None  # type: ignore[arg-type]
+
+    def known_record_count(self, artist: str) -> int:
+        count: Any = self._all("SELECT count(*) FROM records WHERE artist=?", (artist,))[0][0]
+        return int(count)
+
     # --- reads --------------------------------------------------------------
 
     def tracks(self, limit: int = 10_000, offset: int = 0, *, available: bool = False) -> list[TrackRow]:
@@ -310,6 +453,15 @@ class Library:
 
     def tracks_by_infohash(self, infohash: str, *, available: bool = False) -> list[TrackRow]:
         rows = self._all(f"SELECT tracks.* FROM tracks{_OK if available else ''} WHERE infohash=?", (infohash,))
+        return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
+
+    def search_candidates(self, artist: str | None = None, limit: int = 10_000) -> list[TrackRow]:
+        """Tracks a search may answer with: only those whose file is intact, narrowed to
+        ``artist`` (a did:key, indexed) when given; at most ``limit``, newest first.  The
+        caller matches the rest (words, tags) on the records (``osp.discovery.search``)."""
+        where = " WHERE tracks.artist=?" if artist else ""
+        rows = self._all(f"SELECT tracks.* FROM tracks{_OK}{where} ORDER BY added_at DESC, id LIMIT ?",
+                         (artist, limit) if artist else (limit,))
         return [TrackRow(*r) for r in rows]  # type: ignore[arg-type]
 
     def cached_tracks(self) -> list[TrackRow]:
@@ -358,6 +510,17 @@ class Library:
     def torrent(self, infohash: str) -> TorrentRow | None:
         rows = self._all("SELECT * FROM torrents WHERE infohash=?", (infohash,))
         return TorrentRow(*rows[0]) if rows else None  # type: ignore[arg-type]
+
+
+def _follow_row(row: tuple[Any, ...]) -> FollowRow:
+    did, audio, seq, catalog, followed, checked, error = row
+    return FollowRow(str(did), bool(audio), None if seq is None else int(seq), None if catalog is None else str(catalog),
+                     float(followed), None if checked is None else float(checked), None if error is None else str(error))
+
+
+def _catalog_row(row: tuple[Any, ...]) -> CatalogRow:
+    artist, infohash, metainfo, path, seq, count, stored = row
+    return CatalogRow(str(artist), str(infohash), bytes(metainfo), str(path), int(seq), int(count), float(stored))
 
 
 def _transfer_row(row: tuple[Any, ...]) -> TransferRow:

@@ -27,6 +27,8 @@ from osp.core.errors import (
     RemoteNotFoundError,
 )
 from osp.core.settings import Settings
+from osp.discovery.keys import rendezvous_key
+from osp.discovery.search import BadPeers
 from osp.distribution.engine import Engine, rebuild_torrent
 from osp.distribution.events import EngineConfig, Event, PieceFinished, ResumeDataSaved, TorrentFailed, TorrentFinished
 from osp.distribution.magnet import parse_magnet
@@ -41,6 +43,8 @@ from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
+from osp.node.discovery import LOOKUP_TIMEOUT, Discovery
+from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.gateways import add_gateway_seeds, fetch_by_gateways, gateway_fallback
@@ -84,6 +88,9 @@ class Node:
         self._publish_lock = threading.Lock()
         #: caps HTTP uploads (gateway, web seed) like libtorrent caps BitTorrent ones
         self.upload_bucket = TokenBucket(settings.upload_rate_limit) if settings.upload_rate_limit else None
+        self.feeds = FeedService(self)  #: artist feeds: ours put, follows polled (threads start with the engine)
+        self.bad_peers = BadPeers(clock)  #: peers that answered forged, off-topic or oversized data (for a while)
+        self.discovery = Discovery(self)  #: DHT announcing and holder lookups (started with the engine)
 
     # -- identity ---------------------------------------------------------------
 
@@ -141,6 +148,9 @@ class Node:
         if clean_stored:
             self.library.set_meta("stored-torrents", "rebuilt")
         self.resume_transfers()
+        self.feeds.start()  # seeds the catalogs held, puts our feed, polls the follows
+        if s.dht and self.http_url:  # a node with a peer listener announces what it holds
+            self.discovery.start()
         return self.engine
 
     def check_files(self) -> dict[str, str]:
@@ -215,7 +225,9 @@ class Node:
         if f is None or self.engine is None:
             return
         path = self.settings.data_dir / f.path
-        self.engine.add(self._seedable(metainfo, cid), path.parent, resume=resume, seed_mode=True, file_name=path.name)
+        # dht=False: the announcer announces library infohashes within its budget (osp.node.discovery)
+        self.engine.add(self._seedable(metainfo, cid), path.parent, resume=resume, seed_mode=True, file_name=path.name,
+                        dht=False)
 
     def _seedable(self, metainfo: bytes, cid: str) -> bytes:
         """``metainfo`` rebuilt from its info dict, with this node's gateway as the only web seed."""
@@ -263,6 +275,8 @@ class Node:
         self._ask_pool.shutdown(wait=False, cancel_futures=True)
         for answers in self._late_answers:
             answers.abandon()  # a node that hangs must not hold up the exit
+        self.feeds.close()
+        self.discovery.close()
         if self.engine is not None:
             try:
                 self.save_resume_data()
@@ -300,6 +314,9 @@ class Node:
             cid = result.track.record["cid"]
             self._seed(result.metainfo, cid)
             self.engine.request_resume_data(result.infohash)
+            if result.created:
+                self.feeds.publish_soon()  # the catalog and feed item follow, in the background
+        self.discovery.refresh()
         return result
 
     # -- library views ----------------------------------------------------------------
@@ -353,8 +370,11 @@ class Node:
             local = self.local_track(ref)
             if local is not None:
                 return local
+            known = self.library.known_record(ref)  # from a followed artist's catalog, verified again
+            if known is not None:
+                return verify_track(known.record)
             if not peer:
-                raise NotFoundError(f"{ref} is not in the local library; give --peer URL to ask a node")
+                return first_that_answers(self.dht_holders(ref), lambda url: self._resolve_remote(ref, url))
             return self._resolve_remote(ref, peer)
         path = Path(ref).expanduser()
         if path.is_file():
@@ -367,11 +387,29 @@ class Node:
         raise CallerError(f"{ref!r} is not a track id, magnet, record file or record URL")
 
     def _resolve_remote(self, track_id: str, peer: str) -> VerifiedTrack:
-        with self._peer(peer) as client:
-            track = verify_track(client.record(track_id))
-        if track.id != track_id:
-            raise IntegrityError(f"asked {peer} for {track_id}, got the record {track.id}", check="id")
+        try:
+            with self._peer(peer) as client:
+                track = verify_track(client.record(track_id))
+            if track.id != track_id:
+                raise IntegrityError(f"asked {peer} for {track_id}, got the record {track.id}", check="id")
+        except IntegrityError as exc:
+            self.bad_peers.mark(peer, exc.message)  # a forged or substituted record: not asked again for a while
+            raise
         return track
+
+    def dht_holders(self, track_id: str, timeout: float = LOOKUP_TIMEOUT) -> list[str]:
+        """Peer URLs announced on the DHT under ``track_id``'s rendezvous key (spec §9;
+        starts the engine).  ``NotFoundError`` when the DHT is off or no holder is found
+        within ``timeout`` seconds."""
+        if not self.settings.dht:
+            raise NotFoundError(f"{track_id} is not in the local library; give --peer URL to ask a node "
+                                "(the DHT is off)")
+        self.start_engine()
+        holders = self.discovery.holders(rendezvous_key("track", track_id), timeout)
+        if not holders:
+            raise NotFoundError(f"{track_id} is not in the local library and no holder was found on the DHT "
+                                f"within {timeout:g} s; give --peer URL to ask a node")
+        return holders
 
     def fetch(self, ref: str, peer: str | Sequence[str] | None = None, *, stall_timeout: float = 60.0) -> Transfer:
         """Start downloading a track (resolve, torrent, peers); returns the running ``Transfer``.
@@ -385,8 +423,10 @@ class Node:
         """
         # the same node named twice is asked and used as a web seed once
         named = list(dict.fromkeys(typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))))
-        first = named[0] if named else None
         engine = self.start_engine()
+        if not named and ref.strip().startswith(ID_PREFIX) and self.local_track(ref.strip()) is None:
+            named = self.dht_holders(ref.strip())  # the holders are the named peers; libtorrent's DHT finds more
+        first = named[0] if named else None
         ahead: Future[PeerAnswers] | None = None
         verified: Future[VerifiedTrack] = Future()  # the torrents asked ahead are checked against it
         if named and ref.strip().startswith(ID_PREFIX) and self.library.track(ref.strip()) is None:
@@ -497,6 +537,7 @@ class Node:
                 self.engine.request_resume_data(infohash)
             self.library.set_last_played(track.id, self.clock())
             self.enforce_cache(spare=track.id)
+            self.discovery.refresh()
         return track
 
     def _connect(self, transfer: Transfer, address: tuple[str, int]) -> None:
@@ -587,6 +628,7 @@ class Node:
                 path.unlink(missing_ok=True)
                 deleted = True
         self.waiter.notify()
+        self.discovery.refresh()
         return {"id": track_id, "title": row.title, "fileDeleted": deleted, "keptAt": kept_at,
                 "sharedFile": not removed.file_dropped or shared, "published": row.origin == "published"}
 
@@ -598,6 +640,7 @@ class Node:
         if transfer.state.state == "complete":
             self.library.set_last_played(transfer.track.id, self.clock())
             self.enforce_cache(spare=transfer.track.id)
+            self.discovery.refresh()
 
     # -- cache quota (Settings.cache_size) ----------------------------------------------
 

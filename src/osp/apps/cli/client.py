@@ -98,6 +98,12 @@ class ControlClient:
         except httpx.HTTPError as exc:
             raise PeerError(f"the running node at {self.node.control} did not answer: {exc}") from exc
 
+    def delete(self, path: str) -> Any:
+        try:
+            return self._check(self._client.delete(path))
+        except httpx.HTTPError as exc:
+            raise PeerError(f"the running node at {self.node.control} did not answer: {exc}") from exc
+
     def post_progress(self, path: str, body: dict[str, Any], on_line: Callable[[dict[str, Any]], None]) -> Any:
         """POST asking for NDJSON progress: ``on_line`` gets each line but the last, which is returned."""
         try:

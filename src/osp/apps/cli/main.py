@@ -6,7 +6,7 @@ them on the ``cli`` group from ``base``.
 
 from __future__ import annotations
 
-from osp.apps.cli import library_cmds, network_cmds, status_cmds, transfer_cmds  # noqa: F401  (registers the commands)
+from osp.apps.cli import feed_cmds, library_cmds, network_cmds, search_cmds, status_cmds, transfer_cmds  # noqa: F401  (registers the commands)
 from osp.apps.cli.base import cli, install_sigterm_handler, silence_stdout, stdout_closed
 
 __all__ = ["cli", "main"]

@@ -437,10 +437,12 @@ def _run_player(command: list[str], url: str) -> None:
 @click.option("--gateway", "gateways", multiple=True, metavar="URL",
               help=GATEWAYS_HELP + " A loopback or LAN gateway needs --allow-private-peers.")
 @cache_option
+@click.option("--feed-poll-interval", default=300.0, show_default=True, metavar="SECONDS",
+              help="Seconds between two polls of each followed artist's feed (osp follow).")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
              allow_private_peers: bool, public_url: str | None, upload_limit: int, hybrid: bool,
-             gateways: tuple[str, ...], cache_size: int) -> None:
+             gateways: tuple[str, ...], cache_size: int, feed_poll_interval: float) -> None:
     """Run the node: seed the library, serve records, the gateway and the control API."""
     from osp.apps.http.server import NodeServer
     from osp.node.core import Node
@@ -450,7 +452,7 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
     settings = _node_settings(c, listen, http, control, dht, bootstrap, allow_private_peers,
                               public_url=public_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid,
                               gateways=tuple(parse_gateway_url(g, allow_private=allow_private_peers) for g in gateways),
-                              cache_size=cache_size)
+                              cache_size=cache_size, feed_poll_interval=feed_poll_interval)
     _log_evictions()
     node = Node(settings)
     try:
@@ -483,15 +485,17 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
 
 
 def _log_evictions() -> None:
-    """Print each cache eviction (logger ``osp.cache``) on stderr, one line each."""
+    """Print each cache eviction (logger ``osp.cache``) and feed event (``osp.feeds``: our
+    feed put, a followed artist's new catalog) on stderr, one line each."""
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("osp.cache")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    for name in ("osp.cache", "osp.feeds"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 @cli.command("conformance")

@@ -24,7 +24,14 @@ Routes:
   POST /api/cancel                    ``{"track": id}`` → the cancelled transfer (partial file deleted)
   POST /api/remove                    ``{"track": id, "keepFile"?: bool}`` → what was removed
   POST /api/stream-url                ``{"track": id, "ttl"?: s}`` → ``{"url", "expires"}`` for a player
+  POST /api/search                    ``{"q"?: str, "artist"?: did, "tags"?: [str], "limit"?: n, "timeout"?: s}``
+                                      → NDJSON: ``{"result": …}`` per new or improved result as it arrives
+                                      (local first), then ``{"done": summary}``
   GET|HEAD /stream/{id}               the audio with Range, served while it downloads
+  POST /api/follow                    ``{"did", "audio"?: bool}`` → the follow (see ``following``)
+  DELETE /api/follow/{did}            stop following → ``{"did", "unfollowed": true}``
+  GET  /api/following                 ``{"following": [{"did", "audio", "seq", "catalog", "tracks",
+                                      "followedAt", "checkedAt", "error"}]}`` (spec §9 feeds)
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ from osp.apps.http.common import call_with_headers, ranged, read_body
 from osp.apps.http.credentials import STREAM_TTL, check_stream_credential, stream_credential
 from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
 from osp.core.settings import is_loopback_host
+from osp.discovery.search import Query, Result
+from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
 from osp.node.publish import TrackMetadata
@@ -138,6 +147,34 @@ def metadata_from(body: dict[str, Any]) -> TrackMetadata:
         artwork=body.get("artwork"),
         lyrics=body.get("lyrics"),
     )
+
+
+SEARCH_TIMEOUT = 5.0  #: seconds a search runs unless the request says otherwise
+MAX_SEARCH_TIMEOUT = 60.0
+
+
+def search_request(body: dict[str, Any]) -> tuple[Query, float]:
+    """The query and timeout of a ``POST /api/search`` body; ``CallerError`` on bad input."""
+    extra = set(body) - {"q", "artist", "tags", "limit", "timeout"}
+    if extra:
+        raise CallerError(f"unknown search fields: {', '.join(sorted(extra))}")
+    q = body.get("q") or ""
+    words = q.split() if isinstance(q, str) else q
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise CallerError("q must be a string of words (or a list of words)")
+    tags = body.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise CallerError("tags must be a list of strings")
+    artist = body.get("artist")
+    if artist is not None and not isinstance(artist, str):
+        raise CallerError("artist must be a did:key")
+    limit = body.get("limit", 20)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise CallerError("limit must be a positive integer")
+    timeout = body.get("timeout", SEARCH_TIMEOUT)
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= MAX_SEARCH_TIMEOUT:
+        raise CallerError(f"timeout must be a number of seconds in (0, {MAX_SEARCH_TIMEOUT:g}]")
+    return Query.parse(words, artist or None, tags, limit), float(timeout)
 
 
 def track_summary(record: dict[str, Any], infohash: str | None = None) -> dict[str, Any]:
@@ -253,6 +290,35 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
             yield (json.dumps(item, ensure_ascii=False) + "\n").encode()
         await job
 
+    async def search(request: Request) -> Response:
+        query, timeout = search_request(await _json_body(request))
+        return StreamingResponse(_search_lines(query, timeout), media_type="application/x-ndjson")
+
+    async def _search_lines(query: Query, timeout: float) -> AsyncIterator[bytes]:
+        """NDJSON: ``{"result": …}`` per new or improved result, then ``{"done": summary}``."""
+        from osp.node.search import result_json
+        from osp.node.search import search as run_search
+
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+        def on_result(result: Result) -> None:
+            loop.call_soon_threadsafe(lines.put_nowait, {"result": result_json(result)})
+
+        def work() -> None:
+            try:
+                summary = run_search(node, query, timeout=timeout, on_result=on_result)
+                loop.call_soon_threadsafe(lines.put_nowait, {"done": summary.to_json()})
+            except OspError as exc:
+                loop.call_soon_threadsafe(lines.put_nowait, {"done": {"error": exc.to_json()}})
+            finally:
+                loop.call_soon_threadsafe(lines.put_nowait, None)
+
+        job = asyncio.ensure_future(run_in_threadpool(work))
+        while (item := await lines.get()) is not None:
+            yield (json.dumps(item, ensure_ascii=False) + "\n").encode()
+        await job
+
     def named_peers(body: dict[str, Any]) -> list[str]:
         """``peer``: one base URL or a list of at most 8."""
         peer = body.get("peer")
@@ -298,6 +364,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
                 "uploadRate": up, "downloadRate": down, "peers": peers,
                 "uptime": round(time.monotonic() - started, 1),
                 "cache": node.cache_usage().to_json(),  # fetched tracks' bytes against --cache-size
+                "announce": node.discovery.stats().to_json(),  # DHT keys planned, announced, last time
             }
 
         return JSONResponse(await anyio.to_thread.run_sync(collect))
@@ -339,6 +406,25 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         credential = stream_credential(token, track_id, clock(), ttl)
         return JSONResponse({"url": f"/stream/{track_id}?t={credential}", "expires": int(credential.split(".")[0])})
 
+    async def follow(request: Request) -> Response:
+        body = await _json_body(request)
+        audio = body.get("audio", False)
+        if not isinstance(audio, bool):
+            raise CallerError("audio must be true or false")
+        if set(body) - {"did", "audio"}:
+            raise CallerError(f"unknown keys: {', '.join(sorted(set(body) - {'did', 'audio'}))}")
+        row = await anyio.to_thread.run_sync(lambda: feeds.follow(node, str(body.get("did", "")), audio))
+        entry = next((f for f in await anyio.to_thread.run_sync(feeds.following, node) if f["did"] == row.did), None)
+        return JSONResponse(entry)
+
+    async def unfollow(request: Request) -> Response:
+        did = request.path_params["did"]
+        await anyio.to_thread.run_sync(feeds.unfollow, node, did)
+        return JSONResponse({"did": did, "unfollowed": True})
+
+    async def following(request: Request) -> Response:
+        return JSONResponse({"following": await anyio.to_thread.run_sync(feeds.following, node)})
+
     routes = [
         Route("/api/node", info),
         Route("/api/tracks", tracks),
@@ -352,6 +438,10 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         Route("/api/remove", remove, methods=["POST"]),
         Route("/stream/{track_id}", stream, methods=["GET", "HEAD"]),
         Route("/api/stream-url", stream_url, methods=["POST"]),
+        Route("/api/follow", follow, methods=["POST"]),
+        Route("/api/follow/{did}", unfollow, methods=["DELETE"]),
+        Route("/api/following", following),
+        Route("/api/search", search, methods=["POST"]),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of, clock=clock)])
     app.router.redirect_slashes = False

@@ -9,6 +9,8 @@ Routes (OSP v0.1 HTTP API):
   GET /osp/v0/tracks                  ``{"tracks": [record…], "total": n}`` (``limit``, ``offset``, ``infohash``)
   GET /osp/v0/tracks/{id}             one signed record (``application/ld+json``)
   GET /osp/v0/tracks/{id}/torrent     its torrent, with this node's web seed
+  GET /osp/v0/search                  ``{"results": [record…], "truncated": bool}`` (``q``, ``artist``,
+                                      ``tag`` repeatable, ``limit``; spec §9; 400 on bad parameters)
   GET|HEAD /ipfs/{cid}                trustless gateway: ``?format=raw|car`` or file bytes with Range
   GET /routing/v1/...                 404 (no delegated routing here; clients fall back)
 """
@@ -27,8 +29,10 @@ from starlette.routing import Route
 
 from osp.apps.http.common import call_with_headers, ranged
 from osp.core.errors import CorruptDataError, NotFoundError
+from osp.discovery.search import Query
 from osp.distribution.gateway import CAR_TYPE, RAW_TYPE, Gateway
 from osp.node.core import Node
+from osp.node.search import peer_answer
 
 PEER_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -107,6 +111,11 @@ def peer_app(node: Node) -> Starlette:
         data = node.metainfo_for(request.path_params["track_id"])
         return Response(data, media_type="application/x-bittorrent")
 
+    async def search(request: Request) -> Response:
+        query = Query.from_params(request.query_params.multi_items())  # CallerError (400) on bad parameters
+        body = await anyio.to_thread.run_sync(peer_answer, node, query)
+        return Response(body, media_type="application/json")
+
     async def ipfs(request: Request) -> Response:
         cid = gateway.parse_cid(request.path_params["cid"])
         fmt = request.query_params.get("format", "")
@@ -150,6 +159,7 @@ def peer_app(node: Node) -> Starlette:
         Route("/osp/v0/tracks", tracks, methods=["GET", "HEAD"]),
         Route("/osp/v0/tracks/{track_id}", track, methods=["GET", "HEAD"]),
         Route("/osp/v0/tracks/{track_id}/torrent", torrent, methods=["GET", "HEAD"]),
+        Route("/osp/v0/search", search, methods=["GET", "HEAD"]),
         Route("/ipfs/{cid}", ipfs, methods=["GET", "HEAD"]),
         Route("/routing/v1/{rest:path}", no_routing, methods=["GET", "HEAD"]),
     ]

@@ -1,0 +1,112 @@
+"""``osp follow``, ``unfollow``, ``following``: artist feeds (spec §9 feeds).
+
+Through the running node's control API when one runs for the data directory; otherwise
+the library is changed directly and the node polls the feed when it next runs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx
+from osp.apps.cli.client import ControlClient
+
+
+def _offline(c: Ctx) -> Any:
+    from osp.node.core import Node
+
+    return Node(c.settings())
+
+
+def _ago(when: float | None) -> str:
+    if when is None:
+        return "never"
+    seconds = max(0, int(time.time() - when))
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
+
+
+@cli.command("follow")
+@click.argument("did")
+@click.option("--audio", is_flag=True, help="Also fetch and seed the audio of each new track (default: records only).")
+@pass_ctx
+def follow_cmd(c: Ctx, did: str, audio: bool) -> None:
+    """Follow an artist's feed by did:key: its catalog of signed records arrives and is seeded on.
+
+    Following again only changes --audio.  Exits 2 on a DID that is not an Ed25519 did:key.
+    """
+    from osp.node import feeds
+
+    did = feeds.check_did(did)
+    running = c.running()
+    if running:
+        ControlClient(running, timeout=30).post("/api/follow", {"did": did, "audio": audio})
+        out.print(f"following {did}{' (with audio)' if audio else ''}")
+        return
+    node = _offline(c)
+    try:
+        feeds.follow(node, did, audio)
+    finally:
+        node.close()
+    out.print(f"following {did}{' (with audio)' if audio else ''}")
+    err.print("no node is running: the feed is polled when `osp node` runs")
+
+
+@cli.command("unfollow")
+@click.argument("did")
+@pass_ctx
+def unfollow_cmd(c: Ctx, did: str) -> None:
+    """Stop following an artist: its catalog is no longer seeded (fetched tracks stay).  Exits 2 if not followed."""
+    from osp.node import feeds
+
+    did = feeds.check_did(did)
+    running = c.running()
+    if running:
+        ControlClient(running, timeout=30).delete(f"/api/follow/{did}")
+    else:
+        node = _offline(c)
+        try:
+            feeds.unfollow(node, did)
+        finally:
+            node.close()
+    out.print(f"unfollowed {did}")
+
+
+@cli.command("following")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per followed artist.")
+@pass_ctx
+def following_cmd(c: Ctx, as_json: bool) -> None:
+    """List followed artists: feed seq, catalog, tracks known, last check, last error."""
+    from osp.node import feeds
+
+    running = c.running()
+    if running:
+        rows: list[dict[str, Any]] = ControlClient(running, timeout=30).get("/api/following")["following"]
+    else:
+        node = _offline(c)
+        try:
+            rows = feeds.following(node)
+        finally:
+            node.close()
+    if as_json:
+        for row in rows:
+            emit_json(row)
+        return
+    if not rows:
+        out.print("following nobody (osp follow DID)")
+        return
+    for row in rows:
+        seq = "-" if row.get("seq") is None else str(row["seq"])
+        line = (f"{row['did']}  seq {seq}  {row.get('tracks', 0)} tracks  "
+                f"{'audio' if row.get('audio') else 'records'}  checked {_ago(row.get('checkedAt'))}")
+        out.print(line)
+        if row.get("catalog"):
+            out.print(f"  catalog {row['catalog']}")
+        if row.get("error"):
+            out.print(f"  error: {row['error']}", style="yellow")

@@ -1,0 +1,103 @@
+"""``osp search``: find tracks by title words, tag or artist, here and on the DHT (spec §9)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
+from osp.apps.cli.client import ControlClient
+from osp.apps.cli.network_cmds import _node_settings, network_options
+from osp.apps.cli.views import printable
+from osp.core.errors import NotFoundError, RemoteError
+
+
+def result_line(result: dict[str, Any]) -> str:
+    """``title — artist-name (did short) · tags · holders · id`` (peer strings made printable)."""
+    did = str(result.get("artist") or "")
+    short = did[:16] + "…" + did[-6:] if len(did) > 24 else did
+    tags = ", ".join(printable(t) for t in result.get("tags") or [])
+    holders = result.get("holders") or []
+    where = "here" if holders == ["local"] else plural(len(holders), "holder")
+    parts = [f"{printable(result.get('title'))} — {printable(result.get('artistName') or '?')} ({short})"]
+    if tags:
+        parts.append(tags)
+    parts += [where, printable(result.get("id"))]
+    return " · ".join(parts)
+
+
+@cli.command("search")
+@click.argument("words", nargs=-1)
+@click.option("--artist", metavar="DID", help="Only tracks by this artist (did:key).")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only tracks with this tag (repeatable: all must match).")
+@click.option("--limit", default=20, show_default=True, help="Most results to show.")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds the whole search may take.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line as results arrive (an improved "
+              "result comes again with its new score and holders).")
+@network_options
+@pass_ctx
+def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[str, ...], limit: int, timeout: float,
+               as_json: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
+               allow_private_peers: bool) -> None:
+    """Search the library, then the nodes the DHT names, for WORDS of a title, --tag and --artist.
+
+    Every record is verified; a node that answers forged or off-topic records is dropped.
+    Local results come first; the rest print as they arrive; a summary ends on stderr.
+    Exit status 2 (not found) when nothing matched."""
+    from osp.apps.http.control import MAX_SEARCH_TIMEOUT, search_request
+
+    body: dict[str, Any] = {"q": " ".join(words), "tags": list(tags), "limit": limit, "timeout": timeout}
+    if artist:
+        body["artist"] = artist
+    search_request(body)  # CallerError (exit 2) before anything starts
+    seen: set[str] = set()
+
+    def show(result: dict[str, Any]) -> None:
+        if as_json:
+            emit_json(result)
+        elif result["id"] not in seen:
+            seen.add(result["id"])
+            out.print(result_line(result), markup=False, highlight=False, soft_wrap=True)
+
+    running = c.running()
+    if running:
+        last = ControlClient(running, timeout=MAX_SEARCH_TIMEOUT + 30).post_progress(
+            "/api/search", body, lambda line: show(line["result"]) if isinstance(line.get("result"), dict) else None)
+        summary = last.get("done")
+        if not isinstance(summary, dict):
+            raise RemoteError(f"the running node at {running.control} ended the search answer early")
+        if "error" in summary:
+            raise RemoteError(str(summary["error"].get("message", "search failed")))
+    else:
+        summary = _search_here(c, body, show, listen, dht, bootstrap, allow_private_peers)
+    err.print(f"{plural(int(summary['results']), 'result')} in {summary['elapsed']:.2f} s "
+              f"(first after {summary['firstResultAt']} s); asked {plural(int(summary['asked']), 'node')}, "
+              f"{summary['answered']} answered, {summary['bad']} dropped as bad", highlight=False)
+    if not summary["results"]:
+        raise NotFoundError("no track matched" + ("" if dht else " (the DHT is off: only the library was searched)"))
+
+
+def _search_here(c: Ctx, body: dict[str, Any], show: Any, listen: str, dht: bool, bootstrap: tuple[str, ...],
+                 allow_private: bool) -> dict[str, Any]:
+    """Search in this process (no node runs): the engine joins the DHT first (waiting for
+    routing-table nodes at most a third of the timeout)."""
+    from osp.apps.http.control import search_request
+    from osp.node.core import Node
+    from osp.node.search import result_json, search
+
+    query, timeout = search_request(body)
+    settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap, allow_private)
+    node = Node(settings)
+    try:
+        start = time.monotonic()
+        if dht:
+            engine = node.start_engine()
+            ready = start + timeout / 3
+            while time.monotonic() < ready and engine.reachability().dht_nodes == 0:
+                time.sleep(0.05)
+        left = max(0.1, timeout - (time.monotonic() - start))
+        return search(node, query, timeout=left, on_result=lambda r: show(result_json(r))).to_json()
+    finally:
+        node.close()

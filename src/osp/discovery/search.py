@@ -1,0 +1,337 @@
+"""Search: the query, matching, and the merge of answers from many peers (spec §9.3).
+
+Pure and clock-injected; the node's search pipeline (``osp.node.search``) does the I/O:
+it looks up holders under ``Query.keys()``, asks each ``GET /osp/v0/search?…`` with
+``Query.params()`` (``PEER_TIMEOUT``, ``MAX_RESPONSE_BYTES``), verifies every record and
+feeds them to ``Merge.add``.  A peer whose answer holds a record that does not match the
+query is off-topic: ``Merge.add`` raises and the caller marks it in ``BadPeers``.
+
+Ranking: match score (descending), then the number of independent holders (distinct
+IPv4 /24 or IPv6 /64 networks, so one operator's many addresses count once), then
+title, then id.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from osp.core.errors import CallerError, IntegrityError
+from osp.discovery.keys import RendezvousKey, normalize, rendezvous_key, title_words
+from osp.identity.didkey import DidKeyError, public_key_from_did
+
+MAX_RESULTS_PER_PEER = 50  #: records one peer may return (more is a protocol violation)
+MAX_RESPONSE_BYTES = 512 * 1024  #: body size cap of one peer's answer
+PEER_TIMEOUT = 2.0  #: seconds a seeker waits for one peer's answer
+DEFAULT_LIMIT = 20  #: results asked for when the query names no limit
+MAX_LIMIT = 1000  #: most results one local search collects (peers return at most 50 each)
+MAX_QUERY_WORDS = 8
+MAX_QUERY_TAGS = 8
+MAX_Q_CHARS = 256
+MAX_TAG_CHARS = 64
+MAX_PARAMS = 32
+LOCAL = "local"  #: the holder name of our own library
+TITLE_WEIGHT, OTHER_WEIGHT = 1.0, 0.75  #: a query word found in the title / only in tags or artist name
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search: normalized ``words`` (title words, no stop words), an exact ``artist``
+    did:key, normalized ``tags`` (all required) and ``limit`` (results wanted).
+
+    Build with ``parse`` (from a CLI or API call) or ``from_params`` (from the peer route).
+    """
+
+    words: tuple[str, ...]
+    artist: str | None
+    tags: tuple[str, ...]
+    limit: int = DEFAULT_LIMIT
+
+    @classmethod
+    def parse(cls, words: Sequence[str] = (), artist: str | None = None, tags: Sequence[str] = (),
+              limit: int = DEFAULT_LIMIT) -> Query:
+        """Normalize a query: words split and normalized as titles are (``title_words``),
+        tags normalized and deduplicated, artist checked to be an Ed25519 did:key.
+
+        ``CallerError`` when nothing is left to search for (no artist, no tag, and every
+        word a stop word), more than ``MAX_QUERY_WORDS`` words or ``MAX_QUERY_TAGS`` tags,
+        a tag longer than ``MAX_TAG_CHARS``, a bad did:key, or ``limit`` outside
+        1..``MAX_LIMIT``.
+        """
+        if isinstance(words, str):
+            words = [words]
+        text = " ".join(words)
+        if len(text) > MAX_Q_CHARS:
+            raise CallerError(f"search words longer than {MAX_Q_CHARS} characters")
+        found = title_words(text)
+        if len(found) > MAX_QUERY_WORDS:
+            raise CallerError(f"at most {MAX_QUERY_WORDS} search words")
+        norm_tags: list[str] = []
+        for tag in tags:
+            t = normalize(tag)
+            if not t:
+                raise CallerError("empty tag")
+            if len(t) > MAX_TAG_CHARS:
+                raise CallerError(f"tag longer than {MAX_TAG_CHARS} characters")
+            if t not in norm_tags:
+                norm_tags.append(t)
+        if len(norm_tags) > MAX_QUERY_TAGS:
+            raise CallerError(f"at most {MAX_QUERY_TAGS} tags")
+        if artist is not None:
+            try:
+                public_key_from_did(artist)
+            except DidKeyError as exc:
+                raise CallerError(f"artist is not an Ed25519 did:key: {exc}") from exc
+            if "#" in artist:
+                raise CallerError("artist is a did:key without a fragment")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise CallerError(f"limit is an integer from 1 to {MAX_LIMIT}")
+        if not found and artist is None and not norm_tags:
+            raise CallerError("nothing to search for (give a word that is not a stop word, an artist or a tag)")
+        return cls(tuple(found), artist, tuple(norm_tags), limit)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str | Sequence[str]] | Iterable[tuple[str, str]]) -> Query:
+        """The query of ``GET /osp/v0/search?q=&artist=&tag=&tag=&limit=`` (spec §9.3).
+
+        ``params`` is a mapping (values a string or a list of strings) or the (name,
+        value) pairs of the query string.  ``q`` (words, ≤ 256 characters), ``artist`` and
+        ``limit`` (1..``MAX_RESULTS_PER_PEER``, default ``DEFAULT_LIMIT``) at most once,
+        ``tag`` repeated; unknown names are ignored.  ``CallerError`` (HTTP 400) for
+        anything else, including more than ``MAX_PARAMS`` parameters.
+        """
+        pairs: list[tuple[str, str]] = []
+        if isinstance(params, Mapping):
+            for name, value in params.items():
+                values = [value] if isinstance(value, str) else list(value)
+                pairs += [(name, v) for v in values]
+        else:
+            pairs = list(params)
+        if len(pairs) > MAX_PARAMS:
+            raise CallerError(f"more than {MAX_PARAMS} query parameters")
+        single: dict[str, str] = {}
+        tags: list[str] = []
+        for name, value in pairs:
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise CallerError("query parameters are strings")
+            if name == "tag":
+                if len(value) > MAX_TAG_CHARS * 4:
+                    raise CallerError("tag too long")
+                tags.append(value)
+            elif name in ("q", "artist", "limit"):
+                if name in single:
+                    raise CallerError(f"{name} given twice")
+                if len(value) > MAX_Q_CHARS:
+                    raise CallerError(f"{name} longer than {MAX_Q_CHARS} characters")
+                single[name] = value
+        limit = DEFAULT_LIMIT
+        if "limit" in single:
+            raw = single["limit"]
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= MAX_RESULTS_PER_PEER:
+                raise CallerError(f"limit is an integer from 1 to {MAX_RESULTS_PER_PEER}")
+            limit = int(raw)
+        artist = single.get("artist") or None
+        return cls.parse([single.get("q", "")], artist, tags, limit)
+
+    def params(self) -> list[tuple[str, str]]:
+        """The query string pairs for a peer (``limit`` capped at ``MAX_RESULTS_PER_PEER``)."""
+        out: list[tuple[str, str]] = []
+        if self.words:
+            out.append(("q", " ".join(self.words)))
+        if self.artist:
+            out.append(("artist", self.artist))
+        out += [("tag", t) for t in self.tags]
+        out.append(("limit", str(min(self.limit, MAX_RESULTS_PER_PEER))))
+        return out
+
+    def query_string(self) -> str:
+        """``params()`` URL-encoded (``q=glacier+drift&tag=ambient&limit=20``)."""
+        return urllib.parse.urlencode(self.params())
+
+    def keys(self) -> list[RendezvousKey]:
+        """Rendezvous keys to look up holders under: artist first (most selective),
+        then tags, then words."""
+        out = [rendezvous_key("artist", self.artist)] if self.artist else []
+        out += [rendezvous_key("tag", t) for t in self.tags]
+        out += [rendezvous_key("word", w) for w in self.words]
+        return out
+
+
+def _terms(record: Mapping[str, Any]) -> tuple[set[str], set[str]]:
+    """(title words, other searchable words: tags whole and split, artist name words)."""
+    title = record.get("title")
+    in_title = set(title_words(title)) if isinstance(title, str) else set()
+    other: set[str] = set()
+    tags = record.get("tags")
+    for tag in tags if isinstance(tags, list) else []:
+        if isinstance(tag, str):
+            other.add(normalize(tag))
+            other.update(title_words(tag))
+    name = record.get("artistName")
+    if isinstance(name, str):
+        other.update(title_words(name))
+    return in_title, other
+
+
+def match(query: Query, record: Mapping[str, Any]) -> float | None:
+    """How well ``record`` (a verified Track Record) answers ``query``: a score in
+    (0, 1], or ``None`` when it does not answer it at all (off-topic).
+
+    * ``artist`` given: the record's ``artist`` must be exactly it;
+    * every query tag must be among the record's normalized tags;
+    * words given: each query word found among the title words weighs ``TITLE_WEIGHT``,
+      found only among the tags or the artist name ``OTHER_WEIGHT``; the score is the mean
+      over query words; a record in which no word is found is off-topic.
+    Without words the score is 1.
+    """
+    if query.artist is not None and record.get("artist") != query.artist:
+        return None
+    if query.tags:
+        tags = record.get("tags")
+        have = {normalize(t) for t in tags if isinstance(t, str)} if isinstance(tags, list) else set()
+        if not set(query.tags) <= have:
+            return None
+    if not query.words:
+        return 1.0
+    in_title, other = _terms(record)
+    total = sum(TITLE_WEIGHT if w in in_title else OTHER_WEIGHT if w in other else 0.0 for w in query.words)
+    return total / len(query.words) if total > 0 else None
+
+
+def holder_network(holder: str) -> str:
+    """The network a holder counts for when holders are counted as independent: the
+    IPv4 /24 or IPv6 /64 of its host, the host name otherwise, ``"local"`` for us."""
+    if holder == LOCAL:
+        return LOCAL
+    host = urllib.parse.urlsplit(holder if "//" in holder else "//" + holder).hostname or holder
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return host.lower()
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    prefix = 24 if addr.version == 4 else 64
+    return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
+
+
+@dataclass(frozen=True)
+class Result:
+    """One merged search result: ``track_id``, the verified ``record`` and its ``raw``
+    bytes as first received, its ``score`` (``match``) and the ``holders`` that returned
+    it (peer base URLs, ``"local"`` for our library)."""
+
+    track_id: str
+    record: dict[str, Any]
+    raw: bytes
+    score: float
+    holders: frozenset[str]
+
+    @property
+    def independent_holders(self) -> int:
+        """Holders counted once per /24 (IPv4) or /64 (IPv6) network."""
+        return len({holder_network(h) for h in self.holders})
+
+    @property
+    def rank_key(self) -> tuple[float, int, str, str]:
+        """Sort key, ascending = better: score desc, independent holders desc, title, id."""
+        title = self.record.get("title")
+        return (-self.score, -self.independent_holders, normalize(title) if isinstance(title, str) else "",
+                self.track_id)
+
+
+class Merge:
+    """Merges answers from many sources into one ranked, deduplicated result list.
+
+    ``add(source, records)`` takes one source's verified records (parsed, raw bytes); it
+    raises ``IntegrityError`` (``check="off-topic"``) if any record does not match the
+    query, merging none of them (the caller drops the peer), and otherwise returns the
+    results that are new or improved (a new holder for a known id).  Results are keyed
+    by track id; the first record and bytes seen for an id are kept.
+    """
+
+    def __init__(self, query: Query) -> None:
+        self.query = query
+        self._results: dict[str, Result] = {}
+
+    @property
+    def count(self) -> int:
+        """Distinct results so far."""
+        return len(self._results)
+
+    def add(self, source: str, records: Sequence[tuple[dict[str, Any], bytes]]) -> list[Result]:
+        scored: list[tuple[str, float, dict[str, Any], bytes]] = []
+        for record, raw in records:
+            track_id = record.get("id")
+            score = match(self.query, record)
+            if score is None or not isinstance(track_id, str):
+                raise IntegrityError(f"{source} answered a record that does not match the query", check="off-topic",
+                                     peer=source, track=str(track_id))
+            scored.append((track_id, score, record, raw))
+        changed: dict[str, Result] = {}
+        for track_id, score, record, raw in scored:
+            old = self._results.get(track_id)
+            if old is None:
+                new = Result(track_id, record, raw, score, frozenset({source}))
+            elif source in old.holders:
+                continue
+            else:
+                new = replace(old, holders=old.holders | {source}, score=max(old.score, score))
+            self._results[track_id] = changed[track_id] = new
+        return list(changed.values())
+
+    def results(self) -> list[Result]:
+        """Every result, best first (``Result.rank_key``)."""
+        return sorted(self._results.values(), key=lambda r: r.rank_key)
+
+
+@dataclass
+class BadPeers:
+    """Peers caught misbehaving (forged, malformed, oversized or off-topic answers),
+    remembered for ``ttl`` seconds by the injected ``clock``; at most ``max_entries``
+    (the oldest mark is forgotten first)."""
+
+    clock: Callable[[], float]
+    ttl: float = 1800.0
+    max_entries: int = 4096
+    _marks: OrderedDict[str, tuple[float, str]] = field(default_factory=OrderedDict)
+
+    def mark(self, peer: str, reason: str) -> None:
+        """Remember ``peer`` as bad for ``ttl`` seconds from now, for ``reason``."""
+        self._marks.pop(peer, None)
+        self._marks[peer] = (self.clock() + self.ttl, reason)
+        while len(self._marks) > self.max_entries:
+            self._marks.popitem(last=False)
+
+    def reason(self, peer: str) -> str | None:
+        """Why ``peer`` is bad, or ``None`` if it is not (any more)."""
+        entry = self._marks.get(peer)
+        if entry is None:
+            return None
+        if self.clock() >= entry[0]:
+            del self._marks[peer]
+            return None
+        return entry[1]
+
+    def is_bad(self, peer: str) -> bool:
+        return self.reason(peer) is not None
+
+
+def search_library(query: Query, rows: Iterable[tuple[dict[str, Any], bytes]]) -> list[tuple[float, dict[str, Any], bytes]]:
+    """Our own records matching ``query``: ``(score, record, raw)`` best first (score,
+    then title, then id), at most ``query.limit``."""
+    hits: list[tuple[float, dict[str, Any], bytes]] = []
+    for record, raw in rows:
+        score = match(query, record)
+        if score is not None:
+            hits.append((score, record, raw))
+
+    def order(hit: tuple[float, dict[str, Any], bytes]) -> tuple[float, str, str]:
+        title = hit[1].get("title")
+        return (-hit[0], normalize(title) if isinstance(title, str) else "", str(hit[1].get("id")))
+
+    hits.sort(key=order)
+    return hits[: query.limit]

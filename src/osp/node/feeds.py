@@ -1,0 +1,553 @@
+"""Artist feeds (spec §9 "Feeds"; BEP 44 mutable items pointing at a catalog torrent, the
+BEP 46 idea): publish ours, follow other artists'.
+
+Publishing (``publish_feed``): our published records become a catalog
+(``discovery.feed.catalog_encode``, NDJSON) in ``<data-dir>/feeds/<z6Mk…>/<infohash>.ndjson``,
+a v1 torrent of it is seeded (DHT on: followers find us under its infohash), and a BEP 44
+mutable item under our did:key's Ed25519 key and salt ``osp/v0/feed`` points at it
+(``FeedValue``: catalog infohash, seq, record count, expiry).  libtorrent's Python binding
+chooses the item's ``seq`` itself (the ``seq`` it found in the DHT, plus one; see
+``Engine.dht_put_mutable``), while our value repeats the ``seq`` it is signed under (a
+follower refuses a value whose ``seq`` is not the item's): ``put_feed`` therefore puts
+again with the ``seq`` libtorrent reported plus one when the two differ (at most
+``PUT_ATTEMPTS`` puts), and persists the ``seq`` that was stored (``meta feed_seq``).
+Items expire on real DHT nodes (about 2 h): ``FeedService`` re-puts ours every
+``REPUT_INTERVAL`` seconds, and after each publish.
+
+Following (``follow``/``unfollow``/``following``; the poller in ``FeedService``): every
+``Settings.feed_poll_interval`` seconds each followed artist's item is fetched
+(``Engine.dht_get_mutable``) and judged (``judge_item``: signature, value, and
+``FeedGuard`` against the highest ``seq`` accepted so far, persisted: a follower never
+goes back below it; replays are ignored and logged once).  A newer item's catalog is
+fetched by magnet (BEP 9) into ``<data-dir>/feeds/<z6Mk…>/`` within ``CATALOG_DEADLINE``
+seconds and at most ``MAX_CATALOG_BYTES``, every record is verified against the artist's
+did (``catalog_decode``: another artist's record inside is dropped), the records are
+stored (``Library.known_records``), and the catalog is seeded on, so it stays reachable
+while the artist is offline.  A follow with ``audio`` also fetches each new track
+(``Node.fetch``, holders found through the DHT), ``AUDIO_WORKERS`` at a time.
+
+Every peer is hostile: nothing from the DHT is used before its signature verifies, and
+nothing from a catalog before its record verifies against the followed did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from osp.core.errors import CallerError, IntegrityError, OspError, PeerError, RemoteError
+from osp.discovery.feed import (
+    CATALOG_FILE,
+    FEED_LIFETIME,
+    FEED_SALT,
+    MAX_CATALOG_BYTES,
+    FeedGuard,
+    FeedValue,
+    catalog_decode,
+    catalog_encode,
+    expanded_secret,
+    verify_item,
+)
+from osp.discovery.keys import rendezvous_key
+from osp.distribution.engine import make_v1_torrent, parse_metainfo
+from osp.distribution.events import MutableItem
+from osp.distribution.pieces import piece_length_for
+from osp.identity.didkey import DID_KEY_PREFIX, DidKeyError, public_key_from_did
+from osp.library.store import CatalogRow, FollowRow
+from osp.records.track import VerifiedTrack
+
+if TYPE_CHECKING:
+    from osp.node.core import Node
+
+log = logging.getLogger("osp.feeds")
+
+FEEDS_DIR = "feeds"  #: under the data directory: one folder per artist (ours and follows')
+CATALOG_DEADLINE = 60.0  #: seconds a catalog download (metadata + bytes) may take
+REPUT_INTERVAL = 1800.0  #: seconds between two puts of our item (DHT nodes drop items after ~2 h)
+REPUT_RETRY = 15.0  #: seconds before a failed put is tried again (e.g. the DHT is still empty)
+PUT_ATTEMPTS = 3  #: puts whose seq libtorrent chose otherwise than our value said, before giving up
+CLIMB_LIMIT = 16  #: extra puts to climb back past our last seq when the DHT forgot our item
+MAX_HOLDERS_DIALLED = 8  #: artist-key holders asked for their BitTorrent address per catalog download
+AUDIO_WORKERS = 2  #: tracks of followed artists fetched at a time
+AUDIO_DEADLINE = 600.0  #: seconds one followed track's download may take
+
+
+# -- paths and DIDs --------------------------------------------------------------------------
+
+
+def check_did(did: str) -> str:
+    """``did`` stripped, if it is an Ed25519 did:key; ``CallerError`` (exit 2) otherwise."""
+    did = did.strip() if isinstance(did, str) else ""
+    try:
+        public_key_from_did(did)
+    except DidKeyError as exc:
+        raise CallerError(f"not an artist's did:key ({exc}): give did:key:z6Mk…") from exc
+    if "#" in did:
+        raise CallerError("give the artist's did:key without a #fragment")
+    return did
+
+
+def feed_dir(data_dir: Path, did: str) -> Path:
+    """``<data-dir>/feeds/<z6Mk…>``: where ``did``'s catalogs are kept."""
+    return data_dir / FEEDS_DIR / did[len(DID_KEY_PREFIX):]
+
+
+def catalog_torrent(data: bytes) -> tuple[str, bytes]:
+    """``(infohash, metainfo)`` of a v1 torrent of catalog bytes ``data``, its one file
+    named ``CATALOG_FILE`` (deterministic: the same catalog gives the same infohash)."""
+    size = len(data)
+    plen = piece_length_for(size)
+    hashes = [hashlib.sha1(data[i : i + plen]).digest() for i in range(0, max(size, 1), plen)]
+    metainfo = make_v1_torrent(CATALOG_FILE, size, hashes)
+    return parse_metainfo(metainfo).infohash, metainfo
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# -- the pure decision -----------------------------------------------------------------------
+
+
+def judge_item(public_key: bytes, highest_seq: int | None, item: MutableItem, now: float) -> FeedValue | str:
+    """The followed artist's item, judged: its ``FeedValue`` if it is to be acted on, else
+    why not (a string).  Pure: signature (BEP 44 signing bytes under ``FEED_SALT``), the
+    value's form, then ``FeedGuard`` (``seq`` not above ``highest_seq``: a replay or a
+    rollback; value ``seq`` not the item's; expired)."""
+    if item.public != public_key or item.salt != FEED_SALT:
+        return "an item under another key or salt"
+    if not verify_item(public_key, FEED_SALT, item.seq, item.value, item.signature):
+        return "the item's signature does not verify"
+    try:
+        value = FeedValue.decode(item.value)
+    except IntegrityError as exc:
+        return f"malformed feed value: {exc.message}"
+    verdict = FeedGuard().accept(highest_seq, item.seq, value, now)
+    return value if verdict is True else str(verdict)
+
+
+# -- publishing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedPublished:
+    """Our feed as put: catalog ``infohash``, the ``seq`` stored, ``count`` of records."""
+
+    infohash: str
+    seq: int
+    count: int
+
+
+def put_feed(node: Node, infohash: str, count: int, floor_seq: int, now: float) -> int:
+    """Put our item pointing at catalog ``infohash``; returns the ``seq`` stored.
+
+    libtorrent's Python binding stores the ``seq`` it found in the DHT plus one, while the
+    value must repeat the item's ``seq``: guess ``floor_seq + 1`` (the last ``seq`` we put,
+    plus one); when libtorrent stored another ``s``, put again saying ``s + 1`` (what it
+    will store next), at most ``PUT_ATTEMPTS`` times.  When the DHT had forgotten our item
+    (the artist was offline for hours) the ``seq`` it stores restarts low, and followers
+    ignore every item up to the highest they saw: we climb, one put per step, up to
+    ``CLIMB_LIMIT`` extra puts past ``floor_seq``; beyond that the re-puts climb on (one per
+    ``REPUT_INTERVAL``) and the returned ``seq`` is lower than ``floor_seq``.
+    Raises ``RemoteError`` if the DHT never agrees, or what ``Engine.dht_put_mutable``
+    raises (no DHT node stored it, timeout)."""
+    engine = node.engine
+    if engine is None:
+        raise CallerError("the engine is not running")
+    key = node.signing_key()
+    secret = expanded_secret(key.seed)
+    guess = floor_seq + 1
+    misses = climbs = 0
+    while True:
+        value = FeedValue(catalog=infohash, seq=guess, count=count, expires=int(now) + FEED_LIFETIME).encode()
+        stored = engine.dht_put_mutable(secret, key.public_key, FEED_SALT, value)
+        if stored == guess and (stored > floor_seq or climbs >= CLIMB_LIMIT):
+            return stored
+        if stored == guess:
+            climbs += 1  # a valid item, but below what followers saw: one more step up
+        else:
+            misses += 1
+            if misses >= PUT_ATTEMPTS:
+                raise RemoteError(f"the DHT stored feed seq {stored} when {guess} was expected, {misses} times")
+            log.info("feed: libtorrent stored seq %d, our value said %d: putting again", stored, guess)
+        guess = stored + 1
+
+
+def publish_feed(node: Node) -> FeedPublished | None:
+    """Write, seed and announce our catalog (see the module docstring); ``None`` when we
+    have published nothing or the node has no DHT.  Idempotent: an unchanged catalog is
+    put again with a new ``seq`` (a refresh).  Raises what ``put_feed`` raises; the
+    catalog is seeded before the put, so a failed put is simply retried."""
+    engine = node.engine
+    if engine is None or not node.settings.dht:
+        return None
+    key = node.signing_key()
+    rows = [r for r in node.library.tracks() if r.origin == "published" and r.artist == key.did]
+    if not rows:
+        return None
+    data = catalog_encode([r.record for r in rows])
+    infohash, metainfo = catalog_torrent(data)
+    folder = feed_dir(node.settings.data_dir, key.did)
+    path = folder / f"{infohash}.ndjson"
+    if not path.is_file() or path.stat().st_size != len(data):
+        _write_atomically(path, data)
+    engine.add(metainfo, folder, seed_mode=True, file_name=path.name)
+    now = node.clock()
+    floor = int(node.library.meta("feed_seq") or 0)
+    seq = put_feed(node, infohash, len(rows), floor, now)
+    node.library.set_meta("feed_seq", str(seq))  # what the DHT holds now: the next put starts there
+    node.library.set_meta("feed_catalog", infohash)
+    rel = str(path.relative_to(node.settings.data_dir))
+    old = node.library.store_catalog(CatalogRow(key.did, infohash, metainfo, rel, seq, len(rows), now), [],
+                                     follow=False)
+    if old is not None:
+        _drop_catalog(node, old)
+    return FeedPublished(infohash, seq, len(rows))
+
+
+def _drop_catalog(node: Node, row: CatalogRow) -> None:
+    """Stop seeding a replaced or unfollowed catalog and delete its file."""
+    if node.engine is not None:
+        try:
+            node.engine.remove(row.infohash)
+        except OspError:
+            pass
+    (node.settings.data_dir / row.path).unlink(missing_ok=True)
+
+
+# -- following -------------------------------------------------------------------------------
+
+
+def follow(node: Node, did: str, audio: bool = False) -> FollowRow:
+    """Follow the artist ``did`` (``CallerError`` on junk or our own did); following again
+    only changes ``audio``.  A running poller checks the new follow at once."""
+    did = check_did(did)
+    own = node.library.meta("did")
+    if own is not None and own == did:
+        raise CallerError("that is this node's own identity: its feed is published, not followed")
+    row = node.library.add_follow(did, audio=audio, now=node.clock())
+    if node.feeds.running:
+        node.feeds.poll_soon()
+    return row
+
+
+def unfollow(node: Node, did: str) -> bool:
+    """Stop following ``did``: its known records are forgotten and its catalog is no
+    longer seeded (tracks already fetched stay in the library).  ``NotFoundError`` if not
+    followed."""
+    did = check_did(did)
+    old = node.library.remove_follow(did)
+    if old is not None:
+        _drop_catalog(node, old)
+    node.discovery.refresh()
+    return True
+
+
+def following(node: Node) -> list[dict[str, Any]]:
+    """The follows as JSON objects: ``did``, ``audio``, ``seq`` (highest accepted, or
+    ``None``), ``catalog`` (infohash or ``None``), ``tracks`` (records known from it),
+    ``followedAt``/``checkedAt`` (Unix seconds or ``None``), ``error``."""
+    return [
+        {"did": f.did, "audio": f.audio, "seq": f.highest_seq, "catalog": f.catalog,
+         "tracks": node.library.known_record_count(f.did), "followedAt": f.followed_at,
+         "checkedAt": f.checked_at, "error": f.error}
+        for f in node.library.follows()
+    ]
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One poll of a follow: ``did``; ``seq`` of the item seen (``None``: none found);
+    ``accepted``: it was newer and acted on; ``new_records`` stored; ``reason`` it was
+    ignored or failed (``None`` when accepted)."""
+
+    did: str
+    seq: int | None
+    accepted: bool
+    new_records: int = 0
+    reason: str | None = None
+
+
+def _download_catalog(node: Node, did: str, infohash: str, deadline: float) -> tuple[bytes, bytes, Path]:
+    """``(data, metainfo, path)`` of catalog ``infohash`` fetched by magnet into the
+    artist's feed folder; ``PeerError`` past ``deadline`` (monotonic), ``IntegrityError``
+    for a torrent that is not one catalog file of at most ``MAX_CATALOG_BYTES``."""
+    engine = node.engine
+    if engine is None:
+        raise CallerError("the engine is not running")
+    folder = feed_dir(node.settings.data_dir, did)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{infohash}.ndjson"
+    ih = engine.add_magnet(infohash, folder, file_name=path.name)
+    threading.Thread(target=_dial_artist_holders, args=(node, did, ih), daemon=True,
+                     name=f"osp-feed-holders-{ih[:8]}").start()
+    checked = False
+    try:
+        while True:
+            if not checked:
+                metainfo = engine.metainfo(ih)
+                if metainfo is not None:
+                    size = parse_metainfo(metainfo).size
+                    if size > MAX_CATALOG_BYTES:
+                        raise IntegrityError(f"the catalog {ih} is {size} bytes, over {MAX_CATALOG_BYTES}", check="size")
+                    checked = True
+            if checked and engine.status(ih).state in ("finished", "seeding"):
+                break
+            if time.monotonic() > deadline:
+                raise PeerError(f"the catalog {ih} did not arrive within {CATALOG_DEADLINE:.0f} s (no peer has it?)")
+            if node.feeds.stopping.wait(0.2):
+                raise PeerError("the node is stopping")
+        metainfo = engine.metainfo(ih)
+        if metainfo is None or not path.is_file() or path.stat().st_size > MAX_CATALOG_BYTES:
+            raise IntegrityError(f"the catalog {ih} is not one file of at most {MAX_CATALOG_BYTES} bytes", check="size")
+        return path.read_bytes(), metainfo, path
+    except BaseException:
+        try:
+            engine.remove(ih, delete_files=True)
+        except OspError:
+            pass
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _dial_artist_holders(node: Node, did: str, infohash: str) -> None:
+    """Connect the catalog download ``infohash`` to the nodes announced under the artist's
+    rendezvous key: the artist and its followers (who hold its catalog, spec §9.2) — they
+    are found even before libtorrent's own DHT announces of the catalog reach us.  Best
+    effort: each peer URL goes through the egress guard (``PeerClient``)."""
+    try:
+        urls = node.discovery.holders(rendezvous_key("artist", did))
+    except OspError:
+        return
+    for url in urls[:MAX_HOLDERS_DIALLED]:
+        engine = node.engine
+        if engine is None or node.feeds.stopping.is_set() or not engine.has_torrent(infohash):
+            return
+        try:
+            with node._peer(url) as client:
+                address = client.bittorrent_address()
+            engine.connect_peer(infohash, address)
+        except OspError:
+            continue
+
+
+def handle_item(node: Node, did: str, item: MutableItem) -> PollResult:
+    """Act on the feed item ``item`` of the followed ``did``: judge it (``judge_item``),
+    and when it is newer fetch, verify, store and seed its catalog, raise the follow's
+    ``highest_seq``, and queue the new tracks' audio when the follow asks for it.  Never
+    raises ``OspError``: the outcome (and any error, stored on the follow) is returned."""
+    follow_row = node.library.follow(did)
+    if follow_row is None:
+        return PollResult(did, item.seq, False, reason="not followed")
+    now = node.clock()
+    verdict = judge_item(public_key_from_did(did), follow_row.highest_seq, item, now)
+    if isinstance(verdict, str):
+        if follow_row.highest_seq is not None and item.seq <= follow_row.highest_seq:
+            node.feeds.log_once(did, item.seq, verdict)  # a replay or an old copy: not an error
+            node.library.set_follow_checked(did, now, None)
+        else:
+            node.library.set_follow_checked(did, now, verdict)
+        return PollResult(did, item.seq, False, reason=verdict)
+    value = verdict
+    if value.catalog == follow_row.catalog:
+        node.library.raise_follow_seq(did, item.seq)  # the artist refreshed the same catalog
+        node.library.set_follow_checked(did, now, None)
+        return PollResult(did, item.seq, True)
+    try:
+        data, metainfo, path = _download_catalog(node, did, value.catalog, time.monotonic() + CATALOG_DEADLINE)
+        tracks = catalog_decode(data, did)
+    except OspError as exc:
+        node.library.set_follow_checked(did, now, exc.message)
+        return PollResult(did, item.seq, False, reason=exc.message)
+    known = {r.id for r in node.library.known_records(did)}
+    row = CatalogRow(did, value.catalog, metainfo, str(path.relative_to(node.settings.data_dir)), item.seq,
+                     len(tracks), now)
+    old = node.library.store_catalog(row, tracks, follow=True)
+    if old is not None:
+        _drop_catalog(node, old)
+    node.discovery.refresh()  # the artist's key joins our announces (we hold its catalog now)
+    node.library.set_follow_checked(did, now, None)
+    fresh = [t for t in tracks if t.id not in known]
+    log.info("feed: %s seq %d: catalog %s, %d records (%d new)", did[:24], item.seq, value.catalog, len(tracks),
+             len(fresh))
+    if follow_row.audio:
+        node.feeds.fetch_audio([t for t in tracks if node.library.track(t.id) is None])
+    return PollResult(did, item.seq, True, new_records=len(fresh))
+
+
+def poll_feed(node: Node, did: str, timeout: float = 10.0) -> PollResult:
+    """Fetch ``did``'s current item from the DHT and ``handle_item`` it."""
+    engine = node.engine
+    if engine is None:
+        raise CallerError("the engine is not running")
+    try:
+        item = engine.dht_get_mutable(public_key_from_did(did), FEED_SALT, timeout=timeout)
+    except OspError as exc:
+        node.library.set_follow_checked(did, node.clock(), exc.message)
+        return PollResult(did, None, False, reason=exc.message)
+    if item is None:
+        node.library.set_follow_checked(did, node.clock(), "no feed item found in the DHT")
+        return PollResult(did, None, False, reason="no feed item found in the DHT")
+    return handle_item(node, did, item)
+
+
+# -- the threads -----------------------------------------------------------------------------
+
+
+class FeedService:
+    """The node's feed threads: the publisher (our item after each publish, and every
+    ``REPUT_INTERVAL``) and the poller (each follow every ``feed_poll_interval``).
+    ``start`` (with the engine) reseeds every catalog held and starts both; ``close``
+    stops them (bounded wait)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.stopping = threading.Event()
+        self._publish_now = threading.Event()
+        self._poll_now = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._logged: set[tuple[str, int]] = set()
+        self._audio: ThreadPoolExecutor | None = None
+        self._audio_lock = threading.Lock()
+        self._audio_queued: set[str] = set()
+        self.published: FeedPublished | None = None  #: our last successful put
+        self.on_poll: Callable[[PollResult], None] | None = None  #: tests watch polls here
+
+    @property
+    def running(self) -> bool:
+        return bool(self._threads) and not self.stopping.is_set()
+
+    def start(self) -> None:
+        """Seed every catalog held (ours and follows'), then start the threads (once)."""
+        node = self.node
+        if self._threads or node.engine is None:
+            return
+        for row in node.library.catalogs():
+            path = node.settings.data_dir / row.path
+            if path.is_file():
+                try:
+                    node.engine.add(row.metainfo, path.parent, file_name=path.name)  # re-checked: no seed_mode
+                except OspError as exc:
+                    log.warning("feed: cannot seed the catalog %s: %s", row.infohash, exc.message)
+        if not node.settings.dht:
+            return
+        self._audio = ThreadPoolExecutor(max_workers=AUDIO_WORKERS, thread_name_prefix="osp-feed-audio")
+        self._publish_now.set()  # at start: put ours again (items expire while we are away)
+        for name, target in (("osp-feed-publisher", self._publisher), ("osp-feed-poller", self._poller)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        self._publish_now.set()
+        self._poll_now.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        if self._audio is not None:
+            self._audio.shutdown(wait=False, cancel_futures=True)
+
+    def publish_soon(self) -> None:
+        """Ask the publisher to put our feed now (after a publish); never blocks."""
+        self._publish_now.set()
+
+    def poll_soon(self) -> None:
+        """Ask the poller to poll every follow now (after a follow); never blocks."""
+        self._poll_now.set()
+
+    def log_once(self, did: str, seq: int, reason: str) -> None:
+        if (did, seq) not in self._logged:
+            self._logged.add((did, seq))
+            log.info("feed: %s: ignored item seq %d: %s", did[:24], seq, reason)
+
+    def fetch_audio(self, tracks: Sequence[VerifiedTrack]) -> None:
+        """Queue the audio of followed artists' ``tracks`` (``AUDIO_WORKERS`` at a time)."""
+        for track in tracks:
+            with self._audio_lock:
+                if track.id in self._audio_queued or self._audio is None:
+                    continue
+                self._audio_queued.add(track.id)
+            try:
+                self._audio.submit(self._fetch_one, track)
+            except RuntimeError:  # shut down
+                return
+
+    def _fetch_one(self, track: VerifiedTrack) -> None:
+        try:
+            if self.stopping.is_set() or self.node.library.track(track.id) is not None:
+                return
+            transfer = self.node.fetch(track.id)
+            deadline = time.monotonic() + AUDIO_DEADLINE
+            while not transfer.done.wait(1.0):
+                if self.stopping.is_set() or time.monotonic() > deadline:
+                    return
+            log.info("feed: fetched %s: %s", track.id, transfer.state.state)
+        except OspError as exc:
+            log.info("feed: cannot fetch %s: %s", track.id, exc.message)
+        finally:
+            with self._audio_lock:
+                self._audio_queued.discard(track.id)
+
+    def _publisher(self) -> None:
+        wait = REPUT_INTERVAL
+        failing = False
+        while not self.stopping.is_set():
+            self._publish_now.wait(wait)
+            self._publish_now.clear()
+            if self.stopping.is_set():
+                return
+            try:
+                published = publish_feed(self.node)
+                if published is not None and published != self.published:
+                    log.info("feed: put seq %d: catalog %s (%d records)", published.seq, published.infohash,
+                             published.count)
+                self.published = published or self.published
+                wait, failing = REPUT_INTERVAL, False
+            except OspError as exc:
+                if not failing:  # once per run of failures (an empty DHT at start retries quietly)
+                    log.info("feed: cannot put our feed yet (retrying every %.0f s): %s", REPUT_RETRY, exc.message)
+                wait, failing = REPUT_RETRY, True
+            except Exception:  # noqa: BLE001  (the thread must survive; logged with its traceback)
+                log.exception("feed: publishing failed")
+                wait = REPUT_RETRY
+
+    def _poller(self) -> None:
+        interval = self.node.settings.feed_poll_interval
+        while not self.stopping.is_set():
+            now = self.node.clock()
+            everyone = self._poll_now.is_set()  # a new follow: poll now
+            self._poll_now.clear()
+            next_due = now + interval
+            for row in self.node.library.follows():
+                if self.stopping.is_set():
+                    return
+                due = (row.checked_at or 0.0) + interval
+                if everyone or due <= now:
+                    result = self._poll(row.did)
+                    if result is not None and self.on_poll is not None:
+                        self.on_poll(result)
+                    next_due = min(next_due, self.node.clock() + interval)
+                else:
+                    next_due = min(next_due, due)
+            self._poll_now.wait(max(0.05, next_due - self.node.clock()))
+
+    def _poll(self, did: str) -> PollResult | None:
+        try:
+            return poll_feed(self.node, did)
+        except Exception:  # noqa: BLE001  (the thread must survive; logged with its traceback)
+            log.exception("feed: polling %s failed", did[:24])
+            return None
