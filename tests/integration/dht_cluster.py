@@ -10,7 +10,7 @@ Start-up is fast and deterministic: the BitTorrent port of each member is chosen
 it starts (free on TCP and UDP of its own address), so member ``i`` can be told to
 bootstrap from up to 4 earlier members (``--bootstrap``) while they start in parallel
 batches; each batch waits for the previous one's ``node.json``.  ``wait_ready`` then polls
-each member's DHT routing-table size (``GET /api/node``) up to a deadline — with 4 seeds
+each member's DHT routing-table size (``GET /api/status``) up to a deadline — with 4 seeds
 each, 20 members reach 5+ neighbours in ~15 s (design.md §5).
 """
 
@@ -99,7 +99,7 @@ class Member:
     def dht_nodes(self) -> int:
         """The size of its DHT routing table (0 while unknown)."""
         try:
-            info = self.api("GET", "/api/node", timeout=5)
+            info = self.api("GET", "/api/status", timeout=10)
         except (httpx.HTTPError, AssertionError):
             return 0
         return dht_nodes_of(info)

@@ -17,7 +17,8 @@ Routes:
                                       → ``{"tracks": [...], "refused": [{"file", "error", "message"}]}``
                                       (every path is tried; with ``Accept: application/x-ndjson``
                                       progress lines ``{"file", "done", "total"}`` come first)
-  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir, cache used/quota
+  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT (nodes, messages in/out), data dir,
+                                      cache used/quota
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
   POST /api/fetch                     ``{"track": ref, "peer"?: url | [url…], "gateway"?: url}`` → transfer state
   GET  /api/transfers[/{id}]          transfer states (``sources``: BitTorrent peers, web seeds)
@@ -365,6 +366,9 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
                 "uptime": round(time.monotonic() - started, 1),
                 "cache": node.cache_usage().to_json(),  # fetched tracks' bytes against --cache-size
                 "announce": node.discovery.stats().to_json(),  # DHT keys planned, announced, last time
+                # DHT routing-table size and messages since start (bench/discovery.py counts them)
+                "dhtNodes": engine.reachability().dht_nodes if engine else 0,
+                "dhtMessages": dict(zip(("in", "out"), engine.dht_counters(), strict=True)) if engine else None,
             }
 
         return JSONResponse(await anyio.to_thread.run_sync(collect))
