@@ -188,11 +188,18 @@ class Cluster:
     def __iter__(self) -> Iterator[Member]:
         return iter(self.members)
 
+    def batch_start(self, i: int) -> int:
+        """The first member of ``i``'s start-up batch (member 0 starts alone)."""
+        return 0 if i == 0 else 1 + (i - 1) // self.batch * self.batch
+
     def seeds_of(self, i: int) -> list[Member]:
-        """Up to ``seeds`` earlier members: the previous two, then spread over the earlier ones."""
+        """Up to ``seeds`` members of earlier batches (already listening: a ping to a node not
+        yet up is lost, and a last member nobody pings would stay alone): the two started
+        last, then spread over the earlier ones."""
+        s = self.batch_start(i)
         picks: list[int] = []
-        for j in (i - 1, i - 2, i // 2, i // 3, i // 4, 0):
-            if 0 <= j < i and j not in picks:
+        for j in (s - 1, s - 2, i // 2, i // 3, i // 4, 0):
+            if 0 <= j < s and j not in picks:
                 picks.append(j)
         return [self.members[j] for j in picks[: self.seeds]]
 

@@ -293,8 +293,7 @@ def test_follow_then_artist_offline_third_node_gets_catalog_from_follower(
 
     def has_audio() -> bool:
         states = {t["id"]: t["file"] for t in follower.api("GET", "/api/tracks")["tracks"]}
-        return all(states.get(t["id"]) in ("complete", "present", "ok") or t["id"] in states
-                   for t in (first, second))
+        return all(t["id"] in states and states[t["id"]] != "missing" for t in (first, second))
     poll("the follower fetched the audio (--audio)", has_audio, 90)
 
     artist.stop()  # the artist goes offline for good
@@ -302,6 +301,12 @@ def test_follow_then_artist_offline_third_node_gets_catalog_from_follower(
     row3 = poll("a node that never saw the artist gets the catalog from the follower",
                 lambda: (r := following(third, artist.did)) and r["tracks"] >= 2 and r, 120)
     assert row3["seq"] == row["seq"] and row3["catalog"] == row["catalog"]
+    # the follower holds the track and announces it: the DHT names it (next to the dead artist)
+    print("diagnostics: follower", follower.http, follower.api("GET", "/api/status")["announce"],
+          "search from third:", third.search({"q": "second wave", "timeout": SEARCH_TIMEOUT}, timeout=40))
+    poll("the DHT names the follower as a holder of the new release",
+         lambda: follower.http in search_until(third, {"q": "second wave"}, {second["id"]})[second["id"]]["holders"],
+         60, 1.0)
     out = tmp_path / "second.ogg"
     third.osp("get", second["id"], "-o", str(out), "--json", timeout=120)
     assert out.read_bytes() == clips["second"].read_bytes()
