@@ -276,7 +276,6 @@ def synthetic_library(rng: random.Random, tracks: int = 10_000) -> list[Any]:
     """``tracks`` holdings like a big library: 400 artists, ~200 tags (Zipf-like), titles of
     2–4 words from a 3,000-word vocabulary; 1 % our own."""
     from osp.discovery.announce import Holding
-
     from osp.identity import SigningKey
 
     artists = [SigningKey.generate().did for _ in range(400)]
@@ -287,7 +286,7 @@ def synthetic_library(rng: random.Random, tracks: int = 10_000) -> list[Any]:
         record = {
             "id": f"osp:track:{i:040x}",
             "title": " ".join(rng.choice(words) for _ in range(rng.randint(2, 4))),
-            "artist": {"id": rng.choice(artists), "name": "someone"},
+            "artist": rng.choice(artists),
             "tags": sorted({tags[min(199, int(rng.paretovariate(1.2)) - 1)] for _ in range(rng.randint(1, 3))}),
         }
         holdings.append(Holding(record=record, infohash=f"{i:040x}", mine=i % 100 == 0, last_played=float(i)))
@@ -298,7 +297,6 @@ def announce_cost(cluster: Cluster, rng: random.Random, window: float = 60.0) ->
     """Scenario 6: a 10,000-track node's announces at the scheduler's rate, versus no cap/dedup."""
     from osp.discovery.announce import ANNOUNCE_INTERVAL, DEFAULT_CAP, DEFAULT_RATE, Scheduler, plan
     from osp.discovery.keys import record_keys
-
     from osp.distribution.engine import Engine
     from osp.distribution.events import EngineConfig
 
