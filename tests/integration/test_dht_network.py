@@ -306,10 +306,11 @@ def test_follow_then_artist_offline_third_node_gets_catalog_from_follower(
     row3 = poll("a node that never saw the artist gets the catalog from the follower",
                 lambda: (r := following(third, artist.did)) and r["tracks"] >= 2 and r, 120)
     assert row3["seq"] == row["seq"] and row3["catalog"] == row["catalog"]
-    # the follower holds the track and announces it: the DHT names it (next to the dead artist)
+    # the follower holds the track and announces it: the DHT names it (next to the dead artist,
+    # whose DHT node no longer answers either: lookups end only at their deadline, as in churn)
     poll("the DHT names the follower as a holder of the new release",
-         lambda: follower.http in search_until(third, {"q": "second wave"}, {second["id"]})[second["id"]]["holders"],
-         60, 1.0)
+         lambda: follower.http in search_until(third, {"q": "second wave"}, {second["id"]}, timeout=90,
+                                               deadline=CHURN_TIMEOUT)[second["id"]]["holders"], 90, 1.0)
     out = tmp_path / "second.ogg"
     third.osp("get", second["id"], "-o", str(out), "--json", timeout=120)
     assert out.read_bytes() == clips["second"].read_bytes()
