@@ -45,7 +45,7 @@ FEED_POLL = "2"  #: seconds between feed polls in this module
 SEARCH_TIMEOUT = 8.0
 CHURN_TIMEOUT = 25.0  #: seconds a search may take right after a third of the DHT died
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # minutes of real processes: -m "not slow" skips it
 
 
 # --------------------------------------------------------------------- fixtures
