@@ -308,7 +308,7 @@ def synthetic_library(rng: random.Random, tracks: int = 10_000) -> list[Any]:
 
 def announce_cost(cluster: Cluster, rng: random.Random, window: float = 60.0) -> None:
     """Scenario 6: a 10,000-track node's announces at the scheduler's rate, versus no cap/dedup."""
-    from osp.discovery.announce import ANNOUNCE_INTERVAL, DEFAULT_CAP, DEFAULT_RATE, Scheduler, plan
+    from osp.discovery.announce import ANNOUNCE_INTERVAL, BURST, DEFAULT_CAP, DEFAULT_RATE, Scheduler, plan
     from osp.discovery.keys import record_keys
     from osp.distribution.engine import Engine
     from osp.distribution.events import EngineConfig
@@ -339,13 +339,20 @@ def announce_cost(cluster: Cluster, rng: random.Random, window: float = 60.0) ->
         sched.update(planned, now)
         announced = 0
         c0, t0 = count(), time.monotonic()
-        while time.monotonic() - t0 < window:
+        steady: tuple[int, float, int] | None = None  # counter, time, announces once the first burst is out
+        while time.monotonic() - t0 < window + 10:
             for a in sched.due(time.monotonic()):
                 engine.dht_announce(a.key, 8787)
                 announced += 1
+            if steady is None and announced >= BURST and time.monotonic() - t0 >= 10:
+                steady = count(), time.monotonic(), announced  # the burst's lookups have ended
             nxt = sched.next_deadline()
             time.sleep(min(1.0, max(0.05, (nxt or time.monotonic() + 1) - time.monotonic())))
-        ours = (count() - c0) / (time.monotonic() - t0)
+        c1, t1 = count(), time.monotonic()
+        ours = (c1 - c0) / (t1 - t0)
+        assert steady is not None
+        steady_rate = (c1 - steady[0]) / (t1 - steady[1])
+        steady_announces = announced - steady[2]
         # the baseline: one announce per track × key per interval, no cap, no dedup
         rate = naive / ANNOUNCE_INTERVAL
         stop = threading.Event()
@@ -360,12 +367,13 @@ def announce_cost(cluster: Cluster, rng: random.Random, window: float = 60.0) ->
         base = (count() - c0) / (time.monotonic() - t0)
     finally:
         engine.close()
-    per = (ours - idle) * window / max(1, announced)
+    per = (steady_rate - idle) * (t1 - steady[1]) / max(1, steady_announces)
     report("10k tracks: keys planned / distinct / naive track × key",
            f"{len(planned)} / {distinct} / {naive}", f"cap {DEFAULT_CAP}, rate {DEFAULT_RATE:.2f}/s")
-    report("10k tracks: DHT msg/s, announcer at the scheduler's rate", f"{ours:.1f} msg/s",
-           f"{announced} announces in {window:.0f} s (first burst included); ~{per:.0f} msg per announce; "
-           "target < 20")
+    report("10k tracks: DHT msg/s at rest (scheduler's steady rate)", f"{steady_rate:.1f} msg/s",
+           f"{steady_announces} announces in {t1 - steady[1]:.0f} s; ~{per:.0f} msg per announce; target < 20")
+    report("10k tracks: DHT msg/s, first minute (start-up burst)", f"{ours:.1f} msg/s",
+           f"{announced} announces in {t1 - t0:.0f} s: the first {BURST} at once, then the rate")
     report("10k tracks: DHT msg/s, baseline without cap or dedup", f"{base:.1f} msg/s",
            f"{rate:.1f} announces/s = {naive} per {ANNOUNCE_INTERVAL / 60:.0f} min")
     report("10k tracks: DHT msg/s, the same engine idle", f"{idle:.1f} msg/s", "routing-table upkeep")
