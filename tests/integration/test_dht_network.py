@@ -16,7 +16,8 @@ routing table holds 5+ nodes.  Roles:
   forged, an oversized and an off-topic answer;
 * churn stops a third of the members (B and 10 among them) and searches still find everything.
 
-Every wait polls with a deadline; every process stops on every exit path.
+The tests share one network and run in order.  Every wait polls with a deadline; every
+process stops on every exit path.
 """
 
 from __future__ import annotations
