@@ -22,6 +22,8 @@ import base58
 from osp.content.testdata import chacha_stream
 from osp.content.unixfs import PROFILES, import_stream
 from osp.core.errors import IntegrityError
+from osp.discovery.feed import FEED_SALT, FeedValue, catalog_encode, expanded_secret, signing_bytes
+from osp.discovery.keys import STOP_WORDS, record_keys, rendezvous_key, title_words
 from osp.distribution.engine import make_v1_torrent, parse_metainfo
 from osp.distribution.pieces import piece_count, piece_length_for
 from osp.identity import SigningKey, did_document
@@ -181,9 +183,62 @@ def invalid_records() -> dict[str, Any]:
             "vectors": out}
 
 
+def rendezvous() -> dict[str, Any]:
+    key = SigningKey.from_seed(bytes.fromhex(SEEDS["counting"]))
+    record = sign_track(build_track(sample_fields(key.did)), key, CREATED)
+    cases = [("track", record["id"]), ("artist", key.did),
+             ("tag", "ambient"), ("tag", "Ａｍｂｉｅｎｔ"), ("tag", "  Lo \t Fi "), ("tag", "Straße"), ("tag", "ＨＩＰ-ＨＯＰ"),
+             ("tag", "ﬁeld recording"), ("word", "Glacier"), ("word", "STRASSE"), ("word", "été"),
+             ("word", "e\u0301te\u0301"), ("word", "東京"), ("word", "Ⅳ")]
+    keys = []
+    for kind, value in cases:
+        k = rendezvous_key(kind, value)
+        keys.append({"kind": kind, "value": value, "normalized": k.value, "key": k.hex})
+    titles = []
+    for title in ("Glacier Drift", "The Glacier, glacier DRIFT (feat. X)", "Ａｍｂｉｅｎｔ Straße_Nights—2049",
+                  "A Song of the Sea", "Nuit d'été à Paris", "東京 夜 Tokyo", "of the and"):
+        words = title_words(title)
+        titles.append({"title": title, "words": words, "keys": [rendezvous_key("word", w).hex for w in words]})
+    return {"description": "rendezvous keys (spec §9.1): key = SHA-1(\"osp/v0/\" + kind + \":\" + UTF-8(value')), "
+                           "value' = value for track and artist, normalize(value) for tag and word "
+                           "(NFKC, casefold, NFKC, trim, collapse white space); title -> words (letter/digit runs "
+                           "of the normalized title, stop words and 1-character words dropped, at most 16)",
+            "stopWords": sorted(STOP_WORDS), "vectors": keys, "titles": titles,
+            "record": {"record": record, "keys": [{"kind": k.kind, "value": k.value, "key": k.hex}
+                                                  for k in record_keys(record)]}}
+
+
+def feed() -> dict[str, Any]:
+    out = []
+    for name, seq in (("counting", 1), ("artist-b", 42)):
+        key = SigningKey.from_seed(bytes.fromhex(SEEDS[name]))
+        record = sign_track(build_track(sample_fields(key.did)), key, CREATED)
+        catalog = catalog_encode([jcs(record)])
+        infohash = torrent_infohash("catalog.ndjson", catalog)
+        value = FeedValue(infohash, seq, 1, 1_800_000_000).encode()
+        message = signing_bytes(FEED_SALT, seq, value)
+        out.append({"seed": SEEDS[name], "publicKey": key.public_key.hex(), "did": key.did,
+                    "expandedSecret": expanded_secret(key.seed).hex(), "salt": FEED_SALT.decode(), "seq": seq,
+                    "catalog": catalog.decode("utf-8"), "catalogInfohash": infohash,
+                    "value": value.decode("utf-8"), "signingBytes": message.hex(),
+                    "signature": key.sign(message).hex()})
+    return {"description": "artist feed items (spec §9.5): catalog.ndjson (signed records, JCS, sorted by id) -> "
+                           "its single-file v1 torrent infohash -> value (JCS FeedValue) -> BEP 44 signing bytes "
+                           "(4:salt<salt>3:seqi<seq>e1:v<len>:<value>) -> Ed25519 signature by the did:key's key; "
+                           "expandedSecret = SHA-512(seed) clamped, the 64-byte secret libtorrent signs with",
+            "vectors": out}
+
+
+def torrent_infohash(name: str, data: bytes) -> str:
+    length = piece_length_for(len(data))
+    hashes = [hashlib.sha1(data[i:i + length]).digest() for i in range(0, len(data), length)]
+    return parse_metainfo(make_v1_torrent(name, len(data), hashes)).infohash
+
+
 def render() -> dict[str, str]:
     files = {"did-key.json": did_keys(), "cid.json": cids(), "records.json": records(),
-             "invalid-records.json": invalid_records(), "pieces.json": pieces()}
+             "invalid-records.json": invalid_records(), "pieces.json": pieces(),
+             "rendezvous.json": rendezvous(), "feed.json": feed()}
     return {name: json.dumps(value, indent=2, ensure_ascii=False) + "\n" for name, value in files.items()}
 
 

@@ -25,9 +25,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Itera
 
 
 def test_our_node_conforms(server: NodeServer, tmp_path: Path) -> None:
+    from osp.apps.http.peer import peer_app
+
+    if "/osp/v0/search" not in [r.path for r in peer_app(server.node).routes]:  # type: ignore[attr-defined]
+        pytest.xfail("the peer route /osp/v0/search (issue 8, part C) is not in this tree yet")
     results = run_conformance(server.peer_url)
     assert [r.name for r in results if not r.ok] == []
-    assert len(results) == 5 + 2 * 6
+    assert len(results) == 5 + 2 * 6 + 3  # + the search route (§9.3)
     proc = osp(tmp_path, "conformance", server.peer_url, "--json")
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert all(row["ok"] for row in rows) and len(rows) == len(results)

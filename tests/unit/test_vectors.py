@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import pytest
 from osp.content.testdata import chacha_stream
 from osp.content.unixfs import import_stream
 from osp.core.errors import IntegrityError
+from osp.discovery.feed import FeedValue, catalog_decode, expanded_secret, signing_bytes, verify_item
+from osp.discovery.keys import STOP_WORDS, record_keys, rendezvous_key, title_words
 from osp.identity import SigningKey, did_document
 from osp.records import derive_id, jcs, strict_loads, verify_track
 
@@ -56,3 +59,40 @@ def test_invalid_record_vectors(vector: dict[str, Any]) -> None:
     with pytest.raises(IntegrityError) as exc:
         verify_track(strict_loads(vector["json"]) if "json" in vector else vector["record"])
     assert exc.value.check == vector["error"]
+
+
+def _rendezvous() -> dict[str, Any]:
+    return json.loads((VECTORS / "rendezvous.json").read_text())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("vector", load("rendezvous.json"), ids=lambda v: f"{v['kind']}-{v['normalized'][:12]}")
+def test_rendezvous_key_vectors(vector: dict[str, Any]) -> None:
+    key = rendezvous_key(vector["kind"], vector["value"])
+    assert key.value == vector["normalized"] and key.hex == vector["key"]
+    assert hashlib.sha1(f"osp/v0/{vector['kind']}:{vector['normalized']}".encode()).hexdigest() == vector["key"]
+
+
+def test_title_word_and_record_key_vectors() -> None:
+    data = _rendezvous()
+    assert sorted(STOP_WORDS) == data["stopWords"]
+    for case in data["titles"]:
+        assert title_words(case["title"]) == case["words"]
+        assert [rendezvous_key("word", w).hex for w in case["words"]] == case["keys"]
+    record = data["record"]
+    assert [{"kind": k.kind, "value": k.value, "key": k.hex} for k in record_keys(record["record"])] == record["keys"]
+
+
+@pytest.mark.parametrize("vector", load("feed.json"), ids=lambda v: str(v["seq"]))
+def test_feed_vectors(vector: dict[str, Any]) -> None:
+    key = SigningKey.from_seed(bytes.fromhex(vector["seed"]))
+    assert key.public_key.hex() == vector["publicKey"] and key.did == vector["did"]
+    assert expanded_secret(key.seed).hex() == vector["expandedSecret"]
+    tracks = catalog_decode(vector["catalog"].encode(), key.did)
+    assert [jcs(t.record) + b"\n" for t in tracks] == [vector["catalog"].encode()]
+    value = FeedValue.decode(vector["value"].encode())
+    assert value.catalog == vector["catalogInfohash"] and value.seq == vector["seq"]
+    message = signing_bytes(vector["salt"].encode(), vector["seq"], vector["value"].encode())
+    assert message.hex() == vector["signingBytes"]
+    assert key.sign(message).hex() == vector["signature"]
+    assert verify_item(key.public_key, vector["salt"].encode(), vector["seq"], vector["value"].encode(),
+                       bytes.fromhex(vector["signature"]))

@@ -1,4 +1,5 @@
-"""``osp conformance URL``: check any node's peer HTTP API against OSP v0.1 (spec/osp-v0.1.md §8).
+"""``osp conformance URL``: check any node's peer HTTP API against OSP v0.1 (spec/osp-v0.1.md
+§8, and the search route of §9.3).
 
 Each check is a small function over one HTTP exchange; the result is a list of
 ``Check`` rows (name, pass/fail, detail, spec section).  Everything the node returns is
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,8 @@ import httpx
 from osp.content.car import read_car
 from osp.content.cid import CID, RAW
 from osp.core.errors import OspError
+from osp.discovery.keys import title_words
+from osp.discovery.search import MAX_RESPONSE_BYTES, MAX_RESULTS_PER_PEER, Query, match
 from osp.distribution.engine import parse_metainfo
 from osp.distribution.gateway_client import GatewayClient
 from osp.distribution.pieces import piece_length_for
@@ -176,6 +180,56 @@ class Conformance:
         _expect(pre.status_code in (200, 204) and "range" in allowed, "CORS preflight does not allow Range")
         return "206 with Content-Range, 416 past the end, preflight allows Range"
 
+    def _search(self, params: list[tuple[str, str]]) -> tuple[Query, list[VerifiedTrack], bool]:
+        """One search exchange, checked against §9.3: (query, verified records, truncated)."""
+        query = Query.from_params(params)
+        r = self.get("/osp/v0/search", params=params)
+        _expect(r.status_code == 200, f"HTTP {r.status_code} for ?{urllib.parse.urlencode(params)}")
+        _expect(r.headers.get("content-type", "").split(";")[0].strip() == "application/json",
+                f"content type {r.headers.get('content-type')}, expected application/json")
+        _expect(len(r.content) <= MAX_RESPONSE_BYTES, f"{len(r.content)} bytes, more than {MAX_RESPONSE_BYTES}")
+        body = strict_loads(r.content, max_bytes=MAX_RESPONSE_BYTES, max_depth=32)
+        _expect(isinstance(body, dict) and isinstance(body.get("results"), list)
+                and isinstance(body.get("truncated"), bool), "not {results: [], truncated: bool}")
+        results = body["results"]
+        _expect(len(results) <= min(query.limit, MAX_RESULTS_PER_PEER),
+                f"{len(results)} results for limit {query.limit}")
+        tracks = [verify_track(t) for t in results]
+        off = [t.id for t in tracks if match(query, t.record) is None]
+        _expect(not off, f"records that do not match the query: {off[:2]}")
+        return query, tracks, body["truncated"]
+
+    def search(self) -> str:
+        """A word of a listed track's title (or a word no title has) finds only matching,
+        verified records, and finds the track itself unless the answer is truncated."""
+        track = self.tracks[0] if self.tracks else None
+        words = title_words(str(track.record.get("title", ""))) if track else []
+        params = [("q", words[0] if words else "zzconformanceqq"), ("limit", "50")]
+        _, found, truncated = self._search(params)
+        if track is not None and words:
+            _expect(truncated or track.id in {t.id for t in found}, f"{track.id[-8:]} not found by {words[0]!r}")
+        if track is not None:
+            _, by_artist, _ = self._search([("artist", track.record["artist"]), ("limit", "5")])
+            _expect(bool(by_artist), "nothing found by the listed track's artist")
+        _, none, _ = self._search([("q", "zzconformanceqq")])
+        _expect(not none, "records found for a word no title has")
+        return f"{len(found)} verified, matching results for {params[0][1]!r}"
+
+    def search_limit(self) -> str:
+        track = self.tracks[0] if self.tracks else None
+        params = [("artist", track.record["artist"])] if track else [("q", "zzconformanceqq")]
+        _, found, _ = self._search([*params, ("limit", "1")])
+        return f"limit=1 gave {len(found)} result(s)"
+
+    def search_bad_params(self) -> str:
+        bad: list[list[tuple[str, str]]] = [[], [("q", "the")], [("q", "x1"), ("limit", "0")],
+                                            [("q", "x1"), ("limit", "51")], [("q", "x1"), ("limit", "abc")],
+                                            [("q", "x1"), ("q", "x2")], [("artist", "did:example:nobody")]]
+        for params in bad:
+            r = self.get("/osp/v0/search", params=params)
+            _expect(r.status_code == 400, f"HTTP {r.status_code} for ?{urllib.parse.urlencode(params)}, expected 400")
+        return f"{len(bad)} bad queries answered 400"
+
     def run(self) -> list[Check]:
         self.check("node info", "§8.1", self.node_info)
         self.check("peer response headers", "§8", self.peer_headers)
@@ -193,6 +247,9 @@ class Conformance:
                     ("file bytes with Range", "§8.3", self.file_range),
                 ):
                     self.check(f"{name} …{short}", section, functools.partial(fn, track))
+        self.check("search", "§9.3", self.search)
+        self.check("search limit", "§9.3", self.search_limit)
+        self.check("search bad parameters", "§9.3", self.search_bad_params)
         self.client.close()
         return self.results
 

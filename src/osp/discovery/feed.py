@@ -31,7 +31,7 @@ MAX_VALUE = 996  #: longest value the libtorrent binding stores (1000-byte BEP 4
 MAX_SALT = 64  #: BEP 44
 MAX_SEQ = 2**63 - 1  #: BEP 44 seq is a signed 64-bit integer
 MAX_COUNT = 1_000_000
-MAX_EXPIRES = 2**53 - 1  #: JCS integers are exact only up to here
+MAX_JSON_INT = 2**53 - 1  #: JCS (RFC 8785) integers are exact only up to here: bounds seq, count, expires in the value
 FEED_LIFETIME = 30 * 86400  #: seconds a published value stays valid (``expires`` = publish time + this)
 CATALOG_FILE = "catalog.ndjson"
 MAX_CATALOG_BYTES = 8 * 1024 * 1024
@@ -57,7 +57,7 @@ class FeedValue:
     def __post_init__(self) -> None:
         if not (isinstance(self.catalog, str) and len(self.catalog) == 40 and set(self.catalog) <= _HEX):
             raise CallerError("a feed's catalog is a 40-hex-digit lowercase v1 infohash")
-        for name, top in (("seq", MAX_SEQ), ("count", MAX_COUNT), ("expires", MAX_EXPIRES)):
+        for name, top in (("seq", MAX_JSON_INT), ("count", MAX_COUNT), ("expires", MAX_JSON_INT)):
             value = getattr(self, name)
             if not _is_int(value) or not 0 <= value <= top:
                 raise CallerError(f"a feed's {name} is an integer from 0 to {top}")
