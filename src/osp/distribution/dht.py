@@ -62,10 +62,12 @@ class PeersLookup:
     def feed(self, event: Event) -> list[tuple[str, int]]:
         """Take one event; returns the peers it added (deduplicated, in arrival order)."""
         if isinstance(event, DhtPeers) and event.key == self.key:
-            new = [p for p in event.peers if p not in self._seen and 0 < p[1] < 65536]
-            for p in new:
-                self._seen.add(p)
-                self.peers.append(p)
+            new = []
+            for p in event.peers:
+                if p not in self._seen and 0 < p[1] < 65536:
+                    self._seen.add(p)
+                    new.append(p)
+            self.peers.extend(new)
             return new
         if isinstance(event, DhtLookups) and event.index >= self.stats_index:
             if not _GET_PEERS_LOOKUPS.intersection(event.active):

@@ -14,6 +14,7 @@ saved with ``save_info_dict``).
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import warnings
@@ -286,6 +287,7 @@ class Engine:
                     "dht_prefer_verified_node_ids": False,
                     "dht_ignore_dark_internet": False,
                     "dht_block_ratelimit": 100_000,
+                    "dht_upload_rate_limit": 1_000_000,  # bytes/s: many nodes on one host
                 }
             )
         if config.bootstrap or config.local_network:
@@ -294,14 +296,15 @@ class Engine:
             self._session = _new_session(pack, config.dht_state)
         except RuntimeError as exc:
             raise CallerError(f"cannot start the BitTorrent session on {iface}: {exc}") from exc
-        #: the configured port was taken: listening on a free one instead (``listen_port``)
+        #: the configured port was taken: listening on another one instead (``listen_port``;
+        #: libtorrent first tries the next 10 ports, then we ask for any free one)
         self.listen_fallback = False
         if port != 0 and not self._listening():
             fallback = f"[{host}]:0" if ":" in host else f"{host}:0"
             self._session.apply_settings({"listen_interfaces": fallback})
-            self.listen_fallback = True
             self._listening()
-        for h, p in config.bootstrap:
+        self.listen_fallback = port != 0 and self.listen_port != port
+        for h, p in [*config.bootstrap, *_state_nodes(config.dht_state)]:
             self._session.add_dht_node((h, p))
         self._reach = ReachabilityState(config.port_mapping)
         self._stats_lock = threading.Lock()
@@ -698,15 +701,17 @@ class Engine:
             self._session.post_dht_stats()
             return self._stats_posted
 
-    def dht_get_peers(self, key: bytes, timeout: float = 10.0, *,
+    def dht_get_peers(self, key: bytes, timeout: float = 10.0, *, settle: float = 1.0,
                       on_peers: Callable[[list[tuple[str, int]]], None] | None = None) -> list[tuple[str, int]]:
         """The peers announced under ``key`` (BEP 5 ``get_peers``), as ``(ip, port)`` (IPv4 or
         IPv6), deduplicated, in arrival order.  Unverified hints: any DHT node can lie.
 
         Blocks until the lookup ends (libtorrent has no "done" alert: ended means its DHT
         stats, polled every 50 ms, show no ``get_peers`` lookup running, which on a busy node
-        may be only at the deadline) or ``timeout`` seconds pass; then returns what it found
-        (an empty list if nothing; at once when the DHT is off or knows no node).  ``on_peers``
+        may be only at the deadline; a lookup also waits for slow or dead nodes), or, once
+        peers were found, ``settle`` s pass with no new one, or ``timeout`` s pass; then
+        returns what it found (an empty list if nothing; at once when the DHT is off or
+        knows no node).  ``on_peers``
         is called from the engine's alert thread with each batch of new peers (it must not
         block).  Lookups of the same or different keys may run at once from several threads.
         """
@@ -715,32 +720,43 @@ class Engine:
         lookup: PeersLookup | None = None
         done = threading.Event()
         early: list[Event] = []
+        guard = threading.Lock()
+        last_new = [0.0]
 
         def on(event: Event) -> None:
-            if lookup is None:
-                early.append(event)
-                return
-            new = lookup.feed(event)
+            with guard:
+                if lookup is None:
+                    early.append(event)
+                    return
+                new = lookup.feed(event)
+                if new:
+                    last_new[0] = time.monotonic()
+                if lookup.done:
+                    done.set()
             if new and on_peers is not None:
                 on_peers(new)
-            if lookup.done:
-                done.set()
 
         unsubscribe = self.subscribe(on)
         try:
             self._session.dht_get_peers(lt.sha1_hash(key))
-            lookup = PeersLookup(key, self._post_dht_stats())
-            for event in list(early):
+            index = self._post_dht_stats()
+            with guard:
+                lookup = PeersLookup(key, index)
+                backlog, early[:] = list(early), []
+            for event in backlog:
                 on(event)
             deadline = time.monotonic() + timeout
             while not done.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0 or done.wait(min(0.05, left)):
+                now = time.monotonic()
+                if now >= deadline or (last_new[0] and now - last_new[0] >= settle):
+                    break
+                if done.wait(min(0.05, deadline - now)):
                     break
                 self._post_dht_stats()
         finally:
             unsubscribe()
-        return list(lookup.peers)
+        with guard:
+            return list(lookup.peers)
 
     def dht_put_mutable(self, secret: bytes, public: bytes, salt: bytes, value: bytes,
                         timeout: float = 20.0) -> int:
@@ -905,6 +921,28 @@ class Engine:
 def _portmap_protocol(alert: Any) -> str:
     """``upnp`` or ``natpmp`` for a portmap alert."""
     return "natpmp" if "natpmp" in str(getattr(alert, "map_transport", "")).lower() else "upnp"
+
+
+def _state_nodes(dht_state: bytes | None, cap: int = 200) -> list[tuple[str, int]]:
+    """The routing table nodes saved in ``dht_state`` (compact BEP 5 endpoints: 6 bytes for
+    IPv4, 18 for IPv6), at most ``cap``.  libtorrent 2.1 does not ping them itself when the
+    session starts from ``session_params`` with listen interfaces set, so we add them."""
+    if not dht_state:
+        return []
+    try:
+        decoded = _bdecode(dht_state)
+    except RuntimeError:  # not bencoded
+        return []
+    state = decoded.get(b"dht state") if isinstance(decoded, dict) else None
+    if not isinstance(state, dict):
+        return []
+    found: list[tuple[str, int]] = []
+    for field, size, family in ((b"nodes", 6, socket.AF_INET), (b"nodes6", 18, socket.AF_INET6)):
+        entries = state.get(field)
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, bytes) and len(entry) == size:
+                found.append((socket.inet_ntop(family, entry[:-2]), int.from_bytes(entry[-2:], "big")))
+    return found[:cap]
 
 
 def _new_session(pack: dict[str, Any], dht_state: bytes | None) -> lt.session:

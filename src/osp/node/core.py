@@ -43,7 +43,7 @@ from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
-from osp.node.discovery import LOOKUP_TIMEOUT, Discovery
+from osp.node.discovery import BOOTSTRAP_WAIT, LOOKUP_TIMEOUT, Discovery
 from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
@@ -359,7 +359,11 @@ class Node:
             if rows:
                 return verify_track(rows[0].record)
             if not peer:
-                raise NotFoundError("no local track has that magnet's infohash; give --peer URL to ask a node")
+                raise NotFoundError(  # spec §9: infohashes are announced with BitTorrent ports, not HTTP ones
+                    f"no local track has the magnet's infohash {infohash}, and the DHT cannot resolve a magnet: "
+                    "its holders are announced there with their BitTorrent ports, not the HTTP ports that serve "
+                    "the signed Track Record an OSP track needs; give --peer URL of a node that has it, or the "
+                    "track id (osp:track:…) to find holders on the DHT")
             with self._peer(peer) as client:
                 for candidate in client.find_by_infohash(infohash):
                     track = verify_track(candidate)
@@ -399,12 +403,16 @@ class Node:
 
     def dht_holders(self, track_id: str, timeout: float = LOOKUP_TIMEOUT) -> list[str]:
         """Peer URLs announced on the DHT under ``track_id``'s rendezvous key (spec §9;
-        starts the engine).  ``NotFoundError`` when the DHT is off or no holder is found
-        within ``timeout`` seconds."""
+        starts the engine).  ``NotFoundError`` when the DHT is off, when its routing table is
+        still empty ``BOOTSTRAP_WAIT`` s after this call ("no DHT nodes reachable"), or when no
+        holder is found within ``timeout`` seconds."""
         if not self.settings.dht:
             raise NotFoundError(f"{track_id} is not in the local library; give --peer URL to ask a node "
                                 "(the DHT is off)")
         self.start_engine()
+        if not self.discovery.wait_for_nodes(BOOTSTRAP_WAIT):  # else the lookup would end at once, empty
+            raise NotFoundError(f"{self.discovery.unreachable(BOOTSTRAP_WAIT)}; {track_id} is not in the local "
+                                "library: give --peer URL to ask a node")
         holders = self.discovery.holders(rendezvous_key("track", track_id), timeout)
         if not holders:
             raise NotFoundError(f"{track_id} is not in the local library and no holder was found on the DHT "
@@ -478,7 +486,8 @@ class Node:
             return fetch_by_gateways(self, track, engine, "no peer to ask for the torrent")
         if metainfo is None:
             raise NotFoundError(
-                f"no torrent for {track.id}: give --peer URL of a node that has it (magnet-only fetch needs the DHT)"
+                f"no torrent for {track.id}: give --peer URL of a node that has it, or the track id to find "
+                "holders on the DHT"
             )
         transfer = Transfer(
             track,

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 MAX_HOLDERS = 32  #: peer URLs one lookup yields at most
 MAX_PER_NETWORK = 4  #: of them from one /24 (IPv4) or /64 (IPv6)
 LOOKUP_TIMEOUT = 10.0  #: seconds a resolve/get by id waits for the DHT's holders
+BOOTSTRAP_WAIT = 3.0  #: seconds a lookup waits for a first routing-table node before giving up
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,27 @@ class Discovery:
             self._last = self.node.clock()
 
     # -- lookups --------------------------------------------------------------------
+
+    def wait_for_nodes(self, wait: float = BOOTSTRAP_WAIT) -> int:
+        """The DHT routing table's size once it is non-empty, polled every 50 ms for at most
+        ``wait`` seconds (a fresh engine is still bootstrapping: a lookup started with no
+        node ends at once with nothing); 0 when no node answered in time, the engine is not
+        running or the DHT is off."""
+        engine = self.node.engine
+        if engine is None or not self.node.settings.dht:
+            return 0
+        end = self.monotonic() + max(0.0, wait)
+        while True:
+            nodes = engine.reachability().dht_nodes
+            if nodes > 0 or self.monotonic() >= end:
+                return nodes
+            time.sleep(0.05)
+
+    def unreachable(self, wait: float = BOOTSTRAP_WAIT) -> str:
+        """Why no DHT lookup can run, for error messages: ``"no DHT nodes reachable: the
+        routing table is empty after N s (bootstrap: host:port, …)"``."""
+        boot = ", ".join(f"{h}:{p}" for h, p in self.node.settings.bootstrap) or "libtorrent's default routers"
+        return f"no DHT nodes reachable: the routing table is empty after {wait:.2g} s (bootstrap: {boot})"
 
     def holders(self, key: RendezvousKey, timeout: float = LOOKUP_TIMEOUT) -> list[str]:
         """Peer base URLs announced under ``key`` (BEP 5 ``get_peers``, blocking up to

@@ -4,7 +4,9 @@
 ``osp.discovery.search`` (``Query``, ``match``, ``Merge``, ``BadPeers``):
 
 1. Local results (the library's intact tracks, ``search_library``) are merged and reported
-   at once, before any network I/O.
+   at once, before any network I/O.  Then, while the DHT's routing table is empty (a fresh
+   engine bootstrapping), the search waits up to ``BOOTSTRAP_WAIT`` s for a first node; with
+   none it ends there (``SearchSummary.dht_unreachable`` says why).
 2. For each rendezvous key of the query (``Query.keys()``: artist, tags, words) a DHT
    lookup runs concurrently (``Discovery.holders``); each new holder (deduplicated, not
    remembered as bad) is asked ``GET /osp/v0/search`` over ``PeerClient.search`` with a
@@ -33,6 +35,7 @@ from osp.core.errors import IntegrityError, OspError
 from osp.discovery.keys import RendezvousKey
 from osp.discovery.search import LOCAL, MAX_RESULTS_PER_PEER, PEER_TIMEOUT, Merge, Query, Result, match, search_library
 from osp.distribution.peer_client import PeerClient
+from osp.node.discovery import BOOTSTRAP_WAIT
 from osp.records.canonical import strict_loads
 from osp.records.track import verify_track
 
@@ -53,11 +56,14 @@ class SearchSummary:
     results: int  #: distinct verified results
     elapsed: float  #: seconds from start to the end of the search
     first_result_at: float | None  #: seconds from start to the first result, ``None`` if none
+    #: why the DHT was not searched (``"no DHT nodes reachable: …"``), ``None`` when it was or is off
+    dht_unreachable: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"keys": self.keys, "asked": self.asked, "answered": self.answered, "bad": self.bad,
                 "results": self.results, "elapsed": round(self.elapsed, 3),
-                "firstResultAt": None if self.first_result_at is None else round(self.first_result_at, 3)}
+                "firstResultAt": None if self.first_result_at is None else round(self.first_result_at, 3),
+                "dhtUnreachable": self.dht_unreachable}
 
 
 def result_json(result: Result) -> dict[str, Any]:
@@ -134,6 +140,10 @@ def search(node: Node, query: Query, *, timeout: float,
 
     report(merge.add(LOCAL, local_results(node, query)))
     keys = query.keys() if node.engine is not None and node.settings.dht else []
+    wait = min(BOOTSTRAP_WAIT, max(0.0, deadline - monotonic()))
+    if keys and not node.discovery.wait_for_nodes(wait):
+        return SearchSummary(0, 0, 0, 0, merge.count, monotonic() - start, first[0] if first else None,
+                             node.discovery.unreachable(wait))
     if not keys:
         return SearchSummary(0, 0, 0, 0, merge.count, monotonic() - start, first[0] if first else None)
 

@@ -72,17 +72,22 @@ def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[s
             raise RemoteError(str(summary["error"].get("message", "search failed")))
     else:
         summary = _search_here(c, body, show, listen, dht, bootstrap, allow_private_peers)
+    unreachable = summary.get("dhtUnreachable")
+    if unreachable:
+        err.print(f"{printable(unreachable)}: only the library was searched", soft_wrap=True)
     err.print(f"{plural(int(summary['results']), 'result')} in {summary['elapsed']:.2f} s "
               f"(first after {summary['firstResultAt']} s); asked {plural(int(summary['asked']), 'node')}, "
-              f"{summary['answered']} answered, {summary['bad']} dropped as bad", highlight=False)
+              f"{summary['answered']} answered, {summary['bad']} dropped as bad", highlight=False, soft_wrap=True)
     if not summary["results"]:
-        raise NotFoundError("no track matched" + ("" if dht else " (the DHT is off: only the library was searched)"))
+        raise NotFoundError("no track matched" + ("" if dht else " (the DHT is off: only the library was searched)")
+                            + (" (no DHT nodes reachable)" if unreachable else ""))
 
 
 def _search_here(c: Ctx, body: dict[str, Any], show: Any, listen: str, dht: bool, bootstrap: tuple[str, ...],
                  allow_private: bool) -> dict[str, Any]:
-    """Search in this process (no node runs): the engine joins the DHT first (waiting for
-    routing-table nodes at most a third of the timeout)."""
+    """Search in this process (no node runs).  ``search`` prints the library's results at
+    once, then waits up to ``BOOTSTRAP_WAIT`` s for the fresh engine's first DHT node (with
+    none, the summary's ``dhtUnreachable`` says so and the search ends)."""
     from osp.apps.http.control import search_request
     from osp.node.core import Node
     from osp.node.search import result_json, search
@@ -93,10 +98,7 @@ def _search_here(c: Ctx, body: dict[str, Any], show: Any, listen: str, dht: bool
     try:
         start = time.monotonic()
         if dht:
-            engine = node.start_engine()
-            ready = start + timeout / 3
-            while time.monotonic() < ready and engine.reachability().dht_nodes == 0:
-                time.sleep(0.05)
+            node.start_engine()  # no wait here: bootstrapping goes on while the library is searched
         left = max(0.1, timeout - (time.monotonic() - start))
         return search(node, query, timeout=left, on_result=lambda r: show(result_json(r))).to_json()
     finally:

@@ -239,7 +239,9 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     started = time.monotonic()
 
     async def info(request: Request) -> Response:
-        return JSONResponse({**node.node_info(), "http": node.http_url})
+        engine = node.engine
+        dht = {"dhtNodes": engine.reachability().dht_nodes} if engine is not None else {}  # routing table size
+        return JSONResponse({**node.node_info(), "http": node.http_url, **dht})
 
     async def tracks(request: Request) -> Response:
         rows = await anyio.to_thread.run_sync(node.tracks)
