@@ -57,14 +57,18 @@ class NodeProc:
         return err
 
 
-def start_node(data_dir: Path, n: int, *extra: str, init: bool = True, dht: bool = False) -> NodeProc:
+def start_node(data_dir: Path, n: int, *extra: str, init: bool = True, dht: bool = False,
+               defaults: bool = False) -> NodeProc:
     """Start ``osp node`` bound to 127.0.0.n and wait (deadline 30 s) for its node.json;
-    ``dht``: join the DHT (a private one: give ``--bootstrap`` in ``extra``)."""
+    ``dht``: join the DHT (a private one: give ``--bootstrap`` in ``extra``); ``defaults``:
+    no address, DHT nor test-mode flags at all (the default ports; ``n`` unused), only ``extra``."""
     if init and not (data_dir / "identity" / "key.pem").exists():
         osp(data_dir, "id", "init")
     ip = f"127.0.0.{n}"
     args = [*OSP, "--data-dir", str(data_dir), "node", "--listen", f"{ip}:0", "--http", f"{ip}:0",
             "--control", "127.0.0.1:0", "--dht" if dht else "--no-dht", "--allow-private-peers", *extra]
+    if defaults:
+        args = [*OSP, "--data-dir", str(data_dir), "node", *extra]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     node_file = data_dir / "node.json"

@@ -23,7 +23,14 @@ def test_status_of_a_running_node(tmp_path: Path, audio_files: dict[str, Path]) 
             assert isinstance(status["bittorrentPort"], int) and status["bittorrentPort"] > 0
             assert status["transfers"] == {"active": 0, "total": 0}
             assert status["uploadRate"] >= 0 and status["downloadRate"] >= 0 and status["uptime"] >= 0
+        node_info = httpx.get(f"{srv.control_url}/api/node", headers=auth).json()
+        for reach in (api["reachability"], cli["reachability"], node_info["reachability"]):
+            assert reach["bittorrentPort"] == status["bittorrentPort"] and reach["bittorrentFallbackFrom"] is None
+            assert reach["httpPort"] == int(srv.peer_url.rsplit(":", 1)[1])
+            assert reach["portMapping"] == "off" and reach["mappedPort"] is None  # test mode: no UPnP / NAT-PMP
+            assert reach["externalAddress"] is None and reach["dhtNodes"] == 0
         text = osp(data, "status").stdout
+        assert "port map    off" in text and "external    unknown yet" in text
         assert "running (pid" in text and srv.peer_url in text and "DHT off" in text and str(data) in text
         assert "tracks      1" in text and "0 active" in text
 

@@ -107,11 +107,13 @@ def test_follower_gets_the_catalog_records_and_audio(net: Net, audio_files: dict
     published = [artist.publish(audio_files[fmt], TrackMetadata(title=f"Feed {fmt}", tags=("feedtest",)))
                  for fmt in ("mp3", "ogg")]
     ids = {p.track.id for p in published}
+    started = time.monotonic()
 
     catalog = wait_for("the artist's feed to be put", lambda: (artist.feeds.published or None)
                        if artist.feeds.published and artist.feeds.published.count == 2 else None)
     row = wait_for("the follower to store the catalog",
                    lambda: (r := follow_row(follower, did))["catalog"] == catalog.infohash and r)
+    print(f"publish → follower holds the catalog: {time.monotonic() - started:.2f} s")
     assert row["tracks"] == 2 and row["error"] is None and row["seq"] == catalog.seq
     known = follower.library.known_records(did)
     assert {k.id for k in known} == ids and all(verify_track(k.record).record["artist"] == did for k in known)
@@ -133,9 +135,12 @@ def test_the_follower_keeps_the_highest_seq(net: Net) -> None:
     old = follower.engine.dht_get_mutable(artist.signing_key().public_key, FEED_SALT)
     assert old is not None
     before = follow_row(follower, did)["seq"]
+    started = time.monotonic()
     again = feeds.publish_feed(artist)  # a refresh: same catalog, a higher seq
+    put = time.monotonic() - started
     assert again is not None and again.seq > before
     wait_for("the follower to move to the new seq", lambda: follow_row(follower, did)["seq"] == again.seq)
+    print(f"put {put:.2f} s; put → follower at the new seq {time.monotonic() - started - put:.2f} s (poll every 1 s)")
     replay = feeds.handle_item(follower, did, old)  # the older item, as a replaying DHT node would give it
     assert not replay.accepted
     assert follow_row(follower, did)["seq"] == again.seq and follow_row(follower, did)["error"] is None
@@ -178,8 +183,11 @@ def test_a_new_node_gets_the_catalog_and_a_track_while_the_artist_is_offline(net
     with dht_node(net.tmp / "third", "127.0.0.13", net.bootstrap()) as third_srv:
         third = third_srv.node
         feeds.follow(third, did, audio=True)
+        started = time.monotonic()
         row = wait_for("the third node to get the catalog from the follower",
                        lambda: (r := follow_row(third, did))["catalog"] == catalog and r, 60)
+        print(f"follow → catalog from the follower (artist offline): {time.monotonic() - started:.2f} s")
         assert row["tracks"] == len(ids) and {k.id for k in third.library.known_records(did)} == ids
         got = wait_for("a track from the follower", lambda: [i for i in ids if third.library.track(i)], 60)
+        print(f"follow → first track from the follower: {time.monotonic() - started:.2f} s")
         assert got

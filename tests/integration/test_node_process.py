@@ -63,3 +63,39 @@ def test_a_busy_default_port_falls_back_and_an_explicit_one_is_an_error(tmp_path
         finally:
             srv.stop()
             thread.join(30)
+
+
+def _free(host: str, port: int, kind: socket.SocketKind = socket.SOCK_STREAM) -> bool:
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def test_a_second_node_on_the_same_machine_needs_no_port_flags(tmp_path: Path) -> None:
+    """Two ``osp node`` with the default ports (issue 8): the second picks free ones and says so."""
+    from osp.core.settings import DEFAULT_CONTROL, DEFAULT_HTTP, DEFAULT_LISTEN
+
+    wanted = [DEFAULT_HTTP, DEFAULT_CONTROL, ("0.0.0.0", DEFAULT_LISTEN[1])]
+    if not all(_free(h, p) for h, p in wanted) or not _free("0.0.0.0", DEFAULT_LISTEN[1], socket.SOCK_DGRAM):
+        pytest.skip("a default port (6881, 8787, 8788) is in use by something else here")
+    offline = ("--no-dht", "--no-port-mapping")  # no port flags; nothing leaves this machine
+    nodes = []
+    try:
+        nodes.append(start_node(tmp_path / "first", 0, *offline, defaults=True))
+        nodes.append(start_node(tmp_path / "other", 0, *offline, defaults=True))
+        first, other = nodes
+        assert first.control == f"http://127.0.0.1:{DEFAULT_CONTROL[1]}" and first.http == f"http://127.0.0.1:{DEFAULT_HTTP[1]}"
+        assert other.control != first.control and other.http != first.http
+        (status,) = [json.loads(line) for line in osp(other.data_dir, "status", "--json").stdout.splitlines()]
+        reach = status["reachability"]
+        assert reach["bittorrentFallbackFrom"] == DEFAULT_LISTEN[1] and reach["bittorrentPort"] != DEFAULT_LISTEN[1]
+        assert status["control"] == other.control
+    finally:
+        logs = [n.stop() for n in reversed(nodes)]
+    log = logs[0]
+    assert f"control port {DEFAULT_CONTROL[1]} is taken (another osp node?); using 127.0.0.1:" in log, log
+    assert f"http port {DEFAULT_HTTP[1]} is taken (another osp node?); using 127.0.0.1:" in log, log
+    assert f"fell back from {DEFAULT_LISTEN[1]}" in log, log

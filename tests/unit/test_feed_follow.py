@@ -134,3 +134,19 @@ def test_follow_refuses_junk_and_self(node: Node) -> None:
     assert feeds.unfollow(node, ARTIST.did) and feeds.following(node) == []
     with pytest.raises(NotFoundError):
         feeds.unfollow(node, ARTIST.did)
+
+
+def test_known_records_answer_the_peer_search_route(node: Node) -> None:
+    from osp.discovery.search import Query
+    from osp.node.search import peer_answer
+    from osp.records import strict_loads
+
+    feeds.follow(node, ARTIST.did)
+    track = verify_track(record())
+    node.library.store_catalog(CatalogRow(ARTIST.did, CATALOG, b"d4:infod", "feeds/x/a.ndjson", 5, 1, NOW), [track],
+                               follow=True)
+    answer = strict_loads(peer_answer(node, Query.parse([], ARTIST.did, [], 10)))
+    assert [r["id"] for r in answer["results"]] == [track.id]
+    assert strict_loads(peer_answer(node, Query.parse(["glacier"], None, [], 10)))["results"][0]["id"] == track.id
+    assert strict_loads(peer_answer(node, Query.parse([], OTHER.did, [], 10)))["results"] == []
+    assert node.resolve(track.id).id == track.id  # a followed artist's record resolves here, without a peer

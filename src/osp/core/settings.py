@@ -162,6 +162,10 @@ class Settings:
         announce_rate: announces per second at most (token bucket, burst 32); ``None``:
             ``osp.discovery.announce.DEFAULT_RATE``.  Each key is re-announced every
             ``ANNOUNCE_INTERVAL`` (30 min), so at rest the cost is cap / 1800 announces/s.
+        port_mapping: ask the home router to forward the BitTorrent port (UPnP IGD and
+            NAT-PMP, libtorrent's); ``None`` (the default): on, except in test mode
+            (``allow_private_peers``); ``True``/``False`` force it on/off (``osp node
+            --port-mapping/--no-port-mapping``).  ``maps_ports`` is the decision.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -183,6 +187,7 @@ class Settings:
     feed_poll_interval: float = 300.0
     announce_cap: int | None = None
     announce_rate: float | None = None
+    port_mapping: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gateways", tuple(parse_gateway_url(g) for g in self.gateways))
@@ -196,6 +201,11 @@ class Settings:
     def replace(self, **changes: object) -> Settings:
         """A copy with ``changes`` applied (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def maps_ports(self) -> bool:
+        """Whether the engine maps its port on the router (``port_mapping``, resolved)."""
+        return not self.allow_private_peers if self.port_mapping is None else self.port_mapping
 
     # Paths inside the data directory (design.md §4).
     @property
@@ -218,3 +228,8 @@ class Settings:
     def node_file(self) -> Path:
         """Written by a running node: its pid and listener URLs (``node.json``)."""
         return self.data_dir / "node.json"
+
+    @property
+    def dht_state_path(self) -> Path:
+        """The DHT's node id and routing table, saved by a running node (``osp.node.network``)."""
+        return self.data_dir / "dht-state"

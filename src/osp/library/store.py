@@ -425,11 +425,11 @@ class Library:
             rows = self._all("SELECT * FROM records ORDER BY seen_at DESC, id LIMIT ?", (limit,))
         else:
             rows = self._all("SELECT * FROM records WHERE artist=? ORDER BY seen_at DESC, id LIMIT ?", (artist, limit))
-        return [KnownRecord(str(i), str(a), bytes(r), str(s), float(t)) for i, a, r, s, t in rows]
+        return [_known_row(r) for r in rows]
 
     def known_record(self, track_id: str) -> KnownRecord | None:
         rows = self._all("SELECT * FROM records WHERE id=?", (track_id,))
-        return KnownRecord(*(rows[0])) if rows else None  # type: ignore[arg-type]
+        return _known_row(rows[0]) if rows else None
 
     def known_record_count(self, artist: str) -> int:
         count: Any = self._all("SELECT count(*) FROM records WHERE artist=?", (artist,))[0][0]
@@ -516,6 +516,11 @@ def _follow_row(row: tuple[Any, ...]) -> FollowRow:
     did, audio, seq, catalog, followed, checked, error = row
     return FollowRow(str(did), bool(audio), None if seq is None else int(seq), None if catalog is None else str(catalog),
                      float(followed), None if checked is None else float(checked), None if error is None else str(error))
+
+
+def _known_row(row: tuple[Any, ...]) -> KnownRecord:
+    track_id, artist, record, source, seen = row
+    return KnownRecord(str(track_id), str(artist), bytes(record), str(source), float(seen))
 
 
 def _catalog_row(row: tuple[Any, ...]) -> CatalogRow:

@@ -48,6 +48,7 @@ from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.gateways import add_gateway_seeds, fetch_by_gateways, gateway_fallback
+from osp.node.network import DhtStateSaver, load_dht_state
 from osp.node.publish import (
     PARTIAL_DIR,
     Published,
@@ -91,6 +92,7 @@ class Node:
         self.feeds = FeedService(self)  #: artist feeds: ours put, follows polled (threads start with the engine)
         self.bad_peers = BadPeers(clock)  #: peers that answered forged, off-topic or oversized data (for a while)
         self.discovery = Discovery(self)  #: DHT announcing and holder lookups (started with the engine)
+        self._dht_saver: DhtStateSaver | None = None  #: keeps ``<data-dir>/dht-state`` (started with the engine)
 
     # -- identity ---------------------------------------------------------------
 
@@ -127,9 +129,14 @@ class Node:
                 local_network=s.allow_private_peers,
                 upload_rate_limit=s.upload_rate_limit,
                 download_rate_limit=s.download_rate_limit,
+                port_mapping=s.maps_ports,
+                dht_state=load_dht_state(s.dht_state_path) if s.dht else None,
             )
         )
         self.engine.subscribe(self._on_event)
+        if s.dht:
+            self._dht_saver = DhtStateSaver(self._dht_state, s.dht_state_path)
+            self._dht_saver.start()
         states = self.check_files()
         self.enforce_cache()  # a smaller --cache-size takes effect at start-up, before seeding
         files = {f.cid: f for f in self.library.files()}
@@ -152,6 +159,13 @@ class Node:
         if s.dht and self.http_url:  # a node with a peer listener announces what it holds
             self.discovery.start()
         return self.engine
+
+    def _dht_state(self) -> bytes | None:
+        """The DHT state to save, or ``None`` while the routing table is empty (keep the old file)."""
+        engine = self.engine
+        if engine is None or engine.reachability().dht_nodes == 0:
+            return None
+        return engine.dht_state()
 
     def check_files(self) -> dict[str, str]:
         """Cheap check of every stored file (exists, size): marks each ``ok``, ``missing``
@@ -277,6 +291,9 @@ class Node:
             answers.abandon()  # a node that hangs must not hold up the exit
         self.feeds.close()
         self.discovery.close()
+        if self._dht_saver is not None:
+            self._dht_saver.close()  # saves the routing table one last time, before the engine stops
+            self._dht_saver = None
         if self.engine is not None:
             try:
                 self.save_resume_data()

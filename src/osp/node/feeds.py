@@ -62,7 +62,7 @@ from osp.distribution.events import MutableItem
 from osp.distribution.pieces import piece_length_for
 from osp.identity.didkey import DID_KEY_PREFIX, DidKeyError, public_key_from_did
 from osp.library.store import CatalogRow, FollowRow
-from osp.records.track import VerifiedTrack
+from osp.records.track import VerifiedTrack, verify_track
 
 if TYPE_CHECKING:
     from osp.node.core import Node
@@ -156,9 +156,9 @@ def put_feed(node: Node, infohash: str, count: int, floor_seq: int, now: float) 
     """Put our item pointing at catalog ``infohash``; returns the ``seq`` stored.
 
     libtorrent's Python binding stores the ``seq`` it found in the DHT plus one, while the
-    value must repeat the item's ``seq``: guess ``floor_seq + 1`` (the last ``seq`` we put,
-    plus one); when libtorrent stored another ``s``, put again saying ``s + 1`` (what it
-    will store next), at most ``PUT_ATTEMPTS`` times.  When the DHT had forgotten our item
+    value must repeat the item's ``seq``: guess the ``seq`` a get finds now plus one; when
+    libtorrent stored another ``s`` (the put saw other nodes), put again saying ``s + 1``
+    (what it will store next), at most ``PUT_ATTEMPTS`` times.  When the DHT had forgotten our item
     (the artist was offline for hours) the ``seq`` it stores restarts low, and followers
     ignore every item up to the highest they saw: we climb, one put per step, up to
     ``CLIMB_LIMIT`` extra puts past ``floor_seq``; beyond that the re-puts climb on (one per
@@ -170,7 +170,8 @@ def put_feed(node: Node, infohash: str, count: int, floor_seq: int, now: float) 
         raise CallerError("the engine is not running")
     key = node.signing_key()
     secret = expanded_secret(key.seed)
-    guess = floor_seq + 1
+    current = engine.dht_get_mutable(key.public_key, FEED_SALT)
+    guess = (current.seq if current is not None else 0) + 1  # what libtorrent's put will store
     misses = climbs = 0
     while True:
         value = FeedValue(catalog=infohash, seq=guess, count=count, expires=int(now) + FEED_LIFETIME).encode()
@@ -424,6 +425,7 @@ class FeedService:
         self._audio: ThreadPoolExecutor | None = None
         self._audio_lock = threading.Lock()
         self._audio_queued: set[str] = set()
+        self._fetched: set[str] = set()  #: followed tracks fetched in this run (never queued again)
         self.published: FeedPublished | None = None  #: our last successful put
         self.on_poll: Callable[[PollResult], None] | None = None  #: tests watch polls here
 
@@ -486,6 +488,20 @@ class FeedService:
             except RuntimeError:  # shut down
                 return
 
+    def _missing_audio(self, did: str) -> None:
+        """Queue again the tracks of an audio follow not in the library yet (their holders
+        may not have been announced at the last try); not those fetched in this run (the
+        cache quota may have evicted them since)."""
+        library = self.node.library
+        missing = []
+        for known in library.known_records(did):
+            if known.id not in self._fetched and library.track(known.id) is None:
+                try:
+                    missing.append(verify_track(known.record))
+                except OspError:
+                    continue
+        self.fetch_audio(missing)
+
     def _fetch_one(self, track: VerifiedTrack) -> None:
         try:
             if self.stopping.is_set() or self.node.library.track(track.id) is not None:
@@ -495,14 +511,26 @@ class FeedService:
             while not transfer.done.wait(1.0):
                 if self.stopping.is_set() or time.monotonic() > deadline:
                     return
+            if transfer.state.state == "complete":
+                self._fetched.add(track.id)
             log.info("feed: fetched %s: %s", track.id, transfer.state.state)
         except OspError as exc:
             log.info("feed: cannot fetch %s: %s", track.id, exc.message)
+        except Exception:  # the node closed under the fetch
+            if not self.stopping.is_set():
+                log.exception("feed: fetching %s failed", track.id)
         finally:
             with self._audio_lock:
                 self._audio_queued.discard(track.id)
 
     def _publisher(self) -> None:
+        try:
+            self._publish_loop()
+        except Exception:  # the library or engine closed under a put that outlived ``close``'s wait
+            if not self.stopping.is_set():
+                log.exception("feed: the publisher stopped")
+
+    def _publish_loop(self) -> None:
         wait = REPUT_INTERVAL
         failing = False
         while not self.stopping.is_set():
@@ -522,10 +550,19 @@ class FeedService:
                     log.info("feed: cannot put our feed yet (retrying every %.0f s): %s", REPUT_RETRY, exc.message)
                 wait, failing = REPUT_RETRY, True
             except Exception:  # noqa: BLE001  (the thread must survive; logged with its traceback)
+                if self.stopping.is_set():
+                    return
                 log.exception("feed: publishing failed")
                 wait = REPUT_RETRY
 
     def _poller(self) -> None:
+        try:
+            self._poll_loop()
+        except Exception:  # the library or engine closed under a poll that outlived ``close``'s wait
+            if not self.stopping.is_set():
+                log.exception("feed: the poller stopped")
+
+    def _poll_loop(self) -> None:
         interval = self.node.settings.feed_poll_interval
         while not self.stopping.is_set():
             now = self.node.clock()
@@ -540,6 +577,8 @@ class FeedService:
                     result = self._poll(row.did)
                     if result is not None and self.on_poll is not None:
                         self.on_poll(result)
+                    if row.audio and not self.stopping.is_set():
+                        self._missing_audio(row.did)
                     next_due = min(next_due, self.node.clock() + interval)
                 else:
                     next_due = min(next_due, due)
@@ -549,5 +588,6 @@ class FeedService:
         try:
             return poll_feed(self.node, did)
         except Exception:  # noqa: BLE001  (the thread must survive; logged with its traceback)
-            log.exception("feed: polling %s failed", did[:24])
+            if not self.stopping.is_set():
+                log.exception("feed: polling %s failed", did[:24])
             return None

@@ -437,22 +437,35 @@ def _run_player(command: list[str], url: str) -> None:
 @click.option("--gateway", "gateways", multiple=True, metavar="URL",
               help=GATEWAYS_HELP + " A loopback or LAN gateway needs --allow-private-peers.")
 @cache_option
+@click.option("--port-mapping/--no-port-mapping", default=None,
+              help="Ask the home router to forward the BitTorrent port (UPnP and NAT-PMP). Default: on, except "
+                   "with --allow-private-peers (test networks); given explicitly, it wins.")
 @click.option("--feed-poll-interval", default=300.0, show_default=True, metavar="SECONDS",
               help="Seconds between two polls of each followed artist's feed (osp follow).")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
              allow_private_peers: bool, public_url: str | None, upload_limit: int, hybrid: bool,
-             gateways: tuple[str, ...], cache_size: int, feed_poll_interval: float) -> None:
-    """Run the node: seed the library, serve records, the gateway and the control API."""
+             gateways: tuple[str, ...], cache_size: int, port_mapping: bool | None,
+             feed_poll_interval: float) -> None:
+    """Run the node: seed the library, serve records, the gateway and the control API.
+
+    Without --bootstrap the node joins the public Mainline DHT through libtorrent's usual
+    routers (router.bittorrent.com, dht.transmissionbt.com, …); its routing table is saved
+    in the data directory and reused at the next start.  A default port that is taken
+    (another node runs on this machine) is replaced by a free one; a port given explicitly
+    must be free."""
+    from osp.apps.cli.status_cmds import reachability_lines
     from osp.apps.http.server import NodeServer
     from osp.node.core import Node
+    from osp.node.network import reachability_report
 
     if c.running():
         raise CallerError(f"a node already runs for {c.data_dir} (pid {c.running().pid})")  # type: ignore[union-attr]
     settings = _node_settings(c, listen, http, control, dht, bootstrap, allow_private_peers,
                               public_url=public_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid,
                               gateways=tuple(parse_gateway_url(g, allow_private=allow_private_peers) for g in gateways),
-                              cache_size=cache_size, feed_poll_interval=feed_poll_interval)
+                              cache_size=cache_size, port_mapping=port_mapping,
+                              feed_poll_interval=feed_poll_interval)
     _log_evictions()
     node = Node(settings)
     try:
@@ -470,13 +483,21 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
         engine = s.node.engine
         missing = s.node.library.missing_track_count()
         seeding = s.node.library.track_count() - missing
-        busy = {"http": http, "control": control}
+        busy = {"http": (settings.http, s.peer_url), "control": (settings.control, s.control_url)}
         err.print(f"osp node ready: {plural(seeding, 'track')} seeding" + (f", {missing} missing" if missing else ""))
         for name in s.moved:
-            err.print(f"  ({name} port {busy[name]} was busy: listening on a free port instead)")
+            (_, port), url = busy[name]
+            err.print(f"  {name} port {port} is taken (another osp node?); using {url.removeprefix('http://')}")
         err.print(f"  peer API + gateway  {s.peer_url}")
         err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
-        err.print(f"  BitTorrent          port {engine.listen_port if engine else '-'}, DHT {'on' if dht else 'off'}")
+        reach = reachability_lines(reachability_report(s.node))
+        if not reach:
+            err.print(f"  BitTorrent          port {engine.listen_port if engine else '-'}, DHT {'on' if dht else 'off'}")
+        for label, value in reach:
+            if label == "BitTorrent":
+                value += f", DHT {'on' if dht else 'off'}"
+            if label != "HTTP" and (dht or label not in ("external", "DHT")):
+                err.print(f"  {label:<19} {value}")
         for g in settings.gateways:
             err.print(f"  extra gateway       {g}")
 

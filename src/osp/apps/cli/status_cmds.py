@@ -12,6 +12,26 @@ from osp.apps.cli.views import format_binary_size, format_size
 from osp.core.errors import CallerError
 
 
+def reachability_lines(reach: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """``(label, value)`` lines from a ``reachability`` object (``osp.node.network.reachability_report``):
+    BitTorrent port (and the one it fell back from), external address, port mapping, DHT nodes."""
+    if not reach:
+        return []
+    port = f"port {reach.get('bittorrentPort') or '-'}"
+    if reach.get("bittorrentFallbackFrom"):
+        port += f" (fell back from {reach['bittorrentFallbackFrom']}: taken)"
+    mapping = str(reach.get("portMapping") or "off")
+    if mapping == "mapped" and reach.get("mappedPort"):
+        mapping = f"mapped {reach['mappedPort']}"
+    return [
+        ("BitTorrent", port),
+        ("HTTP", f"port {reach.get('httpPort') or '-'}"),
+        ("external", str(reach.get("externalAddress") or "unknown yet") + " (as the DHT and peers see us)"),
+        ("port map", mapping + " (UPnP / NAT-PMP)"),
+        ("DHT", plural(int(reach.get("dhtNodes") or 0), "node") + " in the routing table"),
+    ]
+
+
 def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
     """``(label, value)`` lines from ``GET /api/status`` (rates bytes/s, uptime seconds)."""
     minutes, seconds = divmod(int(status.get("uptime", 0)), 60)
@@ -29,6 +49,10 @@ def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
         ("rates", f"up {format_size(int(status.get('uploadRate', 0)))}/s, "
                   f"down {format_size(int(status.get('downloadRate', 0)))}/s, {plural(int(status.get('peers', 0)), 'peer')}"),
     ]
+    reach = reachability_lines(status.get("reachability"))
+    if reach:  # the BitTorrent line again, with the port it fell back from; then the rest
+        lines[4] = (reach[0][0], f"{reach[0][1]}, DHT {'on' if status.get('dht') else 'off'}")
+        lines[5:5] = reach[1:]
     if cache:  # fetched tracks kept and seeded, against --cache-size
         # in powers of 1024, as --cache-size is given (4G shows as 4.0 GiB, not 4.3 GB)
         lines.append(("cache", f"{format_binary_size(int(cache.get('used', 0)))} of "
@@ -41,7 +65,8 @@ def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
 @click.option("--json", "as_json", is_flag=True, help="Print the node's status as one JSON object.")
 @pass_ctx
 def status_cmd(c: Ctx, as_json: bool) -> None:
-    """Show the running node: ports and URLs, tracks, transfers, rates, cache used/quota, uptime, DHT, data dir.
+    """Show the running node: ports and URLs, reachability (external address, port mapping, DHT nodes),
+    tracks, transfers, rates, cache used/quota, uptime, DHT, data dir.
 
     Exits 2 when no node runs for the data directory (start one with `osp node`).
     """

@@ -11,14 +11,15 @@ budget, so slow peers cannot take the workers ``/api/tracks`` and ``/stream/`` n
 (design.md §4).
 
 Routes:
-  GET  /api/node                      node info and listener URLs
+  GET  /api/node                      node info and listener URLs, ``reachability`` (``network.reachability_report``)
   GET  /api/tracks                    the library (signed records, ``origin``, ``added``)
   POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
                                       → ``{"tracks": [...], "refused": [{"file", "error", "message"}]}``
                                       (every path is tried; with ``Accept: application/x-ndjson``
                                       progress lines ``{"file", "done", "total"}`` come first)
-  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT (nodes, messages in/out), data dir,
-                                      cache used/quota
+  GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir, cache used/quota,
+                                      ``reachability`` (BitTorrent/HTTP ports, external address, port mapping),
+                                      ``dhtMessages`` (DHT messages in/out since start)
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
   POST /api/fetch                     ``{"track": ref, "peer"?: url | [url…], "gateway"?: url}`` → transfer state
   GET  /api/transfers[/{id}]          transfer states (``sources``: BitTorrent peers, web seeds)
@@ -64,6 +65,7 @@ from osp.discovery.search import Query, Result
 from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
+from osp.node.network import reachability_report
 from osp.node.publish import TrackMetadata
 from osp.records.canonical import strict_loads
 
@@ -239,8 +241,8 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     started = time.monotonic()
 
     async def info(request: Request) -> Response:
-        engine = node.engine
-        dht = {"dhtNodes": engine.reachability().dht_nodes} if engine is not None else {}  # routing table size
+        reach = await anyio.to_thread.run_sync(reachability_report, node)  # ports, external address, mapping
+        dht = {"dhtNodes": reach["dhtNodes"], "reachability": reach} if reach is not None else {}
         return JSONResponse({**node.node_info(), "http": node.http_url, **dht})
 
     async def tracks(request: Request) -> Response:
@@ -368,8 +370,8 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
                 "uptime": round(time.monotonic() - started, 1),
                 "cache": node.cache_usage().to_json(),  # fetched tracks' bytes against --cache-size
                 "announce": node.discovery.stats().to_json(),  # DHT keys planned, announced, last time
-                # DHT routing-table size and messages since start (bench/discovery.py counts them)
-                "dhtNodes": engine.reachability().dht_nodes if engine else 0,
+                "reachability": reachability_report(node),  # ports, external address, port mapping, DHT nodes
+                # DHT messages since start (bench/discovery.py counts them)
                 "dhtMessages": dict(zip(("in", "out"), engine.dht_counters(), strict=True)) if engine else None,
             }
 
