@@ -3,7 +3,8 @@
 # game soundtrack), ffmpeg (to make test files in every format), aria2 and
 # transmission-cli (independent BitTorrent clients), chromium (WebTorrent in a real
 # browser, driven by Playwright), iproute2 (ip netns and tc: the real-link harness in
-# tests/netem). Installs only what is missing;
+# tests/netem), miniupnpd and nftables (the home router of tests/netem/test_home_router.py).
+# Installs only what is missing;
 # needs root or sudo.
 set -euo pipefail
 want=()
@@ -15,6 +16,8 @@ if [ "${1:-}" = "test" ]; then
   command -v transmission-cli >/dev/null || want+=(transmission-cli)
   command -v chromium >/dev/null || want+=(chromium)
   { command -v ip && command -v tc; } >/dev/null || want+=(iproute2)
+  { command -v miniupnpd || [ -x /usr/sbin/miniupnpd ]; } >/dev/null || want+=(miniupnpd)
+  { command -v nft || [ -x /usr/sbin/nft ]; } >/dev/null || want+=(nftables)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 SUDO=""

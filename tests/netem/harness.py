@@ -19,6 +19,18 @@ The queue is what decides whether a new request waits behind earlier traffic, wh
 what streaming over a slow uplink is about; a fixed RTT would add the same constant to
 every figure.
 
+A **home router** (``Network.add_router()``, for issue 8's reachability test) is a host on
+the bridge whose namespace also holds a LAN (``192.168.77.0/24``, reachable only from inside
+the test's namespaces) with hosts behind it, nftables masquerade towards the bridge, and
+``miniupnpd`` (UPnP IGD + NAT-PMP) on the LAN side (``Router.start_upnp``)::
+
+    bridge ── eth0 <run>-nN (router) 11.77.0.N + 10.77.0.N ── lan0 192.168.77.1 ── eth0 <run>-rNl1 192.168.77.2
+
+miniupnpd refuses to map ports on a WAN interface whose address is private ("port
+forwarding is impossible"), so the router's WAN address is a public-range one,
+``11.77.0.N`` (the namespaces route nothing beyond the bridge; other hosts reach it with
+``Router.route_from``), with the harness's ``10.77.0.N`` as a second address.
+
 Cleanup: ``Network.close()`` (a context manager) kills every process left in the
 namespaces and deletes them; an ``atexit`` hook does the same if the process ends
 without it, and every new ``Network`` first removes namespaces of earlier runs whose
@@ -40,6 +52,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -211,6 +224,91 @@ class Host:
                 _sh("tc", "qdisc", "del", "dev", dev, "root", ns=ns, check=False)
 
 
+WAN_PUBLIC = "11.77.0"  #: the routers' public-range WAN addresses (miniupnpd needs one)
+LAN_SUBNET = "192.168.77"  #: each router's LAN (inside its own namespaces)
+
+_NFT_RULES = """table inet miniupnpd {
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    iifname "lan0" accept
+    jump miniupnpd
+  }
+  chain miniupnpd {
+  }
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+    jump prerouting_miniupnpd
+  }
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    jump postrouting_miniupnpd
+    oifname "eth0" masquerade
+  }
+  chain prerouting_miniupnpd {
+  }
+  chain postrouting_miniupnpd {
+  }
+}
+"""
+
+
+@dataclass
+class Router:
+    """A home router on the bridge: ``wan`` is its own host (namespace), ``lan`` the hosts
+    behind it (``192.168.77.2``…, default route through it), ``public_ip`` the WAN address
+    outside hosts dial (port forwards appear there once ``miniupnpd`` maps them)."""
+
+    wan: Host
+    public_ip: str
+    lan: list[Host]
+    upnpd: subprocess.Popen[str] | None = None
+
+    def route_from(self, host: Host) -> None:
+        """Let ``host`` (on the bridge) reach ``public_ip``."""
+        host.sh("ip", "route", "replace", f"{self.public_ip}/32", "dev", "eth0")
+
+    def start_upnp(self, workdir: Path) -> subprocess.Popen[str]:
+        """Run ``miniupnpd`` (foreground, log in ``workdir/miniupnpd.log``): UPnP IGD and
+        NAT-PMP on the LAN side, ``ext_ifname`` = the WAN veth, not secure mode, mappings
+        of ports 1024-65535 allowed for the LAN only; its nftables chains are the ones
+        ``_NFT_RULES`` made.  Stopped by ``stop_upnp`` or when the namespace is deleted."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        conf = workdir / "miniupnpd.conf"
+        conf.write_text("\n".join([
+            "ext_ifname=eth0", "listening_ip=lan0", "enable_upnp=yes", "enable_natpmp=yes", "secure_mode=no",
+            "upnp_table_name=miniupnpd", "upnp_nat_table_name=miniupnpd", f"lease_file={workdir / 'leases'}",
+            "uuid=0f5ea6c2-8cf0-11e0-98ee-0a77a0a77a00", "system_uptime=no",
+            f"allow 1024-65535 {LAN_SUBNET}.0/24 1024-65535", "deny 0-65535 0.0.0.0/0 0-65535", ""]))
+        log = open(workdir / "miniupnpd.log", "w")  # noqa: SIM115 - closed with the process
+        self.upnpd = self.wan.popen(["miniupnpd", "-d", "-f", str(conf), "-P", str(workdir / "miniupnpd.pid")],
+                                    stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        try:
+            wait_for(lambda: self.upnpd is not None and (self.upnpd.poll() is not None or "5351" in (
+                workdir / "miniupnpd.log").read_text()), 10, "miniupnpd listening")
+            if self.upnpd.poll() is not None:
+                raise RuntimeError(f"miniupnpd exited: {(workdir / 'miniupnpd.log').read_text()[-2000:]}")
+        except BaseException:
+            self.stop_upnp()
+            raise
+        return self.upnpd
+
+    def stop_upnp(self) -> None:
+        """Stop ``miniupnpd`` (SIGTERM, then SIGKILL after 10 s); idempotent."""
+        if self.upnpd is not None and self.upnpd.poll() is None:
+            self.upnpd.terminate()
+            try:
+                self.upnpd.wait(10)
+            except subprocess.TimeoutExpired:
+                self.upnpd.kill()
+                self.upnpd.wait(10)
+
+    def redirects(self) -> str:
+        """miniupnpd's port forwards now (its nftables DNAT chain, as text)."""
+        return self.wan.sh("nft", "list", "chain", "inet", "miniupnpd", "prerouting_miniupnpd").stdout
+
+
 _live: set[Network] = set()
 _live_lock = threading.Lock()
 
@@ -232,6 +330,7 @@ class Network:
         self.prefix = f"osp{os.getpid()}x{Network._count}"
         self.hub = f"{self.prefix}-hub"
         self.hosts: list[Host] = []
+        self.routers: list[Router] = []
         self._closed = False
         _sh("ip", "netns", "add", self.hub)
         with _live_lock:
@@ -258,11 +357,53 @@ class Network:
         host.shape(prof)
         return host
 
+    def add_router(self, lan_hosts: int = 1) -> Router:
+        """A home router on the bridge (unshaped) with ``lan_hosts`` hosts behind it (see the
+        module docstring); nftables masquerade and miniupnpd's chains are set up, miniupnpd
+        itself is started by ``Router.start_upnp``.  Needs ``nft``."""
+        if shutil.which("nft") is None:
+            raise RuntimeError("the home router needs nft (nftables)")
+        wan = self.add("lan")
+        n = len(self.hosts)
+        public_ip = f"{WAN_PUBLIC}.{n}"
+        # miniupnpd takes the interface's first address as its external one: the public-range one first
+        wan.sh("ip", "addr", "flush", "dev", "eth0")
+        wan.sh("ip", "addr", "add", f"{public_ip}/24", "dev", "eth0")
+        wan.sh("ip", "addr", "add", f"{wan.ip}/24", "dev", "eth0")
+        wan.sh("sysctl", "-qw", "net.ipv4.ip_forward=1")
+        router = Router(wan, public_ip, [])
+        self.routers.append(router)
+        _sh("ip", "-n", wan.name, "link", "add", "lan0", "type", "bridge")  # the LAN switch
+        _sh("ip", "-n", wan.name, "link", "set", "lan0", "up")
+        for k in range(1, lan_hosts + 1):
+            name, ip = f"{self.prefix}-r{n}l{k}", f"{LAN_SUBNET}.{k + 1}"
+            _sh("ip", "netns", "add", name)
+            host = Host(name, ip, PROFILES["lan"], "")
+            router.lan.append(host)
+            _sh("ip", "-n", wan.name, "link", "add", f"l{k}", "type", "veth", "peer", "name", "eth0", "netns", name)
+            _sh("ip", "-n", wan.name, "link", "set", f"l{k}", "master", "lan0")
+            _sh("ip", "-n", wan.name, "link", "set", f"l{k}", "up")
+            _sh("ip", "-n", name, "addr", "add", f"{ip}/24", "dev", "eth0")
+            _sh("ip", "-n", name, "link", "set", "eth0", "up")
+            _sh("ip", "-n", name, "link", "set", "lo", "up")
+        _sh("ip", "-n", wan.name, "addr", "add", f"{LAN_SUBNET}.1/24", "dev", "lan0")
+        for host in router.lan:
+            _sh("ip", "-n", host.name, "route", "add", "default", "via", f"{LAN_SUBNET}.1")
+        subprocess.run(["ip", "netns", "exec", wan.name, "nft", "-f", "-"], input=_NFT_RULES, text=True,
+                       capture_output=True, timeout=30, check=True)
+        return router
+
     def close(self) -> None:
         """Kill every process in the namespaces and delete them (idempotent)."""
         if self._closed:
             return
         self._closed = True
+        for router in self.routers:
+            router.stop_upnp()
+            for host in router.lan:
+                if host._thread is not None:
+                    host._thread.close()
+                _delete_namespace(host.name)
         for host in self.hosts:
             if host._thread is not None:
                 host._thread.close()

@@ -496,7 +496,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
         for label, value in reach:
             if label == "BitTorrent":
                 value += f", DHT {'on' if dht else 'off'}"
-            if label != "HTTP" and (dht or label not in ("external", "DHT")):
+            quiet = label == "DHT" or (label == "external" and value.startswith("unknown"))  # no DHT: no news
+            if label != "HTTP" and (dht or not quiet):
                 err.print(f"  {label:<19} {value}")
         for g in settings.gateways:
             err.print(f"  extra gateway       {g}")
