@@ -18,7 +18,8 @@ Routes:
                                       (every path is tried; with ``Accept: application/x-ndjson``
                                       progress lines ``{"file", "done", "total"}`` come first)
   GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir, cache used/quota,
-                                      ``reachability`` (BitTorrent/HTTP ports, external address, port mapping)
+                                      ``reachability`` (BitTorrent/HTTP ports, external address, port mapping),
+                                      ``dhtMessages`` (DHT messages in/out since start)
   POST /api/resolve                   ``{"track": ref, "peer"?: url}`` → verified record
   POST /api/fetch                     ``{"track": ref, "peer"?: url | [url…], "gateway"?: url}`` → transfer state
   GET  /api/transfers[/{id}]          transfer states (``sources``: BitTorrent peers, web seeds)
@@ -376,6 +377,8 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
                 "cache": node.cache_usage().to_json(),  # fetched tracks' bytes against --cache-size
                 "announce": node.discovery.stats().to_json(),  # DHT keys planned, announced, last time
                 "reachability": reachability_report(node),  # ports, external address, port mapping, DHT nodes
+                # DHT messages since start (bench/discovery.py counts them)
+                "dhtMessages": dict(zip(("in", "out"), engine.dht_counters(), strict=True)) if engine else None,
             }
 
         return JSONResponse(await anyio.to_thread.run_sync(collect))
