@@ -4,8 +4,10 @@ forged signatures, a value that lies about its seq)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -121,6 +123,26 @@ def test_poller_ignores_replays_and_keeps_the_highest_seq(node: Node) -> None:
     assert row is not None and row.highest_seq == 8 and row.catalog == CATALOG and row.error is None
     assert not feeds.handle_item(node, ARTIST.did, item(7)).accepted
     assert node.library.follow(ARTIST.did).highest_seq == 8  # type: ignore[union-attr]
+
+
+def test_only_older_items_are_logged_once_each(node: Node, caplog: pytest.LogCaptureFixture) -> None:
+    feeds.follow(node, ARTIST.did)
+    node.library.store_catalog(CatalogRow(ARTIST.did, CATALOG, b"d4:infod", "feeds/x/a.ndjson", 5, 1, NOW),
+                               [verify_track(record())], follow=True)
+    caplog.set_level(logging.INFO, logger="osp")
+    for _poll in range(3):  # the held item, polled again and again: not a replay, nothing logged
+        assert not feeds.handle_item(node, ARTIST.did, item(5)).accepted
+    assert "ignored item" not in caplog.text
+    for _poll in range(3):  # an older item (a replay or a rollback): logged once
+        assert not feeds.handle_item(node, ARTIST.did, item(3)).accepted
+    assert caplog.text.count("ignored item seq 3") == 1 and "seq 5" not in caplog.text
+
+
+def test_no_identity_and_nothing_published_puts_nothing_quietly(node: Node) -> None:
+    quiet = SimpleNamespace(engine=object(), settings=SimpleNamespace(dht=True), keystore=node.keystore,
+                            library=node.library, signing_key=node.signing_key)
+    assert not node.keystore.exists()
+    assert feeds.publish_feed(quiet) is None  # type: ignore[arg-type]  # no KeystoreError ("run osp id init")
 
 
 def test_follow_refuses_junk_and_self(node: Node) -> None:

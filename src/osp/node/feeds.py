@@ -18,8 +18,8 @@ Following (``follow``/``unfollow``/``following``; the poller in ``FeedService``)
 ``Settings.feed_poll_interval`` seconds each followed artist's item is fetched
 (``Engine.dht_get_mutable``) and judged (``judge_item``: signature, value, and
 ``FeedGuard`` against the highest ``seq`` accepted so far, persisted: a follower never
-goes back below it; replays are ignored and logged once).  A newer item's catalog is
-fetched by magnet (BEP 9) into ``<data-dir>/feeds/<z6Mk…>/`` within ``CATALOG_DEADLINE``
+goes back below it; an older item is ignored and logged once per seq, the held seq
+polled again silently).  A newer item's catalog is fetched by magnet (BEP 9) into ``<data-dir>/feeds/<z6Mk…>/`` within ``CATALOG_DEADLINE``
 seconds, held at the metadata (nothing downloaded) until its size is checked against
 ``MAX_CATALOG_BYTES``; every record is verified against the artist's did
 (``catalog_decode``: another artist's record inside is dropped unverified), the records
@@ -198,14 +198,18 @@ def put_feed(node: Node, infohash: str, count: int, floor_seq: int, now: float) 
 
 def publish_feed(node: Node) -> FeedPublished | None:
     """Write, seed and announce our catalog (see the module docstring); ``None`` when we
-    have published nothing or the node has no DHT.  Idempotent: an unchanged catalog is
+    have published nothing (with no identity too: no ``KeystoreError`` then) or the node
+    has no DHT.  Idempotent: an unchanged catalog is
     put again with a new ``seq`` (a refresh).  Raises what ``put_feed`` raises; the
     catalog is seeded before the put, so a failed put is simply retried."""
     engine = node.engine
     if engine is None or not node.settings.dht:
         return None
+    published = [r for r in node.library.tracks() if r.origin == "published"]
+    if not published and not node.keystore.exists():
+        return None  # no identity and nothing published: no feed, and nothing to warn about
     key = node.signing_key()
-    rows = [r for r in node.library.tracks() if r.origin == "published" and r.artist == key.did]
+    rows = [r for r in published if r.artist == key.did]
     if not rows:
         return None
     data = catalog_encode([r.record for r in rows])
@@ -376,7 +380,9 @@ def handle_item(node: Node, did: str, item: MutableItem) -> PollResult:
     verdict = judge_item(public_key_from_did(did), follow_row.highest_seq, item, now)
     if isinstance(verdict, str):
         if follow_row.highest_seq is not None and item.seq <= follow_row.highest_seq:
-            node.feeds.log_once(did, item.seq, verdict)  # a replay or an old copy: not an error
+            if item.seq < follow_row.highest_seq:  # an old copy (a replay or a rollback): not an error
+                node.feeds.log_once(did, item.seq, verdict)
+            # seq == highest: the item we already hold, polled again; nothing to say
             node.library.set_follow_checked(did, now, None)
         else:
             node.library.set_follow_checked(did, now, verdict)
