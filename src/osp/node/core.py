@@ -48,6 +48,8 @@ from osp.node.discovery import (
     HOLDER_DEADLINE,
     LOOKUP_TIMEOUT,
     RESOLVE_DEADLINE,
+    RETRY_MIN,
+    RETRY_SETTLE,
     SLOW_PEER_TTL,
     Discovery,
 )
@@ -410,7 +412,7 @@ class Node:
             if known is not None:
                 return verify_track(known.record)
             if not peer:
-                return self._resolve_holders(ref, self.dht_holders(ref))
+                return self._resolve_holders(ref, self.dht_holders(ref))[0]
             return self._resolve_remote(ref, peer)
         path = Path(ref).expanduser()
         if path.is_file():
@@ -422,13 +424,45 @@ class Node:
                               "(give a track id, magnet, record file or record URL)")
         raise CallerError(f"{ref!r} is not a track id, magnet, record file or record URL")
 
-    def _resolve_holders(self, track_id: str, holders: Sequence[str]) -> VerifiedTrack:
+    def _resolve_holders(self, track_id: str, holders: Sequence[str]) -> tuple[VerifiedTrack, list[str]]:
         """The record of ``track_id`` from DHT-named ``holders``, asked in parallel (the first
         valid record wins; ``HOLDER_DEADLINE`` s each, ``RESOLVE_DEADLINE`` s in all); a
-        holder that is down or too slow is skipped for ``SLOW_PEER_TTL`` s."""
-        return first_valid(holders, lambda url: self._resolve_remote(track_id, url, HOLDER_DEADLINE),
-                           deadline=RESOLVE_DEADLINE,
-                           on_unreachable=lambda url: self.bad_peers.mark(url, "no answer in time", SLOW_PEER_TTL))
+        holder that is down or too slow is skipped for ``SLOW_PEER_TTL`` s.
+
+        A lookup that settled early may have named only dead holders: when every one fails,
+        one more lookup (``RETRY_SETTLE``, without the holders that failed) runs and its new
+        holders are asked, all within the same ``RESOLVE_DEADLINE``.  Returns the record and
+        the holders it came from (the second lookup's, after a retry); raises the first
+        round's ``RemoteError`` (the retry's outcome appended) when none gave it."""
+        end = time.monotonic() + RESOLVE_DEADLINE
+
+        def ask(urls: Sequence[str], deadline: float) -> VerifiedTrack:
+            return first_valid(urls, lambda url: self._resolve_remote(track_id, url, HOLDER_DEADLINE),
+                               deadline=deadline,
+                               on_unreachable=lambda url: self.bad_peers.mark(url, "no answer in time", SLOW_PEER_TTL))
+
+        try:
+            return ask(holders, RESOLVE_DEADLINE), list(holders)
+        except RemoteError as exc:
+            failure = exc
+        left = end - time.monotonic()
+        if left < RETRY_MIN:
+            raise failure
+        started = time.monotonic()
+        more = self.discovery.holders(rendezvous_key("track", track_id), min(LOOKUP_TIMEOUT, left),
+                                      settle=RETRY_SETTLE, exclude=holders)
+        left = end - time.monotonic()
+        if not more or left <= 0:
+            failure.message += (f"; a second DHT lookup ({time.monotonic() - started:.1f} s) found no other holder"
+                                if not more else "; no time was left to ask the second lookup's holders")
+            failure.args = (failure.message,)
+            raise failure
+        try:
+            return ask(more, left), more
+        except RemoteError as exc:
+            failure.message += f"; then {len(more)} more from a second DHT lookup: {exc.message}"
+            failure.args = (failure.message,)
+            raise failure from exc
 
     def _resolve_remote(self, track_id: str, peer: str, deadline: float | None = None) -> VerifiedTrack:
         try:
@@ -485,7 +519,9 @@ class Node:
                                           lambda t: check_torrent(verified.result(), t))
         try:
             if from_dht:
-                track = self._resolve_holders(ref.strip(), named)  # DHT-named holders: in parallel, short deadlines
+                track, found = self._resolve_holders(ref.strip(), named)  # DHT-named holders: parallel, short deadlines
+                if found != named:  # the first holders all failed; a second lookup named these
+                    named, first, ahead = found, found[0], None
             elif len(named) > 1 and ref.strip().startswith((ID_PREFIX, "magnet:")):
                 track = first_that_answers(named, lambda url: self.resolve(ref, url))  # the record: any named node
             else:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,9 @@ BOOTSTRAP_WAIT = 3.0  #: seconds a lookup waits for a first routing-table node b
 HOLDER_DEADLINE = 5.0  #: seconds one DHT-named holder has to answer a record request
 RESOLVE_DEADLINE = 15.0  #: seconds the holders of a resolve by id have in all (asked in parallel)
 SLOW_PEER_TTL = 300.0  #: seconds a holder that timed out (or was down) is skipped
+LOOKUP_SETTLE = 1.0  #: seconds a lookup goes on after its last new peer (``Engine.dht_get_peers``'s ``settle``)
+RETRY_SETTLE = 4.0  #: ... in the second lookup of a resolve whose holders all failed (dead ones answer slowly)
+RETRY_MIN = 1.0  #: seconds of RESOLVE_DEADLINE that must be left for that second lookup to run
 
 
 @dataclass(frozen=True)
@@ -212,29 +215,49 @@ class Discovery:
         return HolderPicker(lambda host: network_of(host, loopback_apart=apart), total=total,
                             per_network=MAX_PER_NETWORK)
 
-    def holder_candidates(self, key: RendezvousKey, timeout: float = LOOKUP_TIMEOUT) -> list[tuple[str, str, int]]:
+    def holder_candidates(self, key: RendezvousKey, timeout: float = LOOKUP_TIMEOUT, *, settle: float = LOOKUP_SETTLE,
+                          on_candidates: Callable[[list[tuple[str, str, int]]], None] | None = None,
+                          exclude: Collection[str] = ()) -> list[tuple[str, str, int]]:
         """``(url, host, port)`` of every peer announced under ``key`` (BEP 5 ``get_peers``,
-        blocking up to ``timeout`` s), in arrival order, deduplicated, without our own
-        listener and the hosts ``bad_peers`` remembers; unfiltered otherwise (callers pick
-        with a ``HolderPicker``).  Empty when the engine is not running or the DHT is off."""
+        blocking up to ``timeout`` s; the lookup ends ``settle`` s after its last new peer,
+        see ``Engine.dht_get_peers``), in arrival order, deduplicated, without our own
+        listener, the hosts ``bad_peers`` remembers and the URLs in ``exclude``; unfiltered
+        otherwise (callers pick with a ``HolderPicker``).  ``on_candidates(batch)`` streams
+        the same candidates while the lookup runs, each once, from the engine's alert thread
+        (it must not block: put them on a queue); the list returned holds every one of them
+        (a batch may come after the return: a caller must take the list as the final word).
+        Empty when the engine is not running or the DHT is off."""
         engine = self.node.engine
         if engine is None or not self.node.settings.dht:
             return []
-        found = engine.dht_get_peers(key.digest, timeout)
         own = self.node.http_url.rstrip("/") if self.node.http_url else None
-        out: list[tuple[str, str, int]] = []
-        seen: set[str] = set()
-        for host, port in found:
-            url = peer_url(host, port)
-            if url == own or url in seen or self.node.bad_peers.is_bad(url):
-                continue
-            seen.add(url)
-            out.append((url, host, port))
-        return out
+        streamed_urls: set[str] = set(exclude)
+        guard = threading.Lock()  # batches come from the alert thread, the final list from ours
 
-    def holders(self, key: RendezvousKey, timeout: float = LOOKUP_TIMEOUT) -> list[str]:
-        """Peer base URLs announced under ``key`` (``holder_candidates``), picked by a
-        ``HolderPicker``: at most ``MAX_HOLDERS``, ``MAX_PER_NETWORK`` per /24 or /64 and
-        ``HOLDERS_PER_IP`` per address, round-robin across networks (random within), no
-        port below 1024."""
-        return self.picker(MAX_HOLDERS).pick(self.holder_candidates(key, timeout))
+        def fresh(found: list[tuple[str, int]], seen: set[str]) -> list[tuple[str, str, int]]:
+            out: list[tuple[str, str, int]] = []
+            for host, port in found:
+                url = peer_url(host, port)
+                if url == own or url in seen or self.node.bad_peers.is_bad(url):
+                    continue
+                seen.add(url)
+                out.append((url, host, port))
+            return out
+
+        def streamed(batch: list[tuple[str, int]]) -> None:
+            with guard:
+                new = fresh(batch, streamed_urls)
+            if new and on_candidates is not None:
+                on_candidates(new)
+
+        found = engine.dht_get_peers(key.digest, timeout, settle=settle,
+                                     on_peers=streamed if on_candidates is not None else None)
+        return fresh(found, set(exclude))  # the final list: every candidate, streamed or not
+
+    def holders(self, key: RendezvousKey, timeout: float = LOOKUP_TIMEOUT, *, settle: float = LOOKUP_SETTLE,
+                exclude: Collection[str] = ()) -> list[str]:
+        """Peer base URLs announced under ``key`` (``holder_candidates``, with ``settle`` and
+        ``exclude``), picked by a ``HolderPicker``: at most ``MAX_HOLDERS``, ``MAX_PER_NETWORK``
+        per /24 or /64 and ``HOLDERS_PER_IP`` per address, round-robin across networks
+        (random within), no port below 1024."""
+        return self.picker(MAX_HOLDERS).pick(self.holder_candidates(key, timeout, settle=settle, exclude=exclude))

@@ -8,9 +8,11 @@
    engine bootstrapping), the search waits up to ``BOOTSTRAP_WAIT`` s for a first node; with
    none it ends there (``SearchSummary.dht_unreachable`` says why).
 2. For each rendezvous key of the query (``Query.keys()``: artist, tags, words) a DHT
-   lookup runs concurrently (``Discovery.holders``); each new holder (deduplicated, not
-   remembered as bad) is asked ``GET /osp/v0/search`` over ``PeerClient.search`` with a
-   ``PEER_TIMEOUT`` deadline and a ``MAX_RESPONSE_BYTES`` cap.
+   lookup runs concurrently (``Discovery.holder_candidates``), streaming the holders as the
+   DHT names them: each new one (deduplicated, not remembered as bad, within the search's
+   ``HolderPicker`` caps per IP and per network) is asked at once, not when its lookup ends
+   (dead DHT nodes make lookups last seconds), ``GET /osp/v0/search`` over
+   ``PeerClient.search`` with a ``PEER_TIMEOUT`` deadline and a ``MAX_RESPONSE_BYTES`` cap.
 3. Every record of an answer is verified (``verify_track``) and must ``match`` the query:
    one forged, malformed, oversized or off-topic record drops the peer's whole answer and
    marks the peer bad (``node.bad_peers``) for a while.  Good answers go into the ``Merge``;
@@ -316,8 +318,11 @@ def search(node: Node, query: Query, *, timeout: float,
     stored = node.library.is_stored_record
 
     def lookup(key: RendezvousKey) -> None:
+        def streamed(batch: list[tuple[str, str, int]]) -> None:  # the alert thread: never blocks
+            events.put(("candidates", key.hex, batch))
+
         try:
-            found = node.discovery.holder_candidates(key, max(0.1, deadline - monotonic()))
+            found = node.discovery.holder_candidates(key, max(0.1, deadline - monotonic()), on_candidates=streamed)
         except OspError:
             found = []
         events.put(("holders", key.hex, found))
@@ -354,8 +359,9 @@ def search(node: Node, query: Query, *, timeout: float,
                 kind, source, payload = events.get(timeout=left)
             except queue.Empty:
                 break
-            pending[0] -= 1
-            if kind == "holders":
+            if kind != "candidates":  # streamed holders: their lookup still runs (its "holders" ends it)
+                pending[0] -= 1
+            if kind in ("candidates", "holders"):  # each new holder is asked at once; the picker drops repeats
                 fresh = [c for c in payload if not node.bad_peers.is_bad(c[0])]
                 for url in picker.pick(fresh):
                     pool.submit(ask, url)
