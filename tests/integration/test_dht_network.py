@@ -223,7 +223,8 @@ hostile_hits: list[str] = []
 
 def test_hostile_peers_are_dropped_and_remembered(cluster: Cluster, tracks: dict[str, dict[str, Any]]) -> None:
     from osp.discovery.keys import rendezvous_key
-    from osp.distribution.engine import Engine, EngineConfig
+    from osp.distribution.engine import Engine
+    from osp.distribution.events import EngineConfig
 
     ocean = httpx.get(f"{cluster[1].http}/osp/v0/tracks/{tracks['ocean']['id']}").json()
     rock = httpx.get(f"{cluster[2].http}/osp/v0/tracks/{tracks['rock']['id']}").json()
@@ -330,7 +331,8 @@ def test_feed_replay_with_older_seq_is_ignored(cluster: Cluster) -> None:
     """An eclipse: the follower restarts seeing only an attacker's DHT, where the artist's
     own, validly signed but older item is replayed — the follower keeps the higher seq."""
     from osp.discovery.feed import FEED_SALT, FeedValue, expanded_secret
-    from osp.distribution.engine import Engine, EngineConfig
+    from osp.distribution.engine import Engine
+    from osp.distribution.events import EngineConfig
     from osp.identity.keystore import Keystore
 
     artist, follower = cluster[4], cluster[5]
