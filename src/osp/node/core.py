@@ -15,23 +15,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from osp.core.errors import (
-    CallerError,
-    ConflictError,
-    IntegrityError,
-    NotFoundError,
-    OspError,
-    RemoteError,
-    RemoteNotFoundError,
-)
+from osp.core.errors import CallerError, ConflictError, NotFoundError, OspError, RemoteError
 from osp.core.settings import Settings
-from osp.discovery.keys import rendezvous_key
 from osp.discovery.search import BadPeers
 from osp.distribution.engine import Engine, rebuild_torrent
 from osp.distribution.events import EngineConfig, Event, PieceFinished, ResumeDataSaved, TorrentFailed, TorrentFinished
-from osp.distribution.magnet import parse_magnet
 from osp.distribution.peer_client import PeerClient, typed_base_url
 from osp.distribution.peer_client import prepare as prepare_tls
 from osp.distribution.ratelimit import TokenBucket
@@ -41,18 +30,10 @@ from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
 from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
-from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers, first_valid
+from osp.node import resolve as resolving
+from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
-from osp.node.discovery import (
-    BOOTSTRAP_WAIT,
-    HOLDER_DEADLINE,
-    LOOKUP_TIMEOUT,
-    RESOLVE_DEADLINE,
-    RETRY_MIN,
-    RETRY_SETTLE,
-    SLOW_PEER_TTL,
-    Discovery,
-)
+from osp.node.discovery import LOOKUP_TIMEOUT, Discovery
 from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
@@ -374,125 +355,27 @@ class Node:
 
     def resolve(self, ref: str, peer: str | None = None) -> VerifiedTrack:
         """Find and verify a record.  ``ref``: a track id, a magnet, a record file path, or
-        a peer URL of a record; ``peer``: a node's base URL to ask.
+        a peer URL of a record; ``peer``: a node's base URL to ask (``osp.node.resolve``).
 
         Raises ``NotFoundError`` (not here, no ``peer`` given), ``CallerError`` (``peer``
         is not an http(s) URL), ``RemoteNotFoundError`` (the peer has no such track),
         ``PeerError`` or ``IntegrityError`` (forged/tampered).
         """
-        ref = ref.strip()
-        peer = typed_base_url(peer) if peer else None
-        if ref.startswith(("http://", "https://")):
-            parts = urlsplit(ref)
-            base = f"{parts.scheme}://{parts.netloc}"
-            track_id = parts.path.rstrip("/").rsplit("/", 1)[-1]
-            return self._resolve_remote(track_id, base)
-        if ref.startswith("magnet:"):
-            infohash = parse_magnet(ref).infohash
-            rows = self.library.tracks_by_infohash(infohash)
-            if rows:
-                return verify_track(rows[0].record)
-            if not peer:
-                raise NotFoundError(  # spec §9: infohashes are announced with BitTorrent ports, not HTTP ones
-                    f"no local track has the magnet's infohash {infohash}, and the DHT cannot resolve a magnet: "
-                    "its holders are announced there with their BitTorrent ports, not the HTTP ports that serve "
-                    "the signed Track Record an OSP track needs; give --peer URL of a node that has it, or the "
-                    "track id (osp:track:…) to find holders on the DHT")
-            with self._peer(peer) as client:
-                for candidate in client.find_by_infohash(infohash):
-                    track = verify_track(candidate)
-                    if track.infohash == infohash:
-                        return track
-            raise RemoteNotFoundError(f"{peer} lists no verified track with infohash {infohash}")
-        if ref.startswith(ID_PREFIX):
-            local = self.local_track(ref)
-            if local is not None:
-                return local
-            known = self.library.known_record(ref)  # from a followed artist's catalog, verified again
-            if known is not None:
-                return verify_track(known.record)
-            if not peer:
-                return self._resolve_holders(ref, self.dht_holders(ref))[0]
-            return self._resolve_remote(ref, peer)
-        path = Path(ref).expanduser()
-        if path.is_file():
-            if path.stat().st_size > 64 * 1024:
-                raise IntegrityError(f"{path} is too large to be a Track Record", check="json")
-            return verify_track(path.read_bytes())
-        if path.is_dir() or "/" in ref or path.suffix in (".json", ".jsonld"):
-            raise CallerError(f"{ref}: {'a directory' if path.is_dir() else 'no such file'} "
-                              "(give a track id, magnet, record file or record URL)")
-        raise CallerError(f"{ref!r} is not a track id, magnet, record file or record URL")
+        return resolving.resolve(self, ref, peer)
 
     def _resolve_holders(self, track_id: str, holders: Sequence[str]) -> tuple[VerifiedTrack, list[str]]:
-        """The record of ``track_id`` from DHT-named ``holders``, asked in parallel (the first
-        valid record wins; ``HOLDER_DEADLINE`` s each, ``RESOLVE_DEADLINE`` s in all); a
-        holder that is down or too slow is skipped for ``SLOW_PEER_TTL`` s.
-
-        A lookup that settled early may have named only dead holders: when every one fails,
-        one more lookup (``RETRY_SETTLE``, without the holders that failed) runs and its new
-        holders are asked, all within the same ``RESOLVE_DEADLINE``.  Returns the record and
-        the holders it came from (the second lookup's, after a retry); raises the first
-        round's ``RemoteError`` (the retry's outcome appended) when none gave it."""
-        end = time.monotonic() + RESOLVE_DEADLINE
-
-        def ask(urls: Sequence[str], deadline: float) -> VerifiedTrack:
-            return first_valid(urls, lambda url: self._resolve_remote(track_id, url, HOLDER_DEADLINE),
-                               deadline=deadline,
-                               on_unreachable=lambda url: self.bad_peers.mark(url, "no answer in time", SLOW_PEER_TTL))
-
-        try:
-            return ask(holders, RESOLVE_DEADLINE), list(holders)
-        except RemoteError as exc:
-            failure = exc
-        left = end - time.monotonic()
-        if left < RETRY_MIN:
-            raise failure
-        started = time.monotonic()
-        more = self.discovery.holders(rendezvous_key("track", track_id), min(LOOKUP_TIMEOUT, left),
-                                      settle=RETRY_SETTLE, exclude=holders)
-        left = end - time.monotonic()
-        if not more or left <= 0:
-            failure.message += (f"; a second DHT lookup ({time.monotonic() - started:.1f} s) found no other holder"
-                                if not more else "; no time was left to ask the second lookup's holders")
-            failure.args = (failure.message,)
-            raise failure
-        try:
-            return ask(more, left), more
-        except RemoteError as exc:
-            failure.message += f"; then {len(more)} more from a second DHT lookup: {exc.message}"
-            failure.args = (failure.message,)
-            raise failure from exc
+        """``track_id``'s record from DHT-named ``holders``, with one more lookup when all
+        fail; returns it and the holders it came from (``resolve.resolve_holders``)."""
+        return resolving.resolve_holders(self, track_id, holders)
 
     def _resolve_remote(self, track_id: str, peer: str, deadline: float | None = None) -> VerifiedTrack:
-        try:
-            with self._peer(peer, deadline) as client:
-                track = verify_track(client.record(track_id))
-            if track.id != track_id:
-                raise IntegrityError(f"asked {peer} for {track_id}, got the record {track.id}", check="id")
-        except IntegrityError as exc:
-            self.bad_peers.mark(peer, exc.message)  # a forged or substituted record: not asked again for a while
-            raise
-        return track
+        return resolving.resolve_remote(self, track_id, peer, deadline)
 
     def dht_holders(self, track_id: str, timeout: float = LOOKUP_TIMEOUT) -> list[str]:
         """Peer URLs announced on the DHT under ``track_id``'s rendezvous key (spec §9;
-        starts the engine).  ``NotFoundError`` when the DHT is off, when its routing table is
-        still empty ``BOOTSTRAP_WAIT`` s after this call ("no DHT nodes reachable"), or when the
-        lookup (at most ``timeout`` seconds) found no holder."""
-        if not self.settings.dht:
-            raise NotFoundError(f"{track_id} is not in the local library; give --peer URL to ask a node "
-                                "(the DHT is off)")
-        self.start_engine()
-        if not self.discovery.wait_for_nodes(BOOTSTRAP_WAIT):  # else the lookup would end at once, empty
-            raise NotFoundError(f"{self.discovery.unreachable(BOOTSTRAP_WAIT)}; {track_id} is not in the local "
-                                "library: give --peer URL to ask a node")
-        start = time.monotonic()
-        holders = self.discovery.holders(rendezvous_key("track", track_id), timeout)
-        if not holders:
-            raise NotFoundError(f"{track_id} is not in the local library and no holder was found on the DHT "
-                                f"(the lookup ended after {time.monotonic() - start:.1f} s); give --peer URL to ask a node")
-        return holders
+        starts the engine; at most ``timeout`` seconds).  ``NotFoundError`` when the DHT is
+        off or unreachable, or no holder was found (``resolve.dht_holders``)."""
+        return resolving.dht_holders(self, track_id, timeout)
 
     def fetch(self, ref: str, peer: str | Sequence[str] | None = None, *, stall_timeout: float = 60.0) -> Transfer:
         """Start downloading a track (resolve, torrent, peers); returns the running ``Transfer``.
