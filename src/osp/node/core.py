@@ -12,11 +12,11 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from osp.core.errors import CallerError, ConflictError, NotFoundError, OspError, RemoteError
+from osp.core.errors import CallerError, NotFoundError, OspError, RemoteError
 from osp.core.settings import Settings
 from osp.discovery.search import BadPeers
 from osp.distribution.engine import Engine, rebuild_torrent
@@ -31,13 +31,13 @@ from osp.identity.keystore import Keystore
 from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node import resolve as resolving
-from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers
+from osp.node.ask import PeerAnswers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
 from osp.node.discovery import LOOKUP_TIMEOUT, Discovery
 from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
 from osp.node.gateway_fetch import fetch_from_gateway
-from osp.node.gateways import add_gateway_seeds, fetch_by_gateways, gateway_fallback
+from osp.node.gateways import add_gateway_seeds, gateway_fallback
 from osp.node.network import DhtStateSaver, http_port_to_map, load_dht_state
 from osp.node.publish import (
     PARTIAL_DIR,
@@ -387,94 +387,7 @@ class Node:
         (``ask.ask_peers``).  A track already in the library returns a transfer that is
         complete at once.
         """
-        # the same node named twice is asked and used as a web seed once
-        named = list(dict.fromkeys(typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))))
-        engine = self.start_engine()
-        from_dht = False
-        if not named and ref.strip().startswith(ID_PREFIX) and self.local_track(ref.strip()) is None:
-            named = self.dht_holders(ref.strip())  # the holders are the named peers; libtorrent's DHT finds more
-            from_dht = self.library.known_record(ref.strip()) is None
-        first = named[0] if named else None
-        ahead: Future[PeerAnswers] | None = None
-        verified: Future[VerifiedTrack] = Future()  # the torrents asked ahead are checked against it
-        if named and ref.strip().startswith(ID_PREFIX) and self.library.track(ref.strip()) is None:
-            ahead = self._ask_pool.submit(ask_peers, ref.strip(), named, self._peer,
-                                          lambda t: check_torrent(verified.result(), t))
-        try:
-            if from_dht:
-                track, found = self._resolve_holders(ref.strip(), named)  # DHT-named holders: parallel, short deadlines
-                if found != named:  # the first holders all failed; a second lookup named these
-                    named, first, ahead = found, found[0], None
-            elif len(named) > 1 and ref.strip().startswith((ID_PREFIX, "magnet:")):
-                track = first_that_answers(named, lambda url: self.resolve(ref, url))  # the record: any named node
-            else:
-                track = self.resolve(ref, first)
-        except BaseException as exc:
-            verified.set_exception(exc)
-            raise
-        verified.set_result(track)
-        existing = self.transfers.get(track.id)
-        if existing is not None and existing.state.state not in ("failed", "cancelled", "stopped"):
-            if named and existing.state.state in ("checking", "downloading"):
-                for url in named:
-                    self._dial(existing, url)  # a resumed transfer: the peers may have moved since
-            return existing
-        reused = self._reuse_stored_file(track, engine)
-        if reused is not None:
-            return reused
-        for other in self.transfers.values():
-            if other.info.infohash == track.infohash and other.track.id != track.id and not other.done.is_set():
-                raise ConflictError(  # two records claim one torrent: at most one of them is honest
-                    f"the torrent of {track.id} is being downloaded for another record ({other.track.id}); "
-                    "wait for it or `osp cancel` it first")
-        peers: list[tuple[str, int]] = []
-        metainfo: bytes | None = None
-        answers: PeerAnswers | None = None
-        row = self.library.track(track.id)
-        local = row is not None and not self.file_missing(row.cid)  # a missing file is fetched again
-        if local:
-            metainfo = self.metainfo_for(track.id)
-        elif named:
-            answers = ahead.result() if ahead is not None and ref.strip() == track.id else None
-            if answers is None:
-                answers = ask_peers(track.id, named, self._peer, lambda t: check_torrent(track, t))
-            if answers.torrent is None:
-                if not self.settings.gateways:
-                    raise answers.error()
-                return fetch_by_gateways(self, track, engine,
-                                               f"cannot get the torrent from {first}: {answers.error().message}")
-            # only the verified info dict is kept; the web seeds are the nodes the user named
-            metainfo = rebuild_torrent(answers.torrent, web_seeds=[web_seed_url(u, track.record["cid"]) for u in named])
-            peers = answers.addresses
-        if metainfo is None and self.settings.gateways:
-            return fetch_by_gateways(self, track, engine, "no peer to ask for the torrent")
-        if metainfo is None:
-            raise NotFoundError(
-                f"no torrent for {track.id}: give --peer URL of a node that has it, or the track id to find "
-                "holders on the DHT"
-            )
-        transfer = Transfer(
-            track,
-            metainfo,
-            engine=engine,
-            library=self.library,
-            media_dir=self.settings.media_dir,
-            peers=peers,
-            stall_timeout=stall_timeout,
-            on_complete=self._transfer_done,
-            allow_private=self.settings.allow_private_peers,
-            deadline=self.settings.request_deadline,
-            fallback=gateway_fallback(self, track) if self.settings.gateways else None,
-        )
-        self.transfers[track.id] = transfer
-        if local:
-            transfer.mark_complete()
-            return transfer
-        self._start(transfer)
-        if answers is not None and answers.late:  # a node slow to give its address is dialled when it does
-            answers.dial_late(lambda address: self._connect(transfer, address))
-            self._late_answers = [*(a for a in self._late_answers if a.pending()), answers]
-        return transfer
+        return resolving.start_fetch(self, ref, peer, stall_timeout)
 
     def fetch_from_gateway(self, ref: str, gateway: str, peer: str | None = None) -> VerifiedTrack:
         """Resolve ``ref`` and fetch its bytes from an IPFS trustless ``gateway``, verifying
@@ -530,25 +443,6 @@ class Node:
                 self.engine.connect_peer(transfer.info.infohash, address)
         except OspError:
             pass
-
-    def _reuse_stored_file(self, track: VerifiedTrack, engine: Engine) -> Transfer | None:
-        """A new record for audio the library already holds (same CID and torrent): store
-        the record on the stored file (checked by size; its bytes were verified against the
-        CID when stored) and complete at once, without downloading.  ``None`` otherwise."""
-        if self.library.track(track.id) is not None:
-            return None
-        torrent = self.library.torrent(track.infohash)
-        stored = self.library.intact_file(track.record["cid"], self.settings.data_dir)
-        if torrent is None or stored is None or torrent.cid != stored.cid:
-            return None
-        transfer = Transfer(track, torrent.metainfo, engine=engine, library=self.library,
-                            media_dir=self.settings.media_dir, peers=[], on_complete=self._transfer_done)
-        self.library.add_track(track, file=stored, blocks=[], infohash=track.infohash, metainfo=torrent.metainfo,
-                               origin="fetched", played_at=self.clock())
-        self.transfers[track.id] = transfer
-        transfer.mark_complete()
-        self.enforce_cache(spare=track.id)
-        return transfer
 
     def cancel(self, track_id: str) -> TransferState:
         """Cancel a download: stop it, delete its partial file, drop its row.

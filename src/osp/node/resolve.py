@@ -1,5 +1,7 @@
-"""Resolving a track reference to a verified record (``Node.resolve``), and finding a
-track's holders on the DHT (``Node.dht_holders``, spec §9).
+"""Resolving a track reference to a verified record (``Node.resolve``), finding a track's
+holders on the DHT (``Node.dht_holders``, spec §9), and starting its download from the
+nodes that answer (``Node.fetch``: record, torrent and BitTorrent addresses asked of the
+named or DHT-found nodes; the gateways as a fallback).
 
 Functions taking the node, as ``osp.node.cache`` and ``osp.node.gateways`` do: ``Node``
 keeps thin methods that delegate here.  They call back through the node's methods
@@ -14,15 +16,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from osp.core.errors import CallerError, IntegrityError, NotFoundError, RemoteError, RemoteNotFoundError
+from osp.core.errors import (
+    CallerError,
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    RemoteError,
+    RemoteNotFoundError,
+)
 from osp.discovery.keys import rendezvous_key
+from osp.distribution.engine import rebuild_torrent
 from osp.distribution.magnet import parse_magnet
 from osp.distribution.peer_client import typed_base_url
-from osp.node.ask import first_valid
+from osp.node.ask import PeerAnswers, ask_peers, check_torrent, first_that_answers, first_valid
 from osp.node.discovery import (
     BOOTSTRAP_WAIT,
     HOLDER_DEADLINE,
@@ -32,9 +43,13 @@ from osp.node.discovery import (
     RETRY_SETTLE,
     SLOW_PEER_TTL,
 )
+from osp.node.fetch import Transfer
+from osp.node.gateways import fetch_by_gateways, gateway_fallback
+from osp.node.publish import web_seed_url
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 
 if TYPE_CHECKING:
+    from osp.distribution.engine import Engine
     from osp.node.core import Node
 
 
@@ -167,3 +182,119 @@ def dht_holders(node: Node, track_id: str, timeout: float = LOOKUP_TIMEOUT) -> l
                             f"(the lookup ended after {time.monotonic() - start:.1f} s); give --peer URL to ask a node")
     return holders
 
+
+
+
+def start_fetch(node: Node, ref: str, peer: str | Sequence[str] | None, stall_timeout: float) -> Transfer:
+    """``Node.fetch``: start downloading a track (resolve, torrent, peers); returns the running
+    ``Transfer``.  ``peer``: base URL(s) of nodes that have it, or none (a track id: its
+    holders are found on the DHT).  Raises what ``Node.resolve`` raises, ``ConflictError``
+    (another record's download holds the torrent), ``NotFoundError`` (no torrent anywhere)."""
+    # the same node named twice is asked and used as a web seed once
+    named = list(dict.fromkeys(typed_base_url(p) for p in ([peer] if isinstance(peer, str) else list(peer or ()))))
+    engine = node.start_engine()
+    from_dht = False
+    if not named and ref.strip().startswith(ID_PREFIX) and node.local_track(ref.strip()) is None:
+        named = node.dht_holders(ref.strip())  # the holders are the named peers; libtorrent's DHT finds more
+        from_dht = node.library.known_record(ref.strip()) is None
+    first = named[0] if named else None
+    ahead: Future[PeerAnswers] | None = None
+    verified: Future[VerifiedTrack] = Future()  # the torrents asked ahead are checked against it
+    if named and ref.strip().startswith(ID_PREFIX) and node.library.track(ref.strip()) is None:
+        ahead = node._ask_pool.submit(ask_peers, ref.strip(), named, node._peer,
+                                      lambda t: check_torrent(verified.result(), t))
+    try:
+        if from_dht:
+            track, found = node._resolve_holders(ref.strip(), named)  # DHT-named holders: parallel, short deadlines
+            if found != named:  # the first holders all failed; a second lookup named these
+                named, first, ahead = found, found[0], None
+        elif len(named) > 1 and ref.strip().startswith((ID_PREFIX, "magnet:")):
+            track = first_that_answers(named, lambda url: node.resolve(ref, url))  # the record: any named node
+        else:
+            track = node.resolve(ref, first)
+    except BaseException as exc:
+        verified.set_exception(exc)
+        raise
+    verified.set_result(track)
+    existing = node.transfers.get(track.id)
+    if existing is not None and existing.state.state not in ("failed", "cancelled", "stopped"):
+        if named and existing.state.state in ("checking", "downloading"):
+            for url in named:
+                node._dial(existing, url)  # a resumed transfer: the peers may have moved since
+        return existing
+    reused = reuse_stored_file(node, track, engine)
+    if reused is not None:
+        return reused
+    for other in node.transfers.values():
+        if other.info.infohash == track.infohash and other.track.id != track.id and not other.done.is_set():
+            raise ConflictError(  # two records claim one torrent: at most one of them is honest
+                f"the torrent of {track.id} is being downloaded for another record ({other.track.id}); "
+                "wait for it or `osp cancel` it first")
+    peers: list[tuple[str, int]] = []
+    metainfo: bytes | None = None
+    answers: PeerAnswers | None = None
+    row = node.library.track(track.id)
+    local = row is not None and not node.file_missing(row.cid)  # a missing file is fetched again
+    if local:
+        metainfo = node.metainfo_for(track.id)
+    elif named:
+        answers = ahead.result() if ahead is not None and ref.strip() == track.id else None
+        if answers is None:
+            answers = ask_peers(track.id, named, node._peer, lambda t: check_torrent(track, t))
+        if answers.torrent is None:
+            if not node.settings.gateways:
+                raise answers.error()
+            return fetch_by_gateways(node, track, engine,
+                                           f"cannot get the torrent from {first}: {answers.error().message}")
+        # only the verified info dict is kept; the web seeds are the nodes the user named
+        metainfo = rebuild_torrent(answers.torrent, web_seeds=[web_seed_url(u, track.record["cid"]) for u in named])
+        peers = answers.addresses
+    if metainfo is None and node.settings.gateways:
+        return fetch_by_gateways(node, track, engine, "no peer to ask for the torrent")
+    if metainfo is None:
+        raise NotFoundError(
+            f"no torrent for {track.id}: give --peer URL of a node that has it, or the track id to find "
+            "holders on the DHT"
+        )
+    transfer = Transfer(
+        track,
+        metainfo,
+        engine=engine,
+        library=node.library,
+        media_dir=node.settings.media_dir,
+        peers=peers,
+        stall_timeout=stall_timeout,
+        on_complete=node._transfer_done,
+        allow_private=node.settings.allow_private_peers,
+        deadline=node.settings.request_deadline,
+        fallback=gateway_fallback(node, track) if node.settings.gateways else None,
+    )
+    node.transfers[track.id] = transfer
+    if local:
+        transfer.mark_complete()
+        return transfer
+    node._start(transfer)
+    if answers is not None and answers.late:  # a node slow to give its address is dialled when it does
+        answers.dial_late(lambda address: node._connect(transfer, address))
+        node._late_answers = [*(a for a in node._late_answers if a.pending()), answers]
+    return transfer
+
+
+def reuse_stored_file(node: Node, track: VerifiedTrack, engine: Engine) -> Transfer | None:
+    """A new record for audio the library already holds (same CID and torrent): store
+    the record on the stored file (checked by size; its bytes were verified against the
+    CID when stored) and complete at once, without downloading.  ``None`` otherwise."""
+    if node.library.track(track.id) is not None:
+        return None
+    torrent = node.library.torrent(track.infohash)
+    stored = node.library.intact_file(track.record["cid"], node.settings.data_dir)
+    if torrent is None or stored is None or torrent.cid != stored.cid:
+        return None
+    transfer = Transfer(track, torrent.metainfo, engine=engine, library=node.library,
+                        media_dir=node.settings.media_dir, peers=[], on_complete=node._transfer_done)
+    node.library.add_track(track, file=stored, blocks=[], infohash=track.infohash, metainfo=torrent.metainfo,
+                           origin="fetched", played_at=node.clock())
+    node.transfers[track.id] = transfer
+    transfer.mark_complete()
+    node.enforce_cache(spare=track.id)
+    return transfer
