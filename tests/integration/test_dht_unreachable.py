@@ -72,7 +72,8 @@ def test_cli_search_in_process(tmp_path: Path, music: list[Path]) -> None:
     start = time.monotonic()
     proc = osp(tmp_path, "search", "harbour", "--json", "--timeout", "20", *net)
     assert time.monotonic() - start < BOOTSTRAP_WAIT + 8  # + process start-up on busy cores
-    assert [r["title"] for r in jsonl(proc)] == ["Harbour Lights"]
+    *results, done = jsonl(proc)
+    assert [r["title"] for r in results] == ["Harbour Lights"] and done["done"]["dhtUnreachable"]
     assert "no DHT nodes reachable" in proc.stderr and "only the library was searched" in proc.stderr
     # the summary is one line, however narrow the console
     assert any(line.endswith("dropped as bad") for line in proc.stderr.splitlines())
