@@ -47,6 +47,6 @@ def test_search_without_results_ends_json_with_done_and_names_no_first_result(tm
     (done,) = jsonl(proc)  # no result lines, then the summary POST /api/search ends with
     assert done["done"]["results"] == 0 and done["done"]["firstResultAt"] is None
     assert "first after" not in proc.stderr and "None" not in proc.stderr, proc.stderr
-    for command in ("search", "resolve"):  # lookup commands: no listener options, DHT options shared
+    for command in ("search", "resolve", "get", "play"):  # no listener options, DHT options shared
         usage = osp(tmp_path, command, "--help").stdout
         assert "--bootstrap" in usage and "--no-dht" in usage and "--http" not in usage and "--control" not in usage

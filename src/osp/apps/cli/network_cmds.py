@@ -142,7 +142,7 @@ LOOKUP_OPTIONS = [NETWORK_OPTIONS[0], *NETWORK_OPTIONS[3:]]  #: no listeners: --
 
 
 def lookup_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The network options of a command that only looks things up (``resolve``, ``search``):
+    """The network options of a command that starts no listener (``resolve``, ``search``, ``get``, ``play``):
     ``--listen``, ``--dht/--no-dht``, ``--bootstrap``, ``--allow-private-peers``."""
     for option in reversed(LOOKUP_OPTIONS):
         f = option(f)
@@ -227,12 +227,12 @@ cache_option = click.option(
 @click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
 @click.option("--detach", is_flag=True,
               help="Return once the running node has started the download (see `osp transfers`, `osp cancel`).")
-@network_options
+@lookup_options
 @cache_option
 @pass_ctx
 def get_cmd(c: Ctx, track: str, peers: tuple[str, ...], gateway: str | None, output: str | None, timeout: float,
             stall_timeout: float,
-            as_json: bool, detach: bool, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
+            as_json: bool, detach: bool, listen: str, dht: bool, bootstrap: tuple[str, ...],
             allow_private_peers: bool, cache_size: int) -> None:
     """Download a track over BitTorrent (or --gateway), verify its CID, store and seed it.
 
@@ -372,11 +372,11 @@ def _output_name(row: Any, path: Path) -> str:
 @click.option("--player", help="Player command (default: mpv or ffplay if installed); the URL is appended.")
 @click.option("-o", "--output", type=click.Path(allow_dash=True), help="'-' writes the audio to stdout as it arrives.")
 @click.option("--gateway", "gateways", multiple=True, metavar="URL", help=GATEWAYS_HELP)
-@network_options
+@lookup_options
 @cache_option
 @pass_ctx
 def play_cmd(c: Ctx, track: str, peers: tuple[str, ...], player: str | None, output: str | None, gateways: tuple[str, ...],
-             listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
+             listen: str, dht: bool, bootstrap: tuple[str, ...],
              allow_private_peers: bool, cache_size: int) -> None:
     """Stream a track: the first pieces come first, playback starts long before the download ends."""
     if output not in (None, "-"):
