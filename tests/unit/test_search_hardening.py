@@ -31,19 +31,7 @@ from osp.identity import SigningKey
 from osp.library.store import Library
 from osp.node.ask import first_valid
 from osp.node.search import SearchGate, checked_answer
-
-A = SigningKey.from_seed(bytes(range(32))).did
-B = SigningKey.from_seed(bytes(range(32, 64))).did
-
-
-def rec(n: int, title: str = "Glacier Drift", artist: str = A, tags: tuple[str, ...] = ("ambient",),
-        name: str = "Test Artist") -> dict[str, Any]:
-    return {"id": f"osp:track:b{n:058d}", "title": title, "artist": artist, "artistName": name, "tags": list(tags)}
-
-
-def pair(record: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-    return record, json.dumps(record).encode()
-
+from tests.unit.test_discovery_search import A, B, pair, rec
 
 # -- index keys ------------------------------------------------------------------------
 

@@ -20,25 +20,17 @@ from osp.core.errors import PeerError, RemoteNotFoundError
 from osp.core.settings import Settings
 from osp.discovery.keys import RendezvousKey
 from osp.discovery.search import Query
-from osp.identity import SigningKey
 from osp.node import discovery as D
 from osp.node.core import Node
 from osp.node.search import search
-from osp.records import build_track, sign_track, verify_track
+from osp.records import verify_track
 from osp.records.track import VerifiedTrack
-
-ARTIST = SigningKey.from_seed(bytes(range(32)))
+from tests.unit.test_feed_follow import ARTIST
+from tests.unit.test_feed_follow import record as signed_record
 
 
 def record(title: str = "Glacier Drift") -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "title": title, "artist": ARTIST.did, "artistName": "Test Artist", "duration": 195.5,
-        "format": "audio/ogg", "cid": "bafybeigaew57qqg7a6l6dqmpzuxoxeoaooucw4jqpckjgck2ychfb3s6bu",
-        "cidProfile": "unixfs-v1-2025", "size": 2300248,
-        "torrent": "magnet:?xt=urn:btih:e2cd89086f5ab88ee0e14d391536a9811995ab87&dn=x.ogg&xl=2300248",
-        "released": "2026-11-21", "license": "CC0-1.0", "tags": ["ambient"],
-    }
-    return verify_track(sign_track(build_track(fields), ARTIST, "2026-11-21T12:00:00Z")).record
+    return verify_track(signed_record(ARTIST, title)).record
 
 
 class FakeEngine:

@@ -73,11 +73,11 @@ def parse_size(text: str, *, what: str = "size") -> int:
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and any 127.0.0.0/8 or ::1 literal."""
+    """True for ``localhost`` and any 127.0.0.0/8 or ::1 literal (bracketed or not)."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 

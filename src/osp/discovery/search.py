@@ -24,7 +24,7 @@ from typing import Any
 
 from osp.core.errors import CallerError, IntegrityError
 from osp.discovery.keys import RendezvousKey, normalize, rendezvous_key, title_words
-from osp.identity.didkey import DidKeyError, public_key_from_did
+from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 
 MAX_RESULTS_PER_PEER = 50  #: records one peer may return (more is a protocol violation)
 MAX_RESPONSE_BYTES = 512 * 1024  #: body size cap of one peer's answer
@@ -89,11 +89,9 @@ class Query:
             raise CallerError(f"at most {MAX_QUERY_TAGS} tags")
         if artist is not None:
             try:
-                public_key_from_did(artist)
+                public_key_from_bare_did(artist)
             except DidKeyError as exc:
                 raise CallerError(f"artist is not an Ed25519 did:key: {exc}") from exc
-            if "#" in artist:
-                raise CallerError("artist is a did:key without a fragment")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise CallerError(f"limit is an integer from 1 to {MAX_LIMIT}")
         if not found and artist is None and not norm_tags:

@@ -70,6 +70,14 @@ def public_key_from_did(did: str) -> bytes:
     return public_key_from_multibase(did[len(DID_KEY_PREFIX):].split("#", 1)[0])
 
 
+def public_key_from_bare_did(did: str) -> bytes:
+    """Like ``public_key_from_did`` for a did:key that names an identity (an artist, a feed's
+    author): a ``#fragment`` is refused too (``DidKeyError``)."""
+    if isinstance(did, str) and "#" in did:
+        raise DidKeyError("a did:key without a #fragment")
+    return public_key_from_did(did)
+
+
 def verification_method_id(did: str) -> str:
     """``did:key:z6Mk…#z6Mk…``: the key's verification method (did:key §3.1.2)."""
     public_key_from_did(did)

@@ -52,7 +52,7 @@ from osp.discovery.feed import (
 from osp.discovery.keys import rendezvous_key
 from osp.distribution.engine import parse_metainfo
 from osp.distribution.events import MutableItem
-from osp.identity.didkey import DidKeyError, public_key_from_did
+from osp.identity.didkey import DidKeyError, public_key_from_bare_did, public_key_from_did
 from osp.library.store import CatalogRow, FollowRow
 from osp.node.feed_publish import FeedPublished, drop_catalog, feed_dir, publish_feed
 from osp.node.feed_publish import catalog_torrent as catalog_torrent  # re-exported, as put_feed
@@ -81,11 +81,9 @@ def check_did(did: str) -> str:
     """``did`` stripped, if it is an Ed25519 did:key; ``CallerError`` (exit 2) otherwise."""
     did = did.strip() if isinstance(did, str) else ""
     try:
-        public_key_from_did(did)
+        public_key_from_bare_did(did)
     except DidKeyError as exc:
         raise CallerError(f"not an artist's did:key ({exc}): give did:key:z6Mk…") from exc
-    if "#" in did:
-        raise CallerError("give the artist's did:key without a #fragment")
     return did
 
 

@@ -14,13 +14,14 @@ start-up lines, ``GET /api/node``, ``GET /api/status`` and ``osp status`` show.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from osp.core.settings import is_loopback_host
 
 if TYPE_CHECKING:
     from osp.node.core import Node
@@ -136,14 +137,6 @@ def reachability_report(node: Node) -> dict[str, Any] | None:
     }
 
 
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]")
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 def http_port_to_map(http_url: str | None, bind_host: str | None = None) -> int | None:
     """The peer HTTP port to ask the router for (``Engine.map_port``), or ``None`` when there
     is no peer listener or it listens on loopback only (the router could not reach it).
@@ -152,7 +145,7 @@ def http_port_to_map(http_url: str | None, bind_host: str | None = None) -> int 
     if not http_url:
         return None
     parts = urlsplit(http_url)
-    if _is_loopback(parts.hostname or "" if bind_host is None else bind_host):
+    if is_loopback_host(parts.hostname or "" if bind_host is None else bind_host):
         return None
     return parts.port
 
@@ -163,7 +156,7 @@ def peer_listener_hidden(node: Node) -> bool:
     (``allow_private_peers``) and has no ``public_url`` (a reverse proxy in front).  Such a
     node announces no HTTP keys on the DHT: seekers would dial a port nobody answers on."""
     s = node.settings
-    return _is_loopback(s.http[0]) and not s.allow_private_peers and not s.public_url
+    return is_loopback_host(s.http[0]) and not s.allow_private_peers and not s.public_url
 
 
 def announce_ports(node: Node) -> tuple[int | None, int | None]:

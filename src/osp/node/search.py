@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import ipaddress
 import json
 import math
 import queue
@@ -39,6 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from osp.core.errors import IntegrityError, OspError
+from osp.core.settings import is_loopback_host
 from osp.discovery.keys import RendezvousKey
 from osp.discovery.search import (
     LOCAL,
@@ -96,7 +96,7 @@ class SearchGate:
 
     def enter(self, ip: str) -> int | None:
         with self._lock:
-            if _is_loopback(ip):
+            if is_loopback_host(ip):
                 if self._running >= self.concurrent:
                     return 1
                 self._running += 1
@@ -118,13 +118,6 @@ class SearchGate:
     def leave(self) -> None:
         with self._lock:
             self._running = max(0, self._running - 1)
-
-
-def _is_loopback(ip: str) -> bool:
-    try:
-        return ipaddress.ip_address(ip).is_loopback
-    except ValueError:
-        return False
 
 
 class VerifiedCache:
