@@ -19,6 +19,7 @@ from urllib.parse import SplitResult, urlsplit
 from osp.core.errors import CallerError
 
 DEFAULT_LISTEN = ("0.0.0.0", 6881)
+DEFAULT_SHARE = ("0.0.0.0", 8788)  #: share pages and the WebTorrent tracker: a browser-facing origin of its own
 DEFAULT_HTTP = ("0.0.0.0", 8787)  #: the read-only public face, like BitTorrent's 0.0.0.0:6881 (design.md §4)
 DEFAULT_CONTROL = ("127.0.0.1", 8788)
 DEFAULT_CACHE_SIZE = 4 * 1024**3  #: 4 GiB of fetched tracks
@@ -132,6 +133,9 @@ class Settings:
         listen: BitTorrent listen ``(host, port)``; port 0 picks a free port.
         http: peer-facing HTTP listener ``(host, port)`` (records, gateway); port 0 picks one.
         control: loopback control listener ``(host, port)`` (API, /stream/); port 0 picks one.
+        share: the share listener ``(host, port)``: share pages that play a track in any
+            browser over WebTorrent, and the node's WebTorrent (WebSocket) tracker; an
+            origin of its own, apart from the peer and control listeners (design.md §4).
         public_url: base URL peers use to reach ``http`` (web seeds); ``None`` derives it.
         dht: join the Mainline DHT (BEP 5).
         bootstrap: DHT nodes ``(host, port)`` to seed the routing table with.
@@ -172,6 +176,7 @@ class Settings:
     listen: tuple[str, int] = DEFAULT_LISTEN
     http: tuple[str, int] = DEFAULT_HTTP
     control: tuple[str, int] = DEFAULT_CONTROL
+    share: tuple[str, int] = DEFAULT_SHARE
     public_url: str | None = None
     dht: bool = True
     bootstrap: tuple[tuple[str, int], ...] = ()

@@ -69,6 +69,7 @@ class Node:
         self.keystore = Keystore(settings.identity_dir)
         self.engine: Engine | None = None
         self.http_url: str | None = None  #: set by the HTTP runner once the peer listener is bound
+        self.share_url: str | None = None  #: set by the HTTP runner once the share listener is bound
         self.transfers: dict[str, Transfer] = {}
         self.waiter = PieceWaiter()
         self._ask_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="osp-ask-ahead")
