@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +18,13 @@ import pytest
 from osp.apps.http import NodeServer
 from osp.distribution.engine import with_web_seeds
 from osp.node import TrackMetadata
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import need
 from tests.integration.nodes import node_server
 from tests.interop.fakes import serve
 
 HERE = Path(__file__).resolve().parent
 JS = HERE.parent / "js" / "node_modules"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-default-apps"]
 
 pytestmark = pytest.mark.interop
 
