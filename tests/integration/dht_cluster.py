@@ -208,7 +208,7 @@ class Cluster:
         m.data_dir.mkdir(parents=True, exist_ok=True)
         boot = [a for s in self.seeds_of(m.index) for a in ("--bootstrap", f"{s.ip}:{s.bt_port}")]
         args = [*OSP, "--data-dir", str(m.data_dir), "node", "--listen", f"{m.ip}:{m.bt_port}",
-                "--http", f"{m.ip}:0", "--control", "127.0.0.1:0", "--dht", "--allow-private-peers",
+                "--http", f"{m.ip}:0", "--control", "127.0.0.1:0", "--share", f"{m.ip}:0", "--dht", "--allow-private-peers",
                 *boot, *self.extra, *extra]
         m.log = m.data_dir / "node.log"
         with open(m.log, "ab") as log:

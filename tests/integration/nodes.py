@@ -66,7 +66,7 @@ def start_node(data_dir: Path, n: int, *extra: str, init: bool = True, dht: bool
         osp(data_dir, "id", "init")
     ip = f"127.0.0.{n}"
     args = [*OSP, "--data-dir", str(data_dir), "node", "--listen", f"{ip}:0", "--http", f"{ip}:0",
-            "--control", "127.0.0.1:0", "--dht" if dht else "--no-dht", "--allow-private-peers", *extra]
+            "--control", "127.0.0.1:0", "--share", f"{ip}:0", "--dht" if dht else "--no-dht", "--allow-private-peers", *extra]
     if defaults:
         args = [*OSP, "--data-dir", str(data_dir), "node", *extra]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -90,7 +90,8 @@ def start_node(data_dir: Path, n: int, *extra: str, init: bool = True, dht: bool
 
 @contextlib.contextmanager
 def node_server(data_dir: Path, ip: str, clock: Callable[[], float] = time.time, **settings: Any) -> Iterator[NodeServer]:
-    """An in-process node (engine + both listeners) on ``ip`` with a fresh identity; ``clock``: the node's."""
+    """An in-process node (engine + its three listeners) on ``ip`` with a fresh identity; ``clock``: the node's."""
+    settings.setdefault("share", (ip, 0))
     node = Node(Settings(data_dir=data_dir, listen=(ip, 0), http=(ip, 0), control=("127.0.0.1", 0), dht=False,
                          allow_private_peers=True, **settings), clock=clock)
     node.keystore.create()

@@ -48,7 +48,7 @@ def wait_for(what: str, check: Callable[[], Any], deadline: float = 45.0) -> Any
 
 @contextlib.contextmanager
 def dht_node(data_dir: Path, ip: str, bootstrap: list[tuple[str, int]]) -> Iterator[NodeServer]:
-    node = Node(Settings(data_dir=data_dir, listen=(ip, 0), http=(ip, 0), control=("127.0.0.1", 0), dht=True,
+    node = Node(Settings(data_dir=data_dir, listen=(ip, 0), http=(ip, 0), control=("127.0.0.1", 0), share=(ip, 0), dht=True,
                          bootstrap=tuple(bootstrap), allow_private_peers=True, feed_poll_interval=1.0))
     node.keystore.create()
     srv = NodeServer(node)

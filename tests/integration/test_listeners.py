@@ -29,7 +29,7 @@ IP = "127.0.0.23"
 
 @contextlib.contextmanager
 def serving(data_dir: Path, limits: tuple[Limits, Limits] | None = None, **settings: object) -> Iterator[NodeServer]:
-    node = Node(Settings(data_dir=data_dir, listen=(IP, 0), http=(IP, 0), control=("127.0.0.1", 0), dht=False,
+    node = Node(Settings(data_dir=data_dir, listen=(IP, 0), http=(IP, 0), control=("127.0.0.1", 0), share=(IP, 0), dht=False,
                          allow_private_peers=True, **settings))  # type: ignore[arg-type]
     node.keystore.create()
     srv = NodeServer(node, limits=limits)
@@ -168,7 +168,7 @@ def test_fd_exhaustion_logs_a_bounded_amount_and_recovers(tmp_path: Path) -> Non
         resource.setrlimit(resource.RLIMIT_NOFILE, (160, 160))
 
     proc = subprocess.Popen([*osp, "node", "--listen", f"{IP}:0", "--http", f"{IP}:0", "--control", "127.0.0.1:0",
-                             "--no-dht", "--allow-private-peers"], stdout=subprocess.DEVNULL,
+                             "--share", f"{IP}:0", "--no-dht", "--allow-private-peers"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=env, preexec_fn=low_nofile)
     socks: list[socket.socket] = []
     try:

@@ -30,7 +30,7 @@ def test_stale_node_file_with_a_live_pid_is_ignored_and_a_second_node_refused(tm
     node = start_node(data, 24)
     try:
         second = osp(data, "node", "--listen", "127.0.0.24:0", "--http", "127.0.0.24:0", "--control",
-                     "127.0.0.1:0", "--no-dht", check=False)
+                     "127.0.0.1:0", "--share", "127.0.0.24:0", "--no-dht", check=False)
         assert second.returncode == 2 and f"pid {node.proc.pid}" in second.stderr
         assert "already runs" in second.stderr
         assert osp(data, "ls", "--json").returncode == 0  # through the running node
@@ -50,7 +50,7 @@ def test_a_busy_default_port_falls_back_and_an_explicit_one_is_an_error(tmp_path
         taken.listen(1)
         port = taken.getsockname()[1]
         settings = Settings(data_dir=tmp_path / "n", listen=("127.0.0.25", 0), http=("127.0.0.25", port),
-                            control=("127.0.0.1", 0), dht=False, allow_private_peers=True)
+                            control=("127.0.0.1", 0), share=("127.0.0.25", 0), dht=False, allow_private_peers=True)
         node = Node(settings)
         with pytest.raises(CallerError, match="cannot listen"):
             NodeServer(node)
@@ -76,11 +76,11 @@ def _free(host: str, port: int, kind: socket.SocketKind = socket.SOCK_STREAM) ->
 
 def test_a_second_node_on_the_same_machine_needs_no_port_flags(tmp_path: Path) -> None:
     """Two ``osp node`` with the default ports (issue 8): the second picks free ones and says so."""
-    from osp.core.settings import DEFAULT_CONTROL, DEFAULT_HTTP, DEFAULT_LISTEN
+    from osp.core.settings import DEFAULT_CONTROL, DEFAULT_HTTP, DEFAULT_LISTEN, DEFAULT_SHARE
 
-    wanted = [DEFAULT_HTTP, DEFAULT_CONTROL, ("0.0.0.0", DEFAULT_LISTEN[1])]
+    wanted = [DEFAULT_HTTP, DEFAULT_CONTROL, DEFAULT_SHARE, ("0.0.0.0", DEFAULT_LISTEN[1])]
     if not all(_free(h, p) for h, p in wanted) or not _free("0.0.0.0", DEFAULT_LISTEN[1], socket.SOCK_DGRAM):
-        pytest.skip("a default port (6881, 8787, 8788) is in use by something else here")
+        pytest.skip("a default port (6881, 8787, 8788, 8789) is in use by something else here")
     offline = ("--no-dht", "--no-port-mapping")  # no port flags; nothing leaves this machine
     nodes = []
     try:
@@ -98,6 +98,7 @@ def test_a_second_node_on_the_same_machine_needs_no_port_flags(tmp_path: Path) -
     log = logs[0]
     assert f"control port {DEFAULT_CONTROL[1]} is taken (another osp node?); using 127.0.0.1:" in log, log
     assert f"http port {DEFAULT_HTTP[1]} is taken (another osp node?); using 127.0.0.1:" in log, log
+    assert f"share port {DEFAULT_SHARE[1]} is taken (another osp node?); using 127.0.0.1:" in log, log
     assert f"fell back from {DEFAULT_LISTEN[1]}" in log, log
     assert "cannot reach your records" not in log, log  # the default peer listener (0.0.0.0) is public
 
@@ -105,7 +106,7 @@ def test_a_second_node_on_the_same_machine_needs_no_port_flags(tmp_path: Path) -
 def test_a_loopback_peer_listener_says_others_cannot_reach_it(tmp_path: Path) -> None:
     """``--http 127.0.0.1:…`` outside a test network: no HTTP keys are announced and start-up says why."""
     node = start_node(tmp_path / "n", 0, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--control",
-                      "127.0.0.1:0", "--no-dht", "--no-port-mapping", defaults=True)
+                      "127.0.0.1:0", "--share", "127.0.0.1:0", "--no-dht", "--no-port-mapping", defaults=True)
     log = node.stop()
     port = node.http.rpartition(":")[2]
     assert (f"peer listener on 127.0.0.1:{port}: other nodes cannot reach your records (use --http 0.0.0.0:{port})"

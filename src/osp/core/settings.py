@@ -19,7 +19,7 @@ from urllib.parse import SplitResult, urlsplit
 from osp.core.errors import CallerError
 
 DEFAULT_LISTEN = ("0.0.0.0", 6881)
-DEFAULT_SHARE = ("0.0.0.0", 8788)  #: share pages and the WebTorrent tracker: a browser-facing origin of its own
+DEFAULT_SHARE = ("0.0.0.0", 8789)  #: share pages and the WebTorrent tracker: a browser-facing origin of its own
 DEFAULT_HTTP = ("0.0.0.0", 8787)  #: the read-only public face, like BitTorrent's 0.0.0.0:6881 (design.md §4)
 DEFAULT_CONTROL = ("127.0.0.1", 8788)
 DEFAULT_CACHE_SIZE = 4 * 1024**3  #: 4 GiB of fetched tracks
@@ -135,7 +135,14 @@ class Settings:
         control: loopback control listener ``(host, port)`` (API, /stream/); port 0 picks one.
         share: the share listener ``(host, port)``: share pages that play a track in any
             browser over WebTorrent, and the node's WebTorrent (WebSocket) tracker; an
-            origin of its own, apart from the peer and control listeners (design.md §4).
+            origin of its own, apart from the peer and control listeners (design.md §4);
+            port 0 picks one.
+        webtorrent: bridge BitTorrent and WebTorrent (default on; ``osp node
+            --no-webtorrent``): the node's libtorrent announces every torrent it holds
+            (published, fetched, resumed at start) to the node's own WebTorrent tracker on
+            the share listener (``ws://<share host>:<port>/announce``, added at run time,
+            never stored in a torrent), so browsers on a share page get pieces from it over
+            WebRTC.  Off: the tracker still serves browsers, libtorrent does not join it.
         public_url: base URL peers use to reach ``http`` (web seeds); ``None`` derives it.
         dht: join the Mainline DHT (BEP 5).
         bootstrap: DHT nodes ``(host, port)`` to seed the routing table with.
@@ -177,6 +184,7 @@ class Settings:
     http: tuple[str, int] = DEFAULT_HTTP
     control: tuple[str, int] = DEFAULT_CONTROL
     share: tuple[str, int] = DEFAULT_SHARE
+    webtorrent: bool = True
     public_url: str | None = None
     dht: bool = True
     bootstrap: tuple[tuple[str, int], ...] = ()

@@ -259,6 +259,8 @@ class Tracker:
         self._offers_relayed = 0
         self._answers_relayed = 0
         self._refused = 0
+        self._peers = 0
+        self._seeders = 0
 
     # -- connections ------------------------------------------------------------
 
@@ -327,10 +329,10 @@ class Tracker:
     # -- queries ------------------------------------------------------------------
 
     def stats(self) -> TrackerStats:
-        """Counters now (see ``TrackerStats``)."""
-        peers = [p for swarm in self._swarms.values() for p in swarm.values()]
-        return TrackerStats(connections=len(self._conns), swarms=len(self._swarms), peers=len(peers),
-                            seeders=sum(p.seeder for p in peers), offers_relayed=self._offers_relayed,
+        """Counters now (see ``TrackerStats``); O(1), reads only numbers (safe to call
+        from another thread while the loop drives the tracker)."""
+        return TrackerStats(connections=len(self._conns), swarms=len(self._swarms), peers=self._peers,
+                            seeders=self._seeders, offers_relayed=self._offers_relayed,
                             answers_relayed=self._answers_relayed, refused=self._refused)
 
     def swarm(self, info_hash: bytes) -> tuple[int, int]:
@@ -406,7 +408,11 @@ class Tracker:
             peer = _Peer(conn, peer_id, seeder, self._now)
             self._swarms.setdefault(info_hash, swarm)[peer_id] = peer
             state.swarms[info_hash] = peer_id
-        peer.seeder = peer.seeder or seeder
+            self._peers += 1
+            self._seeders += seeder
+        elif seeder and not peer.seeder:
+            peer.seeder = True
+            self._seeders += 1
         peer.seen = self._now
 
     def _relay_offers(self, info_hash: str, peer_id: str, seeder: bool,
@@ -459,7 +465,10 @@ class Tracker:
         swarm = self._swarms.get(info_hash)
         if swarm is None:
             return
-        swarm.pop(peer_id, None)
+        peer = swarm.pop(peer_id, None)
+        if peer is not None:
+            self._peers -= 1
+            self._seeders -= peer.seeder
         if not swarm:
             del self._swarms[info_hash]
 

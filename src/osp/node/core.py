@@ -49,6 +49,7 @@ from osp.node.publish import (
 )
 from osp.node.search import SearchGate, VerifiedCache, record_index_keys
 from osp.node.streams import stream_source
+from osp.node.webtorrent import WebTorrentAnnouncer, tracker_url
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 from osp.records.track import prepare as prepare_records
 
@@ -87,6 +88,9 @@ class Node:
         self.search_gate = SearchGate()  #: admits peers' searches (2 at once, per-IP rate): a flood gets 503
         self.verified_records = VerifiedCache()  #: records verified in searches, by hash of their bytes
         self._dht_saver: DhtStateSaver | None = None  #: keeps ``<data-dir>/dht-state`` (started with the engine)
+        #: gives every torrent the node's WebTorrent tracker (started with the engine when
+        #: ``settings.webtorrent`` and a share listener is bound: ``osp.node.webtorrent``)
+        self.webtorrent: WebTorrentAnnouncer | None = None
 
     # -- identity ---------------------------------------------------------------
 
@@ -152,6 +156,9 @@ class Node:
         if clean_stored:
             self.library.set_meta("stored-torrents", "rebuilt")
         self.resume_transfers()
+        if s.webtorrent and self.share_url:  # browsers meet libtorrent at the node's own tracker
+            self.webtorrent = WebTorrentAnnouncer(self.engine, tracker_url(self.share_url))
+            self.webtorrent.start()
         self.feeds.start()  # seeds the catalogs held, puts our feed, polls the follows
         if s.dht and self.http_url:  # a node with a peer listener announces what it holds
             self.discovery.start()
@@ -290,6 +297,9 @@ class Node:
             answers.abandon()  # a node that hangs must not hold up the exit
         self.feeds.close()
         self.discovery.close()
+        if self.webtorrent is not None:
+            self.webtorrent.close()  # before the engine stops
+            self.webtorrent = None
         if self._dht_saver is not None:
             self._dht_saver.close()  # saves the routing table one last time, before the engine stops
             self._dht_saver = None
@@ -332,6 +342,8 @@ class Node:
             self.engine.request_resume_data(result.infohash)
             if result.created:
                 self.feeds.publish_soon()  # the catalog and feed item follow, in the background
+            if self.webtorrent is not None:
+                self.webtorrent.poke()
         self.discovery.refresh()
         return result
 
@@ -388,7 +400,10 @@ class Node:
         (``ask.ask_peers``).  A track already in the library returns a transfer that is
         complete at once.
         """
-        return resolving.start_fetch(self, ref, peer, stall_timeout)
+        transfer = resolving.start_fetch(self, ref, peer, stall_timeout)
+        if self.webtorrent is not None:
+            self.webtorrent.poke()
+        return transfer
 
     def fetch_from_gateway(self, ref: str, gateway: str, peer: str | None = None) -> VerifiedTrack:
         """Resolve ``ref`` and fetch its bytes from an IPFS trustless ``gateway``, verifying

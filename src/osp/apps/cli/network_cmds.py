@@ -470,6 +470,13 @@ def _run_player(command: list[str], url: str) -> None:
 
 @cli.command("node")
 @network_options
+@click.option("--share", default="0.0.0.0:8789", show_default=True,
+              help="Share listener HOST:PORT: share pages (/t/TRACK plays a track in any browser over WebTorrent) and "
+                   "the node's WebTorrent tracker (ws://HOST:PORT/announce); an origin of its own (the default falls "
+                   "back to a free port if busy).")
+@click.option("--webtorrent/--no-webtorrent", default=True, show_default=True,
+              help="Announce every torrent to the node's own WebTorrent tracker, so browsers get pieces from this "
+                   "node over WebRTC (the BitTorrent <-> WebTorrent bridge).")
 @click.option("--public-url", help="Base URL peers reach the HTTP listener at (web seeds point here).")
 @click.option("--upload-limit", default=0, show_default=True, help="Upload cap in bytes/s for BitTorrent and HTTP together (0: none).")
 @click.option("--hybrid", is_flag=True, help="Make hybrid v1+v2 (BEP 52) torrents for tracks published through it.")
@@ -483,7 +490,7 @@ def _run_player(command: list[str], url: str) -> None:
               help="Seconds between two polls of each followed artist's feed (osp follow).")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
-             allow_private_peers: bool, public_url: str | None, upload_limit: int, hybrid: bool,
+             allow_private_peers: bool, share: str, webtorrent: bool, public_url: str | None, upload_limit: int, hybrid: bool,
              gateways: tuple[str, ...], cache_size: int, port_mapping: bool | None,
              feed_poll_interval: float) -> None:
     """Run the node: seed the library, serve records, the gateway and the control API.
@@ -504,7 +511,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
                               public_url=public_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid,
                               gateways=tuple(parse_gateway_url(g, allow_private=allow_private_peers) for g in gateways),
                               cache_size=cache_size, port_mapping=port_mapping,
-                              feed_poll_interval=feed_poll_interval)
+                              feed_poll_interval=feed_poll_interval,
+                              share=parse_hostport(share, what="--share"), webtorrent=webtorrent)
     _log_evictions()
     node = Node(settings)
     try:
@@ -512,7 +520,7 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
             node.signing_key()
         # a busy default port falls back to a free one; a port given explicitly must be free
         source = click.get_current_context().get_parameter_source
-        defaults = [name for name in ("http", "control") if source(name) == click.core.ParameterSource.DEFAULT]
+        defaults = [name for name in ("http", "control", "share") if source(name) == click.core.ParameterSource.DEFAULT]
         server = NodeServer(node, fallback_ports=defaults)
     except OspError:
         node.close()
@@ -522,7 +530,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
         engine = s.node.engine
         missing = s.node.library.missing_track_count()
         seeding = s.node.library.track_count() - missing
-        busy = {"http": (settings.http, s.peer_url), "control": (settings.control, s.control_url)}
+        busy = {"http": (settings.http, s.peer_url), "control": (settings.control, s.control_url),
+                "share": (settings.share, s.share_url)}
         err.print(f"osp node ready: {plural(seeding, 'track')} seeding" + (f", {missing} missing" if missing else ""))
         for name in s.moved:
             (_, port), url = busy[name]
@@ -534,6 +543,9 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
                       f"(use --http 0.0.0.0:{where.rpartition(':')[2]})",
                       style="yellow", highlight=False, soft_wrap=True)
         err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
+        err.print(f"  share pages         {s.share_url}/t/TRACK  (WebTorrent tracker "
+                  f"{'ws' + s.share_url.removeprefix('http')}/announce{'' if webtorrent else ', libtorrent not announcing'})",
+                  highlight=False, soft_wrap=True)
         reach = reachability_lines(reachability_report(s.node))
         if not reach:
             err.print(f"  BitTorrent          port {engine.listen_port if engine else '-'}, DHT {'on' if dht else 'off'}")

@@ -47,6 +47,7 @@ def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
         ("data dir", str(status.get("dataDir", "?"))),
         ("peer API", str(status.get("http") or "-")),
         ("control", str(status.get("control") or "-")),
+        ("share", str(status.get("share") or "-")),
         ("BitTorrent", f"port {status.get('bittorrentPort') or '-'}, DHT {'on' if status.get('dht') else 'off'}"),
         ("tracks", str(status.get("tracks", 0)) + (f" ({status['missing']} missing: not seeded)" if status.get("missing") else "")),
         ("transfers", f"{transfers.get('active', 0)} active, {transfers.get('total', 0)} in all"),
@@ -55,8 +56,8 @@ def status_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     reach = reachability_lines(status.get("reachability"))
     if reach:  # the BitTorrent line again, with the port it fell back from; then the rest
-        lines[4] = (reach[0][0], f"{reach[0][1]}, DHT {'on' if status.get('dht') else 'off'}")
-        lines[5:5] = reach[1:]
+        lines[5] = (reach[0][0], f"{reach[0][1]}, DHT {'on' if status.get('dht') else 'off'}")
+        lines[6:6] = reach[1:]
     if cache:  # fetched tracks kept and seeded, against --cache-size
         # in powers of 1024, as --cache-size is given (4G shows as 4.0 GiB, not 4.3 GB)
         lines.append(("cache", f"{format_binary_size(int(cache.get('used', 0)))} of "

@@ -367,7 +367,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
             states = node.transfer_states()
             return {
                 "pid": os.getpid(), "dataDir": str(node.settings.data_dir), "http": node.http_url,
-                "control": f"http://{request.url.netloc}", "bittorrentPort": engine.listen_port if engine else None,
+                "control": f"http://{request.url.netloc}", "share": node.share_url, "bittorrentPort": engine.listen_port if engine else None,
                 "dht": node.settings.dht, "tracks": node.library.track_count(),
                 "missing": node.library.missing_track_count(),
                 "transfers": {"active": sum(s.state in ACTIVE_STATES for s in states),

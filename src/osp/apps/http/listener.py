@@ -28,6 +28,15 @@ silence the control listener.  So each listener gets
   transport's send buffer is over its high-water mark, a connection whose buffer has not
   shrunk by a byte for that long is aborted.  It is progress based, never a total time,
   so a web seed taking an hour over a slow link keeps going;
+- **WebSockets** (only where a listener is built with ``ws="wsproto"``: the share
+  listener's WebTorrent tracker): an upgraded connection leaves the request-head and body
+  timers (its app closes idle sockets), keeps counting against the per-source caps until
+  it closes, is capped apart (``max_websockets`` in all, ``max_websockets_per_address``
+  from one address: an upgrade past a cap is dropped), keeps the write-idle timeout, and
+  takes messages of at most ``ws_max_size`` bytes, without compression (no deflate
+  bombs), with a ping every 20 s (no pong in 20 s: closed).  An ``Upgrade`` request on a
+  listener without WebSockets is answered as plain HTTP and logs nothing (uvicorn would
+  log two warnings per request: a log a peer could fill);
 - **accept errors logged once**: when ``accept()`` fails (``EMFILE``, ``ENFILE`` …),
   CPython 3.11's ``_accept_connection`` keeps looping up to the backlog (2048 in
   uvicorn), reporting a traceback and scheduling one more retry timer per failed call,
@@ -56,6 +65,7 @@ from typing import Any
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
 from osp.apps.http.common import BodyCutShort
 
@@ -77,6 +87,9 @@ class Limits:
         max_connections: open connections at most; the next one is closed at once.
         max_per_address: open connections from one source address at most (``None``: no cap).
         max_per_network: open connections from one IPv4 /24 or IPv6 /64 at most (``None``: no cap).
+        max_websockets: open WebSocket connections at most (listeners with WebSockets).
+        max_websockets_per_address: open WebSocket connections from one address at most.
+        ws_max_size: bytes of one WebSocket message at most (a longer one closes the socket, code 1009).
     """
 
     header_timeout: float = 10.0
@@ -85,6 +98,9 @@ class Limits:
     max_connections: int = 256
     max_per_address: int | None = 32
     max_per_network: int | None = 256
+    max_websockets: int = 512
+    max_websockets_per_address: int = 16
+    ws_max_size: int = 64 * 1024
 
 
 def raise_nofile_limit() -> int:
@@ -147,6 +163,8 @@ class _GuardedH11(H11Protocol):
         self._body_cycle: Any = None
         self._write_timer: asyncio.TimerHandle | None = None
         self._source: tuple[str, str] | None = None
+
+    websockets: Counter[str] = Counter()  # open WebSockets per address, and "" for all of them
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -223,24 +241,112 @@ class _GuardedH11(H11Protocol):
         if not self.transport.is_closing():
             self._arm_head_timer()
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def _unsupported_upgrade_warning(self) -> None:
+        """Nothing logged: a peer sending ``Upgrade`` headers must not fill the log."""
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        """Hand the connection to the WebSocket protocol, within the WebSocket caps; it
+        keeps the per-source counts (released when it closes) and the write-idle timeout."""
+        self._cancel_timers()
+        address = self._source[0] if self._source is not None else ""
+        if (self.websockets[""] >= self.limits.max_websockets
+                or (address and self.websockets[address] >= self.limits.max_websockets_per_address)):
+            reset(self.transport)
+            return
+        super().handle_websocket_upgrade(event)
+        protocol = self.transport.get_protocol()
+        if isinstance(protocol, _GuardedWS):
+            protocol.guard(self.limits, self._source, self._release_source, self.websockets)
+            self._source = None
+        else:  # pragma: no cover - only _GuardedWS is configured
+            self._release_source()
+
+    def _cancel_timers(self) -> None:
         for timer in (self._head_timer, self._body_timer, self._write_timer):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = self._write_timer = None
-        if self._source is not None:
-            address, network = self._source
-            self._source = None
+
+    def _release_source(self, source: tuple[str, str] | None = None) -> None:
+        source = source or self._source
+        self._source = None
+        if source is not None:
+            address, network = source
             for counter, key in ((self.per_address, address), (self.per_network, network)):
                 counter[key] -= 1
                 if counter[key] <= 0:
                     del counter[key]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        if self._source is not None:
+            self._release_source()
+        super().connection_lost(exc)
+
+
+class _GuardedWS(WSProtocol):
+    """uvicorn's wsproto protocol after an upgrade from ``_GuardedH11``: releases the
+    connection's per-source counts when it closes and aborts a connection whose send
+    buffer stays full and does not shrink for ``write_idle_timeout`` s."""
+
+    _release: Callable[[tuple[str, str] | None], None] | None = None
+    _source: tuple[str, str] | None = None
+    _write_timer: asyncio.TimerHandle | None = None
+    _limits: Limits = Limits()
+    _websockets: Counter[str] | None = None
+    _address = ""
+
+    def guard(self, limits: Limits, source: tuple[str, str] | None, release: Callable[[tuple[str, str] | None], None],
+              websockets: Counter[str]) -> None:
+        """Take over the counts of the h11 connection it was upgraded from (``source``:
+        its address and network, released by ``release`` when this connection closes)."""
+        self._limits, self._source, self._release = limits, source, release
+        address = source[0] if source is not None else ""
+        self._websockets, self._address = websockets, address
+        websockets[""] += 1
+        if address:
+            websockets[address] += 1
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._limits.write_idle_timeout is not None and self._write_timer is None:
+            self._watch_writes(None)
+
+    def _watch_writes(self, last: int | None) -> None:
+        self._write_timer = None
+        size = self.transport.get_write_buffer_size()
+        if last is not None and size >= last:
+            reset(self.transport)
+            return
+        assert self._limits.write_idle_timeout is not None
+        self._write_timer = self.loop.call_later(self._limits.write_idle_timeout, self._watch_writes, size)
+
+    def resume_writing(self) -> None:
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
+        super().resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
+        if self._release is not None:
+            self._release(self._source)
+            self._release = None
+        if self._websockets is not None:
+            for key in ("", self._address) if self._address else ("",):
+                self._websockets[key] -= 1
+                if self._websockets[key] <= 0:
+                    del self._websockets[key]
+            self._websockets = None
         super().connection_lost(exc)
 
 
 def protocol_class(limits: Limits) -> type[H11Protocol]:
     """An h11 protocol class bound to ``limits``, with its own per-source counters (one per listener)."""
-    return type("GuardedH11", (_GuardedH11,), {"limits": limits, "per_address": Counter(), "per_network": Counter()})
+    return type("GuardedH11", (_GuardedH11,), {"limits": limits, "per_address": Counter(), "per_network": Counter(),
+                                                "websockets": Counter()})
 
 
 class CloseUnreadBodies:
@@ -335,13 +441,16 @@ class _AcceptErrorLog:
 class Listener:
     """A uvicorn server for ``app`` on ``sock``, run on its own thread and event loop."""
 
-    def __init__(self, name: str, app: Any, sock: socket.socket, limits: Limits) -> None:
+    def __init__(self, name: str, app: Any, sock: socket.socket, limits: Limits, *, websockets: bool = False) -> None:
+        """``websockets``: accept WebSocket upgrades (wsproto, within ``limits``' WebSocket caps)."""
         self.name = name
         self.sock = sock
         self.limits = limits
         self.accept_log = _AcceptErrorLog(name)
         config = uvicorn.Config(CloseUnreadBodies(app), interface="asgi3", log_level="warning", access_log=False, lifespan="off", http=protocol_class(limits),
-                                ws="none", timeout_graceful_shutdown=5)
+                                ws=_GuardedWS if websockets else "none", ws_max_size=limits.ws_max_size,
+                                ws_per_message_deflate=False, ws_ping_interval=20.0, ws_ping_timeout=20.0,
+                                timeout_graceful_shutdown=5)
         self.server = _Server(config)
         self.thread = threading.Thread(target=self._run, name=f"osp-http-{name}", daemon=True)
         self.error: BaseException | None = None

@@ -1,9 +1,9 @@
-"""Runs a ``Node`` with its two HTTP listeners, each on its own thread and event loop.
+"""Runs a ``Node`` with its three HTTP listeners, each on its own thread and event loop.
 
 ``NodeServer(node)`` takes the data directory's node lock (``nodelock``: a second node
-on the same directory is refused), binds the peer and control sockets (port 0 picks
-free ports; a busy default port falls back to a free one when allowed) and reads or
-creates the API token.  ``run()`` starts the engine and both listeners (``listener``:
+on the same directory is refused), binds the peer, control and share sockets (port 0
+picks free ports; a busy default port falls back to a free one when allowed) and reads or
+creates the API token.  ``run()`` starts the engine and the listeners (``listener``:
 separate worker budgets, request-head timeout, connection caps), writes ``node.json``
 (pid and URLs, so CLI commands find the running node) and serves until SIGINT/SIGTERM
 or ``stop()``; then it saves resume data, closes the node, removes ``node.json`` and
@@ -27,6 +27,8 @@ from osp.apps.http.credentials import ensure_token
 from osp.apps.http.listener import Limits, Listener, connection_caps, raise_nofile_limit
 from osp.apps.http.nodelock import NodeLock
 from osp.apps.http.peer import peer_app
+from osp.apps.web.share import share_app
+from osp.apps.web.tracker_socket import TrackerHub
 from osp.core.errors import CallerError
 from osp.distribution.ratelimit import UploadBudget
 from osp.node.core import Node
@@ -73,20 +75,23 @@ def _url(sock: socket.socket) -> str:
 
 
 class NodeServer:
-    """A node plus its peer and control listeners.
+    """A node plus its peer, control and share listeners.
 
     ``limits``: ``(peer, control)`` listener limits; by default a 10 s request-head
     timeout, a 30 s request-body deadline and connection caps that fit the process's
     file-descriptor limit (raised to the hard limit first); the peer listener also drops
     a response not read for 60 s and takes at most 32 connections per source address
-    and 256 per /24 or /64 (``listener.Limits``).  ``fallback_ports``: names among ``"http"`` and
-    ``"control"`` whose port may be replaced by a free one when busy (the CLI passes
-    the ones left at their default); ``moved`` lists those that were.
+    and 256 per /24 or /64 (``listener.Limits``).  ``share_limits``: the share listener's
+    (by default the peer listener's, plus at most 512 WebSockets in all and 16 per address).
+    ``fallback_ports``: names among ``"http"``, ``"control"`` and ``"share"`` whose port may
+    be replaced by a free one when busy (the CLI passes the ones left at their default);
+    ``moved`` lists those that were.  ``tracker``: the WebTorrent tracker on the share
+    listener (``TrackerHub``; ``tracker.stats()`` counts its peers).
     Raises ``CallerError`` if another node holds this data directory or a port is taken.
     """
 
     def __init__(self, node: Node, *, limits: tuple[Limits, Limits] | None = None,
-                 fallback_ports: Collection[str] = ()) -> None:
+                 share_limits: Limits | None = None, fallback_ports: Collection[str] = ()) -> None:
         self.node = node
         s = node.settings
         if limits is None:
@@ -95,24 +100,39 @@ class NodeServer:
                       Limits(max_connections=control_cap, write_idle_timeout=None, max_per_address=None,
                              max_per_network=None))
         self.limits = limits
+        self.share_limits = share_limits or Limits(max_connections=limits[0].max_connections)
         self._lock = NodeLock(s.data_dir)
         try:
             self.token = ensure_token(s.token_path)
             self.peer_sock, peer_moved = _bind(*s.http, fallback="http" in fallback_ports)
             try:
                 self.control_sock, control_moved = _bind(*s.control, fallback="control" in fallback_ports)
+                try:
+                    self.share_sock, share_moved = _bind(*s.share, fallback="share" in fallback_ports)
+                except BaseException:
+                    self.control_sock.close()
+                    raise
             except BaseException:
                 self.peer_sock.close()
                 raise
         except BaseException:
             self._lock.release()
             raise
-        self.moved = [name for name, m in (("http", peer_moved), ("control", control_moved)) if m]
+        self.moved = [name for name, m in (("http", peer_moved), ("control", control_moved), ("share", share_moved))
+                      if m]
         self.peer_url = _url(self.peer_sock)
         self.control_url = _url(self.control_sock)
+        self.share_url = _url(self.share_sock)
+        self.tracker = TrackerHub(self._holds)
         self.ready = threading.Event()
         self._listeners: list[Listener] = []
         self._stopping = threading.Event()
+
+    def _holds(self, info_hash: bytes) -> bool:
+        """Whether the node's engine holds the torrent of a 20-byte v1 info hash (the
+        tracker keeps swarms for those only)."""
+        engine = self.node.engine
+        return engine is not None and engine.has_torrent(info_hash.hex())
 
     def stop(self) -> None:
         """Ask the listeners to exit (thread-safe)."""
@@ -126,6 +146,7 @@ class NodeServer:
             "pid": os.getpid(),
             "http": self.peer_url,
             "control": self.control_url,
+            "share": self.share_url,
             "bittorrent": self.node.engine.listen_port if self.node.engine else None,
         }
         tmp = path.with_suffix(".tmp")
@@ -144,11 +165,13 @@ class NodeServer:
 
     async def _serve(self, on_ready: Callable[[NodeServer], None] | None) -> None:
         self.node.http_url = self.peer_url
+        self.node.share_url = self.share_url
         try:
             await asyncio.to_thread(self.node.start_engine)
         except BaseException:
             self.peer_sock.close()
             self.control_sock.close()
+            self.share_sock.close()
             await asyncio.to_thread(self.node.close)
             raise
         control_port = self.control_sock.getsockname()[1]
@@ -157,6 +180,7 @@ class NodeServer:
             Listener("peer", peer_app(self.node), self.peer_sock, peer_limits),
             Listener("control", control_app(self.node, self.token, lambda: control_port), self.control_sock,
                      control_limits),
+            Listener("share", share_app(self.node, self.tracker), self.share_sock, self.share_limits, websockets=True),
         ]
         loop = asyncio.get_running_loop()
         if threading.current_thread() is threading.main_thread():
