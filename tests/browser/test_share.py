@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,8 @@ from typing import Any
 import pytest
 
 from osp.apps.http import NodeServer
+from osp.content.unixfs import cid_of_bytes
+from osp.core.settings import Settings
 from osp.node import TrackMetadata
 from tests.browser.chromium import CHROMIUM, RTC_ARGS
 from tests.conftest import need
@@ -78,15 +81,36 @@ def fake_share_listener(host: str, config: dict[str, Any]) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def share_site(srv: NodeServer) -> Iterator[str]:
-    """Base URL of the node's share listener, or a stand-in serving the same files."""
+def ws_tracker(host: str) -> Iterator[str]:
+    """The npm ``bittorrent-tracker`` on ``host`` (stand-in for the node's own); yields its ws:// URL."""
+    proc = subprocess.Popen(["node", str(HERE.parent / "js" / "ws_tracker.mjs"), host], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        if proc.stdin:
+            proc.stdin.close()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
+def share_site(srv: NodeServer, record: dict[str, Any]) -> Iterator[str]:
+    """Base URL of the node's share listener, or a stand-in serving the same files with a
+    Node.js tracker that the node's libtorrent is told to announce to (as the node does
+    by itself unless ``webtorrent`` is off)."""
+    host = srv.peer_url.split("//")[1].rsplit(":", 1)[0]
     real = getattr(srv, "share_url", None)
-    if real:
+    if real and real.split("//")[1].rsplit(":", 1)[0] == host:  # the page finds the peer listener on its own host
         yield real
         return
     peer_port = int(srv.peer_url.rsplit(":", 1)[1])
-    with fake_share_listener(srv.peer_url.split("//")[1].rsplit(":", 1)[0], {"peer": None, "peerPort": peer_port}) as url:
-        yield url
+    with ws_tracker(host) as announce:
+        if getattr(srv, "webtorrent_for_test", True):
+            assert srv.node.engine is not None
+            srv.node.engine.add_tracker(record["torrent"][20:60], announce)
+        with fake_share_listener(host, {"peer": None, "peerPort": peer_port, "tracker": announce}) as url:
+            yield url
 
 
 def need_browser() -> Any:
@@ -94,16 +118,31 @@ def need_browser() -> Any:
     return pytest.importorskip("playwright.sync_api")
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[tuple[NodeServer, dict[str, Any]]]:
-    with node_server(tmp_path_factory.mktemp("share"), "127.0.0.51") as srv:
-        published = srv.node.publish(music[0], TrackMetadata(title="Intro"))
+@contextlib.contextmanager
+def publishing_node(tmp: Path, ip: str, music: Path, *, webtorrent: bool = True) -> Iterator[tuple[NodeServer, dict[str, Any]]]:
+    """A node on ``ip`` holding ``music`` as "Intro"; ``webtorrent=False``: its libtorrent
+    stays out of the WebTorrent swarm (``osp node --no-webtorrent``)."""
+    settings: dict[str, Any] = {} if webtorrent or "webtorrent" not in Settings.__dataclass_fields__ else {"webtorrent": False}
+    with node_server(tmp, ip, **settings) as srv:
+        srv.webtorrent_for_test = webtorrent  # type: ignore[attr-defined]  # read by the stand-in listener
+        published = srv.node.publish(music, TrackMetadata(title="Intro"))
         yield srv, published.track.record
 
 
-def open_share(browser: Any, base: str, track_id: str, query: str = "") -> Any:
-    context = browser.new_context()
-    context.grant_permissions(["microphone"], origin=base)  # host candidates for WebRTC on loopback
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[tuple[NodeServer, dict[str, Any]]]:
+    with publishing_node(tmp_path_factory.mktemp("share"), "127.0.0.51", music[0]) as found:
+        yield found
+
+
+def launch(pw: Any) -> Any:
+    return pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+
+
+def open_share(browser: Any, base: str, track_id: str, query: str = "", *, rtc: bool = True, **context_options: Any) -> Any:
+    context = browser.new_context(**context_options)
+    if rtc:
+        context.grant_permissions(["microphone"], origin=base)  # host candidates for WebRTC on loopback
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -113,29 +152,165 @@ def open_share(browser: Any, base: str, track_id: str, query: str = "") -> Any:
     return page
 
 
-def wait_done(page: Any, timeout_ms: int = 45_000) -> dict[str, Any]:
-    page.wait_for_function("() => window.ospShare && (window.ospShare.error || (window.ospShare.check.status !== 'pending'"
-                           " && window.ospShare.check.status !== 'checking'))", timeout=timeout_ms)
+def share_state(page: Any) -> dict[str, Any]:
     state: dict[str, Any] = page.evaluate("() => ({...window.ospShare, audio: undefined, currentTime: window.ospShare.audio.currentTime})")
+    return state
+
+
+def wait_checked(page: Any, timeout_ms: int = 45_000) -> dict[str, Any]:
+    """Wait for the CID check's verdict (or an error); return ``window.ospShare``."""
+    page.wait_for_function("() => window.ospShare && (window.ospShare.error || !['pending', 'checking']"
+                           ".includes(window.ospShare.check.status))", timeout=timeout_ms)
+    state = share_state(page)
     assert state["error"] is None, (state, page.share_errors)
     return state
 
 
-def test_the_share_page_plays_from_the_web_seed_and_checks_the_cid(node: tuple[NodeServer, dict[str, Any]]) -> None:
+def wait_audio(page: Any, seconds: float = 0.2) -> None:
+    page.wait_for_function(f"() => window.ospShare.firstAudioAt !== null && window.ospShare.audio.currentTime > {seconds}",
+                           timeout=20_000)
+
+
+def test_the_share_page_plays_from_the_nodes_libtorrent_over_webrtc(node: tuple[NodeServer, dict[str, Any]]) -> None:
     sync_api = need_browser()
     srv, record = node
-    with share_site(srv) as base, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+        browser = launch(pw)
         try:
-            page = open_share(browser, base, record["id"])
-            state = wait_done(page)
-            page.wait_for_function("() => window.ospShare.firstAudioAt !== null && window.ospShare.audio.currentTime > 0.2",
-                                   timeout=20_000)
-            shown = {k: page.text_content(f"#{k}") for k in ("title", "license", "check", "src-webseed")}
+            page = open_share(browser, base, record["id"], "?webseed=0")
+            state = wait_checked(page)
+            wait_audio(page)
+            shown = {k: page.text_content(f"#{k}") for k in ("title", "license", "check", "src-node", "src-webseed")}
+            assert not page.is_checked("#use-webseed")
         finally:
             browser.close()
     assert state["streaming"] == "service-worker"
-    assert state["check"]["status"] == "match" and state["check"]["computed"] == record["cid"]
-    assert state["sources"]["webSeed"] > 0, state
+    assert state["check"] == {"status": "match", "computed": record["cid"], "reason": None}
+    assert state["sources"]["node"] >= record["size"] and state["sources"]["webSeed"] == 0, state
+    assert {"type": "webrtc", "kind": "node"} in state["wires"]
     assert shown["title"] == "Intro" and shown["license"] == record["license"]
     assert shown["check"] == f"CID verified: the bytes match {record['cid']}"
+    assert shown["src-webseed"] == "0 B" and shown["src-node"] != "0 B"
+
+
+@pytest.fixture(scope="module")
+def node_off(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[tuple[NodeServer, dict[str, Any]]]:
+    """A node whose libtorrent stays out of the WebTorrent swarm: browsers reach it only
+    through its web seed."""
+    with publishing_node(tmp_path_factory.mktemp("share-off"), "127.0.0.52", music[0], webtorrent=False) as found:
+        yield found
+
+
+def test_the_share_page_plays_from_the_web_seed_alone(node_off: tuple[NodeServer, dict[str, Any]]) -> None:
+    sync_api = need_browser()
+    srv, record = node_off
+    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = open_share(browser, base, record["id"])
+            state = wait_checked(page)
+            wait_audio(page)
+        finally:
+            browser.close()
+    assert state["check"]["status"] == "match" and state["check"]["computed"] == record["cid"]
+    assert state["sources"]["webSeed"] >= record["size"] and state["sources"]["node"] == 0, state
+    assert state["torrentReadyAt"] is not None and state["firstAudioAt"] > state["torrentReadyAt"]
+
+
+def test_a_second_browser_gets_the_track_from_the_first(node_off: tuple[NodeServer, dict[str, Any]]) -> None:
+    # The node is in no WebRTC swarm (a paused libtorrent 2.1.1 torrent still answers
+    # relayed WebRTC offers and uploads): the first browser fetches from the web seed,
+    # the second has no web seed, so every byte it gets comes from the first.
+    sync_api = need_browser()
+    srv, record = node_off
+    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            first = open_share(browser, base, record["id"])
+            assert wait_checked(first)["check"]["status"] == "match"
+            second = open_share(browser, base, record["id"], "?webseed=0")
+            state = wait_checked(second)
+            shown = second.text_content("#src-browsers")
+        finally:
+            browser.close()
+    assert state["check"]["status"] == "match"
+    assert state["sources"]["browsers"] >= record["size"] and state["sources"]["node"] == 0, (state["sources"], state["wires"])
+    assert state["sources"]["webSeed"] == 0 and {"type": "webrtc", "kind": "browsers"} in state["wires"]
+    assert shown != "0 B"
+
+
+def test_a_record_whose_cid_is_not_the_contents_stops_playback(node: tuple[NodeServer, dict[str, Any]]) -> None:
+    sync_api = need_browser()
+    srv, record = node
+    forged = {**record, "cid": str(cid_of_bytes(b"not the track"))}
+    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            # no service worker: the page falls back to playing from memory, and routes are seen
+            page_context = {"service_workers": "block"}
+            context = browser.new_context(**page_context)
+            context.route(f"{srv.peer_url}/osp/v0/tracks/{record['id']}",
+                          lambda route: route.fulfill(status=200, content_type="application/ld+json", body=json.dumps(forged)))
+            page = context.new_page()
+            page.goto(f"{base}/t/{record['id']}")
+            state = wait_checked(page)
+            check = page.text_content("#check")
+            src = page.get_attribute("#audio", "src")
+        finally:
+            browser.close()
+    assert state["streaming"] == "blob"
+    assert state["check"]["status"] == "mismatch" and state["check"]["computed"] == record["cid"]
+    assert check is not None and "DOES NOT MATCH" in check and record["cid"] in check
+    assert src is None  # playback stopped
+
+
+def test_where_the_page_is_not_a_secure_context_it_plays_from_memory(node: tuple[NodeServer, dict[str, Any]]) -> None:
+    sync_api = need_browser()
+    srv, record = node
+    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+        host = base.split("//")[1].rsplit(":", 1)[0]
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=[*ARGS, f"--host-resolver-rules=MAP share.test {host}"])
+        try:
+            page = open_share(browser, base.replace(host, "share.test"), record["id"], rtc=False)
+            state = wait_checked(page)
+            wait_audio(page)
+            secure = page.evaluate("() => window.isSecureContext")
+            check = page.text_content("#check")
+        finally:
+            browser.close()
+    assert secure is False and state["streaming"] == "blob"  # no service worker there
+    assert state["check"]["status"] == "match"  # with digest.js's SHA-256: no Web Crypto there
+    assert check is not None and "own JavaScript" in check
+
+
+def test_the_vendored_webtorrent_is_npms() -> None:
+    need((JS / "webtorrent" / "dist" / "webtorrent.min.js").exists(), "tests/js node_modules (npm ci)")
+    for name in ("webtorrent.min.js", "sw.min.js"):
+        assert (SHARE / "vendor" / name).read_bytes() == (JS / "webtorrent" / "dist" / name).read_bytes()
+    assert '"version": "2.8.5"' in (JS / "webtorrent" / "package.json").read_text()
+
+
+AXE = JS / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 360, "height": 740}], ids=["desktop", "phone"])
+def test_the_share_page_has_no_serious_accessibility_violation(node: tuple[NodeServer, dict[str, Any]],
+                                                                viewport: dict[str, int]) -> None:
+    sync_api = need_browser()
+    need(AXE.exists(), "axe-core in tests/js node_modules")
+    srv, record = node
+    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            # bypass_csp: only so the test can inject axe; the page itself runs under its CSP in the other tests
+            page = open_share(browser, base, record["id"], viewport=viewport, bypass_csp=True)
+            wait_checked(page)
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate("async () => (await axe.run(document)).violations.map(v => ({id: v.id, impact: v.impact, "
+                                   "nodes: v.nodes.map(n => n.target.join(' '))}))")
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        finally:
+            browser.close()
+    assert [v for v in result if v["impact"] in ("serious", "critical")] == []
+    assert overflow <= 0  # nothing wider than the screen

@@ -1,4 +1,5 @@
-"""The share page's CID check (``static/share/cid.js``) agrees with ``osp.content``.
+"""The share page's CID check (``static/share/cid.js``) agrees with ``osp.content``, and
+its SHA-1/SHA-256 for insecure contexts (``digest.js``) agree with ``hashlib``.
 
 cid.js runs under Node 20 (ES modules, ``crypto.subtle``) over files around the chunk
 boundaries of every import profile and a real music file; each CID must equal the
@@ -7,6 +8,7 @@ Python importer's.  The mismatch and "cannot check here" paths are checked too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from osp.content.unixfs import MiB, PROFILES, cid_of_file
+from osp.content.unixfs import PROFILES, MiB, cid_of_file
 from tests.conftest import need
 
 HERE = Path(__file__).resolve().parent
@@ -74,3 +76,18 @@ def test_cid_js_reports_a_mismatch_and_what_it_cannot_check(files: list[Path]) -
     assert results[1]["computed"] == right
     assert "unknown CID profile" in str(results[2]["reason"])
     assert "secure context" in str(results[4]["reason"])
+
+
+def test_digest_js_agrees_with_hashlib(tmp_path: Path, files: list[Path]) -> None:
+    rng = random.Random(1)
+    paths = []
+    for size in (55, 56, 63, 64, 65, 119, 120):  # around the padding boundaries
+        path = tmp_path / f"d{size}"
+        path.write_bytes(rng.randbytes(size))
+        paths.append(path)
+    paths += files
+    jobs: list[dict[str, object]] = [{"path": str(p), "digest": algo} for p in paths for algo in ("SHA-1", "SHA-256")]
+    results = run_cid_js(jobs)
+    expected = [hashlib.new(str(job["digest"]).replace("-", "").lower(), Path(str(job["path"])).read_bytes()).hexdigest()
+                for job in jobs]
+    assert [r["computed"] for r in results] == expected

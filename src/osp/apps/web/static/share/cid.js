@@ -11,8 +11,9 @@
 //  - nodes grouped maxLinks at a time, level by level, until one node remains;
 //  - a file of a single chunk is that leaf itself;
 //  - a parent's Tsize = its block length + its children's Tsize.
-// sha2-256 comes from crypto.subtle.digest, which exists only in secure contexts
-// (https or loopback): elsewhere cidOf throws CannotCheck.
+// sha2-256 comes from crypto.subtle.digest (browsers expose it in secure contexts only;
+// the share page installs digest.js's where it is missing): without it cidOf throws
+// CannotCheck.
 
 const RAW = 0x55
 const DAG_PB = 0x70

@@ -9,6 +9,7 @@
 // Record fields are untrusted: they reach the page through textContent only.
 // window.ospShare exposes state and timings (performance.now() ms) for tests and benchmarks.
 
+import './digest.js' // first: gives WebTorrent (and cid.js) SHA-1/SHA-256 outside secure contexts
 import WebTorrent from './vendor/webtorrent.min.js'
 import { checkCid } from './cid.js'
 
@@ -171,6 +172,7 @@ async function verify (torrent, file, record) {
   share.check = result
   if (result.status === 'match') {
     showCheck('match', `CID verified: the bytes match ${record.cid}`)
+    if (crypto.subtle.ospPolyfill) $('check').append(' (hashed by this page’s own JavaScript: the browser gives no Web Crypto to pages that are not a secure context)')
   } else if (result.status === 'mismatch') {
     stopPlayback()
     torrent.destroy()
@@ -257,7 +259,7 @@ async function main () {
       say('Streaming…')
       audio.play().catch(() => say('Ready: press play.'))
     } else {
-      say('This page is not a secure context (https or this computer): no streaming; the track plays when it has fully downloaded.')
+      say('No streaming here (the page is not a secure context, or its service worker did not start): the track plays once it has fully downloaded.')
     }
   })
   torrent.on('done', async () => {
