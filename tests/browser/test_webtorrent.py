@@ -2,14 +2,17 @@
 
 The page lives on another origin than the node; WebTorrent 2.8.5 (npm, browser build)
 fetches the track's torrent from the node's peer API and the bytes from the torrent's
-web seed, the node's trustless-gateway file URL (BEP 19 with CORS and Range).
+web seed, the node's trustless-gateway file URL (BEP 19 with CORS and Range); or, with a
+torrent without web seed, over WebRTC from the node's libtorrent, the two meeting at the
+node's own WebTorrent tracker (the share listener's ``/announce``), which libtorrent
+joined by itself (``Settings.webtorrent``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,30 +76,20 @@ def test_webtorrent_in_chromium_downloads_through_the_web_seed(node, music: list
     assert result["webSeeds"] == [f"{srv.peer_url}/ipfs/{record['cid']}"]
 
 
-@contextlib.contextmanager
-def ws_tracker(host: str) -> Iterator[str]:
-    proc = subprocess.Popen(["node", str(HERE.parent / "js" / "ws_tracker.mjs"), host], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        proc.wait(10)
-
-
 def test_webtorrent_in_chromium_downloads_from_libtorrent_over_webrtc(node, music: list[Path]) -> None:  # type: ignore[no-untyped-def]
     need(Path(CHROMIUM).exists(), "chromium")
     need((JS / "webtorrent" / "dist" / "webtorrent.min.js").exists(), "tests/js node_modules (npm ci)")
     sync_api = pytest.importorskip("playwright.sync_api")
     srv, record = node
-    engine = srv.node.engine
-    infohash = record["torrent"][20:60]
+    infohash = bytes.fromhex(record["torrent"][20:60])
+    announce = "ws" + srv.share_url.removeprefix("http") + "/announce"
+    deadline = time.monotonic() + 20
+    while srv.tracker.tracker.swarm(infohash) != (1, 0):  # libtorrent announced by itself, as a seeder
+        assert time.monotonic() < deadline, "libtorrent did not join the node's WebTorrent tracker"
+        time.sleep(0.05)
     bare_torrent = with_web_seeds(srv.node.metainfo_for(record["id"]), [])
     extra = {"/bare.torrent": (bare_torrent, "application/x-bittorrent")}
-    with ws_tracker("127.0.0.42") as announce, sync_api.sync_playwright() as pw:
-        engine.add_tracker(infohash, announce)
+    with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                      args=[*CHROMIUM_ARGS, "--allow-loopback-in-peer-connection"])
         try:
@@ -113,3 +106,5 @@ def test_webtorrent_in_chromium_downloads_from_libtorrent_over_webrtc(node, musi
     assert result.get("error") is None, result
     assert result["webSeeds"] == [] and "webrtc" in result["wires"], result
     assert result["size"] == len(data) and result["sha256"] == hashlib.sha256(data).hexdigest()
+    stats = srv.tracker.stats()
+    assert stats.offers_relayed >= 1 and stats.answers_relayed >= 1, stats  # the WebRTC signalling went through us
