@@ -1,0 +1,120 @@
+"""The WebTorrent tracker's WebSocket adapter on a real share listener with short timeouts:
+idle sockets are closed, a peer that stops reading is dropped, WebSockets are capped."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from osp.apps.http.listener import Limits, Listener
+from osp.apps.web.share import share_app
+from osp.apps.web.tracker_socket import TrackerHub
+from osp.core.settings import Settings
+from osp.node import Node
+from tests.integration.wsclient import Closed, WsClient
+
+IP = "127.0.0.63"
+IH = (b"\xaa" * 20).decode("latin-1")
+
+
+def pid(n: int) -> str:
+    return (b"-WW0208-" + bytes([n]) * 12).decode("latin-1")
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextlib.contextmanager
+def share_listener(tmp: Path, hub: TrackerHub, limits: Limits) -> Iterator[str]:
+    node = Node(Settings(data_dir=tmp, listen=(IP, 0), http=(IP, 0), control=("127.0.0.1", 0), share=(IP, 0),
+                         dht=False, allow_private_peers=True))
+    sock = socket.socket()
+    sock.bind((IP, 0))
+    sock.listen(128)
+    listener = Listener("share", share_app(node, hub), sock, limits, websockets=True)
+    listener.start()
+    try:
+        wait_for(lambda: listener.started, "the share listener")
+        yield f"ws://{IP}:{sock.getsockname()[1]}/announce"
+    finally:
+        listener.stop()
+        listener.thread.join(10)
+        node.close()
+
+
+@pytest.fixture
+def hub() -> TrackerHub:
+    return TrackerHub(lambda ih: ih == b"\xaa" * 20, idle_timeout=1.0, first_message_timeout=0.5,
+                      send_queue_bytes=128 * 1024, tick_interval=0.2)
+
+
+def test_idle_sockets_are_closed(tmp_path: Path, hub: TrackerHub) -> None:
+    with share_listener(tmp_path, hub, Limits()) as url:
+        silent = WsClient(url)
+        talker = WsClient(url)
+        talker.send({"action": "announce", "info_hash": IH, "peer_id": pid(1)})
+        assert talker.recv()["incomplete"] == 1
+        with pytest.raises(Closed) as closed:
+            silent.recv(5)  # nothing sent within first_message_timeout
+        assert closed.value.code == 1008 and closed.value.reason == "idle"
+        assert hub.stats().peers == 1
+        with pytest.raises(Closed):
+            talker.recv(5)  # silent for idle_timeout after its announce
+        wait_for(lambda: hub.stats().peers == 0 and hub.stats().connections == 0, "the idle peer leaves")
+
+
+def test_a_peer_that_stops_reading_is_dropped(tmp_path: Path, hub: TrackerHub) -> None:
+    with share_listener(tmp_path, hub, Limits(write_idle_timeout=30)) as url:
+        slow = WsClient(url)
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.send({"action": "announce", "info_hash": IH, "peer_id": pid(1), "left": 1})
+        assert slow.recv()["incomplete"] == 1
+        sender = WsClient(url)
+        sdp = "v=0\r\n" + "a=x\r\n" * 2500  # ~15 KiB per offer, every one relayed to the slow peer
+        sent = 0
+        while hub.stats().peers == 2 or sent == 0:
+            sender.send({"action": "announce", "info_hash": IH, "peer_id": pid(2), "left": 1,
+                         "offers": [{"offer_id": (bytes([sent % 256]) * 20).decode("latin-1"),
+                                     "offer": {"type": "offer", "sdp": sdp}}]})
+            assert sender.recv()["action"] == "announce"
+            sent += 1
+            assert sent < 2000, "the slow peer was never dropped"
+        # dropped once its queue passed 128 KiB, not after buffering everything sent
+        assert sent * 15_000 < 16 * 1024 * 1024
+        wait_for(lambda: hub.stats().connections == 1, "the slow socket is gone")
+        sender.close()
+        slow.close()
+
+
+def test_websockets_are_capped_in_all(tmp_path: Path, hub: TrackerHub) -> None:
+    hub.first_message_timeout = hub.idle_timeout = 30.0
+    with share_listener(tmp_path, hub, Limits(max_websockets=3, max_websockets_per_address=3)) as url:
+        held = [WsClient(url) for _ in range(3)]
+        with pytest.raises((Closed, OSError, TimeoutError)):
+            WsClient(url, timeout=3).recv(3)
+        held[0].close()
+
+        def fits() -> bool:
+            try:
+                ws = WsClient(url, timeout=3)
+            except (Closed, OSError, TimeoutError):
+                return False
+            held.append(ws)
+            return True
+
+        wait_for(fits, "a freed WebSocket slot", 10)
+        for ws in held:
+            ws.close()
