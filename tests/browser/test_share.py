@@ -255,13 +255,14 @@ def test_a_record_whose_cid_is_not_the_contents_stops_playback(node: tuple[NodeS
             page.goto(f"{base}/t/{record['id']}")
             state = wait_checked(page)
             check = page.text_content("#check")
+            status = page.text_content("#status")
             src = page.get_attribute("#audio", "src")
         finally:
             browser.close()
     assert state["streaming"] == "blob"
     assert state["check"]["status"] == "mismatch" and state["check"]["computed"] == record["cid"]
     assert check is not None and "DOES NOT MATCH" in check and record["cid"] in check
-    assert src is None  # playback stopped
+    assert src is None and status is not None and status.startswith("Playback stopped")
 
 
 def test_where_the_page_is_not_a_secure_context_it_plays_from_memory(node: tuple[NodeServer, dict[str, Any]]) -> None:

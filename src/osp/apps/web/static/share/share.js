@@ -108,6 +108,11 @@ function text (id, value) {
   $(id).textContent = value
 }
 
+function clock (seconds) {
+  const total = Math.round(seconds)
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`
+}
+
 function provenanceText (p) {
   if (!p || typeof p !== 'object') return 'Not stated'
   if (p.aiGenerated === false) return 'Not AI-generated (as stated by the artist)'
@@ -124,7 +129,7 @@ function showRecord (record) {
   document.title = `${title} · OpenSound`
   text('artist', typeof record.artistName === 'string' ? `by ${record.artistName}` : 'by an artist who gave no name')
   text('license', typeof record.license === 'string' ? record.license : '—')
-  text('duration', typeof record.duration === 'number' ? `${Math.floor(record.duration / 60)}:${String(Math.round(record.duration % 60)).padStart(2, '0')}` : '—')
+  text('duration', typeof record.duration === 'number' ? clock(record.duration) : '—')
   text('released', typeof record.released === 'string' ? record.released : '—')
   text('provenance', provenanceText(record.provenance))
   text('artist-did', typeof record.artist === 'string' ? record.artist : '—')
@@ -194,10 +199,19 @@ async function serviceWorker () {
   return reg
 }
 
+// Playback news, unless an error or a failed CID check owns the status line.
+function playback (message) {
+  if (!share.error && share.check.status !== 'mismatch' && audio.getAttribute('src')) say(message)
+}
+
 function watchAudio () {
   audio.addEventListener('playing', () => {
     if (share.playingAt === null) share.playingAt = performance.now()
+    playback('Playing.')
   })
+  audio.addEventListener('waiting', () => playback('Buffering: waiting for the next pieces…'))
+  audio.addEventListener('pause', () => { if (!audio.ended) playback('Paused.') })
+  audio.addEventListener('ended', () => playback('Played to the end.'))
   audio.addEventListener('timeupdate', () => {
     if (share.firstAudioAt === null && share.playingAt !== null && audio.currentTime > 0) share.firstAudioAt = performance.now()
   })
@@ -256,7 +270,7 @@ async function main () {
     const file = torrent.files[0]
     if (reg) {
       file.streamTo(audio)
-      say('Streaming…')
+      say('Streaming: starting playback…')
       audio.play().catch(() => say('Ready: press play.'))
     } else {
       say('No streaming here (the page is not a secure context, or its service worker did not start): the track plays once it has fully downloaded.')
@@ -272,8 +286,6 @@ async function main () {
       audio.src = URL.createObjectURL(await file.blob())
       say('Downloaded: playing from memory.')
       audio.play().catch(() => say('Downloaded: press play.'))
-    } else {
-      say('Downloaded: playing.')
     }
     await verify(torrent, file, record)
   })
