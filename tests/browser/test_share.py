@@ -1,19 +1,16 @@
 """The share page (``/t/{id}``) plays a track in headless Chromium over WebTorrent.
 
-A real node (engine + listeners, ``node_server``) publishes a real music file; the page
-is served at its own origin with the share listener's headers (strict CSP) and plays
-with WebTorrent 2.8.5 (vendored) through its service worker.  Each test reads
-``window.ospShare`` (sources by kind, CID check, timings) and the page's own text.
+A real node (engine + the three listeners, ``node_server``) publishes a real music file;
+its share listener serves the page (its own origin, strict CSP) and the WebTorrent tracker
+its libtorrent announces to; the page plays with WebTorrent 2.8.5 (vendored) through its
+service worker.  Each test reads ``window.ospShare`` (sources by kind, CID check, timings) and the page's own text.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,6 @@ import pytest
 
 from osp.apps.http import NodeServer
 from osp.content.unixfs import cid_of_bytes
-from osp.core.settings import Settings
 from osp.node import TrackMetadata
 from tests.browser.chromium import CHROMIUM, RTC_ARGS
 from tests.conftest import need
@@ -31,86 +27,14 @@ HERE = Path(__file__).resolve().parent
 JS = HERE.parent / "js" / "node_modules"
 SHARE = HERE.parent.parent / "src" / "osp" / "apps" / "web" / "static" / "share"
 ARGS = [*RTC_ARGS, "--autoplay-policy=no-user-gesture-required"]
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss: http: https:; "
-       "media-src 'self' blob:; img-src 'self' data: blob:; worker-src 'self'; object-src 'none'; "
-       "base-uri 'none'; frame-ancestors 'none'")
-TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
-
 pytestmark = pytest.mark.interop
 
 
-@contextlib.contextmanager
-def fake_share_listener(host: str, config: dict[str, Any]) -> Iterator[str]:
-    """The share listener's routes and headers over ``static/share`` (until the node's own
-    listener is used): ``/t/*``, ``/share/*``, ``/sw.min.js``, ``/config.json``."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            path = self.path.split("?")[0]
-            file: Path | None = None
-            body, ctype = b"", "text/plain"
-            if path.startswith("/t/"):
-                file = SHARE / "share.html"
-            elif path == "/sw.min.js":
-                file = SHARE / "vendor" / "sw.min.js"
-            elif path.startswith("/share/") and ".." not in path:
-                file = SHARE / path.removeprefix("/share/")
-            elif path == "/config.json":
-                body, ctype = json.dumps(config).encode(), "application/json"
-            if file is not None and file.is_file():
-                body, ctype = file.read_bytes(), TYPES.get(file.suffix, "application/octet-stream")
-            self.send_response(200 if body else 404)
-            for name, value in (("Content-Type", ctype), ("Content-Length", str(len(body))),
-                                ("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
-                                ("Referrer-Policy", "no-referrer")):
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextlib.contextmanager
-def ws_tracker(host: str) -> Iterator[str]:
-    """The npm ``bittorrent-tracker`` on ``host`` (stand-in for the node's own); yields its ws:// URL."""
-    proc = subprocess.Popen(["node", str(HERE.parent / "js" / "ws_tracker.mjs"), host], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        proc.wait(10)
-
-
-@contextlib.contextmanager
-def share_site(srv: NodeServer, record: dict[str, Any]) -> Iterator[str]:
-    """Base URL of the node's share listener, or a stand-in serving the same files with a
-    Node.js tracker that the node's libtorrent is told to announce to (as the node does
-    by itself unless ``webtorrent`` is off)."""
-    host = srv.peer_url.split("//")[1].rsplit(":", 1)[0]
-    real = getattr(srv, "share_url", None)
-    if real and real.split("//")[1].rsplit(":", 1)[0] == host:  # the page finds the peer listener on its own host
-        yield real
-        return
-    peer_port = int(srv.peer_url.rsplit(":", 1)[1])
-    with ws_tracker(host) as announce:
-        if getattr(srv, "webtorrent_for_test", True):
-            assert srv.node.engine is not None
-            srv.node.engine.add_tracker(record["torrent"][20:60], announce)
-        with fake_share_listener(host, {"peer": None, "peerPort": peer_port, "tracker": announce}) as url:
-            yield url
+def share_base(srv: NodeServer) -> str:
+    """Base URL of the node's share listener (on the same host as its peer listener: the
+    page finds the peer listener at ``location.hostname:peerPort``)."""
+    assert srv.share_url.split("//")[1].rsplit(":", 1)[0] == srv.peer_url.split("//")[1].rsplit(":", 1)[0]
+    return srv.share_url
 
 
 def need_browser() -> Any:
@@ -122,9 +46,7 @@ def need_browser() -> Any:
 def publishing_node(tmp: Path, ip: str, music: Path, *, webtorrent: bool = True) -> Iterator[tuple[NodeServer, dict[str, Any]]]:
     """A node on ``ip`` holding ``music`` as "Intro"; ``webtorrent=False``: its libtorrent
     stays out of the WebTorrent swarm (``osp node --no-webtorrent``)."""
-    settings: dict[str, Any] = {} if webtorrent or "webtorrent" not in Settings.__dataclass_fields__ else {"webtorrent": False}
-    with node_server(tmp, ip, **settings) as srv:
-        srv.webtorrent_for_test = webtorrent  # type: ignore[attr-defined]  # read by the stand-in listener
+    with node_server(tmp, ip, webtorrent=webtorrent) as srv:
         published = srv.node.publish(music, TrackMetadata(title="Intro"))
         yield srv, published.track.record
 
@@ -139,10 +61,15 @@ def launch(pw: Any) -> Any:
     return pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
 
 
-def open_share(browser: Any, base: str, track_id: str, query: str = "", *, rtc: bool = True, **context_options: Any) -> Any:
+def open_share(browser: Any, base: str, track_id: str, query: str = "", *, rtc: bool = True,
+               routes: dict[str, Any] | None = None, **context_options: Any) -> Any:
+    """A new context's page on the share page of ``track_id``; console errors collect in
+    ``page.share_errors``; ``routes``: URL -> Playwright route handler."""
     context = browser.new_context(**context_options)
     if rtc:
         context.grant_permissions(["microphone"], origin=base)  # host candidates for WebRTC on loopback
+    for url, handler in (routes or {}).items():
+        context.route(url, handler)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -163,6 +90,7 @@ def wait_checked(page: Any, timeout_ms: int = 45_000) -> dict[str, Any]:
                            ".includes(window.ospShare.check.status))", timeout=timeout_ms)
     state = share_state(page)
     assert state["error"] is None, (state, page.share_errors)
+    assert not [e for e in page.share_errors if "Content Security Policy" in e]
     return state
 
 
@@ -174,7 +102,8 @@ def wait_audio(page: Any, seconds: float = 0.2) -> None:
 def test_the_share_page_plays_from_the_nodes_libtorrent_over_webrtc(node: tuple[NodeServer, dict[str, Any]]) -> None:
     sync_api = need_browser()
     srv, record = node
-    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+    base = share_base(srv)
+    with sync_api.sync_playwright() as pw:
         browser = launch(pw)
         try:
             page = open_share(browser, base, record["id"], "?webseed=0")
@@ -204,7 +133,8 @@ def node_off(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Ite
 def test_the_share_page_plays_from_the_web_seed_alone(node_off: tuple[NodeServer, dict[str, Any]]) -> None:
     sync_api = need_browser()
     srv, record = node_off
-    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+    base = share_base(srv)
+    with sync_api.sync_playwright() as pw:
         browser = launch(pw)
         try:
             page = open_share(browser, base, record["id"])
@@ -223,7 +153,8 @@ def test_a_second_browser_gets_the_track_from_the_first(node_off: tuple[NodeServ
     # the second has no web seed, so every byte it gets comes from the first.
     sync_api = need_browser()
     srv, record = node_off
-    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+    base = share_base(srv)
+    with sync_api.sync_playwright() as pw:
         browser = launch(pw)
         try:
             first = open_share(browser, base, record["id"])
@@ -243,16 +174,14 @@ def test_a_record_whose_cid_is_not_the_contents_stops_playback(node: tuple[NodeS
     sync_api = need_browser()
     srv, record = node
     forged = {**record, "cid": str(cid_of_bytes(b"not the track"))}
-    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+    base = share_base(srv)
+    with sync_api.sync_playwright() as pw:
         browser = launch(pw)
         try:
-            # no service worker: the page falls back to playing from memory, and routes are seen
-            page_context = {"service_workers": "block"}
-            context = browser.new_context(**page_context)
-            context.route(f"{srv.peer_url}/osp/v0/tracks/{record['id']}",
-                          lambda route: route.fulfill(status=200, content_type="application/ld+json", body=json.dumps(forged)))
-            page = context.new_page()
-            page.goto(f"{base}/t/{record['id']}")
+            # no service worker (so Playwright sees every request): the page plays from memory
+            record_url = f"{srv.peer_url}/osp/v0/tracks/{record['id']}"
+            page = open_share(browser, base, record["id"], service_workers="block", routes={record_url: lambda route: route.fulfill(
+                status=200, content_type="application/ld+json", body=json.dumps(forged))})
             state = wait_checked(page)
             check = page.text_content("#check")
             status = page.text_content("#status")
@@ -268,7 +197,8 @@ def test_a_record_whose_cid_is_not_the_contents_stops_playback(node: tuple[NodeS
 def test_where_the_page_is_not_a_secure_context_it_plays_from_memory(node: tuple[NodeServer, dict[str, Any]]) -> None:
     sync_api = need_browser()
     srv, record = node
-    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+    base = share_base(srv)
+    with sync_api.sync_playwright() as pw:
         host = base.split("//")[1].rsplit(":", 1)[0]
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                      args=[*ARGS, f"--host-resolver-rules=MAP share.test {host}"])
@@ -301,7 +231,8 @@ def test_the_share_page_has_no_serious_accessibility_violation(node: tuple[NodeS
     sync_api = need_browser()
     need(AXE.exists(), "axe-core in tests/js node_modules")
     srv, record = node
-    with share_site(srv, record) as base, sync_api.sync_playwright() as pw:
+    base = share_base(srv)
+    with sync_api.sync_playwright() as pw:
         browser = launch(pw)
         try:
             # bypass_csp: only so the test can inject axe; the page itself runs under its CSP in the other tests
