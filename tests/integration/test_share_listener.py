@@ -178,3 +178,18 @@ def test_websockets_per_address_are_capped(quiet: tuple[NodeServer, str]) -> Non
                 return False
 
         wait_for(another_fits, "a freed WebSocket slot", 10)
+
+
+def test_a_fetched_torrent_joins_the_fetchers_own_tracker(tmp_path: Path, bridge: tuple[NodeServer, dict[str, Any]]) -> None:
+    srv, record = bridge
+    infohash = record["torrent"][20:60]
+    with node_server(tmp_path / "fetcher", "127.0.0.64") as other:
+        transfer = other.node.fetch(record["id"], [srv.peer_url])
+        assert transfer.wait(45).state == "complete", transfer.state
+        engine = other.node.engine
+        assert engine is not None
+        own = "ws" + other.share_url.removeprefix("http") + "/announce"
+        wait_for(lambda: own in engine.sources(infohash)[0], "the fetcher's tracker on the fetched torrent", 10)
+        wait_for(lambda: other.tracker.tracker.swarm(bytes.fromhex(infohash)) == (1, 0), "the fetcher in its swarm")
+        stored = other.node.library.torrent(infohash)
+        assert stored is not None and b"announce" not in stored.metainfo  # never stored

@@ -10,7 +10,10 @@ offers browsers send through that tracker and sends its own.
 
 ``WebTorrentAnnouncer`` watches ``Engine.infohashes()`` on a thread (every ``period``
 seconds, or at once after ``poke()``) and adds the tracker to each torrent it has not seen,
-so no code path that adds a torrent has to remember the bridge.
+so no code path that adds a torrent has to remember the bridge.  A torrent removed and
+added again between two looks (a fetch that ends on a file the library already had, a
+seed restarted after a file check) is a new libtorrent handle without the tracker: every
+``verify_every`` looks the announcer asks the engine which torrents really carry it.
 """
 
 from __future__ import annotations
@@ -40,10 +43,12 @@ class WebTorrentAnnouncer:
     again gets the tracker again).
     """
 
-    def __init__(self, engine: Engine, url: str, *, period: float = 1.0) -> None:
+    def __init__(self, engine: Engine, url: str, *, period: float = 1.0, verify_every: int = 10) -> None:
         self.engine = engine
         self.url = url
         self.period = period
+        self.verify_every = verify_every
+        self._looks = 0
         self.announced: set[str] = set()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -63,10 +68,13 @@ class WebTorrentAnnouncer:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def sweep(self) -> int:
-        """Add the tracker to each torrent not yet given it; returns how many got it."""
+    def sweep(self, *, verify: bool = False) -> int:
+        """Add the tracker to each torrent not yet given it; returns how many got it.
+        ``verify``: also to each that lost it (asks the engine for every torrent's trackers)."""
         held = set(self.engine.infohashes())
         self.announced &= held
+        if verify:
+            self.announced = {ih for ih in self.announced if self._carries(ih)}
         added = 0
         for infohash in sorted(held - self.announced):
             try:
@@ -77,13 +85,20 @@ class WebTorrentAnnouncer:
             added += 1
         return added
 
+    def _carries(self, infohash: str) -> bool:
+        try:
+            return self.url in self.engine.sources(infohash)[0]
+        except OspError:
+            return False
+
     def _run(self) -> None:
         while not self._closed.is_set():
             self._wake.wait(self.period)
             self._wake.clear()
             if self._closed.is_set():
                 return
+            self._looks += 1
             try:
-                self.sweep()
+                self.sweep(verify=self._looks % self.verify_every == 0)
             except OspError:
                 continue
