@@ -33,8 +33,10 @@ reason": …}`` (with the ``info_hash`` when known, as bittorrent-tracker does);
 for info hashes ``allowed`` (the ones the node holds); at most ``peers_per_swarm`` peers,
 ``swarms_per_connection`` swarms per connection, announces per connection limited by a
 token bucket; a peer id held by another connection in a swarm is refused (no
-hijacking); forwarded messages are rebuilt from validated fields only (SDP: a string of
-at most ``max_sdp`` characters).  Nothing is logged: ``stats()`` counts.
+hijacking); offers awaiting an answer are bounded per connection and in all (a flood
+evicts only the flooder's own); forwarded messages are rebuilt from validated fields
+only (SDP: a string of at most ``max_sdp`` characters).  Nothing is logged: ``stats()``
+counts.
 
 Drive it: ``connect()`` per socket, ``receive(conn, text, now)`` per text frame (returns
 ``Send``/``Close`` events), ``disconnect(conn, now)`` when the socket ends, ``tick(now)``
@@ -92,7 +94,9 @@ class Limits:
         offer_timeout: seconds an answer to a relayed offer is accepted (WebTorrent gives
             up on an offer after 50 s).
         pending_offers: relayed offers awaiting an answer, at most, in all (the oldest
-            are forgotten first).
+            are forgotten first) ...
+        pending_per_connection: ... and made by one connection (its own oldest are
+            forgotten first: a flood of offers cannot push other peers' out).
         max_bad_messages: bad messages on one connection before it is closed.
     """
 
@@ -107,7 +111,8 @@ class Limits:
     announce_burst: float = 2048
     announce_rate: float = 20.0
     offer_timeout: float = 50.0
-    pending_offers: int = 20_000
+    pending_offers: int = 65_536
+    pending_per_connection: int = 256
     max_bad_messages: int = 5
 
 
@@ -140,15 +145,6 @@ class _Peer:
     seen: float
 
 
-@dataclass
-class _Conn:
-    tokens: float
-    refilled: float
-    bad: int = 0
-    #: info hash -> peer id this connection holds in that swarm
-    swarms: dict[str, str] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class _Offer:
     """An offer relayed to ``answerer``: only it may answer, to ``offerer``, once."""
@@ -157,6 +153,17 @@ class _Offer:
     offer_id: str
     answerer: str
     offerer: str
+
+
+@dataclass
+class _Conn:
+    tokens: float
+    refilled: float
+    bad: int = 0
+    #: info hash -> peer id this connection holds in that swarm
+    swarms: dict[str, str] = field(default_factory=dict)
+    #: offers it made that await an answer (insertion order = age)
+    offers: dict[_Offer, None] = field(default_factory=dict)
 
 
 _EVENTS = frozenset({"started", "stopped", "completed", "update", "paused", "empty"})
@@ -255,7 +262,8 @@ class Tracker:
         self._next_conn = 1
         self._conns: dict[int, _Conn] = {}
         self._swarms: dict[str, dict[str, _Peer]] = {}  # info hash -> peer id -> peer
-        self._offers: dict[_Offer, float] = {}  # relayed offers awaiting an answer -> when (insertion order = age)
+        #: relayed offers awaiting an answer -> (when, the offerer's connection); insertion order = age
+        self._offers: dict[_Offer, tuple[float, int]] = {}
         self._offers_relayed = 0
         self._answers_relayed = 0
         self._refused = 0
@@ -277,6 +285,8 @@ class Tracker:
         state = self._conns.pop(conn, None)
         if state is None:
             return
+        for offer in state.offers:
+            self._offers.pop(offer, None)
         for info_hash, peer_id in state.swarms.items():
             self._remove_peer(info_hash, peer_id)
 
@@ -321,10 +331,10 @@ class Tracker:
                     state.swarms.pop(info_hash, None)
                 self._remove_peer(info_hash, peer.peer_id)
         cutoff = now - self.limits.offer_timeout
-        for offer, when in list(self._offers.items()):
+        for offer, (when, _) in list(self._offers.items()):
             if when >= cutoff:
                 break  # insertion order: the rest are newer
-            del self._offers[offer]
+            self._forget(offer)
 
     # -- queries ------------------------------------------------------------------
 
@@ -375,7 +385,7 @@ class Tracker:
             exc.info_hash = info_hash
             raise
         events: list[Event] = [Send(conn, self._counts_message(info_hash))]
-        events.extend(self._relay_offers(info_hash, peer_id, seeder, offers))
+        events.extend(self._relay_offers(conn, info_hash, peer_id, seeder, offers))
         return events
 
     def _offers_of(self, value: Any) -> list[tuple[str, dict[str, str]]]:
@@ -415,7 +425,7 @@ class Tracker:
             self._seeders += 1
         peer.seen = self._now
 
-    def _relay_offers(self, info_hash: str, peer_id: str, seeder: bool,
+    def _relay_offers(self, conn: int, info_hash: str, peer_id: str, seeder: bool,
                       offers: list[tuple[str, dict[str, str]]]) -> list[Event]:
         """Each offer to one other peer: leechers first for a seeder's offers (a seeder
         never gets a seeder's), seeders first for a leecher's; random within each group."""
@@ -426,17 +436,31 @@ class Tracker:
         others.sort(key=lambda p: p.seeder == seeder)  # stable: the other kind first
         events: list[Event] = []
         for (offer_id, offer), target in zip(offers, others, strict=False):
-            self._remember(_Offer(info_hash, offer_id, answerer=target.peer_id, offerer=peer_id))
+            self._remember(conn, _Offer(info_hash, offer_id, answerer=target.peer_id, offerer=peer_id))
             events.append(Send(target.conn, _dumps({"action": "announce", "offer": offer, "offer_id": offer_id,
                                                     "peer_id": peer_id, "info_hash": info_hash})))
             self._offers_relayed += 1
         return events
 
-    def _remember(self, offer: _Offer) -> None:
-        self._offers.pop(offer, None)
-        self._offers[offer] = self._now
-        while len(self._offers) > self.limits.pending_offers:
-            del self._offers[next(iter(self._offers))]
+    def _remember(self, conn: int, offer: _Offer) -> None:
+        self._forget(offer)
+        mine = self._conns[conn].offers
+        while len(mine) >= self.limits.pending_per_connection:
+            self._forget(next(iter(mine)))
+        while len(self._offers) >= self.limits.pending_offers:
+            self._forget(next(iter(self._offers)))
+        self._offers[offer] = (self._now, conn)
+        mine[offer] = None
+
+    def _forget(self, offer: _Offer) -> bool:
+        """Drop a pending offer; False if it was not pending."""
+        entry = self._offers.pop(offer, None)
+        if entry is None:
+            return False
+        state = self._conns.get(entry[1])
+        if state is not None:
+            state.offers.pop(offer, None)
+        return True
 
     def _answer(self, conn: int, state: _Conn, info_hash: str, peer_id: str, message: dict[str, Any]) -> list[Event]:
         """Forward an answer to the offerer, if this tracker relayed that offer to this peer."""
@@ -446,7 +470,7 @@ class Tracker:
         if state.swarms.get(info_hash) != peer_id:
             raise BadMessage("answer from a peer not in the swarm")
         offer = _Offer(info_hash, offer_id, answerer=peer_id, offerer=to_peer_id)
-        if self._offers.pop(offer, None) is None:
+        if not self._forget(offer):
             raise BadMessage("no such offer")
         target = self._swarms.get(info_hash, {}).get(to_peer_id)
         if target is None:

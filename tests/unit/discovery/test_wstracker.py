@@ -221,3 +221,22 @@ def test_any_input_gets_events_never_an_exception(text: str) -> None:
         assert isinstance(event, (Send, Close))
         if isinstance(event, Send):
             json.loads(event.text)
+
+
+def test_a_flood_of_offers_evicts_only_the_flooders_own() -> None:
+    t = tracker(pending_per_connection=2, offers_per_announce=1)
+    seeder, honest, flooder = t.connect(), t.connect(), t.connect()
+    t.receive(seeder, msg(peer_id=pid(1), left=0), 0.0)
+    t.receive(honest, msg(peer_id=pid(2), left=1, offers=[offer(1)]), 0.0)
+    for n in range(10, 60):
+        t.receive(flooder, msg(peer_id=pid(3), left=1, offers=[offer(n)]), 0.0)
+    answer = {"type": "answer", "sdp": "a"}
+    out = sends(t.receive(seeder, msg(peer_id=pid(1), to_peer_id=pid(2), offer_id=oid(1), answer=answer), 1.0))
+    assert [conn for conn, _ in out] == [honest]
+    old = t.receive(seeder, msg(peer_id=pid(1), to_peer_id=pid(3), offer_id=oid(10), answer=answer), 1.0)
+    assert "no such offer" in old[0].text  # type: ignore[union-attr]
+    recent = sends(t.receive(seeder, msg(peer_id=pid(1), to_peer_id=pid(3), offer_id=oid(59), answer=answer), 1.0))
+    assert [conn for conn, _ in recent] == [flooder]
+    t.disconnect(flooder, 2.0)
+    gone = t.receive(seeder, msg(peer_id=pid(1), to_peer_id=pid(3), offer_id=oid(58), answer=answer), 2.0)
+    assert "no such offer" in gone[0].text  # type: ignore[union-attr]
