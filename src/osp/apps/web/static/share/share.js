@@ -10,8 +10,10 @@
 // window.ospShare exposes state and timings (performance.now() ms) for tests and benchmarks.
 
 import './digest.js' // first: gives WebTorrent (and cid.js) SHA-1/SHA-256 outside secure contexts
-import WebTorrent from './vendor/webtorrent.min.js'
 import { checkCid } from './cid.js'
+
+// Loaded while the record and torrent are fetched (the module is 200 KiB); after digest.js.
+const webTorrentModule = import('./vendor/webtorrent.min.js')
 
 const TRACK_ID = /^osp:track:b[a-z2-7]{58,200}$/
 const CID = /^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,200})$/
@@ -30,6 +32,8 @@ const useWebSeed = params.get('webseed') !== '0'
 const share = {
   audio,
   pageStart: performance.now(),
+  fetchedAt: null, // record and torrent fetched
+  workerAt: null, // WebTorrent loaded and the service worker active (or given up)
   torrentReadyAt: null,
   playingAt: null,
   firstAudioAt: null,
@@ -205,16 +209,24 @@ function playback (message) {
 }
 
 function watchAudio () {
+  const firstAudio = () => {
+    if (share.firstAudioAt === null && share.playingAt !== null && audio.currentTime > 0) share.firstAudioAt = performance.now()
+  }
+  const watchFrames = () => { // timeupdate comes every ~250 ms: look each frame until audio moves
+    firstAudio()
+    if (share.firstAudioAt === null && !audio.paused) requestAnimationFrame(watchFrames)
+  }
   audio.addEventListener('playing', () => {
-    if (share.playingAt === null) share.playingAt = performance.now()
+    if (share.playingAt === null) {
+      share.playingAt = performance.now()
+      requestAnimationFrame(watchFrames)
+    }
     playback('Playing.')
   })
   audio.addEventListener('waiting', () => playback('Buffering: waiting for the next pieces…'))
   audio.addEventListener('pause', () => { if (!audio.ended) playback('Paused.') })
   audio.addEventListener('ended', () => playback('Played to the end.'))
-  audio.addEventListener('timeupdate', () => {
-    if (share.firstAudioAt === null && share.playingAt !== null && audio.currentTime > 0) share.firstAudioAt = performance.now()
-  })
+  audio.addEventListener('timeupdate', firstAudio)
 }
 
 async function main () {
@@ -228,17 +240,23 @@ async function main () {
     location.search = query ? `?${query}` : ''
   })
   const id = trackIdFromPath()
-  const [{ base, tracker }, reg] = await Promise.all([peerBase(), serviceWorker().catch(() => null)])
+  const worker = serviceWorker().catch(() => null)
+  const { base, tracker } = await peerBase()
   say('Fetching the record…')
-  const recordBytes = await fetchCapped(`${base}/osp/v0/tracks/${id}`, MAX_RECORD, 'the record')
+  const [recordBytes, torrentFile] = await Promise.all([
+    fetchCapped(`${base}/osp/v0/tracks/${id}`, MAX_RECORD, 'the record'),
+    fetchCapped(`${base}/osp/v0/tracks/${id}/torrent`, MAX_TORRENT, 'the torrent')
+  ])
+  share.fetchedAt = performance.now()
   const record = JSON.parse(new TextDecoder().decode(recordBytes))
   if (!record || typeof record !== 'object' || record.id !== id) throw new Error('the node answered another record')
   if (typeof record.cid !== 'string' || !CID.test(record.cid)) throw new Error('the record has no valid CID')
   const btih = typeof record.torrent === 'string' && BTIH.exec(record.torrent)
   if (!btih) throw new Error('the record has no torrent')
   showRecord(record)
-  const torrentFile = await fetchCapped(`${base}/osp/v0/tracks/${id}/torrent`, MAX_TORRENT, 'the torrent')
 
+  const [{ default: WebTorrent }, reg] = await Promise.all([webTorrentModule, worker])
+  share.workerAt = performance.now()
   const client = new WebTorrent({ dht: false, lsd: false, utPex: false, tracker: { rtcConfig: { iceServers: [] } } })
   client.on('error', fail)
   if (reg) {
