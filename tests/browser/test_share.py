@@ -246,3 +246,29 @@ def test_the_share_page_has_no_serious_accessibility_violation(node: tuple[NodeS
             browser.close()
     assert [v for v in result if v["impact"] in ("serious", "critical")] == []
     assert overflow <= 0  # nothing wider than the screen
+
+
+def test_the_web_seed_switch_works_from_the_keyboard_with_visible_focus(node: tuple[NodeServer, dict[str, Any]]) -> None:
+    sync_api = need_browser()
+    srv, record = node
+    base = share_base(srv)
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = open_share(browser, base, record["id"])
+            wait_checked(page)
+            for _ in range(10):  # the audio controls come first
+                page.keyboard.press("Tab")
+                if page.evaluate("() => document.activeElement.id") == "use-webseed":
+                    break
+            outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+            label = page.evaluate("() => document.activeElement.labels[0].textContent")
+            with page.expect_navigation():
+                page.keyboard.press("Space")
+            state = wait_checked(page)
+            checked = page.is_checked("#use-webseed")
+        finally:
+            browser.close()
+    assert outline != "none" and "web seed" in label
+    assert page.url.endswith("?webseed=0") and not checked
+    assert state["sources"]["webSeed"] == 0 and state["check"]["status"] == "match"
