@@ -193,3 +193,15 @@ def test_a_fetched_torrent_joins_the_fetchers_own_tracker(tmp_path: Path, bridge
         wait_for(lambda: other.tracker.tracker.swarm(bytes.fromhex(infohash)) == (1, 0), "the fetcher in its swarm")
         stored = other.node.library.torrent(infohash)
         assert stored is not None and b"announce" not in stored.metainfo  # never stored
+
+
+def test_the_peer_listener_takes_no_websocket_and_logs_nothing(bridge: tuple[NodeServer, dict[str, Any]],
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    srv, _ = bridge
+    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    with caplog.at_level("DEBUG"), httpx.Client(timeout=10) as http:
+        for _ in range(20):
+            r = http.get(f"{srv.peer_url}/osp/v0/node", headers=upgrade)
+            assert r.status_code == 200 and r.headers["content-security-policy"] == "sandbox"
+    assert not [rec for rec in caplog.records if "pgrade" in rec.getMessage()]
