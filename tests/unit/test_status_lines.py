@@ -18,3 +18,11 @@ def test_the_cache_quota_reads_as_it_was_given() -> None:
 def test_binary_sizes() -> None:
     assert [format_binary_size(n) for n in (0, 1023, 1024, 750 * 1024, 5 * 1024**4, 2048 * 1024**4)] == [
         "0 B", "1023 B", "1.0 KiB", "750.0 KiB", "5.0 TiB", "2048.0 TiB"]
+
+
+def test_the_share_listener_is_shown_in_its_place() -> None:
+    lines = status_lines({"http": "http://127.0.0.1:8787", "control": "http://127.0.0.1:8788",
+                          "share": "http://127.0.0.1:8789", "reachability": {"bittorrentPort": 6881}})
+    labels = [label for label, _ in lines]
+    assert labels[2:6] == ["peer API", "control", "share", "BitTorrent"]
+    assert dict(lines)["share"] == "http://127.0.0.1:8789" and dict(status_lines({}))["share"] == "-"
