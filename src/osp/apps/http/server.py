@@ -82,7 +82,8 @@ class NodeServer:
     file-descriptor limit (raised to the hard limit first); the peer listener also drops
     a response not read for 60 s and takes at most 32 connections per source address
     and 256 per /24 or /64 (``listener.Limits``).  ``share_limits``: the share listener's
-    (by default the peer listener's, plus at most 512 WebSockets in all and 16 per address).
+    (by default the peer listener's, plus WebSockets: at most half its connections, 16
+    per address).
     ``fallback_ports``: names among ``"http"``, ``"control"`` and ``"share"`` whose port may
     be replaced by a free one when busy (the CLI passes the ones left at their default);
     ``moved`` lists those that were.  ``tracker``: the WebTorrent tracker on the share
@@ -100,7 +101,9 @@ class NodeServer:
                       Limits(max_connections=control_cap, write_idle_timeout=None, max_per_address=None,
                              max_per_network=None))
         self.limits = limits
-        self.share_limits = share_limits or Limits(max_connections=limits[0].max_connections)
+        # WebSockets count against max_connections too: half of them at most, so share pages still load
+        share_cap = limits[0].max_connections
+        self.share_limits = share_limits or Limits(max_connections=share_cap, max_websockets=max(4, share_cap // 2))
         self._lock = NodeLock(s.data_dir)
         try:
             self.token = ensure_token(s.token_path)
