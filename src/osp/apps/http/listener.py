@@ -28,7 +28,7 @@ silence the control listener.  So each listener gets
   transport's send buffer is over its high-water mark, a connection whose buffer has not
   shrunk by a byte for that long is aborted.  It is progress based, never a total time,
   so a web seed taking an hour over a slow link keeps going;
-- **WebSockets** (only where a listener is built with ``ws="wsproto"``: the share
+- **WebSockets** (only on a listener built with ``websockets=True``, wsproto: the share
   listener's WebTorrent tracker): an upgraded connection leaves the request-head and body
   timers (its app closes idle sockets), keeps counting against the per-source caps until
   it closes, is capped apart (``max_websockets`` in all, ``max_websockets_per_address``
@@ -155,6 +155,7 @@ class _GuardedH11(H11Protocol):
     limits: Limits = Limits()
     per_address: Counter[str] = Counter()  # replaced per listener by protocol_class
     per_network: Counter[str] = Counter()
+    websockets: Counter[str] = Counter()  # open WebSockets per address, and "" for all of them
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -163,8 +164,6 @@ class _GuardedH11(H11Protocol):
         self._body_cycle: Any = None
         self._write_timer: asyncio.TimerHandle | None = None
         self._source: tuple[str, str] | None = None
-
-    websockets: Counter[str] = Counter()  # open WebSockets per address, and "" for all of them
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
