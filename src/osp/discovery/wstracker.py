@@ -29,7 +29,8 @@ one socket); a connection holds one peer id per swarm.
 Hostile peers (every peer is one): a message over ``max_message`` characters, invalid
 JSON (duplicate keys, NaN, too deep), a bad field or a refused announce gets ``{"failure
 reason": …}`` (with the ``info_hash`` when known, as bittorrent-tracker does); after
-``max_bad_messages`` bad messages the connection is closed (``Close``).  Swarms exist only
+``max_bad_messages`` malformed ones the connection is closed (``Close``; a refusal of a
+well-formed announce does not count).  Swarms exist only
 for info hashes ``allowed`` (the ones the node holds); at most ``peers_per_swarm`` peers,
 ``swarms_per_connection`` swarms per connection, announces per connection limited by a
 token bucket; a peer id held by another connection in a swarm is refused (no
@@ -130,11 +131,22 @@ class TrackerStats:
 
 
 class BadMessage(Exception):
-    """A peer's message that breaks the protocol or a limit; ``str()`` is the failure reason."""
+    """A peer's message that breaks the protocol; ``str()`` is the failure reason.  Counts
+    towards ``Limits.max_bad_messages``."""
+
+    counts = True  #: whether it counts towards closing the connection
 
     def __init__(self, reason: str, info_hash: str | None = None) -> None:
         super().__init__(reason)
         self.info_hash = info_hash  #: the message's (valid) info hash, echoed with the failure
+
+
+class Refused(BadMessage):
+    """A well-formed message the tracker declines (a torrent it does not serve, a full
+    swarm, an expired offer, a rate limit): answered with a failure reason, never a
+    reason to close (libtorrent announces a hybrid torrent's v2 hash too, and retries)."""
+
+    counts = False
 
 
 @dataclass
@@ -301,7 +313,7 @@ class Tracker:
             return []
         try:
             if not self._take_token(state):
-                raise BadMessage("too many announces: slow down")
+                raise Refused("too many announces: slow down")
             message = parse_json(text, self.limits)
             action = message.get("action")
             if action == "announce":
@@ -311,7 +323,7 @@ class Tracker:
             raise BadMessage("invalid action")
         except BadMessage as exc:
             self._refused += 1
-            state.bad += 1
+            state.bad += exc.counts
             failure: dict[str, Any] = {"failure reason": str(exc)}
             if exc.info_hash is not None:
                 failure = {"action": "announce", "failure reason": str(exc), "info_hash": exc.info_hash}
@@ -378,7 +390,7 @@ class Tracker:
                     self._remove_peer(info_hash, peer_id)
                 return [Send(conn, self._counts_message(info_hash))]
             if not self.allowed(info_hash.encode("latin-1")):
-                raise BadMessage("this tracker serves only the torrents its node holds")
+                raise Refused("this tracker serves only the torrents its node holds")
             seeder = _left(message.get("left")) == 0
             self._join(conn, state, info_hash, peer_id, seeder)
         except BadMessage as exc:
@@ -406,15 +418,15 @@ class Tracker:
         swarm = self._swarms.get(info_hash, {})
         held = state.swarms.get(info_hash)
         if held is not None and held != peer_id:
-            raise BadMessage("one peer id per swarm and connection")
+            raise Refused("one peer id per swarm and connection")
         peer = swarm.get(peer_id)
         if peer is not None and peer.conn != conn:
-            raise BadMessage("peer_id taken by another connection")
+            raise Refused("peer_id taken by another connection")
         if peer is None:
             if len(swarm) >= self.limits.peers_per_swarm:
-                raise BadMessage("swarm full")
+                raise Refused("swarm full")
             if len(state.swarms) >= self.limits.swarms_per_connection:
-                raise BadMessage("too many torrents on one connection")
+                raise Refused("too many torrents on one connection")
             peer = _Peer(conn, peer_id, seeder, self._now)
             self._swarms.setdefault(info_hash, swarm)[peer_id] = peer
             state.swarms[info_hash] = peer_id
@@ -468,10 +480,10 @@ class Tracker:
         offer_id = binary_string(message.get("offer_id"), "offer_id")
         answer = _sdp(message.get("answer"), "answer", self.limits)
         if state.swarms.get(info_hash) != peer_id:
-            raise BadMessage("answer from a peer not in the swarm")
+            raise Refused("answer from a peer not in the swarm")
         offer = _Offer(info_hash, offer_id, answerer=peer_id, offerer=to_peer_id)
         if not self._forget(offer):
-            raise BadMessage("no such offer")
+            raise Refused("no such offer")
         target = self._swarms.get(info_hash, {}).get(to_peer_id)
         if target is None:
             return []  # the offerer left meanwhile

@@ -240,3 +240,15 @@ def test_a_flood_of_offers_evicts_only_the_flooders_own() -> None:
     t.disconnect(flooder, 2.0)
     gone = t.receive(seeder, msg(peer_id=pid(1), to_peer_id=pid(3), offer_id=oid(58), answer=answer), 2.0)
     assert "no such offer" in gone[0].text  # type: ignore[union-attr]
+
+
+def test_refusals_of_well_formed_announces_never_close_the_connection() -> None:
+    """libtorrent announces a hybrid torrent's v2 hash too (measured: refused once per
+    announce round): a refusal must not count towards closing its socket."""
+    t = tracker(max_bad_messages=3)
+    c = t.connect()
+    for _ in range(10):
+        events = t.receive(c, json.dumps({"action": "announce", "info_hash": OTHER.decode(), "peer_id": pid(1)}), 0.0)
+        assert [type(e) for e in events] == [Send]
+    assert sends(t.receive(c, msg(peer_id=pid(1)), 0.0))[0][1]["incomplete"] == 1
+    assert t.stats().refused == 10
