@@ -75,7 +75,8 @@ class NetNode:
             osp_in(host, data_dir, "id", "init", src=src)
         log = open(data_dir / "node.log", "w")  # noqa: SIM115 - closed with the process
         proc = host.popen([*OSP, "--data-dir", str(data_dir), "node", "--listen", f"{host.ip}:{BT_PORT}",
-                           "--http", f"{host.ip}:{HTTP_PORT}", "--control", "127.0.0.1:0", "--no-dht",
+                           "--http", f"{host.ip}:{HTTP_PORT}", "--control", "127.0.0.1:0",
+                           "--share", f"{host.ip}:0", "--no-dht",
                            "--allow-private-peers", *extra], stdout=log, stderr=subprocess.STDOUT, env=_env(src))
         log.close()
 
