@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hmac
 import json
 import os
 import time
@@ -52,15 +51,14 @@ import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from osp.apps.http.common import call_with_headers, ranged, read_body
-from osp.apps.http.credentials import STREAM_TTL, check_stream_credential, stream_credential
+from osp.apps.http.common import ranged, read_body
+from osp.apps.http.credentials import STREAM_TTL, stream_credential
+from osp.apps.http.guard import ControlGuard
 from osp.core.errors import CallerError, CorruptDataError, IntegrityError, NotFoundError, OspError
-from osp.core.settings import is_loopback_host
 from osp.discovery.search import Query, Result
 from osp.node import feeds
 from osp.node.core import Node
@@ -68,56 +66,6 @@ from osp.node.fetch import ACTIVE_STATES
 from osp.node.network import reachability_report
 from osp.node.publish import TrackMetadata
 from osp.records.canonical import strict_loads
-
-CONTROL_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'self'; media-src 'self'; object-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-# A refused request (401/403/413/415) ends its connection: its body is never waited for or drained.
-REFUSED_HEADERS = {**CONTROL_HEADERS, "Connection": "close"}
-
-
-class ControlGuard(BaseHTTPMiddleware):
-    """Token, Host and Origin checks before any route runs."""
-
-    def __init__(self, app: Any, token: str, port_of: Any, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(app)
-        self.token = token
-        self.port_of = port_of
-        self.clock = clock
-
-    def _stream_credential_ok(self, request: Request) -> bool:
-        """A ``?t=`` stream credential for exactly this ``/stream/{id}`` (GET/HEAD only)."""
-        path = request.url.path
-        credential = request.query_params.get("t", "")
-        if not credential or not path.startswith("/stream/") or request.method not in ("GET", "HEAD"):
-            return False
-        track_id = path[len("/stream/"):]
-        return bool(track_id) and "/" not in track_id and check_stream_credential(
-            self.token, credential, track_id, self.clock())
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        host_header = request.headers.get("host", "")
-        host, _, port = host_header.rpartition(":")
-        host = host.strip("[]")
-        if not host or not is_loopback_host(host) or port != str(self.port_of()):
-            return JSONResponse({"error": "forbidden", "message": "bad Host header"}, 403, REFUSED_HEADERS)
-        origin = request.headers.get("origin")
-        if origin is not None and origin not in (f"http://{host_header}",):
-            return JSONResponse({"error": "forbidden", "message": "cross-origin request refused"}, 403, REFUSED_HEADERS)
-        given = request.headers.get("authorization", "")
-        supplied = given[7:] if given.lower().startswith("bearer ") else ""
-        if not hmac.compare_digest(supplied.encode(), self.token.encode()) and not self._stream_credential_ok(request):
-            return JSONResponse({"error": "unauthorized", "message": "missing or wrong API token"}, 401,
-                                {**REFUSED_HEADERS, "WWW-Authenticate": "Bearer"})
-        if request.method == "POST" and request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return JSONResponse({"error": "caller-error", "message": "POST bodies must be application/json"}, 415, REFUSED_HEADERS)
-        response = await call_with_headers(request, call_next, CONTROL_HEADERS)
-        if response.status_code == 413:
-            response.headers["Connection"] = "close"
-        return response
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -236,9 +184,12 @@ def _publish_answer(results: list[dict[str, Any]]) -> tuple[dict[str, Any], int]
     return body, 200
 
 
-def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float] = time.time) -> Starlette:
+def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float] | None = None) -> Starlette:
     """The ASGI app of the control listener; ``port_of()`` returns the bound port, ``clock()``
     the Unix time stream credentials are checked against."""
+    from osp.apps.web.routes import web_routes  # here: osp.apps.web builds on osp.apps.http's modules
+
+    clock = clock or node.clock
     outbound = anyio.CapacityLimiter(8)
 
     async def run_in_threadpool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -456,6 +407,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         Route("/api/follow/{did}", unfollow, methods=["DELETE"]),
         Route("/api/following", following),
         Route("/api/search", search, methods=["POST"]),
+        *web_routes(token, clock),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of, clock=clock)])
     app.router.redirect_slashes = False
