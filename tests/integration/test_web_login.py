@@ -14,7 +14,7 @@ from osp.apps.http import NodeServer
 from osp.apps.http.credentials import session_value
 from osp.apps.http.guard import CSP
 from osp.apps.web.routes import static_dir
-from tests.integration.nodes import node_server
+from tests.integration.nodes import jsonl, node_server, osp
 
 NOW = [time.time()]  # the node's clock: tests move it to expire codes and cookies
 
@@ -188,3 +188,28 @@ def test_the_app_is_served_with_its_mime_types_and_the_csp(srv: NodeServer) -> N
 def test_the_bearer_token_is_never_accepted_from_a_cookie_or_query(srv: NodeServer, tmp_path: Path) -> None:
     assert httpx.get(f"{srv.control_url}/api/tracks", headers=cookie(srv.token)).status_code == 401
     assert httpx.get(f"{srv.control_url}/api/tracks?t={srv.token}").status_code == 401
+
+
+def test_osp_ui_prints_or_opens_a_one_time_link(srv: NodeServer, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    data = srv.node.settings.data_dir
+    printed = osp(data, "ui", "--print-url").stdout.strip()
+    assert printed.startswith(f"{srv.control_url}/login?code=") and srv.token not in printed
+    (answer,) = jsonl(osp(data, "ui", "--json"))
+    assert set(answer) == {"url", "expires"} and answer["expires"] == int(NOW[0] + 120)
+    for url in (printed, answer["url"]):
+        assert httpx.get(url).status_code == 303 and httpx.get(url).status_code == 403
+    seen = tmp_path / "opened"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf %s "$1" > {seen}\n')
+    browser.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(browser))
+    proc = osp(data, "ui")
+    assert proc.stdout == "" and "opened the web app" in proc.stderr
+    opened = seen.read_text()
+    assert opened.startswith(f"{srv.control_url}/login?code=") and httpx.get(opened).status_code == 303
+
+
+def test_osp_ui_without_a_node_says_so(tmp_path: Path) -> None:
+    proc = osp(tmp_path / "data", "ui", "--print-url", check=False)
+    assert proc.returncode == 2 and "no node is running" in proc.stderr and proc.stdout == ""
