@@ -39,12 +39,10 @@ Routes:
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -55,56 +53,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from osp.apps.http.common import ranged, read_body
+from osp.apps.http.common import json_body, ranged
 from osp.apps.http.credentials import STREAM_TTL, stream_credential
 from osp.apps.http.guard import ControlGuard
-from osp.core.errors import CallerError, CorruptDataError, IntegrityError, NotFoundError, OspError
+from osp.apps.http.publishing import publish_route
+from osp.apps.http.shapes import library_entry, track_summary
+from osp.core.errors import CallerError, NotFoundError, OspError
 from osp.discovery.search import Query, Result
 from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
 from osp.node.network import reachability_report
-from osp.node.publish import TrackMetadata
-from osp.records.canonical import strict_loads
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    """The JSON object of a control POST body (every POST route reads it here).  Malformed
-    JSON, a body too deep or too large is the caller's fault: ``CallerError`` (400), not the
-    ``IntegrityError`` (422) ``strict_loads`` raises for a peer's bytes."""
-    try:
-        body = strict_loads(await read_body(request, 1024 * 1024), max_bytes=1024 * 1024, max_depth=16)
-    except IntegrityError as exc:
-        raise CallerError(f"the request body is not valid JSON: {exc.message}") from exc
-    if not isinstance(body, dict):
-        raise CallerError("the request body must be a JSON object")
-    return body
-
-
-def metadata_from(body: dict[str, Any]) -> TrackMetadata:
-    """``TrackMetadata`` from a publish request body (unknown keys are refused)."""
-    allowed = {"paths", "hybrid", "title", "artistName", "album", "license", "released", "tags", "provenance", "artwork", "lyrics"}
-    extra = set(body) - allowed
-    if extra:
-        raise CallerError(f"unknown publish fields: {', '.join(sorted(extra))}")
-    tags = body.get("tags") or []
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise CallerError("tags must be a list of strings")
-    provenance = body.get("provenance") or {}
-    if not isinstance(provenance, dict):
-        raise CallerError("provenance must be an object")
-    return TrackMetadata(
-        title=body.get("title"),
-        artist_name=body.get("artistName"),
-        album=body.get("album"),
-        license=body.get("license") or "CC0-1.0",
-        released=body.get("released"),
-        tags=tuple(tags),
-        provenance=provenance,
-        artwork=body.get("artwork"),
-        lyrics=body.get("lyrics"),
-    )
-
 
 SEARCH_TIMEOUT = 5.0  #: seconds a search runs unless the request says otherwise
 MAX_SEARCH_TIMEOUT = 60.0
@@ -134,62 +93,16 @@ def search_request(body: dict[str, Any]) -> tuple[Query, float]:
     return Query.parse(words, artist or None, tags, limit), float(timeout)
 
 
-def track_summary(record: dict[str, Any], infohash: str | None = None) -> dict[str, Any]:
-    """The ``--json`` shape of a track: id, cid, torrent, title, artist, and the record."""
-    return {
-        "id": record["id"],
-        "cid": record["cid"],
-        "torrent": record["torrent"],
-        "title": record["title"],
-        "artist": record["artist"],
-        "infohash": infohash or record["torrent"].split("urn:btih:", 1)[1][:40],
-        "record": record,
-    }
-
-
-def publish_each(node: Node, paths: list[Path], meta: TrackMetadata, hybrid: bool | None,
-                 on_bytes: Callable[[Path, int], None] | None = None) -> list[dict[str, Any]]:
-    """Publish every file of ``paths``, in order; one refusal never stops the others.
-
-    Returns one object per path: the track summary plus ``created`` and ``file``, or
-    ``{"file", "error", "message", "exitCode", "httpStatus"}`` when it was refused
-    (``error`` is the ``OspError`` code; an ``OSError`` reading it counts as local data).
-    ``on_bytes(path, n)`` reports ``n`` more bytes of ``path`` hashed.
-    """
-    results: list[dict[str, Any]] = []
-    for path in paths:
-        try:
-            if not path.is_file():
-                raise NotFoundError("a directory, not a file" if path.is_dir() else "no such file")
-            cb = functools.partial(on_bytes, path) if on_bytes else None
-            published = node.publish(path, meta, hybrid=hybrid, on_bytes=cb)
-        except (OspError, OSError) as exc:
-            error = exc if isinstance(exc, OspError) else CorruptDataError(f"cannot read {path}: {exc.strerror or exc}")
-            results.append({"file": str(path), **error.to_json(), "exitCode": error.exit_code,
-                            "httpStatus": error.http_status})
-            continue
-        results.append({**track_summary(published.track.record, published.infohash), "created": published.created,
-                        "file": str(path)})
-    return results
-
-
-def _publish_answer(results: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
-    """The JSON body and status of ``/api/publish``: 200 unless every path was refused."""
-    tracks = [r for r in results if "error" not in r]
-    refused = [r for r in results if "error" in r]
-    body = {"tracks": tracks, "refused": refused}
-    if refused and not tracks:
-        first = refused[0]
-        return {"error": first["error"], "message": first["message"], **body}, int(first["httpStatus"])
-    return body, 200
-
-
 def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float] | None = None) -> Starlette:
     """The ASGI app of the control listener; ``port_of()`` returns the bound port, ``clock()``
     the Unix time stream credentials are checked against."""
-    from osp.apps.web.routes import web_routes  # here: osp.apps.web builds on osp.apps.http's modules
+    from osp.apps.web.api import api_routes  # here: osp.apps.web builds on osp.apps.http's modules
+    from osp.apps.web.routes import web_routes
+    from osp.apps.web.uploads import Uploads
 
     clock = clock or node.clock
+    uploads = Uploads(node.settings.data_dir / "uploads", clock)
+    uploads.sweep()  # at startup: a day-old upload, or one a crash cut short
     outbound = anyio.CapacityLimiter(8)
 
     async def run_in_threadpool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -205,55 +118,10 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     async def tracks(request: Request) -> Response:
         rows = await anyio.to_thread.run_sync(node.tracks)
         states = await anyio.to_thread.run_sync(node.library.file_states)
-        return JSONResponse({"tracks": [track_summary(strict_loads(r.record), r.infohash)
-                                        | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing")}
-                                        for r in rows]})
-
-    async def publish(request: Request) -> Response:
-        body = await _json_body(request)
-        paths = body.get("paths")
-        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
-            raise CallerError("paths must be a non-empty list of file paths")
-        meta = metadata_from(body)
-        hybrid = body.get("hybrid")
-        if hybrid is not None and not isinstance(hybrid, bool):
-            raise CallerError("hybrid must be true or false")
-        files = [Path(p) for p in paths]
-        if "application/x-ndjson" in request.headers.get("accept", ""):
-            return StreamingResponse(_publish_lines(files, meta, hybrid), media_type="application/x-ndjson")
-        answer, status = _publish_answer(await run_in_threadpool(publish_each, node, files, meta, hybrid))
-        return JSONResponse(answer, status)
-
-    async def _publish_lines(files: list[Path], meta: TrackMetadata, hybrid: bool | None) -> AsyncIterator[bytes]:
-        """NDJSON: ``{"file", "done", "total"}`` (bytes) after the first read of a file and then
-        at most every 0.1 s, and last the answer of the plain request plus its ``status``."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        done: dict[Path, int] = {}
-        last = [0.0]
-
-        def on_bytes(path: Path, n: int) -> None:
-            done[path] = done.get(path, 0) + n
-            now = time.monotonic()
-            if now - last[0] >= 0.1 or done[path] == n:  # the first read of each file, then every 0.1 s
-                last[0] = now
-                total = path.stat().st_size
-                loop.call_soon_threadsafe(queue.put_nowait, {"file": str(path), "done": done[path], "total": total})
-
-        def work() -> None:
-            try:
-                answer, status = _publish_answer(publish_each(node, files, meta, hybrid, on_bytes))
-                loop.call_soon_threadsafe(queue.put_nowait, {**answer, "status": status})
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-        job = asyncio.ensure_future(run_in_threadpool(work))
-        while (item := await queue.get()) is not None:
-            yield (json.dumps(item, ensure_ascii=False) + "\n").encode()
-        await job
+        return JSONResponse({"tracks": [library_entry(r, states) for r in rows]})
 
     async def search(request: Request) -> Response:
-        query, timeout = search_request(await _json_body(request))
+        query, timeout = search_request(await json_body(request))
         return StreamingResponse(_search_lines(query, timeout), media_type="application/x-ndjson")
 
     async def _search_lines(query: Query, timeout: float) -> AsyncIterator[bytes]:
@@ -290,13 +158,13 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         return peers
 
     async def resolve(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         peers = named_peers(body)
         track = await run_in_threadpool(node.resolve, str(body.get("track", "")), peers[0] if peers else None)
         return JSONResponse(track_summary(track.record))
 
     async def fetch(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         peers = named_peers(body)
         if body.get("gateway"):
             track = await run_in_threadpool(
@@ -344,12 +212,12 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         return JSONResponse(t.state.to_json())
 
     async def cancel(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         state = await anyio.to_thread.run_sync(node.cancel, str(body.get("track", "")))
         return JSONResponse(state.to_json())
 
     async def remove(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         keep = body.get("keepFile", False)
         if not isinstance(keep, bool):
             raise CallerError("keepFile must be true or false")
@@ -361,7 +229,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         return ranged(request, source.size, source.mime, source.read)
 
     async def stream_url(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         track_id = body.get("track")
         ttl = body.get("ttl", STREAM_TTL)
         if not isinstance(track_id, str) or not track_id or "/" in track_id:
@@ -372,7 +240,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         return JSONResponse({"url": f"/stream/{track_id}?t={credential}", "expires": int(credential.split(".")[0])})
 
     async def follow(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         audio = body.get("audio", False)
         if not isinstance(audio, bool):
             raise CallerError("audio must be true or false")
@@ -393,7 +261,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     routes = [
         Route("/api/node", info),
         Route("/api/tracks", tracks),
-        Route("/api/publish", publish, methods=["POST"]),
+        Route("/api/publish", publish_route(node, run_in_threadpool, uploads), methods=["POST"]),
         Route("/api/resolve", resolve, methods=["POST"]),
         Route("/api/fetch", fetch, methods=["POST"]),
         Route("/api/status", status),
@@ -407,6 +275,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         Route("/api/follow/{did}", unfollow, methods=["DELETE"]),
         Route("/api/following", following),
         Route("/api/search", search, methods=["POST"]),
+        *api_routes(node, clock, uploads),
         *web_routes(token, clock),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of, clock=clock)])
