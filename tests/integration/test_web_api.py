@@ -226,3 +226,33 @@ def test_artist_and_track_pages(srv: NodeServer, browser: dict[str, str], audio_
     finally:
         path.write_bytes(saved)
         srv.node.check_files()
+
+
+def _paced_upload(url: str, token: str, size: int, pieces: int, gap: float) -> int | None:
+    """Send ``size`` bytes in ``pieces`` with ``gap`` s between them; the status, or ``None`` if cut off."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        sock.sendall((f"POST /api/upload?name=slow.ogg HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                      f"Authorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\n"
+                      f"Content-Length: {size}\r\n\r\n").encode())
+        try:
+            for _ in range(pieces):
+                sock.sendall(b"\2" * (size // pieces))
+                time.sleep(gap)  # pacing the sender, not waiting for a condition
+            head = sock.recv(4096)
+        except (ConnectionResetError, BrokenPipeError):
+            return None
+    return int(head.split()[1]) if head.startswith(b"HTTP/1.1 ") else None
+
+
+def test_the_body_deadline_grows_with_the_announced_size(tmp_path: Path) -> None:
+    """1 s for any body, plus 1 s per MiB announced: a 3 MiB upload taking 2 s gets through;
+    without the allowance the same upload is cut off at 1 s."""
+    from osp.apps.http.listener import Limits
+    from tests.integration.test_listeners import serving
+
+    base = Limits(body_timeout=1.0, write_idle_timeout=None, max_per_address=None, max_per_network=None)
+    for min_rate, expected in ((float(1 << 20), 200), (None, None)):
+        control = Limits(**{**base.__dict__, "body_min_rate": min_rate})
+        with serving(tmp_path / str(min_rate), (base, control)) as server:
+            assert _paced_upload(server.control_url, server.token, 3 << 20, 6, 0.35) == expected, min_rate

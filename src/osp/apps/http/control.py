@@ -1,22 +1,25 @@
-"""The control listener: the local user's API, on loopback only.
+"""The control listener: the local user's API and web app, on loopback only.
 
-Every request must carry the bearer token from ``<data_dir>/api-token`` (GETs too; a
-media player opens ``/stream/{id}?t=CREDENTIAL`` instead, with a short-lived credential
-from ``POST /api/stream-url`` that opens that one track's stream and nothing else; the
-token itself is never accepted in a query string), a ``Host``
-that is a loopback name with the bound port (DNS rebinding), and no foreign ``Origin``.
-POST bodies are JSON only, at most 1 MiB (413 past it, read incrementally).  No GET
-changes state.  Outbound work (publish, resolve, fetch) runs on its own small worker
-budget, so slow peers cannot take the workers ``/api/tracks`` and ``/stream/`` need.  Source addresses are never trusted
-(design.md §4).
+``guard.ControlGuard`` checks every request first: a ``Host`` that is a loopback name with
+the bound port (DNS rebinding), no foreign ``Origin``, and credentials — the bearer token
+from ``<data_dir>/api-token`` (GETs too; never accepted in a query string or cookie), a
+media player's short-lived ``/stream/{id}?t=CREDENTIAL`` from ``POST /api/stream-url`` that
+opens that one track's stream and nothing else, or the web app's ``osp_session`` cookie
+(``osp ui``'s one-time login link; cookie writes need ``Origin``).  POST bodies are JSON
+only, at most 1 MiB (413 past it, read incrementally), but ``/api/upload``'s raw file.  No
+GET changes state (but ``/login``, which uses a one-time code up).  Outbound work (publish,
+resolve, fetch) runs on its own small worker budget, so slow peers cannot take the workers
+``/api/tracks`` and ``/stream/`` need.  Source addresses are never trusted (design.md §4).
 
 Routes:
   GET  /api/node                      node info and listener URLs, ``reachability`` (``network.reachability_report``)
   GET  /api/tracks                    the library (signed records, ``origin``, ``added``)
-  POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
-                                      → ``{"tracks": [...], "refused": [{"file", "error", "message"}]}``
-                                      (every path is tried; with ``Accept: application/x-ndjson``
-                                      progress lines ``{"file", "done", "total"}`` come first)
+  GET  /api/tracks/{id}               one track + ``verification``, ``share``, ``transfer`` (``osp.apps.web.api``)
+  POST /api/publish                   ``{"paths"?: [...], "uploads"?: [id…], "title"?, "license"?, "tags"?,
+                                      "provenance"?…}`` → ``{"tracks": [... "share"], "refused": [{"file",
+                                      "error", "message"}]}`` (every file is tried; with ``Accept:
+                                      application/x-ndjson`` progress lines ``{"file", "done", "total"}``
+                                      come first; ``publishing``)
   GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir, cache used/quota,
                                       ``reachability`` (BitTorrent/HTTP ports, external address, port mapping),
                                       ``dhtMessages`` (DHT messages in/out since start)
@@ -34,6 +37,14 @@ Routes:
   DELETE /api/follow/{did}            stop following → ``{"did", "unfollowed": true}``
   GET  /api/following                 ``{"following": [{"did", "audio", "seq", "catalog", "tracks",
                                       "followedAt", "checkedAt", "error"}]}`` (spec §9 feeds)
+  GET  /api/artists/{did}             ``{"did", "name", "tracks", "following"}`` (``osp.apps.web.api``)
+  POST /api/upload?name=…             a raw file for the web app to publish → ``{"upload", "name", "size"}``
+  GET|POST /api/playlists             local playlists: list, create ``{"name", "tracks"?}``
+  GET|POST|DELETE /api/playlists/{id} one playlist: read, replace ``{"name"?, "tracks"?}``, delete
+  POST /api/login-link                bearer token only → ``{"url": ".../login?code=…", "expires"}`` (``osp ui``)
+  GET  /login?code=…                  one-time code → 303 to ``/`` with the session cookie (``osp.apps.web.routes``)
+  POST /api/logout                    clears the session cookie
+  GET  /, /app/{path}                 the web app (``static/app``)
 """
 
 from __future__ import annotations
