@@ -256,3 +256,26 @@ def test_the_body_deadline_grows_with_the_announced_size(tmp_path: Path) -> None
         control = Limits(**{**base.__dict__, "body_min_rate": min_rate})
         with serving(tmp_path / str(min_rate), (base, control)) as server:
             assert _paced_upload(server.control_url, server.token, 3 << 20, 6, 0.35) == expected, min_rate
+
+
+def test_a_track_being_fetched_shows_as_downloading_then_verified(tmp_path: Path, browser: dict[str, str],
+                                                                   srv: NodeServer, music: list[Path]) -> None:
+    """On the node that fetches it, a track is ``downloading`` (with its transfer) before it
+    is in the library, then ``fetched`` and ``verified``."""
+    from osp.node import TrackMetadata
+    from tests.integration.test_lifecycle import until
+
+    with node_server(tmp_path / "seeder", "127.0.0.43", upload_rate_limit=300_000) as seeder:
+        record = seeder.node.publish(music[1], TrackMetadata(title="Main theme")).track.record
+        fetch = httpx.post(f"{srv.control_url}/api/fetch", json={"track": record["id"], "peer": seeder.peer_url},
+                           headers=browser, timeout=30)
+        assert fetch.status_code == 200, fetch.text
+        url = f"{srv.control_url}/api/tracks/{record['id']}"
+        view = httpx.get(url, headers=browser).json()
+        assert view["origin"] is None, f"a 3 MB track at 300 kB/s is still downloading: {view['transfer']}"
+        assert view["verification"]["content"] == "downloading" and view["file"] is None
+        assert view["transfer"]["id"] == record["id"] and view["title"] == "Main theme"
+        done = until("the fetched track in the library", lambda: (v := httpx.get(url, headers=browser).json())
+                     and v["origin"] == "fetched" and v, timeout=45)
+        assert done["verification"]["content"] == "verified" and done["file"] == "ok"
+        assert done["transfer"]["state"] == "complete"
