@@ -106,7 +106,8 @@ def search_request(body: dict[str, Any]) -> tuple[Query, float]:
 
 def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float] | None = None) -> Starlette:
     """The ASGI app of the control listener; ``port_of()`` returns the bound port, ``clock()``
-    the Unix time stream credentials are checked against."""
+    (default ``node.clock``) the Unix time that stream credentials, login codes, session
+    cookies, uploads and playlists are stamped and checked with."""
     from osp.apps.web.api import api_routes  # here: osp.apps.web builds on osp.apps.http's modules
     from osp.apps.web.routes import web_routes
     from osp.apps.web.uploads import Uploads

@@ -31,7 +31,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from osp.apps.http.common import BodyIncomplete, BodyTooLarge
-from osp.core.errors import CallerError, ConflictError, NotFoundError, OspError
+from osp.core.errors import CallerError, ConflictError, CorruptDataError, NotFoundError, OspError
 
 MAX_UPLOAD = 1 << 30  #: bytes
 MAX_AGE = 24 * 3600.0  #: seconds an unpublished upload is kept
@@ -120,7 +120,8 @@ class Uploads:
 
     async def receive(self, request: Request) -> Upload:
         """Stream ``request``'s body into a new upload (module doc); ``BodyTooLarge``,
-        ``BodyIncomplete``, ``Busy``, ``ConflictError``, ``CallerError`` (no ``name``)."""
+        ``BodyIncomplete``, ``Busy``, ``ConflictError``, ``CallerError`` (no ``name``),
+        ``CorruptDataError`` (the disk refused it: full, read-only)."""
         name = request.query_params.get("name", "")
         if not name or len(name) > 1024:
             raise CallerError("name must be the file's name (at most 1024 characters)")
@@ -136,11 +137,13 @@ class Uploads:
                 raise ConflictError(f"{MAX_PENDING} uploads wait to be published: publish them or wait a day")
             upload_id = secrets.token_urlsafe(12)
             folder = self.root / upload_id
-            await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, mode=0o700))
             try:
+                await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, mode=0o700))
                 return await self._write(request, folder, sanitize_name(name), upload_id)
-            except BaseException:
+            except BaseException as exc:
                 shutil.rmtree(folder, ignore_errors=True)
+                if isinstance(exc, OSError):  # a full disk, a read-only data directory
+                    raise CorruptDataError(f"cannot store the upload in {self.root}: {exc.strerror or exc}") from exc
                 raise
         finally:
             self.active -= 1
