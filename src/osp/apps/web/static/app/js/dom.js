@@ -97,3 +97,26 @@ export function announce(text) {
   const region = document.getElementById('announcer');
   if (region) region.textContent = text;
 }
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const ICONS = {
+  play: 'M8 5v14l11-7z',
+  pause: 'M6 5h4v14H6zM14 5h4v14h-4z',
+  prev: 'M6 5h2v14H6zM9.5 12 19 5v14z',
+  next: 'M16 5h2v14h-2zM5 5l9.5 7L5 19z',
+};
+
+/** A small decorative SVG icon (aria-hidden; the button carries the name). */
+export function icon(name) {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '20');
+  svg.setAttribute('height', '20');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const path = document.createElementNS(SVG_NS, 'path');
+  path.setAttribute('d', ICONS[name]);
+  path.setAttribute('fill', 'currentColor');
+  svg.append(path);
+  return svg;
+}

@@ -1,6 +1,6 @@
 // The persistent player bar: previous / play-pause / next, a seek slider over the buffered
 // ranges, elapsed and total time, volume, now playing, and the player's honest status.
-import { fmtTime, h, replace } from './dom.js';
+import { fmtTime, h, icon, replace } from './dom.js';
 import { player } from './player.js';
 import { href } from './router.js';
 import { artistLabel } from './tracks.js';
@@ -14,9 +14,9 @@ export function mountPlayerBar(root) {
   const title = h('a', { class: 'np-title', 'data-testid': 'now-playing' }, 'Nothing playing');
   const artist = h('a', { class: 'np-artist' });
   const status = h('p', { class: 'np-status', role: 'status', 'aria-live': 'polite', 'data-testid': 'player-status' });
-  const prev = h('button', { type: 'button', class: 'icon', 'aria-label': 'Previous track', 'data-testid': 'prev', onclick: () => player.previous() }, '⏮');
-  const play = h('button', { type: 'button', class: 'icon play', 'aria-label': 'Play', 'data-testid': 'play-pause', onclick: () => player.toggle() }, '▶');
-  const next = h('button', { type: 'button', class: 'icon', 'aria-label': 'Next track', 'data-testid': 'next', onclick: () => player.next() }, '⏭');
+  const prev = h('button', { type: 'button', class: 'icon', 'aria-label': 'Previous track', 'data-testid': 'prev', onclick: () => player.previous() }, icon('prev'));
+  const play = h('button', { type: 'button', class: 'icon play', 'aria-label': 'Play', 'data-testid': 'play-pause', onclick: () => player.toggle() }, icon('play'));
+  const next = h('button', { type: 'button', class: 'icon', 'aria-label': 'Next track', 'data-testid': 'next', onclick: () => player.next() }, icon('next'));
   const buffered = h('div', { class: 'buffered', 'aria-hidden': 'true' });
   const seek = h('input', { type: 'range', class: 'seek', min: '0', max: '0', step: '1', value: '0', 'aria-label': 'Seek', 'aria-valuetext': '0:00 of –:––', 'data-testid': 'seek' });
   const elapsed = h('span', { class: 'time', 'data-testid': 'elapsed' }, '0:00');
@@ -65,7 +65,7 @@ export function mountPlayerBar(root) {
 
   function showPlaying() {
     const playing = !a.paused;
-    play.textContent = playing ? '⏸' : '▶';
+    play.replaceChildren(icon(playing ? 'pause' : 'play'));
     play.setAttribute('aria-label', playing ? 'Pause' : 'Play');
     root.classList.toggle('is-playing', playing);
   }

@@ -36,7 +36,7 @@ export function trackActions(item, { playlist = true } = {}) {
   const name = item.title;
   return h('div', { class: 'actions' },
     h('button', { type: 'button', class: 'primary', 'data-testid': 'play', 'aria-label': `Play ${name}`, onclick: () => player.playNow(item) }, 'Play'),
-    h('button', { type: 'button', 'data-testid': 'enqueue', 'aria-label': `Add ${name} to the queue`, onclick: () => {
+    h('button', { type: 'button', 'data-testid': 'enqueue', 'aria-label': `Add to queue: ${name}`, onclick: () => {
       queue.add(item);
       announce(`${name} added to the queue`);
     } }, 'Add to queue'),
@@ -66,7 +66,7 @@ export function copyButton(text, label) {
 export function playlistPicker(item) {
   const list = h('ul', { class: 'picker-list' });
   const details = h('details', { class: 'picker' },
-    h('summary', { 'data-testid': 'add-to-playlist', 'aria-label': `Add ${item.title} to a playlist` }, 'Add to playlist'),
+    h('summary', { 'data-testid': 'add-to-playlist', 'aria-label': `Add to playlist: ${item.title}` }, 'Add to playlist'),
     list);
   async function addTo(pl) {
     try {

@@ -12,7 +12,7 @@ function removeButton(item, row) {
     if (!armed) {
       armed = true;
       button.textContent = 'Confirm remove';
-      button.setAttribute('aria-label', `Confirm: remove ${item.title} from this node`);
+      button.setAttribute('aria-label', `Confirm remove: ${item.title} (from this node)`);
       setTimeout(() => {
         armed = false;
         button.textContent = 'Remove';

@@ -101,8 +101,8 @@ export async function playlistView(main, { arg: id }) {
           item.artist ? h('span', { class: 'by' }, ' by ', artistLink(item)) : null),
         h('div', { class: 'actions' },
           btn('Play', `Play ${item.title}`, () => { queue.replace(items()); player.load(queue.select(i)); }, 'play'),
-          btn('Up', `Move ${item.title} up`, () => save(moved(i, i - 1), [i - 1, 'up']), 'up', i === 0),
-          btn('Down', `Move ${item.title} down`, () => save(moved(i, i + 1), [i + 1, 'down']), 'down', i === n - 1),
+          btn('Up', `Up: move ${item.title} up`, () => save(moved(i, i - 1), [i - 1, 'up']), 'up', i === 0),
+          btn('Down', `Down: move ${item.title} down`, () => save(moved(i, i + 1), [i + 1, 'down']), 'down', i === n - 1),
           btn('Remove', `Remove ${item.title} from the playlist`, () => save(ids.filter((_, k) => k !== i), [Math.min(i, n - 2), 'remove']), 'remove')));
       li.addEventListener('dragstart', (e) => { dragFrom = i; e.dataTransfer.effectAllowed = 'move'; });
       li.addEventListener('dragover', (e) => { e.preventDefault(); });

@@ -22,7 +22,7 @@ function tagsOf(text) {
 
 export function publishView(main) {
   let files = [];
-  const input = h('input', { type: 'file', id: 'files', multiple: true, accept: 'audio/*,.ogg,.opus,.flac,.mp3,.wav,.m4a', 'data-testid': 'file-input', class: 'file-input' });
+  const input = h('input', { type: 'file', id: 'files', multiple: true, accept: 'audio/*,.ogg,.opus,.flac,.mp3,.wav,.m4a', 'data-testid': 'file-input', class: 'visually-hidden file-input' });
   const chosen = h('ul', { class: 'plain chosen', 'data-testid': 'chosen-files', 'aria-label': 'Chosen files' });
   const zone = h('div', { class: 'dropzone', 'data-testid': 'dropzone' },
     h('p', {}, 'Drop audio files here, or'),

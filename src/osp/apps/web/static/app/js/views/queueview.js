@@ -28,8 +28,8 @@ export function queueView(main) {
           current ? h('span', { class: 'note' }, 'now playing') : null),
         h('div', { class: 'actions' },
           btn('Play', `Play ${item.title} from here`, () => player.load(queue.select(i)), 'play'),
-          btn('Up', `Move ${item.title} up`, () => { focusAfter = [i - 1, 'up']; queue.move(i, -1); }, 'up', i === 0),
-          btn('Down', `Move ${item.title} down`, () => { focusAfter = [i + 1, 'down']; queue.move(i, 1); }, 'down', i === n - 1),
+          btn('Up', `Up: move ${item.title} up`, () => { focusAfter = [i - 1, 'up']; queue.move(i, -1); }, 'up', i === 0),
+          btn('Down', `Down: move ${item.title} down`, () => { focusAfter = [i + 1, 'down']; queue.move(i, 1); }, 'down', i === n - 1),
           btn('Remove', `Remove ${item.title} from the queue`, () => { focusAfter = [Math.min(i, n - 2), 'remove']; queue.remove(i); }, 'remove')));
     }));
     if (focusAfter) {
