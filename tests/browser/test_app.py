@@ -8,7 +8,12 @@ whole module; each test opens its own logged-in context where it needs one.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +41,13 @@ from tests.integration.nodes import jsonl, osp
 
 pytestmark = pytest.mark.interop
 
+SHOTS = os.environ.get("OSP_SCREENSHOTS")  #: a folder: the axe pass saves each page's screenshot there (docs/)
 REMOTE_TITLE = "Harbour Lights Webapp"
+WATCH_PLAYER = """() => { window.__ev = []; const a = window.ospPlayer.audio; const t0 = performance.now();
+  const log = (e) => window.__ev.push([Math.round(performance.now() - t0), e, a.currentTime, window.ospPlayer.status]);
+  for (const e of ['waiting', 'stalled', 'playing', 'seeking', 'seeked', 'error', 'emptied', 'loadstart', 'canplay'])
+    a.addEventListener(e, () => log(e));
+  window.ospPlayer.addEventListener('status', () => log('status')); }"""  #: the player's events, for a failure's report
 MY_TITLE = "Glacier Drift Webapp"
 
 
@@ -46,12 +57,12 @@ def nodes(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterat
     (0) and remote (3), whose track ``REMOTE_TITLE`` only the DHT can lead mine to."""
     need(Path(CHROMIUM).exists(), "chromium")
     pytest.importorskip("playwright.sync_api")
-    with Cluster(tmp_path_factory.mktemp("webapp"), 4, base=150, identities=(0, 3)) as cluster:
+    with Cluster(tmp_path_factory.mktemp("webapp"), 4, base=150, identities=(0, 2, 3)) as cluster:
         cluster.wait_ready(min_nodes=2, timeout=45)
         remote = cluster[3]
         track = jsonl(osp(remote.data_dir, "publish", str(music[1]), "--title", REMOTE_TITLE,
                           "--tag", "harbourtest", "--json"))[0]
-        yield {"mine": cluster[0], "remote": remote, "remote_track": track}
+        yield {"mine": cluster[0], "remote": remote, "remote_track": track, "cluster": cluster}
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +96,7 @@ def published(app: AppPage, nodes: dict[str, Any], music: list[Path]) -> dict[st
     app.go("publish")
     page.set_input_files("[data-testid=file-input]", str(music[0]))
     page.fill("[data-testid=title]", MY_TITLE)
+    page.fill("[data-testid=artist-name]", "Test Artist")
     page.select_option("[data-testid=license]", "CC-BY-4.0")
     page.fill("[data-testid=tags]", "ambient, webapptest")
     page.fill("[data-testid=generator]", "Test Generator")
@@ -143,7 +155,7 @@ def test_publish_through_the_page_shows_id_share_link_and_provenance(app: AppPag
                                                                       nodes: dict[str, Any], music: list[Path]) -> None:
     summary = published["record"]
     record = summary["record"]
-    assert record["title"] == MY_TITLE and record["license"] == "CC-BY-4.0"
+    assert record["title"] == MY_TITLE and record["license"] == "CC-BY-4.0" and record["artistName"] == "Test Artist"
     assert set(record["tags"]) >= {"ambient", "webapptest"}
     assert record["provenance"] == {"generator": "Test Generator", "model": "tg-1", "prompt": "slow glacier pads",
                                     "aiGenerated": True, "humanContribution": "arrangement"}
@@ -234,6 +246,45 @@ def test_play_a_local_and_a_remote_track_and_seek(app: AppPage, published: dict[
     app.wait_js("window.ospPlayer.audio.paused")
 
 
+def test_the_player_says_it_waits_for_peers_and_plays_on_when_the_peer_comes_back(
+        app: AppPage, nodes: dict[str, Any], music: list[Path], tmp_path: Path) -> None:
+    """A remote node seeding at 150 kB/s freezes (SIGSTOP) while we play its track: a seek
+    past the downloaded part stalls, the player says so, and it plays on from the seek
+    target once the peer is back (SIGCONT)."""
+    need(shutil.which("ffmpeg") is not None, "ffmpeg")
+    cluster: Cluster = nodes["cluster"]
+    slow = cluster[2]
+    slow.stop()
+    cluster.spawn(slow, ["--upload-limit", "150000"])
+    cluster.wait_started([slow], time.monotonic() + 30)
+    audio = tmp_path / "stall.ogg"  # bytes no node has yet
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(music[2]), "-c:a", "libvorbis", "-q:a", "2", str(audio)],
+                   check=True, timeout=60)
+    track = jsonl(osp(slow.data_dir, "publish", str(audio), "--title", "Stall Test Webapp", "--json"))[0]
+    search_page(app, "stall test webapp", track["id"])
+    assert slow.proc is not None
+    app.page.evaluate(WATCH_PLAYER)
+    app.page.locator(f"[data-testid=track-card][data-id='{track['id']}'] [data-testid=play]").click()
+    target = round(float(track["record"]["duration"]) * 0.85)
+    try:
+        app.wait_js("window.ospPlayer.audio.currentTime > 0.3", timeout=30)
+        os.kill(slow.proc.pid, signal.SIGSTOP)
+        try:
+            app.page.fill("[data-testid=seek]", str(target))
+            app.wait_js("window.ospPlayer.status === 'waiting for peers'", timeout=15)
+            assert "waiting for peers" in (app.page.text_content("[data-testid=player-status]") or "")
+        finally:
+            os.kill(slow.proc.pid, signal.SIGCONT)
+        app.wait_js(f"window.ospPlayer.audio.currentTime > {target + 0.3}", timeout=30)
+        assert abs(audio_state(app)["t"] - target) < 10
+        app.wait_js("window.ospPlayer.status === ''", timeout=10)
+    except Exception:
+        print(dumps([audio_state(app), app.page.evaluate("window.__ev"), api(nodes["mine"], "GET", "/api/transfers")]))
+        raise
+    app.page.click("[data-testid=play-pause]")
+    app.wait_js("window.ospPlayer.audio.paused")
+
+
 def test_follow_and_unfollow_from_the_artist_page(app: AppPage, nodes: dict[str, Any]) -> None:
     mine: Member = nodes["mine"]
     did = nodes["remote_track"]["artist"]
@@ -297,6 +348,7 @@ def test_axe_finds_no_serious_or_critical_violation(browser: Any, nodes: dict[st
     need(AXE.exists(), "axe-core in tests/js/node_modules (npm ci)")
     mine: Member = nodes["mine"]
     page = open_app(browser, mine, viewport, bypass_csp=True)  # axe is injected as a script: only here
+    label = "phone" if viewport == PHONE else "desktop"
     found: dict[str, Any] = {}
     try:
         for route in AXE_PAGES:
@@ -304,6 +356,8 @@ def test_axe_finds_no_serious_or_critical_violation(browser: Any, nodes: dict[st
             if route.startswith("search"):
                 page.wait_js("/^\\d+ results?$/.test(document.querySelector('[data-testid=search-status]').textContent)")
             page.page.wait_for_load_state("networkidle") if route != "transfers" else page.page.wait_for_timeout(500)
+            if SHOTS:
+                page.page.screenshot(path=str(Path(SHOTS) / f"{route.split('/')[0].split('?')[0]}-{label}.png"))
             violations = axe_violations(page)
             if violations:
                 found[route] = violations

@@ -24,7 +24,7 @@ export function href(name, arg, params) {
 /**
  * Start routing: `routes` maps a name to a view, `fallback` is the default name.
  * On each hash change the previous view's cleanup runs, `main` is emptied and the new
- * view renders; focus moves to the new page's h1 when the page (not just its query) changed.
+ * view renders into a fresh page element; focus moves to the new page's h1 when the page (not just its query) changed.
  */
 export function startRouter(main, routes, fallback, onRoute) {
   let cleanup = null;
@@ -40,9 +40,13 @@ export function startRouter(main, routes, fallback, onRoute) {
     const mine = ++token;
     const pageChanged = `${route.name}/${route.arg}` !== current;
     current = `${route.name}/${route.arg}`;
-    main.replaceChildren();
+    // Each view renders into a page of its own: a view still awaiting an answer after the
+    // user moved on writes into its detached page, never into the next view's.
+    const page = document.createElement('div');
+    page.className = 'page';
+    main.replaceChildren(page);
     onRoute(route);
-    const result = routes[route.name](main, route);
+    const result = routes[route.name](page, route);
     const done = await Promise.resolve(result).catch((err) => {
       console.error(err);
       return null;

@@ -55,10 +55,10 @@ export async function libraryView(main) {
     const row = h('tr', { dataset: { id: item.id } });
     row.append(
       h('th', { scope: 'row' }, h('a', { href: href('track', item.id) }, item.title)),
-      h('td', {}, artistLink(item)),
-      h('td', { class: 'num' }, fmtTime(item.duration)),
-      h('td', {}, t.origin === 'published' ? 'published' : 'fetched'),
-      h('td', {}, String(t.file || '')),
+      h('td', { 'data-label': 'Artist' }, artistLink(item)),
+      h('td', { class: 'num', 'data-label': 'Duration' }, fmtTime(item.duration)),
+      h('td', { 'data-label': 'Origin' }, t.origin === 'published' ? 'published' : 'fetched'),
+      h('td', { 'data-label': 'File' }, String(t.file || '')),
       h('td', {}, trackActions(item, { playlist: false }), removeButton(item, row)));
     body.append(row);
   }

@@ -28,6 +28,7 @@ export function publishView(main) {
     h('p', {}, 'Drop audio files here, or'),
     h('label', { for: 'files', class: 'button' }, 'Choose files…'), input, chosen);
   const title = h('input', { type: 'text', maxlength: '512', 'data-testid': 'title' });
+  const artistName = h('input', { type: 'text', maxlength: '256', autocomplete: 'name', 'data-testid': 'artist-name' });
   const license = h('select', { 'data-testid': 'license' }, LICENSES.map((l) => h('option', { value: l }, l)));
   const tags = h('input', { type: 'text', 'data-testid': 'tags' });
   const generator = h('input', { type: 'text', maxlength: '256', 'data-testid': 'generator' });
@@ -86,6 +87,7 @@ export function publishView(main) {
       if (human.value) provenance.humanContribution = human.value;
       const body = { uploads: ids, license: license.value, tags: tagsOf(tags.value) };
       if (title.value.trim()) body.title = title.value.trim();
+      if (artistName.value.trim()) body.artistName = artistName.value.trim();
       if (Object.keys(provenance).length) body.provenance = provenance;
       const done = new Map();
       let answer = null;
@@ -127,6 +129,7 @@ export function publishView(main) {
   main.append(heading('Publish'), h('form', { class: 'publish', onsubmit: run },
     zone,
     field('title', 'Title', title, titleHint),
+    field('artist-name', 'Artist name', artistName, 'Optional: the name listeners see next to your did:key.'),
     field('license', 'License', license),
     field('tags', 'Tags', tags, 'Comma separated, e.g. ambient, piano'),
     h('fieldset', {}, h('legend', {}, 'AI provenance (optional: say how the music was made)'),

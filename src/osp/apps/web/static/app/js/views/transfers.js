@@ -10,8 +10,9 @@ const POLL_MS = 1000;
 function makeRow(t) {
   const progress = h('progress', { max: '1', value: '0', 'aria-label': `Progress of ${t.title || t.id}` });
   const cells = {
-    progress, pct: h('span', { class: 'num' }), state: h('td'), peers: h('td', { class: 'num' }),
-    rate: h('td', { class: 'num' }), sources: h('td'),
+    progress, pct: h('span', { class: 'num' }), state: h('td', { 'data-label': 'State' }),
+    peers: h('td', { class: 'num', 'data-label': 'Peers' }), rate: h('td', { class: 'num', 'data-label': 'Rate' }),
+    sources: h('td', { 'data-label': 'Sources' }),
   };
   const cancel = h('button', { type: 'button', 'aria-label': `Cancel ${t.title || t.id}`, 'data-testid': 'cancel' }, 'Cancel');
   cancel.addEventListener('click', async () => {
