@@ -208,10 +208,17 @@ def test_search_finds_the_local_track_at_once_and_the_remote_one_over_the_dht(
     app.page.wait_for_selector(f"[data-testid=track-card][data-id='{published['id']}']")
 
 
-def play_and_seek(app: AppPage, duration: float) -> None:
+def playing(track_id: str, after: float = 0.3) -> str:
+    """JS: the player plays ``track_id`` (its own stream) past ``after`` seconds."""
+    return (f"window.ospPlayer.item && window.ospPlayer.item.id === {track_id!r} && !window.ospPlayer.audio.paused"
+            f" && window.ospPlayer.audio.src.endsWith('/stream/' + encodeURIComponent({track_id!r}))"
+            f" && window.ospPlayer.audio.currentTime > {after}")
+
+
+def play_and_seek(app: AppPage, track_id: str, duration: float) -> None:
     """After a Play click: the audio plays (``playing``, currentTime advances), then a seek
     to the middle through the seek slider lands near its target (``seeked``)."""
-    app.wait_js("window.ospPlayer.audio.currentTime > 0.3 && !window.ospPlayer.audio.paused", timeout=30)
+    app.wait_js(playing(track_id), timeout=30)
     start = audio_state(app)["t"]
     app.wait_js(f"window.ospPlayer.audio.currentTime > {start + 0.3}", timeout=10)
     target = round(duration / 2)
@@ -231,7 +238,7 @@ def test_play_a_local_and_a_remote_track_and_seek(app: AppPage, published: dict[
     app.go("library", "[data-testid=library]")
     row = app.page.locator(f"[data-testid=library] tr[data-id='{published['id']}']")
     row.locator("[data-testid=play]").click()
-    play_and_seek(app, float(published["record"]["record"]["duration"]))
+    play_and_seek(app, published["id"], float(published["record"]["record"]["duration"]))
     assert (app.page.text_content("[data-testid=now-playing]") or "") == MY_TITLE
     app.page.click("[data-testid=play-pause]")
     app.wait_js("window.ospPlayer.audio.paused")
@@ -239,7 +246,7 @@ def test_play_a_local_and_a_remote_track_and_seek(app: AppPage, published: dict[
     remote = nodes["remote_track"]
     search_page(app, "harbour lights webapp", remote["id"])
     app.page.locator(f"[data-testid=track-card][data-id='{remote['id']}'] [data-testid=play]").click()
-    play_and_seek(app, float(remote["record"]["duration"]))
+    play_and_seek(app, remote["id"], float(remote["record"]["duration"]))
     assert (app.page.text_content("[data-testid=now-playing]") or "") == REMOTE_TITLE
     assert any(t["id"] == remote["id"] for t in api(nodes["mine"], "GET", "/api/tracks")["tracks"])
     app.page.click("[data-testid=play-pause]")
@@ -267,7 +274,7 @@ def test_the_player_says_it_waits_for_peers_and_plays_on_when_the_peer_comes_bac
     app.page.locator(f"[data-testid=track-card][data-id='{track['id']}'] [data-testid=play]").click()
     target = round(float(track["record"]["duration"]) * 0.85)
     try:
-        app.wait_js("window.ospPlayer.audio.currentTime > 0.3", timeout=30)
+        app.wait_js(playing(track["id"]), timeout=30)
         os.kill(slow.proc.pid, signal.SIGSTOP)
         try:
             app.page.fill("[data-testid=seek]", str(target))

@@ -132,6 +132,11 @@ export class Player extends EventTarget {
     this.retries = 0;
     this.lastGood = 0;
     this.resumeAt = null;
+    if (this.audio.src) { // the previous track stops now, not when the next one is ready
+      this.audio.pause();
+      this.audio.removeAttribute('src');
+      this.audio.load();
+    }
     this.dispatchEvent(new Event('track'));
     if (!item.local) {
       this.setStatus('getting it from the network…');
