@@ -215,9 +215,21 @@ def playing(track_id: str, after: float = 0.3) -> str:
             f" && window.ospPlayer.audio.currentTime > {after}")
 
 
-def play_and_seek(app: AppPage, track_id: str, duration: float) -> None:
+TIME_CLICKS = """() => { window.__timing = {};
+  document.addEventListener('click', (e) => {
+    if (e.target.closest('[data-testid=play]')) window.__timing = {click: performance.now()};
+  }, true);
+  const a = window.ospPlayer.audio;
+  a.addEventListener('playing', () => { window.__timing.playing ??= performance.now(); });
+  a.addEventListener('seeking', () => { window.__timing.seeking = performance.now(); });
+  a.addEventListener('seeked', () => { window.__timing.seeked = performance.now(); }); }"""
+"""Times a Play click to the first ``playing`` event, and ``seeking`` to ``seeked`` (ms)."""
+
+
+def play_and_seek(app: AppPage, track_id: str, duration: float, what: str) -> None:
     """After a Play click: the audio plays (``playing``, currentTime advances), then a seek
-    to the middle through the seek slider lands near its target (``seeked``)."""
+    to the middle through the seek slider lands near its target (``seeked``).  Prints the
+    times from the click to ``playing`` and of the seek."""
     app.wait_js(playing(track_id), timeout=30)
     start = audio_state(app)["t"]
     app.wait_js(f"window.ospPlayer.audio.currentTime > {start + 0.3}", timeout=10)
@@ -229,6 +241,8 @@ def play_and_seek(app: AppPage, track_id: str, duration: float) -> None:
     state = audio_state(app)
     assert abs(state["t"] - target) < 3, dumps(state)
     app.wait_js(f"window.ospPlayer.audio.currentTime > {target + 0.3}", timeout=15)  # it plays on from there
+    t = app.page.evaluate("window.__timing")
+    print(f"{what}: click → playing {t['playing'] - t['click']:.0f} ms, seek {t['seeked'] - t['seeking']:.0f} ms")
     label = app.page.get_attribute("[data-testid=seek]", "aria-valuetext") or ""
     assert re.fullmatch(r"\d+:\d\d of \d+:\d\d", label), label
 
@@ -237,8 +251,9 @@ def test_play_a_local_and_a_remote_track_and_seek(app: AppPage, published: dict[
                                                   nodes: dict[str, Any]) -> None:
     app.go("library", "[data-testid=library]")
     row = app.page.locator(f"[data-testid=library] tr[data-id='{published['id']}']")
+    app.page.evaluate(TIME_CLICKS)
     row.locator("[data-testid=play]").click()
-    play_and_seek(app, published["id"], float(published["record"]["record"]["duration"]))
+    play_and_seek(app, published["id"], float(published["record"]["record"]["duration"]), "local track")
     assert (app.page.text_content("[data-testid=now-playing]") or "") == MY_TITLE
     app.page.click("[data-testid=play-pause]")
     app.wait_js("window.ospPlayer.audio.paused")
@@ -246,9 +261,19 @@ def test_play_a_local_and_a_remote_track_and_seek(app: AppPage, published: dict[
     remote = nodes["remote_track"]
     search_page(app, "harbour lights webapp", remote["id"])
     app.page.locator(f"[data-testid=track-card][data-id='{remote['id']}'] [data-testid=play]").click()
-    play_and_seek(app, remote["id"], float(remote["record"]["duration"]))
+    play_and_seek(app, remote["id"], float(remote["record"]["duration"]), "remote track (fetched on demand)")
     assert (app.page.text_content("[data-testid=now-playing]") or "") == REMOTE_TITLE
     assert any(t["id"] == remote["id"] for t in api(nodes["mine"], "GET", "/api/tracks")["tracks"])
+    # Space plays and pauses when the focus is not in a field or on a control
+    app.page.evaluate("document.activeElement.blur()")
+    app.page.keyboard.press("Space")
+    app.wait_js("window.ospPlayer.audio.paused")
+    app.page.wait_for_selector("[data-testid=play-pause][aria-label=Play]")  # the button says what it will do
+    app.page.keyboard.press("Space")
+    app.wait_js("!window.ospPlayer.audio.paused")
+    app.page.focus("[data-testid=search-input]")
+    app.page.keyboard.press("Space")  # typed into the field: the player goes on
+    assert not app.page.evaluate("window.ospPlayer.audio.paused")
     app.page.click("[data-testid=play-pause]")
     app.wait_js("window.ospPlayer.audio.paused")
 
