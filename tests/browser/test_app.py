@@ -317,6 +317,38 @@ def test_the_player_says_it_waits_for_peers_and_plays_on_when_the_peer_comes_bac
     app.wait_js("window.ospPlayer.audio.paused")
 
 
+def test_a_network_track_page_and_the_artist_network_catalog(app: AppPage, nodes: dict[str, Any],
+                                                             tmp_path: Path, music: list[Path]) -> None:
+    """A track only the remote node has: its artist page lists it under "On the network",
+    its page says "not in your library" (the record resolved over the DHT) and Get
+    downloads it, shown on the transfers page."""
+    need(shutil.which("ffmpeg") is not None, "ffmpeg")
+    remote: Member = nodes["remote"]
+    audio = tmp_path / "excerpt.ogg"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(music[0]), "-t", "20", "-c:a", "libvorbis", str(audio)],
+                   check=True, timeout=60)
+    track = jsonl(osp(remote.data_dir, "publish", str(audio), "--title", "Network Only Webapp", "--json"))[0]
+
+    def listed() -> bool:
+        app.go(f"artist/{track['artist']}", "[data-testid=follow]")
+        app.wait_js("/^\\d+ results?$/.test(document.querySelector('[data-testid=network-status]').textContent)", 20)
+        return app.page.locator(f"[data-testid=network-catalog] [data-id='{track['id']}']").count() == 1
+
+    until("the artist's network catalog lists the new track", listed, 40)
+    app.page.click(f"[data-testid=network-catalog] [data-id='{track['id']}'] a.title")
+    app.page.wait_for_selector("[data-testid=not-in-library]", timeout=30_000)
+    assert app.page.text_content("main h1") == "Network Only Webapp"
+    assert app.page.text_content("[data-testid=cid]") == track["record"]["cid"]
+    app.page.click("[data-testid=get]")
+    app.page.wait_for_url(re.compile(r".*#/transfers$"))
+    row = app.page.locator(f"[data-testid=transfers] tr[data-id='{track['id']}']")
+    row.wait_for()
+    until("complete", lambda: "complete" in row.inner_text() or "seeding" in row.inner_text(), 30)
+    assert app.page.eval_on_selector(f"[data-testid=transfers] tr[data-id='{track['id']}'] progress", "p => p.value") == 1
+    app.go(f"track/{track['id']}", "[data-testid=verification]")
+    assert "Content verified" in (app.page.text_content("[data-testid=verification]") or "")
+
+
 def test_follow_and_unfollow_from_the_artist_page(app: AppPage, nodes: dict[str, Any]) -> None:
     mine: Member = nodes["mine"]
     did = nodes["remote_track"]["artist"]
