@@ -95,7 +95,7 @@ def open_app(browser: Any, node: Member, viewport: dict[str, int] | None = None,
     context.add_init_script(WATCH_CSP)
     page = context.new_page()
     app = AppPage(context, page, node.control)
-    page.on("console", lambda m: app.console.append(f"{m.type}: {m.text}"))
+    page.on("console", lambda m: app.console.append(f"{m.type}: {m.text} [{m.location.get('url', '')}]"))
     page.on("pageerror", lambda e: app.console.append(f"pageerror: {e}"))
     if keep_bodies:
         def keep(response: Any) -> None:
