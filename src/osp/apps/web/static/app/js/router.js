@@ -57,8 +57,8 @@ export function startRouter(main, routes, fallback, onRoute) {
     }
     cleanup = done;
     if (pageChanged) {
-      const heading = main.querySelector('h1');
-      if (heading && document.activeElement === document.body) {
+      const heading = page.querySelector('h1');
+      if (heading && !page.contains(document.activeElement)) { // the view may have focused a field itself
         heading.setAttribute('tabindex', '-1');
         heading.focus({ preventScroll: true });
       }

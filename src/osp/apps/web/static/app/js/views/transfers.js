@@ -6,6 +6,7 @@ import { href } from '../router.js';
 import { errorBox, heading } from './common.js';
 
 const POLL_MS = 1000;
+const ACTIVE = new Set(['resolving', 'checking', 'downloading', 'verifying']); // osp.node.fetch.ACTIVE_STATES
 
 function makeRow(t) {
   const progress = h('progress', { max: '1', value: '0', 'aria-label': `Progress of ${t.title || t.id}` });
@@ -39,7 +40,7 @@ function update(row, t) {
   row.cells.rate.textContent = fmtRate(Number(t.rate) || 0);
   const s = t.sources || {};
   row.cells.sources.textContent = `${Number(s.bittorrent) || 0} BitTorrent, ${Number(s.webSeeds) || 0} web seed`;
-  const active = !['complete', 'seeding', 'cancelled', 'failed', 'error'].includes(String(t.state));
+  const active = ACTIVE.has(String(t.state));
   row.cancel.hidden = !active;
 }
 
