@@ -431,6 +431,30 @@ def test_axe_finds_no_serious_or_critical_violation(browser: Any, nodes: dict[st
     assert found == {}, dumps(found)
 
 
+def test_phone_width_has_a_menu_and_no_sideways_scrolling(browser: Any, nodes: dict[str, Any],
+                                                          published: dict[str, Any]) -> None:
+    """At 360 px every page fits the width (no horizontal scrolling); the navigation folds
+    into a Menu button that opens and closes it."""
+    page = open_app(browser, nodes["mine"], {"width": 360, "height": 740})
+    try:
+        wide = {}
+        for route in AXE_PAGES:
+            page.go(route.format(id=published["id"], did=nodes["remote_track"]["artist"]))
+            width = page.page.evaluate("document.documentElement.scrollWidth")
+            if width > 360:
+                wide[route] = width
+        assert wide == {}
+        nav_link = page.page.locator("#nav a[data-route=library]")
+        assert not nav_link.is_visible()
+        page.page.click("[data-testid=menu-toggle]")
+        assert nav_link.is_visible() and page.page.get_attribute("[data-testid=menu-toggle]", "aria-expanded") == "true"
+        nav_link.click()
+        page.page.wait_for_selector("[data-testid=library]")
+        assert not nav_link.is_visible() and page.page.get_attribute("[data-testid=menu-toggle]", "aria-expanded") == "false"
+    finally:
+        page.context.close()
+
+
 def test_every_page_keeps_the_csp_and_logs_no_error(app: AppPage, published: dict[str, Any],
                                                     nodes: dict[str, Any]) -> None:
     for route in AXE_PAGES:
