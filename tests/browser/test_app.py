@@ -350,6 +350,33 @@ def test_a_network_track_page_and_the_artist_network_catalog(app: AppPage, nodes
     assert "Content verified" in (app.page.text_content("[data-testid=verification]") or "")
 
 
+def test_the_player_reloads_a_broken_stream_with_backoff(app: AppPage, published: dict[str, Any]) -> None:
+    """The first two ``/stream/`` requests fail (connection reset): the player says it is
+    reconnecting, retries with backoff, and plays."""
+    failed: list[str] = []
+
+    def fail_twice(route: Any) -> None:
+        if len(failed) < 2:
+            failed.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    app.go("library", "[data-testid=library]")
+    app.page.evaluate(WATCH_PLAYER)
+    app.page.route("**/stream/**", fail_twice)
+    try:
+        app.page.locator(f"[data-testid=library] tr[data-id='{published['id']}'] [data-testid=play]").click()
+        app.wait_js(playing(published["id"]), timeout=30)
+    finally:
+        app.page.unroute("**/stream/**", fail_twice)
+    statuses = [e[3] for e in app.page.evaluate("window.__ev") if e[1] == "status"]
+    assert len(failed) == 2 and any(s.startswith("reconnecting") for s in statuses), dumps(statuses)
+    assert app.page.evaluate("window.ospPlayer.status") == ""
+    app.page.click("[data-testid=play-pause]")
+    app.wait_js("window.ospPlayer.audio.paused")
+
+
 def test_follow_and_unfollow_from_the_artist_page(app: AppPage, nodes: dict[str, Any]) -> None:
     mine: Member = nodes["mine"]
     did = nodes["remote_track"]["artist"]
