@@ -88,10 +88,12 @@ class AppPage:
 
 
 def open_app(browser: Any, node: Member, viewport: dict[str, int] | None = None, url: str | None = None,
-             bypass_csp: bool = False, keep_bodies: bool = False) -> AppPage:
+             bypass_csp: bool = False, keep_bodies: bool = False, dark: bool = False) -> AppPage:
     """A new context logged in through a login link (``url``, else a fresh one); the page
-    lands on the app. ``keep_bodies``: record every response body the page fetched."""
-    context = browser.new_context(viewport=viewport or DESKTOP, bypass_csp=bypass_csp)
+    lands on the app. ``keep_bodies``: record every response body the page fetched;
+    ``dark``: the browser prefers a dark color scheme."""
+    context = browser.new_context(viewport=viewport or DESKTOP, bypass_csp=bypass_csp,
+                                  color_scheme="dark" if dark else "light")
     context.add_init_script(WATCH_CSP)
     page = context.new_page()
     app = AppPage(context, page, node.control)

@@ -434,13 +434,14 @@ AXE_PAGES = ["search?q=glacier", "track/{id}", "artist/{did}", "library", "trans
              "queue", "following"]
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize(("viewport", "dark"), [(DESKTOP, False), (PHONE, False), (PHONE, True)],
+                         ids=["desktop", "phone", "phone-dark"])
 def test_axe_finds_no_serious_or_critical_violation(browser: Any, nodes: dict[str, Any], published: dict[str, Any],
-                                                    viewport: dict[str, int]) -> None:
+                                                    viewport: dict[str, int], dark: bool) -> None:
     need(AXE.exists(), "axe-core in tests/js/node_modules (npm ci)")
     mine: Member = nodes["mine"]
-    page = open_app(browser, mine, viewport, bypass_csp=True)  # axe is injected as a script: only here
-    label = "phone" if viewport == PHONE else "desktop"
+    page = open_app(browser, mine, viewport, bypass_csp=True, dark=dark)  # axe is injected as a script: only here
+    label = ("phone" if viewport == PHONE else "desktop") + ("-dark" if dark else "")
     found: dict[str, Any] = {}
     try:
         for route in AXE_PAGES:

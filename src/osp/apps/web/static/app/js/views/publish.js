@@ -40,7 +40,7 @@ export function publishView(main) {
   const status = h('p', { role: 'status', 'aria-live': 'polite', 'data-testid': 'publish-status' });
   const results = h('div', { 'data-testid': 'publish-results' });
   const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'publish' }, 'Publish');
-  const titleHint = 'Optional; taken from the file’s tags when empty (with several files, each keeps its own).';
+  const titleHint = 'Optional: when empty, each file’s own title tag (or its file name) is used.';
 
   function setFiles(list) {
     files = [...list].filter((f) => f.size > 0);
