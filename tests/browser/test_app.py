@@ -332,7 +332,7 @@ def test_a_network_track_page_and_the_artist_network_catalog(app: AppPage, nodes
     def listed() -> bool:
         app.go(f"artist/{track['artist']}", "[data-testid=follow]")
         app.wait_js("/^\\d+ results?$/.test(document.querySelector('[data-testid=network-status]').textContent)", 20)
-        return app.page.locator(f"[data-testid=network-catalog] [data-id='{track['id']}']").count() == 1
+        return bool(app.page.locator(f"[data-testid=network-catalog] [data-id='{track['id']}']").count() == 1)
 
     until("the artist's network catalog lists the new track", listed, 40)
     app.page.click(f"[data-testid=network-catalog] [data-id='{track['id']}'] a.title")

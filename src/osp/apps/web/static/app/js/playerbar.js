@@ -119,4 +119,25 @@ export function mountPlayerBar(root) {
     player.toggle();
   });
   showPlaying();
+  mediaSession();
+}
+
+/** Media keys and the system's now-playing panel (where the browser has them). */
+function mediaSession() {
+  if (!('mediaSession' in navigator) || typeof MediaMetadata === 'undefined') return;
+  const session = navigator.mediaSession;
+  player.addEventListener('track', () => {
+    const item = player.item;
+    session.metadata = new MediaMetadata({ title: item.title, artist: artistLabel(item) });
+  });
+  const actions = {
+    play: () => player.play(),
+    pause: () => player.audio.pause(),
+    previoustrack: () => player.previous(),
+    nexttrack: () => player.next(),
+    seekto: (details) => player.seek(details.seekTime),
+  };
+  for (const [action, handler] of Object.entries(actions)) {
+    try { session.setActionHandler(action, handler); } catch { /* not supported here */ }
+  }
 }
