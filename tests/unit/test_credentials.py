@@ -51,3 +51,35 @@ def test_non_ascii_digits_are_not_numbers_anywhere_a_peer_writes_one() -> None:
     assert magnet.infohash == "a" * 40
     with pytest.raises(CallerError):
         parse_hostport("127.0.0.1:\u00b2")
+
+
+def test_login_codes_are_single_use_expire_and_stay_bounded() -> None:
+    from osp.apps.http.credentials import LoginCodes
+
+    codes = LoginCodes(ttl=120, cap=4)
+    code, expires = codes.issue(now=1000.0)
+    assert expires == 1120.0 and len(code) >= 43
+    assert not codes.redeem(code + "x", 1001.0) and not codes.redeem("", 1001.0) and not codes.redeem("a" * 200, 1001.0)
+    assert codes.redeem(code, 1119.9)
+    assert not codes.redeem(code, 1119.9)  # used up
+    late, _ = codes.issue(now=1000.0)
+    assert not codes.redeem(late, 1120.0)  # expired (and gone)
+    issued = [codes.issue(now=2000.0 + i)[0] for i in range(6)]  # past the cap: the oldest go first
+    assert len(codes._codes) == 4
+    assert not codes.redeem(issued[0], 2010.0) and not codes.redeem(issued[1], 2010.0)
+    assert all(codes.redeem(c, 2010.0) for c in issued[2:])
+
+
+def test_session_cookie_is_bound_to_token_and_time() -> None:
+    from osp.apps.http.credentials import SESSION_TTL, check_session, session_value
+
+    value = session_value(TOKEN, now=1000.0)
+    assert value.split(".")[0] == str(1000 + SESSION_TTL) and TOKEN not in value
+    assert check_session(TOKEN, value, 1000.0 + SESSION_TTL - 1)
+    assert not check_session(TOKEN, value, 1000.0 + SESSION_TTL)  # expired
+    assert not check_session("u" * 43, value, 1001.0)  # the token changed: every session ends
+    expires, mac = value.split(".")
+    assert not check_session(TOKEN, f"{int(expires) + 10 * SESSION_TTL}.{mac}", 1001.0)
+    assert not check_session(TOKEN, stream_credential(TOKEN, "session", 1000.0), 1001.0)  # not a stream credential
+    for junk in ("", ".", "x.y", "9" * 40 + ".abc", TOKEN, "\u00b2\u00b2.x", f"{expires}.{mac}{'A' * 100}"):
+        assert not check_session(TOKEN, junk, 1001.0)

@@ -112,4 +112,15 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX search_keys_track ON search_keys(track_id);
     """,
+    # 6: the web app's local playlists (issue 9): private to this node, never published
+    """
+    CREATE TABLE playlists (
+        id TEXT PRIMARY KEY,         -- pl- and 16 random base64url characters
+        name TEXT NOT NULL,
+        tracks TEXT NOT NULL,        -- JSON list of track ids, in play order (repeats allowed)
+        created REAL NOT NULL,       -- Unix seconds
+        updated REAL NOT NULL        -- Unix seconds
+    );
+    CREATE INDEX playlists_created ON playlists(created);
+    """,
 ]

@@ -455,6 +455,11 @@ class Library:
                          "LIMIT ? OFFSET ?", (limit, offset))
         return [TrackRow(*row) for row in rows]  # type: ignore[arg-type]
 
+    def tracks_by_artist(self, artist: str, limit: int = 10_000) -> list[TrackRow]:
+        """The tracks of the did:key ``artist``, newest first, whatever their file state."""
+        rows = self._all("SELECT * FROM tracks WHERE artist=? ORDER BY added_at DESC, id LIMIT ?", (artist, limit))
+        return [TrackRow(*row) for row in rows]  # type: ignore[arg-type]
+
     def track(self, track_id: str, *, available: bool = False) -> TrackRow | None:
         rows = self._all(f"SELECT tracks.* FROM tracks{_OK if available else ''} WHERE id=?", (track_id,))
         return TrackRow(*rows[0]) if rows else None  # type: ignore[arg-type]

@@ -169,7 +169,7 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
                 results.extend(answer["tracks"] + answer["refused"])
                 advance(f, None, None)
     else:
-        from osp.apps.http.control import metadata_from, publish_each
+        from osp.apps.http.publishing import metadata_from, publish_each
         from osp.node.core import Node
 
         meta = metadata_from(body)
@@ -268,7 +268,7 @@ def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[[P
 def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
     """List the library: title, artist, duration, size, license, AI flag, origin, id."""
     from osp.apps.cli.views import ls_rows, sort_tracks, table_lines
-    from osp.apps.http.control import track_summary
+    from osp.apps.http.shapes import track_summary
     from osp.library.store import Library
     from osp.records.canonical import strict_loads
 

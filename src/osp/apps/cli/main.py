@@ -1,12 +1,21 @@
 """``osp``: the OpenSound Protocol node on the command line (entry point).
 
-The commands live in ``library_cmds``, ``network_cmds`` and ``transfer_cmds``; importing them registers
+The commands live in ``library_cmds``, ``network_cmds``, ``transfer_cmds``, ``search_cmds``,
+``status_cmds``, ``feed_cmds`` and ``ui_cmds``; importing them registers
 them on the ``cli`` group from ``base``.
 """
 
 from __future__ import annotations
 
-from osp.apps.cli import feed_cmds, library_cmds, network_cmds, search_cmds, status_cmds, transfer_cmds  # noqa: F401  (registers the commands)
+from osp.apps.cli import (  # noqa: F401  (registers the commands)
+    feed_cmds,
+    library_cmds,
+    network_cmds,
+    search_cmds,
+    status_cmds,
+    transfer_cmds,
+    ui_cmds,
+)
 from osp.apps.cli.base import cli, install_sigterm_handler, silence_stdout, stdout_closed
 
 __all__ = ["cli", "main"]

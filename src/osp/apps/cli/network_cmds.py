@@ -173,7 +173,7 @@ def resolve_cmd(c: Ctx, track: str, peer: str | None, as_json: bool, listen: str
 
     Without --peer a track id is looked up on the DHT (--bootstrap, --listen, --no-dht
     apply when no node runs for the data directory; a running node uses its own DHT)."""
-    from osp.apps.http.control import track_summary
+    from osp.apps.http.shapes import track_summary
 
     running = c.running()
     if running:
@@ -303,7 +303,7 @@ def get_cmd(c: Ctx, track: str, peers: tuple[str, ...], gateway: str | None, out
         shutil.copyfile(path, out_file)  # a path the user typed: theirs to overwrite, as cp does
         path = out_file
     if as_json:
-        from osp.apps.http.control import track_summary
+        from osp.apps.http.shapes import track_summary
         from osp.records.canonical import strict_loads
 
         emit_json({**track_summary(strict_loads(row.record), row.infohash), "path": str(path)})

@@ -1,15 +1,17 @@
-"""Helpers shared by both listeners: error mapping, bounded bodies and Range responses."""
+"""Helpers shared by both listeners: error mapping, bounded bodies, JSON bodies and Range responses."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from osp.core.errors import CallerError, OspError
+from osp.core.errors import CallerError, IntegrityError, OspError
 from osp.distribution.gateway import RangeNotSatisfiable, parse_range
+from osp.records.canonical import strict_loads
 
 Handler = Callable[[Request], Awaitable[Response]]
 log = logging.getLogger("osp.http")
@@ -129,3 +131,16 @@ def ranged(
         return Response(status_code=status, headers=hdrs, media_type=mime)
     return StreamingResponse(_guarded(read(first, last), request.url.path[:120]), status_code=status, headers=hdrs,
                              media_type=mime)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The JSON object of a control POST body (every POST route reads it here).  Malformed
+    JSON, a body too deep or too large is the caller's fault: ``CallerError`` (400), not the
+    ``IntegrityError`` (422) ``strict_loads`` raises for a peer's bytes."""
+    try:
+        body = strict_loads(await read_body(request, 1024 * 1024), max_bytes=1024 * 1024, max_depth=16)
+    except IntegrityError as exc:
+        raise CallerError(f"the request body is not valid JSON: {exc.message}") from exc
+    if not isinstance(body, dict):
+        raise CallerError("the request body must be a JSON object")
+    return body

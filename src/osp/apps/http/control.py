@@ -1,22 +1,25 @@
-"""The control listener: the local user's API, on loopback only.
+"""The control listener: the local user's API and web app, on loopback only.
 
-Every request must carry the bearer token from ``<data_dir>/api-token`` (GETs too; a
-media player opens ``/stream/{id}?t=CREDENTIAL`` instead, with a short-lived credential
-from ``POST /api/stream-url`` that opens that one track's stream and nothing else; the
-token itself is never accepted in a query string), a ``Host``
-that is a loopback name with the bound port (DNS rebinding), and no foreign ``Origin``.
-POST bodies are JSON only, at most 1 MiB (413 past it, read incrementally).  No GET
-changes state.  Outbound work (publish, resolve, fetch) runs on its own small worker
-budget, so slow peers cannot take the workers ``/api/tracks`` and ``/stream/`` need.  Source addresses are never trusted
-(design.md §4).
+``guard.ControlGuard`` checks every request first: a ``Host`` that is a loopback name with
+the bound port (DNS rebinding), no foreign ``Origin``, and credentials — the bearer token
+from ``<data_dir>/api-token`` (GETs too; never accepted in a query string or cookie), a
+media player's short-lived ``/stream/{id}?t=CREDENTIAL`` from ``POST /api/stream-url`` that
+opens that one track's stream and nothing else, or the web app's ``osp_session`` cookie
+(``osp ui``'s one-time login link; cookie writes need ``Origin``).  POST bodies are JSON
+only, at most 1 MiB (413 past it, read incrementally), but ``/api/upload``'s raw file.  No
+GET changes state (but ``/login``, which uses a one-time code up).  Outbound work (publish,
+resolve, fetch) runs on its own small worker budget, so slow peers cannot take the workers
+``/api/tracks`` and ``/stream/`` need.  Source addresses are never trusted (design.md §4).
 
 Routes:
   GET  /api/node                      node info and listener URLs, ``reachability`` (``network.reachability_report``)
   GET  /api/tracks                    the library (signed records, ``origin``, ``added``)
-  POST /api/publish                   ``{"paths": [...], "title"?, "license"?, "tags"?, "provenance"?…}``
-                                      → ``{"tracks": [...], "refused": [{"file", "error", "message"}]}``
-                                      (every path is tried; with ``Accept: application/x-ndjson``
-                                      progress lines ``{"file", "done", "total"}`` come first)
+  GET  /api/tracks/{id}               one track + ``verification``, ``share``, ``transfer`` (``osp.apps.web.api``)
+  POST /api/publish                   ``{"paths"?: [...], "uploads"?: [id…], "title"?, "license"?, "tags"?,
+                                      "provenance"?…}`` → ``{"tracks": [... "share"], "refused": [{"file",
+                                      "error", "message"}]}`` (every file is tried; with ``Accept:
+                                      application/x-ndjson`` progress lines ``{"file", "done", "total"}``
+                                      come first; ``publishing``)
   GET  /api/status                    ports, URLs, counts, rates, uptime, DHT, data dir, cache used/quota,
                                       ``reachability`` (BitTorrent/HTTP ports, external address, port mapping),
                                       ``dhtMessages`` (DHT messages in/out since start)
@@ -34,129 +37,44 @@ Routes:
   DELETE /api/follow/{did}            stop following → ``{"did", "unfollowed": true}``
   GET  /api/following                 ``{"following": [{"did", "audio", "seq", "catalog", "tracks",
                                       "followedAt", "checkedAt", "error"}]}`` (spec §9 feeds)
+  GET  /api/artists/{did}             ``{"did", "name", "tracks", "following"}`` (``osp.apps.web.api``)
+  POST /api/upload?name=…             a raw file for the web app to publish → ``{"upload", "name", "size"}``
+  GET|POST /api/playlists             local playlists: list, create ``{"name", "tracks"?}``
+  GET|POST|DELETE /api/playlists/{id} one playlist: read, replace ``{"name"?, "tracks"?}``, delete
+  POST /api/login-link                bearer token only → ``{"url": ".../login?code=…", "expires"}`` (``osp ui``)
+  GET  /login?code=…                  one-time code → 303 to ``/`` with the session cookie (``osp.apps.web.routes``)
+  POST /api/logout                    clears the session cookie
+  GET  /, /app/{path}                 the web app (``static/app``)
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import hmac
 import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from osp.apps.http.common import call_with_headers, ranged, read_body
-from osp.apps.http.credentials import STREAM_TTL, check_stream_credential, stream_credential
-from osp.core.errors import CallerError, CorruptDataError, IntegrityError, NotFoundError, OspError
-from osp.core.settings import is_loopback_host
+from osp.apps.http.common import json_body, ranged
+from osp.apps.http.credentials import STREAM_TTL, stream_credential
+from osp.apps.http.guard import ControlGuard
+from osp.apps.http.publishing import publish_route
+from osp.apps.http.shapes import library_entry, track_summary
+from osp.core.errors import CallerError, NotFoundError, OspError
 from osp.discovery.search import Query, Result
 from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
 from osp.node.network import reachability_report
-from osp.node.publish import TrackMetadata
-from osp.records.canonical import strict_loads
-
-CONTROL_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'self'; media-src 'self'; object-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-# A refused request (401/403/413/415) ends its connection: its body is never waited for or drained.
-REFUSED_HEADERS = {**CONTROL_HEADERS, "Connection": "close"}
-
-
-class ControlGuard(BaseHTTPMiddleware):
-    """Token, Host and Origin checks before any route runs."""
-
-    def __init__(self, app: Any, token: str, port_of: Any, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(app)
-        self.token = token
-        self.port_of = port_of
-        self.clock = clock
-
-    def _stream_credential_ok(self, request: Request) -> bool:
-        """A ``?t=`` stream credential for exactly this ``/stream/{id}`` (GET/HEAD only)."""
-        path = request.url.path
-        credential = request.query_params.get("t", "")
-        if not credential or not path.startswith("/stream/") or request.method not in ("GET", "HEAD"):
-            return False
-        track_id = path[len("/stream/"):]
-        return bool(track_id) and "/" not in track_id and check_stream_credential(
-            self.token, credential, track_id, self.clock())
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        host_header = request.headers.get("host", "")
-        host, _, port = host_header.rpartition(":")
-        host = host.strip("[]")
-        if not host or not is_loopback_host(host) or port != str(self.port_of()):
-            return JSONResponse({"error": "forbidden", "message": "bad Host header"}, 403, REFUSED_HEADERS)
-        origin = request.headers.get("origin")
-        if origin is not None and origin not in (f"http://{host_header}",):
-            return JSONResponse({"error": "forbidden", "message": "cross-origin request refused"}, 403, REFUSED_HEADERS)
-        given = request.headers.get("authorization", "")
-        supplied = given[7:] if given.lower().startswith("bearer ") else ""
-        if not hmac.compare_digest(supplied.encode(), self.token.encode()) and not self._stream_credential_ok(request):
-            return JSONResponse({"error": "unauthorized", "message": "missing or wrong API token"}, 401,
-                                {**REFUSED_HEADERS, "WWW-Authenticate": "Bearer"})
-        if request.method == "POST" and request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return JSONResponse({"error": "caller-error", "message": "POST bodies must be application/json"}, 415, REFUSED_HEADERS)
-        response = await call_with_headers(request, call_next, CONTROL_HEADERS)
-        if response.status_code == 413:
-            response.headers["Connection"] = "close"
-        return response
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    """The JSON object of a control POST body (every POST route reads it here).  Malformed
-    JSON, a body too deep or too large is the caller's fault: ``CallerError`` (400), not the
-    ``IntegrityError`` (422) ``strict_loads`` raises for a peer's bytes."""
-    try:
-        body = strict_loads(await read_body(request, 1024 * 1024), max_bytes=1024 * 1024, max_depth=16)
-    except IntegrityError as exc:
-        raise CallerError(f"the request body is not valid JSON: {exc.message}") from exc
-    if not isinstance(body, dict):
-        raise CallerError("the request body must be a JSON object")
-    return body
-
-
-def metadata_from(body: dict[str, Any]) -> TrackMetadata:
-    """``TrackMetadata`` from a publish request body (unknown keys are refused)."""
-    allowed = {"paths", "hybrid", "title", "artistName", "album", "license", "released", "tags", "provenance", "artwork", "lyrics"}
-    extra = set(body) - allowed
-    if extra:
-        raise CallerError(f"unknown publish fields: {', '.join(sorted(extra))}")
-    tags = body.get("tags") or []
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise CallerError("tags must be a list of strings")
-    provenance = body.get("provenance") or {}
-    if not isinstance(provenance, dict):
-        raise CallerError("provenance must be an object")
-    return TrackMetadata(
-        title=body.get("title"),
-        artist_name=body.get("artistName"),
-        album=body.get("album"),
-        license=body.get("license") or "CC0-1.0",
-        released=body.get("released"),
-        tags=tuple(tags),
-        provenance=provenance,
-        artwork=body.get("artwork"),
-        lyrics=body.get("lyrics"),
-    )
-
 
 SEARCH_TIMEOUT = 5.0  #: seconds a search runs unless the request says otherwise
 MAX_SEARCH_TIMEOUT = 60.0
@@ -186,59 +104,17 @@ def search_request(body: dict[str, Any]) -> tuple[Query, float]:
     return Query.parse(words, artist or None, tags, limit), float(timeout)
 
 
-def track_summary(record: dict[str, Any], infohash: str | None = None) -> dict[str, Any]:
-    """The ``--json`` shape of a track: id, cid, torrent, title, artist, and the record."""
-    return {
-        "id": record["id"],
-        "cid": record["cid"],
-        "torrent": record["torrent"],
-        "title": record["title"],
-        "artist": record["artist"],
-        "infohash": infohash or record["torrent"].split("urn:btih:", 1)[1][:40],
-        "record": record,
-    }
-
-
-def publish_each(node: Node, paths: list[Path], meta: TrackMetadata, hybrid: bool | None,
-                 on_bytes: Callable[[Path, int], None] | None = None) -> list[dict[str, Any]]:
-    """Publish every file of ``paths``, in order; one refusal never stops the others.
-
-    Returns one object per path: the track summary plus ``created`` and ``file``, or
-    ``{"file", "error", "message", "exitCode", "httpStatus"}`` when it was refused
-    (``error`` is the ``OspError`` code; an ``OSError`` reading it counts as local data).
-    ``on_bytes(path, n)`` reports ``n`` more bytes of ``path`` hashed.
-    """
-    results: list[dict[str, Any]] = []
-    for path in paths:
-        try:
-            if not path.is_file():
-                raise NotFoundError("a directory, not a file" if path.is_dir() else "no such file")
-            cb = functools.partial(on_bytes, path) if on_bytes else None
-            published = node.publish(path, meta, hybrid=hybrid, on_bytes=cb)
-        except (OspError, OSError) as exc:
-            error = exc if isinstance(exc, OspError) else CorruptDataError(f"cannot read {path}: {exc.strerror or exc}")
-            results.append({"file": str(path), **error.to_json(), "exitCode": error.exit_code,
-                            "httpStatus": error.http_status})
-            continue
-        results.append({**track_summary(published.track.record, published.infohash), "created": published.created,
-                        "file": str(path)})
-    return results
-
-
-def _publish_answer(results: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
-    """The JSON body and status of ``/api/publish``: 200 unless every path was refused."""
-    tracks = [r for r in results if "error" not in r]
-    refused = [r for r in results if "error" in r]
-    body = {"tracks": tracks, "refused": refused}
-    if refused and not tracks:
-        first = refused[0]
-        return {"error": first["error"], "message": first["message"], **body}, int(first["httpStatus"])
-    return body, 200
-
-
-def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float] = time.time) -> Starlette:
+def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float] | None = None) -> Starlette:
     """The ASGI app of the control listener; ``port_of()`` returns the bound port, ``clock()``
-    the Unix time stream credentials are checked against."""
+    (default ``node.clock``) the Unix time that stream credentials, login codes, session
+    cookies, uploads and playlists are stamped and checked with."""
+    from osp.apps.web.api import api_routes  # here: osp.apps.web builds on osp.apps.http's modules
+    from osp.apps.web.routes import web_routes
+    from osp.apps.web.uploads import Uploads
+
+    clock = clock or node.clock
+    uploads = Uploads(node.settings.data_dir / "uploads", clock)
+    uploads.sweep()  # at startup: a day-old upload, or one a crash cut short
     outbound = anyio.CapacityLimiter(8)
 
     async def run_in_threadpool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -254,55 +130,10 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     async def tracks(request: Request) -> Response:
         rows = await anyio.to_thread.run_sync(node.tracks)
         states = await anyio.to_thread.run_sync(node.library.file_states)
-        return JSONResponse({"tracks": [track_summary(strict_loads(r.record), r.infohash)
-                                        | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing")}
-                                        for r in rows]})
-
-    async def publish(request: Request) -> Response:
-        body = await _json_body(request)
-        paths = body.get("paths")
-        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
-            raise CallerError("paths must be a non-empty list of file paths")
-        meta = metadata_from(body)
-        hybrid = body.get("hybrid")
-        if hybrid is not None and not isinstance(hybrid, bool):
-            raise CallerError("hybrid must be true or false")
-        files = [Path(p) for p in paths]
-        if "application/x-ndjson" in request.headers.get("accept", ""):
-            return StreamingResponse(_publish_lines(files, meta, hybrid), media_type="application/x-ndjson")
-        answer, status = _publish_answer(await run_in_threadpool(publish_each, node, files, meta, hybrid))
-        return JSONResponse(answer, status)
-
-    async def _publish_lines(files: list[Path], meta: TrackMetadata, hybrid: bool | None) -> AsyncIterator[bytes]:
-        """NDJSON: ``{"file", "done", "total"}`` (bytes) after the first read of a file and then
-        at most every 0.1 s, and last the answer of the plain request plus its ``status``."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        done: dict[Path, int] = {}
-        last = [0.0]
-
-        def on_bytes(path: Path, n: int) -> None:
-            done[path] = done.get(path, 0) + n
-            now = time.monotonic()
-            if now - last[0] >= 0.1 or done[path] == n:  # the first read of each file, then every 0.1 s
-                last[0] = now
-                total = path.stat().st_size
-                loop.call_soon_threadsafe(queue.put_nowait, {"file": str(path), "done": done[path], "total": total})
-
-        def work() -> None:
-            try:
-                answer, status = _publish_answer(publish_each(node, files, meta, hybrid, on_bytes))
-                loop.call_soon_threadsafe(queue.put_nowait, {**answer, "status": status})
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-        job = asyncio.ensure_future(run_in_threadpool(work))
-        while (item := await queue.get()) is not None:
-            yield (json.dumps(item, ensure_ascii=False) + "\n").encode()
-        await job
+        return JSONResponse({"tracks": [library_entry(r, states) for r in rows]})
 
     async def search(request: Request) -> Response:
-        query, timeout = search_request(await _json_body(request))
+        query, timeout = search_request(await json_body(request))
         return StreamingResponse(_search_lines(query, timeout), media_type="application/x-ndjson")
 
     async def _search_lines(query: Query, timeout: float) -> AsyncIterator[bytes]:
@@ -339,13 +170,13 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         return peers
 
     async def resolve(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         peers = named_peers(body)
         track = await run_in_threadpool(node.resolve, str(body.get("track", "")), peers[0] if peers else None)
         return JSONResponse(track_summary(track.record))
 
     async def fetch(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         peers = named_peers(body)
         if body.get("gateway"):
             track = await run_in_threadpool(
@@ -393,12 +224,12 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         return JSONResponse(t.state.to_json())
 
     async def cancel(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         state = await anyio.to_thread.run_sync(node.cancel, str(body.get("track", "")))
         return JSONResponse(state.to_json())
 
     async def remove(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         keep = body.get("keepFile", False)
         if not isinstance(keep, bool):
             raise CallerError("keepFile must be true or false")
@@ -410,7 +241,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         return ranged(request, source.size, source.mime, source.read)
 
     async def stream_url(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         track_id = body.get("track")
         ttl = body.get("ttl", STREAM_TTL)
         if not isinstance(track_id, str) or not track_id or "/" in track_id:
@@ -421,7 +252,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         return JSONResponse({"url": f"/stream/{track_id}?t={credential}", "expires": int(credential.split(".")[0])})
 
     async def follow(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         audio = body.get("audio", False)
         if not isinstance(audio, bool):
             raise CallerError("audio must be true or false")
@@ -442,7 +273,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     routes = [
         Route("/api/node", info),
         Route("/api/tracks", tracks),
-        Route("/api/publish", publish, methods=["POST"]),
+        Route("/api/publish", publish_route(node, run_in_threadpool, uploads), methods=["POST"]),
         Route("/api/resolve", resolve, methods=["POST"]),
         Route("/api/fetch", fetch, methods=["POST"]),
         Route("/api/status", status),
@@ -456,6 +287,8 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         Route("/api/follow/{did}", unfollow, methods=["DELETE"]),
         Route("/api/following", following),
         Route("/api/search", search, methods=["POST"]),
+        *api_routes(node, clock, uploads),
+        *web_routes(token, clock),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of, clock=clock)])
     app.router.redirect_slashes = False

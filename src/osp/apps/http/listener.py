@@ -17,7 +17,9 @@ silence the control listener.  So each listener gets
   256 of 512; a reverse proxy in front of it counts as one address);
 - a **request-body deadline** (``body_timeout``, 30 s from the end of the head for the
   whole body; bodies are at most 1 MiB and only the loopback control listener reads any,
-  so a real client needs well under a second): a body that trickles in is aborted;
+  so a real client needs well under a second): a body that trickles in is aborted.  The
+  control listener's web app uploads (up to 1 GiB, authenticated before a byte is read) get
+  ``Content-Length / body_min_rate`` seconds more (``body_min_rate`` 2 MiB/s);
 - **no keep-alive past an unread body**: a response sent before its request body was read
   whole (401/403/413/415 and any route that ignores a body) carries ``Connection: close``
   and the connection is closed once it is sent, instead of waiting for, or draining, a
@@ -90,6 +92,9 @@ class Limits:
         max_websockets: open WebSocket connections at most (listeners with WebSockets).
         max_websockets_per_address: open WebSocket connections from one address at most.
         ws_max_size: bytes of one WebSocket message at most (a longer one closes the socket, code 1009).
+        body_min_rate: bytes/s a large body may take at the slowest: a request announcing
+            ``Content-Length`` gets ``body_timeout + Content-Length / body_min_rate`` seconds
+            (the control listener's 1 GiB web app uploads); ``None``: ``body_timeout`` for all.
     """
 
     header_timeout: float = 10.0
@@ -101,6 +106,7 @@ class Limits:
     max_websockets: int = 512
     max_websockets_per_address: int = 16
     ws_max_size: int = 64 * 1024
+    body_min_rate: float | None = None
 
 
 def raise_nofile_limit() -> int:
@@ -203,7 +209,15 @@ class _GuardedH11(H11Protocol):
             self._body_timer = None
         if waiting and self._body_timer is None and self.limits.body_timeout is not None:
             self._body_cycle = self.cycle
-            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timeout)
+            self._body_timer = self.loop.call_later(self._body_deadline(), self._body_timeout)
+
+    def _body_deadline(self) -> float:
+        """``body_timeout``, plus ``Content-Length / body_min_rate`` when both are known."""
+        assert self.limits.body_timeout is not None
+        rate = self.limits.body_min_rate
+        length = dict(self.cycle.scope.get("headers", [])).get(b"content-length", b"") if rate else b""
+        extra = int(length) / rate if rate and length.isdigit() and len(length) <= 18 else 0.0
+        return self.limits.body_timeout + extra
 
     def _body_timeout(self) -> None:
         """The request body is not in ``body_timeout`` s after its head: abort, unless a

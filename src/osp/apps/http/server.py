@@ -35,6 +35,10 @@ from osp.node.core import Node
 
 __all__ = ["Limits", "NodeServer", "ensure_token"]
 
+CONTROL_BODY_MIN_RATE = 2 * 1024 * 1024
+"""Bytes/s the control listener's slowest acceptable upload: a 1 GiB web app upload (loopback,
+authenticated before its body is read) gets 512 s on top of ``Limits.body_timeout``."""
+
 
 def _bind(host: str, port: int, *, fallback: bool = False) -> tuple[socket.socket, bool]:
     """A listening socket on ``host:port`` and whether it fell back to a free port.
@@ -78,7 +82,8 @@ class NodeServer:
     """A node plus its peer, control and share listeners.
 
     ``limits``: ``(peer, control)`` listener limits; by default a 10 s request-head
-    timeout, a 30 s request-body deadline and connection caps that fit the process's
+    timeout, a 30 s request-body deadline (on the control listener, plus 1 s per 2 MiB
+    a body announces: uploads) and connection caps that fit the process's
     file-descriptor limit (raised to the hard limit first); the peer listener also drops
     a response not read for 60 s and takes at most 32 connections per source address
     and 256 per /24 or /64 (``listener.Limits``).  ``share_limits``: the share listener's
@@ -99,7 +104,7 @@ class NodeServer:
             peer_cap, control_cap = connection_caps(raise_nofile_limit())
             limits = (Limits(max_connections=peer_cap),
                       Limits(max_connections=control_cap, write_idle_timeout=None, max_per_address=None,
-                             max_per_network=None))
+                             max_per_network=None, body_min_rate=CONTROL_BODY_MIN_RATE))
         self.limits = limits
         # WebSockets count against max_connections too: half of them at most, so share pages still load
         share_cap = limits[0].max_connections

@@ -1,0 +1,135 @@
+"""The control API routes the web app adds (issue 9): one track, one artist, uploads and
+local playlists.  JSON in and out; errors ``{"error", "message"}`` (``OspError`` codes).
+
+Routes:
+  GET    /api/tracks/{id}       a track: ``track_summary`` + ``origin``, ``added``, ``file``,
+                                ``verification`` ``{"signature": "valid", "method", "content"}``,
+                                ``share`` (its share page or ``null``), ``transfer`` (state or ``null``).
+                                A track not in the library but downloading now, or known from a
+                                followed artist's catalog, answers too, with ``origin``, ``added`` and
+                                ``file`` ``null``; anything else: 404 ``not-found``.
+  GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following"}``
+  POST   /api/upload?name=…     the raw file (``application/octet-stream``) → ``{"upload", "name", "size"}``
+  GET    /api/playlists         ``{"playlists": [playlist…]}`` (oldest first)
+  POST   /api/playlists         ``{"name", "tracks"?}`` → the playlist
+  GET    /api/playlists/{id}    the playlist
+  POST   /api/playlists/{id}    ``{"name"?, "tracks"?}`` (each replaces) → the playlist
+  DELETE /api/playlists/{id}    ``{"id", "deleted": true}``
+
+``content`` in ``verification``: ``verified`` (the file is here, intact: its CID was computed
+over its bytes when it was published, or checked when it was fetched), ``missing`` (the file
+was deleted or changed on disk), ``downloading``, or ``not fetched``.  Every record here
+verified (signature and id) before it was stored, so ``signature`` is always ``valid``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from osp.apps.http.common import json_body
+from osp.apps.http.shapes import library_entry, share_link, track_summary
+from osp.apps.web.uploads import Uploads, upload_route
+from osp.core.errors import CallerError, NotFoundError
+from osp.identity.didkey import DidKeyError, public_key_from_bare_did
+from osp.library.playlists import Playlists
+from osp.node.core import Node
+from osp.node.fetch import ACTIVE_STATES
+from osp.records.canonical import strict_loads
+
+
+def track_view(node: Node, track_id: str) -> dict[str, Any]:
+    """The ``GET /api/tracks/{id}`` object (module doc); ``NotFoundError``."""
+    row = node.library.track(track_id)
+    transfer = node.transfers.get(track_id)
+    state = transfer.state.to_json() if transfer is not None else None
+    if row is not None:
+        file = node.library.file(row.cid)
+        entry = library_entry(row, {row.cid: file.state} if file else {})
+        content = "verified" if entry["file"] == "ok" else "missing"
+    else:
+        if transfer is not None:
+            record = transfer.track.record
+            content = "downloading" if state and state["state"] in ACTIVE_STATES else "not fetched"
+        else:
+            known = node.library.known_record(track_id)
+            if known is None:
+                raise NotFoundError(f"no track {track_id[:80]} in the library")
+            record = strict_loads(known.record)
+            content = "not fetched"
+        entry = track_summary(record) | {"origin": None, "added": None, "file": None}
+    proof = entry["record"].get("proof") or {}
+    return entry | {
+        "verification": {"signature": "valid", "method": proof.get("verificationMethod"), "content": content},
+        "share": share_link(node, entry["id"]),
+        "transfer": state,
+    }
+
+
+def artist_view(node: Node, did: str) -> dict[str, Any]:
+    """The ``GET /api/artists/{did}`` object; ``CallerError`` for a malformed did:key.
+    ``name``: the ``artistName`` of the newest library track that has one, else of the newest
+    record known from the artist's catalog, else ``None``."""
+    try:
+        public_key_from_bare_did(did)
+    except DidKeyError as exc:
+        raise CallerError(f"not an artist's did:key: {exc}") from exc
+    rows = node.library.tracks_by_artist(did)  # newest first
+    states = node.library.file_states()
+    tracks = [library_entry(r, states) for r in rows]
+    records = [t["record"] for t in tracks] + [strict_loads(k.record) for k in node.library.known_records(did, 100)]
+    name = next((r["artistName"] for r in records if isinstance(r.get("artistName"), str)), None)
+    return {"did": did, "name": name, "tracks": tracks, "following": node.library.follow(did) is not None}
+
+
+def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list[BaseRoute]:
+    """The routes of the module doc; ``clock()``: Unix seconds (playlist times)."""
+    playlists = Playlists(node.library)
+
+    async def track(request: Request) -> Response:
+        return JSONResponse(await anyio.to_thread.run_sync(track_view, node, request.path_params["track_id"]))
+
+    async def artist(request: Request) -> Response:
+        return JSONResponse(await anyio.to_thread.run_sync(artist_view, node, request.path_params["did"]))
+
+    async def list_playlists(request: Request) -> Response:
+        return JSONResponse({"playlists": [p.to_json() for p in await anyio.to_thread.run_sync(playlists.all)]})
+
+    async def create_playlist(request: Request) -> Response:
+        body = await json_body(request)
+        _only(body, {"name", "tracks"})
+        made = await anyio.to_thread.run_sync(lambda: playlists.create(body.get("name"), body.get("tracks"), clock()))
+        return JSONResponse(made.to_json())
+
+    async def playlist(request: Request) -> Response:
+        pid = request.path_params["playlist_id"]
+        if request.method == "DELETE":
+            await anyio.to_thread.run_sync(playlists.delete, pid)
+            return JSONResponse({"id": pid, "deleted": True})
+        if request.method == "POST":
+            body = await json_body(request)
+            _only(body, {"name", "tracks"})
+            changed = await anyio.to_thread.run_sync(
+                lambda: playlists.replace(pid, clock(), name=body.get("name"), tracks=body.get("tracks")))
+            return JSONResponse(changed.to_json())
+        return JSONResponse((await anyio.to_thread.run_sync(playlists.get, pid)).to_json())
+
+    return [
+        Route("/api/tracks/{track_id}", track),
+        Route("/api/artists/{did}", artist),
+        Route("/api/upload", upload_route(uploads), methods=["POST"]),
+        Route("/api/playlists", list_playlists),
+        Route("/api/playlists", create_playlist, methods=["POST"]),
+        Route("/api/playlists/{playlist_id}", playlist, methods=["GET", "POST", "DELETE"]),
+    ]
+
+
+def _only(body: dict[str, Any], keys: set[str]) -> None:
+    extra = set(body) - keys
+    if extra:
+        raise CallerError(f"unknown fields: {', '.join(sorted(extra))}")

@@ -1,0 +1,82 @@
+// Search (#/search?q= or #/search?tag=): the local library first, then the network's
+// results as they stream in (POST /api/search, NDJSON); an improved result replaces its card.
+import { ndjson } from '../api.js';
+import { h } from '../dom.js';
+import { href } from '../router.js';
+import { toItem } from '../tracks.js';
+import { errorBox, heading, trackCard } from './common.js';
+
+const LIMIT = 50;
+const TIMEOUT = 5;
+
+function note(result) {
+  const holders = (result.holders || []).filter((x) => x !== 'local');
+  const local = (result.holders || []).includes('local');
+  if (local && holders.length) return `in your library · on ${holders.length} node${holders.length > 1 ? 's' : ''}`;
+  if (local) return 'in your library';
+  return `on ${holders.length} node${holders.length === 1 ? '' : 's'}`;
+}
+
+/**
+ * Run a search `body` into `list` (an <ol>), reporting in `status`; `skip` ids are left
+ * out. Returns {done: Promise, abort()}. Each card is updated in place when the same id
+ * comes again (more holders, a better score).
+ */
+export function streamSearch(body, list, status, skip = new Set()) {
+  const controller = new AbortController();
+  const cards = new Map();
+  status.textContent = 'Searching your library and the network…';
+  const done = ndjson('/api/search', { limit: LIMIT, timeout: TIMEOUT, ...body }, (line) => {
+    if (line.result && typeof line.result.id === 'string') {
+      const r = line.result;
+      if (skip.has(r.id)) return;
+      const record = r.record || {};
+      const card = trackCard(toItem(r), { tags: r.tags || record.tags, note: note(r) });
+      const old = cards.get(r.id);
+      if (old) {
+        if (old.contains(document.activeElement)) return; // keep the user's focus where it is
+        old.replaceWith(card);
+      } else {
+        list.append(card);
+      }
+      cards.set(r.id, card);
+      status.textContent = `${cards.size} result${cards.size === 1 ? '' : 's'} so far, searching the network…`;
+    } else if (line.done) {
+      const err = line.done.error;
+      const n = cards.size;
+      status.textContent = err ? `${n} results (the network search failed: ${err.message || err.error})`
+        : `${n} result${n === 1 ? '' : 's'}`;
+    }
+  }, controller.signal).catch((err) => {
+    if (err.name !== 'AbortError') {
+      status.textContent = `${cards.size} results`;
+      list.after(errorBox(err, 'Search failed'));
+    }
+  });
+  return { done, abort: () => controller.abort() };
+}
+
+export function searchView(main, { params }) {
+  const q = params.get('q') || '';
+  const tag = params.get('tag') || '';
+  const input = h('input', { type: 'search', id: 'search-q', name: 'q', value: q, autocomplete: 'off', 'data-testid': 'search-input', enterkeyhint: 'search' });
+  const form = h('form', { role: 'search', class: 'search-form', onsubmit: (e) => {
+    e.preventDefault();
+    const value = input.value.trim();
+    const target = href('search', '', value ? { q: value } : {});
+    if (location.hash === target) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    else location.hash = target;
+  } },
+  h('label', { for: 'search-q' }, 'Search titles, artists and tags'),
+  h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'primary', 'data-testid': 'search-submit' }, 'Search')));
+  const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'search-status' });
+  const list = h('ol', { class: 'results', 'data-testid': 'results', 'aria-label': 'Results' });
+  main.append(heading(tag ? `Tag: ${tag}` : 'Search'), form, status, list);
+  if (!q && !tag) {
+    status.textContent = 'Type words and press Enter: your library answers at once, the network follows.';
+    if (document.activeElement === document.body) input.focus();
+    return null;
+  }
+  const run = streamSearch(tag ? { tags: [tag] } : { q }, list, status);
+  return run.abort;
+}

@@ -1,0 +1,112 @@
+// A track page (#/track/<id>): the record in plain text, its verification, the share
+// link, and what can be done with it. Not in the library: resolved from the network.
+import { ApiError, get, post, seg } from '../api.js';
+import { fmtBytes, fmtTime, h } from '../dom.js';
+import { href } from '../router.js';
+import { toItem } from '../tracks.js';
+import { artistLink, copyButton, errorBox, heading, tagLinks, trackActions } from './common.js';
+
+const PROVENANCE_LABELS = {
+  aiGenerated: 'AI generated', generator: 'Generator', model: 'Model', modelVersion: 'Model version',
+  prompt: 'Prompt', negativePrompt: 'Negative prompt', seed: 'Seed', parameters: 'Parameters',
+  humanContribution: 'Human contribution', parents: 'Derived from', stems: 'Stems',
+};
+
+function labelFor(key) {
+  return PROVENANCE_LABELS[key] || String(key);
+}
+
+/** Any JSON value as text: objects as nested definition lists, arrays as lists. */
+export function valueView(value, depth = 0) {
+  if (value === null || value === undefined) return '–';
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (Array.isArray(value)) {
+    return h('ul', { class: 'plain' }, value.slice(0, 64).map((v) => h('li', {}, valueView(v, depth + 1))));
+  }
+  if (typeof value === 'object') {
+    if (depth > 4) return JSON.stringify(value).slice(0, 200);
+    return h('dl', { class: 'nested' }, Object.entries(value).slice(0, 64).map(([k, v]) => [
+      h('dt', {}, labelFor(k)), h('dd', {}, valueView(v, depth + 1))]));
+  }
+  return String(value);
+}
+
+function fact(label, ...value) {
+  return [h('dt', {}, label), h('dd', {}, ...value)];
+}
+
+function verificationText(v, record) {
+  if (!v) return null;
+  const sig = v.signature === 'valid' ? `Signature valid, by ${record.artist}` : `Signature: ${v.signature}`;
+  const content = {
+    verified: 'Content verified: the bytes match the CID',
+    downloading: 'Content downloading: checked against the CID when complete',
+    missing: 'Content missing: the file is gone from this node',
+    'not fetched': 'Content not fetched yet',
+  }[v.content] || `Content: ${v.content}`;
+  return h('ul', { class: 'plain verification', 'data-testid': 'verification' }, h('li', {}, sig), h('li', {}, content));
+}
+
+function details(summary, local) {
+  const record = summary.record || {};
+  const item = toItem(summary, local);
+  const provenance = record.provenance && typeof record.provenance === 'object' ? record.provenance : null;
+  const dl = h('dl', { class: 'facts' },
+    fact('Artist', artistLink(item)),
+    fact('Duration', fmtTime(Number(record.duration))),
+    fact('License', String(record.license || '–')),
+    fact('Released', String(record.released || '–')),
+    record.album ? fact('Album', String(record.album)) : null,
+    fact('Tags', tagLinks(record.tags) || 'none'),
+    fact('Format', `${record.format || '?'}, ${fmtBytes(record.size)}`),
+    fact('CID', h('code', { class: 'mono', 'data-testid': 'cid' }, String(record.cid || '')), ' ', copyButton(String(record.cid || ''), 'Copy the CID')),
+    fact('Track id', h('code', { class: 'mono' }, item.id)),
+    summary.verification ? fact('Verification', verificationText(summary.verification, record)) : null,
+    summary.share ? fact('Share link', h('a', { href: summary.share, 'data-testid': 'share-link', class: 'mono' }, summary.share), ' ',
+      copyButton(summary.share, 'Copy the share link')) : null);
+  return [
+    h('p', { class: 'subtitle' }, 'by ', artistLink(item)),
+    trackActions(item),
+    dl,
+    h('section', { 'aria-labelledby': 'prov-h' },
+      h('h2', { id: 'prov-h' }, 'AI provenance'),
+      provenance ? h('dl', { class: 'facts', 'data-testid': 'provenance' },
+        Object.entries(provenance).map(([k, v]) => fact(labelFor(k), valueView(v))))
+        : h('p', {}, 'The artist declared no AI provenance.')),
+  ];
+}
+
+export async function trackView(main, { arg }) {
+  const box = h('div', {}, h('p', { role: 'status' }, 'Loading…'));
+  main.append(box);
+  try {
+    const summary = await get(`/api/tracks/${seg(arg)}`);
+    const origin = summary.origin === 'published' ? 'Published by you' : `In your library (${summary.origin || 'fetched'}, file ${summary.file || '?'})`;
+    box.replaceWith(heading(summary.title || arg), h('p', { class: 'note' }, origin), ...details(summary, true));
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) {
+      box.replaceWith(heading('Track'), errorBox(err, 'Cannot load this track'));
+      return;
+    }
+    box.replaceChildren(h('p', { role: 'status' }, 'Not in your library: asking the network…'));
+    try {
+      const summary = await post('/api/resolve', { track: arg });
+      // /api/resolve answers only records whose signature the node verified
+      summary.verification = { signature: 'valid', content: 'not fetched' };
+      const get_ = h('button', { type: 'button', 'data-testid': 'get', onclick: async () => {
+        get_.disabled = true;
+        try {
+          await post('/api/fetch', { track: arg });
+          location.hash = href('transfers');
+        } catch (e) {
+          get_.after(errorBox(e, 'Cannot get it'));
+          get_.disabled = false;
+        }
+      } }, 'Get (download to your library)');
+      box.replaceWith(heading(summary.title || arg), h('p', { class: 'note', 'data-testid': 'not-in-library' }, 'Not in your library. ', get_),
+        ...details(summary, false));
+    } catch (e) {
+      box.replaceWith(heading('Track'), errorBox(e, 'Not in your library, and the network does not know it'));
+    }
+  }
+}
