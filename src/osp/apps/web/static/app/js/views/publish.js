@@ -20,6 +20,13 @@ function tagsOf(text) {
   return [...new Set(text.split(',').map((t) => t.trim()).filter(Boolean))].slice(0, 32);
 }
 
+// "name: why"; the node's message often starts with the file's name already.
+function refusal(r) {
+  const name = String(r.file || '').split('/').pop();
+  const why = String(r.message || r.error || 'refused');
+  return !name || why.startsWith(`${name}:`) ? why : `${name}: ${why}`;
+}
+
 export function publishView(main) {
   let files = [];
   const input = h('input', { type: 'file', id: 'files', multiple: true, accept: 'audio/*,.ogg,.opus,.flac,.mp3,.wav,.m4a', 'data-testid': 'file-input', class: 'visually-hidden file-input' });
@@ -123,7 +130,8 @@ export function publishView(main) {
           t.share ? h('p', {}, 'Share link: ', h('a', { href: t.share, class: 'mono', 'data-testid': 'published-share' }, String(t.share)), ' ',
             copyButton(String(t.share), `Copy the share link of ${t.title || t.id}`)) : null)))) : null,
       refused.length ? h('ul', { class: 'plain', 'aria-label': 'Refused files' }, refused.map((r) => h('li', { class: 'error', 'data-testid': 'refused' },
-        `${String(r.file || '').split('/').pop()}: ${r.message || r.error}`))) : null);
+        refusal(r)))) : null);
+    if (tracks.length) document.dispatchEvent(new Event('osp:library-changed'));
   }
 
   main.append(heading('Publish'), h('form', { class: 'publish', onsubmit: run },
