@@ -74,3 +74,10 @@ def test_a_refused_file_is_named_once_and_the_track_count_follows_a_publish(app:
     app.page.wait_for_selector("[data-testid=published-id]", timeout=45_000)
     app.wait_js("/· 1 track ·/.test(document.getElementById('node-status').textContent)", timeout=5)
     assert not [c for c in app.console if "pageerror" in c], app.console
+
+
+def test_an_unknown_track_in_the_url_is_said_in_the_apps_words(app: AppPage) -> None:
+    app.go("track/osp:track:bagaaieradfgixa4afxf5ch5dh4u5itoluyk7ctazj5q3qnzd76ktjxsfiydb", "[role=alert]")
+    text = app.page.text_content("main [role=alert]") or ""
+    assert "No track osp:track:bagaaieradfgixa4afxf5ch5dh4u5itoluyk7ctazj5q3qnzd76ktjxsfiydb in your library" in text, text
+    assert "--peer" not in text and "not on the DHT" in text, text
