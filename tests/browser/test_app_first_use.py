@@ -81,3 +81,11 @@ def test_an_unknown_track_in_the_url_is_said_in_the_apps_words(app: AppPage) -> 
     text = app.page.text_content("main [role=alert]") or ""
     assert "No track osp:track:bagaaieradfgixa4afxf5ch5dh4u5itoluyk7ctazj5q3qnzd76ktjxsfiydb in your library" in text, text
     assert "--peer" not in text and "not on the DHT" in text, text
+
+
+def test_an_empty_file_dropped_is_said_to_be_left_out(app: AppPage, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.ogg"
+    empty.write_bytes(b"")
+    app.go("publish", "[data-testid=dropzone]")
+    drop_file(app, "[data-testid=dropzone]", empty)
+    app.wait_js("/Left out \\(empty\\): empty\\.ogg/.test(document.querySelector('[data-testid=publish-status]').textContent)", timeout=5)

@@ -50,9 +50,14 @@ export function publishView(main) {
   const titleHint = 'Optional: when empty, each file’s own title tag (or its file name) is used.';
 
   function setFiles(list) {
-    files = [...list].filter((f) => f.size > 0);
+    const all = [...list];
+    files = all.filter((f) => f.size > 0);
+    const empty = all.filter((f) => f.size === 0).map((f) => f.name);
     replace(chosen, files.map((f) => h('li', {}, `${f.name} (${fmtBytes(f.size)})`)));
-    status.textContent = files.length ? `${files.length} file${files.length === 1 ? '' : 's'} ready` : '';
+    status.textContent = [
+      files.length ? `${files.length} file${files.length === 1 ? '' : 's'} ready.` : '',
+      empty.length ? `Left out (empty): ${empty.join(', ')}.` : '',
+    ].filter(Boolean).join(' ');
   }
   input.addEventListener('change', () => setFiles(input.files));
   zone.addEventListener('dragover', (e) => {
