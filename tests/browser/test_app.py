@@ -133,7 +133,7 @@ def test_login_link_lands_on_the_app_and_never_shows_the_token(browser: Any, nod
         cookies = {c["name"]: c for c in page.context.cookies()}
         session = cookies["osp_session"]
         assert session["httpOnly"] and session["sameSite"] == "Strict" and mine.token not in session["value"]
-        page.wait_js("document.getElementById('node-status').textContent.includes('tracks')")
+        page.wait_js("document.getElementById('node-status').textContent.includes('Node online')")
         for route in ("library", "transfers", "playlists", "following", "publish"):
             page.go(route)
         page.page.wait_for_timeout(300)  # the transfers poll and the header's request have answered

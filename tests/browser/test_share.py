@@ -272,3 +272,18 @@ def test_the_web_seed_switch_works_from_the_keyboard_with_visible_focus(node: tu
     assert outline != "none" and "web seed" in label
     assert page.url.endswith("?webseed=0") and not checked
     assert state["sources"]["webSeed"] == 0 and state["check"]["status"] == "match"
+
+
+def test_the_share_link_of_a_track_the_node_lacks_says_so(node: tuple[NodeServer, dict[str, Any]]) -> None:
+    sync_api = need_browser()
+    srv, record = node
+    other = record["id"][:-1] + ("a" if record["id"][-1] != "a" else "b")  # a well-formed id of no track here
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = open_share(browser, share_base(srv), other, service_workers="block")
+            page.wait_for_function("() => /Cannot play/.test(document.getElementById('status').textContent)", timeout=20_000)
+            status = page.text_content("#status") or ""
+        finally:
+            browser.close()
+    assert "this node does not have this track" in status and "HTTP" not in status, status

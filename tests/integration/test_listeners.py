@@ -430,3 +430,26 @@ def test_stream_credential_opens_only_its_track_and_expires(server: NodeServer) 
         assert client.get(url, headers={"Range": "bytes=0-9"}).status_code == 206
         now[0] += 2
         assert client.get(url).status_code == 401
+
+
+def test_stopping_mid_upload_answers_503_and_logs_no_traceback(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Ctrl-C while an upload still arrives: past uvicorn's graceful shutdown the request is
+    cancelled; the client gets a JSON 503, the node's terminal no "Exception in ASGI application"."""
+    with serving(tmp_path / "n") as srv:
+        host, port = hostport(srv.control_url)
+        s = socket.create_connection((host, port), timeout=15)
+        try:
+            s.sendall(f"POST /api/upload?name=big.ogg HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {srv.token}\r\n"
+                      f"Content-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n".encode() + b"x" * 100_000)
+            time.sleep(0.5)
+            srv.stop()
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        finally:
+            s.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503"), head
+    assert json.loads(body)["error"] == "busy"
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+    assert not (tmp_path / "n" / "uploads").exists() or not any((tmp_path / "n" / "uploads").iterdir())

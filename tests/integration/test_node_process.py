@@ -111,3 +111,5 @@ def test_a_loopback_peer_listener_says_others_cannot_reach_it(tmp_path: Path) ->
     port = node.http.rpartition(":")[2]
     assert (f"peer listener on 127.0.0.1:{port}: other nodes cannot reach your records (use --http 0.0.0.0:{port})"
             in " ".join(log.split())), log
+    # the control line says where the web app is and is never cut inside the token's path
+    assert f"(open the app: osp ui; token in {tmp_path / 'n' / 'api-token'})" in log, log

@@ -13,12 +13,16 @@ from osp.apps.http.credentials import read_token
 from osp.apps.http.nodelock import is_held
 from osp.core.errors import (
     CallerError,
+    ConflictError,
+    CorruptDataError,
     IntegrityError,
+    KeystoreError,
     NotFoundError,
     OspError,
     PeerError,
     RemoteError,
     RemoteNotFoundError,
+    UnsupportedMediaError,
 )
 from osp.core.settings import Settings
 
@@ -28,6 +32,11 @@ _ERRORS: dict[str, type[OspError]] = {
     "peer": PeerError,
     "remote-error": RemoteError,
     "remote-not-found": RemoteNotFoundError,
+    "conflict": ConflictError,
+    "keystore": KeystoreError,
+    "unsupported-media": UnsupportedMediaError,
+    "corrupt-local-data": CorruptDataError,
+    "too-large": CallerError,
 }
 
 
@@ -83,6 +92,9 @@ class ControlClient:
             message = body.get("message", f"HTTP {resp.status_code}")
             if code == "integrity":
                 raise IntegrityError(message, check=str(body.get("check", "?")))
+            if code == "unauthorized":  # local state (exit 2), and what to do about it
+                raise CallerError("the running node refused this data directory's api-token (was it replaced while "
+                                  "the node runs? restart `osp node`)")
             raise _ERRORS.get(code, OspError)(message)
         return body
 

@@ -124,7 +124,7 @@ NETWORK_OPTIONS = [
     click.option("--http", default="0.0.0.0:8787", show_default=True,
                  help="Peer HTTP listener HOST:PORT: the read-only public face (records, search, gateway) that other "
                       "nodes reach; a loopback address hides it (the default falls back to a free port if busy)."),
-    click.option("--control", default="127.0.0.1:8788", show_default=True, help="Control API HOST:PORT (loopback only; the default falls back to a free port if busy)."),
+    click.option("--control", default="127.0.0.1:8788", show_default=True, help="Control API and web app HOST:PORT (loopback only; the default falls back to a free port if busy)."),
     click.option("--dht/--no-dht", default=True, show_default=True, help="Join the Mainline DHT."),
     click.option("--bootstrap", multiple=True, help="DHT bootstrap node HOST:PORT (repeatable)."),
     click.option("--allow-private-peers", is_flag=True,
@@ -493,7 +493,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
              allow_private_peers: bool, share: str, webtorrent: bool, public_url: str | None, upload_limit: int, hybrid: bool,
              gateways: tuple[str, ...], cache_size: int, port_mapping: bool | None,
              feed_poll_interval: float) -> None:
-    """Run the node: seed the library, serve records, the gateway and the control API.
+    """Run the node: seed the library, serve records, the gateway, the control API with
+    the web app (`osp ui` opens it) and the share pages.
 
     Without --bootstrap the node joins the public Mainline DHT through libtorrent's usual
     routers (router.bittorrent.com, dht.transmissionbt.com, …); its routing table is saved
@@ -542,7 +543,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
             err.print(f"  peer listener on {where}: other nodes cannot reach your records "
                       f"(use --http 0.0.0.0:{where.rpartition(':')[2]})",
                       style="yellow", highlight=False, soft_wrap=True)
-        err.print(f"  control API         {s.control_url}  (token in {settings.token_path})")
+        err.print(f"  control API + app   {s.control_url}  (open the app: osp ui; token in {settings.token_path})",
+                  highlight=False, soft_wrap=True)
         err.print(f"  share pages         {s.share_url}/t/TRACK  (WebTorrent tracker "
                   f"{'ws' + s.share_url.removeprefix('http')}/announce{'' if webtorrent else ', libtorrent not announcing'})",
                   highlight=False, soft_wrap=True)

@@ -362,6 +362,13 @@ def protocol_class(limits: Limits) -> type[H11Protocol]:
                                                 "websockets": Counter()})
 
 
+_STOPPING = b'{"error": "busy", "message": "the node is stopping: try again once it runs"}'
+_STOPPING_START = {"type": "http.response.start", "status": 503, "headers": [
+    (b"content-type", b"application/json"), (b"content-length", str(len(_STOPPING)).encode()), (b"connection", b"close"),
+    (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]}
+_STOPPING_BODY = {"type": "http.response.body", "body": _STOPPING, "more_body": False}
+
+
 class CloseUnreadBodies:
     """ASGI wrapper: a response that starts before its request body was read whole gets
     ``Connection: close`` (RFC 9112 §9.6), so the server closes the connection once the
@@ -385,16 +392,29 @@ class CloseUnreadBodies:
                 read_whole = True
             return message
 
+        started = False
+
         async def send_closing(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start" and not read_whole:
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
-                message = {**message, "headers": [*kept, (b"connection", b"close")]}
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if not read_whole:
+                    kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                    message = {**message, "headers": [*kept, (b"connection", b"close")]}
             await send(message)
 
         try:
             await self.app(scope, receive_tracked, send_closing)
         except BodyCutShort:
             pass  # logged once where it happened; uvicorn closes the unfinished response's connection
+        except asyncio.CancelledError:
+            # The node is stopping (Ctrl-C) and uvicorn cancels what still runs after its graceful
+            # shutdown (an upload, a stream): the client gets a 503 if nothing was sent yet, the
+            # node's terminal gets no traceback.
+            if not started:
+                with contextlib.suppress(Exception):
+                    await send(_STOPPING_START)
+                    await send(_STOPPING_BODY)
 
 
 class _StopAccepting(Exception):

@@ -83,6 +83,9 @@ function trackIdFromPath () {
 
 async function fetchCapped (url, cap, what) {
   const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT), credentials: 'omit', referrerPolicy: 'no-referrer' })
+  if (res.status === 404 && what !== 'config.json') {
+    throw new Error('this node does not have this track (it was removed, or never was here): ask whoever shared the link')
+  }
   if (!res.ok) throw new Error(`${what}: the node answered HTTP ${res.status}`)
   const declared = Number(res.headers.get('Content-Length') || 0)
   if (declared > cap) throw new Error(`${what} is too large`)

@@ -86,6 +86,11 @@ export function fmtBytes(n) {
   return `${x.toFixed(x < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+/** "1 track", "2 tracks". */
+export function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** A did:key shortened for display ("did:key:z6Mk…abcd"); the full value stays in a title. */
 export function shortDid(did) {
   const s = String(did || '');

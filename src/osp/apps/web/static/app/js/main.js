@@ -1,6 +1,6 @@
 // The app's entry: header (node status, nav), the router, the player bar.
 import { get } from './api.js';
-import { h, replace, shortDid } from './dom.js';
+import { h, plural, replace, shortDid } from './dom.js';
 import { mountPlayerBar } from './playerbar.js';
 import { startRouter } from './router.js';
 import { artistView } from './views/artist.js';
@@ -66,7 +66,7 @@ async function showNode() {
     replace(el,
       h('span', { class: 'dot ok', 'aria-hidden': 'true' }),
       'Node online · ',
-      `${Number(info.tracks) || 0} tracks`,
+      plural(Number(info.tracks) || 0, 'track'),
       did ? [' · ', h('a', { href: `#/artist/${encodeURIComponent(did)}`, title: did, class: 'mono' }, shortDid(did))] : null);
   } catch (err) {
     replace(el, h('span', { class: 'dot bad', 'aria-hidden': 'true' }), `Node: ${err.message}`);
@@ -84,4 +84,5 @@ setupNav();
 mountPlayerBar(document.getElementById('player'));
 showNode();
 setInterval(showNode, 30000);
+document.addEventListener('osp:library-changed', showNode);
 startRouter(document.getElementById('main'), ROUTES, 'search', onRoute);

@@ -1,7 +1,7 @@
 // Playlists (#/playlists): list, create, delete. One playlist (#/playlist/<id>): rename,
 // reorder (Up/Down buttons, or drag and drop), remove tracks, play all.
 import { del, get, post, seg } from '../api.js';
-import { announce, h, replace } from '../dom.js';
+import { announce, h, plural, replace } from '../dom.js';
 import { player } from '../player.js';
 import { queue } from '../queue.js';
 import { href } from '../router.js';
@@ -32,7 +32,7 @@ export async function playlistsView(main) {
     replace(list, playlists.map((pl) => h('li', { class: 'card' },
       h('div', { class: 'card-main' },
         h('a', { href: href('playlist', pl.id), class: 'title' }, String(pl.name)),
-        h('span', { class: 'note' }, `${(pl.tracks || []).length} tracks`)))));
+        h('span', { class: 'note' }, plural((pl.tracks || []).length, 'track'))))));
   } catch (err) {
     status.replaceWith(errorBox(err, 'Cannot load playlists'));
   }

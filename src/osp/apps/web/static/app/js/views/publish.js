@@ -20,6 +20,13 @@ function tagsOf(text) {
   return [...new Set(text.split(',').map((t) => t.trim()).filter(Boolean))].slice(0, 32);
 }
 
+// "name: why"; the node's message often starts with the file's name already.
+function refusal(r) {
+  const name = String(r.file || '').split('/').pop();
+  const why = String(r.message || r.error || 'refused');
+  return !name || why.startsWith(`${name}:`) ? why : `${name}: ${why}`;
+}
+
 export function publishView(main) {
   let files = [];
   const input = h('input', { type: 'file', id: 'files', multiple: true, accept: 'audio/*,.ogg,.opus,.flac,.mp3,.wav,.m4a', 'data-testid': 'file-input', class: 'visually-hidden file-input' });
@@ -43,9 +50,14 @@ export function publishView(main) {
   const titleHint = 'Optional: when empty, each file’s own title tag (or its file name) is used.';
 
   function setFiles(list) {
-    files = [...list].filter((f) => f.size > 0);
+    const all = [...list];
+    files = all.filter((f) => f.size > 0);
+    const empty = all.filter((f) => f.size === 0).map((f) => f.name);
     replace(chosen, files.map((f) => h('li', {}, `${f.name} (${fmtBytes(f.size)})`)));
-    status.textContent = files.length ? `${files.length} file${files.length === 1 ? '' : 's'} ready` : '';
+    status.textContent = [
+      files.length ? `${files.length} file${files.length === 1 ? '' : 's'} ready.` : '',
+      empty.length ? `Left out (empty): ${empty.join(', ')}.` : '',
+    ].filter(Boolean).join(' ');
   }
   input.addEventListener('change', () => setFiles(input.files));
   zone.addEventListener('dragover', (e) => {
@@ -123,7 +135,8 @@ export function publishView(main) {
           t.share ? h('p', {}, 'Share link: ', h('a', { href: t.share, class: 'mono', 'data-testid': 'published-share' }, String(t.share)), ' ',
             copyButton(String(t.share), `Copy the share link of ${t.title || t.id}`)) : null)))) : null,
       refused.length ? h('ul', { class: 'plain', 'aria-label': 'Refused files' }, refused.map((r) => h('li', { class: 'error', 'data-testid': 'refused' },
-        `${String(r.file || '').split('/').pop()}: ${r.message || r.error}`))) : null);
+        refusal(r)))) : null);
+    if (tracks.length) document.dispatchEvent(new Event('osp:library-changed'));
   }
 
   main.append(heading('Publish'), h('form', { class: 'publish', onsubmit: run },

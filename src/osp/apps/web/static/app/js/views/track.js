@@ -106,7 +106,14 @@ export async function trackView(main, { arg }) {
       box.replaceWith(heading(summary.title || arg), h('p', { class: 'note', 'data-testid': 'not-in-library' }, 'Not in your library. ', get_),
         ...details(summary, false));
     } catch (e) {
-      box.replaceWith(heading('Track'), errorBox(e, 'Not in your library, and the network does not know it'));
+      // The node's message is the CLI's ("give --peer URL"): say it in the app's words.
+      const nowhere = e instanceof ApiError && e.status === 404;
+      const offline = nowhere && /DHT is off/.test(e.message);
+      box.replaceWith(heading('Track'), nowhere
+        ? h('p', { class: 'error', role: 'alert', 'data-testid': 'track-not-found' },
+          `No track ${arg} in your library, `,
+          offline ? 'and this node is not on the DHT, so the network was not asked.' : 'and no node on the network has it.')
+        : errorBox(e, 'Cannot look this track up'));
     }
   }
 }
