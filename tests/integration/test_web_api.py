@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from osp.apps.http import NodeServer
+from osp.content.cid import CID, JSON
 from osp.identity.keys import SigningKey
 from tests.integration.nodes import node_server
 from tests.integration.test_web_login import cookie, log_in
@@ -158,7 +159,7 @@ def test_day_old_uploads_are_swept_at_the_next_upload(srv: NodeServer, browser: 
 
 def test_playlists_crud_and_caps(srv: NodeServer, browser: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     api = f"{srv.control_url}/api/playlists"
-    ids = [f"osp:track:bafkrei{'a' * 52}", f"osp:track:bafkrei{'b' * 52}"]
+    ids = [f"osp:track:{CID.of(b'a', codec=JSON)}", f"osp:track:{CID.of(b'b', codec=JSON)}"]
     made = httpx.post(api, json={"name": "  Night drive ", "tracks": ids}, headers=browser).json()
     assert made["name"] == "Night drive" and made["tracks"] == ids and made["id"].startswith("pl-")
     assert made["created"] == made["updated"] > 0
@@ -170,6 +171,7 @@ def test_playlists_crud_and_caps(srv: NodeServer, browser: dict[str, str], monke
     assert reordered["tracks"] == [ids[1], ids[0], ids[0]] and reordered["name"] == "Night"
     for bad in ({"name": ""}, {"name": "x" * 201}, {"name": 3}, {"name": "a", "tracks": ["not a track"]},
                 {"name": "a", "tracks": [ids[0]] * 5001}, {"name": "a", "tracks": "osp:track:x"},
+                {"name": "a", "tracks": ["osp:track:nope"]}, {"name": "a", "tracks": [f"osp:track:{CID.of(b'a')}"]},
                 {"name": "a", "extra": 1}):
         resp = httpx.post(api, json=bad, headers=browser)
         assert resp.status_code == 400 and resp.json()["error"] == "caller-error", bad

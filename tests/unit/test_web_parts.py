@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from osp.apps.web.uploads import MAX_NAME_BYTES, sanitize_name
+from osp.content.cid import CID, JSON
 from osp.core.errors import CallerError, ConflictError, NotFoundError
 from osp.library import Library
 from osp.library.playlists import Playlists
@@ -36,7 +37,7 @@ def test_long_upload_names_keep_their_extension() -> None:
 def test_playlists_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import osp.library.playlists as module
 
-    track = "osp:track:bagaaiera" + "a" * 50
+    track = f"osp:track:{CID.of(b'track', codec=JSON)}"
     with Library(tmp_path / "library.sqlite3") as library:
         repo = Playlists(library)
         first = repo.create("Mix", [track, track], now=10.0)
@@ -59,3 +60,24 @@ def test_playlists_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
             repo.delete(first.id)
     with Library(tmp_path / "library.sqlite3") as library:  # kept across a restart
         assert [p.name for p in Playlists(library).all()] == ["Two"]
+
+
+def test_share_links_point_where_browsers_elsewhere_reach_the_share_listener(tmp_path: Path) -> None:
+    from osp.apps.http.shapes import share_link
+    from osp.core.settings import Settings
+    from osp.node.core import Node
+
+    cases = [({}, "http://127.0.0.1:8789"),
+             ({"public_url": "https://music.example.org:8787/"}, "https://music.example.org:8789"),
+             ({"public_url": "http://[2001:db8::1]:8787"}, "http://[2001:db8::1]:8789"),
+             ({"public_url": "http://203.0.113.5:8787", "share_public_url": "https://share.example.org/"},
+              "https://share.example.org")]
+    for i, (given, base) in enumerate(cases):
+        node = Node(Settings(data_dir=tmp_path / str(i), dht=False, **given))  # type: ignore[arg-type]
+        try:
+            assert share_link(node, "osp:track:x") is None  # no share listener bound yet
+            node.share_url = "http://127.0.0.1:8789"
+            assert node.public_share_url == base
+            assert share_link(node, "osp:track:x") == f"{base}/t/osp:track:x"
+        finally:
+            node.close()

@@ -144,6 +144,10 @@ class Settings:
             never stored in a torrent), so browsers on a share page get pieces from it over
             WebRTC.  Off: the tracker still serves browsers, libtorrent does not join it.
         public_url: base URL peers use to reach ``http`` (web seeds); ``None`` derives it.
+        share_public_url: base URL browsers elsewhere reach the share listener at (the
+            share links the node hands out: ``<share_public_url>/t/<id>``); ``None``: the
+            scheme and host of ``public_url`` with the share listener's port, else the
+            listener's own URL (which only this machine reaches when it binds 0.0.0.0).
         dht: join the Mainline DHT (BEP 5).
         bootstrap: DHT nodes ``(host, port)`` to seed the routing table with.
         allow_private_peers: let the egress guard and libtorrent reach loopback and
@@ -186,6 +190,7 @@ class Settings:
     share: tuple[str, int] = DEFAULT_SHARE
     webtorrent: bool = True
     public_url: str | None = None
+    share_public_url: str | None = None
     dht: bool = True
     bootstrap: tuple[tuple[str, int], ...] = ()
     allow_private_peers: bool = False

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from osp.content.cid import CID, JSON, CIDError
 from osp.core.errors import CallerError, ConflictError, NotFoundError
 from osp.library.store import Library
 
@@ -59,9 +60,18 @@ def check_tracks(tracks: object) -> tuple[str, ...]:
     if len(tracks) > MAX_TRACKS:
         raise CallerError(f"a playlist holds at most {MAX_TRACKS} tracks")
     for t in tracks:
-        if not isinstance(t, str) or not t.startswith("osp:track:") or len(t) > MAX_ID:
-            raise CallerError("tracks must be track ids (osp:track:…)")
+        if not isinstance(t, str) or not t.startswith("osp:track:") or len(t) > MAX_ID or not _is_track_cid(t):
+            raise CallerError(f"tracks must be track ids (osp:track:…), not {str(t)[:80]!r}")
     return tuple(tracks)
+
+
+def _is_track_cid(track_id: str) -> bool:
+    """Whether ``track_id`` names a JSON-codec CIDv1 after ``osp:track:`` (spec §6.1)."""
+    try:
+        cid = CID.decode(track_id[len("osp:track:"):])
+    except (CIDError, ValueError):
+        return False
+    return cid.version == 1 and cid.codec == JSON
 
 
 def _row(row: Sequence[Any]) -> Playlist:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from osp.core.errors import CallerError, NotFoundError, OspError, RemoteError
 from osp.core.settings import Settings
@@ -110,6 +111,21 @@ class Node:
         if self.settings.public_url:
             return self.settings.public_url.rstrip("/")
         return self.http_url
+
+    @property
+    def public_share_url(self) -> str | None:
+        """Base URL of this node's share listener as browsers elsewhere see it (share links):
+        ``Settings.share_public_url``, else ``public_url``'s scheme and host with the share
+        port, else the bound share listener's URL; ``None`` without a share listener."""
+        if self.share_url is None:
+            return None
+        if self.settings.share_public_url:
+            return self.settings.share_public_url.rstrip("/")
+        if self.settings.public_url:
+            public, port = urlsplit(self.settings.public_url), urlsplit(self.share_url).port
+            host = f"[{public.hostname}]" if public.hostname and ":" in public.hostname else public.hostname
+            return f"{public.scheme}://{host}:{port}"
+        return self.share_url
 
     def start_engine(self) -> Engine:
         """Start libtorrent and seed every torrent in the library (resume data: no re-hash)."""

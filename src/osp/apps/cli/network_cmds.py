@@ -478,6 +478,8 @@ def _run_player(command: list[str], url: str) -> None:
               help="Announce every torrent to the node's own WebTorrent tracker, so browsers get pieces from this "
                    "node over WebRTC (the BitTorrent <-> WebTorrent bridge).")
 @click.option("--public-url", help="Base URL peers reach the HTTP listener at (web seeds point here).")
+@click.option("--share-url", help="Base URL browsers reach the share listener at (share links point here; "
+              "default: --public-url's host with the share port).")
 @click.option("--upload-limit", default=0, show_default=True, help="Upload cap in bytes/s for BitTorrent and HTTP together (0: none).")
 @click.option("--hybrid", is_flag=True, help="Make hybrid v1+v2 (BEP 52) torrents for tracks published through it.")
 @click.option("--gateway", "gateways", multiple=True, metavar="URL",
@@ -490,7 +492,7 @@ def _run_player(command: list[str], url: str) -> None:
               help="Seconds between two polls of each followed artist's feed (osp follow).")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
-             allow_private_peers: bool, share: str, webtorrent: bool, public_url: str | None, upload_limit: int, hybrid: bool,
+             allow_private_peers: bool, share: str, webtorrent: bool, public_url: str | None, share_url: str | None, upload_limit: int, hybrid: bool,
              gateways: tuple[str, ...], cache_size: int, port_mapping: bool | None,
              feed_poll_interval: float) -> None:
     """Run the node: seed the library, serve records, the gateway, the control API with
@@ -509,7 +511,7 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
     if c.running():
         raise CallerError(f"a node already runs for {c.data_dir} (pid {c.running().pid})")  # type: ignore[union-attr]
     settings = _node_settings(c, listen, http, control, dht, bootstrap, allow_private_peers,
-                              public_url=public_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid,
+                              public_url=public_url, share_public_url=share_url, upload_rate_limit=upload_limit, hybrid_torrents=hybrid,
                               gateways=tuple(parse_gateway_url(g, allow_private=allow_private_peers) for g in gateways),
                               cache_size=cache_size, port_mapping=port_mapping,
                               feed_poll_interval=feed_poll_interval,

@@ -31,5 +31,7 @@ def library_entry(row: TrackRow, states: dict[str, str]) -> dict[str, Any]:
 
 
 def share_link(node: Node, track_id: str) -> str | None:
-    """The share page of a track, ``<share url>/t/<id>``, or ``None`` without a share listener."""
-    return f"{node.share_url.rstrip('/')}/t/{track_id}" if node.share_url else None
+    """The share page of a track, ``<public share url>/t/<id>`` (``Node.public_share_url``),
+    or ``None`` without a share listener."""
+    base = node.public_share_url
+    return f"{base}/t/{track_id}" if base else None
