@@ -37,6 +37,7 @@ class WsClient:
         self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
         self.ws = WSConnection(ConnectionType.CLIENT)
         self.texts: list[str] = []
+        self._partial = ""  # a text message that arrives in several events
         self.closed: Closed | None = None
         self.sock.sendall(self.ws.send(Request(host=parts.netloc, target=parts.path or "/")))
         deadline = time.monotonic() + timeout
@@ -59,7 +60,10 @@ class WsClient:
         events = list(self.ws.events())
         for event in events:
             if isinstance(event, TextMessage):
-                self.texts.append(event.data)
+                self._partial += event.data
+                if event.message_finished:
+                    self.texts.append(self._partial)
+                    self._partial = ""
             elif isinstance(event, BytesMessage):
                 self.texts.append(repr(event.data))
             elif isinstance(event, Ping):
