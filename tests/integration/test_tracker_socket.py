@@ -136,8 +136,7 @@ def test_websockets_are_capped_in_all(tmp_path: Path, hub: TrackerHub) -> None:
     hub.first_message_timeout = hub.idle_timeout = 30.0
     with share_listener(tmp_path, hub, Limits(max_websockets=3, max_websockets_per_address=3)) as url:
         held = [WsClient(url) for _ in range(3)]
-        with pytest.raises((Closed, OSError, TimeoutError)):
-            WsClient(url, timeout=3).recv(3)
+        assert admitted(url, "127.0.0.1") is None  # refused, not merely silent (the socket times out)
         held[0].close()
 
         def fits() -> bool:
@@ -150,4 +149,31 @@ def test_websockets_are_capped_in_all(tmp_path: Path, hub: TrackerHub) -> None:
 
         wait_for(fits, "a freed WebSocket slot", 10)
         for ws in held:
+            ws.close()
+
+
+def admitted(url: str, source: str) -> WsClient | None:
+    """A socket from ``source`` that the tracker answers, or ``None`` if it was refused."""
+    try:
+        ws = WsClient(url, timeout=3, source=source)
+        ws.send({"action": "scrape", "info_hash": IH})
+        assert ws.recv(3)["action"] == "scrape"
+    except (Closed, OSError):  # reset at the upgrade (a timeout too: nothing answered)
+        return None
+    return ws
+
+
+def test_websockets_are_capped_per_network(tmp_path: Path, hub: TrackerHub) -> None:
+    """One host with many addresses of a /24 (or /64) cannot take every WebSocket slot."""
+    hub.first_message_timeout = hub.idle_timeout = 30.0
+    limits = Limits(max_websockets=8, max_websockets_per_address=2, max_websockets_per_network=4)
+    with share_listener(tmp_path, hub, limits) as url:
+        held = [admitted(url, f"127.0.0.{n}") for n in (101, 101, 102, 102)]
+        assert all(held)
+        assert admitted(url, "127.0.0.103") is None  # the /24 has its 4
+        other = admitted(url, "127.0.1.101")  # another /24 still gets in
+        assert other is not None
+        held[0].close()  # type: ignore[union-attr]
+        late = wait_for(lambda: admitted(url, "127.0.0.103"), "a freed slot of the /24", 10)
+        for ws in [*held, other, late]:
             ws.close()

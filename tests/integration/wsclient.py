@@ -32,9 +32,11 @@ class Closed(Exception):
 class WsClient:
     """``WsClient("ws://host:port/path")``: ``send(obj)``, ``recv(timeout) -> obj``, ``close()``."""
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, source: str | None = None) -> None:
+        """``source``: the local address to connect from (a loopback one in tests)."""
         parts = urlsplit(url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.ws = WSConnection(ConnectionType.CLIENT)
         self.texts: list[str] = []
         self._partial = ""  # a text message that arrives in several events
