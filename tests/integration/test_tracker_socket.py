@@ -4,15 +4,17 @@ idle sockets are closed, a peer that stops reading is dropped, WebSockets are ca
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from osp.apps.http.listener import Limits, Listener
+from osp.apps.http.listener import Limits, Listener, _PeerNoise, protocol_log
 from osp.apps.web.share import share_app
 from osp.apps.web.tracker_socket import TrackerHub
 from osp.core.settings import Settings
@@ -177,3 +179,39 @@ def test_websockets_are_capped_per_network(tmp_path: Path, hub: TrackerHub) -> N
         late = wait_for(lambda: admitted(url, "127.0.0.103"), "a freed slot of the /24", 10)
         for ws in [*held, other, late]:
             ws.close()
+
+
+def test_malformed_requests_are_logged_once_a_minute(tmp_path: Path, hub: TrackerHub) -> None:
+    """uvicorn's "Invalid HTTP request received." per request was a log any peer could fill."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    noise = next(f for f in protocol_log.filters if isinstance(f, _PeerNoise))
+    noise._last, noise.left_out = None, 0
+    with share_listener(tmp_path, hub, Limits()) as url:
+        protocol_log.addHandler(handler)  # after uvicorn's logging setup, which drops handlers
+        address = urlsplit(url)
+        try:
+            for _ in range(20):
+                with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+                    sock.sendall(b"GARBAGE\x00\r\n\r\n")
+                    assert sock.recv(100).startswith(b"HTTP/1.1 400")
+        finally:
+            protocol_log.removeHandler(handler)
+    assert [r.getMessage() for r in records] == ["Invalid HTTP request received."]
+    assert noise.left_out == 19
+
+
+def test_peer_noise_counts_what_it_left_out() -> None:
+    now = [0.0]
+    noise = _PeerNoise(interval=60, clock=lambda: now[0])
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("uvicorn.error.osp", logging.WARNING, __file__, 1, message, (), None)
+
+    assert noise.filter(record("Invalid HTTP request received."))
+    assert not noise.filter(record("Invalid HTTP request received."))
+    assert noise.filter(record("something else"))
+    now[0] = 61
+    late = record("Invalid HTTP request received.")
+    assert noise.filter(late) and late.getMessage() == "Invalid HTTP request received. (1 more since the last report)"

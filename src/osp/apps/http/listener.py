@@ -40,6 +40,10 @@ silence the control listener.  So each listener gets
   bombs), with a ping every 20 s (no pong in 20 s: closed).  An ``Upgrade`` request on a
   listener without WebSockets is answered as plain HTTP and logs nothing (uvicorn would
   log two warnings per request: a log a peer could fill);
+- **malformed requests logged once a minute**: uvicorn logs a warning for each request
+  h11 cannot parse ("Invalid HTTP request received."), a line any peer can write as
+  often as it likes; ``_PeerNoise`` lets one through per minute, with the count of the
+  others;
 - **accept errors logged once**: when ``accept()`` fails (``EMFILE``, ``ENFILE`` …),
   CPython 3.11's ``_accept_connection`` keeps looping up to the backlog (2048 in
   uvicorn), reporting a traceback and scheduling one more retry timer per failed call,
@@ -159,6 +163,41 @@ def reset(transport: asyncio.Transport) -> None:
     transport.abort()
 
 
+class _PeerNoise(logging.Filter):
+    """Lets uvicorn's messages about a peer's malformed request (``NOISE``) through once
+    per ``interval`` seconds, the next one counting those left out; others pass."""
+
+    NOISE = frozenset({"Invalid HTTP request received."})
+
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self.left_out = 0
+        self._last: float | None = None
+        self._lock = threading.Lock()  # one filter for every listener thread
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() not in self.NOISE:
+            return True
+        with self._lock:
+            now = self.clock()
+            if self._last is not None and now - self._last < self.interval:
+                self.left_out += 1
+                return False
+            if self.left_out:
+                record.msg = f"{record.getMessage()} ({self.left_out} more since the last report)"
+                record.args = ()
+            self._last, self.left_out = now, 0
+        return True
+
+
+#: The listeners' protocol logger: a child of uvicorn's, so its messages reach uvicorn's
+#: handlers, with ``_PeerNoise`` (uvicorn's own logging setup leaves a child logger alone).
+protocol_log = logging.getLogger("uvicorn.error.osp")
+protocol_log.addFilter(_PeerNoise())
+
+
 class _GuardedH11(H11Protocol):
     """uvicorn's h11 protocol with head, body and write-idle timeouts and connection caps."""
 
@@ -169,6 +208,7 @@ class _GuardedH11(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.logger = protocol_log
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._body_cycle: Any = None
