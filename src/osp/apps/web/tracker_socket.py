@@ -13,7 +13,7 @@ when it has sent nothing for ``idle_timeout`` s (``first_message_timeout`` s bef
 first message; real peers re-announce every ``Limits.interval`` = 120 s), when the core
 says so (too many bad messages), or when its queue overflows.  Frame size, pings and
 connection caps are the listener's (``osp.apps.http.listener``: 64 KiB messages, a ping
-every 20 s, half the listener's connections (256 of 512) and 16 per address).  Nothing is logged per message.
+every 20 s, half the listener's connections (256 of 512), 16 per address and 64 per /24 or /64).  Nothing is logged per message.
 """
 
 from __future__ import annotations
