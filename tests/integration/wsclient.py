@@ -32,11 +32,14 @@ class Closed(Exception):
 class WsClient:
     """``WsClient("ws://host:port/path")``: ``send(obj)``, ``recv(timeout) -> obj``, ``close()``."""
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, source: str | None = None) -> None:
+        """``source``: the local address to connect from (a loopback one in tests)."""
         parts = urlsplit(url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.ws = WSConnection(ConnectionType.CLIENT)
         self.texts: list[str] = []
+        self._partial = ""  # a text message that arrives in several events
         self.closed: Closed | None = None
         self.sock.sendall(self.ws.send(Request(host=parts.netloc, target=parts.path or "/")))
         deadline = time.monotonic() + timeout
@@ -59,7 +62,10 @@ class WsClient:
         events = list(self.ws.events())
         for event in events:
             if isinstance(event, TextMessage):
-                self.texts.append(event.data)
+                self._partial += event.data
+                if event.message_finished:
+                    self.texts.append(self._partial)
+                    self._partial = ""
             elif isinstance(event, BytesMessage):
                 self.texts.append(repr(event.data))
             elif isinstance(event, Ping):

@@ -482,11 +482,12 @@ class Tracker:
         if state.swarms.get(info_hash) != peer_id:
             raise Refused("answer from a peer not in the swarm")
         offer = _Offer(info_hash, offer_id, answerer=peer_id, offerer=to_peer_id)
-        if not self._forget(offer):
+        pending = self._offers.get(offer)
+        if pending is None or not self._forget(offer):
             raise Refused("no such offer")
         target = self._swarms.get(info_hash, {}).get(to_peer_id)
-        if target is None:
-            return []  # the offerer left meanwhile
+        if target is None or target.conn != pending[1]:
+            return []  # the offerer left meanwhile (its peer id may be another connection's now)
         self._swarms[info_hash][peer_id].seen = self._now
         self._answers_relayed += 1
         return [Send(target.conn, _dumps({"action": "announce", "answer": answer, "offer_id": offer_id,

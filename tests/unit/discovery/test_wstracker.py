@@ -252,3 +252,18 @@ def test_refusals_of_well_formed_announces_never_close_the_connection() -> None:
         assert [type(e) for e in events] == [Send]
     assert sends(t.receive(c, msg(peer_id=pid(1)), 0.0))[0][1]["incomplete"] == 1
     assert t.stats().refused == 10
+
+
+def test_an_answer_goes_only_to_the_connection_that_made_the_offer() -> None:
+    """The offerer leaves the swarm ("stopped", its socket open) and another connection
+    takes its peer id: the answer is not forwarded to that one."""
+    t = tracker()
+    a, b, c = t.connect(), t.connect(), t.connect()
+    t.receive(b, msg(peer_id=pid(2), left=0), 1.0)
+    [_, (to, _)] = sends(t.receive(a, msg(peer_id=pid(1), left=5, offers=[offer(1)]), 1.0))
+    assert to == b
+    t.receive(a, msg(peer_id=pid(1), event="stopped"), 2.0)
+    t.receive(c, msg(peer_id=pid(1), left=5), 2.0)
+    answer = msg(peer_id=pid(2), to_peer_id=pid(1), offer_id=oid(1), answer={"type": "answer", "sdp": "v=0 answer"})
+    assert sends(t.receive(b, answer, 3.0)) == []
+    assert t.stats().answers_relayed == 0

@@ -34,11 +34,16 @@ silence the control listener.  So each listener gets
   listener's WebTorrent tracker): an upgraded connection leaves the request-head and body
   timers (its app closes idle sockets), keeps counting against the per-source caps until
   it closes, is capped apart (``max_websockets`` in all, ``max_websockets_per_address``
-  from one address: an upgrade past a cap is dropped), keeps the write-idle timeout, and
+  from one address, ``max_websockets_per_network`` from one /24 or /64, so that one host
+  with a /64 of addresses cannot hold every slot: an upgrade past a cap is dropped), keeps the write-idle timeout, and
   takes messages of at most ``ws_max_size`` bytes, without compression (no deflate
   bombs), with a ping every 20 s (no pong in 20 s: closed).  An ``Upgrade`` request on a
   listener without WebSockets is answered as plain HTTP and logs nothing (uvicorn would
   log two warnings per request: a log a peer could fill);
+- **malformed requests logged once a minute**: uvicorn logs a warning for each request
+  h11 cannot parse ("Invalid HTTP request received."), a line any peer can write as
+  often as it likes; ``_PeerNoise`` lets one through per minute, with the count of the
+  others;
 - **accept errors logged once**: when ``accept()`` fails (``EMFILE``, ``ENFILE`` …),
   CPython 3.11's ``_accept_connection`` keeps looping up to the backlog (2048 in
   uvicorn), reporting a traceback and scheduling one more retry timer per failed call,
@@ -91,6 +96,8 @@ class Limits:
         max_per_network: open connections from one IPv4 /24 or IPv6 /64 at most (``None``: no cap).
         max_websockets: open WebSocket connections at most (listeners with WebSockets).
         max_websockets_per_address: open WebSocket connections from one address at most.
+        max_websockets_per_network: open WebSocket connections from one IPv4 /24 or IPv6 /64 at
+            most (``None``: a quarter of ``max_websockets``, at least ``max_websockets_per_address``).
         ws_max_size: bytes of one WebSocket message at most (a longer one closes the socket, code 1009).
         body_min_rate: bytes/s a large body may take at the slowest: a request announcing
             ``Content-Length`` gets ``body_timeout + Content-Length / body_min_rate`` seconds
@@ -105,6 +112,7 @@ class Limits:
     max_per_network: int | None = 256
     max_websockets: int = 512
     max_websockets_per_address: int = 16
+    max_websockets_per_network: int | None = None
     ws_max_size: int = 64 * 1024
     body_min_rate: float | None = None
 
@@ -155,6 +163,41 @@ def reset(transport: asyncio.Transport) -> None:
     transport.abort()
 
 
+class _PeerNoise(logging.Filter):
+    """Lets uvicorn's messages about a peer's malformed request (``NOISE``) through once
+    per ``interval`` seconds, the next one counting those left out; others pass."""
+
+    NOISE = frozenset({"Invalid HTTP request received."})
+
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self.left_out = 0
+        self._last: float | None = None
+        self._lock = threading.Lock()  # one filter for every listener thread
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() not in self.NOISE:
+            return True
+        with self._lock:
+            now = self.clock()
+            if self._last is not None and now - self._last < self.interval:
+                self.left_out += 1
+                return False
+            if self.left_out:
+                record.msg = f"{record.getMessage()} ({self.left_out} more since the last report)"
+                record.args = ()
+            self._last, self.left_out = now, 0
+        return True
+
+
+#: The listeners' protocol logger: a child of uvicorn's, so its messages reach uvicorn's
+#: handlers, with ``_PeerNoise`` (uvicorn's own logging setup leaves a child logger alone).
+protocol_log = logging.getLogger("uvicorn.error.osp")
+protocol_log.addFilter(_PeerNoise())
+
+
 class _GuardedH11(H11Protocol):
     """uvicorn's h11 protocol with head, body and write-idle timeouts and connection caps."""
 
@@ -165,6 +208,7 @@ class _GuardedH11(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.logger = protocol_log
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._body_cycle: Any = None
@@ -262,8 +306,14 @@ class _GuardedH11(H11Protocol):
         keeps the per-source counts (released when it closes) and the write-idle timeout."""
         self._cancel_timers()
         address = self._source[0] if self._source is not None else ""
-        if (self.websockets[""] >= self.limits.max_websockets
-                or (address and self.websockets[address] >= self.limits.max_websockets_per_address)):
+        network = f"net:{self._source[1]}" if self._source is not None else ""
+        limits = self.limits
+        per_network = limits.max_websockets_per_network
+        if per_network is None:
+            per_network = max(limits.max_websockets // 4, limits.max_websockets_per_address)
+        if (self.websockets[""] >= limits.max_websockets
+                or (address and self.websockets[address] >= limits.max_websockets_per_address)
+                or (network and self.websockets[network] >= per_network)):
             reset(self.transport)
             return
         super().handle_websocket_upgrade(event)
@@ -307,7 +357,7 @@ class _GuardedWS(WSProtocol):
     _write_timer: asyncio.TimerHandle | None = None
     _limits: Limits = Limits()
     _websockets: Counter[str] | None = None
-    _address = ""
+    _keys: tuple[str, ...] = ()  # its keys in _websockets: "" (all), its address, "net:" + its network
 
     def guard(self, limits: Limits, source: tuple[str, str] | None, release: Callable[[tuple[str, str] | None], None],
               websockets: Counter[str]) -> None:
@@ -315,10 +365,10 @@ class _GuardedWS(WSProtocol):
         its address and network, released by ``release`` when this connection closes)."""
         self._limits, self._source, self._release = limits, source, release
         address = source[0] if source is not None else ""
-        self._websockets, self._address = websockets, address
-        websockets[""] += 1
-        if address:
-            websockets[address] += 1
+        self._websockets = websockets
+        self._keys = ("", address, f"net:{source[1]}") if source is not None else ("",)
+        for key in self._keys:
+            websockets[key] += 1
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -348,7 +398,7 @@ class _GuardedWS(WSProtocol):
             self._release(self._source)
             self._release = None
         if self._websockets is not None:
-            for key in ("", self._address) if self._address else ("",):
+            for key in self._keys:
                 self._websockets[key] -= 1
                 if self._websockets[key] <= 0:
                     del self._websockets[key]

@@ -4,12 +4,16 @@ One ``TrackerHub`` per share listener, used from that listener's event loop only
 core is not thread-safe; ``stats()`` may be read from any thread).  Each socket runs in
 its own ASGI task: it feeds every text frame to the core and queues what the core sends
 on a bounded per-socket queue (``send_queue_bytes``) that one writer task drains, so a
-peer that stops reading is dropped, never buffered without bound.  A socket is closed
+peer that stops reading is dropped, never buffered without bound.  Only the answers to a
+socket's own messages can drop it: what other peers make the tracker relay to it (offers,
+answers) may fill half its queue at most, and past that is discarded (``relays_dropped``),
+so a peer flooding a swarm with offers cannot get the others (a browser on a slow link,
+the node's own libtorrent) disconnected.  A socket is closed
 when it has sent nothing for ``idle_timeout`` s (``first_message_timeout`` s before its
 first message; real peers re-announce every ``Limits.interval`` = 120 s), when the core
 says so (too many bad messages), or when its queue overflows.  Frame size, pings and
 connection caps are the listener's (``osp.apps.http.listener``: 64 KiB messages, a ping
-every 20 s, half the listener's connections (256 of 512) and 16 per address).  Nothing is logged per message.
+every 20 s, half the listener's connections (256 of 512), 16 per address and 64 per /24 or /64).  Nothing is logged per message.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class TrackerHub:
         self.send_queue_bytes = send_queue_bytes
         self.tick_interval = tick_interval
         self._sockets: dict[int, _Socket] = {}
+        self.relays_dropped = 0  #: relayed messages discarded because their target's queue was half full
         self._ticker: asyncio.Task[None] | None = None
 
     def stats(self) -> TrackerStats:
@@ -86,7 +91,7 @@ class TrackerHub:
                     break
                 text = message.get("text")
                 events = self.tracker.receive(conn, text if isinstance(text, str) else "", self.clock())
-                self._dispatch(events)
+                self._dispatch(events, conn)
                 timeout = self.idle_timeout
         finally:
             self.tracker.disconnect(conn, self.clock())
@@ -103,7 +108,8 @@ class TrackerHub:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(websocket.close(1008, sock.close_reason), 1.0)
 
-    def _dispatch(self, events: list[Send | Close]) -> None:
+    def _dispatch(self, events: list[Send | Close], origin: int) -> None:
+        """Queue ``events`` that the core made of a message from connection ``origin``."""
         for event in events:
             sock = self._sockets.get(event.conn)
             if sock is None or sock.dropped.is_set():
@@ -113,6 +119,9 @@ class TrackerHub:
                 sock.dropped.set()
                 continue
             size = len(event.text)
+            if event.conn != origin and sock.queued_bytes + size > self.send_queue_bytes // 2:
+                self.relays_dropped += 1  # another peer's offer or answer: it goes, not the socket
+                continue
             if sock.queued_bytes + size > self.send_queue_bytes:
                 sock.close_reason = "too slow"  # it does not read what it asked for
                 sock.dropped.set()
