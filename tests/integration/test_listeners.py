@@ -95,8 +95,21 @@ def test_half_request_heads_are_closed_and_the_control_api_still_answers(server:
             s.close()
 
 
+def connect_retrying(address: tuple[str, int], tries: int = 3) -> socket.socket:
+    """A connection to ``address``; a reset during the handshake (seen on 2 loaded cores while
+    the listener drains its accept queue) is retried, at most ``tries`` times in all."""
+    for attempt in range(tries):
+        try:
+            return socket.create_connection(address, timeout=5)
+        except ConnectionResetError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
 def test_connections_past_the_cap_are_closed_at_once(server: NodeServer) -> None:
-    socks = [socket.create_connection(hostport(server.peer_url), timeout=5) for _ in range(80)]
+    socks = [connect_retrying(hostport(server.peer_url)) for _ in range(80)]
     try:
         deadline = time.monotonic() + 1.0  # well inside the 1.5 s head timeout
         closed = sum(closed_by_server(s, deadline) for s in socks[64:])
