@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/web.py [--runs 5]
 
-Two real ``osp node`` processes on a private DHT on loopback (``tests/integration/
+Four real ``osp node`` processes on a private DHT on loopback (``tests/integration/
 dht_cluster.py``): the *listener* (member 0, whose web app Chromium opens through a
-one-time login link) and the *remote* node (member 1), which publishes a real music file
+one-time login link) and the *remote* node (member 3), which publishes a real music file
 (Ogg Vorbis, 2.3 MB).  Debian's Chromium through Playwright, as in the tests.
 
 1. **App, remote track** — the listener does not hold the track: search for it (the
@@ -18,7 +18,7 @@ one-time login link) and the *remote* node (member 1), which publishes a real mu
    context each run): navigation start to first audio (``window.ospShare.firstAudioAt``:
    ``playing`` and ``currentTime > 0``) with WebTorrent fed by the node over WebRTC and by
    the web seed, and with ``?webseed=0`` (WebRTC from the node's libtorrent only).
-4. **Baseline for 3** — a plain ``<audio>`` on the same origin pointed at the web seed URL
+4. **Baseline for 3** — a plain ``<audio>`` on the share origin pointed at the web seed URL
    (``/ipfs/{cid}`` on the peer listener, no WebTorrent): element creation to first audio.
 
 Median (and min–max) of ``--runs``; ratios against the baselines of the same run.
@@ -68,8 +68,10 @@ def wait(app: AppPage, expression: str, timeout: float = 30) -> None:
     app.wait_js(expression, timeout)
 
 
-def play_and_seek(app: AppPage, track_id: str, duration: float) -> tuple[float, float]:
-    """Click Play on ``track_id``'s card (already on the page); ms to audible, ms to seek."""
+def play_and_seek(app: AppPage, track_id: str, duration: float) -> tuple[float, float, float]:
+    """Click Play on ``track_id``'s card (already on the page); ms to ``playing``, ms to
+    audible (``currentTime > 0`` seen by the next ``timeupdate``: up to 250 ms later, the
+    element's 4 Hz cadence), ms of the seek."""
     app.page.evaluate(WATCH)
     app.page.locator(f"[data-testid=track-card][data-id='{track_id}'] [data-testid=play]").first.click()
     wait(app, "window.__t.audible")
@@ -79,7 +81,7 @@ def play_and_seek(app: AppPage, track_id: str, duration: float) -> tuple[float, 
     t = app.page.evaluate("window.__t")
     app.page.click("[data-testid=play-pause]")
     wait(app, "window.ospPlayer.audio.paused", 10)
-    return t["audible"] - t["click"], t["seeked"] - t["seeking"]
+    return t["playing"] - t["click"], t["audible"] - t["click"], t["seeked"] - t["seeking"]
 
 
 def search_for(app: AppPage, track_id: str, deadline: float = 45) -> None:
@@ -114,8 +116,9 @@ def share_first_audio(browser: Any, base: str, track_id: str, query: str = "") -
 
 
 def plain_audio(browser: Any, base: str, url: str) -> float:
-    """A plain ``<audio>`` on the share origin playing ``url`` (no WebTorrent): ms to audible."""
-    context = browser.new_context()
+    """A plain ``<audio>`` on the share origin (its CSP bypassed: the page itself would not
+    load media from another origin) playing ``url`` (no WebTorrent): ms to audible."""
+    context = browser.new_context(bypass_csp=True)
     try:
         page = context.new_page()
         page.goto(f"{base}/config.json")
@@ -138,9 +141,9 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="osp-bench-web-") as tmp, \
-            Cluster(Path(tmp), 2, base=170, identities=(1,)) as cluster, sync_playwright() as pw:
-        cluster.wait_ready(min_nodes=1, timeout=60)
-        listener, remote = cluster[0], cluster[1]
+            Cluster(Path(tmp), 4, base=170, identities=(3,)) as cluster, sync_playwright() as pw:
+        cluster.wait_ready(min_nodes=2, timeout=60)
+        listener, remote = cluster[0], cluster[3]
         track = jsonl(osp(remote.data_dir, "publish", str(MUSIC), "--title", f"{WORD} bench", "--json"))[0]
         track_id, duration = track["id"], float(track["record"]["duration"])
         share = json.loads((remote.data_dir / "node.json").read_text())["share"]
@@ -149,13 +152,15 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=RTC_ARGS, headless=True)
         app_browser = launch(pw)
         figures: dict[str, list[float]] = {k: [] for k in (
-            "remote_play", "remote_seek", "local_play", "local_seek", "share", "share_rtc", "plain")}
+            "remote_playing", "remote_play", "remote_seek", "local_playing", "local_play", "local_seek", "share", "share_rtc", "plain")}
         try:
             app = open_app(app_browser, listener)
             for run in range(args.runs):
-                api(listener, "POST", "/api/remove", {"track": track_id})
+                if run:  # from the second run on, the listener holds the track: drop it, fetch it again
+                    api(listener, "POST", "/api/remove", {"track": track_id})
                 search_for(app, track_id)
-                play, seek = play_and_seek(app, track_id, duration)
+                playing, play, seek = play_and_seek(app, track_id, duration)
+                figures["remote_playing"].append(playing)
                 figures["remote_play"].append(play)
                 figures["remote_seek"].append(seek)
                 deadline = time.monotonic() + 60
@@ -164,7 +169,8 @@ def main() -> None:
                         raise RuntimeError("the remote track did not complete in 60 s")
                     time.sleep(0.2)
                 search_for(app, track_id)
-                play, seek = play_and_seek(app, track_id, duration)
+                playing, play, seek = play_and_seek(app, track_id, duration)
+                figures["local_playing"].append(playing)
                 figures["local_play"].append(play)
                 figures["local_seek"].append(seek)
                 figures["share"].append(share_first_audio(browser, share, track_id))
@@ -177,8 +183,10 @@ def main() -> None:
 
     med = {k: statistics.median(v) for k, v in figures.items()}
     print("\nWeb app (/stream/, click → first audible frame; target < 300 ms with the track on a remote node)")
+    print(f"  remote track, click → playing      {fmt(figures['remote_playing'])}   ×{med['remote_playing'] / med['local_playing']:.2f} of local")
     print(f"  remote track, click → audible      {fmt(figures['remote_play'])}   ×{med['remote_play'] / med['local_play']:.2f} of local")
     print(f"  remote track, seek                 {fmt(figures['remote_seek'])}")
+    print(f"  local track (baseline), click → playing {fmt(figures['local_playing'])}")
     print(f"  local track (baseline), click → audible {fmt(figures['local_play'])}")
     print(f"  local track (baseline), seek       {fmt(figures['local_seek'])}")
     print("Share page (navigation → first audio; target < 1.5 s in WebTorrent mode)")
