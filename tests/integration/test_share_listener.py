@@ -4,8 +4,7 @@ on ``/announce`` driven by raw WebSocket clients and by the node's own libtorren
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,7 @@ from osp.apps.http import NodeServer
 from osp.apps.web.share import SHARE_CSP, share_dir
 from osp.node import TrackMetadata
 from tests.integration.nodes import node_server
-from tests.integration.wsclient import Closed, WsClient
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.integration.wsclient import Closed, WsClient, wait_for
 
 
 def binary(hex_or_bytes: str | bytes) -> str:

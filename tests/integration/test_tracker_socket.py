@@ -6,10 +6,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,7 +17,7 @@ from osp.apps.web.share import share_app
 from osp.apps.web.tracker_socket import TrackerHub
 from osp.core.settings import Settings
 from osp.node import Node
-from tests.integration.wsclient import Closed, WsClient
+from tests.integration.wsclient import Closed, WsClient, wait_for
 
 IP = "127.0.0.63"
 IH = (b"\xaa" * 20).decode("latin-1")
@@ -27,16 +25,6 @@ IH = (b"\xaa" * 20).decode("latin-1")
 
 def pid(n: int) -> str:
     return (b"-WW0208-" + bytes([n]) * 12).decode("latin-1")
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @contextlib.contextmanager
