@@ -125,3 +125,11 @@ export function icon(name) {
   svg.append(path);
   return svg;
 }
+
+/** Focus, in row ``i`` of ``list``, the enabled button whose ``data-key`` is ``key`` (else
+ * the row's first button): keeps the keyboard on a row after it was moved or removed. */
+export function focusRowButton(list, i, key) {
+  const li = list.children[i];
+  const target = li && (li.querySelector(`button[data-key="${key}"]:not([disabled])`) || li.querySelector('button'));
+  if (target) target.focus();
+}

@@ -1,7 +1,7 @@
 // Playlists (#/playlists): list, create, delete. One playlist (#/playlist/<id>): rename,
 // reorder (Up/Down buttons, or drag and drop), remove tracks, play all.
 import { del, get, post, seg } from '../api.js';
-import { announce, h, plural, replace } from '../dom.js';
+import { announce, focusRowButton, h, plural, replace } from '../dom.js';
 import { player } from '../player.js';
 import { queue } from '../queue.js';
 import { href } from '../router.js';
@@ -114,11 +114,8 @@ export async function playlistView(main, { arg: id }) {
       return li;
     }));
     if (focusAfter) {
-      const [i, key] = focusAfter;
+      focusRowButton(list, ...focusAfter);
       focusAfter = null;
-      const li = list.children[i];
-      const target = li && (li.querySelector(`button[data-key="${key}"]:not([disabled])`) || li.querySelector('button'));
-      if (target) target.focus();
     }
   }
 

@@ -1,5 +1,5 @@
 // The play queue (#/queue): play from any item, reorder, remove, clear.
-import { h, replace } from '../dom.js';
+import { focusRowButton, h, replace } from '../dom.js';
 import { player } from '../player.js';
 import { queue } from '../queue.js';
 import { href } from '../router.js';
@@ -33,11 +33,8 @@ export function queueView(main) {
           btn('Remove', `Remove ${item.title} from the queue`, () => { focusAfter = [Math.min(i, n - 2), 'remove']; queue.remove(i); }, 'remove')));
     }));
     if (focusAfter) {
-      const [i, key] = focusAfter;
+      focusRowButton(list, ...focusAfter);
       focusAfter = null;
-      const li = list.children[i];
-      const target = li && (li.querySelector(`button[data-key="${key}"]:not([disabled])`) || li.querySelector('button'));
-      if (target) target.focus();
     }
   }
   render();
