@@ -296,7 +296,8 @@ class Node:
         if self.engine is None:
             return 0
         with self._resume_lock:
-            asked = [ih for ih in self.engine.request_resume_data()
+            unsaved = [t.infohash for t in self.library.torrents() if t.resume is None]
+            asked = [ih for ih in self.engine.request_resume_data(always=unsaved)
                      if self.library.torrent(ih) is not None or self.library.transfer(ih) is not None]
             self._resume_pending.update(asked)
             self._resume_lock.wait_for(lambda: not self._resume_pending, timeout)
@@ -355,7 +356,7 @@ class Node:
         if self.engine is not None:
             cid = result.track.record["cid"]
             self._seed(result.metainfo, cid)
-            self.engine.request_resume_data(result.infohash)
+            self.engine.request_resume_data(result.infohash, always=[result.infohash])
             if result.created:
                 self.feeds.publish_soon()  # the catalog and feed item follow, in the background
             if self.webtorrent is not None:

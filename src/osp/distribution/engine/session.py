@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -519,16 +519,19 @@ class Engine(DhtMixin):
             raise CorruptDataError(f"cannot read piece {piece} of {infohash}: {event.error}")
         return event.data
 
-    def request_resume_data(self, infohash: str | None = None) -> list[str]:
+    def request_resume_data(self, infohash: str | None = None, *, always: Iterable[str] = ()) -> list[str]:
         """Ask libtorrent for resume data of torrents whose state changed since the last
-        save (``ResumeDataSaved`` events follow); returns the infohashes asked for."""
+        save, and of those in ``always`` whatever libtorrent thinks (a torrent added a
+        moment ago may not be flagged yet); ``ResumeDataSaved`` events follow.  Returns the
+        infohashes asked for."""
+        forced = set(always)
         with self._lock:
             items = [(infohash, self._handles[infohash])] if infohash in self._handles else []
             if infohash is None:
                 items = list(self._handles.items())
         asked = []
         for ih, handle in items:
-            if handle.is_valid() and handle.need_save_resume_data():
+            if handle.is_valid() and (ih in forced or handle.need_save_resume_data()):
                 handle.save_resume_data(lt.torrent_handle.save_info_dict | lt.torrent_handle.flush_disk_cache)
                 asked.append(ih)
         return asked
