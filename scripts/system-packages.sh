@@ -9,6 +9,7 @@
 set -euo pipefail
 want=()
 [ -e /usr/share/games/frozen-bubble/snd/introzik.ogg ] || want+=(frozen-bubble-data)
+command -v fpcalc >/dev/null || want+=(libchromaprint-tools)  # Chromaprint: re-upload detection
 if [ "${1:-}" = "test" ]; then
   command -v ffmpeg >/dev/null || want+=(ffmpeg)
   command -v node >/dev/null || want+=(nodejs npm)
@@ -18,6 +19,8 @@ if [ "${1:-}" = "test" ]; then
   { command -v ip && command -v tc; } >/dev/null || want+=(iproute2)
   { command -v miniupnpd || [ -x /usr/sbin/miniupnpd ]; } >/dev/null || want+=(miniupnpd)
   { command -v nft || [ -x /usr/sbin/nft ]; } >/dev/null || want+=(nftables)
+  command -v fluidsynth >/dev/null || want+=(fluidsynth)  # renders the test set's MIDI (known tempo and key)
+  [ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || want+=(fluid-soundfont-gm)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 SUDO=""

@@ -181,6 +181,11 @@ class Settings:
             NAT-PMP, libtorrent's); ``None`` (the default): on, except in test mode
             (``allow_private_peers``); ``True``/``False`` force it on/off (``osp node
             --port-mapping/--no-port-mapping``).  ``maps_ports`` is the decision.
+        track_jobs: run the AI-music layer's per-track work (acoustic fingerprint, audio
+            analysis, C2PA check; ``osp.node.trackjobs``) in the background for every
+            track published or fetched.  ``osp node`` turns it on (``--no-analysis``: off);
+            a library-level ``Node`` (tools, tests) leaves it off and may call
+            ``node.jobs.run_pending()`` itself.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -206,6 +211,7 @@ class Settings:
     announce_cap: int | None = None
     announce_rate: float | None = None
     port_mapping: bool | None = None
+    track_jobs: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gateways", tuple(parse_gateway_url(g) for g in self.gateways))

@@ -153,6 +153,9 @@ class Library:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.indexer = indexer
+        #: called with the id of every track ``add_track`` stores, after the commit (the node
+        #: wakes its background track jobs: fingerprint, analysis, C2PA)
+        self.on_track_added: Callable[[str], None] | None = None
         self._indexed_version = -1  #: ``data_version`` at the last ``index_pending``
         self._lock = threading.RLock()
         try:
@@ -244,6 +247,8 @@ class Library:
             )
             db.execute("DELETE FROM transfers WHERE infohash=?", (infohash,))  # finished: no resume needed
             self._index(db, [(track.id, track.to_json())])
+        if self.on_track_added is not None:
+            self.on_track_added(track.id)
         return True
 
     def remove_track(self, track_id: str) -> RemovedTrack | None:

@@ -50,6 +50,7 @@ from osp.node.publish import (
 )
 from osp.node.search import SearchGate, VerifiedCache, record_index_keys
 from osp.node.streams import stream_source
+from osp.node.trackjobs import TrackJobs, TrackStep
 from osp.node.webtorrent import WebTorrentAnnouncer, tracker_url
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 from osp.records.track import prepare as prepare_records
@@ -92,6 +93,10 @@ class Node:
         #: gives every torrent the node's WebTorrent tracker (started with the engine when
         #: ``settings.webtorrent`` and a share listener is bound: ``osp.node.webtorrent``)
         self.webtorrent: WebTorrentAnnouncer | None = None
+        steps: list[TrackStep] = []  #: the AI-music layer's per-track work (issue 10), in this order
+        #: fingerprint, analysis and C2PA check of every track, in the background (started with the engine)
+        self.jobs = TrackJobs(self, steps)
+        self.library.on_track_added = lambda _id: self.jobs.poke()
 
     # -- identity ---------------------------------------------------------------
 
@@ -176,6 +181,8 @@ class Node:
             self.webtorrent = WebTorrentAnnouncer(self.engine, tracker_url(self.share_url))
             self.webtorrent.start()
         self.feeds.start()  # seeds the catalogs held, puts our feed, polls the follows
+        if s.track_jobs:
+            self.jobs.start()  # catches up with every track not yet fingerprinted or analysed
         if s.dht and self.http_url:  # a node with a peer listener announces what it holds
             self.discovery.start()
         return self.engine
@@ -312,6 +319,7 @@ class Node:
         self._ask_pool.shutdown(wait=False, cancel_futures=True)
         for answers in self._late_answers:
             answers.abandon()  # a node that hangs must not hold up the exit
+        self.jobs.close()
         self.feeds.close()
         self.discovery.close()
         if self.webtorrent is not None:

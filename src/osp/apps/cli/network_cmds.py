@@ -490,11 +490,14 @@ def _run_player(command: list[str], url: str) -> None:
                    "with --allow-private-peers (test networks); given explicitly, it wins.")
 @click.option("--feed-poll-interval", default=300.0, show_default=True, metavar="SECONDS",
               help="Seconds between two polls of each followed artist's feed (osp follow).")
+@click.option("--analysis/--no-analysis", default=True, show_default=True,
+              help="Fingerprint, analyse (tempo, key, loudness) and check the C2PA credentials of every track "
+                   "published or fetched, in the background at low priority.")
 @pass_ctx
 def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap: tuple[str, ...],
              allow_private_peers: bool, share: str, webtorrent: bool, public_url: str | None, share_url: str | None, upload_limit: int, hybrid: bool,
              gateways: tuple[str, ...], cache_size: int, port_mapping: bool | None,
-             feed_poll_interval: float) -> None:
+             feed_poll_interval: float, analysis: bool) -> None:
     """Run the node: seed the library, serve records, the gateway, the control API with
     the web app (`osp ui` opens it) and the share pages.
 
@@ -515,7 +518,8 @@ def node_cmd(c: Ctx, listen: str, http: str, control: str, dht: bool, bootstrap:
                               gateways=tuple(parse_gateway_url(g, allow_private=allow_private_peers) for g in gateways),
                               cache_size=cache_size, port_mapping=port_mapping,
                               feed_poll_interval=feed_poll_interval,
-                              share=parse_hostport(share, what="--share"), webtorrent=webtorrent)
+                              share=parse_hostport(share, what="--share"), webtorrent=webtorrent,
+                              track_jobs=analysis)
     _log_evictions()
     node = Node(settings)
     try:
