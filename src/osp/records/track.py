@@ -123,6 +123,27 @@ def _schema_problem(error: Any) -> str:
     return f"{where}: {error.message[:200]}"
 
 
+@functools.cache
+def _provenance_validator() -> Any:
+    import jsonschema
+
+    schema = track_schema()
+    sub = {"$schema": schema["$schema"], "$defs": schema["$defs"], **schema["properties"]["provenance"]}
+    return jsonschema.validators.validator_for(sub)(sub, format_checker=format_checker())
+
+
+def provenance_error(provenance: Any) -> str | None:
+    """Everything wrong with a ``provenance`` value on its own, as one line
+    (``provenance/<member>: why``), or ``None``: spec §5.1's rules, then its JSON Schema
+    (lengths, patterns).  For callers that check it before there is a record to build
+    (``osp publish``'s flags, ``POST /api/publish``)."""
+    problem = provenance_problem(provenance)
+    if problem or provenance is None:
+        return problem
+    errors = sorted(_provenance_validator().iter_errors(provenance), key=lambda e: list(e.path))
+    return f"provenance/{_schema_problem(errors[0])}".replace("/(record)", "") if errors else None
+
+
 def derive_id(record: dict[str, Any]) -> str:
     """``osp:track:b…``: the JSON-codec CIDv1 of JCS(record minus ``id`` and ``proof``)."""
     body = {k: v for k, v in record.items() if k not in ("id", "proof")}
