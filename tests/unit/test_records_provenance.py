@@ -154,3 +154,21 @@ def test_problems_of_any_shape_are_a_line_never_an_exception() -> None:
         problem = provenance_problem(value)
         assert problem is None or (problem.startswith("provenance") and len(problem) < 600)
     assert provenance_problem(None) is None and provenance_problem(FULL) is None
+
+
+def test_the_spec_schema_and_code_list_the_same_vocabularies() -> None:
+    import re
+
+    from osp.records import track_schema
+
+    spec = (VECTORS.parent / "osp-v0.1.md").read_text()
+    rows = {m[1]: re.findall(r"`([A-Za-z]+)`", m[2]) for m in re.finditer(r"^\| `([a-zA-Z\[\].]+)` \| (`.*) \|$", spec, re.M)}
+    assert set(rows["digitalSourceType"]) == set(SOURCE_TYPES)
+    assert rows["humanContribution"] == list(HUMAN_CONTRIBUTIONS)
+    assert rows["parents[].relation"] == list(PARENT_RELATIONS) and rows["stems[].role"] == list(STEM_ROLES)
+    defs = track_schema()["$defs"]
+    assert defs["digitalSourceType"]["enum"] == list(SOURCE_TYPES)
+    assert defs["humanContribution"]["enum"] == list(HUMAN_CONTRIBUTIONS)
+    prov = track_schema()["properties"]["provenance"]["properties"]
+    assert prov["parents"]["items"]["oneOf"][1]["properties"]["relation"]["enum"] == list(PARENT_RELATIONS)
+    assert prov["stems"]["items"]["oneOf"][1]["properties"]["role"]["enum"] == list(STEM_ROLES)
