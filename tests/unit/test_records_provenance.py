@@ -170,5 +170,5 @@ def test_the_spec_schema_and_code_list_the_same_vocabularies() -> None:
     assert defs["digitalSourceType"]["enum"] == list(SOURCE_TYPES)
     assert defs["humanContribution"]["enum"] == list(HUMAN_CONTRIBUTIONS)
     prov = track_schema()["properties"]["provenance"]["properties"]
-    assert prov["parents"]["items"]["oneOf"][1]["properties"]["relation"]["enum"] == list(PARENT_RELATIONS)
-    assert prov["stems"]["items"]["oneOf"][1]["properties"]["role"]["enum"] == list(STEM_ROLES)
+    assert prov["parents"]["items"]["anyOf"][1]["properties"]["relation"]["enum"] == list(PARENT_RELATIONS)
+    assert prov["stems"]["items"]["anyOf"][1]["properties"]["role"]["enum"] == list(STEM_ROLES)
