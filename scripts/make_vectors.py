@@ -103,11 +103,32 @@ def sample_fields(did: str) -> dict[str, Any]:
     }
 
 
+PARENT_A = "osp:track:bagaaieraxj3qg7qo6epjkdfttmhk6i2cedwzi6aq6disilcbuhilliagufwa"  # the first (counting) vector
+PARENT_B = "osp:track:bagaaierap2aoghm5gtnkb537q53ncslnjrfqnf35hqcfat4we3a25vvktbna"  # the artist-b vector
+
+
+def structured_fields(did: str) -> dict[str, Any]:
+    """``sample_fields`` with the full structured provenance (spec §5.1) and lyrics."""
+    return {**sample_fields(did), "title": "Glacier Drift (Night Remix)", "lyrics": "ice on the river\nlight in the hall\n",
+            "provenance": {
+                "aiGenerated": True, "digitalSourceType": "compositeWithTrainedAlgorithmicMedia",
+                "generator": {"name": "example-generator", "version": "4.5", "url": "https://generator.example/"},
+                "model": "example-model", "modelVersion": "1.0", "prompt": "icy ambient synths, slow, 70 bpm",
+                "negativePrompt": "drums", "seed": 9007199254740991,
+                "parameters": {"temperature": 0.9, "steps": 50, "guidance": {"scale": 3.5}},
+                "humanContribution": ["lyrics", "arrangement", "mixing"],
+                "parents": [{"id": PARENT_A, "relation": "remix"}, {"id": PARENT_B, "relation": "samples"}],
+                "stems": [{"cid": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", "role": "vocals"},
+                          {"cid": "bafybeigaew57qqg7a6l6dqmpzuxoxeoaooucw4jqpckjgck2ychfb3s6bu", "role": "drums"}],
+            }}
+
+
 def records() -> dict[str, Any]:
     out = []
-    for name in ("counting", "artist-b"):
+    cases = (("counting", sample_fields), ("artist-b", sample_fields), ("counting", structured_fields))
+    for name, make in cases:
         key = SigningKey.from_seed(bytes.fromhex(SEEDS[name]))
-        unsigned = build_track(sample_fields(key.did))
+        unsigned = build_track(make(key.did))
         body = {k: v for k, v in unsigned.items() if k != "id"}
         signed = sign_track(unsigned, key, CREATED)
         verify_track(signed)
@@ -136,6 +157,33 @@ def small_order_forgery() -> dict[str, Any]:
     return record
 
 
+def provenance_cases(key: SigningKey) -> list[tuple[str, dict[str, Any]]]:
+    """Signed records (id and proof right) whose ``provenance`` breaks one rule of spec §5.1."""
+    good = sign_track(build_track(structured_fields(key.did)), key, CREATED)
+    base = good["provenance"]
+
+    def bad(**changes: Any) -> dict[str, Any]:
+        return resigned(good, key, provenance={**base, **changes})
+
+    return [
+        ("provenance: digitalSourceType not an IPTC term, signed", bad(digitalSourceType="aiMusic")),
+        ("provenance: humanContribution term not in the vocabulary, signed", bad(humanContribution=["vibes"])),
+        ("provenance: humanContribution 'none' with other terms, signed", bad(humanContribution=["none", "mixing"])),
+        ("provenance: parent relation not in the vocabulary, signed",
+         bad(parents=[{"id": PARENT_A, "relation": "inspired-by"}])),
+        ("provenance: stem role not in the vocabulary, signed",
+         bad(stems=[{"cid": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", "role": "kazoo"}])),
+        ("provenance: parameters over 4096 bytes as JCS (64 members or fewer), signed",
+         bad(parameters={f"p{i}": "x" * 100 for i in range(41)})),
+        ("provenance: seed 2^53, over 2^53 - 1 (JCS cannot canonicalize it, so id and proof are the unchanged "
+         "record's)", {**good, "provenance": {**base, "seed": 2**53}}),
+        ("provenance: seed negative, signed", bad(seed=-1)),
+        ("provenance: a member the spec does not define, signed", bad(temperature=0.9)),
+        ("provenance: generator object with an unknown member, signed",
+         bad(generator={"name": "example-generator", "license": "MIT"})),
+    ]
+
+
 def invalid_records() -> dict[str, Any]:
     key = SigningKey.from_seed(bytes.fromhex(SEEDS["counting"]))
     other = SigningKey.from_seed(bytes.fromhex(SEEDS["artist-b"]))
@@ -161,6 +209,7 @@ def invalid_records() -> dict[str, Any]:
         ("unknown @context", mutated(lambda r: r.update({"@context": ["https://example.com/other"]}))),
         ("a field the schema does not define", mutated(lambda r: r.update(unknownField=True))),
         ("released is not a calendar date (2024-13-45), signed", resigned(good, key, released="2024-13-45")),
+        *provenance_cases(key),
         ("artist is a small-order did:key (the identity point) and proofValue the identity point and zeros: "
          "OpenSSL alone would verify it", small_order_forgery()),
     ]

@@ -49,6 +49,7 @@ WATCH_PLAYER = """() => { window.__ev = []; const a = window.ospPlayer.audio; co
     a.addEventListener(e, () => log(e));
   window.ospPlayer.addEventListener('status', () => log('status')); }"""  #: the player's events, for a failure's report
 MY_TITLE = "Glacier Drift Webapp"
+STEM_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,19 @@ def published(app: AppPage, nodes: dict[str, Any], music: list[Path]) -> dict[st
     page.fill("[data-testid=generator]", "Test Generator")
     page.fill("[data-testid=model]", "tg-1")
     page.fill("[data-testid=prompt]", "slow glacier pads")
-    page.select_option("[data-testid=human]", "arrangement")
+    page.fill("[data-testid=generator-version]", "2.1")
+    page.check("[data-testid=human-none]")
+    page.check("[data-testid=human-arrangement]")  # unchecks "none": it stands alone
+    page.click("[data-testid=parent-add]")
+    page.fill("[data-testid=parent-id]", nodes["remote_track"]["id"])
+    page.select_option("[data-testid=parent-kind]", "samples")
+    page.click("[data-testid=stem-add]")
+    page.fill("[data-testid=stem-id]", STEM_CID)
+    page.select_option("[data-testid=stem-kind]", "vocals")
+    page.fill("[data-testid=seed]", "12x")
+    page.click("[data-testid=publish]")  # checked before anything is uploaded
+    app.wait_js("document.querySelector('[data-testid=publish-status]').textContent.startsWith('Seed:')")
+    page.fill("[data-testid=seed]", "42")
     page.click("[data-testid=publish]")
     page.wait_for_selector("[data-testid=published-id]", timeout=45_000)
     first = page.text_content("[data-testid=published-id]")
@@ -157,17 +170,25 @@ def test_publish_through_the_page_shows_id_share_link_and_provenance(app: AppPag
     record = summary["record"]
     assert record["title"] == MY_TITLE and record["license"] == "CC-BY-4.0" and record["artistName"] == "Test Artist"
     assert set(record["tags"]) >= {"ambient", "webapptest"}
-    assert record["provenance"] == {"generator": "Test Generator", "model": "tg-1", "prompt": "slow glacier pads",
-                                    "aiGenerated": True, "humanContribution": "arrangement"}
+    assert record["provenance"] == {
+        "generator": {"name": "Test Generator", "version": "2.1"}, "model": "tg-1", "prompt": "slow glacier pads",
+        "seed": 42, "aiGenerated": True, "digitalSourceType": "compositeWithTrainedAlgorithmicMedia",
+        "humanContribution": ["arrangement"], "parents": [{"id": nodes["remote_track"]["id"], "relation": "samples"}],
+        "stems": [{"cid": STEM_CID, "role": "vocals"}]}
     assert published["share"] == summary.get("share")  # shown exactly when the node has a share link
     dropped = api(nodes["mine"], "GET", f"/api/tracks/{published['dropped']}")
     assert dropped["record"]["size"] == music[2].stat().st_size and dropped["origin"] == "published"
     # the track page shows the record as text, provenance and verification included
     app.go(f"track/{published['id']}", "[data-testid=provenance]")
     text = app.page.text_content("main") or ""
-    for expected in (MY_TITLE, "CC-BY-4.0", "Generator", "Test Generator", "Model", "tg-1", "Prompt",
-                     "slow glacier pads", "Human contribution", "arrangement", record["cid"], "Signature valid"):
+    for expected in (MY_TITLE, "CC-BY-4.0", "Generator", "Test Generator 2.1", "Model", "tg-1", "Prompt",
+                     "slow glacier pads", "Human contribution", "arrangement", record["cid"], "Signature valid",
+                     "Human material combined with AI model output (IPTC: compositeWithTrainedAlgorithmicMedia)",
+                     "Seed42", f"vocals: {STEM_CID}"):
         assert expected in text, expected
+    parent = app.page.locator("[data-testid=provenance-parent] a")
+    assert app.page.text_content("[data-testid=provenance-parent]") == f"Samples {nodes['remote_track']['id']}"
+    assert parent.get_attribute("href") == f"#/track/{nodes['remote_track']['id'].replace(':', '%3A')}"
     assert "Content verified" in (app.page.text_content("[data-testid=verification]") or "")
     assert re.search(r"\d+:\d\d", app.page.text_content("main .facts") or "")  # the duration, m:ss
 

@@ -37,6 +37,12 @@ def share_base(srv: NodeServer) -> str:
     return srv.share_url
 
 
+PROVENANCE = {"aiGenerated": True, "digitalSourceType": "compositeWithTrainedAlgorithmicMedia",
+              "generator": {"name": "Gen", "version": "2"}, "model": "m1", "humanContribution": ["lyrics", "mixing"],
+              "parents": [{"id": "osp:track:bagaaieraxj3qg7qo6epjkdfttmhk6i2cedwzi6aq6disilcbuhilliagufwa",
+                           "relation": "remix"}]}
+
+
 def need_browser() -> Any:
     need(Path(CHROMIUM).exists(), "chromium")
     return pytest.importorskip("playwright.sync_api")
@@ -47,7 +53,7 @@ def publishing_node(tmp: Path, ip: str, music: Path, *, webtorrent: bool = True)
     """A node on ``ip`` holding ``music`` as "Intro"; ``webtorrent=False``: its libtorrent
     stays out of the WebTorrent swarm (``osp node --no-webtorrent``)."""
     with node_server(tmp, ip, webtorrent=webtorrent) as srv:
-        published = srv.node.publish(music, TrackMetadata(title="Intro"))
+        published = srv.node.publish(music, TrackMetadata(title="Intro", provenance=PROVENANCE))
         yield srv, published.track.record
 
 
@@ -109,7 +115,8 @@ def test_the_share_page_plays_from_the_nodes_libtorrent_over_webrtc(node: tuple[
             page = open_share(browser, base, record["id"], "?webseed=0")
             state = wait_checked(page)
             wait_audio(page)
-            shown = {k: page.text_content(f"#{k}") for k in ("title", "license", "check", "src-node", "src-webseed")}
+            shown = {k: page.text_content(f"#{k}") for k in ("title", "license", "check", "src-node", "src-webseed",
+                                                             "provenance")}
             assert not page.is_checked("#use-webseed")
         finally:
             browser.close()
@@ -120,6 +127,10 @@ def test_the_share_page_plays_from_the_nodes_libtorrent_over_webrtc(node: tuple[
     assert shown["title"] == "Intro" and shown["license"] == record["license"]
     assert shown["check"] == f"CID verified: the bytes match {record['cid']}"
     assert shown["src-webseed"] == "0 B" and shown["src-node"] != "0 B"
+    assert shown["provenance"] == (
+        "AI-generated (as stated by the artist); source: human material combined with AI model output "
+        "(IPTC compositeWithTrainedAlgorithmicMedia); with Gen 2, model m1; human contribution: lyrics, mixing; "
+        "remix of osp:track:bagaaieraxj3qg7qo6epjkdfttmhk6i2cedwzi6aq6disilcbuhilliagufwa")
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,14 @@
 // Digital Bazaar's Data Integrity stack as an independent peer for osp-node's tests.
 // stdin: {"op": "verify", "record": {...}, "context": {...}}
 //     or {"op": "sign", "record": {...unsigned, with id}, "seed": "<hex 32 bytes>", "created": "...", "context": {...}}
-// stdout: {"verified": bool, "error": str|null} or {"signed": {...}}
+//     or {"op": "expand", "record": {...}, "context": {...}}: JSON-LD expansion in safe mode
+// stdout: {"verified": bool, "error": str|null} or {"signed": {...}} or {"expanded": [...], "error": str|null}
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {createSignCryptosuite, createVerifyCryptosuite} from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {driver as didKeyDriver} from '@digitalbazaar/did-method-key';
 import jsigs from 'jsonld-signatures';
+import jsonld from 'jsonld';
 import {JsonLdDocumentLoader} from 'jsonld-document-loader';
 
 const {purposes: {AssertionProofPurpose}} = jsigs;
@@ -32,7 +34,15 @@ for await (const chunk of process.stdin) input += chunk;
 const req = JSON.parse(input);
 const documentLoader = loaderFor(req.context);
 
-if (req.op === 'sign') {
+if (req.op === 'expand') {
+  // safe mode: a term the context does not define (or any other lossy step) is an error
+  try {
+    const expanded = await jsonld.expand(req.record, {documentLoader, safe: true});
+    process.stdout.write(JSON.stringify({expanded, error: null}));
+  } catch (e) {
+    process.stdout.write(JSON.stringify({expanded: null, error: String(e?.message ?? e) + ' ' + JSON.stringify(e?.details ?? {}).slice(0, 500)}));
+  }
+} else if (req.op === 'sign') {
   const seed = Uint8Array.from(Buffer.from(req.seed, 'hex'));
   const keyPair = await Ed25519Multikey.generate({seed});
   const did = 'did:key:' + keyPair.publicKeyMultibase;

@@ -27,6 +27,7 @@ from osp.core.errors import CallerError, IntegrityError
 from osp.identity.keys import SigningKey
 from osp.records import proof as di
 from osp.records.canonical import check_depth, jcs, strict_loads
+from osp.records.provenance import provenance_problem
 
 CONTEXT_URL = "https://w3id.org/osp/v0.1"
 DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"  #: the one extra context v0.1 allows
@@ -94,11 +95,24 @@ def format_checker() -> Any:
     return checker
 
 
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """``node`` with every ``{"$ref": "#/$defs/x"}`` replaced by ``x`` (none is recursive):
+    jsonschema resolves a ``$ref`` on every use, which made up a third of a record's check."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
 @functools.cache
 def _validator(*, signed: bool = True) -> Any:
     import jsonschema
 
-    schema = track_schema()
+    schema = _inline_refs(track_schema(), track_schema()["$defs"])
     if not signed:  # a built, not yet signed record: the same schema less the proof
         schema = {**schema, "required": [r for r in schema["required"] if r != "proof"]}
     cls = jsonschema.validators.validator_for(schema)
@@ -112,11 +126,35 @@ def prepare() -> None:
 
 
 def _schema_problem(error: Any) -> str:
-    where = "/".join(str(p) for p in error.path) or "(record)"
+    while error.context:  # a oneOf (older string form or the structured one): the branch the value took
+        branch = [e for e in error.context if e.validator != "type"] or list(error.context)
+        error = max(branch, key=lambda e: len(e.absolute_path))
+    where = "/".join(str(p) for p in error.absolute_path) or "(record)"
     if error.validator == "format":
         hint = FORMAT_HINTS.get(str(error.validator_value), str(error.validator_value))
         return f"{where}: {str(error.instance)[:80]!r} is not {hint}"
     return f"{where}: {error.message[:200]}"
+
+
+@functools.cache
+def _provenance_validator() -> Any:
+    import jsonschema
+
+    schema = track_schema()
+    sub = {"$schema": schema["$schema"], **_inline_refs(schema["properties"]["provenance"], schema["$defs"])}
+    return jsonschema.validators.validator_for(sub)(sub, format_checker=format_checker())
+
+
+def provenance_error(provenance: Any) -> str | None:
+    """Everything wrong with a ``provenance`` value on its own, as one line
+    (``provenance/<member>: why``), or ``None``: spec §5.1's rules, then its JSON Schema
+    (lengths, patterns).  For callers that check it before there is a record to build
+    (``osp publish``'s flags, ``POST /api/publish``)."""
+    problem = provenance_problem(provenance)
+    if problem or provenance is None:
+        return problem
+    errors = sorted(_provenance_validator().iter_errors(provenance), key=lambda e: list(e.path))
+    return f"provenance/{_schema_problem(errors[0])}".replace("/(record)", "") if errors else None
 
 
 def derive_id(record: dict[str, Any]) -> str:
@@ -130,8 +168,13 @@ def build_track(fields: dict[str, Any]) -> dict[str, Any]:
 
     The result is checked against the schema (all but ``proof``), formats included, so a
     record that no verifier would accept is never signed: ``CallerError`` names the first
-    bad field (e.g. ``released: '2024-13-45' is not a calendar date YYYY-MM-DD``).
+    bad field (e.g. ``released: '2024-13-45' is not a calendar date YYYY-MM-DD``).  The
+    ``provenance`` rules beyond the schema (``osp.records.provenance``: vocabularies, the
+    ``parameters`` byte cap, ``none`` alone) are checked first, with their own messages.
     """
+    problem = provenance_problem(fields.get("provenance") or None)
+    if problem:
+        raise CallerError(f"invalid track metadata: {problem}")
     body: dict[str, Any] = {"@context": [CONTEXT_URL], "type": TRACK_TYPE, "version": VERSION}
     for key, value in fields.items():
         if value is None or value == {} or (key != "tags" and value == []):
@@ -190,7 +233,12 @@ def verify_track(data: bytes | str | dict[str, Any]) -> VerifiedTrack:
     check_depth(record)  # a parsed object from elsewhere gets the same depth limit
     errors = sorted(_validator().iter_errors(record), key=lambda e: list(e.path))
     if errors:
-        raise IntegrityError(f"record does not match the OSP v0.1 schema at {_schema_problem(errors[0])}", check="schema")
+        first = list(errors[0].absolute_path)[:1] == ["provenance"] and provenance_problem(record["provenance"])
+        raise IntegrityError(f"record does not match the OSP v0.1 schema at {first or _schema_problem(errors[0])}",
+                             check="schema")
+    problem = provenance_problem(record.get("provenance"))
+    if problem:  # the rules JSON Schema cannot say (spec §5.1): part of the schema check
+        raise IntegrityError(f"record does not match the OSP v0.1 schema at {problem}", check="schema")
     expected = derive_id(record)
     if record["id"] != expected:
         raise IntegrityError(f"record id {record['id']} does not match its content ({expected})", check="id")

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, read_passphrase
 from osp.apps.cli.client import ControlClient
+from osp.apps.cli.provenance_opts import provenance_from, provenance_options
 from osp.core.errors import CallerError, OspError
 
 # --- identity ------------------------------------------------------------------
@@ -95,19 +96,6 @@ def cid_cmd(files: tuple[Path, ...], profile: str, as_json: bool) -> None:
 # --- publish -----------------------------------------------------------------------
 
 
-def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for item in params:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise CallerError(f"--param takes KEY=VALUE, got {item!r}")
-        try:
-            result[key] = json.loads(value)
-        except ValueError:
-            result[key] = value
-    return result
-
-
 @cli.command("publish")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--title", help="Track title (default: the file's title tag).")
@@ -116,26 +104,15 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--license", "license_", default="CC0-1.0", show_default=True, help="SPDX license id.")
 @click.option("--released", help="Release date YYYY-MM-DD (default: today).")
 @click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
-@click.option("--ai-generator", help="AI generator (e.g. a product or tool name).")
-@click.option("--ai-model", help="Model name.")
-@click.option("--ai-model-version", help="Model version.")
-@click.option("--prompt", help="Generation prompt.")
-@click.option("--negative-prompt", help="Negative prompt.")
-@click.option("--seed", type=int, help="Generation seed.")
-@click.option("--param", "params", multiple=True, help="Generation parameter KEY=VALUE (repeatable; JSON values).")
-@click.option("--human-contribution", help="What the human did (arrangement, lyrics, mixing …).")
-@click.option("--parent", "parents", multiple=True, help="Track id this is a remix of (repeatable).")
-@click.option("--stem", "stems", multiple=True, help="CID of a stem (repeatable).")
+@provenance_options
 @click.option("--lyrics-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Lyrics text file.")
 @click.option("--artwork", help="CID of the cover artwork.")
 @click.option("--hybrid", is_flag=True, help="Make a hybrid v1+v2 torrent (BEP 52); v1 by default for WebTorrent, aria2, Transmission.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file ({\"file\", \"error\", …} if refused).")
 @pass_ctx
-def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name: str | None, album: str | None,
-                license_: str, released: str | None, tags: tuple[str, ...], ai_generator: str | None,
-                ai_model: str | None, ai_model_version: str | None, prompt: str | None, negative_prompt: str | None,
-                seed: int | None, params: tuple[str, ...], human_contribution: str | None, parents: tuple[str, ...],
-                stems: tuple[str, ...], lyrics_file: Path | None, artwork: str | None, hybrid: bool, as_json: bool) -> None:
+def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_name: str | None, album: str | None,
+                license_: str, released: str | None, tags: tuple[str, ...], lyrics_file: Path | None,
+                artwork: str | None, hybrid: bool, as_json: bool, **provenance_flags: Any) -> None:
     """Import, sign, store and (if the node runs) seed audio files as OSP Track Records.
 
     Every file is tried: each refused one is reported (file and reason) and the command
@@ -143,18 +120,9 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
     """
     if title and len(files) > 1:
         raise CallerError("--title names one track; publish several files without it (their tags give titles)")
-    provenance: dict[str, Any] = {
-        k: v for k, v in {
-            "generator": ai_generator, "model": ai_model, "modelVersion": ai_model_version, "prompt": prompt,
-            "negativePrompt": negative_prompt, "seed": seed, "parameters": _parse_params(params) or None,
-            "humanContribution": human_contribution, "parents": list(parents) or None, "stems": list(stems) or None,
-        }.items() if v is not None
-    }
-    if ai_generator or ai_model:
-        provenance["aiGenerated"] = True
     body: dict[str, Any] = {
         "title": title, "artistName": artist_name, "album": album, "license": license_, "released": released,
-        "tags": list(tags), "provenance": provenance or None, "artwork": artwork,
+        "tags": list(tags), "provenance": provenance_from(provenance_flags), "artwork": artwork,
         "lyrics": _read_lyrics(lyrics_file) if lyrics_file else None,
     }
     body = {k: v for k, v in body.items() if v is not None}

@@ -154,17 +154,9 @@ def resolve_lines(summary: dict[str, Any], verified: bool = True) -> list[tuple[
             lines.append((label, printable(r[field])))
     tags = r.get("tags") or []
     lines.append(("tags", printable(", ".join(map(str, tags))) if tags else "-"))
-    given = r.get("provenance")
-    provenance: dict[str, Any] = given if isinstance(given, dict) else {}
-    if _ai(r):
-        parts = [str(provenance.get(k)) for k in ("generator", "model", "modelVersion") if provenance.get(k)]
-        lines.append(("AI", printable("generated" + (f" with {' '.join(parts)}" if parts else ""))))
-        if provenance.get("prompt"):
-            lines.append(("prompt", printable(provenance["prompt"])))
-        if provenance.get("humanContribution"):
-            lines.append(("human", printable(provenance["humanContribution"])))
-    else:
-        lines.append(("AI", "not declared"))
+    from osp.apps.cli.provenance_view import provenance_lines  # it builds on this module
+
+    lines += provenance_lines(r.get("provenance"))
     lines += [("cid", str(r.get("cid", "?"))), ("id", str(r.get("id", "?"))),
               ("verified", "signature, id and schema" if verified else "no")]
     return lines

@@ -29,6 +29,7 @@ from osp.apps.http.shapes import share_link, track_summary
 from osp.core.errors import CallerError, CorruptDataError, NotFoundError, OspError
 from osp.node.core import Node
 from osp.node.publish import TrackMetadata
+from osp.records.track import provenance_error
 
 if TYPE_CHECKING:  # osp.apps.web builds on this package: imported where used, never at import time
     from osp.apps.web.uploads import Uploads
@@ -47,8 +48,9 @@ def metadata_from(body: dict[str, Any]) -> TrackMetadata:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise CallerError("tags must be a list of strings")
     provenance = body.get("provenance") or {}
-    if not isinstance(provenance, dict):
-        raise CallerError("provenance must be an object")
+    problem = provenance_error(provenance)  # once for the request, before any file is hashed
+    if problem:
+        raise CallerError(f"invalid {problem}")
     return TrackMetadata(
         title=body.get("title"),
         artist_name=body.get("artistName"),

@@ -120,13 +120,44 @@ function clock (seconds) {
   return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`
 }
 
+const SOURCE_WORDS = {
+  trainedAlgorithmicMedia: 'made by a trained AI model',
+  compositeWithTrainedAlgorithmicMedia: 'human material combined with AI model output',
+  algorithmicMedia: 'made by an algorithm',
+  digitalCreation: 'made by a human with digital tools',
+  digitalCapture: 'recorded from real life'
+}
+
+const RELATION_WORDS = { remix: 'remix of', cover: 'cover of', extends: 'extends', samples: 'samples' }
+
+function str (v) {
+  return typeof v === 'string' && v ? v : null
+}
+
+// The record's provenance (spec §5.1) in one paragraph of text; both the older string
+// forms and the structured ones.
 function provenanceText (p) {
-  if (!p || typeof p !== 'object') return 'Not stated'
-  if (p.aiGenerated === false) return 'Not AI-generated (as stated by the artist)'
-  const parts = [p.aiGenerated === true ? 'AI-generated' : 'AI use not stated']
-  const tool = [p.generator, p.model, p.modelVersion].filter(v => typeof v === 'string' && v).join(' ')
-  if (tool) parts.push(`with ${tool}`)
-  if (typeof p.humanContribution === 'string' && p.humanContribution) parts.push(`human contribution: ${p.humanContribution}`)
+  if (!p || typeof p !== 'object' || Array.isArray(p)) return 'Not stated'
+  const parts = [p.aiGenerated === true ? 'AI-generated' : p.aiGenerated === false ? 'Not AI-generated' : 'AI use not stated']
+  if (p.aiGenerated !== undefined) parts[0] += ' (as stated by the artist)'
+  const type = str(p.digitalSourceType)
+  if (type) parts.push(`source: ${SOURCE_WORDS[type] || type} (IPTC ${type})`)
+  const g = p.generator
+  const generator = typeof g === 'string' ? g
+    : g && typeof g === 'object' ? [str(g.name), str(g.version)].filter(Boolean).join(' ') : ''
+  const model = [str(p.model), str(p.modelVersion)].filter(Boolean).join(' ')
+  if (generator || model) parts.push(`with ${[generator, model && `model ${model}`].filter(Boolean).join(', ')}`)
+  if (str(p.prompt)) parts.push(`prompt: “${p.prompt}”`)
+  const human = Array.isArray(p.humanContribution) ? p.humanContribution.map(String).join(', ') : str(p.humanContribution)
+  if (human) parts.push(`human contribution: ${human}`)
+  const parents = Array.isArray(p.parents) ? p.parents.slice(0, 64) : []
+  for (const parent of parents) {
+    const id = typeof parent === 'string' ? parent : parent && typeof parent === 'object' ? str(parent.id) : null
+    const relation = parent && typeof parent === 'object' ? (RELATION_WORDS[parent.relation] || String(parent.relation)) : 'derived from'
+    if (id) parts.push(`${relation} ${id}`)
+  }
+  const stems = Array.isArray(p.stems) ? p.stems.length : 0
+  if (stems) parts.push(`${stems} stem${stems === 1 ? '' : 's'}`)
   return parts.join('; ').slice(0, 2000)
 }
 

@@ -5,9 +5,9 @@ import { ndjson, upload } from '../api.js';
 import { fmtBytes, h, replace } from '../dom.js';
 import { href } from '../router.js';
 import { copyButton, errorBox, heading } from './common.js';
+import { provenanceForm } from './provenance.js';
 
 const LICENSES = ['CC0-1.0', 'CC-BY-4.0', 'CC-BY-SA-4.0', 'CC-BY-NC-4.0', 'CC-BY-NC-SA-4.0', 'CC-BY-ND-4.0', 'CC-BY-NC-ND-4.0'];
-const CONTRIBUTIONS = ['', 'composition', 'lyrics', 'performance', 'arrangement', 'mixing', 'curation', 'none'];
 
 function field(id, label, control, hint) {
   control.id = id;
@@ -38,10 +38,7 @@ export function publishView(main) {
   const artistName = h('input', { type: 'text', maxlength: '256', autocomplete: 'name', 'data-testid': 'artist-name' });
   const license = h('select', { 'data-testid': 'license' }, LICENSES.map((l) => h('option', { value: l }, l)));
   const tags = h('input', { type: 'text', 'data-testid': 'tags' });
-  const generator = h('input', { type: 'text', maxlength: '256', 'data-testid': 'generator' });
-  const model = h('input', { type: 'text', maxlength: '256', 'data-testid': 'model' });
-  const prompt = h('textarea', { rows: '3', maxlength: '8192', 'data-testid': 'prompt' });
-  const human = h('select', { 'data-testid': 'human' }, CONTRIBUTIONS.map((c) => h('option', { value: c }, c || '(not stated)')));
+  const provenanceFields = provenanceForm();
   const uploadBar = h('progress', { max: '1', value: '0', id: 'upload-progress', 'data-testid': 'upload-progress' });
   const publishBar = h('progress', { max: '1', value: '0', id: 'publish-progress', 'data-testid': 'publish-progress' });
   const status = h('p', { role: 'status', 'aria-live': 'polite', 'data-testid': 'publish-status' });
@@ -77,6 +74,13 @@ export function publishView(main) {
       status.textContent = 'Choose or drop at least one file first.';
       return;
     }
+    let provenance;
+    try {
+      provenance = provenanceFields.value();
+    } catch (err) {
+      status.textContent = err.message; // checked before anything is uploaded
+      return;
+    }
     submit.disabled = true;
     results.replaceChildren();
     const total = files.reduce((n, f) => n + f.size, 0);
@@ -91,16 +95,10 @@ export function publishView(main) {
       }
       uploadBar.value = 1;
       status.textContent = 'Publishing: hashing, signing, seeding…';
-      const provenance = {};
-      if (generator.value.trim()) provenance.generator = generator.value.trim();
-      if (model.value.trim()) provenance.model = model.value.trim();
-      if (prompt.value.trim()) provenance.prompt = prompt.value.trim();
-      if (Object.keys(provenance).length) provenance.aiGenerated = true;
-      if (human.value) provenance.humanContribution = human.value;
       const body = { uploads: ids, license: license.value, tags: tagsOf(tags.value) };
       if (title.value.trim()) body.title = title.value.trim();
       if (artistName.value.trim()) body.artistName = artistName.value.trim();
-      if (Object.keys(provenance).length) body.provenance = provenance;
+      if (provenance) body.provenance = provenance;
       const done = new Map();
       let answer = null;
       await ndjson('/api/publish', body, (line) => {
@@ -145,11 +143,7 @@ export function publishView(main) {
     field('artist-name', 'Artist name', artistName, 'Optional: the name listeners see next to your did:key.'),
     field('license', 'License', license),
     field('tags', 'Tags', tags, 'Comma separated, e.g. ambient, piano'),
-    h('fieldset', {}, h('legend', {}, 'AI provenance (optional: say how the music was made)'),
-      field('generator', 'Generator (tool or service)', generator),
-      field('model', 'Model', model),
-      field('prompt', 'Prompt', prompt),
-      field('human', 'Human contribution', human)),
+    provenanceFields.element,
     h('div', { class: 'field' }, h('label', { for: 'upload-progress' }, 'Upload'), uploadBar),
     h('div', { class: 'field' }, h('label', { for: 'publish-progress' }, 'Publishing'), publishBar),
     h('div', { class: 'actions' }, submit),

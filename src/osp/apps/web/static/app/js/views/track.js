@@ -5,31 +5,7 @@ import { fmtBytes, fmtTime, h } from '../dom.js';
 import { href } from '../router.js';
 import { toItem } from '../tracks.js';
 import { artistLink, copyButton, errorBox, heading, tagLinks, trackActions } from './common.js';
-
-const PROVENANCE_LABELS = {
-  aiGenerated: 'AI generated', generator: 'Generator', model: 'Model', modelVersion: 'Model version',
-  prompt: 'Prompt', negativePrompt: 'Negative prompt', seed: 'Seed', parameters: 'Parameters',
-  humanContribution: 'Human contribution', parents: 'Derived from', stems: 'Stems',
-};
-
-function labelFor(key) {
-  return PROVENANCE_LABELS[key] || String(key);
-}
-
-/** Any JSON value as text: objects as nested definition lists, arrays as lists. */
-export function valueView(value, depth = 0) {
-  if (value === null || value === undefined) return '–';
-  if (typeof value === 'boolean') return value ? 'yes' : 'no';
-  if (Array.isArray(value)) {
-    return h('ul', { class: 'plain' }, value.slice(0, 64).map((v) => h('li', {}, valueView(v, depth + 1))));
-  }
-  if (typeof value === 'object') {
-    if (depth > 4) return JSON.stringify(value).slice(0, 200);
-    return h('dl', { class: 'nested' }, Object.entries(value).slice(0, 64).map(([k, v]) => [
-      h('dt', {}, labelFor(k)), h('dd', {}, valueView(v, depth + 1))]));
-  }
-  return String(value);
-}
+import { provenanceView } from './provenance.js';
 
 function fact(label, ...value) {
   return [h('dt', {}, label), h('dd', {}, ...value)];
@@ -50,7 +26,6 @@ function verificationText(v, record) {
 function details(summary, local) {
   const record = summary.record || {};
   const item = toItem(summary, local);
-  const provenance = record.provenance && typeof record.provenance === 'object' ? record.provenance : null;
   const dl = h('dl', { class: 'facts' },
     fact('Artist', artistLink(item)),
     fact('Duration', fmtTime(Number(record.duration))),
@@ -70,9 +45,7 @@ function details(summary, local) {
     dl,
     h('section', { 'aria-labelledby': 'prov-h' },
       h('h2', { id: 'prov-h' }, 'AI provenance'),
-      provenance ? h('dl', { class: 'facts', 'data-testid': 'provenance' },
-        Object.entries(provenance).map(([k, v]) => fact(labelFor(k), valueView(v))))
-        : h('p', {}, 'The artist declared no AI provenance.')),
+      provenanceView(record.provenance)),
   ];
 }
 
