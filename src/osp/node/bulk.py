@@ -4,7 +4,7 @@ Stages, per file: walk → skip check → probe → tags → cover art → publi
 
 * **Walk** (``walk``): the roots in order; in a folder its entries sorted by name, hidden
   ones (a leading ``.``) skipped, sub-folders entered only with ``recursive`` and at most
-  ``MAX_DEPTH`` deep, at most ``MAX_FILES`` files in all.  Symbolic links are never
+  ``MAX_DEPTH`` deep; the walk ends at ``MAX_FILES`` files (the next one is refused, saying so).  Symbolic links are never
   followed into folders; a link to a file is taken only when its target lies inside the
   root folder (else refused: "a link out of the folder"); a dangling link is refused.  A
   folder named like an audio file (``x.mp3/``) is refused, not entered.  A folder's cover
@@ -131,24 +131,32 @@ def walk(roots: Iterable[Path], *, recursive: bool, max_depth: int = MAX_DEPTH, 
     """The candidates under ``roots`` (module doc, "Walk").  A root that is a file is a
     candidate whatever its name; a root that does not exist is refused."""
     out = Walked([], [], {})
-    for root in roots:
-        root = Path(os.path.abspath(root))
-        if root.is_symlink() and not root.exists():
-            out.refused.append(Refused(root, "a dangling symbolic link"))
-        elif root.is_dir():
-            _walk_dir(root, root.resolve(), 0, recursive, max_depth, max_files, out)
-        elif root.is_file():
-            _add(out, root, max_files)
-        else:
-            out.refused.append(Refused(root, "no such file or folder" if not root.exists() else "not a regular file"))
+    try:
+        for root in roots:
+            root = Path(os.path.abspath(root))
+            if root.is_symlink() and not root.exists():
+                out.refused.append(Refused(root, "a dangling symbolic link"))
+            elif root.is_dir():
+                _walk_dir(root, root.resolve(), 0, recursive, max_depth, max_files, out)
+            elif root.is_file():
+                _add(out, root, max_files)
+            else:
+                reason = "no such file or folder" if not root.exists() else "not a regular file"
+                out.refused.append(Refused(root, reason))
+    except _Full:
+        pass
     return out
+
+
+class _Full(Exception):
+    """``max_files`` candidates found: the walk ends."""
 
 
 def _add(out: Walked, path: Path, max_files: int) -> None:
     if len(out.files) >= max_files:
-        if not out.refused or out.refused[-1].reason != "too many files":
-            out.refused.append(Refused(path, f"too many files: at most {max_files} in one import"))
-        return
+        out.refused.append(Refused(path, f"too many files: at most {max_files} in one import; the rest is not "
+                                         "looked at (import it in parts)"))
+        raise _Full()
     try:
         out.files.append((path, path.stat().st_size))
     except OSError as exc:
