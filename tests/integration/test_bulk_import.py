@@ -162,3 +162,43 @@ def test_artwork_file_for_one_publish(folder: ExportFolder, tmp_path: Path, audi
     assert track["record"]["artwork"] == str(cid_of_bytes(folder.folder_cover))
     bad = osp(data, "publish", str(audio_files["ogg"]), "--artwork-file", str(folder.root / "notes.txt"), check=False)
     assert bad.returncode == 2 and "not a JPEG, PNG or WebP image" in bad.stderr
+
+
+def test_interrupted_inside_a_file_keeps_what_is_published_and_a_rerun_continues(folder: ExportFolder,
+                                                                                 tmp_path: Path) -> None:
+    """Ctrl-C (a ``KeyboardInterrupt``) while the second track is being hashed: the first
+    stays published, nothing half-written is left once the node opens again, and the
+    re-run publishes the rest."""
+    from osp.core.settings import Settings
+    from osp.node import Node
+    from osp.node.bulk import FileDone, Reading, import_paths
+    from osp.node.publish import TrackMetadata
+
+    settings = Settings(data_dir=tmp_path / "ctrl-c", dht=False)
+    node = Node(settings)
+    node.keystore.create()
+    seen: list[Path] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, FileDone) and event.status == "published":
+            seen.append(event.path)
+        if isinstance(event, Reading) and len(seen) == 1:
+            raise KeyboardInterrupt
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            import_paths(node, [folder.root], TrackMetadata(), on_event=on_event)
+        assert [t.title for t in node.library.tracks()] == ["Neon Rain"]
+    finally:
+        node.close()
+    node = Node(settings)
+    try:
+        from osp.node.publish import remove_orphans
+
+        remove_orphans(node.library, settings.media_dir)
+        assert not [p for p in settings.media_dir.iterdir() if p.name.startswith(".staging-")]
+        summary = import_paths(node, [folder.root], TrackMetadata())
+        assert (summary.published, summary.already, summary.refused) == (3, 3, 7)
+        assert len(node.library.tracks()) == 4
+    finally:
+        node.close()

@@ -123,7 +123,9 @@ def read_tags(path: Path) -> FileTags:
     try:
         tag = TinyTag.get(str(path), image=True)
     except (TinyTagException, struct.error, ValueError, IndexError, KeyError, OSError, UnicodeError) as exc:
-        return FileTags(notes=(f"tags unreadable ({exc})",))
+        return FileTags(notes=(f"tags unreadable ({str(exc)[:200]})",))
+    except Exception as exc:  # noqa: BLE001 - a parser bug on one hostile file must not end an import
+        return FileTags(notes=(f"tags unreadable ({type(exc).__name__})",))
     notes: list[str] = []
     extra: dict[str, str] = {}
     other: dict[str, Any] = dict(tag.other or {})

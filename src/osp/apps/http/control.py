@@ -39,6 +39,8 @@ Routes:
                                       "followedAt", "checkedAt", "error"}]}`` (spec §9 feeds)
   GET  /api/artists/{did}             ``{"did", "name", "tracks", "following"}`` (``osp.apps.web.api``)
   POST /api/upload?name=…             a raw file for the web app to publish → ``{"upload", "name", "size"}``
+  POST /api/import                    a folder of exports → NDJSON per file and a summary (``osp.apps.http.importing``)
+  POST /api/artwork, GET /api/artwork/{cid}  store a cover image by path; the image (fetched by CID if needed)
   GET|POST /api/playlists             local playlists: list, create ``{"name", "tracks"?}``
   GET|POST|DELETE /api/playlists/{id} one playlist: read, replace ``{"name"?, "tracks"?}``, delete
   POST /api/login-link                bearer token only → ``{"url": ".../login?code=…", "expires"}`` (``osp ui``)
