@@ -95,3 +95,26 @@ def test_read_tags_never_raises(tmp_path: Path) -> None:
     junk.write_bytes(b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f" + b"\xff" * 100)
     got = read_tags(junk)
     assert got.title is None and got.cover is None
+
+
+def test_what_the_caller_gives_wins_over_the_tags() -> None:
+    from osp.node.bulk import MAX_RECORD_TAGS, merged_metadata
+    from osp.node.publish import TrackMetadata
+
+    file_tags = FileTags(title="T", artist="A", album="Al", lyrics="la", genres=("Jazz", "Lo-Fi"), date="2020",
+                         comment="Made with Suno", extra={"model": "chirp", "prompt": "p", "seed": "7"})
+    plain = merged_metadata(TrackMetadata(), file_tags)
+    assert (plain.title, plain.artist_name, plain.album, plain.lyrics, plain.released) == ("T", "A", "Al", "la",
+                                                                                            "2020-01-01")
+    assert plain.tags == ("jazz", "lo-fi")
+    assert plain.provenance == {"generator": "Suno", "aiGenerated": True, "model": "chirp", "prompt": "p", "seed": 7}
+    given = TrackMetadata(artist_name="Me", album="Mine", released="2026-01-02", lyrics="mine", tags=("AI", "jazz"),
+                          provenance={"model": "v4", "aiGenerated": True, "humanContribution": "lyrics"})
+    merged = merged_metadata(given, file_tags)
+    assert (merged.title, merged.artist_name, merged.album, merged.released, merged.lyrics) == (
+        "T", "Me", "Mine", "2026-01-02", "mine")
+    assert merged.tags == ("ai", "jazz", "lo-fi")  # the caller's first, then the genres, once each
+    assert merged.provenance["model"] == "v4" and merged.provenance["prompt"] == "p"
+    assert merged.provenance["humanContribution"] == "lyrics"
+    many = merged_metadata(TrackMetadata(tags=tuple(f"t{i}" for i in range(40))), file_tags)
+    assert len(many.tags) == MAX_RECORD_TAGS

@@ -80,10 +80,11 @@ class Walked:
 
 @dataclass(frozen=True)
 class Planned:
-    """The walk is done: ``files`` candidates of ``bytes`` bytes in all will be tried."""
+    """The walk is done: ``files`` paths will be reported (the candidates, ``bytes`` bytes in
+    all, and what the walk refused)."""
 
-    files: int  #: candidate files
-    bytes: int  #: their total size
+    files: int  #: paths that will each get a ``FileDone``
+    bytes: int  #: total size of the candidates
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ def import_paths(node: Node, roots: Iterable[Path], meta: TrackMetadata, *, recu
     found = walk(roots, recursive=recursive)
     counts = {"published": 0, "already published": 0, "refused": 0}
     total = sum(size for _, size in found.files)
-    on_event(Planned(len(found.files), total))
+    on_event(Planned(len(found.files) + len(found.refused), total))
     for refused in found.refused:
         counts["refused"] += 1
         on_event(FileDone(refused.path, "refused", None, None, UnsupportedMediaError(f"{refused.path.name}: "

@@ -21,7 +21,6 @@ import click
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -70,7 +69,8 @@ class _Display:
         self.bar = bar
         self.as_json = as_json
         self.task: TaskID | None = None
-        self.files_task: TaskID | None = None
+        self.files = 0  #: files planned
+        self.files_done = 0
         self.done_bytes = 0
         self.first_refusal: dict[str, Any] | None = None
         self.summary: dict[str, Any] | None = None
@@ -78,14 +78,14 @@ class _Display:
     def __call__(self, line: dict[str, Any]) -> None:
         bar = self.bar
         if "planned" in line:
+            self.files = int(line["planned"]["files"])
             if bar is not None:
-                self.files_task = bar.add_task("files", total=line["planned"]["files"], unit="files")
-                self.task = bar.add_task("importing", total=line["planned"]["bytes"])
+                self.task = bar.add_task(self._label(""), total=line["planned"]["bytes"])
         elif "reading" in line:
             if bar is not None and self.task is not None:
                 reading = line["reading"]
                 bar.update(self.task, completed=self.done_bytes + int(reading["done"]),
-                           description=f"importing {Path(reading['file']).name}")
+                           description=self._label(Path(reading["file"]).name))
         elif "summary" in line:
             self.summary = line["summary"]
             if self.as_json:
@@ -93,11 +93,16 @@ class _Display:
         elif "status" in line and "file" in line:
             self._file(line)
 
+    def _label(self, name: str) -> str:
+        """The bar's text: files done of planned, and the file being read (shortened)."""
+        name = name if len(name) <= 40 else f"{name[:24]}…{name[-15:]}"
+        return f"{self.files_done}/{self.files} files {name}".rstrip()
+
     def _file(self, line: dict[str, Any]) -> None:
         self.done_bytes += int(line.get("size") or 0)
-        if self.bar is not None and self.task is not None and self.files_task is not None:
-            self.bar.update(self.task, completed=self.done_bytes)
-            self.bar.advance(self.files_task)
+        self.files_done += 1
+        if self.bar is not None and self.task is not None:
+            self.bar.update(self.task, completed=self.done_bytes, description=self._label(""))
         if line["status"] == "refused" and self.first_refusal is None:
             self.first_refusal = line
         if self.as_json:
@@ -120,7 +125,7 @@ def _progress(quiet: bool) -> Iterator[Progress | None]:
     if quiet:
         yield None
         return
-    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                   DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
         yield bar
 
