@@ -141,6 +141,8 @@ def run_import(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], *, recursi
                        "hybrid": hybrid or None}
             last = ControlClient(running).post_progress("/api/import", {k: v for k, v in request.items()
                                                                          if v is not None}, show)
+            if "summary" not in last:  # the run could not go on: the node said why
+                raise OspError(str(last.get("message", "the running node ended the import early")))
             show(last)
         else:
             _offline(c, roots, body, recursive, hybrid, show)

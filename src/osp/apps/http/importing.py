@@ -7,8 +7,9 @@ Routes:
                               they apply to every file and win over its tags) → NDJSON, one line per
                               event (``osp.node.bulk.event_json``): ``{"planned"}``, ``{"reading"}``
                               (at most every 0.1 s), one object per file ``{"file", "status", …}``, and
-                              last ``{"summary": {…}, "status": 200}``.  The run stops between files when
-                              the client goes away (what is published stays).  Publishes are one at a
+                              last ``{"summary": {…}, "status": 200}`` (or ``{"error", "message",
+                              "status"}`` if the run could not go on).  A slow reader slows the run;
+                              it stops between files when the client goes away (what is published stays).  Publishes are one at a
                               time (``Node.publish``): two imports interleave, each skipping what the
                               other published.
   POST /api/artwork           ``{"path": image file}`` → ``{"cid", "mime", "width", "height", "size"}``: the
@@ -22,7 +23,9 @@ Routes:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,12 +41,15 @@ from osp.apps.http.common import json_body
 from osp.apps.http.publishing import metadata_from
 from osp.apps.http.shapes import track_summary
 from osp.content.artwork import read_image
-from osp.core.errors import CallerError
+from osp.core.errors import CallerError, OspError
 from osp.node.artwork import ensure_artwork, store_image
 from osp.node.bulk import FileDone, ImportEvent, Reading, event_json, import_paths
 from osp.node.core import Node
 
+log = logging.getLogger(__name__)
+
 MAX_ROOTS = 256  #: folders and files named in one import
+MAX_QUEUED = 64  #: NDJSON lines waiting for a slow client before the import waits for it
 ARTWORK_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
                    "Cache-Control": "private, max-age=31536000, immutable"}
 
@@ -72,9 +78,25 @@ def import_routes(node: Node, run: Callable[..., Awaitable[Any]]) -> list[BaseRo
     """The routes of the module doc; ``run(fn, *args)`` runs ``fn`` on the outbound worker budget."""
     async def lines(roots: list[Path], recursive: bool, hybrid: bool | None, body: dict[str, Any]) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(MAX_QUEUED)
         stop = threading.Event()
         last = [0.0]
+
+        def send(line: dict[str, Any] | None) -> None:
+            """Queue ``line`` for the client, waiting while ``MAX_QUEUED`` lines are unread (a
+            slow reader slows the import, never fills memory); dropped once the client is gone."""
+            try:
+                pending = asyncio.run_coroutine_threadsafe(queue.put(line), loop)
+            except RuntimeError:  # the listener's loop is closing
+                stop.set()
+                return
+            while not stop.is_set():
+                try:
+                    pending.result(timeout=0.5)
+                    return
+                except concurrent.futures.TimeoutError:
+                    continue
+            pending.cancel()
 
         def on_event(event: ImportEvent) -> None:
             if isinstance(event, Reading):
@@ -85,15 +107,21 @@ def import_routes(node: Node, run: Callable[..., Awaitable[Any]]) -> list[BaseRo
             line = event_json(event, track_summary)
             if isinstance(event, FileDone):
                 line.pop("exitCode", None)
-            loop.call_soon_threadsafe(queue.put_nowait, line)
+            send(line)
 
         def job() -> None:
             try:
                 meta = metadata_from({k: v for k, v in body.items() if k not in ("recursive",)})
                 import_paths(node, roots, meta, recursive=recursive, hybrid=hybrid, on_event=on_event,
                              stop=stop.is_set)
+            except OspError as exc:  # e.g. the key was locked meanwhile: the last line says so
+                send({**exc.to_json(), "status": exc.http_status})
+            except Exception:  # a bug: logged here, a plain message there
+                log.exception("import of %d paths failed", len(roots))
+                send({"error": "error", "message": "the import stopped on an internal error (see the node's log)",
+                      "status": 500})
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+                send(None)
 
         task = asyncio.ensure_future(run(job))
         try:
