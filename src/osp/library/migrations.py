@@ -123,4 +123,24 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX playlists_created ON playlists(created);
     """,
+    # 11: artwork (issue 10, bulk import): cover images stored as UnixFS files (rows in
+    # files/blocks, served by the gateway) with the image type found in their bytes; and
+    # the files a bulk import published, so that a re-run skips an unchanged file unread
+    """
+    CREATE TABLE artwork (
+        cid TEXT PRIMARY KEY REFERENCES files(cid),
+        mime TEXT NOT NULL,          -- image/jpeg, image/png or image/webp (from the bytes)
+        width INTEGER NOT NULL,      -- pixels
+        height INTEGER NOT NULL,     -- pixels
+        stored_at REAL NOT NULL      -- Unix seconds
+    );
+    CREATE TABLE imported_files (
+        path TEXT NOT NULL,          -- absolute path of the source file when it was imported
+        artist TEXT NOT NULL,        -- did:key that published it
+        size INTEGER NOT NULL,       -- bytes, then
+        mtime_ns INTEGER NOT NULL,   -- modification time, then (ns)
+        track_id TEXT NOT NULL,      -- the track it is (published or already published)
+        PRIMARY KEY (path, artist)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -595,8 +595,10 @@ class Library:
         return [FileRow(*r) for r in self._all("SELECT * FROM files")]  # type: ignore[arg-type]
 
     def format_of(self, cid: str) -> str | None:
-        """The MIME type the library's records give the file ``cid``, if any."""
-        rows = self._all("SELECT format FROM tracks WHERE cid=? LIMIT 1", (cid,))
+        """The MIME type the library's records give the file ``cid`` (or, for a cover image,
+        the type its bytes showed: table ``artwork``), if any."""
+        rows = self._all("SELECT format FROM tracks WHERE cid=? UNION ALL SELECT mime FROM artwork WHERE cid=? LIMIT 1",
+                         (cid, cid))
         return str(rows[0][0]) if rows else None
 
     def block(self, cid: str) -> tuple[str, int, int, bytes | None] | None:

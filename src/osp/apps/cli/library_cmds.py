@@ -107,18 +107,24 @@ def cid_cmd(files: tuple[Path, ...], profile: str, as_json: bool) -> None:
 @provenance_options
 @click.option("--lyrics-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Lyrics text file.")
 @click.option("--artwork", help="CID of the cover artwork.")
+@click.option("--artwork-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Cover image (JPEG, PNG or WebP, at most 4 MiB) to store and use as the artwork.")
+@click.option("--recursive", is_flag=True, help="With folders: walk their sub-folders too (see `osp import`).")
 @click.option("--hybrid", is_flag=True, help="Make a hybrid v1+v2 torrent (BEP 52); v1 by default for WebTorrent, aria2, Transmission.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file ({\"file\", \"error\", …} if refused).")
 @pass_ctx
 def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_name: str | None, album: str | None,
                 license_: str, released: str | None, tags: tuple[str, ...], lyrics_file: Path | None,
-                artwork: str | None, hybrid: bool, as_json: bool, **provenance_flags: Any) -> None:
+                artwork: str | None, artwork_file: Path | None, recursive: bool, hybrid: bool, as_json: bool,
+                **provenance_flags: Any) -> None:
     """Import, sign, store and (if the node runs) seed audio files as OSP Track Records.
 
     Every file is tried: each refused one is reported (file and reason) and the command
-    then exits non-zero with a summary ("3 published, 1 refused").
+    then exits non-zero with a summary ("3 published, 1 refused").  A folder publishes its
+    audio files the way `osp import` does (tags, cover art; sub-folders with --recursive).
     """
-    if title and len(files) > 1:
+    bulk = click.get_current_context().meta.get("osp.import", False) or any(f.is_dir() for f in files)
+    if title and (len(files) > 1 or bulk):
         raise CallerError("--title names one track; publish several files without it (their tags give titles)")
     body: dict[str, Any] = {
         "title": title, "artistName": artist_name, "album": album, "license": license_, "released": released,
@@ -127,6 +133,14 @@ def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_na
     }
     body = {k: v for k, v in body.items() if v is not None}
     running = c.running()
+    if artwork_file is not None:  # issue 10: the cover stored first, its CID is the record's artwork
+        from osp.apps.cli.import_cmds import artwork_cid
+
+        body["artwork"] = artwork_cid(c, running, artwork_file)
+    if bulk:  # folders: the bulk import (osp.apps.cli.import_cmds)
+        from osp.apps.cli.import_cmds import run_import
+
+        return run_import(c, files, body, recursive=recursive, hybrid=hybrid, as_json=as_json)
     results: list[dict[str, Any]] = []
     if running:
         client = ControlClient(running)

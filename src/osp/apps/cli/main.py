@@ -1,7 +1,7 @@
 """``osp``: the OpenSound Protocol node on the command line (entry point).
 
 The commands live in ``library_cmds``, ``network_cmds``, ``transfer_cmds``, ``search_cmds``,
-``status_cmds``, ``feed_cmds`` and ``ui_cmds``; importing them registers
+``status_cmds``, ``feed_cmds``, ``import_cmds`` and ``ui_cmds``; importing them registers
 them on the ``cli`` group from ``base``.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from osp.apps.cli import (  # noqa: F401  (registers the commands)
     feed_cmds,
+    import_cmds,
     library_cmds,
     network_cmds,
     search_cmds,
@@ -17,6 +18,8 @@ from osp.apps.cli import (  # noqa: F401  (registers the commands)
     ui_cmds,
 )
 from osp.apps.cli.base import cli, install_sigterm_handler, silence_stdout, stdout_closed
+
+import_cmds.register()  # `osp import`: `osp publish`'s options (registered above), recursive by default
 
 __all__ = ["cli", "main"]
 

@@ -39,6 +39,8 @@ Routes:
                                       "followedAt", "checkedAt", "error"}]}`` (spec §9 feeds)
   GET  /api/artists/{did}             ``{"did", "name", "tracks", "following"}`` (``osp.apps.web.api``)
   POST /api/upload?name=…             a raw file for the web app to publish → ``{"upload", "name", "size"}``
+  POST /api/import                    a folder of exports → NDJSON per file and a summary (``osp.apps.http.importing``)
+  POST /api/artwork, GET /api/artwork/{cid}  store a cover image by path; the image (fetched by CID if needed)
   GET|POST /api/playlists             local playlists: list, create ``{"name", "tracks"?}``
   GET|POST|DELETE /api/playlists/{id} one playlist: read, replace ``{"name"?, "tracks"?}``, delete
   POST /api/login-link                bearer token only → ``{"url": ".../login?code=…", "expires"}`` (``osp ui``)
@@ -67,6 +69,7 @@ from starlette.routing import Route
 from osp.apps.http.common import json_body, ranged
 from osp.apps.http.credentials import STREAM_TTL, stream_credential
 from osp.apps.http.guard import ControlGuard
+from osp.apps.http.importing import import_routes
 from osp.apps.http.publishing import publish_route
 from osp.apps.http.shapes import library_entry, track_summary
 from osp.core.errors import CallerError, NotFoundError, OspError
@@ -288,6 +291,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         Route("/api/following", following),
         Route("/api/search", search, methods=["POST"]),
         *api_routes(node, clock, uploads),
+        *import_routes(node, run_in_threadpool),  # POST /api/import, /api/artwork (osp.apps.http.importing)
         *web_routes(token, clock),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of, clock=clock)])

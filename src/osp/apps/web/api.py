@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from osp.apps.http.common import json_body
+from osp.apps.http.importing import artwork_url
 from osp.apps.http.shapes import library_entry, share_link, track_summary
 from osp.apps.web.uploads import Uploads, upload_route
 from osp.core.errors import CallerError, NotFoundError
@@ -68,6 +69,7 @@ def track_view(node: Node, track_id: str) -> dict[str, Any]:
         "verification": {"signature": "valid", "method": proof.get("verificationMethod"), "content": content},
         "share": share_link(node, entry["id"]),
         "transfer": state,
+        "artworkUrl": artwork_url(entry["record"]),  # issue 10: the cover (osp.apps.http.importing)
     }
 
 

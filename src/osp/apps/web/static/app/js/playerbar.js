@@ -4,6 +4,7 @@ import { fmtTime, h, icon, replace } from './dom.js';
 import { player } from './player.js';
 import { href } from './router.js';
 import { artistLabel } from './tracks.js';
+import { showArtwork } from './views/artwork.js';
 
 const SEEK_STEP = 5; // seconds per arrow key on the seek slider
 const VOLUME_KEY = 'osp.volume';
@@ -13,6 +14,7 @@ export function mountPlayerBar(root) {
   const a = player.audio;
   const title = h('a', { class: 'np-title', 'data-testid': 'now-playing' }, 'Nothing playing');
   const artist = h('a', { class: 'np-artist' });
+  const art = h('div', { class: 'np-art', 'aria-hidden': 'true' });
   const status = h('p', { class: 'np-status', role: 'status', 'aria-live': 'polite', 'data-testid': 'player-status' });
   const prev = h('button', { type: 'button', class: 'icon', 'aria-label': 'Previous track', 'data-testid': 'prev', onclick: () => player.previous() }, icon('prev'));
   const play = h('button', { type: 'button', class: 'icon play', 'aria-label': 'Play', 'data-testid': 'play-pause', onclick: () => player.toggle() }, icon('play'));
@@ -30,6 +32,7 @@ export function mountPlayerBar(root) {
   volume.setAttribute('aria-valuetext', `${Math.round(a.volume * 100)}%`);
 
   replace(root,
+    art,
     h('div', { class: 'np' }, title, artist),
     h('div', { class: 'controls' }, prev, play, next),
     h('div', { class: 'timeline' }, elapsed, h('div', { class: 'track-bar' }, buffered, seek), total),
@@ -76,6 +79,7 @@ export function mountPlayerBar(root) {
     title.textContent = item.title;
     title.setAttribute('href', href('track', item.id));
     artist.textContent = artistLabel(item);
+    showArtwork(art, item);
     if (item.artist) artist.setAttribute('href', href('artist', item.artist));
     document.title = `${item.title} – OpenSound`;
     showTime();

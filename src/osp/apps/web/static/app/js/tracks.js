@@ -17,6 +17,7 @@ export function toItem(x, local) {
     duration: Number(record.duration ?? x.duration) || 0,
     holders: holders.filter((v) => v !== 'local').slice(0, 8),
     local: Boolean(isLocal),
+    artwork: String(x.artwork ?? record.artwork ?? ''),
   };
 }
 

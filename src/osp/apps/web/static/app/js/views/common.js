@@ -5,6 +5,7 @@ import { player } from '../player.js';
 import { queue } from '../queue.js';
 import { href } from '../router.js';
 import { artistLabel } from '../tracks.js';
+import { artworkImg } from './artwork.js';
 
 /** An error paragraph (role=alert) with the message as text. */
 export function errorBox(err, what) {
@@ -110,6 +111,7 @@ export function playlistPicker(item) {
 /** A list item for a track: title (link), artist (link), tags, an optional note, actions. */
 export function trackCard(item, { tags = [], note = null } = {}) {
   return h('li', { class: 'card', dataset: { id: item.id }, 'data-testid': 'track-card' },
+    artworkImg(item, 'small'),
     h('div', { class: 'card-main' },
       h('a', { href: href('track', item.id), class: 'title' }, item.title),
       h('span', { class: 'by' }, ' by ', artistLink(item)),

@@ -4,6 +4,7 @@ import { announce, fmtTime, h } from '../dom.js';
 import { href } from '../router.js';
 import { toItem } from '../tracks.js';
 import { artistLink, errorBox, heading, trackActions } from './common.js';
+import { artworkImg } from './artwork.js';
 
 function removeButton(item, row) {
   const button = h('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${item.title}`, 'data-testid': 'remove' }, 'Remove');
@@ -54,7 +55,7 @@ export async function libraryView(main) {
     const item = toItem(t, true);
     const row = h('tr', { dataset: { id: item.id } });
     row.append(
-      h('th', { scope: 'row' }, h('a', { href: href('track', item.id) }, item.title)),
+      h('th', { scope: 'row' }, artworkImg(t, 'small'), h('a', { href: href('track', item.id) }, item.title)),
       h('td', { 'data-label': 'Artist' }, artistLink(item)),
       h('td', { class: 'num', 'data-label': 'Duration' }, fmtTime(item.duration)),
       h('td', { 'data-label': 'Origin' }, t.origin === 'published' ? 'published' : 'fetched'),

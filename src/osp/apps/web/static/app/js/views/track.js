@@ -4,6 +4,7 @@ import { ApiError, get, post, seg } from '../api.js';
 import { fmtBytes, fmtTime, h } from '../dom.js';
 import { href } from '../router.js';
 import { toItem } from '../tracks.js';
+import { artworkImg } from './artwork.js';
 import { artistLink, copyButton, errorBox, heading, tagLinks, trackActions } from './common.js';
 import { provenanceView } from './provenance.js';
 
@@ -40,6 +41,7 @@ function details(summary, local) {
     summary.share ? fact('Share link', h('a', { href: summary.share, 'data-testid': 'share-link', class: 'mono' }, summary.share), ' ',
       copyButton(summary.share, 'Copy the share link')) : null);
   return [
+    artworkImg(summary, 'large'),
     h('p', { class: 'subtitle' }, 'by ', artistLink(item)),
     trackActions(item),
     dl,
