@@ -128,6 +128,10 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--stem", "stems", multiple=True, help="CID of a stem (repeatable).")
 @click.option("--lyrics-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Lyrics text file.")
 @click.option("--artwork", help="CID of the cover artwork.")
+@click.option("--c2pa-sign", is_flag=True,
+              help="Embed a C2PA manifest signed with your certificate (`osp c2pa signer`) into a copy, and publish that.")
+@click.option("--allow-invalid-c2pa", is_flag=True,
+              help="Publish a file whose C2PA credential fails validation (it is marked invalid everywhere).")
 @click.option("--hybrid", is_flag=True, help="Make a hybrid v1+v2 torrent (BEP 52); v1 by default for WebTorrent, aria2, Transmission.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file ({\"file\", \"error\", …} if refused).")
 @pass_ctx
@@ -135,7 +139,8 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
                 license_: str, released: str | None, tags: tuple[str, ...], ai_generator: str | None,
                 ai_model: str | None, ai_model_version: str | None, prompt: str | None, negative_prompt: str | None,
                 seed: int | None, params: tuple[str, ...], human_contribution: str | None, parents: tuple[str, ...],
-                stems: tuple[str, ...], lyrics_file: Path | None, artwork: str | None, hybrid: bool, as_json: bool) -> None:
+                stems: tuple[str, ...], lyrics_file: Path | None, artwork: str | None, c2pa_sign: bool,
+                allow_invalid_c2pa: bool, hybrid: bool, as_json: bool) -> None:
     """Import, sign, store and (if the node runs) seed audio files as OSP Track Records.
 
     Every file is tried: each refused one is reported (file and reason) and the command
@@ -156,6 +161,7 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
         "title": title, "artistName": artist_name, "album": album, "license": license_, "released": released,
         "tags": list(tags), "provenance": provenance or None, "artwork": artwork,
         "lyrics": _read_lyrics(lyrics_file) if lyrics_file else None,
+        "c2paSign": c2pa_sign or None, "allowInvalidC2pa": allow_invalid_c2pa or None,
     }
     body = {k: v for k, v in body.items() if v is not None}
     running = c.running()
@@ -280,13 +286,17 @@ def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
         if not settings.library_path.exists():
             tracks = []
         else:
+            from osp.library.credentials import Credentials
             from osp.library.store import file_state
 
             with Library(settings.library_path) as lib:
                 states = {f.cid: file_state(settings.data_dir / f.path, f.size) for f in lib.files()}
+                rows = lib.tracks()
+                creds = Credentials(lib).for_cids([r.cid for r in rows])
                 tracks = [track_summary(strict_loads(r.record), r.infohash)
-                          | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing")}
-                          for r in lib.tracks()]
+                          | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing"),
+                             "c2pa": s.to_json() if (s := creds.get(r.cid)) else None}
+                          for r in rows]
     tracks = sort_tracks(tracks, sort_key)
     if as_json:
         for t in tracks:
