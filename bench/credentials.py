@@ -32,7 +32,7 @@ from osp.identity import SigningKey  # noqa: E402
 from osp.library import Library  # noqa: E402
 from osp.node.credentials import PublishCredential  # noqa: E402
 from osp.node.publish import TrackMetadata, publish_file  # noqa: E402
-from osp.provenance.c2pa import read_credential  # noqa: E402
+from osp.provenance.c2pa import read_credential, sign_file  # noqa: E402
 from osp.provenance.c2pa_store import C2paStore  # noqa: E402
 from tests.c2pa_ca import make_ca  # noqa: E402
 
@@ -48,6 +48,31 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
         fn()
         runs.append(time.perf_counter() - start)
     return statistics.median(runs)
+
+
+def measure(tmp: Path, ext: str, path: Path, store: C2paStore, repeat: int) -> dict[str, float]:
+    """The figures of the module doc for one file."""
+    n = [0]
+
+    def publish(c2pa: PublishCredential | None) -> None:
+        n[0] += 1
+        with Library(tmp / f"{ext}-lib{n[0]}.sqlite3") as lib:  # a fresh library: every publish does all the work
+            publish_file(path, TrackMetadata(provenance={"aiGenerated": True, "generator": "Bench"}), key=KEY,
+                         library=lib, media_dir=tmp / f"{ext}-media{n[0]}", c2pa=c2pa)
+
+    base = timed(lambda: publish(None), repeat)
+    check = timed(lambda: publish(PublishCredential(store)), repeat)
+    sign = timed(lambda: publish(PublishCredential(store, sign=True)), repeat)
+    signed = tmp / f"signed.{ext}"
+    chain, key = store.signer()
+    sign_file(path, signed, MIME[ext], chain_pem=chain, key_pem=key, title="t", provenance={})
+    anchors = store.anchors_pem()
+    read_plain = timed(lambda: read_credential(path, MIME[ext], trust_anchors=anchors), repeat)
+    read_signed = timed(lambda: read_credential(signed, MIME[ext], trust_anchors=anchors), repeat)
+    mb = path.stat().st_size / 1e6
+    return {"size MB": mb, "publish, no C2PA (s)": base, "publish + check (s)": check, "  ratio": check / base,
+            "publish + sign + check (s)": sign, "  ratio ": sign / base, "read: unsigned file (ms)": read_plain * 1e3,
+            "read: signed file (ms)": read_signed * 1e3, "read: signed, MB/s": mb / read_signed}
 
 
 def main() -> None:
@@ -66,32 +91,7 @@ def main() -> None:
             subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(MUSIC), *codec, str(files[ext])], check=True,
                            timeout=120)
         print(f"{'':<44}{'wav':>12}{'mp3':>12}")
-        rows: dict[str, dict[str, float]] = {}
-        for ext, path in files.items():
-            n = [0]
-
-            def publish(c2pa: PublishCredential | None, p: Path = path) -> None:
-                n[0] += 1
-                with Library(tmp / f"lib{n[0]}.sqlite3") as lib:  # a fresh library: every publish does all the work
-                    publish_file(p, TrackMetadata(provenance={"aiGenerated": True, "generator": "Bench"}), key=KEY,
-                                 library=lib, media_dir=tmp / f"media{n[0]}", c2pa=c2pa)
-
-            base = timed(lambda: publish(None), args.repeat)
-            check = timed(lambda: publish(PublishCredential(store)), args.repeat)
-            sign = timed(lambda: publish(PublishCredential(store, sign=True)), args.repeat)
-            signed = tmp / f"signed.{ext}"
-            from osp.provenance.c2pa import sign_file
-
-            sign_file(path, signed, MIME[ext], chain_pem=ca.chain.read_bytes(), key_pem=ca.key.read_bytes(),
-                      title="t", provenance={})
-            anchors = store.anchors_pem()
-            read_plain = timed(lambda: read_credential(path, MIME[ext], trust_anchors=anchors), args.repeat)
-            read_signed = timed(lambda: read_credential(signed, MIME[ext], trust_anchors=anchors), args.repeat)
-            mb = path.stat().st_size / 1e6
-            rows[ext] = {"size MB": mb, "publish, no C2PA (s)": base, "publish + check (s)": check,
-                         "  ratio": check / base, "publish + sign + check (s)": sign, "  ratio ": sign / base,
-                         "read: unsigned file (ms)": read_plain * 1e3, "read: signed file (ms)": read_signed * 1e3,
-                         "read: signed, MB/s": mb / read_signed}
+        rows = {ext: measure(tmp, ext, path, store, args.repeat) for ext, path in files.items()}
         for key in rows["wav"]:
             print(f"{key:<44}" + "".join(f"{rows[e][key]:>12.3f}" for e in ("wav", "mp3")), flush=True)
 
