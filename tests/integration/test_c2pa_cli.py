@@ -13,7 +13,9 @@ import pytest
 
 from osp.core.settings import Settings
 from osp.identity.keystore import Keystore
+from osp.library.credentials import Credentials
 from osp.node.credentials import c2pa_store
+from osp.node.publish import TrackMetadata
 from osp.provenance.c2pa import sign_file
 from tests.c2pa_ca import CA, make_ca
 from tests.integration.nodes import jsonl, node_server, osp
@@ -124,3 +126,23 @@ def test_publish_through_the_control_api_shows_c2pa_and_levels(tmp_path: Path, a
         assert [t["c2pa"]["state"] for t in listed] == ["valid"]
         shown = json.loads(osp(data, "c2pa", "show", track["id"], "--json").stdout)  # through the running node
         assert shown["c2pa"]["state"] == "valid"
+
+
+def test_the_credential_travels_in_the_file_and_a_fetching_node_checks_it(
+        tmp_path: Path, audio_files: dict[str, Path]) -> None:
+    ca = make_ca(tmp_path, "Good")
+    c2pa_store(tmp_path / "a").set_signer(ca.chain, ca.key)
+    c2pa_store(tmp_path / "b").trust_add(ca.root)  # the listener trusts the artist's CA; the artist's node does not
+    with node_server(tmp_path / "a", "127.0.0.171") as a, node_server(tmp_path / "b", "127.0.0.172") as b:
+        meta = TrackMetadata(provenance={"aiGenerated": True, "generator": "Suno"}, c2pa_sign=True)
+        published = a.node.publish(audio_files["m4a"], meta)
+        assert Credentials(a.node.library).get(published.track.record["cid"]).state == "valid"  # type: ignore[union-attr]
+        state = b.node.fetch(published.track.id, a.peer_url).wait(60)
+        assert state.state == "complete", state
+        auth = {"Authorization": f"Bearer {b.token}"}
+        before = httpx.get(f"{b.control_url}/api/tracks/{published.track.id}", headers=auth, timeout=30).json()
+        assert before["c2pa"] is None and before["credentials"]["levels"][1]["status"] == "unchecked"
+        assert b.node.jobs.run_pending() == 1  # the background step (off in tests: run here)
+        view = httpx.get(f"{b.control_url}/api/tracks/{published.track.id}", headers=auth, timeout=30).json()
+        assert view["c2pa"]["state"] == "trusted" and view["c2pa"]["signer"] == "Good Signer"
+        assert view["credentials"]["summary"].startswith("declared by the artist and signed by Good Signer")
