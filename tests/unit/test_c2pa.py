@@ -215,3 +215,17 @@ def test_trust_list_add_ls_rm(tmp_path: Path, cas: dict[str, CA]) -> None:
     (tmp_path / "empty.pem").write_text("")
     with pytest.raises(CallerError):
         store.trust_add(tmp_path / "empty.pem")
+
+
+def test_a_peers_file_is_checked_in_a_child_process(tmp_path: Path, signed: dict[str, Path], cas: dict[str, CA],
+                                                    audio_files: dict[str, Path]) -> None:
+    from osp.provenance.c2pa_isolated import read_credential_isolated
+
+    anchors = _anchor(cas["es256"])
+    assert read_credential_isolated(signed["wav"], "audio/wav", trust_anchors=anchors) == \
+        read_credential(signed["wav"], "audio/wav", trust_anchors=anchors, sidecar=False)
+    assert read_credential_isolated(audio_files["ogg"], "audio/ogg").state == "unsupported"
+    bad = _flip(signed["m4a"], tmp_path / "b.m4a", signed["m4a"].stat().st_size // 2)
+    assert read_credential_isolated(bad, "audio/mp4").state == "invalid"
+    slow = read_credential_isolated(signed["wav"], "audio/wav", timeout=0.001)  # the child cannot start that fast
+    assert slow.state == "error" and "took over" in slow.message

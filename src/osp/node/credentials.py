@@ -8,7 +8,8 @@ in the background for every other track (a ``TrackStep``), and shown with the le
   the user's file is never modified.  Then the credential of the bytes to publish is read:
   ``invalid`` is refused (``CallerError``) unless ``allow_invalid``; then stored, marked.
 - Background (``C2paStep``): every track with no stored result, or whose ``valid``/
-  ``trusted`` result was checked against another trust list, is read and stored.
+  ``trusted`` result was checked against another trust list, is read (in a child process
+  with a time limit: ``osp.provenance.c2pa_isolated``) and stored.
 - View (``credential_view``): the control API's ``c2pa`` and ``credentials``.
 """
 
@@ -26,6 +27,7 @@ from osp.core.errors import CallerError
 from osp.library.credentials import Credentials
 from osp.library.store import Library, TrackRow
 from osp.provenance.c2pa import Credential, read_credential, sign_file
+from osp.provenance.c2pa_isolated import read_credential_isolated
 from osp.provenance.c2pa_store import C2paStore
 from osp.provenance.levels import credential_levels
 
@@ -86,7 +88,8 @@ class C2paStep:
         if path is None:
             credential = Credential("error", "not checked: the file is not here")
         else:
-            credential = read_credential(path, track.format, trust_anchors=store.anchors_pem(), sidecar=False)
+            # a peer's file: checked in a child process (a crafted manifest must not take the node down)
+            credential = read_credential_isolated(path, track.format, trust_anchors=store.anchors_pem())
         Credentials(node.library).put(track.cid, credential.to_json(), trust=store.trust_hash(), now=time.time())
 
 
