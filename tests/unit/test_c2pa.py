@@ -59,7 +59,7 @@ def test_signed_file_validates_and_says_what_was_declared(ext: str, signed: dict
     path = signed[ext]
     trusted = read_credential(path, FORMATS[ext], trust_anchors=_anchor(cas["es256"]))
     assert trusted.state == "trusted", trusted
-    assert trusted.signer == "Good Signer" and trusted.errors == ()
+    assert trusted.signer == "Good Signer" and trusted.issuer == "Good Records" and trusted.errors == ()
     assert trusted.claim_generator and trusted.claim_generator.startswith("osp-node")
     assert trusted.digital_source_type == "trainedAlgorithmicMedia" and trusted.software_agent == "Suno"
     assert trusted.provenance is not None and trusted.provenance["prompt"] == "lo-fi piano"

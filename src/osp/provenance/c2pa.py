@@ -98,7 +98,9 @@ class Credential:
     state: str  #: one of ``STATES``
     message: str  #: one line for people
     signer: str | None = None  #: common name (CN) of the signing (end-entity) certificate
-    issuer: str | None = None  #: the organization c2pa-rs reports for the signing certificate
+    #: the organization (O) named in the signing certificate: what c2pa-rs and Content Credentials
+    #: tools call the credential's issuer (c2pa-python 0.38 does not expose the CA's own name)
+    issuer: str | None = None
     claim_generator: str | None = None  #: the software that made the claim, "name version"
     digital_source_type: str | None = None  #: IPTC term of the ``c2pa.created`` action (short name)
     software_agent: str | None = None  #: the ``softwareAgent`` of that action (the generator)

@@ -143,7 +143,7 @@ def check_cmd(c: Ctx, file: Path, trust_file: Path | None, as_json: bool) -> Non
 def _print_credential(r: dict[str, Any]) -> None:
     style = "bold red" if r["state"] == "invalid" else None
     out.print(f"c2pa      {r['state']}: {r['message']}", style=style)
-    for label, key in (("signer", "signer"), ("issuer", "issuer"), ("claim by", "claimGenerator"),
+    for label, key in (("signer", "signer"), ("issued by", "issuer"), ("claim by", "claimGenerator"),
                        ("source", "digitalSourceType"), ("generator", "softwareAgent"), ("signed at", "signedAt")):
         if r.get(key):
             out.print(f"{label:<9} {r[key]}")

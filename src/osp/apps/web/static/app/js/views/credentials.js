@@ -16,7 +16,7 @@ function text(v) {
 
 function c2paFacts(c) {
   const rows = [
-    ['State', c.state], ['Signer', c.signer], ['Issuer', c.issuer], ['Claim generator', c.claimGenerator],
+    ['State', c.state], ['Signer', c.signer], ['Issued by', c.issuer], ['Claim generator', c.claimGenerator],
     ['Source type', c.digitalSourceType], ['Generator', c.softwareAgent], ['Signed at', c.signedAt],
   ].filter(([, v]) => v !== null && v !== undefined && v !== '');
   const dl = h('dl', { class: 'facts', 'data-testid': 'c2pa' },
