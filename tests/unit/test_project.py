@@ -25,6 +25,12 @@ def test_libtorrent_is_imported_in_one_module() -> None:
     assert users and all(u.startswith("src/osp/distribution/engine/") for u in users), users
 
 
+def test_c2pa_is_imported_in_one_module() -> None:
+    users = [p.relative_to(ROOT).as_posix() for p in (ROOT / "src").rglob("*.py")
+             if re.search(r"^\s*(import|from)\s+c2pa\b", p.read_text(), re.M)]
+    assert users == ["src/osp/provenance/c2pa.py"], users
+
+
 def test_every_setting_is_documented() -> None:
     doc = Settings.__doc__ or ""
     missing = [f.name for f in dataclasses.fields(Settings) if f"{f.name}:" not in doc]

@@ -143,4 +143,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (path, artist)
     ) WITHOUT ROWID;
     """,
+    # 10: C2PA content credentials (issue 10): the result of reading and validating each
+    # file's manifest, by CID (a credential belongs to the bytes, whichever track names them)
+    """
+    CREATE TABLE c2pa (
+        cid TEXT PRIMARY KEY,        -- the file's CID
+        state TEXT NOT NULL,         -- absent, valid, trusted, invalid, unsupported, error
+        result TEXT NOT NULL,        -- osp.provenance.c2pa.Credential.to_json(), JSON
+        trust TEXT NOT NULL,         -- C2paStore.trust_hash() it was checked against ('' none)
+        allowed_invalid INTEGER NOT NULL DEFAULT 0,  -- 1: published although invalid (--allow-invalid-c2pa)
+        checked_at REAL NOT NULL     -- Unix seconds
+    );
+    """,
 ]

@@ -34,6 +34,7 @@ from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node import resolve as resolving
 from osp.node.ask import PeerAnswers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
+from osp.node.credentials import C2paStep, PublishCredential, c2pa_store
 from osp.node.discovery import LOOKUP_TIMEOUT, Discovery
 from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
@@ -93,7 +94,7 @@ class Node:
         #: gives every torrent the node's WebTorrent tracker (started with the engine when
         #: ``settings.webtorrent`` and a share listener is bound: ``osp.node.webtorrent``)
         self.webtorrent: WebTorrentAnnouncer | None = None
-        steps: list[TrackStep] = []  #: the AI-music layer's per-track work (issue 10), in this order
+        steps: list[TrackStep] = [C2paStep()]  #: the AI-music layer's per-track work (issue 10), in this order
         #: fingerprint, analysis and C2PA check of every track, in the background (started with the engine)
         self.jobs = TrackJobs(self, steps)
         self.library.on_track_added = lambda _id: self.jobs.poke()
@@ -360,6 +361,8 @@ class Node:
                 profile=self.settings.cid_profile,
                 hybrid=self.settings.hybrid_torrents if hybrid is None else hybrid,
                 on_bytes=on_bytes,
+                c2pa=PublishCredential(c2pa_store(self.settings.data_dir), sign=meta.c2pa_sign,
+                                       allow_invalid=meta.allow_invalid_c2pa),
             )
         if self.engine is not None:
             cid = result.track.record["cid"]

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from osp.content.probe import AudioInfo, extension_of, probe
 from osp.content.unixfs import Block, UnixfsImporter, get_profile, read_chunks
@@ -31,6 +31,9 @@ from osp.distribution.pieces import piece_length_for
 from osp.identity.keys import SigningKey
 from osp.library.store import FileRow, Library
 from osp.records.track import VerifiedTrack, build_track, sign_track, verify_track
+
+if TYPE_CHECKING:
+    from osp.node.credentials import PublishCredential
 
 READ_SIZE = 1024 * 1024  # a multiple of every chunk size; pieces may be smaller or larger (the hasher splits/joins)
 STAGING_PREFIX = ".staging-"
@@ -62,6 +65,8 @@ class TrackMetadata:
     provenance: dict[str, Any] = field(default_factory=dict)
     artwork: str | None = None
     lyrics: str | None = None
+    c2pa_sign: bool = False  #: embed a C2PA manifest signed with the configured signer (osp.node.credentials)
+    allow_invalid_c2pa: bool = False  #: publish a file whose C2PA credential fails validation (marked invalid)
 
 
 @dataclass(frozen=True)
@@ -186,9 +191,11 @@ def publish_file(
     hybrid: bool = False,
     now: datetime | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    c2pa: PublishCredential | None = None,
 ) -> Published:
     """Run the whole pipeline for one file.  Raises ``UnsupportedMediaError`` (not audio,
-    truncated, lying extension), ``CallerError`` (bad metadata), ``OSError`` (disk)."""
+    truncated, lying extension), ``CallerError`` (bad metadata), ``OSError`` (disk).
+    ``c2pa``: the C2PA stage (sign into staging, check, refuse invalid, store the result)."""
     path = Path(path)
     info = probe(path)
     if not meta.title and not info.title:
@@ -197,7 +204,11 @@ def publish_file(
     media_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=media_dir))
     try:
-        imported = import_into(path, staging, "import.tmp", profile, on_bytes)
+        source, credential = path, None
+        if c2pa is not None:  # a signed copy in staging is what gets published: the CID covers the manifest
+            source, info, credential = c2pa.prepare(path, info, meta.title or info.title or path.stem,
+                                                    meta.provenance, staging)
+        imported = import_into(source, staging, "import.tmp", profile, on_bytes)
         name = f"{imported.cid}{info.extension}"
         staged = staging / name
         os.replace(imported.staged, staged)
@@ -215,6 +226,8 @@ def publish_file(
         # the bytes just imported match the CID: they take the place of a file that is
         # missing or was changed by hand (publishing the original again repairs a track)
         row = place_verified(library, media_dir, staged, imported.cid, imported.size, profile)
+        if c2pa is not None and credential is not None:
+            c2pa.keep(library, imported.cid, credential)
         existing = library.track(track.id)
         if existing is not None:
             library.put_file(row)

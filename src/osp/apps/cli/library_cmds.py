@@ -110,13 +110,17 @@ def cid_cmd(files: tuple[Path, ...], profile: str, as_json: bool) -> None:
 @click.option("--artwork-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Cover image (JPEG, PNG or WebP, at most 4 MiB) to store and use as the artwork.")
 @click.option("--recursive", is_flag=True, help="With folders: walk their sub-folders too (see `osp import`).")
+@click.option("--c2pa-sign", is_flag=True,
+              help="Embed a C2PA manifest signed with your certificate (`osp c2pa signer`) into a copy, and publish that.")
+@click.option("--allow-invalid-c2pa", is_flag=True,
+              help="Publish a file whose C2PA credential fails validation (it is marked invalid everywhere).")
 @click.option("--hybrid", is_flag=True, help="Make a hybrid v1+v2 torrent (BEP 52); v1 by default for WebTorrent, aria2, Transmission.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file ({\"file\", \"error\", …} if refused).")
 @pass_ctx
 def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_name: str | None, album: str | None,
                 license_: str, released: str | None, tags: tuple[str, ...], lyrics_file: Path | None,
-                artwork: str | None, artwork_file: Path | None, recursive: bool, hybrid: bool, as_json: bool,
-                **provenance_flags: Any) -> None:
+                artwork: str | None, artwork_file: Path | None, recursive: bool, c2pa_sign: bool,
+                allow_invalid_c2pa: bool, hybrid: bool, as_json: bool, **provenance_flags: Any) -> None:
     """Import, sign, store and (if the node runs) seed audio files as OSP Track Records.
 
     Every file is tried: each refused one is reported (file and reason) and the command
@@ -130,6 +134,7 @@ def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_na
         "title": title, "artistName": artist_name, "album": album, "license": license_, "released": released,
         "tags": list(tags), "provenance": provenance_from(provenance_flags), "artwork": artwork,
         "lyrics": _read_lyrics(lyrics_file) if lyrics_file else None,
+        "c2paSign": c2pa_sign or None, "allowInvalidC2pa": allow_invalid_c2pa or None,
     }
     body = {k: v for k, v in body.items() if v is not None}
     running = c.running()
@@ -262,13 +267,17 @@ def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
         if not settings.library_path.exists():
             tracks = []
         else:
+            from osp.library.credentials import Credentials
             from osp.library.store import file_state
 
             with Library(settings.library_path) as lib:
                 states = {f.cid: file_state(settings.data_dir / f.path, f.size) for f in lib.files()}
+                rows = lib.tracks()
+                creds = Credentials(lib).for_cids([r.cid for r in rows])
                 tracks = [track_summary(strict_loads(r.record), r.infohash)
-                          | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing")}
-                          for r in lib.tracks()]
+                          | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing"),
+                             "c2pa": s.to_json() if (s := creds.get(r.cid)) else None}
+                          for r in rows]
     tracks = sort_tracks(tracks, sort_key)
     if as_json:
         for t in tracks:

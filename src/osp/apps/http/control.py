@@ -74,6 +74,7 @@ from osp.apps.http.publishing import publish_route
 from osp.apps.http.shapes import library_entry, track_summary
 from osp.core.errors import CallerError, NotFoundError, OspError
 from osp.discovery.search import Query, Result
+from osp.library.credentials import Credentials
 from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
@@ -133,7 +134,9 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     async def tracks(request: Request) -> Response:
         rows = await anyio.to_thread.run_sync(node.tracks)
         states = await anyio.to_thread.run_sync(node.library.file_states)
-        return JSONResponse({"tracks": [library_entry(r, states) for r in rows]})
+        creds = await anyio.to_thread.run_sync(Credentials(node.library).for_cids, [r.cid for r in rows])
+        return JSONResponse({"tracks": [library_entry(r, states) | {"c2pa": c.to_json() if (c := creds.get(r.cid)) else None}
+                                        for r in rows]})
 
     async def search(request: Request) -> Response:
         query, timeout = search_request(await json_body(request))

@@ -1,7 +1,8 @@
 """``POST /api/publish``: publish files named by path or uploaded by the web app.
 
 Body: ``{"paths"?: [path…], "uploads"?: [upload id…], "hybrid"?, "title"?, "artistName"?,
-"album"?, "license"?, "released"?, "tags"?, "provenance"?, "artwork"?, "lyrics"?}`` with at
+"album"?, "license"?, "released"?, "tags"?, "provenance"?, "artwork"?, "lyrics"?, "c2paSign"?,
+"allowInvalidC2pa"?}`` (booleans: embed a signed C2PA manifest; publish despite an invalid one) with at
 least one path or upload.  Every file is tried, in order (paths first); one refusal never
 stops the others.  Answer: ``{"tracks": [...], "refused": [{"file", "error", "message"…}]}``,
 each published track with ``"share"`` (its share page, or ``None``); 200 unless every file
@@ -40,13 +41,16 @@ MAX_FILES = 256  #: paths plus uploads in one request
 def metadata_from(body: dict[str, Any]) -> TrackMetadata:
     """``TrackMetadata`` from a publish request body (unknown keys are refused)."""
     allowed = {"paths", "uploads", "hybrid", "title", "artistName", "album", "license", "released", "tags",
-               "provenance", "artwork", "lyrics"}
+               "provenance", "artwork", "lyrics", "c2paSign", "allowInvalidC2pa"}
     extra = set(body) - allowed
     if extra:
         raise CallerError(f"unknown publish fields: {', '.join(sorted(extra))}")
     tags = body.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise CallerError("tags must be a list of strings")
+    for flag in ("c2paSign", "allowInvalidC2pa"):
+        if body.get(flag) is not None and not isinstance(body[flag], bool):
+            raise CallerError(f"{flag} must be true or false")
     provenance = body.get("provenance") or {}
     problem = provenance_error(provenance)  # once for the request, before any file is hashed
     if problem:
@@ -61,6 +65,8 @@ def metadata_from(body: dict[str, Any]) -> TrackMetadata:
         provenance=provenance,
         artwork=body.get("artwork"),
         lyrics=body.get("lyrics"),
+        c2pa_sign=bool(body.get("c2paSign")),
+        allow_invalid_c2pa=bool(body.get("allowInvalidC2pa")),
     )
 
 

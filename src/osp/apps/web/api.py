@@ -4,7 +4,9 @@ local playlists.  JSON in and out; errors ``{"error", "message"}`` (``OspError``
 Routes:
   GET    /api/tracks/{id}       a track: ``track_summary`` + ``origin``, ``added``, ``file``,
                                 ``verification`` ``{"signature": "valid", "method", "content"}``,
-                                ``share`` (its share page or ``null``), ``transfer`` (state or ``null``).
+                                ``share`` (its share page or ``null``), ``transfer`` (state or ``null``),
+                                ``c2pa`` (the stored C2PA result or ``null``) and ``credentials`` (the
+                                levels of "verified AI-generated": ``osp.node.credentials``).
                                 A track not in the library but downloading now, or known from a
                                 followed artist's catalog, answers too, with ``origin``, ``added`` and
                                 ``file`` ``null``; anything else: 404 ``not-found``.
@@ -40,6 +42,7 @@ from osp.core.errors import CallerError, NotFoundError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.library.playlists import Playlists
 from osp.node.core import Node
+from osp.node.credentials import credential_view
 from osp.node.fetch import ACTIVE_STATES
 from osp.records.canonical import strict_loads
 
@@ -70,6 +73,7 @@ def track_view(node: Node, track_id: str) -> dict[str, Any]:
         "share": share_link(node, entry["id"]),
         "transfer": state,
         "artworkUrl": artwork_url(entry["record"]),  # issue 10: the cover (osp.apps.http.importing)
+        **credential_view(node.library, entry["record"]),
     }
 
 

@@ -7,6 +7,7 @@ import { toItem } from '../tracks.js';
 import { artworkImg } from './artwork.js';
 import { artistLink, copyButton, errorBox, heading, tagLinks, trackActions } from './common.js';
 import { provenanceView } from './provenance.js';
+import { credentialsSection } from './credentials.js';
 
 function fact(label, ...value) {
   return [h('dt', {}, label), h('dd', {}, ...value)];
@@ -48,6 +49,7 @@ function details(summary, local) {
     h('section', { 'aria-labelledby': 'prov-h' },
       h('h2', { id: 'prov-h' }, 'AI provenance'),
       provenanceView(record.provenance)),
+    credentialsSection(summary),
   ];
 }
 
