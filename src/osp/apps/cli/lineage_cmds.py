@@ -29,7 +29,7 @@ def entry_text(entry: Mapping[str, Any], label: str | None) -> Text:
     track shown elsewhere in the tree.  Peer strings made printable, no markup."""
     track = entry.get("track") or {}
     status = entry.get("status")
-    text = Text(f"{label}: " if label else "", style="bold" if label is None else "dim")
+    text = Text(f"{label}: " if label else "", style="bold" if label is None else "dim", overflow="fold")
     if status == "unknown":
         text.append("unknown track", style="yellow")
     else:
@@ -105,7 +105,7 @@ def lineage_cmd(c: Ctx, track: str, depth: int, timeout: float, as_json: bool) -
     if as_json:
         emit_json(tree)
     else:
-        out.print(render(tree))
+        out.print(render(tree), soft_wrap=False)
     _notes(tree, offline=running is None)
     if tree.get("status") == "unknown" and not tree.get("parents") and not tree.get("children"):
         raise NotFoundError(f"no record of {track} and no known track names it"
