@@ -115,3 +115,21 @@ def test_control_api_lineage(tmp_path: Path, audio_files: dict[str, Path]) -> No
             assert bad.status_code == 400, (query, bad.text)
         assert httpx.get(f"{srv.control_url}/api/tracks/{orig}/lineage", timeout=30).status_code == 401
         assert httpx.get(f"{srv.control_url}/api/tracks/nope/lineage", headers=headers, timeout=30).status_code == 400
+
+
+def test_peer_search_by_parent(tmp_path: Path, audio_files: dict[str, Path]) -> None:
+    """``GET /osp/v0/search?parent=`` (spec §9.3): only records naming the parent, alone or
+    with other conditions; a malformed or repeated ``parent`` is a 400."""
+    with node_server(tmp_path / "n", "127.0.0.172") as srv:
+        node = srv.node
+        orig = node.publish(audio_files["ogg"], TrackMetadata(title="Salt Flats")).track.id
+        remix = node.publish(audio_files["mp3"], TrackMetadata(title="Salt Flats VIP", provenance={"parents": [orig]})).track.id
+        node.publish(audio_files["flac"], TrackMetadata(title="Salt Flats Live"))
+        url = f"{srv.peer_url}/osp/v0/search"
+        answer = httpx.get(url, params={"parent": orig}, timeout=30).json()
+        assert [r["id"] for r in answer["results"]] == [remix] and answer["truncated"] is False
+        assert [r["id"] for r in httpx.get(url, params={"parent": orig, "q": "vip"}, timeout=30).json()["results"]] == [remix]
+        assert httpx.get(url, params={"parent": orig, "q": "live"}, timeout=30).json()["results"] == []
+        assert httpx.get(url, params={"parent": remix}, timeout=30).json()["results"] == []
+        for bad in ([("parent", "osp:track:nope")], [("parent", orig), ("parent", orig)]):
+            assert httpx.get(url, params=bad, timeout=30).status_code == 400, bad
