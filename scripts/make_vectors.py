@@ -235,7 +235,7 @@ def invalid_records() -> dict[str, Any]:
 def rendezvous() -> dict[str, Any]:
     key = SigningKey.from_seed(bytes.fromhex(SEEDS["counting"]))
     record = sign_track(build_track(sample_fields(key.did)), key, CREATED)
-    cases = [("track", record["id"]), ("artist", key.did),
+    cases = [("track", record["id"]), ("artist", key.did), ("parent", record["id"]),
              ("tag", "ambient"), ("tag", "Ａｍｂｉｅｎｔ"), ("tag", "  Lo \t Fi "), ("tag", "Straße"), ("tag", "ＨＩＰ-ＨＯＰ"),
              ("tag", "ﬁeld recording"), ("word", "Glacier"), ("word", "STRASSE"), ("word", "été"),
              ("word", "e\u0301te\u0301"), ("word", "東京"), ("word", "Ⅳ")]
@@ -249,7 +249,8 @@ def rendezvous() -> dict[str, Any]:
         words = title_words(title)
         titles.append({"title": title, "words": words, "keys": [rendezvous_key("word", w).hex for w in words]})
     return {"description": "rendezvous keys (spec §9.1): key = SHA-1(\"osp/v0/\" + kind + \":\" + UTF-8(value')), "
-                           "value' = value for track and artist, normalize(value) for tag and word "
+                           "value' = value for track, artist and parent (a track id named in provenance.parents), "
+                           "normalize(value) for tag and word "
                            "(NFKC, casefold, NFKC, trim, collapse white space); title -> words (letter/digit runs "
                            "of the normalized title, stop words and 1-character words dropped, at most 16)",
             "stopWords": sorted(STOP_WORDS), "vectors": keys, "titles": titles,

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from osp.core.errors import CallerError
-from osp.discovery.keys import normalize, record_words, rendezvous_key
+from osp.discovery.keys import MAX_RECORD_KEYS, normalize, record_words, rendezvous_key
+from osp.records.parents import parent_ids
 
 ANNOUNCE_INTERVAL = 1800.0  #: seconds between two announces of one key (BEP 5 peers expire after ~30 min)
 DEFAULT_RATE = 1 / 3  #: announces per second at most, steady state (≈ 10 DHT messages/s)
@@ -69,8 +70,11 @@ def plan(holdings: Iterable[Holding], *, cap: int = DEFAULT_CAP, extra_artists: 
     Order (spec §9.2): artists (the node's own first, then ``extra_artists`` — followed
     artists whose catalogs we hold — then other artists by number of tracks held); then
     per track (own tracks first, then most recently played, then by id) its track key
-    (``http``) and its torrent's infohash (``bittorrent``); then tags by number of
-    holdings (descending, then by value); then record words (title, artist name: keys.record_words) likewise.  Malformed
+    (``http``) and its torrent's infohash (``bittorrent``); then parents (the track ids
+    records name in ``provenance.parents``: where seekers find a track's remixes), then
+    tags, each by number of holdings (descending, then by value), at most
+    ``MAX_RECORD_KEYS`` − 2 parents per record; then record words (title, artist name:
+    keys.record_words) likewise.  Malformed
     holdings (no id or artist, a bad infohash) are skipped.  ``CallerError`` if ``cap`` < 0.
     """
     if cap < 0:
@@ -80,6 +84,7 @@ def plan(holdings: Iterable[Holding], *, cap: int = DEFAULT_CAP, extra_artists: 
     artist_count: Counter[str] = Counter()
     tag_count: Counter[str] = Counter()
     word_count: Counter[str] = Counter()
+    parent_count: Counter[str] = Counter()
     for h in holdings:
         track_id, artist = h.record.get("id"), h.record.get("artist")
         if not (isinstance(track_id, str) and track_id and isinstance(artist, str) and artist):
@@ -92,6 +97,7 @@ def plan(holdings: Iterable[Holding], *, cap: int = DEFAULT_CAP, extra_artists: 
         if isinstance(tags, list):
             tag_count.update({normalize(t) for t in tags if isinstance(t, str)} - {""})
         word_count.update(record_words(h.record))  # title words, then artist-name words
+        parent_count.update(parent_ids(h.record)[: MAX_RECORD_KEYS - 2])
 
     out: list[Announce] = []
     seen: set[bytes] = set()
@@ -123,7 +129,7 @@ def plan(holdings: Iterable[Holding], *, cap: int = DEFAULT_CAP, extra_artists: 
         if len(infohash) == 40 and all(c in "0123456789abcdef" for c in infohash):
             if add(bytes.fromhex(infohash), "bittorrent", f"infohash:{infohash}"):
                 return out
-    for kind, counts in (("tag", tag_count), ("word", word_count)):
+    for kind, counts in (("parent", parent_count), ("tag", tag_count), ("word", word_count)):
         for value in sorted(counts, key=lambda v: (-counts[v], v)):
             if add_key(kind, value):
                 return out

@@ -6,7 +6,9 @@ a seeker can compute from what it knows::
     key = SHA-1(b"osp/v0/" + kind + b":" + UTF-8(value'))
 
 ``kind`` is ``track`` (value = the track id, verbatim), ``artist`` (the artist's did:key,
-verbatim), ``tag`` (a tag, normalized) or ``word`` (a title word, normalized).
+verbatim), ``tag`` (a tag, normalized), ``word`` (a title word, normalized) or ``parent``
+(the id of a track the record names in ``provenance.parents``, verbatim: a seeker of a
+track's remixes, covers and samples looks up holders under it).
 Normalization (``normalize``) is NFKC, case folding (full, Unicode ``casefold``), NFKC
 again, trimming and collapsing runs of white space to one space; title words
 (``title_words``) are the runs of Unicode letters and digits of the normalized title,
@@ -28,8 +30,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from osp.core.errors import CallerError
+from osp.records.parents import parent_ids
 
-Kind = Literal["track", "artist", "tag", "word"]
+Kind = Literal["track", "artist", "tag", "word", "parent"]
 KINDS: tuple[str, ...] = get_args(Kind)
 PREFIX = b"osp/v0/"
 
@@ -39,7 +42,7 @@ STOP_WORDS = frozenset(
     "a an and are as at be but by feat for from ft in into is it its of on or the this to vs with".split()
 )
 MAX_TITLE_WORDS = 16  #: distinct words announced per title (and per record: title + artist name)
-MAX_RECORD_KEYS = 24  #: keys per record: track, artist, tags, then title and artist-name words
+MAX_RECORD_KEYS = 24  #: keys per record: track, artist, parents, tags, then title and artist-name words
 MAX_VALUE_CHARS = 256  #: longest value a key is derived from (longer is a caller error)
 
 _SPACE = re.compile(r"\s+")
@@ -94,11 +97,11 @@ class RendezvousKey:
 
 def rendezvous_key(kind: str, value: str) -> RendezvousKey:
     """The key of ``(kind, value)`` (spec §9.1): ``SHA-1(b"osp/v0/" + kind + b":" +
-    UTF-8(value'))`` where ``value'`` is ``value`` verbatim for ``track`` and ``artist`` and
-    ``normalize(value)`` for ``tag`` and ``word``.
+    UTF-8(value'))`` where ``value'`` is ``value`` verbatim for ``track``, ``artist`` and
+    ``parent`` (a track id) and ``normalize(value)`` for ``tag`` and ``word``.
 
     ``CallerError`` for an unknown kind, an empty (after normalization) value, a value
-    longer than ``MAX_VALUE_CHARS`` or one with white space at its ends (track, artist).
+    longer than ``MAX_VALUE_CHARS`` or one with white space at its ends (track, artist, parent).
     """
     if kind not in KINDS:
         raise CallerError(f"unknown rendezvous key kind {kind!r} (one of {', '.join(KINDS)})")
@@ -133,13 +136,15 @@ def record_words(record: Mapping[str, Any]) -> list[str]:
 
 def record_keys(record: Mapping[str, Any]) -> list[RendezvousKey]:
     """The keys a holder of ``record`` (a verified Track Record) announces, in priority
-    order and without duplicates: track id, artist, each tag, each word of the title and
-    of ``artistName`` (``record_words``); at most ``MAX_RECORD_KEYS``.  Tags or words that normalize to nothing or are too long are
+    order and without duplicates: track id, artist, each parent (``provenance.parents``,
+    either form), each tag, each word of the title and of ``artistName``
+    (``record_words``); at most ``MAX_RECORD_KEYS``.  Tags or words that normalize to nothing or are too long are
     skipped; a record without ``id`` or ``artist`` is a ``CallerError``."""
     keys = [rendezvous_key("track", str(record.get("id") or "")), rendezvous_key("artist", str(record.get("artist") or ""))]
     seen = {k.digest for k in keys}
     tags = record.get("tags")
-    candidates: list[tuple[str, str]] = [("tag", t) for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+    candidates: list[tuple[str, str]] = [("parent", p) for p in parent_ids(record)]
+    candidates += [("tag", t) for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
     candidates += [("word", w) for w in record_words(record)]
     for kind, value in candidates:
         try:

@@ -25,6 +25,7 @@ from typing import Any
 from osp.core.errors import CallerError, IntegrityError
 from osp.discovery.keys import RendezvousKey, normalize, rendezvous_key, title_words
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
+from osp.records.parents import is_track_id, names_parent, parent_ids
 
 MAX_RESULTS_PER_PEER = 50  #: records one peer may return (more is a protocol violation)
 MAX_RESPONSE_BYTES = 512 * 1024  #: body size cap of one peer's answer
@@ -47,7 +48,8 @@ TITLE_WEIGHT, OTHER_WEIGHT = 1.0, 0.75  #: a query word found in the title / onl
 @dataclass(frozen=True)
 class Query:
     """A search: normalized ``words`` (title words, no stop words), an exact ``artist``
-    did:key, normalized ``tags`` (all required) and ``limit`` (results wanted).
+    did:key, normalized ``tags`` (all required), ``limit`` (results wanted) and ``parent``
+    (a track id the record must name in ``provenance.parents``: its remixes, covers …).
 
     Build with ``parse`` (from a CLI or API call) or ``from_params`` (from the peer route).
     """
@@ -56,17 +58,19 @@ class Query:
     artist: str | None
     tags: tuple[str, ...]
     limit: int = DEFAULT_LIMIT
+    parent: str | None = None
 
     @classmethod
     def parse(cls, words: Sequence[str] = (), artist: str | None = None, tags: Sequence[str] = (),
-              limit: int = DEFAULT_LIMIT) -> Query:
+              limit: int = DEFAULT_LIMIT, parent: str | None = None) -> Query:
         """Normalize a query: words split and normalized as titles are (``title_words``),
-        tags normalized and deduplicated, artist checked to be an Ed25519 did:key.
+        tags normalized and deduplicated, artist checked to be an Ed25519 did:key,
+        ``parent`` to be a track id.
 
-        ``CallerError`` when nothing is left to search for (no artist, no tag, and every
-        word a stop word), more than ``MAX_QUERY_WORDS`` words or ``MAX_QUERY_TAGS`` tags,
-        a tag longer than ``MAX_TAG_CHARS``, a bad did:key, or ``limit`` outside
-        1..``MAX_LIMIT``.
+        ``CallerError`` when nothing is left to search for (no artist, no tag, no parent,
+        and every word a stop word), more than ``MAX_QUERY_WORDS`` words or
+        ``MAX_QUERY_TAGS`` tags, a tag longer than ``MAX_TAG_CHARS``, a bad did:key or
+        track id, or ``limit`` outside 1..``MAX_LIMIT``.
         """
         if isinstance(words, str):
             words = [words]
@@ -92,19 +96,21 @@ class Query:
                 public_key_from_bare_did(artist)
             except DidKeyError as exc:
                 raise CallerError(f"artist is not an Ed25519 did:key: {exc}") from exc
+        if parent is not None and not is_track_id(parent):
+            raise CallerError("parent is not a track id (osp:track:b…)")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise CallerError(f"limit is an integer from 1 to {MAX_LIMIT}")
-        if not found and artist is None and not norm_tags:
-            raise CallerError("nothing to search for (give a word that is not a stop word, an artist or a tag)")
-        return cls(tuple(found), artist, tuple(norm_tags), limit)
+        if not found and artist is None and not norm_tags and parent is None:
+            raise CallerError("nothing to search for (give a word that is not a stop word, an artist, a tag or a parent)")
+        return cls(tuple(found), artist, tuple(norm_tags), limit, parent)
 
     @classmethod
     def from_params(cls, params: Mapping[str, str | Sequence[str]] | Iterable[tuple[str, str]]) -> Query:
-        """The query of ``GET /osp/v0/search?q=&artist=&tag=&tag=&limit=`` (spec §9.3).
+        """The query of ``GET /osp/v0/search?q=&artist=&tag=&tag=&parent=&limit=`` (spec §9.3).
 
         ``params`` is a mapping (values a string or a list of strings) or the (name,
-        value) pairs of the query string.  ``q`` (words, ≤ 256 characters), ``artist`` and
-        ``limit`` (1..``MAX_RESULTS_PER_PEER``, default ``DEFAULT_LIMIT``) at most once,
+        value) pairs of the query string.  ``q`` (words, ≤ 256 characters), ``artist``,
+        ``parent`` (a track id) and ``limit`` (1..``MAX_RESULTS_PER_PEER``, default ``DEFAULT_LIMIT``) at most once,
         ``tag`` repeated; unknown names are ignored.  ``CallerError`` (HTTP 400) for
         anything else, including more than ``MAX_PARAMS`` parameters.
         """
@@ -126,7 +132,7 @@ class Query:
                 if len(value) > MAX_TAG_CHARS * 4:
                     raise CallerError("tag too long")
                 tags.append(value)
-            elif name in ("q", "artist", "limit"):
+            elif name in ("q", "artist", "limit", "parent"):
                 if name in single:
                     raise CallerError(f"{name} given twice")
                 if len(value) > MAX_Q_CHARS:
@@ -139,7 +145,7 @@ class Query:
                 raise CallerError(f"limit is an integer from 1 to {MAX_RESULTS_PER_PEER}")
             limit = int(raw)
         artist = single.get("artist") or None
-        return cls.parse([single.get("q", "")], artist, tags, limit)
+        return cls.parse([single.get("q", "")], artist, tags, limit, single.get("parent") or None)
 
     def params(self) -> list[tuple[str, str]]:
         """The query string pairs for a peer (``limit`` capped at ``MAX_RESULTS_PER_PEER``)."""
@@ -149,6 +155,8 @@ class Query:
         if self.artist:
             out.append(("artist", self.artist))
         out += [("tag", t) for t in self.tags]
+        if self.parent:
+            out.append(("parent", self.parent))
         out.append(("limit", str(min(self.limit, MAX_RESULTS_PER_PEER))))
         return out
 
@@ -157,9 +165,10 @@ class Query:
         return urllib.parse.urlencode(self.params())
 
     def keys(self) -> list[RendezvousKey]:
-        """Rendezvous keys to look up holders under: artist first (most selective),
-        then tags, then words."""
-        out = [rendezvous_key("artist", self.artist)] if self.artist else []
+        """Rendezvous keys to look up holders under: parent and artist first (most
+        selective), then tags, then words."""
+        out = [rendezvous_key("parent", self.parent)] if self.parent else []
+        out += [rendezvous_key("artist", self.artist)] if self.artist else []
         out += [rendezvous_key("tag", t) for t in self.tags]
         out += [rendezvous_key("word", w) for w in self.words]
         return out
@@ -167,7 +176,7 @@ class Query:
 
 def index_keys(record: Mapping[str, Any]) -> list[str]:
     """Hex rendezvous keys under which our library indexes ``record`` (table ``search_keys``):
-    track, artist, each tag, and as ``word`` keys every word ``match`` finds (title words,
+    track, artist, each parent, each tag, and as ``word`` keys every word ``match`` finds (title words,
     the words of tags and of the artist name), deduplicated, uncapped.  A record with
     nothing indexable yields ``[]``."""
     out: dict[str, None] = {}
@@ -181,6 +190,8 @@ def index_keys(record: Mapping[str, Any]) -> list[str]:
 
     add("track", record.get("id"))
     add("artist", record.get("artist"))
+    for parent in parent_ids(record):
+        add("parent", parent)
     tags = record.get("tags")
     for tag in tags if isinstance(tags, list) else []:
         add("tag", tag)
@@ -192,9 +203,10 @@ def index_keys(record: Mapping[str, Any]) -> list[str]:
 
 def query_index_keys(query: Query) -> tuple[list[str], list[str]]:
     """``(required, any)`` hex keys of ``query`` for the library index: a candidate has
-    every ``required`` key (artist, tags) and, when ``any`` is not empty, one of them
+    every ``required`` key (parent, artist, tags) and, when ``any`` is not empty, one of them
     (words).  A superset of what ``match`` accepts (``index_keys`` holds every word it reads)."""
     required = [rendezvous_key("artist", query.artist).hex] if query.artist else []
+    required += [rendezvous_key("parent", query.parent).hex] if query.parent else []
     required += [rendezvous_key("tag", t).hex for t in query.tags]
     return required, [rendezvous_key("word", w).hex for w in query.words]
 
@@ -220,6 +232,7 @@ def match(query: Query, record: Mapping[str, Any]) -> float | None:
     (0, 1], or ``None`` when it does not answer it at all (off-topic).
 
     * ``artist`` given: the record's ``artist`` must be exactly it;
+    * ``parent`` given: the record's ``provenance.parents`` must name it (either form);
     * every query tag must be among the record's normalized tags;
     * words given: each query word found among the title words weighs ``TITLE_WEIGHT``,
       found only among the tags or the artist name ``OTHER_WEIGHT``; the score is the mean
@@ -227,6 +240,8 @@ def match(query: Query, record: Mapping[str, Any]) -> float | None:
     Without words the score is 1.
     """
     if query.artist is not None and record.get("artist") != query.artist:
+        return None
+    if query.parent is not None and not names_parent(record, query.parent):
         return None
     if query.tags:
         tags = record.get("tags")

@@ -155,4 +155,13 @@ MIGRATIONS: list[str] = [
         checked_at REAL NOT NULL     -- Unix seconds
     );
     """,
+    # 7: lineage (issue 10): the search index gains ``parent`` keys (spec §9.1: a record is
+    # found under each track id its provenance.parents names); the rows of records that
+    # name parents are dropped here and indexed again (``Library.index_pending``) on open.
+    """
+    DELETE FROM search_keys WHERE track_id IN (
+        SELECT id FROM tracks WHERE instr(CAST(record AS TEXT), '"parents"') > 0
+        UNION SELECT id FROM records WHERE instr(CAST(record AS TEXT), '"parents"') > 0
+    );
+    """,
 ]

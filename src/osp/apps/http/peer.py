@@ -10,7 +10,8 @@ Routes (OSP v0.1 HTTP API):
   GET /osp/v0/tracks/{id}             one signed record (``application/ld+json``)
   GET /osp/v0/tracks/{id}/torrent     its torrent, with this node's web seed
   GET /osp/v0/search                  ``{"results": [record…], "truncated": bool}`` (``q``, ``artist``,
-                                      ``tag`` repeatable, ``limit``; spec §9; 400 on bad parameters)
+                                      ``tag`` repeatable, ``parent`` (a track id: its remixes …), ``limit``;
+                                      spec §9; 400 on bad parameters)
   GET|HEAD /ipfs/{cid}                trustless gateway: ``?format=raw|car`` or file bytes with Range
   GET /routing/v1/...                 404 (no delegated routing here; clients fall back)
 """

@@ -10,6 +10,7 @@ Routes:
                                 A track not in the library but downloading now, or known from a
                                 followed artist's catalog, answers too, with ``origin``, ``added`` and
                                 ``file`` ``null``; anything else: 404 ``not-found``.
+  GET    /api/tracks/{id}/lineage  the remix family tree (``osp.apps.web.lineage_api``)
   GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following"}``
   POST   /api/upload?name=…     the raw file (``application/octet-stream``) → ``{"upload", "name", "size"}``
   GET    /api/playlists         ``{"playlists": [playlist…]}`` (oldest first)
@@ -37,6 +38,7 @@ from starlette.routing import BaseRoute, Route
 from osp.apps.http.common import json_body
 from osp.apps.http.importing import artwork_url
 from osp.apps.http.shapes import library_entry, share_link, track_summary
+from osp.apps.web.lineage_api import lineage_route
 from osp.apps.web.uploads import Uploads, upload_route
 from osp.core.errors import CallerError, NotFoundError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
@@ -127,6 +129,7 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
 
     return [
         Route("/api/tracks/{track_id}", track),
+        Route("/api/tracks/{track_id}/lineage", lineage_route(node)),
         Route("/api/artists/{did}", artist),
         Route("/api/upload", upload_route(uploads), methods=["POST"]),
         Route("/api/playlists", list_playlists),

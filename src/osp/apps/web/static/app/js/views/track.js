@@ -8,6 +8,7 @@ import { artworkImg } from './artwork.js';
 import { artistLink, copyButton, errorBox, heading, tagLinks, trackActions } from './common.js';
 import { provenanceView } from './provenance.js';
 import { credentialsSection } from './credentials.js';
+import { lineageSection } from './lineage.js';
 
 function fact(label, ...value) {
   return [h('dt', {}, label), h('dd', {}, ...value)];
@@ -50,6 +51,7 @@ function details(summary, local) {
       h('h2', { id: 'prov-h' }, 'AI provenance'),
       provenanceView(record.provenance)),
     credentialsSection(summary),
+    lineageSection(item.id),
   ];
 }
 
