@@ -6,6 +6,7 @@ API's ``GET /api/tracks/{id}/lineage``."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from osp.core.settings import Settings
 from osp.discovery.keys import rendezvous_key
+from osp.library.migrations import MIGRATIONS
 from osp.node import Node
 from osp.node.lineage import lineage
 from osp.node.publish import TrackMetadata
@@ -75,7 +77,12 @@ def test_an_index_from_before_parent_keys_is_rebuilt(library: dict[str, Any], tm
     src.close()
     parent_key = rendezvous_key("parent", ids["original"]).hex
     dst.execute("DELETE FROM search_keys WHERE key=?", (parent_key,))  # as migration 5's indexer left it
-    dst.execute("PRAGMA user_version=6")
+    # back to just before the parent-key migration: later migrations' tables are dropped, to be made again
+    version = next(i for i, m in enumerate(MIGRATIONS) if "DELETE FROM search_keys" in m)
+    for later in MIGRATIONS[version:]:
+        for table in re.findall(r"CREATE TABLE (\w+)", later):
+            dst.execute(f"DROP TABLE {table}")
+    dst.execute(f"PRAGMA user_version={version}")
     dst.commit()
     dst.close()
     node = Node(Settings(data_dir=copy, dht=False))

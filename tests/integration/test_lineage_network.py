@@ -86,7 +86,7 @@ def test_children_and_parents_across_the_dht(cluster: Cluster, tracks: dict[str,
     tree = poll("the remix is found as a child of the original", child_found, 60, 1.0)
     assert tree["status"] == "known" and tree["track"]["title"] == "Harbour Lights" and tree["network"] is True
     child = tree["children"][0]
-    assert child["status"] == "known" and child["relation"] is None  # the bare-id form: relation unknown
+    assert child["status"] == "known" and child["relation"] == "remix"  # `--parent ID` means a remix
     assert child["track"]["title"] == "Harbour Lights (Night Remix)" and child["track"]["artistName"] == "artist 1"
     assert tree["parents"] == []
 
@@ -98,7 +98,7 @@ def test_children_and_parents_across_the_dht(cluster: Cluster, tracks: dict[str,
     assert up["children"] == []
 
     text = seeker.osp("lineage", remix, "--timeout", WALK, timeout=60)
-    assert "Harbour Lights (Night Remix)" in text.stdout and "parent: Harbour Lights — artist 0" in text.stdout
+    assert "Harbour Lights (Night Remix)" in text.stdout and "remix of: Harbour Lights — artist 0" in text.stdout, text.stdout
     # the control API answers the same tree
     api = seeker.api("GET", f"/api/tracks/{remix}/lineage?depth=2&timeout={WALK}", timeout=60)
     assert [p["id"] for p in api["parents"]] == [original]
