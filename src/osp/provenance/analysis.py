@@ -153,20 +153,21 @@ def integrated_loudness(pcm: Float32Array, rate: int) -> float:
     return value if math.isfinite(value) and value > SILENCE_LUFS else SILENCE_LUFS
 
 
-def true_peak(pcm: Float32Array, *, block: int = 1 << 16) -> float:
-    """The 4× oversampled peak of ``pcm`` in dBTP (BS.1770-4 Annex 2), computed over
+def true_peak(pcm: Float32Array, *, block: int = 1 << 17) -> float:
+    """The 4× oversampled peak of ``pcm`` (``(n,)`` or ``(n, channels)``) in dBTP
+    (BS.1770-4 Annex 2, with ``scipy.signal.resample_poly``'s polyphase filter), over
     overlapping blocks of ``block`` samples so memory stays bounded; -200 for silence."""
     from scipy.signal import resample_poly
 
     data = pcm.reshape(pcm.shape[0], -1)
-    pad = 64  # the polyphase filter's reach, in input samples, each side of a block
+    n = data.shape[0]
+    pad = 64  # input samples each side of a block: more than the filter's reach
     peak = 0.0
-    for start in range(0, data.shape[0], block):
-        lo, hi = max(0, start - pad), min(data.shape[0], start + block + pad)
-        up = resample_poly(data[lo:hi].astype(np.float64), OVERSAMPLE, 1, axis=0)
-        inner = up[(start - lo) * OVERSAMPLE: (start - lo + min(block, data.shape[0] - start)) * OVERSAMPLE]
-        if inner.size:
-            peak = max(peak, float(np.max(np.abs(inner))))
+    for start in range(0, n, block):
+        lo, hi = max(0, start - pad), min(n, start + block + pad)
+        up = resample_poly(data[lo:hi], OVERSAMPLE, 1, axis=0)
+        inner = up[(start - lo) * OVERSAMPLE: (start - lo + min(block, n - start)) * OVERSAMPLE]
+        peak = max(peak, float(np.max(np.abs(inner))))
     return 20 * math.log10(peak) if peak > 1e-10 else -200.0
 
 
@@ -179,7 +180,17 @@ def tempo(mono: Float32Array, rate: int) -> float:
         return 0.0
     value = librosa.feature.tempo(onset_envelope=onset, sr=rate, aggregate=np.median)
     bpm = float(np.asarray(value).reshape(-1)[0])
-    return bpm if math.isfinite(bpm) else 0.0
+    if not math.isfinite(bpm) or bpm <= 0:
+        return 0.0
+    # the estimate is quantized to the onset frame rate (~2 % at 130 BPM): refine it with the
+    # slope of the beat times that beat tracking finds near it (least squares over every beat)
+    _tempo, beats = librosa.beat.beat_track(onset_envelope=onset, sr=rate, bpm=bpm, units="time", trim=False)
+    if len(beats) >= 8:
+        slope = float(np.polyfit(np.arange(len(beats)), beats, 1)[0])
+        refined = 60.0 / slope if slope > 0 else 0.0
+        if abs(refined - bpm) <= 0.06 * bpm:
+            return refined
+    return bpm
 
 
 def key_scores(chroma: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -206,9 +217,12 @@ def best_key(chroma: NDArray[np.floating]) -> tuple[str, str, float]:
 
 
 def estimate_key(mono: Float32Array, rate: int) -> tuple[str, str, float]:
-    """``(tonic, mode, confidence)`` of ``mono`` from its mean constant-Q chroma."""
+    """``(tonic, mode, confidence)`` of ``mono`` from its mean constant-Q chroma; C major
+    with confidence 0 for silence."""
     import librosa
 
+    if float(np.max(np.abs(mono))) < 1e-5:
+        return PITCHES[0], "major", 0.0
     chroma = librosa.feature.chroma_cqt(y=mono, sr=rate, hop_length=2048)
     return best_key(np.mean(chroma, axis=1))
 
