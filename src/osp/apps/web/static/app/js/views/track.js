@@ -4,6 +4,7 @@ import { ApiError, get, post, seg } from '../api.js';
 import { fmtBytes, fmtTime, h } from '../dom.js';
 import { href } from '../router.js';
 import { toItem } from '../tracks.js';
+import { analysisSection } from './analysis.js';
 import { artistLink, copyButton, errorBox, heading, tagLinks, trackActions } from './common.js';
 
 const PROVENANCE_LABELS = {
@@ -82,7 +83,8 @@ export async function trackView(main, { arg }) {
   try {
     const summary = await get(`/api/tracks/${seg(arg)}`);
     const origin = summary.origin === 'published' ? 'Published by you' : `In your library (${summary.origin || 'fetched'}, file ${summary.file || '?'})`;
-    box.replaceWith(heading(summary.title || arg), h('p', { class: 'note' }, origin), ...details(summary, true));
+    box.replaceWith(heading(summary.title || arg), h('p', { class: 'note' }, origin), ...details(summary, true),
+      analysisSection(summary));
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 404) {
       box.replaceWith(heading('Track'), errorBox(err, 'Cannot load this track'));
