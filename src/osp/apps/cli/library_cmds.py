@@ -266,7 +266,8 @@ def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[[P
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
 @pass_ctx
 def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
-    """List the library: title, artist, duration, size, license, AI flag, origin, id."""
+    """List the library: title, artist, duration, size, license, AI flag, origin, id (--json: also
+    the audio analysis measured here, or null)."""
     from osp.apps.cli.views import ls_rows, sort_tracks, table_lines
     from osp.apps.http.shapes import track_summary
     from osp.library.store import Library
@@ -280,13 +281,17 @@ def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
         if not settings.library_path.exists():
             tracks = []
         else:
+            from osp.library.analysis import Analyses
             from osp.library.store import file_state
 
             with Library(settings.library_path) as lib:
                 states = {f.cid: file_state(settings.data_dir / f.path, f.size) for f in lib.files()}
+                rows = lib.tracks()
+                sound = Analyses(lib).get_many([r.id for r in rows])
                 tracks = [track_summary(strict_loads(r.record), r.infohash)
-                          | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing")}
-                          for r in lib.tracks()]
+                          | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing"),
+                             "analysis": sound[r.id].to_json() if r.id in sound else None}
+                          for r in rows]
     tracks = sort_tracks(tracks, sort_key)
     if as_json:
         for t in tracks:

@@ -13,7 +13,7 @@ resolve, fetch) runs on its own small worker budget, so slow peers cannot take t
 
 Routes:
   GET  /api/node                      node info and listener URLs, ``reachability`` (``network.reachability_report``)
-  GET  /api/tracks                    the library (signed records, ``origin``, ``added``)
+  GET  /api/tracks                    the library (signed records, ``origin``, ``added``, ``analysis``)
   GET  /api/tracks/{id}               one track + ``verification``, ``share``, ``transfer`` (``osp.apps.web.api``)
   POST /api/publish                   ``{"paths"?: [...], "uploads"?: [id…], "title"?, "license"?, "tags"?,
                                       "provenance"?…}`` → ``{"tracks": [... "share"], "refused": [{"file",
@@ -73,6 +73,7 @@ from osp.apps.http.publishing import publish_route
 from osp.apps.http.shapes import library_entry, track_summary
 from osp.core.errors import CallerError, NotFoundError, OspError
 from osp.discovery.search import Query, Result
+from osp.library.analysis import Analyses
 from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
@@ -145,7 +146,9 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     async def tracks(request: Request) -> Response:
         rows = await anyio.to_thread.run_sync(node.tracks)
         states = await anyio.to_thread.run_sync(node.library.file_states)
-        return JSONResponse({"tracks": [library_entry(r, states) for r in rows]})
+        sound = await anyio.to_thread.run_sync(lambda: Analyses(node.library).get_many([r.id for r in rows]))
+        return JSONResponse({"tracks": [library_entry(r, states) | {"analysis": sound[r.id].to_json() if r.id in sound
+                                                                    else None} for r in rows]})
 
     async def search(request: Request) -> Response:
         query, timeout, audio, limit = search_plan(await json_body(request))
