@@ -67,6 +67,8 @@ def test_every_published_track_is_analysed(srv: NodeServer, tracks: dict[str, Pi
         assert got["key"] == f"{piece.tonic} {piece.mode}"
         assert -40 < got["loudness"] < 0 and got["truePeak"] < 1 and got["duration"] > 20
         assert "vector" not in got
+    listed = {t["id"]: t["analysis"] for t in api(srv, "/api/tracks").json()["tracks"]}  # what `osp ls --json` shows
+    assert {tid: listed[tid]["key"] for tid in tracks} == {tid: f"{p.tonic} {p.mode}" for tid, p in tracks.items()}
 
 
 def test_more_like_this(srv: NodeServer, tracks: dict[str, Piece]) -> None:

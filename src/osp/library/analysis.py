@@ -120,8 +120,15 @@ class Analyses:
                               "ORDER BY track_id", (version,)).fetchall()
         return [r[0] for r in rows], b"".join(r[1] for r in rows)
 
-    def stamp(self) -> tuple[int, float]:
-        """``(rows, newest analysed_at)``: changes whenever a row is added or replaced."""
+    def writes(self) -> int:
+        """Rows changed through the library's connection since it opened (any table): while
+        it stays the same, ``stamp`` would too (no query)."""
         with self.library.transaction() as db:
-            count, newest = db.execute("SELECT count(*), max(analysed_at) FROM analysis").fetchone()
-        return int(count), float(newest or 0.0)
+            return db.total_changes
+
+    def stamp(self) -> tuple[int, int]:
+        """``(rows, highest rowid)``: changes whenever a row is added, replaced (``INSERT OR
+        REPLACE`` gives the row a new rowid) or deleted; cheap (an index count, one seek)."""
+        with self.library.transaction() as db:
+            count, newest = db.execute("SELECT count(*), max(rowid) FROM analysis").fetchone()
+        return int(count), int(newest or 0)

@@ -77,18 +77,24 @@ def _failure(track_id: str, error: str, version: str, now: float) -> AnalysisRow
 
 class SimilarIndex:
     """The stored vectors as one ``(n, VECTOR_DIM)`` float32 matrix, rebuilt when the
-    ``analysis`` table changes (``Analyses.stamp``); thread-safe."""
+    ``analysis`` table changes (``Analyses.stamp``, looked at only after a write to the
+    library: ``Analyses.writes``); thread-safe."""
 
     def __init__(self, analyses: Analyses, version: str = ANALYSER_VERSION) -> None:
         self.analyses = analyses
         self.version = version
         self._lock = threading.Lock()
-        self._stamp: tuple[int, float] | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._writes = -1
         self._ids: list[str] = []
         self._matrix = np.zeros((0, VECTOR_DIM), dtype=np.float32)
 
     def _load(self) -> tuple[list[str], np.ndarray[Any, np.dtype[np.float32]]]:
         with self._lock:
+            writes = self.analyses.writes()
+            if writes == self._writes:  # nothing written since the last look: no query at all
+                return self._ids, self._matrix
+            self._writes = writes
             stamp = self.analyses.stamp()
             if stamp != self._stamp:
                 ids, blob = self.analyses.vectors(self.version)
