@@ -6,7 +6,8 @@
    3-minute track (Debian's frozen-bubble ``introzik.ogg``, Ogg Vorbis, 3:15): wall seconds
    and CPU seconds (this process and its ffmpeg children) per minute of audio, median of
    ``--runs`` after one warm-up (imports, numba's compiled functions); then one run's
-   stages (the two decodes, loudness, true peak, tempo, key, vector).
+   stages (the two decodes, loudness, true peak, tempo, key, vector), and one run through
+   ``analyse_isolated`` (the child process the node uses).
 2. **Baseline** (same run): a plain ``ffmpeg -i FILE -f null -`` decode of the same file.
 3. **Similar tracks** — ``SimilarIndex.similar`` over 10,000 and 100,000 stored vectors
    (random unit vectors in a real library's ``analysis`` table): the first query after a
@@ -79,7 +80,9 @@ def analysis_cost(path: Path, runs: int) -> None:
           f"(median of {runs}: {w:.2f} s wall, {c:.2f} s CPU; min-max wall {min(walls):.2f}-{max(walls):.2f})")
     print(f"  baseline ffmpeg decode: {bw / minutes:.3f} s wall, {bc / minutes:.3f} s CPU per minute "
           f"-> analysis costs {w / bw:.0f}x the wall and {c / bc:.0f}x the CPU of a plain decode")
-    stages: list[tuple[str, Callable[[], Any]]] = []
+    wall, used, _ = timed(lambda: A.analyse_isolated(path))
+    print(f"  in a capped child process (what the node runs): {wall / minutes:.2f} s wall, {used / minutes:.2f} s CPU "
+          f"per minute ({wall:.2f} s: +{wall - w:.2f} s for the child's start and imports)")
     stereo = A.decode(path, A.LOUDNESS_RATE, None)
     mono = A.decode(path, A.FEATURE_RATE, 1)
     stages = [("decode 48 kHz stereo", lambda: A.decode(path, A.LOUDNESS_RATE, None)),

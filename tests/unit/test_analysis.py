@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from osp.core.errors import UnsupportedMediaError
+from osp.core.errors import CallerError, UnsupportedMediaError
 from osp.provenance import analysis
 from osp.provenance.analysis import VECTOR_DIM, analyse, best_key, decode, integrated_loudness, true_peak
 from tests.audio_set import Piece
@@ -152,3 +152,17 @@ def test_only_the_first_minutes_are_decoded(audio_files: dict[str, Path]) -> Non
 def test_key_profiles_find_their_own_key(chroma: list[Any], expected: tuple[str, str]) -> None:
     tonic, mode, confidence = best_key(np.asarray(chroma))
     assert (tonic, mode) == expected and confidence > 0.05
+
+
+def test_the_isolated_child_measures_the_same_and_is_capped(audio_files: dict[str, Path], tmp_path: Path) -> None:
+    here, there = analyse(audio_files["ogg"]), analysis.analyse_isolated(audio_files["ogg"])
+    assert there == here
+    # numpy, librosa (and LLVM) do not fit: where it fails varies, a clear error does not
+    with pytest.raises(CallerError, match=r"^analysing a\.ogg (ran out of memory|needed more than|failed \(exit)"):
+        analysis.analyse_isolated(audio_files["ogg"], memory=400 << 20)
+    with pytest.raises(CallerError, match="took longer than 0.5 s"):
+        analysis.analyse_isolated(audio_files["ogg"], timeout=0.5)
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"ID3" + bytes(2000))
+    with pytest.raises(UnsupportedMediaError, match="cannot decode broken.mp3"):
+        analysis.analyse_isolated(broken)

@@ -29,7 +29,7 @@ from osp.core.errors import NotFoundError, OspError
 from osp.discovery.search import LOCAL, Query, Result
 from osp.library.analysis import Analyses, AnalysisRow
 from osp.library.store import TrackRow
-from osp.provenance.analysis import ANALYSER_VERSION, VECTOR_DIM, analyse
+from osp.provenance.analysis import ANALYSER_VERSION, VECTOR_DIM, analyse_isolated
 from osp.provenance.audio_query import AudioFilter
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class AnalysisStep:
 
     name = "analysis"
 
-    def __init__(self, analyser: Callable[[Path], Any] = analyse, version: str = ANALYSER_VERSION) -> None:
+    def __init__(self, analyser: Callable[[Path], Any] = analyse_isolated, version: str = ANALYSER_VERSION) -> None:
         self.analyser = analyser
         self.version = version
 

@@ -21,15 +21,22 @@ measures, with maintained libraries:
 Errors: ``UnsupportedMediaError`` when ffmpeg cannot decode the file (corrupt, not audio)
 or it holds less than ``MIN_SECONDS`` of audio; ``CallerError`` when ffmpeg is missing or
 runs past its time.  ``ANALYSER_VERSION`` names this analyser, stored with each result, so
-that a better one can analyse the library again.
+that a better one can analyse the library again.  The node runs it through
+``analyse_isolated``: in a child process capped in time (``CHILD_TIMEOUT``) and memory
+(``CHILD_MEMORY``; a 5-minute track peaks near 0.8 GiB resident).
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
 import math
 import resource
 import shutil
 import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +52,8 @@ FEATURE_RATE = 22050  #: Hz, mono, for tempo, key and the vector
 LOUDNESS_RATE = 48000  #: Hz, the file's channels (at most 2), for loudness and true peak
 DECODE_TIMEOUT = 120.0  #: seconds one ffmpeg decode may take
 DECODE_MEMORY = 1 << 30  #: bytes of address space ffmpeg may map
+CHILD_TIMEOUT = 300.0  #: seconds ``analyse_isolated`` lets one analysis run
+CHILD_MEMORY = 3 << 30  #: bytes of address space it may map (a 10-minute file peaks near 1.8 GiB)
 VECTOR_DIM = 32  #: floats in the "sounds like" vector
 OVERSAMPLE = 4  #: true-peak oversampling factor (BS.1770-4 Annex 2)
 SILENCE_LUFS = -70.0  #: loudness reported for silence (BS.1770's absolute gate)
@@ -81,52 +90,63 @@ def decode(path: Path, rate: int, channels: int | None, *, seconds: float = MAX_
            timeout: float = DECODE_TIMEOUT) -> Float32Array:
     """The first ``seconds`` of ``path`` as float32 PCM at ``rate`` Hz: shape ``(n,)`` when
     ``channels`` is 1, else ``(n, c)`` with ``c`` the file's channels down-mixed to at most
-    2 (``channels=None``).  ``UnsupportedMediaError`` if ffmpeg cannot decode it,
+    2 (``channels=None``).  ffmpeg writes a temporary WAV file (at most ``seconds`` of
+    audio: ``-t`` and ``-fs``), read once into the array.  ``UnsupportedMediaError`` if ffmpeg cannot decode it,
     ``CallerError`` if ffmpeg is missing or takes longer than ``timeout`` seconds."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise CallerError("ffmpeg is not installed: audio analysis needs it")
     layout = ["-ac", "1"] if channels == 1 else ["-ac", "2"] if channels == 2 else [
         "-af", "aformat=channel_layouts=mono|stereo"]
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-v", "error", "-i", str(path), "-t", str(seconds), "-vn", "-sn",
-           "-dn", *layout, "-ar", str(rate), "-c:a", "pcm_f32le", "-bitexact", "-f", "wav", "pipe:1"]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
-                              preexec_fn=_limit_memory)
-    except subprocess.TimeoutExpired as exc:
-        raise CallerError(f"decoding {path.name} took longer than {timeout:g} s") from exc
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UnsupportedMediaError(f"cannot decode {path.name}: {detail[-1][:200] if detail else 'ffmpeg failed'}")
-    width, pcm = _wav_f32(proc.stdout)
+    limit = int(seconds * rate * 2 * 4) + (1 << 16)  # bytes of at most 2 channels of float32, plus headers
+    with tempfile.TemporaryDirectory(prefix="osp-analysis-") as tmp:
+        out = Path(tmp) / "pcm.wav"  # a file, not a pipe: read once into the array (no second copy)
+        cmd = [ffmpeg, "-nostdin", "-hide_banner", "-v", "error", "-i", str(path), "-t", str(seconds), "-vn", "-sn",
+               "-dn", *layout, "-ar", str(rate), "-c:a", "pcm_f32le", "-bitexact", "-fs", str(limit), "-f", "wav",
+               str(out)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+                                  preexec_fn=_limit_memory)
+        except subprocess.TimeoutExpired as exc:
+            raise CallerError(f"decoding {path.name} took longer than {timeout:g} s") from exc
+        if proc.returncode != 0 or not out.exists():
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise UnsupportedMediaError(f"cannot decode {path.name}: {detail[-1][:200] if detail else 'ffmpeg failed'}")
+        width, offset = _wav_layout(out)
+        pcm: Float32Array = np.fromfile(out, dtype="<f4", offset=offset).astype(np.float32, copy=False)
     if channels != 1:
         pcm = pcm[: pcm.size - pcm.size % width].reshape(-1, width)
     if pcm.shape[0] < MIN_SECONDS * rate:
         raise UnsupportedMediaError(f"{path.name} holds less than {MIN_SECONDS:g} s of audio")
-    return np.nan_to_num(pcm.astype(np.float32, copy=False))
+    if not np.isfinite(pcm).all():  # a decoder's NaN or inf: zeroed (checked first: nan_to_num allocates)
+        np.nan_to_num(pcm, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return pcm
 
 
-def _wav_f32(data: bytes) -> tuple[int, Float32Array]:
-    """``(channels, samples)`` of the float32 WAV ffmpeg streamed (its sizes may be unset:
-    the data chunk runs to the end)."""
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+def _wav_layout(path: Path) -> tuple[int, int]:
+    """``(channels, offset of the samples)`` of the float32 WAV file ffmpeg wrote."""
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         raise UnsupportedMediaError("ffmpeg decoded no audio")
     pos, channels = 12, 0
-    while pos + 8 <= len(data):
-        tag, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+    while pos + 8 <= len(head):
+        tag, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
         if tag == b"fmt ":
-            channels = int.from_bytes(data[pos + 10:pos + 12], "little")
+            channels = int.from_bytes(head[pos + 10:pos + 12], "little")
         elif tag == b"data":
-            body = data[pos + 8:]
             if not 1 <= channels <= 2:
                 raise UnsupportedMediaError("ffmpeg decoded no audio")
-            return channels, np.frombuffer(body[: len(body) - len(body) % 4], dtype="<f4")
+            return channels, pos + 8
         pos += 8 + size + (size & 1)
     raise UnsupportedMediaError("ffmpeg decoded no audio")
 
 
-def _limit_memory() -> None:  # runs in the child before exec
-    resource.setrlimit(resource.RLIMIT_AS, (DECODE_MEMORY, DECODE_MEMORY))
+def _limit_memory(limit: int = DECODE_MEMORY) -> None:  # runs in the child before exec
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)  # never above what this process may have
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def analyse(path: Path, *, seconds: float = MAX_SECONDS) -> Analysis:
@@ -149,7 +169,7 @@ def integrated_loudness(pcm: Float32Array, rate: int) -> float:
     ``SILENCE_LUFS`` when everything is gated out (silence)."""
     import pyloudnorm
 
-    value = float(pyloudnorm.Meter(rate).integrated_loudness(pcm.astype(np.float64)))
+    value = float(pyloudnorm.Meter(rate).integrated_loudness(pcm))  # float32: half the memory of float64
     return value if math.isfinite(value) and value > SILENCE_LUFS else SILENCE_LUFS
 
 
@@ -248,3 +268,53 @@ def similarity(query: bytes, vectors: NDArray[np.float32]) -> NDArray[np.float32
         raise CallerError(f"vectors must hold {VECTOR_DIM} floats")
     result: NDArray[np.float32] = vectors @ q
     return result
+
+
+def analyse_isolated(path: Path, *, timeout: float = CHILD_TIMEOUT, memory: int = CHILD_MEMORY) -> Analysis:
+    """``analyse(path)`` in a child Python process (``python -m osp.provenance.analysis``)
+    capped at ``timeout`` seconds and ``memory`` bytes of address space, so that a hostile
+    or huge file can neither stall nor bloat the node; the child inherits the caller's CPU
+    priority.  Errors as ``analyse``; ``CallerError`` when the child runs out of time or
+    memory or dies."""
+    cmd = [sys.executable, "-m", "osp.provenance.analysis", str(path)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+                              preexec_fn=lambda: _limit_memory(memory))
+    except subprocess.TimeoutExpired as exc:
+        raise CallerError(f"analysing {path.name} took longer than {timeout:g} s") from exc
+    try:
+        answer = json.loads(proc.stdout[-65536:])
+    except ValueError:
+        answer = None
+    if proc.returncode == 0 and isinstance(answer, dict) and "vector" in answer:
+        return Analysis(**{**answer, "vector": base64.b64decode(answer["vector"])})
+    if isinstance(answer, dict) and answer.get("error") == UnsupportedMediaError.code:
+        raise UnsupportedMediaError(str(answer.get("message"))[:300])
+    if isinstance(answer, dict) and "message" in answer:
+        raise CallerError(str(answer["message"])[:300])
+    if b"MemoryError" in proc.stderr[-4096:] or b"Cannot allocate memory" in proc.stderr[-4096:]:
+        raise CallerError(f"analysing {path.name} needed more than {memory >> 20} MiB")
+    last = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    raise CallerError(f"analysing {path.name} failed (exit status {proc.returncode}"
+                      + (f": {last[-1][:200]})" if last else ")"))
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m osp.provenance.analysis FILE``: one JSON object on stdout, the
+    ``Analysis`` (``vector`` in base64) or ``{"error", "message"}`` with exit status 1."""
+    from osp.core.errors import OspError
+
+    try:
+        a = analyse(Path(argv[1]))
+    except OspError as exc:
+        sys.stdout.write(json.dumps(exc.to_json()))
+        return 1
+    except MemoryError:
+        sys.stdout.write(json.dumps({"error": "memory", "message": f"analysing {Path(argv[1]).name} ran out of memory"}))
+        return 1
+    sys.stdout.write(json.dumps({**dataclasses.asdict(a), "vector": base64.b64encode(a.vector).decode()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv))
