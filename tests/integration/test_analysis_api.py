@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,24 @@ def test_a_failure_is_stored_once_and_rows_go_with_their_track(srv: NodeServer, 
     assert api(srv, f"/api/tracks/{track.id}/similar").status_code == 404
     node.remove(track.id)
     assert Analyses(node.library).get(track.id) is None
+
+
+def test_a_running_node_analyses_in_the_background_after_publish_returns(tmp_path: Path,
+                                                                         rendered_set: list[Piece]) -> None:
+    need(shutil.which("ffmpeg") is not None, "ffmpeg")
+    piece = rendered_set[2]  # 120 BPM, G major
+    with node_server(tmp_path / "bg", "127.0.0.44", track_jobs=True) as bg:
+        headers = {"Authorization": f"Bearer {bg.token}"}
+        resp = httpx.post(f"{bg.control_url}/api/publish", json={"paths": [str(piece.path)], "title": "Background"},
+                          headers=headers, timeout=60)
+        assert resp.status_code == 200, resp.text
+        track_id = resp.json()["tracks"][0]["id"]
+        deadline = time.monotonic() + 45
+        got = None
+        while time.monotonic() < deadline:
+            got = httpx.get(f"{bg.control_url}/api/tracks/{track_id}", headers=headers, timeout=30).json()["analysis"]
+            if got is not None:
+                break
+            time.sleep(0.2)
+        assert got is not None, "not analysed within 45 s"
+        assert got["key"] == "G major" and abs(got["bpm"] - 120) < 2.4 and got["error"] is None
