@@ -51,6 +51,9 @@ def test_pending_put_get_and_versions(lib: Library) -> None:
     got = a.get_many([f"t{i}" for i in range(6)] * 300)  # more ids than one SQL statement takes, repeated
     assert sorted(got) == ["t0", "t1", "t2"]
     assert got["t0"].to_json()["key"] == "A minor" and got["t2"].to_json()["key"] is None
+    with lib.transaction() as db:
+        db.execute("UPDATE files SET state='missing'")
+    assert a.pending(ANALYSER_VERSION, 10) == []  # no intact file: waits for it (not stored as failed)
 
 
 def test_matching_needs_an_intact_file_and_a_result(lib: Library) -> None:

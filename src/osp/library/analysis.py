@@ -85,11 +85,11 @@ class Analyses:
         return True
 
     def pending(self, version: str, limit: int) -> list[TrackRow]:
-        """At most ``limit`` tracks with no row, or a row by another analyser ``version``,
-        oldest first."""
+        """At most ``limit`` tracks whose file is intact here with no row, or a row by another
+        analyser ``version``, oldest first (a track whose file is missing waits for it)."""
         with self.library.transaction() as db:
             rows = db.execute(
-                "SELECT tracks.* FROM tracks LEFT JOIN analysis ON analysis.track_id=tracks.id "
+                f"SELECT tracks.* FROM tracks{_OK} LEFT JOIN analysis ON analysis.track_id=tracks.id "
                 "WHERE analysis.track_id IS NULL OR analysis.version<>? ORDER BY tracks.added_at, tracks.id LIMIT ?",
                 (version, limit)).fetchall()
         return [TrackRow(*r) for r in rows]

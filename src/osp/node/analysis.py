@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from osp.core.errors import NotFoundError, OspError
-from osp.discovery.search import LOCAL, Query, Result
+from osp.discovery.search import LOCAL, MAX_LIMIT, Query, Result
 from osp.library.analysis import Analyses, AnalysisRow
 from osp.library.store import TrackRow
 from osp.provenance.analysis import ANALYSER_VERSION, VECTOR_DIM, analyse_isolated
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_SIMILAR = 100  #: most tracks "more like this" returns
 MAX_ERROR = 300  #: characters of a failure kept
+FILTER_WIDENING = 5  #: a filtered search asks the unfiltered one for this many times its limit (≥ 100)
 
 
 class AnalysisStep:
@@ -186,9 +188,11 @@ def filtered_search(node: Node, query: Query | None, audio: AudioFilter, *, time
             row = analyses.get(result.track_id)
             if row is None or row.error is not None:
                 unknown.add(result.track_id)
-            elif audio.matches(row.bpm, row.key, row.mode):
+            elif audio.matches(row.bpm, row.key, row.mode) and (result.track_id in kept or len(kept) < limit):
                 emit(result, row)
 
-        summary = search(node, query, timeout=timeout, on_result=check).to_json()
+        # the filter drops results after the search picks them: let it pick more (kept: at most ``limit``)
+        wider = dataclasses.replace(query, limit=min(MAX_LIMIT, max(FILTER_WIDENING * query.limit, 100)))
+        summary = search(node, wider, timeout=timeout, on_result=check).to_json()
         summary["results"] = len(kept)
     return summary | {"notAnalysed": len(unknown - kept), "audioFilter": audio.describe()}
