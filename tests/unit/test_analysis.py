@@ -15,6 +15,7 @@ import pytest
 from osp.core.errors import CallerError, UnsupportedMediaError
 from osp.provenance import analysis
 from osp.provenance.analysis import VECTOR_DIM, analyse, best_key, decode, integrated_loudness, true_peak
+from osp.provenance.analysis_worker import IsolatedAnalyser
 from tests.audio_set import Piece
 from tests.conftest import need
 
@@ -154,15 +155,41 @@ def test_key_profiles_find_their_own_key(chroma: list[Any], expected: tuple[str,
     assert (tonic, mode) == expected and confidence > 0.05
 
 
-def test_the_isolated_child_measures_the_same_and_is_capped(audio_files: dict[str, Path], tmp_path: Path) -> None:
-    here, there = analyse(audio_files["ogg"]), analysis.analyse_isolated(audio_files["ogg"])
-    assert there == here
-    # numpy, librosa (and LLVM) do not fit: where it fails varies, a clear error does not
-    with pytest.raises(CallerError, match=r"^analysing a\.ogg (ran out of memory|needed more than|failed \(exit)"):
-        analysis.analyse_isolated(audio_files["ogg"], memory=400 << 20)
+@pytest.mark.slow  # ~25 s: three workers start (librosa compiles its numba functions in each)
+def test_the_worker_measures_the_same_and_is_capped(audio_files: dict[str, Path], tmp_path: Path) -> None:
+    worker = IsolatedAnalyser()
+    try:
+        here = analyse(audio_files["ogg"])
+        assert worker(audio_files["ogg"]) == here
+        first = worker._proc
+        broken = tmp_path / "broken.mp3"
+        broken.write_bytes(b"ID3" + bytes(2000))
+        with pytest.raises(UnsupportedMediaError, match="cannot decode broken.mp3"):
+            worker(broken)
+        assert worker(audio_files["wav"]).duration == analyse(audio_files["wav"]).duration
+        assert worker._proc is first  # one worker for every file
+    finally:
+        worker.close()
+    assert worker._proc is None and first is not None and first.poll() is not None
+    small = IsolatedAnalyser(memory=400 << 20)  # numpy, librosa (and LLVM) do not fit: a clear error, not a crash
+    with pytest.raises(CallerError, match=r"analys"):
+        small(audio_files["ogg"])
+    small.close()
+    slow = IsolatedAnalyser(timeout=0.5)
     with pytest.raises(CallerError, match="took longer than 0.5 s"):
-        analysis.analyse_isolated(audio_files["ogg"], timeout=0.5)
-    broken = tmp_path / "broken.mp3"
-    broken.write_bytes(b"ID3" + bytes(2000))
-    with pytest.raises(UnsupportedMediaError, match="cannot decode broken.mp3"):
-        analysis.analyse_isolated(broken)
+        slow(audio_files["ogg"])
+    assert slow._proc is None  # killed
+
+
+@pytest.mark.slow  # ~20 s: two workers start
+def test_an_idle_worker_leaves_and_a_new_one_starts(audio_files: dict[str, Path]) -> None:
+    worker = IsolatedAnalyser(idle=0.5)
+    try:
+        worker(audio_files["wav"])
+        first = worker._proc
+        assert first is not None
+        first.wait(30)  # it left by itself
+        assert worker(audio_files["wav"]).duration > 11
+        assert worker._proc is not first
+    finally:
+        worker.close()

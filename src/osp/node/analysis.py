@@ -30,7 +30,8 @@ from osp.core.errors import NotFoundError, OspError
 from osp.discovery.search import LOCAL, MAX_LIMIT, Query, Result
 from osp.library.analysis import Analyses, AnalysisRow
 from osp.library.store import TrackRow
-from osp.provenance.analysis import ANALYSER_VERSION, VECTOR_DIM, analyse_isolated
+from osp.provenance.analysis import ANALYSER_VERSION, VECTOR_DIM
+from osp.provenance.analysis_worker import IsolatedAnalyser
 from osp.provenance.audio_query import AudioFilter
 
 if TYPE_CHECKING:
@@ -48,9 +49,17 @@ class AnalysisStep:
 
     name = "analysis"
 
-    def __init__(self, analyser: Callable[[Path], Any] = analyse_isolated, version: str = ANALYSER_VERSION) -> None:
-        self.analyser = analyser
+    def __init__(self, analyser: Callable[[Path], Any] | None = None, version: str = ANALYSER_VERSION) -> None:
+        """``analyser``: ``(path) -> Analysis`` (default: an ``IsolatedAnalyser``, started at
+        the first track)."""
+        self.analyser = analyser if analyser is not None else IsolatedAnalyser()
         self.version = version
+
+    def close(self) -> None:
+        """End the worker process, if the analyser has one."""
+        close = getattr(self.analyser, "close", None)
+        if callable(close):
+            close()
 
     def pending(self, node: Node, limit: int) -> list[TrackRow]:
         return Analyses(node.library).pending(self.version, limit)

@@ -21,21 +21,16 @@ measures, with maintained libraries:
 Errors: ``UnsupportedMediaError`` when ffmpeg cannot decode the file (corrupt, not audio)
 or it holds less than ``MIN_SECONDS`` of audio; ``CallerError`` when ffmpeg is missing or
 runs past its time.  ``ANALYSER_VERSION`` names this analyser, stored with each result, so
-that a better one can analyse the library again.  The node runs it through
-``analyse_isolated``: in a child process capped in time (``CHILD_TIMEOUT``) and memory
-(``CHILD_MEMORY``; a 5-minute track peaks near 0.8 GiB resident).
+that a better one can analyse the library again.  The node runs it in a worker process
+capped in time and memory (``osp.provenance.analysis_worker``).
 """
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import json
 import math
 import resource
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +47,6 @@ FEATURE_RATE = 22050  #: Hz, mono, for tempo, key and the vector
 LOUDNESS_RATE = 48000  #: Hz, the file's channels (at most 2), for loudness and true peak
 DECODE_TIMEOUT = 120.0  #: seconds one ffmpeg decode may take
 DECODE_MEMORY = 1 << 30  #: bytes of address space ffmpeg may map
-CHILD_TIMEOUT = 300.0  #: seconds ``analyse_isolated`` lets one analysis run
-CHILD_MEMORY = 3 << 30  #: bytes of address space it may map (a 10-minute file peaks near 1.8 GiB)
 VECTOR_DIM = 32  #: floats in the "sounds like" vector
 OVERSAMPLE = 4  #: true-peak oversampling factor (BS.1770-4 Annex 2)
 SILENCE_LUFS = -70.0  #: loudness reported for silence (BS.1770's absolute gate)
@@ -106,7 +99,7 @@ def decode(path: Path, rate: int, channels: int | None, *, seconds: float = MAX_
                str(out)]
         try:
             proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
-                                  preexec_fn=_limit_memory)
+                                  preexec_fn=limit_memory)
         except subprocess.TimeoutExpired as exc:
             raise CallerError(f"decoding {path.name} took longer than {timeout:g} s") from exc
         if proc.returncode != 0 or not out.exists():
@@ -142,7 +135,9 @@ def _wav_layout(path: Path) -> tuple[int, int]:
     raise UnsupportedMediaError("ffmpeg decoded no audio")
 
 
-def _limit_memory(limit: int = DECODE_MEMORY) -> None:  # runs in the child before exec
+def limit_memory(limit: int = DECODE_MEMORY) -> None:
+    """Cap this process's address space at ``limit`` bytes (never above its hard limit); for
+    ``preexec_fn``: runs in a child before exec."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)  # never above what this process may have
@@ -269,52 +264,3 @@ def similarity(query: bytes, vectors: NDArray[np.float32]) -> NDArray[np.float32
     result: NDArray[np.float32] = vectors @ q
     return result
 
-
-def analyse_isolated(path: Path, *, timeout: float = CHILD_TIMEOUT, memory: int = CHILD_MEMORY) -> Analysis:
-    """``analyse(path)`` in a child Python process (``python -m osp.provenance.analysis``)
-    capped at ``timeout`` seconds and ``memory`` bytes of address space, so that a hostile
-    or huge file can neither stall nor bloat the node; the child inherits the caller's CPU
-    priority.  Errors as ``analyse``; ``CallerError`` when the child runs out of time or
-    memory or dies."""
-    cmd = [sys.executable, "-m", "osp.provenance.analysis", str(path)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
-                              preexec_fn=lambda: _limit_memory(memory))
-    except subprocess.TimeoutExpired as exc:
-        raise CallerError(f"analysing {path.name} took longer than {timeout:g} s") from exc
-    try:
-        answer = json.loads(proc.stdout[-65536:])
-    except ValueError:
-        answer = None
-    if proc.returncode == 0 and isinstance(answer, dict) and "vector" in answer:
-        return Analysis(**{**answer, "vector": base64.b64decode(answer["vector"])})
-    if isinstance(answer, dict) and answer.get("error") == UnsupportedMediaError.code:
-        raise UnsupportedMediaError(str(answer.get("message"))[:300])
-    if isinstance(answer, dict) and "message" in answer:
-        raise CallerError(str(answer["message"])[:300])
-    if b"MemoryError" in proc.stderr[-4096:] or b"Cannot allocate memory" in proc.stderr[-4096:]:
-        raise CallerError(f"analysing {path.name} needed more than {memory >> 20} MiB")
-    last = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-    raise CallerError(f"analysing {path.name} failed (exit status {proc.returncode}"
-                      + (f": {last[-1][:200]})" if last else ")"))
-
-
-def _main(argv: list[str]) -> int:
-    """``python -m osp.provenance.analysis FILE``: one JSON object on stdout, the
-    ``Analysis`` (``vector`` in base64) or ``{"error", "message"}`` with exit status 1."""
-    from osp.core.errors import OspError
-
-    try:
-        a = analyse(Path(argv[1]))
-    except OspError as exc:
-        sys.stdout.write(json.dumps(exc.to_json()))
-        return 1
-    except MemoryError:
-        sys.stdout.write(json.dumps({"error": "memory", "message": f"analysing {Path(argv[1]).name} ran out of memory"}))
-        return 1
-    sys.stdout.write(json.dumps({**dataclasses.asdict(a), "vector": base64.b64encode(a.vector).decode()}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv))
