@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,14 @@ def audio_files(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> 
         )
         files[name.split(".")[1]] = target
     return files
+
+
+@pytest.fixture(scope="session")
+def rendered_set(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """Music of known tempo and key (``tests.audio_set.PIECES``: 12 pieces, ~24 s each,
+    75–150 BPM, major and minor keys), written as MIDI and rendered by FluidSynth once
+    per session; a list of ``tests.audio_set.Piece`` with ``path`` set (WAV, 44.1 kHz)."""
+    from tests import audio_set
+
+    need(audio_set.can_render(), "fluidsynth and fluid-soundfont-gm")
+    return audio_set.render_set(tmp_path_factory.mktemp("rendered-set"))

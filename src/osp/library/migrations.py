@@ -164,4 +164,24 @@ MIGRATIONS: list[str] = [
         UNION SELECT id FROM records WHERE instr(CAST(record AS TEXT), '"parents"') > 0
     );
     """,
+    # 8: audio analysis (issue 10, osp.provenance.analysis): one row per track analysed here,
+    # a result or the failure (error set, the measures NULL) so a bad file is not retried
+    """
+    CREATE TABLE analysis (
+        track_id TEXT PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+        bpm REAL,                    -- tempo, beats per minute
+        key TEXT,                    -- tonic: C, C#, D, Eb, E, F, F#, G, Ab, A, Bb, B
+        mode TEXT,                   -- major | minor
+        key_confidence REAL,         -- best key correlation minus the runner-up's
+        loudness REAL,               -- integrated loudness, LUFS (ITU-R BS.1770-4)
+        true_peak REAL,              -- dBTP, 4x oversampled
+        duration REAL,               -- seconds analysed
+        vector BLOB,                 -- "sounds like" features: little-endian float32, L2-normalised
+        version TEXT NOT NULL,       -- the analyser (ANALYSER_VERSION); another one analyses again
+        analysed_at REAL NOT NULL,   -- Unix seconds
+        error TEXT                   -- why the analysis failed; NULL when it worked
+    );
+    CREATE INDEX analysis_bpm ON analysis(bpm);
+    CREATE INDEX analysis_key ON analysis(key, mode);
+    """,
 ]

@@ -29,9 +29,11 @@ from osp.distribution.schedule import probe_pieces
 from osp.distribution.streaming import PieceWaiter, Reads, StreamSource
 from osp.identity.keys import SigningKey
 from osp.identity.keystore import Keystore
+from osp.library.analysis import Analyses
 from osp.library.cache import CacheUsage
 from osp.library.store import FileRow, Library, TrackRow, file_state
 from osp.node import resolve as resolving
+from osp.node.analysis import AnalysisStep, SimilarIndex
 from osp.node.ask import PeerAnswers
 from osp.node.cache import OpenStreams, cache_usage, enforce_quota
 from osp.node.credentials import C2paStep, PublishCredential, c2pa_store
@@ -94,7 +96,8 @@ class Node:
         #: gives every torrent the node's WebTorrent tracker (started with the engine when
         #: ``settings.webtorrent`` and a share listener is bound: ``osp.node.webtorrent``)
         self.webtorrent: WebTorrentAnnouncer | None = None
-        steps: list[TrackStep] = [C2paStep()]  #: the AI-music layer's per-track work (issue 10), in this order
+        steps: list[TrackStep] = [C2paStep(), AnalysisStep()]  #: the AI-music layer's per-track work (issue 10), in this order
+        self.similar = SimilarIndex(Analyses(self.library))  #: "more like this" over the analysis vectors
         #: fingerprint, analysis and C2PA check of every track, in the background (started with the engine)
         self.jobs = TrackJobs(self, steps)
         self.library.on_track_added = lambda _id: self.jobs.poke()

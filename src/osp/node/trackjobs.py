@@ -74,12 +74,17 @@ class TrackJobs:
         self._wake.set()
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop after the track in hand (its result is stored; the rest wait for the next start)."""
+        """Stop after the track in hand (its result is stored; the rest wait for the next
+        start), then close the steps that have a ``close()`` (a worker process)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        for step in self.steps:
+            close = getattr(step, "close", None)
+            if callable(close):
+                close()
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no track is pending (``True``) or ``timeout`` seconds pass (``False``)."""

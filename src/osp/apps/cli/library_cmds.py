@@ -253,7 +253,8 @@ def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[[P
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
 @pass_ctx
 def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
-    """List the library: title, artist, duration, size, license, AI flag, origin, id."""
+    """List the library: title, artist, duration, size, license, AI flag, origin, id (--json: also
+    the audio analysis measured here, or null)."""
     from osp.apps.cli.views import ls_rows, sort_tracks, table_lines
     from osp.apps.http.shapes import track_summary
     from osp.library.store import Library
@@ -267,6 +268,7 @@ def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
         if not settings.library_path.exists():
             tracks = []
         else:
+            from osp.library.analysis import Analyses
             from osp.library.credentials import Credentials
             from osp.library.store import file_state
 
@@ -274,9 +276,11 @@ def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
                 states = {f.cid: file_state(settings.data_dir / f.path, f.size) for f in lib.files()}
                 rows = lib.tracks()
                 creds = Credentials(lib).for_cids([r.cid for r in rows])
+                sound = Analyses(lib).get_many([r.id for r in rows])
                 tracks = [track_summary(strict_loads(r.record), r.infohash)
                           | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing"),
-                             "c2pa": s.to_json() if (s := creds.get(r.cid)) else None}
+                             "c2pa": s.to_json() if (s := creds.get(r.cid)) else None,
+                             "analysis": sound[r.id].to_json() if r.id in sound else None}
                           for r in rows]
     tracks = sort_tracks(tracks, sort_key)
     if as_json:

@@ -1,6 +1,6 @@
 """``osp``: the OpenSound Protocol node on the command line (entry point).
 
-The commands live in ``library_cmds``, ``network_cmds``, ``transfer_cmds``, ``search_cmds``,
+The commands live in ``library_cmds``, ``analysis_cmds``, ``network_cmds``, ``transfer_cmds``, ``search_cmds``,
 ``status_cmds``, ``feed_cmds``, ``import_cmds``, ``c2pa_cmds``, ``lineage_cmds`` and ``ui_cmds``; importing them registers
 them on the ``cli`` group from ``base``.
 """
@@ -8,6 +8,7 @@ them on the ``cli`` group from ``base``.
 from __future__ import annotations
 
 from osp.apps.cli import (  # noqa: F401  (registers the commands)
+    analysis_cmds,
     c2pa_cmds,
     feed_cmds,
     import_cmds,

@@ -24,6 +24,9 @@ def result_line(result: dict[str, Any]) -> str:
     parts = [f"{printable(result.get('title'))} — {printable(result.get('artistName') or '?')} ({short})"]
     if tags:
         parts.append(tags)
+    a = result.get("analysis")
+    if isinstance(a, dict) and a.get("bpm") is not None:
+        parts.append(f"{a['bpm']:.0f} BPM, {printable(a.get('key'))}")
     parts += [where, printable(result.get("id"))]
     return " · ".join(parts)
 
@@ -32,29 +35,35 @@ def result_line(result: dict[str, Any]) -> str:
 @click.argument("words", nargs=-1)
 @click.option("--artist", metavar="DID", help="Only tracks by this artist (did:key).")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only tracks with this tag (repeatable: all must match).")
+@click.option("--bpm", metavar="LO-HI", help="Only tracks analysed here at this tempo: a range (120-130) or a "
+              "number (128: within 2 %).")
+@click.option("--key", "key", metavar="KEY", help="Only tracks analysed here in this key: \"A minor\", Am, \"F# major\", Eb.")
 @click.option("--limit", default=20, show_default=True, help="Most results to show (1 to 1000).")
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds the whole search may take (at most 60).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line as results arrive (an improved "
               "result comes again with its new score and holders); a last {\"done\": summary} line ends it.")
 @lookup_options
 @pass_ctx
-def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[str, ...], limit: int, timeout: float,
-               as_json: bool, listen: str, dht: bool, bootstrap: tuple[str, ...], allow_private_peers: bool) -> None:
+def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[str, ...], bpm: str | None,
+               key: str | None, limit: int, timeout: float, as_json: bool, listen: str, dht: bool, bootstrap: tuple[str, ...], allow_private_peers: bool) -> None:
     """Search the library, then the nodes the DHT names, for WORDS of a title or of the
     artist's name, --tag and --artist.
 
     WORDS match whole words (no prefixes), case and accents folded; at most 8 words and
-    8 tags.  Every record is verified; a node that answers forged or off-topic records is
+    8 tags.  --bpm and --key keep the tracks whose audio this node analysed (its library):
+    network results it never analysed are left out and counted; with only --bpm/--key the
+    library alone is searched.  Every record is verified; a node that answers forged or off-topic records is
     dropped.  Each node asked gets 2 s and returns at most 50 records (512 KiB).  Local
     results come first; the rest print as they arrive; a summary ends on stderr.  With a
     running node the search runs there (--listen, --bootstrap, --no-dht are then ignored).
     Exit status 2 (not found) when nothing matched."""
-    from osp.apps.http.control import MAX_SEARCH_TIMEOUT, search_request
+    from osp.apps.http.control import MAX_SEARCH_TIMEOUT, search_plan
 
     body: dict[str, Any] = {"q": " ".join(words), "tags": list(tags), "limit": limit, "timeout": timeout}
     if artist:
         body["artist"] = artist
-    search_request(body)  # CallerError (exit 2) before anything starts
+    body |= {k: v for k, v in (("bpm", bpm), ("key", key)) if v}
+    search_plan(body)  # CallerError (exit 2) before anything starts
     seen: set[str] = set()
 
     def show(result: dict[str, Any]) -> None:
@@ -78,6 +87,9 @@ def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[s
         summary = _search_here(c, body, show, listen, dht, bootstrap, allow_private_peers)
     if as_json:
         emit_json({"done": summary})  # as POST /api/search ends
+    if summary.get("notAnalysed"):
+        err.print(f"{plural(int(summary['notAnalysed']), 'network result')} not analysed here: left out "
+                  f"({summary.get('audioFilter')} is known only for tracks in the library)", soft_wrap=True)
     unreachable = summary.get("dhtUnreachable")
     if unreachable:
         err.print(f"{printable(unreachable)}: only the library was searched", soft_wrap=True)
@@ -96,18 +108,21 @@ def _search_here(c: Ctx, body: dict[str, Any], show: Any, listen: str, dht: bool
     """Search in this process (no node runs).  ``search`` prints the library's results at
     once, then waits up to ``BOOTSTRAP_WAIT`` s for the fresh engine's first DHT node (with
     none, the summary's ``dhtUnreachable`` says so and the search ends)."""
-    from osp.apps.http.control import search_request
+    from osp.apps.http.control import search_plan
+    from osp.node.analysis import filtered_search
     from osp.node.core import Node
     from osp.node.search import result_json, search
 
-    query, timeout = search_request(body)
+    query, timeout, audio, limit = search_plan(body)
     settings = _node_settings(c, listen, "127.0.0.1:0", "127.0.0.1:0", dht, bootstrap, allow_private)
     node = Node(settings)
     try:
         start = time.monotonic()
-        if dht:
+        if dht and query is not None:
             node.start_engine()  # no wait here: bootstrapping goes on while the library is searched
         left = max(0.1, timeout - (time.monotonic() - start))
+        if audio or query is None:
+            return filtered_search(node, query, audio, timeout=left, on_result=show, limit=limit)
         return search(node, query, timeout=left, on_result=lambda r: show(result_json(r))).to_json()
     finally:
         node.close()

@@ -13,7 +13,7 @@ resolve, fetch) runs on its own small worker budget, so slow peers cannot take t
 
 Routes:
   GET  /api/node                      node info and listener URLs, ``reachability`` (``network.reachability_report``)
-  GET  /api/tracks                    the library (signed records, ``origin``, ``added``)
+  GET  /api/tracks                    the library (signed records, ``origin``, ``added``, ``analysis``)
   GET  /api/tracks/{id}               one track + ``verification``, ``share``, ``transfer`` (``osp.apps.web.api``)
   POST /api/publish                   ``{"paths"?: [...], "uploads"?: [id…], "title"?, "license"?, "tags"?,
                                       "provenance"?…}`` → ``{"tracks": [... "share"], "refused": [{"file",
@@ -31,7 +31,9 @@ Routes:
   POST /api/stream-url                ``{"track": id, "ttl"?: s}`` → ``{"url", "expires"}`` for a player
   POST /api/search                    ``{"q"?: str, "artist"?: did, "tags"?: [str], "limit"?: n, "timeout"?: s}``
                                       → NDJSON: ``{"result": …}`` per new or improved result as it arrives
-                                      (local first), then ``{"done": summary}``
+                                      (local first), then ``{"done": summary}``; ``"bpm"?: "120-130"|"128"``,
+                                      ``"key"?: "A minor"`` keep results analysed here that pass
+                                      (``osp.node.analysis.filtered_search``; summary ``notAnalysed``)
   GET|HEAD /stream/{id}               the audio with Range, served while it downloads
   POST /api/follow                    ``{"did", "audio"?: bool}`` → the follow (see ``following``)
   DELETE /api/follow/{did}            stop following → ``{"did", "unfollowed": true}``
@@ -74,11 +76,13 @@ from osp.apps.http.publishing import publish_route
 from osp.apps.http.shapes import library_entry, track_summary
 from osp.core.errors import CallerError, NotFoundError, OspError
 from osp.discovery.search import Query, Result
+from osp.library.analysis import Analyses
 from osp.library.credentials import Credentials
 from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
 from osp.node.network import reachability_report
+from osp.provenance.audio_query import AudioFilter
 
 SEARCH_TIMEOUT = 5.0  #: seconds a search runs unless the request says otherwise
 MAX_SEARCH_TIMEOUT = 60.0
@@ -86,7 +90,7 @@ MAX_SEARCH_TIMEOUT = 60.0
 
 def search_request(body: dict[str, Any]) -> tuple[Query, float]:
     """The query and timeout of a ``POST /api/search`` body; ``CallerError`` on bad input."""
-    extra = set(body) - {"q", "artist", "tags", "limit", "timeout"}
+    extra = set(body) - {"q", "artist", "tags", "limit", "timeout", "bpm", "key"}
     if extra:
         raise CallerError(f"unknown search fields: {', '.join(sorted(extra))}")
     q = body.get("q") or ""
@@ -106,6 +110,18 @@ def search_request(body: dict[str, Any]) -> tuple[Query, float]:
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= MAX_SEARCH_TIMEOUT:
         raise CallerError(f"timeout must be a number of seconds in (0, {MAX_SEARCH_TIMEOUT:g}]")
     return Query.parse(words, artist or None, tags, limit), float(timeout)
+
+
+def search_plan(body: dict[str, Any]) -> tuple[Query | None, float, AudioFilter, int]:
+    """``search_request`` plus the audio filters ``bpm`` and ``key``: ``(query, timeout,
+    filter, limit)``; ``query`` is ``None`` when a filter is all there is to search for
+    (then only the library's analysed tracks are searched).  ``CallerError`` on bad input."""
+    audio = AudioFilter.parse(body.get("bpm"), body.get("key"))
+    if audio and not (body.get("q") or body.get("artist") or body.get("tags")):
+        probe, timeout = search_request(body | {"tags": ["audio"]})  # limit and timeout checked alike
+        return None, timeout, audio, probe.limit
+    query, timeout = search_request(body)
+    return query, timeout, audio, query.limit
 
 
 def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float] | None = None) -> Starlette:
@@ -135,28 +151,38 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         rows = await anyio.to_thread.run_sync(node.tracks)
         states = await anyio.to_thread.run_sync(node.library.file_states)
         creds = await anyio.to_thread.run_sync(Credentials(node.library).for_cids, [r.cid for r in rows])
-        return JSONResponse({"tracks": [library_entry(r, states) | {"c2pa": c.to_json() if (c := creds.get(r.cid)) else None}
+        sound = await anyio.to_thread.run_sync(lambda: Analyses(node.library).get_many([r.id for r in rows]))
+        return JSONResponse({"tracks": [library_entry(r, states)
+                                        | {"c2pa": c.to_json() if (c := creds.get(r.cid)) else None,
+                                           "analysis": sound[r.id].to_json() if r.id in sound else None}
                                         for r in rows]})
 
     async def search(request: Request) -> Response:
-        query, timeout = search_request(await json_body(request))
-        return StreamingResponse(_search_lines(query, timeout), media_type="application/x-ndjson")
+        query, timeout, audio, limit = search_plan(await json_body(request))
+        return StreamingResponse(_search_lines(query, timeout, audio, limit), media_type="application/x-ndjson")
 
-    async def _search_lines(query: Query, timeout: float) -> AsyncIterator[bytes]:
+    async def _search_lines(query: Query | None, timeout: float, audio: AudioFilter, limit: int) -> AsyncIterator[bytes]:
         """NDJSON: ``{"result": …}`` per new or improved result, then ``{"done": summary}``."""
+        from osp.node.analysis import filtered_search
         from osp.node.search import result_json
         from osp.node.search import search as run_search
 
         loop = asyncio.get_running_loop()
         lines: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
+        def on_line(result: dict[str, Any]) -> None:
+            loop.call_soon_threadsafe(lines.put_nowait, {"result": result})
+
         def on_result(result: Result) -> None:
-            loop.call_soon_threadsafe(lines.put_nowait, {"result": result_json(result)})
+            on_line(result_json(result))
 
         def work() -> None:
             try:
-                summary = run_search(node, query, timeout=timeout, on_result=on_result)
-                loop.call_soon_threadsafe(lines.put_nowait, {"done": summary.to_json()})
+                if audio or query is None:
+                    done = filtered_search(node, query, audio, timeout=timeout, on_result=on_line, limit=limit)
+                else:
+                    done = run_search(node, query, timeout=timeout, on_result=on_result).to_json()
+                loop.call_soon_threadsafe(lines.put_nowait, {"done": done})
             except OspError as exc:
                 loop.call_soon_threadsafe(lines.put_nowait, {"done": {"error": exc.to_json()}})
             finally:

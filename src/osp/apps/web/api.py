@@ -5,12 +5,15 @@ Routes:
   GET    /api/tracks/{id}       a track: ``track_summary`` + ``origin``, ``added``, ``file``,
                                 ``verification`` ``{"signature": "valid", "method", "content"}``,
                                 ``share`` (its share page or ``null``), ``transfer`` (state or ``null``),
-                                ``c2pa`` (the stored C2PA result or ``null``) and ``credentials`` (the
-                                levels of "verified AI-generated": ``osp.node.credentials``).
+                                ``c2pa`` (the stored C2PA result or ``null``), ``credentials`` (the
+                                levels of "verified AI-generated": ``osp.node.credentials``) and
+                                ``analysis`` (``osp.library.analysis.AnalysisRow.to_json`` or ``null``).
                                 A track not in the library but downloading now, or known from a
                                 followed artist's catalog, answers too, with ``origin``, ``added`` and
                                 ``file`` ``null``; anything else: 404 ``not-found``.
   GET    /api/tracks/{id}/lineage  the remix family tree (``osp.apps.web.lineage_api``)
+  GET    /api/tracks/{id}/similar?limit=N   "more like this" (``osp.node.analysis.similar_view``;
+                                N 1…100, default 10); 404 when the track was not analysed here
   GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following"}``
   POST   /api/upload?name=…     the raw file (``application/octet-stream``) → ``{"upload", "name", "size"}``
   GET    /api/playlists         ``{"playlists": [playlist…]}`` (oldest first)
@@ -43,6 +46,7 @@ from osp.apps.web.uploads import Uploads, upload_route
 from osp.core.errors import CallerError, NotFoundError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.library.playlists import Playlists
+from osp.node.analysis import analysis_json, similar_view
 from osp.node.core import Node
 from osp.node.credentials import credential_view
 from osp.node.fetch import ACTIVE_STATES
@@ -76,6 +80,7 @@ def track_view(node: Node, track_id: str) -> dict[str, Any]:
         "transfer": state,
         "artworkUrl": artwork_url(entry["record"]),  # issue 10: the cover (osp.apps.http.importing)
         **credential_view(node.library, entry["record"]),
+        "analysis": analysis_json(node, entry["id"]),
     }
 
 
@@ -101,6 +106,10 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
 
     async def track(request: Request) -> Response:
         return JSONResponse(await anyio.to_thread.run_sync(track_view, node, request.path_params["track_id"]))
+
+    async def similar(request: Request) -> Response:
+        limit = _int_param(request, "limit", 10, 1, 100)
+        return JSONResponse(await anyio.to_thread.run_sync(similar_view, node, request.path_params["track_id"], limit))
 
     async def artist(request: Request) -> Response:
         return JSONResponse(await anyio.to_thread.run_sync(artist_view, node, request.path_params["did"]))
@@ -130,6 +139,7 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
     return [
         Route("/api/tracks/{track_id}", track),
         Route("/api/tracks/{track_id}/lineage", lineage_route(node)),
+        Route("/api/tracks/{track_id}/similar", similar),
         Route("/api/artists/{did}", artist),
         Route("/api/upload", upload_route(uploads), methods=["POST"]),
         Route("/api/playlists", list_playlists),
@@ -142,3 +152,12 @@ def _only(body: dict[str, Any], keys: set[str]) -> None:
     extra = set(body) - keys
     if extra:
         raise CallerError(f"unknown fields: {', '.join(sorted(extra))}")
+
+
+def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise CallerError(f"{name} must be an integer from {lo} to {hi}")
+    return int(raw)

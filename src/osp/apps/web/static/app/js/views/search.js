@@ -4,6 +4,7 @@ import { ndjson } from '../api.js';
 import { h } from '../dom.js';
 import { href } from '../router.js';
 import { toItem } from '../tracks.js';
+import { analysisNote, audioFilters } from './analysis.js';
 import { errorBox, heading, trackCard } from './common.js';
 
 const LIMIT = 50;
@@ -31,7 +32,8 @@ export function streamSearch(body, list, status, skip = new Set()) {
       const r = line.result;
       if (skip.has(r.id)) return;
       const record = r.record || {};
-      const card = trackCard(toItem(r), { tags: r.tags || record.tags, note: note(r) });
+      const sound = analysisNote(r.analysis);
+      const card = trackCard(toItem(r), { tags: r.tags || record.tags, note: sound ? `${note(r)} · ${sound}` : note(r) });
       const old = cards.get(r.id);
       if (old) {
         if (old.contains(document.activeElement)) return; // keep the user's focus where it is
@@ -44,8 +46,9 @@ export function streamSearch(body, list, status, skip = new Set()) {
     } else if (line.done) {
       const err = line.done.error;
       const n = cards.size;
+      const left = line.done.notAnalysed ? ` (${line.done.notAnalysed} network result${line.done.notAnalysed === 1 ? '' : 's'} not analysed here: left out)` : '';
       status.textContent = err ? `${n} results (the network search failed: ${err.message || err.error})`
-        : `${n} result${n === 1 ? '' : 's'}`;
+        : `${n} result${n === 1 ? '' : 's'}${left}`;
     }
   }, controller.signal).catch((err) => {
     if (err.name !== 'AbortError') {
@@ -59,24 +62,26 @@ export function streamSearch(body, list, status, skip = new Set()) {
 export function searchView(main, { params }) {
   const q = params.get('q') || '';
   const tag = params.get('tag') || '';
+  const audio = audioFilters(params);
   const input = h('input', { type: 'search', id: 'search-q', name: 'q', value: q, autocomplete: 'off', 'data-testid': 'search-input', enterkeyhint: 'search' });
   const form = h('form', { role: 'search', class: 'search-form', onsubmit: (e) => {
     e.preventDefault();
     const value = input.value.trim();
-    const target = href('search', '', value ? { q: value } : {});
+    const target = href('search', '', { ...(value ? { q: value } : {}), ...audio.values() });
     if (location.hash === target) window.dispatchEvent(new HashChangeEvent('hashchange'));
     else location.hash = target;
   } },
   h('label', { for: 'search-q' }, 'Search titles, artists and tags'),
-  h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'primary', 'data-testid': 'search-submit' }, 'Search')));
+  h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'primary', 'data-testid': 'search-submit' }, 'Search')),
+  audio.fields);
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'search-status' });
   const list = h('ol', { class: 'results', 'data-testid': 'results', 'aria-label': 'Results' });
   main.append(heading(tag ? `Tag: ${tag}` : 'Search'), form, status, list);
-  if (!q && !tag) {
+  if (!q && !tag && !Object.keys(audio.values()).length) {
     status.textContent = 'Type words and press Enter: your library answers at once, the network follows.';
     if (document.activeElement === document.body) input.focus();
     return null;
   }
-  const run = streamSearch(tag ? { tags: [tag] } : { q }, list, status);
+  const run = streamSearch({ ...(tag ? { tags: [tag] } : q ? { q } : {}), ...audio.values() }, list, status);
   return run.abort;
 }

@@ -5,6 +5,7 @@ import { fmtBytes, fmtTime, h } from '../dom.js';
 import { href } from '../router.js';
 import { toItem } from '../tracks.js';
 import { artworkImg } from './artwork.js';
+import { analysisSection } from './analysis.js';
 import { artistLink, copyButton, errorBox, heading, tagLinks, trackActions } from './common.js';
 import { provenanceView } from './provenance.js';
 import { credentialsSection } from './credentials.js';
@@ -61,7 +62,8 @@ export async function trackView(main, { arg }) {
   try {
     const summary = await get(`/api/tracks/${seg(arg)}`);
     const origin = summary.origin === 'published' ? 'Published by you' : `In your library (${summary.origin || 'fetched'}, file ${summary.file || '?'})`;
-    box.replaceWith(heading(summary.title || arg), h('p', { class: 'note' }, origin), ...details(summary, true));
+    box.replaceWith(heading(summary.title || arg), h('p', { class: 'note' }, origin), ...details(summary, true),
+      analysisSection(summary));
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 404) {
       box.replaceWith(heading('Track'), errorBox(err, 'Cannot load this track'));
