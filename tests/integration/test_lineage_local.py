@@ -1,5 +1,5 @@
 """Remix lineage on one node without the network: the library's own tracks (published
-with ``provenance.parents``), the search index's parent keys (migration 7 re-indexes old
+with ``provenance.parents``), the search index's parent keys (migration 9 re-indexes old
 rows), ``osp lineage`` offline (a note, exit 2 for a track found nowhere) and the control
 API's ``GET /api/tracks/{id}/lineage``."""
 

@@ -1,4 +1,4 @@
-"""The audio analysis of library tracks: a repository over the ``analysis`` table (migration 8).
+"""The audio analysis of library tracks: a repository over the ``analysis`` table (migration 10).
 
 One row per track analysed here (``osp.provenance.analysis`` measures, ``osp.node.analysis``
 runs it in the background): the measures, or the failure (``error`` set, measures ``None``),

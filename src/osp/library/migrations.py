@@ -123,7 +123,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX playlists_created ON playlists(created);
     """,
-    # 11: artwork (issue 10, bulk import): cover images stored as UnixFS files (rows in
+    # 7: artwork (issue 10, bulk import): cover images stored as UnixFS files (rows in
     # files/blocks, served by the gateway) with the image type found in their bytes; and
     # the files a bulk import published, so that a re-run skips an unchanged file unread
     """
@@ -143,7 +143,7 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (path, artist)
     ) WITHOUT ROWID;
     """,
-    # 10: C2PA content credentials (issue 10): the result of reading and validating each
+    # 8: C2PA content credentials (issue 10): the result of reading and validating each
     # file's manifest, by CID (a credential belongs to the bytes, whichever track names them)
     """
     CREATE TABLE c2pa (
@@ -155,7 +155,7 @@ MIGRATIONS: list[str] = [
         checked_at REAL NOT NULL     -- Unix seconds
     );
     """,
-    # 7: lineage (issue 10): the search index gains ``parent`` keys (spec §9.1: a record is
+    # 9: lineage (issue 10): the search index gains ``parent`` keys (spec §9.1: a record is
     # found under each track id its provenance.parents names); the rows of records that
     # name parents are dropped here and indexed again (``Library.index_pending``) on open.
     """
@@ -164,7 +164,7 @@ MIGRATIONS: list[str] = [
         UNION SELECT id FROM records WHERE instr(CAST(record AS TEXT), '"parents"') > 0
     );
     """,
-    # 8: audio analysis (issue 10, osp.provenance.analysis): one row per track analysed here,
+    # 10: audio analysis (issue 10, osp.provenance.analysis): one row per track analysed here,
     # a result or the failure (error set, the measures NULL) so a bad file is not retried
     """
     CREATE TABLE analysis (
