@@ -37,6 +37,8 @@ from osp.node.cache import OpenStreams, cache_usage, enforce_quota
 from osp.node.discovery import LOOKUP_TIMEOUT, Discovery
 from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
+from osp.node.fingerprints import FingerprintStep
+from osp.node.fingerprints import forget as forget_fingerprint
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.gateways import add_gateway_seeds, gateway_fallback
 from osp.node.network import DhtStateSaver, http_port_to_map, load_dht_state
@@ -93,7 +95,9 @@ class Node:
         #: gives every torrent the node's WebTorrent tracker (started with the engine when
         #: ``settings.webtorrent`` and a share listener is bound: ``osp.node.webtorrent``)
         self.webtorrent: WebTorrentAnnouncer | None = None
-        steps: list[TrackStep] = []  #: the AI-music layer's per-track work (issue 10), in this order
+        #: acoustic fingerprints and near-duplicates of every track (``osp.node.fingerprints``)
+        self.fingerprints = FingerprintStep()
+        steps: list[TrackStep] = [self.fingerprints]  #: the AI-music layer's per-track work (issue 10), in this order
         #: fingerprint, analysis and C2PA check of every track, in the background (started with the engine)
         self.jobs = TrackJobs(self, steps)
         self.library.on_track_added = lambda _id: self.jobs.poke()
@@ -522,6 +526,7 @@ class Node:
         removed = self.library.remove_track(track_id)
         if removed is None:
             raise NotFoundError(f"no track {track_id} in the library")
+        forget_fingerprint(self, track_id)
         kept_at: str | None = None
         deleted = False
         shared = removed.path is not None and any(f.path == removed.path for f in self.library.files())
