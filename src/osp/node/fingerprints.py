@@ -18,6 +18,7 @@ record, and a flag never stops a publish.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ import numpy as np
 
 from osp.core.errors import NotFoundError, OspError
 from osp.library import fingerprints as repo
-from osp.library.store import TrackRow
+from osp.library.store import Library, TrackRow
 from osp.provenance import fingerprint as fp
 from osp.records.canonical import strict_loads
 
@@ -97,7 +98,7 @@ def fingerprint_track(node: Node, track: TrackRow, path: Path | None) -> None:
         return
     n = repo.store(node.library, track.id, fp.to_bytes(print_.values), print_.seconds,
                    fp.index_entries(print_.values), now, index_keys)
-    found = search(node, print_.values, exclude=n, limit=MAX_MATCHES)
+    found = search(node.library, print_.values, exclude=n, limit=MAX_MATCHES)
     repo.store_duplicates(node.library, [d for f in found if (d := _decide(track, f)) is not None])
 
 
@@ -115,10 +116,10 @@ def _decide(track: TrackRow, found: Found) -> repo.DuplicateRow | None:
     return repo.DuplicateRow(other.id, track.id, round(-m.offset, 2), m.overlap, m.score, own)
 
 
-def search(node: Node, values: Sequence[int] | fp.Values, *, exclude: int | None = None,
-           limit: int = MAX_MATCHES) -> list[Found]:
-    """The library tracks whose fingerprint ``values`` match (``fp.search``), best first."""
-    lib = node.library
+def search(lib: Library, values: Sequence[int] | fp.Values, *, exclude: int | None = None,
+           limit: int = MAX_MATCHES, available: bool = False) -> list[Found]:
+    """The library tracks whose fingerprint ``values`` match (``fp.search``), best first;
+    ``available``: only tracks whose file is intact (what a peer may be offered)."""
     blobs: dict[int, str] = {}
 
     def load(ref: int) -> fp.Values | None:
@@ -132,7 +133,7 @@ def search(node: Node, values: Sequence[int] | fp.Values, *, exclude: int | None
                         load, limit=limit, exclude=exclude)
     out = []
     for m in matches:
-        row = lib.track(blobs[m.ref])
+        row = lib.track(blobs[m.ref], available=available)
         if row is not None:
             out.append(Found(row, m))
     return out
@@ -179,9 +180,20 @@ def flags(node: Node, track_ids: Sequence[str]) -> dict[str, str]:
     return repo.flagged(node.library, track_ids)
 
 
-def match_file(node: Node, path: Path, limit: int = MAX_MATCHES) -> list[Found]:
-    """Fingerprint a file (not stored) and find it in the library (``osp match``)."""
-    return search(node, fp.compute(path).values, limit=limit)
+def duplicate_mark(node: Node, track_id: str) -> dict[str, str | None]:
+    """``{"duplicateOf": id}`` of the earlier track of another artist that ``track_id``'s audio
+    matches, ``None`` when none does or its audio is not fingerprinted here (search results)."""
+    return {"duplicateOf": repo.flagged(node.library, [track_id]).get(track_id)}
+
+
+def peer_answer(lib: Library, values: fp.Values) -> bytes:
+    """The body of ``GET /osp/v0/match`` (spec §9.5): ``{"matches": [{"record", "offset",
+    "overlap", "score"}…]}``, at most ``MAX_MATCHES``, best first, each record the signed JCS
+    bytes as stored; only tracks whose file is intact here."""
+    parts = [b'{"record":' + f.row.record + b"," + json.dumps(
+        {"offset": f.match.offset, "overlap": f.match.overlap, "score": f.match.score})[1:].encode()
+        for f in search(lib, values, available=True)]
+    return b'{"matches":[' + b",".join(parts) + b"]}"
 
 
 def found_json(found: Found) -> dict[str, Any]:

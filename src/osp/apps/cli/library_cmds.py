@@ -14,6 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, read_passphrase
 from osp.apps.cli.client import ControlClient
+from osp.apps.cli.match_cmds import attach_checks, print_checks
 from osp.core.errors import CallerError, OspError
 
 # --- identity ------------------------------------------------------------------
@@ -140,6 +141,10 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
 
     Every file is tried: each refused one is reported (file and reason) and the command
     then exits non-zero with a summary ("3 published, 1 refused").
+
+    Then each new track's audio is fingerprinted and compared with every track known here
+    (at most 10 s each): audio matching another artist's earlier track prints a warning, and
+    your own earlier upload a note (--json: a "duplicates" member, null if not checked in time).
     """
     if title and len(files) > 1:
         raise CallerError("--title names one track; publish several files without it (their tags give titles)")
@@ -168,6 +173,7 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
                 answer = client.post_progress("/api/publish", request, functools.partial(_on_line, advance, f))
                 results.extend(answer["tracks"] + answer["refused"])
                 advance(f, None, None)
+        attach_checks(results, client=client)  # the fingerprint runs after the publish returned
     else:
         from osp.apps.http.publishing import metadata_from, publish_each
         from osp.node.core import Node
@@ -180,9 +186,12 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
                 for f in files:
                     results += publish_each(node, [f], meta, hybrid or None, lambda p, n: advance(p, n, None))
                     advance(f, None, None)
+            attach_checks(results, node=node)
         finally:
             node.close()
     _report_published(results, files, as_json)
+    if not as_json:
+        print_checks(results)
     if hybrid:
         err.print("note: hybrid (v1+v2) torrents: aria2 1.36, Transmission 3.00 and WebTorrent cannot use them; "
                   "publish without --hybrid for the widest reach", style="yellow")
@@ -266,9 +275,13 @@ def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[[P
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
 @pass_ctx
 def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
-    """List the library: title, artist, duration, size, license, AI flag, origin, id."""
+    """List the library: title, artist, duration, size, license, AI flag, origin, id.
+
+    A track whose audio matches another artist's earlier track is marked "DUPLICATE"
+    (`osp show ID` says of what; --json: "duplicateOf", the earlier track's id)."""
     from osp.apps.cli.views import ls_rows, sort_tracks, table_lines
     from osp.apps.http.shapes import track_summary
+    from osp.library.fingerprints import flagged
     from osp.library.store import Library
     from osp.records.canonical import strict_loads
 
@@ -284,9 +297,12 @@ def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
 
             with Library(settings.library_path) as lib:
                 states = {f.cid: file_state(settings.data_dir / f.path, f.size) for f in lib.files()}
+                rows = lib.tracks()
+                flags = flagged(lib, [r.id for r in rows])
                 tracks = [track_summary(strict_loads(r.record), r.infohash)
-                          | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing")}
-                          for r in lib.tracks()]
+                          | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing"),
+                             "duplicateOf": flags.get(r.id)}
+                          for r in rows]
     tracks = sort_tracks(tracks, sort_key)
     if as_json:
         for t in tracks:

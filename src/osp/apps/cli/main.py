@@ -1,7 +1,7 @@
 """``osp``: the OpenSound Protocol node on the command line (entry point).
 
 The commands live in ``library_cmds``, ``network_cmds``, ``transfer_cmds``, ``search_cmds``,
-``status_cmds``, ``feed_cmds`` and ``ui_cmds``; importing them registers
+``status_cmds``, ``feed_cmds``, ``match_cmds`` and ``ui_cmds``; importing them registers
 them on the ``cli`` group from ``base``.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from osp.apps.cli import (  # noqa: F401  (registers the commands)
     feed_cmds,
     library_cmds,
+    match_cmds,
     network_cmds,
     search_cmds,
     status_cmds,

@@ -24,6 +24,8 @@ def result_line(result: dict[str, Any]) -> str:
     parts = [f"{printable(result.get('title'))} — {printable(result.get('artistName') or '?')} ({short})"]
     if tags:
         parts.append(tags)
+    if result.get("duplicateOf"):
+        parts.append(f"DUPLICATE of {printable(result['duplicateOf'])}")
     parts += [where, printable(result.get("id"))]
     return " · ".join(parts)
 
@@ -98,6 +100,7 @@ def _search_here(c: Ctx, body: dict[str, Any], show: Any, listen: str, dht: bool
     none, the summary's ``dhtUnreachable`` says so and the search ends)."""
     from osp.apps.http.control import search_request
     from osp.node.core import Node
+    from osp.node.fingerprints import duplicate_mark
     from osp.node.search import result_json, search
 
     query, timeout = search_request(body)
@@ -108,6 +111,7 @@ def _search_here(c: Ctx, body: dict[str, Any], show: Any, listen: str, dht: bool
         if dht:
             node.start_engine()  # no wait here: bootstrapping goes on while the library is searched
         left = max(0.1, timeout - (time.monotonic() - start))
-        return search(node, query, timeout=left, on_result=lambda r: show(result_json(r))).to_json()
+        return search(node, query, timeout=left,
+                      on_result=lambda r: show(result_json(r) | duplicate_mark(node, r.track_id))).to_json()
     finally:
         node.close()

@@ -13,7 +13,7 @@ resolve, fetch) runs on its own small worker budget, so slow peers cannot take t
 
 Routes:
   GET  /api/node                      node info and listener URLs, ``reachability`` (``network.reachability_report``)
-  GET  /api/tracks                    the library (signed records, ``origin``, ``added``)
+  GET  /api/tracks                    the library (signed records, ``origin``, ``added``, ``duplicateOf``)
   GET  /api/tracks/{id}               one track + ``verification``, ``share``, ``transfer`` (``osp.apps.web.api``)
   POST /api/publish                   ``{"paths"?: [...], "uploads"?: [id…], "title"?, "license"?, "tags"?,
                                       "provenance"?…}`` → ``{"tracks": [... "share"], "refused": [{"file",
@@ -71,6 +71,7 @@ from osp.apps.http.publishing import publish_route
 from osp.apps.http.shapes import library_entry, track_summary
 from osp.core.errors import CallerError, NotFoundError, OspError
 from osp.discovery.search import Query, Result
+from osp.library.fingerprints import flagged
 from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
@@ -130,7 +131,8 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     async def tracks(request: Request) -> Response:
         rows = await anyio.to_thread.run_sync(node.tracks)
         states = await anyio.to_thread.run_sync(node.library.file_states)
-        return JSONResponse({"tracks": [library_entry(r, states) for r in rows]})
+        flags = await anyio.to_thread.run_sync(flagged, node.library, [r.id for r in rows])
+        return JSONResponse({"tracks": [library_entry(r, states) | {"duplicateOf": flags.get(r.id)} for r in rows]})
 
     async def search(request: Request) -> Response:
         query, timeout = search_request(await json_body(request))
@@ -138,6 +140,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
 
     async def _search_lines(query: Query, timeout: float) -> AsyncIterator[bytes]:
         """NDJSON: ``{"result": …}`` per new or improved result, then ``{"done": summary}``."""
+        from osp.node.fingerprints import duplicate_mark
         from osp.node.search import result_json
         from osp.node.search import search as run_search
 
@@ -145,7 +148,8 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         lines: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
         def on_result(result: Result) -> None:
-            loop.call_soon_threadsafe(lines.put_nowait, {"result": result_json(result)})
+            line = result_json(result) | duplicate_mark(node, result.track_id)
+            loop.call_soon_threadsafe(lines.put_nowait, {"result": line})
 
         def work() -> None:
             try:

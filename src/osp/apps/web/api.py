@@ -4,10 +4,13 @@ local playlists.  JSON in and out; errors ``{"error", "message"}`` (``OspError``
 Routes:
   GET    /api/tracks/{id}       a track: ``track_summary`` + ``origin``, ``added``, ``file``,
                                 ``verification`` ``{"signature": "valid", "method", "content"}``,
-                                ``share`` (its share page or ``null``), ``transfer`` (state or ``null``).
+                                ``share`` (its share page or ``null``), ``transfer`` (state or ``null``),
+                                ``duplicates`` (``osp.node.fingerprints.duplicates_view``: the earlier
+                                tracks its audio matches, ``null`` until fingerprinted).
                                 A track not in the library but downloading now, or known from a
                                 followed artist's catalog, answers too, with ``origin``, ``added`` and
                                 ``file`` ``null``; anything else: 404 ``not-found``.
+  GET    /api/tracks/{id}/duplicates?wait=S  the publish check (``osp.apps.http.matching``)
   GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following"}``
   POST   /api/upload?name=…     the raw file (``application/octet-stream``) → ``{"upload", "name", "size"}``
   GET    /api/playlists         ``{"playlists": [playlist…]}`` (oldest first)
@@ -33,6 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from osp.apps.http.common import json_body
+from osp.apps.http.matching import check_route
 from osp.apps.http.shapes import library_entry, share_link, track_summary
 from osp.apps.web.uploads import Uploads, upload_route
 from osp.core.errors import CallerError, NotFoundError
@@ -40,6 +44,7 @@ from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.library.playlists import Playlists
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
+from osp.node.fingerprints import duplicates_view
 from osp.records.canonical import strict_loads
 
 
@@ -68,6 +73,7 @@ def track_view(node: Node, track_id: str) -> dict[str, Any]:
         "verification": {"signature": "valid", "method": proof.get("verificationMethod"), "content": content},
         "share": share_link(node, entry["id"]),
         "transfer": state,
+        "duplicates": duplicates_view(node, entry["id"]),
     }
 
 
@@ -121,6 +127,7 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
 
     return [
         Route("/api/tracks/{track_id}", track),
+        check_route(node),
         Route("/api/artists/{did}", artist),
         Route("/api/upload", upload_route(uploads), methods=["POST"]),
         Route("/api/playlists", list_playlists),
