@@ -36,7 +36,7 @@ from osp.records.canonical import strict_loads
 if TYPE_CHECKING:
     from osp.node.core import Node
 
-MATCH_VALUES = 1000  #: values a query may carry: ~124 s of audio (``GET /osp/v0/match``, ``osp match``)
+MATCH_VALUES = 970  #: values a query may carry: 120 s of audio (``GET /osp/v0/match``, ``osp match``)
 MAX_MATCHES = 10  #: matches a query answers with
 
 
@@ -71,13 +71,18 @@ class FingerprintStep:
                 fingerprint_track(node, track, path)
 
     def ensure(self, node: Node, track_id: str) -> repo.FingerprintRow:
-        """Fingerprint ``track_id`` now unless it is done; its row (``NotFoundError`` if not here)."""
+        """Fingerprint ``track_id`` now unless it is done — after every track still pending,
+        which it must be compared with (a track fetched a moment ago) — and return its row
+        (``NotFoundError`` if it is not here)."""
         with self._lock:
             row = repo.fingerprint(node.library, track_id)
             if row is None:
                 track = node.library.track(track_id)
                 if track is None:
                     raise NotFoundError(f"no track {track_id[:80]} in the library")
+                while others := [t for t in repo.unfingerprinted(node.library, 16) if t.id != track_id]:
+                    for other in others:
+                        fingerprint_track(node, other, node.jobs._path(other))
                 fingerprint_track(node, track, node.jobs._path(track))
                 row = repo.fingerprint(node.library, track_id)
             assert row is not None
