@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -59,6 +60,7 @@ CONFIRM = 16  #: candidates aligned per query, best voted first
 MAX_POSTINGS = 2000  #: postings read per key (a key common to thousands of tracks says nothing)
 
 Values = npt.NDArray[np.uint32]
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class FingerprintError(UnsupportedMediaError):
@@ -167,6 +169,8 @@ def decode_param(text: str, *, max_values: int) -> Values:
     1…``max_values`` values.  The length is capped before anything is decoded."""
     if len(text) > (max_values * 4 * 4 + 2) // 3:
         raise CallerError(f"fp is longer than {max_values} values")
+    if not _BASE64URL.fullmatch(text):
+        raise CallerError("fp is not base64url (A-Z a-z 0-9 - _, no padding)")
     try:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
