@@ -1,6 +1,6 @@
 """Re-upload detection between real nodes: a second artist publishes a re-encode of a track
 fetched from the first and is warned; ``osp ls``/``show``/``match`` say so; the peer route
-``GET /osp/v0/match`` answers another node's query and refuses hostile input (spec §9.5)."""
+``GET /osp/v0/match`` answers another node's query and refuses hostile input (spec §9.7)."""
 
 from __future__ import annotations
 

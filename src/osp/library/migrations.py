@@ -123,7 +123,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX playlists_created ON playlists(created);
     """,
-    # 9: acoustic fingerprints (issue 10, spec §9.5): the raw Chromaprint fingerprint of every
+    # 9: acoustic fingerprints (issue 10, spec §9.7): the raw Chromaprint fingerprint of every
     # track whose audio is here (or why it failed), the inverted index of its selected keys,
     # and the near-duplicates found (a track matching another artist's earlier one; ``own``:
     # the same artist's earlier upload)

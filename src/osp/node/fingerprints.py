@@ -1,8 +1,8 @@
-"""Re-upload and near-duplicate detection (issue 10, spec §9.5): wires the Chromaprint engine
+"""Re-upload and near-duplicate detection (issue 10, spec §9.7): wires the Chromaprint engine
 (``osp.provenance.fingerprint``) to the library's index (``osp.library.fingerprints``).
 
 ``FingerprintStep`` is the background ``TrackStep`` that fingerprints every track published
-or fetched, indexes it, and compares it with every track known here.  The rule (spec §9.5):
+or fetched, indexes it, and compares it with every track known here.  The rule (spec §9.7):
 
 - a match with **another artist's earlier track** makes the later one a *near-duplicate* of
   it (flagged in ``osp ls``, ``osp show``, search results and the web app); *earlier* means
@@ -121,24 +121,36 @@ def _decide(track: TrackRow, found: Found) -> repo.DuplicateRow | None:
     return repo.DuplicateRow(other.id, track.id, round(-m.offset, 2), m.overlap, m.score, own)
 
 
-def search(lib: Library, values: Sequence[int] | fp.Values, *, exclude: int | None = None,
-           limit: int = MAX_MATCHES, available: bool = False) -> list[Found]:
-    """The library tracks whose fingerprint ``values`` match (``fp.search``), best first;
-    ``available``: only tracks whose file is intact (what a peer may be offered)."""
-    blobs: dict[int, str] = {}
+def match_refs(lib: Library, values: Sequence[int] | fp.Values, *, exclude: int | None = None,
+               limit: int = MAX_MATCHES) -> list[tuple[str, fp.Match]]:
+    """``(track id, match)`` of the indexed fingerprints ``values`` match (``fp.search`` over
+    the library's ``fp_index``), best first."""
+    ids: dict[int, str] = {}
 
     def load(ref: int) -> fp.Values | None:
         got = repo.fingerprint_blob(lib, ref)
         if got is None:
             return None
-        blobs[ref] = got[0]
+        ids[ref] = got[0]
         return fp.from_bytes(got[1])
 
-    matches = fp.search(np.asarray(values, dtype=np.uint32), lambda keys: repo.postings(lib, keys, fp.MAX_POSTINGS),
-                        load, limit=limit, exclude=exclude)
+    def candidates(entries: Sequence[tuple[int, int]]) -> list[fp.Candidate]:
+        width = 1 << fp.VOTE_BIN_SHIFT
+        bins = repo.vote(lib, entries, max_postings=fp.MAX_POSTINGS, min_votes=fp.MIN_VOTES,
+                         bin_shift=fp.VOTE_BIN_SHIFT, limit=fp.CONFIRM + 1)
+        return [fp.Candidate(n, low + width // 2, votes, width // 2 + fp.SLACK) for n, low, votes in bins]
+
+    matches = fp.search(np.asarray(values, dtype=np.uint32), candidates, load, limit=limit, exclude=exclude)
+    return [(ids[m.ref], m) for m in matches]
+
+
+def search(lib: Library, values: Sequence[int] | fp.Values, *, exclude: int | None = None,
+           limit: int = MAX_MATCHES, available: bool = False) -> list[Found]:
+    """The library tracks whose fingerprint ``values`` match (``match_refs``), best first;
+    ``available``: only tracks whose file is intact (what a peer may be offered)."""
     out = []
-    for m in matches:
-        row = lib.track(blobs[m.ref], available=available)
+    for track_id, m in match_refs(lib, values, exclude=exclude, limit=limit):
+        row = lib.track(track_id, available=available)
         if row is not None:
             out.append(Found(row, m))
     return out
@@ -192,7 +204,7 @@ def duplicate_mark(node: Node, track_id: str) -> dict[str, str | None]:
 
 
 def peer_answer(lib: Library, values: fp.Values) -> bytes:
-    """The body of ``GET /osp/v0/match`` (spec §9.5): ``{"matches": [{"record", "offset",
+    """The body of ``GET /osp/v0/match`` (spec §9.7): ``{"matches": [{"record", "offset",
     "overlap", "score"}…]}``, at most ``MAX_MATCHES``, best first, each record the signed JCS
     bytes as stored; only tracks whose file is intact here."""
     parts = [b'{"record":' + f.row.record + b"," + json.dumps(

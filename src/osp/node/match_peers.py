@@ -1,4 +1,4 @@
-"""Asking other nodes whether they know some audio (``GET /osp/v0/match``, spec §9.5).
+"""Asking other nodes whether they know some audio (``GET /osp/v0/match``, spec §9.7).
 
 The asker sends a raw Chromaprint excerpt (at most ``MATCH_VALUES`` values, ~120 s) and
 gets at most ``MAX_MATCHES`` ``{"record", "offset", "overlap", "score"}``.  Every record is

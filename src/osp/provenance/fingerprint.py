@@ -1,4 +1,4 @@
-"""Acoustic fingerprints (Chromaprint) and the search that finds re-uploads (spec §9.5).
+"""Acoustic fingerprints (Chromaprint) and the search that finds re-uploads (spec §9.7).
 
 Computing one is the only I/O here: ``compute`` runs Chromaprint's ``fpcalc -raw`` (Debian
 ``libchromaprint-tools``, the tool pyacoustid drives) as a bounded subprocess and returns
@@ -15,10 +15,12 @@ Everything else is pure and works on ``Sequence[int]`` / numpy ``uint32`` arrays
 - **Candidates** (``vote``): every posting ``(key, ref, position)`` the index returns for a
   query's entries votes for the offset ``indexed position − query position``; votes at
   neighbouring offsets add up (a cut that is not a multiple of the hop shifts by half an item).
-- **Confirmation** (``align``): the best candidates are aligned at their offset (± ``SLACK``
-  items) and accepted when the overlap is at least ``MIN_OVERLAP`` seconds and the bit
+  The library's index does the same inside SQLite, in bins of ``2**VOTE_BIN_SHIFT`` offsets
+  (``osp.library.fingerprints.vote``), so a lookup moves only the bins out of the database.
+- **Confirmation** (``align``): the best candidates are aligned at their offset (± their
+  ``slack``) and accepted when the overlap is at least ``MIN_OVERLAP`` seconds and the bit
   error rate of the overlap (popcount of the XOR, over 32 bits a value) is below ``MAX_BER``.
-  Calibrated on real music (tests/unit/test_fingerprint_corpus.py): re-encodes to MP3
+  Calibrated on real music (tests/unit/provenance/test_fingerprint_corpus.py): re-encodes to MP3
   64k, AAC 64k, Opus 24k and ±6 dB volume changes stay under 0.08, trims under 0.10;
   unrelated tracks, at their best offset over 10 s, stay above 0.37.  The overlap must also be
   ``informative``: silence and hum look alike to Chromaprint (BER ≈ 0.15 between two quiet
@@ -57,7 +59,8 @@ SLACK = 2  #: items around a voted offset tried by ``align``
 MIN_DISTINCT = 0.25  #: share of distinct keys an overlap needs: silence and hum (a few keys) match nothing
 MIN_VOTES = 2  #: votes (at an offset, neighbours included) a candidate needs before it is aligned
 CONFIRM = 16  #: candidates aligned per query, best voted first
-MAX_POSTINGS = 2000  #: postings read per key (a key common to thousands of tracks says nothing)
+MAX_POSTINGS = 2000  #: a key with more postings is skipped (common to thousands of tracks, it says nothing)
+VOTE_BIN_SHIFT = 2  #: the index counts votes in bins of 4 offsets (two grids, half a bin apart)
 
 Values = npt.NDArray[np.uint32]
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -90,6 +93,7 @@ class Candidate:
     ref: int
     offset: int
     votes: int
+    slack: int = SLACK  #: items around ``offset`` the alignment tries
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ def from_bytes(data: bytes) -> Values:
 
 
 def encode_param(values: Sequence[int] | Values) -> str:
-    """The ``fp`` parameter of ``GET /osp/v0/match`` (spec §9.5): base64url, no padding, of ``to_bytes``."""
+    """The ``fp`` parameter of ``GET /osp/v0/match`` (spec §9.7): base64url, no padding, of ``to_bytes``."""
     return base64.urlsafe_b64encode(to_bytes(values)).rstrip(b"=").decode("ascii")
 
 
@@ -273,7 +277,7 @@ def confirm(query: Values, candidates: Sequence[Candidate], load: Callable[[int]
         known = load(c.ref)
         if known is None or len(known) < need:
             continue
-        a = align(query, known, c.offset)
+        a = align(query, known, c.offset, c.slack)
         lo = max(0, -a.offset)
         if a.overlap >= need and a.ber < MAX_BER and informative(query[lo:lo + a.overlap]):
             out.append(Match(c.ref, round(a.offset * ITEM_SECONDS, 2), round(a.overlap * ITEM_SECONDS, 2),
@@ -282,17 +286,25 @@ def confirm(query: Values, candidates: Sequence[Candidate], load: Callable[[int]
     return out[:limit]
 
 
-def search(query: Values, postings: Callable[[Sequence[int]], Iterable[tuple[int, int, int]]],
+def search(query: Values, candidates: Callable[[Sequence[tuple[int, int]]], Sequence[Candidate]],
            load: Callable[[int], Values | None], *, limit: int = 10, exclude: int | None = None) -> list[Match]:
-    """Find ``query`` among indexed fingerprints: ``postings(keys)`` answers ``(key, ref,
-    position)`` rows for the query's keys (at most ``MAX_POSTINGS`` a key), ``load(ref)`` a
-    known fingerprint; ``exclude``: a ref never reported (the query's own).  A query
-    shorter than ``MIN_OVERLAP`` matches nothing."""
+    """Find ``query`` among indexed fingerprints: ``candidates(entries)`` votes for the
+    query's ``(key, position)`` entries (``vote`` over the index's postings, or the same
+    done by the index itself), best first; ``load(ref)`` gives a known fingerprint;
+    ``exclude``: a ref never reported (the query's own).  A query shorter than
+    ``MIN_OVERLAP`` matches nothing."""
     query = np.asarray(query, dtype=np.uint32)
     if len(query) < min_overlap_items():
         return []
     entries = index_entries(query)
     if not entries:
         return []
-    candidates = [c for c in vote(entries, postings(sorted({k for k, _ in entries}))) if c.ref != exclude]
-    return confirm(query, candidates, load, limit=limit)
+    found = [c for c in candidates(entries) if c.ref != exclude]
+    return confirm(query, found, load, limit=limit)
+
+
+def postings_voter(postings: Callable[[Sequence[int]], Iterable[tuple[int, int, int]]]
+                   ) -> Callable[[Sequence[tuple[int, int]]], list[Candidate]]:
+    """``candidates`` for ``search`` from a ``postings(keys)`` source of ``(key, ref,
+    position)`` rows (an in-memory index), voted here (``vote``)."""
+    return lambda entries: vote(entries, postings(sorted({k for k, _ in entries})))

@@ -96,13 +96,13 @@ def test_search_finds_a_noisy_excerpt_at_its_offset_among_random_prints() -> Non
 
     # random bits: a key survives 0.98^20 ≈ 2/3 of the time at a 2 % bit error rate
     query = noisy(prints[42][300:300 + 800], 0.02)
-    [m] = fp.search(query, postings, prints.get)
+    [m] = fp.search(query, fp.postings_voter(postings), prints.get)
     assert m.ref == 42 and m.offset == round(300 * fp.ITEM_SECONDS, 2) and m.overlap == round(800 * fp.ITEM_SECONDS, 2)
     assert 0.9 < m.score < 1 and m.votes >= fp.MIN_VOTES
-    assert fp.search(query, postings, prints.get, exclude=42) == []
-    assert fp.search(random_print(800), postings, prints.get) == []
-    assert fp.search(prints[42][:fp.min_overlap_items() - 1], postings, prints.get) == []  # under 10 s
-    assert fp.search(prints[42], postings, lambda ref: None) == []  # the known print is gone
+    assert fp.search(query, fp.postings_voter(postings), prints.get, exclude=42) == []
+    assert fp.search(random_print(800), fp.postings_voter(postings), prints.get) == []
+    assert fp.search(prints[42][:fp.min_overlap_items() - 1], fp.postings_voter(postings), prints.get) == []  # under 10 s
+    assert fp.search(prints[42], fp.postings_voter(postings), lambda ref: None) == []  # the known print is gone
 
 
 def test_fpcalc_errors(tmp_path: Path) -> None:

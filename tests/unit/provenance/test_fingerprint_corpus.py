@@ -89,8 +89,9 @@ class MemoryIndex:
             self.postings.setdefault(key, []).append((ref, pos))
 
     def search(self, values: fp.Values, exclude: int | None = None) -> list[fp.Match]:
-        return fp.search(values, lambda keys: [(k, r, p) for k in keys for r, p in self.postings.get(k, [])[:fp.MAX_POSTINGS]],
-                         self.values.get, exclude=exclude)
+        return fp.search(values, fp.postings_voter(
+            lambda keys: [(k, r, p) for k in keys for r, p in self.postings.get(k, [])[:fp.MAX_POSTINGS]]),
+            self.values.get, exclude=exclude)
 
 
 @pytest.mark.slow

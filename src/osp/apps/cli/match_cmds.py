@@ -1,5 +1,5 @@
 """``osp match`` (does any node know this audio?), ``osp show`` (one library track, with what
-its audio matches) and the publish check ``osp publish`` runs (spec §9.5)."""
+its audio matches) and the publish check ``osp publish`` runs (spec §9.7)."""
 
 from __future__ import annotations
 

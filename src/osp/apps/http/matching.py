@@ -1,4 +1,4 @@
-"""Fingerprint routes (issue 10, spec §9.5).
+"""Fingerprint routes (issue 10, spec §9.7).
 
 Peer listener:
   GET /osp/v0/match?fp=B64URL     does this node know this audio?  ``fp``: base64url (no

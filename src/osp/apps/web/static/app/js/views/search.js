@@ -5,6 +5,7 @@ import { h } from '../dom.js';
 import { href } from '../router.js';
 import { toItem } from '../tracks.js';
 import { errorBox, heading, trackCard } from './common.js';
+import { duplicateNote } from './duplicates.js';
 
 const LIMIT = 50;
 const TIMEOUT = 5;
@@ -31,7 +32,7 @@ export function streamSearch(body, list, status, skip = new Set()) {
       const r = line.result;
       if (skip.has(r.id)) return;
       const record = r.record || {};
-      const card = trackCard(toItem(r), { tags: r.tags || record.tags, note: note(r) });
+      const card = trackCard(toItem(r), { tags: r.tags || record.tags, note: [note(r), duplicateNote(r)].filter(Boolean).join(' · ') });
       const old = cards.get(r.id);
       if (old) {
         if (old.contains(document.activeElement)) return; // keep the user's focus where it is

@@ -5,6 +5,7 @@ import { fmtBytes, fmtTime, h } from '../dom.js';
 import { href } from '../router.js';
 import { toItem } from '../tracks.js';
 import { artistLink, copyButton, errorBox, heading, tagLinks, trackActions } from './common.js';
+import { duplicatesSection } from './duplicates.js';
 
 const PROVENANCE_LABELS = {
   aiGenerated: 'AI generated', generator: 'Generator', model: 'Model', modelVersion: 'Model version',
@@ -73,6 +74,7 @@ function details(summary, local) {
       provenance ? h('dl', { class: 'facts', 'data-testid': 'provenance' },
         Object.entries(provenance).map(([k, v]) => fact(labelFor(k), valueView(v))))
         : h('p', {}, 'The artist declared no AI provenance.')),
+    local ? duplicatesSection(summary) : null,
   ];
 }
 
