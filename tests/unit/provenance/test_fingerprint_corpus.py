@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from osp.library import Library
+from osp.library import fingerprints as repo
+from osp.node.fingerprints import index_keys, match_refs
 from osp.provenance import fingerprint as fp
 from tests.conftest import MUSIC_DIR, need
 
@@ -76,36 +79,32 @@ def _compute_or_none(path: Path) -> fp.Fingerprint | None:
         return None
 
 
-class MemoryIndex:
-    """The inverted index in a dict: what the library's ``fp_index`` holds, for pure tests."""
+class LibraryIndex:
+    """The library's real index (``fp_index``, voting inside SQLite), as the node uses it."""
 
-    def __init__(self) -> None:
-        self.postings: dict[int, list[tuple[int, int]]] = {}
+    def __init__(self, path: Path) -> None:
+        self.lib = Library(path)
         self.values: dict[int, fp.Values] = {}
 
-    def add(self, ref: int, values: fp.Values) -> None:
-        self.values[ref] = values
-        for key, pos in fp.index_entries(values):
-            self.postings.setdefault(key, []).append((ref, pos))
+    def add(self, name: str, values: fp.Values) -> int:
+        n = repo.store(self.lib, name, fp.to_bytes(values), len(values) * fp.ITEM_SECONDS, fp.index_entries(values),
+                       0.0, index_keys)
+        self.values[n] = values
+        return n
 
     def search(self, values: fp.Values, exclude: int | None = None) -> list[fp.Match]:
-        return fp.search(values, fp.postings_voter(
-            lambda keys: [(k, r, p) for k in keys for r, p in self.postings.get(k, [])[:fp.MAX_POSTINGS]]),
-            self.values.get, exclude=exclude)
+        return [m for _, m in match_refs(self.lib, values, exclude=exclude)]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)  # ~45 s of CPU (ffmpeg encodes, libopenmpt renders): 30 s on 2 idle cores
-def test_precision_and_recall_on_real_music(corpus: dict[str, object]) -> None:
+def test_precision_and_recall_on_real_music(corpus: dict[str, object], tmp_path: Path) -> None:
     sources: dict[str, fp.Fingerprint] = corpus["sources"]  # type: ignore[assignment]
     copies: list[tuple[str, str, float, fp.Fingerprint]] = corpus["copies"]  # type: ignore[assignment]
     unrelated: dict[str, fp.Fingerprint] = corpus["unrelated"]  # type: ignore[assignment]
     assert len(unrelated) >= 20
-    index = MemoryIndex()
-    names: dict[int, str] = {}
-    for name, print_ in [*sources.items(), *unrelated.items()]:
-        names[len(names)] = name
-        index.add(len(names) - 1, print_.values)
+    index = LibraryIndex(tmp_path / "lib.sqlite3")
+    names = {index.add(name, print_.values): name for name, print_ in [*sources.items(), *unrelated.items()]}
     ref_of = {v: k for k, v in names.items()}
 
     rows, true_pos, false_pos, false_neg, bers = [], 0, 0, 0, []
@@ -160,12 +159,12 @@ def _best_ber(query: fp.Values, known: fp.Values, need_: int) -> float:
     return best
 
 
-def test_short_queries_never_match(music: list[Path]) -> None:
+def test_short_queries_never_match(music: list[Path], tmp_path: Path) -> None:
     need(shutil.which("fpcalc") is not None, "fpcalc (libchromaprint-tools)")
     values = fp.compute(music[0]).values
-    index = MemoryIndex()
-    index.add(1, values)
+    index = LibraryIndex(tmp_path / "lib.sqlite3")
+    n = index.add("intro", values)
     assert index.search(values[100:100 + fp.min_overlap_items() - 1]) == []  # under MIN_OVERLAP: nothing
     got = index.search(values[100:100 + 2 * fp.min_overlap_items()])
-    assert [m.ref for m in got] == [1] and got[0].ber == 0 and abs(got[0].offset - 100 * fp.ITEM_SECONDS) < 0.01
+    assert [m.ref for m in got] == [n] and got[0].ber == 0 and abs(got[0].offset - 100 * fp.ITEM_SECONDS) < 0.01
     assert index.search(np.full(400, 0x12345678, dtype=np.uint32)) == []  # one held value: a single key, no vote
