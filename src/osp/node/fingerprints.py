@@ -135,10 +135,7 @@ def match_refs(lib: Library, values: Sequence[int] | fp.Values, *, exclude: int 
         return fp.from_bytes(got[1])
 
     def candidates(entries: Sequence[tuple[int, int]]) -> list[fp.Candidate]:
-        width = 1 << fp.VOTE_BIN_SHIFT
-        bins = repo.vote(lib, entries, max_postings=fp.MAX_POSTINGS, min_votes=fp.MIN_VOTES,
-                         bin_shift=fp.VOTE_BIN_SHIFT, limit=fp.CONFIRM + 1)
-        return [fp.Candidate(n, low + width // 2, votes, width // 2 + fp.SLACK) for n, low, votes in bins]
+        return fp.vote_arrays(*repo.unpack_votes(repo.hits(lib, entries, max_postings=fp.MAX_POSTINGS)))
 
     matches = fp.search(np.asarray(values, dtype=np.uint32), candidates, load, limit=limit, exclude=exclude)
     return [(ids[m.ref], m) for m in matches]

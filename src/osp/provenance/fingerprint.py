@@ -15,8 +15,8 @@ Everything else is pure and works on ``Sequence[int]`` / numpy ``uint32`` arrays
 - **Candidates** (``vote``): every posting ``(key, ref, position)`` the index returns for a
   query's entries votes for the offset ``indexed position − query position``; votes at
   neighbouring offsets add up (a cut that is not a multiple of the hop shifts by half an item).
-  The library's index does the same inside SQLite, in bins of ``2**VOTE_BIN_SHIFT`` offsets
-  (``osp.library.fingerprints.vote``), so a lookup moves only the bins out of the database.
+  The library's index joins a query's keys inside SQLite and hands back one packed integer
+  per hit (``osp.library.fingerprints.hits``), voted here with numpy (``vote_arrays``).
 - **Confirmation** (``align``): the best candidates are aligned at their offset (± their
   ``slack``) and accepted when the overlap is at least ``MIN_OVERLAP`` seconds and the bit
   error rate of the overlap (popcount of the XOR, over 32 bits a value) is below ``MAX_BER``.
@@ -60,7 +60,6 @@ MIN_DISTINCT = 0.25  #: share of distinct keys an overlap needs: silence and hum
 MIN_VOTES = 2  #: votes (at an offset, neighbours included) a candidate needs before it is aligned
 CONFIRM = 16  #: candidates aligned per query, best voted first
 MAX_POSTINGS = 2000  #: a key with more postings is skipped (common to thousands of tracks, it says nothing)
-VOTE_BIN_SHIFT = 2  #: the index counts votes in bins of 4 offsets (two grids, half a bin apart)
 
 Values = npt.NDArray[np.uint32]
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -216,7 +215,7 @@ def index_entries(values: Values) -> list[tuple[int, int]]:
 def vote(query: Iterable[tuple[int, int]], postings: Iterable[tuple[int, int, int]]) -> list[Candidate]:
     """Candidates for a query's ``(key, position)`` entries from the index's ``(key, ref,
     position)`` postings, best first: per ref the offset whose votes, with its two
-    neighbours', are highest (at least ``MIN_VOTES``)."""
+    neighbours', are highest (at least ``MIN_VOTES``; ties: its own votes, then the lower offset)."""
     at: dict[int, list[int]] = {}
     for key, pos in query:
         at.setdefault(key, []).append(pos)
@@ -228,9 +227,37 @@ def vote(query: Iterable[tuple[int, int]], postings: Iterable[tuple[int, int, in
     for (ref, offset), n in counts.items():
         total = n + counts.get((ref, offset - 1), 0) + counts.get((ref, offset + 1), 0)
         held = best.get(ref)
-        if total >= MIN_VOTES and (held is None or (total, n) > (held.votes, counts[(ref, held.offset)])):
+        if total >= MIN_VOTES and (held is None or (total, n, -offset) > (held.votes, counts[(ref, held.offset)],
+                                                                           -held.offset)):
             best[ref] = Candidate(ref, offset, total)
     return sorted(best.values(), key=lambda c: (-c.votes, c.ref))
+
+
+def vote_arrays(n: npt.NDArray[np.int64], offset: npt.NDArray[np.int64]) -> list[Candidate]:
+    """``vote`` over hits given as arrays (each hit's ref ``n`` and ``offset``), vectorized:
+    per ref the offset whose votes with its two neighbours' are highest, at least
+    ``MIN_VOTES``; best first (the same candidates as ``vote``)."""
+    if len(n) == 0:
+        return []
+    span = 1 << 16
+    packed = n * span + (offset + span // 2)  # offsets are within ±2**13
+    uniq, counts = np.unique(packed, return_counts=True)
+    total = counts.copy()
+    for step in (-1, 1):  # add each neighbour offset's votes (same ref: the packing keeps refs apart)
+        at = np.searchsorted(uniq, uniq + step)
+        found = (at < len(uniq)) & (uniq[np.minimum(at, len(uniq) - 1)] == uniq + step)
+        total[found] += counts[at[found]]
+    good = total >= MIN_VOTES
+    if not good.any():
+        return []
+    uniq, total, counts = uniq[good], total[good], counts[good]
+    order = np.lexsort((-counts, -total, uniq // span))  # per ref: most votes (then its own count) first
+    refs = uniq[order] // span
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = refs[1:] != refs[:-1]
+    best = [Candidate(int(u // span), int(u % span - span // 2), int(t))
+            for u, t in zip(uniq[order][first], total[order][first], strict=True)]
+    return sorted(best, key=lambda c: (-c.votes, c.ref))
 
 
 def _popcount(x: Values) -> int:

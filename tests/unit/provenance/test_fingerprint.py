@@ -138,3 +138,15 @@ def test_the_repository_stores_looks_up_and_forgets(tmp_path: Path) -> None:
         repo.store_failure(lib, "osp:track:x", "broken", 3.0, index_keys)
         row = repo.fingerprint(lib, "osp:track:x")
         assert row is not None and row.fp is None and row.error == "broken" and repo.count(lib) == (0, 1)
+
+
+def test_the_vectorized_vote_agrees_with_the_plain_one() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        entries = [(int(k), int(p)) for k, p in zip(rng.integers(0, 40, 60), rng.integers(0, 500, 60), strict=True)]
+        postings = [(int(k), int(r), int(p)) for k, r, p in zip(rng.integers(0, 40, 400), rng.integers(1, 6, 400),
+                                                                 rng.integers(0, 500, 400), strict=True)]
+        plain = fp.vote(entries, postings)
+        hits = [(i, r, pp - q) for i, (k, q) in enumerate(entries) for kk, r, pp in postings if kk == k]
+        arr = np.array(hits, dtype=np.int64).reshape(-1, 3)
+        assert fp.vote_arrays(arr[:, 1], arr[:, 2]) == plain
