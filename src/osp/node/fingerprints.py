@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 MATCH_VALUES = 970  #: values a query may carry: 120 s of audio (``GET /osp/v0/match``, ``osp match``)
 MAX_MATCHES = 10  #: matches a query answers with
+ENSURE_FIRST = 256  #: tracks still pending the publish check fingerprints before the new one, at most
 
 
 def index_keys(blob: bytes) -> set[int]:
@@ -80,7 +81,10 @@ class FingerprintStep:
                 track = node.library.track(track_id)
                 if track is None:
                     raise NotFoundError(f"no track {track_id[:80]} in the library")
-                while others := [t for t in repo.unfingerprinted(node.library, 16) if t.id != track_id]:
+                for _ in range(ENSURE_FIRST // 16):  # at most ENSURE_FIRST others; the background step does the rest
+                    others = [t for t in repo.unfingerprinted(node.library, 17) if t.id != track_id][:16]
+                    if not others:
+                        break
                     for other in others:
                         fingerprint_track(node, other, node.jobs._path(other))
                 fingerprint_track(node, track, node.jobs._path(track))
