@@ -22,7 +22,7 @@ Everything else is pure and works on ``Sequence[int]`` / numpy ``uint32`` arrays
   error rate of the overlap (popcount of the XOR, over 32 bits a value) is below ``MAX_BER``.
   Calibrated on real music (tests/unit/provenance/test_fingerprint_corpus.py): re-encodes to MP3
   64k, AAC 64k, Opus 24k and ±6 dB volume changes stay under 0.08, trims under 0.10;
-  unrelated tracks, at their best offset over 10 s, stay above 0.37.  The overlap must also be
+  unrelated tracks, at their best offset over 10 s, stay above 0.34.  The overlap must also be
   ``informative``: silence and hum look alike to Chromaprint (BER ≈ 0.15 between two quiet
   renders), so an overlap where fewer than ``MIN_DISTINCT`` of the keys differ matches nothing.
 
