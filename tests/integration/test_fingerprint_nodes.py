@@ -98,3 +98,16 @@ def test_the_match_route_refuses_hostile_input(tmp_path: Path, music: list[Path]
             assert client.get("/osp/v0/node").status_code == 200  # still serving
     finally:
         a.stop()
+
+
+def test_offline_publish_notes_the_artists_own_earlier_upload(tmp_path: Path, music: list[Path],
+                                                              reupload: Path) -> None:
+    data = tmp_path / "n"
+    osp(data, "id", "init")
+    first = jsonl(osp(data, "publish", str(music[0]), "--title", "Intro", "--json", timeout=120))[0]
+    proc = osp(data, "publish", str(reupload), "--title", "Intro (radio edit)", timeout=120)
+    assert f'Intro (radio edit): note: you published this audio before as "Intro" ({first["id"]}, at +20.' \
+        in " ".join(proc.stderr.split()), proc.stderr
+    assert "warning" not in proc.stderr and "Traceback" not in proc.stderr
+    listed = jsonl(osp(data, "ls", "--json"))
+    assert [t["duplicateOf"] for t in listed] == [None, None]  # your own audio is never flagged

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,10 +72,11 @@ class FingerprintStep:
             if repo.fingerprint(node.library, track.id) is None:
                 fingerprint_track(node, track, path)
 
-    def ensure(self, node: Node, track_id: str) -> repo.FingerprintRow:
-        """Fingerprint ``track_id`` now unless it is done — after every track still pending,
-        which it must be compared with (a track fetched a moment ago) — and return its row
-        (``NotFoundError`` if it is not here)."""
+    def ensure(self, node: Node, track_id: str, until: float | None = None) -> repo.FingerprintRow:
+        """Fingerprint ``track_id`` now unless it is done — after the tracks still pending,
+        which it must be compared with (a track fetched a moment ago: at most
+        ``ENSURE_FIRST``, and none once ``time.monotonic()`` passes ``until``) — and return
+        its row (``NotFoundError`` if it is not here)."""
         with self._lock:
             row = repo.fingerprint(node.library, track_id)
             if row is None:
@@ -83,7 +85,7 @@ class FingerprintStep:
                     raise NotFoundError(f"no track {track_id[:80]} in the library")
                 for _ in range(ENSURE_FIRST // 16):  # at most ENSURE_FIRST others; the background step does the rest
                     others = [t for t in repo.unfingerprinted(node.library, 17) if t.id != track_id][:16]
-                    if not others:
+                    if not others or (until is not None and time.monotonic() >= until):
                         break
                     for other in others:
                         fingerprint_track(node, other, node.jobs._path(other))
@@ -185,10 +187,11 @@ def duplicates_view(node: Node, track_id: str) -> list[dict[str, Any]] | None:
             for d in repo.duplicates_of(node.library, track_id)]
 
 
-def check_view(node: Node, track_id: str) -> dict[str, Any]:
-    """The publish check (``GET /api/tracks/{id}/duplicates``): fingerprint now if not done;
-    ``{"id", "fingerprinted": bool, "error": str|None, "duplicates": [...]}``."""
-    row = node.fingerprints.ensure(node, track_id)
+def check_view(node: Node, track_id: str, until: float | None = None) -> dict[str, Any]:
+    """The publish check (``GET /api/tracks/{id}/duplicates``): fingerprint now if not done
+    (``FingerprintStep.ensure``); ``{"id", "fingerprinted": bool, "error": str|None,
+    "duplicates": [...]}``."""
+    row = node.fingerprints.ensure(node, track_id, until)
     return {"id": track_id, "fingerprinted": row.fp is not None, "error": row.error,
             "duplicates": duplicates_view(node, track_id) or []}
 

@@ -143,8 +143,9 @@ def publish_cmd(c: Ctx, files: tuple[Path, ...], title: str | None, artist_name:
     then exits non-zero with a summary ("3 published, 1 refused").
 
     Then each new track's audio is fingerprinted and compared with every track known here
-    (at most 10 s each): audio matching another artist's earlier track prints a warning, and
-    your own earlier upload a note (--json: a "duplicates" member, null if not checked in time).
+    (10 s, plus 0.5 s a further file, 60 s at most): audio matching another artist's earlier
+    track prints a warning, and your own earlier upload a note (--json: a "duplicates" member,
+    null if not checked in time; `osp show ID` tells later).
     """
     if title and len(files) > 1:
         raise CallerError("--title names one track; publish several files without it (their tags give titles)")

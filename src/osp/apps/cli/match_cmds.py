@@ -3,6 +3,7 @@ its audio matches) and the publish check ``osp publish`` runs (spec §9.7)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,28 +17,33 @@ from osp.core.errors import NotFoundError, OspError
 if TYPE_CHECKING:
     from osp.node.core import Node
 
-CHECK_WAIT = 10.0  #: seconds ``osp publish`` waits for each new track's fingerprint check
+CHECK_WAIT = 10.0  #: seconds ``osp publish`` waits for a new track's fingerprint check
+MAX_CHECK_WAIT = 60.0  #: seconds all the checks of one ``osp publish`` may wait together
 
 
 def attach_checks(results: list[dict[str, Any]], *, client: ControlClient | None = None, node: Node | None = None,
                   wait: float = CHECK_WAIT) -> None:
     """Add ``duplicates`` to each published result (the publish check: the running node's
     ``GET /api/tracks/{id}/duplicates``, or ``node`` in this process); ``None`` when the
-    check did not finish within ``wait`` seconds or failed (the node goes on in the background)."""
+    check did not finish in time or failed (the node goes on in the background; ``osp
+    node`` catches up with tracks not fingerprinted).  All the checks together wait at most
+    ``wait`` seconds plus half a second per further track (``MAX_CHECK_WAIT`` in all), so a
+    publish of hundreds of files is not held up (in this process, the track in hand finishes)."""
     from osp.node import fingerprints as nfp
 
-    for r in results:
-        if "error" in r:
-            continue
-        try:
-            if client is not None:
-                check = client.get(f"/api/tracks/{r['id']}/duplicates?wait={wait:g}")
-            elif node is not None:
-                check = nfp.wait_for_check(node, r["id"], wait)
-            else:
+    published = [r for r in results if "error" not in r]
+    deadline = time.monotonic() + min(MAX_CHECK_WAIT, wait + 0.5 * max(0, len(published) - 1))
+    for r in published:
+        left = round(deadline - time.monotonic(), 1)
+        check = None
+        if left > 0:
+            try:
+                if client is not None:
+                    check = client.get(f"/api/tracks/{r['id']}/duplicates?wait={min(left, 30.0):g}")
+                elif node is not None:  # in this process: no thread may outlive the node, which closes next
+                    check = nfp.check_view(node, r["id"], until=deadline)
+            except OspError:
                 check = None
-        except OspError:
-            check = None
         r["duplicates"] = None if check is None or check.get("pending") else check.get("duplicates", [])
 
 
