@@ -21,6 +21,7 @@ if [ "${1:-}" = "test" ]; then
   { command -v nft || [ -x /usr/sbin/nft ]; } >/dev/null || want+=(nftables)
   command -v fluidsynth >/dev/null || want+=(fluidsynth)  # renders the test set's MIDI (known tempo and key)
   [ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || want+=(fluid-soundfont-gm)
+  [ -d /usr/share/games/pingus/data/music ] || want+=(pingus-data)  # unrelated real music: fingerprint precision
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 SUDO=""

@@ -184,4 +184,34 @@ MIGRATIONS: list[str] = [
     CREATE INDEX analysis_bpm ON analysis(bpm);
     CREATE INDEX analysis_key ON analysis(key, mode);
     """,
+    # 11: acoustic fingerprints (issue 10, spec §9.7): the raw Chromaprint fingerprint of every
+    # track whose audio is here (or why it failed), the inverted index of its selected keys,
+    # and the near-duplicates found (a track matching another artist's earlier one; ``own``:
+    # the same artist's earlier upload)
+    """
+    CREATE TABLE fingerprints (
+        n INTEGER PRIMARY KEY,       -- short number the index rows name
+        track_id TEXT NOT NULL UNIQUE,
+        fp BLOB,                     -- raw sub-fingerprints, uint32 little-endian; NULL when it failed
+        seconds REAL NOT NULL,       -- audio covered (0 on failure)
+        error TEXT,                  -- why it failed, NULL if it did not
+        at REAL NOT NULL             -- Unix seconds
+    );
+    CREATE TABLE fp_index (
+        key INTEGER NOT NULL,        -- top bits of a selected sub-fingerprint
+        n INTEGER NOT NULL,          -- fingerprints.n
+        pos INTEGER NOT NULL,        -- its position (items of ~0.124 s)
+        PRIMARY KEY (key, n, pos)
+    ) WITHOUT ROWID;
+    CREATE TABLE duplicates (
+        track_id TEXT NOT NULL,      -- the later track
+        match_id TEXT NOT NULL,      -- the earlier track it matches
+        offset_s REAL NOT NULL,      -- seconds into match_id where track_id starts
+        overlap_s REAL NOT NULL,     -- seconds
+        score REAL NOT NULL,         -- 0..1
+        own INTEGER NOT NULL,        -- 1: same artist (an earlier upload of theirs), not a duplicate flag
+        PRIMARY KEY (track_id, match_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX duplicates_match ON duplicates(match_id);
+    """,
 ]

@@ -40,6 +40,8 @@ from osp.node.credentials import C2paStep, PublishCredential, c2pa_store
 from osp.node.discovery import LOOKUP_TIMEOUT, Discovery
 from osp.node.feeds import FeedService
 from osp.node.fetch import Transfer, TransferState
+from osp.node.fingerprints import FingerprintStep
+from osp.node.fingerprints import forget as forget_fingerprint
 from osp.node.gateway_fetch import fetch_from_gateway
 from osp.node.gateways import add_gateway_seeds, gateway_fallback
 from osp.node.network import DhtStateSaver, http_port_to_map, load_dht_state
@@ -96,7 +98,10 @@ class Node:
         #: gives every torrent the node's WebTorrent tracker (started with the engine when
         #: ``settings.webtorrent`` and a share listener is bound: ``osp.node.webtorrent``)
         self.webtorrent: WebTorrentAnnouncer | None = None
-        steps: list[TrackStep] = [C2paStep(), AnalysisStep()]  #: the AI-music layer's per-track work (issue 10), in this order
+        #: acoustic fingerprints and near-duplicates of every track (``osp.node.fingerprints``)
+        self.fingerprints = FingerprintStep()
+        #: the AI-music layer's per-track work (issue 10), in this order: the cheap re-upload check first
+        steps: list[TrackStep] = [self.fingerprints, C2paStep(), AnalysisStep()]
         self.similar = SimilarIndex(Analyses(self.library))  #: "more like this" over the analysis vectors
         #: fingerprint, analysis and C2PA check of every track, in the background (started with the engine)
         self.jobs = TrackJobs(self, steps)
@@ -528,6 +533,7 @@ class Node:
         removed = self.library.remove_track(track_id)
         if removed is None:
             raise NotFoundError(f"no track {track_id} in the library")
+        forget_fingerprint(self, track_id)
         kept_at: str | None = None
         deleted = False
         shared = removed.path is not None and any(f.path == removed.path for f in self.library.files())

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, read_passphrase
 from osp.apps.cli.client import ControlClient
+from osp.apps.cli.match_cmds import attach_checks, print_checks
 from osp.apps.cli.provenance_opts import provenance_from, provenance_options
 from osp.core.errors import CallerError, OspError
 
@@ -126,6 +127,11 @@ def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_na
     Every file is tried: each refused one is reported (file and reason) and the command
     then exits non-zero with a summary ("3 published, 1 refused").  A folder publishes its
     audio files the way `osp import` does (tags, cover art; sub-folders with --recursive).
+
+    Then each new track's audio is fingerprinted and compared with every track known here
+    (10 s, plus 0.5 s a further file, 60 s at most): audio matching another artist's earlier
+    track prints a warning, and your own earlier upload a note (--json: a "duplicates" member,
+    null if not checked in time; `osp show ID` tells later).
     """
     bulk = click.get_current_context().meta.get("osp.import", False) or any(f.is_dir() for f in files)
     if title and (len(files) > 1 or bulk):
@@ -155,6 +161,7 @@ def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_na
                 answer = client.post_progress("/api/publish", request, functools.partial(_on_line, advance, f))
                 results.extend(answer["tracks"] + answer["refused"])
                 advance(f, None, None)
+        attach_checks(results, client=client)  # the fingerprint runs after the publish returned
     else:
         from osp.apps.http.publishing import metadata_from, publish_each
         from osp.node.core import Node
@@ -167,9 +174,12 @@ def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_na
                 for f in files:
                     results += publish_each(node, [f], meta, hybrid or None, lambda p, n: advance(p, n, None))
                     advance(f, None, None)
+            attach_checks(results, node=node)
         finally:
             node.close()
     _report_published(results, files, as_json)
+    if not as_json:
+        print_checks(results)
     if hybrid:
         err.print("note: hybrid (v1+v2) torrents: aria2 1.36, Transmission 3.00 and WebTorrent cannot use them; "
                   "publish without --hybrid for the widest reach", style="yellow")
@@ -253,10 +263,14 @@ def _file_progress(files: tuple[Path, ...], quiet: bool) -> Iterator[Callable[[P
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per track.")
 @pass_ctx
 def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
-    """List the library: title, artist, duration, size, license, AI flag, origin, id (--json: also
-    the audio analysis measured here, or null)."""
+    """List the library: title, artist, duration, size, license, AI flag, origin, id.
+
+    A track whose audio matches another artist's earlier track is marked "DUPLICATE"
+    (`osp show ID` says of what; --json: "duplicateOf", the earlier track's id; also the
+    C2PA result and the audio analysis measured here, or null)."""
     from osp.apps.cli.views import ls_rows, sort_tracks, table_lines
     from osp.apps.http.shapes import track_summary
+    from osp.library.fingerprints import flagged
     from osp.library.store import Library
     from osp.records.canonical import strict_loads
 
@@ -277,10 +291,12 @@ def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
                 rows = lib.tracks()
                 creds = Credentials(lib).for_cids([r.cid for r in rows])
                 sound = Analyses(lib).get_many([r.id for r in rows])
+                flags = flagged(lib, [r.id for r in rows])
                 tracks = [track_summary(strict_loads(r.record), r.infohash)
                           | {"origin": r.origin, "added": r.added_at, "file": states.get(r.cid, "missing"),
                              "c2pa": s.to_json() if (s := creds.get(r.cid)) else None,
-                             "analysis": sound[r.id].to_json() if r.id in sound else None}
+                             "analysis": sound[r.id].to_json() if r.id in sound else None,
+                             "duplicateOf": flags.get(r.id)}
                           for r in rows]
     tracks = sort_tracks(tracks, sort_key)
     if as_json:

@@ -27,6 +27,8 @@ def result_line(result: dict[str, Any]) -> str:
     a = result.get("analysis")
     if isinstance(a, dict) and a.get("bpm") is not None:
         parts.append(f"{a['bpm']:.0f} BPM, {printable(a.get('key'))}")
+    if result.get("duplicateOf"):
+        parts.append(f"DUPLICATE of {printable(result['duplicateOf'])}")
     parts += [where, printable(result.get("id"))]
     return " · ".join(parts)
 
@@ -111,6 +113,7 @@ def _search_here(c: Ctx, body: dict[str, Any], show: Any, listen: str, dht: bool
     from osp.apps.http.control import search_plan
     from osp.node.analysis import filtered_search
     from osp.node.core import Node
+    from osp.node.fingerprints import duplicate_mark
     from osp.node.search import result_json, search
 
     query, timeout, audio, limit = search_plan(body)
@@ -122,7 +125,9 @@ def _search_here(c: Ctx, body: dict[str, Any], show: Any, listen: str, dht: bool
             node.start_engine()  # no wait here: bootstrapping goes on while the library is searched
         left = max(0.1, timeout - (time.monotonic() - start))
         if audio or query is None:
-            return filtered_search(node, query, audio, timeout=left, on_result=show, limit=limit)
-        return search(node, query, timeout=left, on_result=lambda r: show(result_json(r))).to_json()
+            return filtered_search(node, query, audio, timeout=left, limit=limit,
+                                   on_result=lambda line: show(line | duplicate_mark(node, line["id"])))
+        return search(node, query, timeout=left,
+                      on_result=lambda r: show(result_json(r) | duplicate_mark(node, r.track_id))).to_json()
     finally:
         node.close()

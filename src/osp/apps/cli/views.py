@@ -116,6 +116,8 @@ def ls_rows(tracks: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
         state = str(t.get("file", "ok"))
         if state != "ok":
             origin = f"file {printable(state)}: not seeded"
+        if t.get("duplicateOf"):
+            origin += " · DUPLICATE"  # of another artist's earlier track (osp.node.fingerprints)
         rows.append((
             printable(r.get("title", "?")), printable(artist_name(r)), format_duration(r.get("duration", 0)),
             format_size(int(r.get("size", 0))), printable(r.get("license", "-")), "AI" if _ai(r) else "",

@@ -13,7 +13,8 @@ resolve, fetch) runs on its own small worker budget, so slow peers cannot take t
 
 Routes:
   GET  /api/node                      node info and listener URLs, ``reachability`` (``network.reachability_report``)
-  GET  /api/tracks                    the library (signed records, ``origin``, ``added``, ``analysis``)
+  GET  /api/tracks                    the library (signed records, ``origin``, ``added``, ``c2pa``, ``analysis``,
+                                      ``duplicateOf``)
   GET  /api/tracks/{id}               one track + ``verification``, ``share``, ``transfer`` (``osp.apps.web.api``)
   POST /api/publish                   ``{"paths"?: [...], "uploads"?: [id…], "title"?, "license"?, "tags"?,
                                       "provenance"?…}`` → ``{"tracks": [... "share"], "refused": [{"file",
@@ -78,6 +79,7 @@ from osp.core.errors import CallerError, NotFoundError, OspError
 from osp.discovery.search import Query, Result
 from osp.library.analysis import Analyses
 from osp.library.credentials import Credentials
+from osp.library.fingerprints import flagged
 from osp.node import feeds
 from osp.node.core import Node
 from osp.node.fetch import ACTIVE_STATES
@@ -152,9 +154,11 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         states = await anyio.to_thread.run_sync(node.library.file_states)
         creds = await anyio.to_thread.run_sync(Credentials(node.library).for_cids, [r.cid for r in rows])
         sound = await anyio.to_thread.run_sync(lambda: Analyses(node.library).get_many([r.id for r in rows]))
+        flags = await anyio.to_thread.run_sync(flagged, node.library, [r.id for r in rows])
         return JSONResponse({"tracks": [library_entry(r, states)
                                         | {"c2pa": c.to_json() if (c := creds.get(r.cid)) else None,
-                                           "analysis": sound[r.id].to_json() if r.id in sound else None}
+                                           "analysis": sound[r.id].to_json() if r.id in sound else None,
+                                           "duplicateOf": flags.get(r.id)}
                                         for r in rows]})
 
     async def search(request: Request) -> Response:

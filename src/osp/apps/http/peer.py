@@ -12,6 +12,8 @@ Routes (OSP v0.1 HTTP API):
   GET /osp/v0/search                  ``{"results": [record…], "truncated": bool}`` (``q``, ``artist``,
                                       ``tag`` repeatable, ``parent`` (a track id: its remixes …), ``limit``;
                                       spec §9; 400 on bad parameters)
+  GET /osp/v0/match                   ``{"matches": [{"record", "offset", "overlap", "score"}…]}`` (``fp``:
+                                      a raw Chromaprint excerpt; spec §9.7; ``osp.apps.http.matching``)
   GET|HEAD /ipfs/{cid}                trustless gateway: ``?format=raw|car`` or file bytes with Range
   GET /routing/v1/...                 404 (no delegated routing here; clients fall back)
 """
@@ -29,6 +31,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from osp.apps.http.common import call_with_headers, ranged
+from osp.apps.http.matching import match_route
 from osp.core.errors import CorruptDataError, NotFoundError
 from osp.discovery.search import Query
 from osp.distribution.gateway import CAR_TYPE, RAW_TYPE, Gateway
@@ -169,6 +172,7 @@ def peer_app(node: Node) -> Starlette:
         Route("/osp/v0/tracks/{track_id}", track, methods=["GET", "HEAD"]),
         Route("/osp/v0/tracks/{track_id}/torrent", torrent, methods=["GET", "HEAD"]),
         Route("/osp/v0/search", search, methods=["GET", "HEAD"]),
+        match_route(node),
         Route("/ipfs/{cid}", ipfs, methods=["GET", "HEAD"]),
         Route("/routing/v1/{rest:path}", no_routing, methods=["GET", "HEAD"]),
     ]

@@ -6,14 +6,17 @@ Routes:
                                 ``verification`` ``{"signature": "valid", "method", "content"}``,
                                 ``share`` (its share page or ``null``), ``transfer`` (state or ``null``),
                                 ``c2pa`` (the stored C2PA result or ``null``), ``credentials`` (the
-                                levels of "verified AI-generated": ``osp.node.credentials``) and
-                                ``analysis`` (``osp.library.analysis.AnalysisRow.to_json`` or ``null``).
+                                levels of "verified AI-generated": ``osp.node.credentials``),
+                                ``analysis`` (``osp.library.analysis.AnalysisRow.to_json`` or ``null``) and
+                                ``duplicates`` (``osp.node.fingerprints.duplicates_view``: the earlier
+                                tracks its audio matches, ``null`` until fingerprinted).
                                 A track not in the library but downloading now, or known from a
                                 followed artist's catalog, answers too, with ``origin``, ``added`` and
                                 ``file`` ``null``; anything else: 404 ``not-found``.
   GET    /api/tracks/{id}/lineage  the remix family tree (``osp.apps.web.lineage_api``)
   GET    /api/tracks/{id}/similar?limit=N   "more like this" (``osp.node.analysis.similar_view``;
                                 N 1…100, default 10); 404 when the track was not analysed here
+  GET    /api/tracks/{id}/duplicates?wait=S  the publish check (``osp.apps.http.matching``)
   GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following"}``
   POST   /api/upload?name=…     the raw file (``application/octet-stream``) → ``{"upload", "name", "size"}``
   GET    /api/playlists         ``{"playlists": [playlist…]}`` (oldest first)
@@ -40,6 +43,7 @@ from starlette.routing import BaseRoute, Route
 
 from osp.apps.http.common import json_body
 from osp.apps.http.importing import artwork_url
+from osp.apps.http.matching import check_route
 from osp.apps.http.shapes import library_entry, share_link, track_summary
 from osp.apps.web.lineage_api import lineage_route
 from osp.apps.web.uploads import Uploads, upload_route
@@ -50,6 +54,7 @@ from osp.node.analysis import analysis_json, similar_view
 from osp.node.core import Node
 from osp.node.credentials import credential_view
 from osp.node.fetch import ACTIVE_STATES
+from osp.node.fingerprints import duplicates_view
 from osp.records.canonical import strict_loads
 
 
@@ -81,6 +86,7 @@ def track_view(node: Node, track_id: str) -> dict[str, Any]:
         "artworkUrl": artwork_url(entry["record"]),  # issue 10: the cover (osp.apps.http.importing)
         **credential_view(node.library, entry["record"]),
         "analysis": analysis_json(node, entry["id"]),
+        "duplicates": duplicates_view(node, entry["id"]),
     }
 
 
@@ -140,6 +146,7 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
         Route("/api/tracks/{track_id}", track),
         Route("/api/tracks/{track_id}/lineage", lineage_route(node)),
         Route("/api/tracks/{track_id}/similar", similar),
+        check_route(node),
         Route("/api/artists/{did}", artist),
         Route("/api/upload", upload_route(uploads), methods=["POST"]),
         Route("/api/playlists", list_playlists),

@@ -6,6 +6,7 @@ import { fmtBytes, h, replace } from '../dom.js';
 import { href } from '../router.js';
 import { copyButton, errorBox, heading } from './common.js';
 import { provenanceForm } from './provenance.js';
+import { checkPublished } from './duplicates.js';
 
 const LICENSES = ['CC0-1.0', 'CC-BY-4.0', 'CC-BY-SA-4.0', 'CC-BY-NC-4.0', 'CC-BY-NC-SA-4.0', 'CC-BY-ND-4.0', 'CC-BY-NC-ND-4.0'];
 
@@ -135,6 +136,7 @@ export function publishView(main) {
       refused.length ? h('ul', { class: 'plain', 'aria-label': 'Refused files' }, refused.map((r) => h('li', { class: 'error', 'data-testid': 'refused' },
         refusal(r)))) : null);
     if (tracks.length) document.dispatchEvent(new Event('osp:library-changed'));
+    checkPublished(tracks, results); // the fingerprint runs after the publish returned: warnings follow
   }
 
   main.append(heading('Publish'), h('form', { class: 'publish', onsubmit: run },

@@ -6,6 +6,7 @@ import { href } from '../router.js';
 import { toItem } from '../tracks.js';
 import { analysisNote, audioFilters } from './analysis.js';
 import { errorBox, heading, trackCard } from './common.js';
+import { duplicateNote } from './duplicates.js';
 
 const LIMIT = 50;
 const TIMEOUT = 5;
@@ -33,7 +34,7 @@ export function streamSearch(body, list, status, skip = new Set()) {
       if (skip.has(r.id)) return;
       const record = r.record || {};
       const sound = analysisNote(r.analysis);
-      const card = trackCard(toItem(r), { tags: r.tags || record.tags, note: sound ? `${note(r)} · ${sound}` : note(r) });
+      const card = trackCard(toItem(r), { tags: r.tags || record.tags, note: [note(r), sound, duplicateNote(r)].filter(Boolean).join(' · ') });
       const old = cards.get(r.id);
       if (old) {
         if (old.contains(document.activeElement)) return; // keep the user's focus where it is

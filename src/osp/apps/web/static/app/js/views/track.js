@@ -10,6 +10,7 @@ import { artistLink, copyButton, errorBox, heading, tagLinks, trackActions } fro
 import { provenanceView } from './provenance.js';
 import { credentialsSection } from './credentials.js';
 import { lineageSection } from './lineage.js';
+import { duplicatesSection } from './duplicates.js';
 
 function fact(label, ...value) {
   return [h('dt', {}, label), h('dd', {}, ...value)];
@@ -53,6 +54,7 @@ function details(summary, local) {
       provenanceView(record.provenance)),
     credentialsSection(summary),
     lineageSection(item.id),
+    local ? duplicatesSection(summary) : null,
   ];
 }
 
