@@ -47,7 +47,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, rendered_set: list[Piece]) -> 
     for piece in rendered_set[:3]:
         assert piece.path is not None
         ids[piece.bpm] = node.publish(piece.path, TrackMetadata(title=f"Sound {piece.name}")).track.id
-    node.jobs.run_pending()
+    node.jobs.run_pending(only=["analysis"])
     srv = NodeServer(node)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

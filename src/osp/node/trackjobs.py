@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -91,19 +91,22 @@ class TrackJobs:
         with self._idle:
             return self._idle.wait_for(lambda: not self._busy, timeout)
 
-    def run_pending(self) -> int:
-        """Handle every pending track of every step in the calling thread; returns how many."""
+    def run_pending(self, only: Collection[str] | None = None) -> int:
+        """Handle every pending track of every step (or of the steps named in ``only``) in
+        the calling thread; returns how many (tracks × steps)."""
         done = 0
         while not self._stop.is_set():
-            handled = self._round()
+            handled = self._round(only)
             done += handled
             if not handled:
                 return done
         return done
 
-    def _round(self) -> int:
+    def _round(self, only: Collection[str] | None = None) -> int:
         handled = 0
         for step in self.steps:
+            if only is not None and step.name not in only:
+                continue
             failed = {t for s, t in self._failed if s == step.name}
             for track in step.pending(self.node, BATCH + len(failed)):
                 if track.id in failed:

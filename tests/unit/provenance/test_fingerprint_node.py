@@ -54,7 +54,7 @@ def test_a_reupload_of_another_artists_earlier_track_is_flagged(tmp_path: Path, 
         unrelated = node.publish(music[2], TrackMetadata(title="Unrelated")).track.id
         reup = node.publish(copies["opus"], TrackMetadata(released="2024-01-01")).track.id
         assert nfp.duplicates_view(node, reup) is None  # not fingerprinted yet: unknown
-        assert node.jobs.run_pending() == 3
+        assert node.jobs.run_pending(only=["fingerprint"]) == 3
         dups = nfp.duplicates_view(node, reup)
         assert dups is not None and len(dups) == 1
         d = dups[0]
@@ -71,7 +71,7 @@ def test_a_reupload_of_another_artists_earlier_track_is_flagged(tmp_path: Path, 
         assert check["fingerprinted"] and {(x["id"], x["own"]) for x in check["duplicates"]} == {
             (original, False), (reup, True)}
         assert nfp.flags(node, [mine]) == {mine: original}
-        assert node.jobs.run_pending() == 0  # done once, not again
+        assert node.jobs.run_pending(only=["fingerprint"]) == 0  # done once, not again
         # removing a track drops its fingerprint, its index rows and what it matched
         node.remove(reup)
         assert repo.fingerprint(node.library, reup) is None
@@ -86,10 +86,10 @@ def test_an_earlier_track_that_arrives_later_flags_the_one_already_here(tmp_path
     node = _node(tmp_path)
     try:
         ours = node.publish(copies["opus"], TrackMetadata(released="2024-01-01")).track.id
-        node.jobs.run_pending()
+        node.jobs.run_pending(only=["fingerprint"])
         assert nfp.duplicates_view(node, ours) == []
         original = _theirs(node, music[0], "2019-01-01")  # fetched later, released earlier
-        node.jobs.run_pending()
+        node.jobs.run_pending(only=["fingerprint"])
         assert nfp.flags(node, [ours, original]) == {ours: original}
         assert abs((nfp.duplicates_view(node, ours) or [{}])[0]["offset"] - 20.0) < 0.5
     finally:
@@ -103,7 +103,7 @@ def test_failures_are_stored_and_not_retried(tmp_path: Path, music: list[Path]) 
         file = node.library.file(track.record["cid"])
         assert file is not None
         (node.settings.data_dir / file.path).unlink()  # deleted by hand before its turn
-        assert node.jobs.run_pending() == 1 and node.jobs.run_pending() == 0
+        assert node.jobs.run_pending(only=["fingerprint"]) == 1 and node.jobs.run_pending(only=["fingerprint"]) == 0
         row = repo.fingerprint(node.library, track.id)
         assert row is not None and row.fp is None and row.error == "no intact audio file here"
         assert nfp.duplicates_view(node, track.id) is None
