@@ -13,7 +13,7 @@ from rich.tree import Tree
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
-from osp.apps.cli.views import printable
+from osp.apps.cli.views import artist_name, printable
 from osp.core.errors import CallerError, NotFoundError
 from osp.records.parents import is_track_id
 
@@ -33,7 +33,7 @@ def entry_text(entry: Mapping[str, Any], label: str | None) -> Text:
     if status == "unknown":
         text.append("unknown track", style="yellow")
     else:
-        name = track.get("artistName") or "?"
+        name = artist_name(dict(track))  # the artist's name, else the end of its did:key (as `osp ls`)
         text.append(printable(track.get("title") or "?"), style="bold")
         text.append(f" — {printable(name)}")
         if track.get("released"):

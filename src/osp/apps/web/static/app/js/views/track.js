@@ -52,7 +52,7 @@ function details(summary, local) {
       provenanceView(record.provenance)),
     credentialsSection(summary),
     lineageSection(item.id),
-  ];
+  ].filter((x) => x !== null && x !== undefined); // spread into replaceWith, which would print "null"
 }
 
 export async function trackView(main, { arg }) {
