@@ -164,9 +164,11 @@ def show_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
     from osp.apps.cli.client import ControlClient
 
     running = c.running()
+    stale = False
     if running:
         view = ControlClient(running).get(f"/api/tracks/{track_id}")
     else:
+        from osp.library.credentials import Credentials
         from osp.library.store import Library
         from osp.node.credentials import credential_view
         from osp.records.canonical import strict_loads
@@ -179,6 +181,9 @@ def show_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
             if row is None:
                 raise NotFoundError(f"no track {track_id[:80]} in the library")
             view = {"id": track_id, **credential_view(lib, strict_loads(row.record))}
+            stored = Credentials(lib).get(row.cid)
+            stale = (stored is not None and stored.state in ("valid", "trusted")
+                     and stored.trust != _store(c).trust_hash())
     if as_json:
         emit_json({"id": track_id, "c2pa": view["c2pa"], "credentials": view["credentials"]})
         return
@@ -195,3 +200,6 @@ def show_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
     for m in levels["mismatches"]:
         out.print(f"MISMATCH  {m}", style="bold red")
     out.print(levels["summary"])
+    if stale:
+        err.print("checked against an earlier trust list: `osp node` checks it again in the background "
+                  "(`osp c2pa check FILE` checks a file now)", style="yellow", soft_wrap=True)
