@@ -211,7 +211,8 @@ def _report_published(results: list[dict[str, Any]], files: tuple[Path, ...], as
         if as_json:
             emit_json({k: v for k, v in r.items() if k not in ("exitCode", "httpStatus")})
         elif "error" in r:
-            err.print(f"refused: {r['file']}: {r['message']}", style="bold red", soft_wrap=True)
+            message = str(r["message"]).removeprefix(f"{Path(str(r['file'])).name}: ")  # the path says it already
+            err.print(f"refused: {r['file']}: {message}", style="bold red", soft_wrap=True)
         else:
             state = "published" if r.get("created", True) else "already published"
             out.print(f"{state}: {r['title']}\n  id      {r['id']}\n  cid     {r['cid']}\n  torrent {r['torrent']}")
