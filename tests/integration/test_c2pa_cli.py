@@ -44,6 +44,9 @@ def test_signer_and_trust_list_commands(tmp_path: Path) -> None:
     data = tmp_path / "data"
     ca = make_ca(tmp_path, "Good")
     assert "no C2PA signer" in osp(data, "c2pa", "signer").stdout
+    unsigned = osp(data, "publish", str(ca.root), "--c2pa-sign", check=False)  # said once, before any file is read
+    assert unsigned.returncode == 2 and unsigned.stderr.count("no C2PA signer configured") == 1, unsigned.stderr
+    assert "refused" not in unsigned.stderr and not (data / "media").exists()
     one = osp(data, "c2pa", "signer", "--cert", str(ca.chain), check=False)
     assert one.returncode == 2 and "both --cert and --key" in one.stderr
     signer = json.loads(osp(data, "c2pa", "signer", "--cert", str(ca.chain), "--key", str(ca.key), "--json").stdout)

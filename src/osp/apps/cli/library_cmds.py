@@ -137,6 +137,10 @@ def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_na
         "c2paSign": c2pa_sign or None, "allowInvalidC2pa": allow_invalid_c2pa or None,
     }
     body = {k: v for k, v in body.items() if v is not None}
+    if c2pa_sign:  # said once, before anything is stored, rather than as every file's refusal
+        from osp.node.credentials import c2pa_store
+
+        c2pa_store(c.data_dir).signer()  # CallerError: no signer configured
     running = c.running()
     if artwork_file is not None:  # issue 10: the cover stored first, its CID is the record's artwork
         from osp.apps.cli.import_cmds import artwork_cid
