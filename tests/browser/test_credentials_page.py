@@ -24,6 +24,12 @@ from tests.c2pa_ca import make_ca
 from tests.conftest import need
 
 IP = "127.0.0.162"
+#: whether any text node of the page's main element reads "null" (a null spread into the DOM)
+NULL_TEXT = """() => {
+  const walk = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) if (n.textContent.trim() === 'null') return true;
+  return false;
+}"""
 
 
 @dataclass
@@ -85,6 +91,9 @@ def test_track_page_shows_levels_and_an_invalid_credential_loudly(node_app: tupl
     assert "signed by Good Signer" in (app.page.text_content("[data-testid=credentials-summary]") or "")
     assert "trainedAlgorithmicMedia" in (app.page.text_content("[data-testid=c2pa]") or "")
     assert app.page.locator("[data-testid=c2pa-invalid]").count() == 0
+    # a track without artwork: no image, and no stray "null" text where it would be
+    assert app.page.locator("[data-testid=artwork-large]").count() == 0
+    assert not app.page.evaluate(NULL_TEXT), "a literal null is shown on the track page"
 
     # signed, then changed: published only because the artist said so, and shown as such
     signed = tmp_path / "s.mp3"

@@ -44,6 +44,9 @@ def test_signer_and_trust_list_commands(tmp_path: Path) -> None:
     data = tmp_path / "data"
     ca = make_ca(tmp_path, "Good")
     assert "no C2PA signer" in osp(data, "c2pa", "signer").stdout
+    unsigned = osp(data, "publish", str(ca.root), "--c2pa-sign", check=False)  # said once, before any file is read
+    assert unsigned.returncode == 2 and unsigned.stderr.count("no C2PA signer configured") == 1, unsigned.stderr
+    assert "refused" not in unsigned.stderr and not (data / "media").exists()
     one = osp(data, "c2pa", "signer", "--cert", str(ca.chain), check=False)
     assert one.returncode == 2 and "both --cert and --key" in one.stderr
     signer = json.loads(osp(data, "c2pa", "signer", "--cert", str(ca.chain), "--key", str(ca.key), "--json").stdout)
@@ -146,3 +149,13 @@ def test_the_credential_travels_in_the_file_and_a_fetching_node_checks_it(
         view = httpx.get(f"{b.control_url}/api/tracks/{published.track.id}", headers=auth, timeout=30).json()
         assert view["c2pa"]["state"] == "trusted" and view["c2pa"]["signer"] == "Good Signer"
         assert view["credentials"]["summary"].startswith("declared by the artist and signed by Good Signer")
+
+
+def test_check_prints_no_control_character_from_the_file(tmp_path: Path) -> None:
+    # c2pa-python quotes the file's first bytes in its error ("expected RIFF, got …"): a
+    # crafted file must not reach the terminal with an escape sequence
+    crafted = tmp_path / "x.wav"
+    crafted.write_bytes(b"\x1b]0;\x07\x1b[2J" + bytes(range(32, 127)) * 40)
+    result = osp(tmp_path / "data", "c2pa", "check", str(crafted), check=False)
+    assert result.returncode in (2, 5), result.stderr
+    assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout + result.stderr

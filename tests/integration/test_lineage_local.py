@@ -102,6 +102,9 @@ def test_osp_lineage_offline(library: dict[str, Any]) -> None:
     assert "parent: Glass River — Local Artist (2026-11-01)" in text.stdout, text.stdout
     assert "child: Glass River Cover" in text.stdout, text.stdout
     assert "no node runs: only the library" in text.stderr, text.stderr
+    # into a pipe: every track id whole on one line (to copy it), even two levels deep
+    deep = osp(library["data"], "lineage", ids["cover"]).stdout
+    assert all(any(ids[k] in line for line in deep.splitlines()) for k in ("original", "remix", "cover")), deep
     nowhere = osp(library["data"], "lineage", tid("nothing at all"), check=False)
     assert nowhere.returncode == 2 and "no record of" in nowhere.stderr, nowhere.stderr
     bad = osp(library["data"], "lineage", "not-an-id", check=False)

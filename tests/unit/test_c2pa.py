@@ -215,6 +215,13 @@ def test_trust_list_add_ls_rm(tmp_path: Path, cas: dict[str, CA]) -> None:
     (tmp_path / "empty.pem").write_text("")
     with pytest.raises(CallerError):
         store.trust_add(tmp_path / "empty.pem")
+    # a chain file: only its CA is an anchor; the signer's own certificate alone anchors nothing
+    assert [a.subject for a in store.trust_add(cas["other"].chain)] == [added[1].subject]
+    signer_only = tmp_path / "signer.pem"
+    signer_only.write_bytes(cas["other"].chain.read_bytes().split(b"-----END CERTIFICATE-----")[0]
+                            + b"-----END CERTIFICATE-----\n")
+    with pytest.raises(CallerError, match="no CA certificate"):
+        store.trust_add(signer_only)
 
 
 def test_a_peers_file_is_checked_in_a_child_process(tmp_path: Path, signed: dict[str, Path], cas: dict[str, CA],

@@ -51,7 +51,7 @@ def _bad(why: str) -> UnsupportedMediaError:
 def check_image(data: bytes) -> ImageInfo:
     """The kind and size of ``data`` (module doc); ``UnsupportedMediaError`` otherwise."""
     if len(data) > MAX_ARTWORK:
-        raise _bad(f"{len(data)} bytes, more than the {MAX_ARTWORK // (1024 * 1024)} MiB allowed")
+        raise _bad(f"more than the {MAX_ARTWORK // (1024 * 1024)} MiB allowed")
     if not data:
         raise _bad("empty")
     if data.startswith(b"\x89PNG\r\n\x1a\n"):

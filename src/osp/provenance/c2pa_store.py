@@ -84,6 +84,14 @@ def _name(cert: x509.Certificate, attr: x509.ObjectIdentifier = NameOID.COMMON_N
     return str(values[0].value) if values else cert.subject.rfc4514_string()
 
 
+def _end_entity(cert: x509.Certificate) -> bool:
+    """Whether ``cert`` says it is no CA (a basicConstraints extension with CA false)."""
+    try:
+        return not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
 def _fingerprint(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()[:16]
 
@@ -155,9 +163,14 @@ class C2paStore:
     # -- trust list ----------------------------------------------------------------------
 
     def trust_add(self, pem: Path) -> list[Anchor]:
-        """Add every certificate of the PEM file ``pem`` (a CA, or a bundle such as the
-        official C2PA trust list) as an anchor; returns those added (already present ones too)."""
-        certs = load_certs(_read_pem(pem, "trust anchor file"), str(pem))
+        """Add every CA certificate of the PEM file ``pem`` (a CA, or a bundle such as the
+        official C2PA trust list) as an anchor; returns those added (already present ones too).
+        An end-entity certificate (basicConstraints CA false: a signer's own, as in a chain
+        file) anchors nothing and is left out; ``CallerError`` when no CA certificate is left."""
+        certs = [c for c in load_certs(_read_pem(pem, "trust anchor file"), str(pem)) if not _end_entity(c)]
+        if not certs:
+            raise CallerError(f"{pem} holds no CA certificate, only a signer's own (basicConstraints CA false): "
+                              "add the CA that issued it")
         if len(self.anchors()) + len(certs) > MAX_ANCHORS:
             raise CallerError(f"the trust list holds at most {MAX_ANCHORS} anchors")
         self.trust_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx
+from osp.apps.cli.views import printable
 from osp.core.errors import CallerError, IntegrityError, NotFoundError, UnsupportedMediaError
 
 
@@ -141,18 +142,20 @@ def check_cmd(c: Ctx, file: Path, trust_file: Path | None, as_json: bool) -> Non
 
 
 def _print_credential(r: dict[str, Any]) -> None:
+    """The result's lines; every string from the file (signer, errors quoting its bytes …)
+    made printable: a crafted manifest cannot send escape sequences to the terminal."""
     style = "bold red" if r["state"] == "invalid" else None
-    out.print(f"c2pa      {r['state']}: {r['message']}", style=style)
+    out.print(printable(f"c2pa      {r['state']}: {r['message']}"), style=style)
     for label, key in (("signer", "signer"), ("issued by", "issuer"), ("claim by", "claimGenerator"),
                        ("source", "digitalSourceType"), ("generator", "softwareAgent"), ("signed at", "signedAt")):
         if r.get(key):
-            out.print(f"{label:<9} {r[key]}")
+            out.print(f"{label:<9} {printable(r[key])}")
     if r.get("sidecar"):
         out.print("          (from a sidecar .c2pa file)")
     for i in r.get("ingredients") or []:
-        out.print(f"ingredient {i.get('title') or '?'} {i.get('format') or ''} {i.get('hash') or ''}".rstrip())
+        out.print(printable(f"ingredient {i.get('title') or '?'} {i.get('format') or ''} {i.get('hash') or ''}".rstrip()))
     for e in r.get("errors") or []:
-        out.print(f"error     {e['code']}: {e['text']}", style="red")
+        out.print(printable(f"error     {e['code']}: {e['text']}"), style="red")
 
 
 @c2pa_group.command("show")
@@ -164,9 +167,11 @@ def show_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
     from osp.apps.cli.client import ControlClient
 
     running = c.running()
+    stale = False
     if running:
         view = ControlClient(running).get(f"/api/tracks/{track_id}")
     else:
+        from osp.library.credentials import Credentials
         from osp.library.store import Library
         from osp.node.credentials import credential_view
         from osp.records.canonical import strict_loads
@@ -179,6 +184,9 @@ def show_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
             if row is None:
                 raise NotFoundError(f"no track {track_id[:80]} in the library")
             view = {"id": track_id, **credential_view(lib, strict_loads(row.record))}
+            stored = Credentials(lib).get(row.cid)
+            stale = (stored is not None and stored.state in ("valid", "trusted")
+                     and stored.trust != _store(c).trust_hash())
     if as_json:
         emit_json({"id": track_id, "c2pa": view["c2pa"], "credentials": view["credentials"]})
         return
@@ -191,7 +199,10 @@ def show_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
     levels = view["credentials"]
     for level in levels["levels"]:
         mark = "yes" if level["met"] else "no "
-        out.print(f"level {level['level']}  {mark}  {level['name']}: {level['status']} — {level['says']}")
+        out.print(printable(f"level {level['level']}  {mark}  {level['name']}: {level['status']} — {level['says']}"))
     for m in levels["mismatches"]:
-        out.print(f"MISMATCH  {m}", style="bold red")
-    out.print(levels["summary"])
+        out.print(printable(f"MISMATCH  {m}"), style="bold red")
+    out.print(printable(levels["summary"]))
+    if stale:
+        err.print("checked against an earlier trust list: `osp node` checks it again in the background "
+                  "(`osp c2pa check FILE` checks a file now)", style="yellow", soft_wrap=True)

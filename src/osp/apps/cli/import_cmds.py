@@ -134,18 +134,23 @@ def run_import(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], *, recursi
                as_json: bool) -> None:
     """Import ``roots`` with the publish fields ``body`` (module doc); raises ``ImportRefused``."""
     running = c.running()
-    with _progress(as_json) as bar:
-        show = _Display(bar, as_json)
-        if running is not None:
-            request = {**body, "paths": [str(Path(r).absolute()) for r in roots], "recursive": recursive,
-                       "hybrid": hybrid or None}
-            last = ControlClient(running).post_progress("/api/import", {k: v for k, v in request.items()
-                                                                         if v is not None}, show)
-            if "summary" not in last:  # the run could not go on: the node said why
-                raise OspError(str(last.get("message", "the running node ended the import early")))
-            show(last)
-        else:
-            _offline(c, roots, body, recursive, hybrid, show)
+    try:
+        with _progress(as_json) as bar:
+            show = _Display(bar, as_json)
+            if running is not None:
+                request = {**body, "paths": [str(Path(r).absolute()) for r in roots], "recursive": recursive,
+                           "hybrid": hybrid or None}
+                last = ControlClient(running).post_progress("/api/import", {k: v for k, v in request.items()
+                                                                             if v is not None}, show)
+                if "summary" not in last:  # the run could not go on: the node said why
+                    raise OspError(str(last.get("message", "the running node ended the import early")))
+                show(last)
+            else:
+                _offline(c, roots, body, recursive, hybrid, show)
+    except KeyboardInterrupt:  # offline or through a node (which stops when the CLI hangs up)
+        err.print("interrupted: what is published stays published; run the same command again to continue",
+                  soft_wrap=True)
+        raise
     _finish(show, as_json, running is not None)
 
 
@@ -162,9 +167,6 @@ def _offline(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], recursive: b
         node.signing_key()
         import_paths(node, roots, meta, recursive=recursive, hybrid=hybrid or None,
                      on_event=lambda e: show(event_json(e, track_summary)))
-    except KeyboardInterrupt:
-        err.print("interrupted: what is published stays published; run the same command again to continue")
-        raise
     finally:
         node.close()
 

@@ -143,6 +143,10 @@ def publish_cmd(c: Ctx, /, files: tuple[Path, ...], title: str | None, artist_na
         "c2paSign": c2pa_sign or None, "allowInvalidC2pa": allow_invalid_c2pa or None,
     }
     body = {k: v for k, v in body.items() if v is not None}
+    if c2pa_sign:  # said once, before anything is stored, rather than as every file's refusal
+        from osp.node.credentials import c2pa_store
+
+        c2pa_store(c.data_dir).signer()  # CallerError: no signer configured
     running = c.running()
     if artwork_file is not None:  # issue 10: the cover stored first, its CID is the record's artwork
         from osp.apps.cli.import_cmds import artwork_cid
@@ -221,7 +225,8 @@ def _report_published(results: list[dict[str, Any]], files: tuple[Path, ...], as
         if as_json:
             emit_json({k: v for k, v in r.items() if k not in ("exitCode", "httpStatus")})
         elif "error" in r:
-            err.print(f"refused: {r['file']}: {r['message']}", style="bold red", soft_wrap=True)
+            message = str(r["message"]).removeprefix(f"{Path(str(r['file'])).name}: ")  # the path says it already
+            err.print(f"refused: {r['file']}: {message}", style="bold red", soft_wrap=True)
         else:
             state = "published" if r.get("created", True) else "already published"
             out.print(f"{state}: {r['title']}\n  id      {r['id']}\n  cid     {r['cid']}\n  torrent {r['torrent']}")

@@ -13,7 +13,7 @@ from rich.tree import Tree
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
-from osp.apps.cli.views import printable
+from osp.apps.cli.views import artist_name, printable
 from osp.core.errors import CallerError, NotFoundError
 from osp.records.parents import is_track_id
 
@@ -33,7 +33,7 @@ def entry_text(entry: Mapping[str, Any], label: str | None) -> Text:
     if status == "unknown":
         text.append("unknown track", style="yellow")
     else:
-        name = track.get("artistName") or "?"
+        name = artist_name(dict(track))  # the artist's name, else the end of its did:key (as `osp ls`)
         text.append(printable(track.get("title") or "?"), style="bold")
         text.append(f" — {printable(name)}")
         if track.get("released"):
@@ -105,11 +105,25 @@ def lineage_cmd(c: Ctx, track: str, depth: int, timeout: float, as_json: bool) -
     if as_json:
         emit_json(tree)
     else:
-        out.print(render(tree), soft_wrap=False)
+        _print_tree(render(tree))
     _notes(tree, offline=running is None)
     if tree.get("status") == "unknown" and not tree.get("parents") and not tree.get("children"):
         raise NotFoundError(f"no record of {track} and no known track names it"
                             + ("" if running else " (only the library was read: start `osp node` to ask the network)"))
+
+
+def _print_tree(tree: Tree) -> None:
+    """On a terminal, folded at its width; into a file or a pipe, wide enough (240 columns)
+    that no track id is cut in two."""
+    if out.is_terminal:
+        out.print(tree, soft_wrap=False)
+        return
+    width = out.width
+    out.width = max(width, 240)
+    try:
+        out.print(tree, soft_wrap=False)
+    finally:
+        out.width = width
 
 
 def _offline(c: Ctx, track: str, depth: int, timeout: float) -> dict[str, Any]:

@@ -164,7 +164,8 @@ def warn_ignored_lookup_options() -> None:
 @cli.command("resolve")
 @click.argument("track")
 @click.option("--peer", help="HTTP base URL of a node to ask (e.g. http://127.0.0.2:8787).")
-@click.option("--json", "as_json", is_flag=True, help="Print the verified record as a JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object: {\"id\", \"cid\", \"torrent\", \"title\", \"artist\", \"infohash\", "
+              "\"record\"} (record: the verified Track Record).")
 @lookup_options
 @pass_ctx
 def resolve_cmd(c: Ctx, track: str, peer: str | None, as_json: bool, listen: str, dht: bool,

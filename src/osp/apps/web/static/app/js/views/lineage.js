@@ -4,6 +4,7 @@
 import { get, seg } from '../api.js';
 import { h } from '../dom.js';
 import { href } from '../router.js';
+import { artistLabel } from '../tracks.js';
 import { errorBox } from './common.js';
 
 // How a parent relates to the track below it, and a child to the track above it.
@@ -19,7 +20,7 @@ function entryItem(entry, key, names, fallback) {
     body = h('a', { href: href('track', entry.id), class: 'mono' }, `unknown track ${String(entry.id).slice(0, 24)}…`);
   } else {
     body = [h('a', { href: href('track', entry.id) }, String(track.title || '?')),
-      ` — ${String(track.artistName || '?')}`, track.released ? ` (${String(track.released)})` : null];
+      ` — ${String(artistLabel(track))}`, track.released ? ` (${String(track.released)})` : null];
   }
   const mark = entry.status === 'cycle' ? ' (cycle: named again below itself)'
     : entry.status === 'repeat' ? ' (shown above)' : entry.more ? ' (more beyond the depth shown)' : null;

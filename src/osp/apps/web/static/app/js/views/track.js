@@ -55,7 +55,7 @@ function details(summary, local) {
     credentialsSection(summary),
     lineageSection(item.id),
     local ? duplicatesSection(summary) : null,
-  ];
+  ].filter((x) => x !== null && x !== undefined); // spread into replaceWith, which would print "null"
 }
 
 export async function trackView(main, { arg }) {
