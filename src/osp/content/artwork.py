@@ -22,6 +22,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from osp.content.probe import open_regular
 from osp.core.errors import UnsupportedMediaError
 
 MAX_ARTWORK = 4 * 1024 * 1024  #: bytes
@@ -152,7 +153,7 @@ def read_image(path: Path) -> tuple[bytes, ImageInfo]:
     """Read and check the image file at ``path`` (at most ``MAX_ARTWORK`` bytes are read);
     ``UnsupportedMediaError`` (not an image we take, too big, unreadable)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO named cover.jpg is refused, not waited on
             data = f.read(MAX_ARTWORK + 1)
     except IsADirectoryError:
         raise UnsupportedMediaError(f"{path.name}: a directory, not an image") from None
