@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx
+from osp.apps.cli.views import printable
 from osp.core.errors import CallerError, IntegrityError, NotFoundError, UnsupportedMediaError
 
 
@@ -141,18 +142,20 @@ def check_cmd(c: Ctx, file: Path, trust_file: Path | None, as_json: bool) -> Non
 
 
 def _print_credential(r: dict[str, Any]) -> None:
+    """A credential's lines; every value came from a manifest (a peer's file): made printable."""
+    p = printable
     style = "bold red" if r["state"] == "invalid" else None
-    out.print(f"c2pa      {r['state']}: {r['message']}", style=style)
+    out.print(f"c2pa      {p(r['state'])}: {p(r['message'])}", style=style)
     for label, key in (("signer", "signer"), ("issued by", "issuer"), ("claim by", "claimGenerator"),
                        ("source", "digitalSourceType"), ("generator", "softwareAgent"), ("signed at", "signedAt")):
         if r.get(key):
-            out.print(f"{label:<9} {r[key]}")
+            out.print(f"{label:<9} {p(r[key])}")
     if r.get("sidecar"):
         out.print("          (from a sidecar .c2pa file)")
     for i in r.get("ingredients") or []:
-        out.print(f"ingredient {i.get('title') or '?'} {i.get('format') or ''} {i.get('hash') or ''}".rstrip())
+        out.print(f"ingredient {p(i.get('title') or '?')} {p(i.get('format') or '')} {p(i.get('hash') or '')}".rstrip())
     for e in r.get("errors") or []:
-        out.print(f"error     {e['code']}: {e['text']}", style="red")
+        out.print(f"error     {p(e['code'])}: {p(e['text'])}", style="red")
 
 
 @c2pa_group.command("show")
@@ -191,7 +194,8 @@ def show_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
     levels = view["credentials"]
     for level in levels["levels"]:
         mark = "yes" if level["met"] else "no "
-        out.print(f"level {level['level']}  {mark}  {level['name']}: {level['status']} — {level['says']}")
+        out.print(f"level {level['level']}  {mark}  {printable(level['name'])}: {printable(level['status'])} — "
+                  f"{printable(level['says'])}")  # says: the record's and the manifest's words
     for m in levels["mismatches"]:
-        out.print(f"MISMATCH  {m}", style="bold red")
-    out.print(levels["summary"])
+        out.print(f"MISMATCH  {printable(m)}", style="bold red")
+    out.print(printable(levels["summary"]))
