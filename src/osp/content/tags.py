@@ -26,6 +26,7 @@ Values over the record's caps are dropped, each with a note saying so (``FileTag
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ CAPS = {"title": 512, "artistName": 256, "album": 512, "lyrics": 32768, "generat
         "modelVersion": 128, "prompt": 8192, "negativePrompt": 8192}
 MAX_TAG = 64  #: characters of one record tag (a genre longer than this is dropped)
 MAX_GENRES = 32
+MAX_GENRE_PARTS = 1024  #: genre values read from one file at most
+MAX_NOTES = 8  #: notes about over-long genres at most
 
 _KEYS = {  # tag name (lower case, ``-``/space → ``_``) → provenance member
     "generator": "generator", "ai_generator": "generator",
@@ -136,15 +139,18 @@ def read_tags(path: Path) -> FileTags:
     lyrics = extra.pop("lyrics", None) or extra.pop("uslt", None) or extra.pop("unsyncedlyrics", None)
     comment = _text(tag.comment) or extra.pop("comment", None) or extra.pop("description", None)
     genres: list[str] = []
+    seen: set[str] = set()
     raw_genres = tag.genre if isinstance(tag.genre, list) else [tag.genre] if tag.genre else []
-    for item in [str(g) for g in raw_genres] + list(other.get("genre") or []):
-        for part in re.split(r"[;,\x00]", str(item)):
-            g = part.strip()
-            if g and g.casefold() not in {x.casefold() for x in genres}:
-                if len(g) > MAX_TAG:
+    parts = (part.strip() for item in [str(g) for g in raw_genres] + list(other.get("genre") or [])
+             for part in re.split(r"[;,\x00]", str(item)))
+    for g in itertools.islice(parts, MAX_GENRE_PARTS):  # a tag of 100 000 genres: only the first are read
+        if g and g.casefold() not in seen and len(genres) < MAX_GENRES:
+            seen.add(g.casefold())
+            if len(g) > MAX_TAG:
+                if len(notes) < MAX_NOTES:
                     notes.append(f"genre {g[:20]!r}… longer than {MAX_TAG} characters: not a tag")
-                else:
-                    genres.append(g)
+            else:
+                genres.append(g)
     cover = None
     images = getattr(tag, "images", None)
     picture = images.front_cover or images.any if images is not None else None
