@@ -234,8 +234,8 @@ def provenance_from_tags(tags: FileTags) -> dict[str, Any]:
         if term in IPTC_TERMS:
             out["digitalSourceType"] = term
     if "generator" not in out and tags.comment:
-        name = made_with(tags.comment)
-        made_with_ai = AI_GENERATORS.get(name.casefold()) if name else None
+        tool = made_with(tags.comment)
+        made_with_ai = AI_GENERATORS.get(tool.casefold()) if tool else None
         if made_with_ai is not None:
             out["generator"] = made_with_ai
             out.setdefault("aiGenerated", True)
