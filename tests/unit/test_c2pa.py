@@ -236,3 +236,29 @@ def test_a_peers_file_is_checked_in_a_child_process(tmp_path: Path, signed: dict
     assert read_credential_isolated(bad, "audio/mp4").state == "invalid"
     slow = read_credential_isolated(signed["wav"], "audio/wav", timeout=0.001)  # the child cannot start that fast
     assert slow.state == "error" and "took over" in slow.message
+
+
+def test_a_peers_file_whose_c2pa_chunk_claims_600_mb_cannot_take_600_mb(tmp_path: Path,
+                                                                          audio_files: dict[str, Path]) -> None:
+    """c2pa-rs reads a WAV's whole ``C2PA`` chunk into memory: a peer's file of 600 MB
+    (sparse here) whose chunk is a JUMBF box of 600 MB would take 600 MB in the child.
+    The child's address space is capped (``MAX_MEMORY``): it fails, and that is invalid."""
+    import resource
+    import struct
+
+    from osp.provenance.c2pa_isolated import MAX_MEMORY, read_credential_isolated
+
+    wav = audio_files["wav"].read_bytes()
+    assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE"
+    size = 600 * 1024 * 1024
+    assert size > MAX_MEMORY
+    label = b"c2pa\x00\x11\x00\x10\x80\x00\xaa\x00\x38\x9b\x71\x03" + b"c2pa\x00"  # a jumd superbox description
+    jumbf = struct.pack(">I", size) + b"jumb" + struct.pack(">I", 8 + len(label)) + b"jumd" + label
+    body = wav[12:] + b"C2PA" + struct.pack("<I", size)
+    bomb = tmp_path / "bomb.wav"
+    with open(bomb, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 4 + len(body) + size) + b"WAVE" + body + jumbf)
+        f.truncate(12 + len(body) + size)  # sparse: no disk is used for the zeros
+    got = read_credential_isolated(bomb, "audio/wav", timeout=30)
+    assert got.state == "invalid", got
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 < size  # no child ever held it

@@ -118,3 +118,62 @@ def test_what_the_caller_gives_wins_over_the_tags() -> None:
     assert merged.provenance["humanContribution"] == "lyrics"
     many = merged_metadata(TrackMetadata(tags=tuple(f"t{i}" for i in range(40))), file_tags)
     assert len(many.tags) == MAX_RECORD_TAGS
+
+
+def _id3_frames(path: Path, frames: bytes, out: Path) -> Path:
+    """``path`` (an MP3) with its ID3v2 tag replaced by an ID3v2.4 tag of ``frames``."""
+    data = path.read_bytes()
+    if data[:3] == b"ID3":
+        s = data[6:10]
+        data = data[10 + ((s[0] << 21) | (s[1] << 14) | (s[2] << 7) | s[3]):]
+
+    def syncsafe(n: int) -> bytes:
+        return bytes([(n >> 21) & 127, (n >> 14) & 127, (n >> 7) & 127, n & 127])
+
+    out.write_bytes(b"ID3\x04\x00\x00" + syncsafe(len(frames)) + frames + data)
+    return out
+
+
+def test_a_genre_tag_of_tens_of_thousands_of_values_is_read_quickly(audio_files: dict[str, Path],
+                                                                     tmp_path: Path) -> None:
+    """20 000 genres plus 5 000 over-long ones in one TCON frame (~700 KB): the first
+    ``MAX_GENRE_PARTS`` are read, 32 kept, a few notes (each value was compared with every
+    kept one before: minutes, and one note per long value)."""
+    import time
+
+    from osp.content.tags import MAX_GENRES, MAX_NOTES
+
+    values = b";".join([b"L" * 100 + b"%d" % i for i in range(5000)] + [b"g%d" % i for i in range(20000)])
+    body = b"\x03" + values  # UTF-8 text
+    frame = b"TCON" + bytes([(len(body) >> 21) & 127, (len(body) >> 14) & 127, (len(body) >> 7) & 127,
+                             len(body) & 127]) + b"\0\0" + body
+    path = _id3_frames(audio_files["mp3"], frame, tmp_path / "genres.mp3")
+    started = time.monotonic()
+    got = read_tags(path)
+    assert time.monotonic() - started < 3
+    assert len(got.genres) <= MAX_GENRES and len(got.notes) <= MAX_NOTES
+
+
+@pytest.mark.parametrize("comment", [
+    "made with " + " " * 5000 + "x\x01",  # the old pattern: 320 spaces took 9.5 s, growing as the cube
+    "Made with a" + " \t" * 50_000 + "(" + " " * 10_000 + "\x01",
+    "made with " + "a " * 200_000 + "\x01",
+    " " * 100_000 + "made by " + "Suno " * 100_000,
+])
+def test_a_hostile_comment_is_read_in_linear_time(comment: str) -> None:
+    import time
+
+    started = time.monotonic()
+    assert provenance_from_tags(tags(comment)) == {}
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize("comment, name", [
+    ("Made with Suno", "Suno"), ("  made   with  Suno  ", "Suno"), ("Made with Suno!", "Suno"),
+    ("Generated using Stable Audio (v2)", "Stable Audio"), ("made with beatoven.ai", "beatoven.ai"),
+    ("Made with Suno. Enjoy", "Suno. Enjoy"), ("Made with Suno..", "Suno.."), ("Made with", None),
+])
+def test_made_with_names_the_tool(comment: str, name: str | None) -> None:
+    from osp.content.tags import made_with
+
+    assert made_with(comment) == name

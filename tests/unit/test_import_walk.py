@@ -80,3 +80,40 @@ def test_cover_file_is_a_regular_file(tmp_path: Path) -> None:
     assert find_cover_file(tmp_path) is None
     (tmp_path / "Cover.png").write_bytes(b"x")
     assert find_cover_file(tmp_path) == tmp_path / "Cover.png"
+
+
+def _png(width: int, height: int, rows: int | None = None) -> bytes:
+    """A real 8-bit greyscale PNG of ``width`` × ``height`` black pixels (zlib-compressed
+    rows of zeros: a few hundred KB for a hundred million pixels)."""
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    z = zlib.compressobj(9)
+    row = b"\0" * (width + 1)
+    idat = b"".join(z.compress(row) for _ in range(height if rows is None else rows)) + z.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def test_a_decompression_bomb_is_refused_by_its_pixel_count() -> None:
+    from osp.content.artwork import MAX_PIXELS, MAX_SIDE
+
+    bomb = _png(12000, 12000)  # 144 M pixels in ~150 KB: each side within MAX_SIDE
+    assert len(bomb) < MAX_ARTWORK // 8 and 12000 <= MAX_SIDE
+    with pytest.raises(UnsupportedMediaError, match="decompression bomb"):
+        check_image(bomb)
+    assert check_image(_png(8192, MAX_PIXELS // 8192, rows=1)).width == 8192  # the cap itself is allowed
+
+
+def test_jpeg_fill_bytes_are_skipped_in_runs() -> None:
+    """4 MiB of 0xFF fill bytes, or of fill runs between no-length markers (1.4 M markers), cost
+    little time: fill runs are skipped at once and markers counted."""
+    import time
+
+    for body in (b"\xff" * (MAX_ARTWORK - 8), b"\xff\xff\x01" * ((MAX_ARTWORK - 8) // 3)):
+        started = time.monotonic()
+        with pytest.raises(UnsupportedMediaError, match="frame header"):
+            check_image(b"\xff\xd8" + body + b"\xff\xd9")
+        assert time.monotonic() - started < 1.0

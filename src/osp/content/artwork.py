@@ -2,7 +2,9 @@
 
 ``check_image`` accepts JPEG, PNG and WebP only, recognised by their magic bytes (never by
 a name or a tag's claimed MIME type), at most ``MAX_ARTWORK`` bytes, with dimensions read
-from the header and between 1 and ``MAX_SIDE`` pixels a side.  Anything else raises
+from the header and between 1 and ``MAX_SIDE`` pixels a side, ``MAX_PIXELS`` in all (a few
+hundred KB of PNG can declare 16384 × 16384 pixels: a gigabyte once decoded, a
+decompression bomb for the browser that shows it).  Anything else raises
 ``UnsupportedMediaError`` with the reason.  The pixels are not decoded: browsers decode
 them, in the web app's origin with ``nosniff`` and the type found here.
 
@@ -15,14 +17,17 @@ marker segments, SOFn frame header); WebP (RIFF container; VP8 key frame header 
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from osp.content.probe import open_regular
 from osp.core.errors import UnsupportedMediaError
 
 MAX_ARTWORK = 4 * 1024 * 1024  #: bytes
 MAX_SIDE = 16384  #: pixels, either side
+MAX_PIXELS = 8192 * 8192  #: pixels in all (64 Mi: below Pillow's decompression-bomb limit of ~89 M)
 #: file names of a folder's cover, in the order they are preferred (compared case-insensitively)
 COVER_NAMES = ("cover.jpg", "cover.jpeg", "cover.png", "cover.webp", "folder.jpg", "folder.jpeg", "folder.png",
                "front.jpg", "front.jpeg", "front.png", "album.jpg", "album.png")
@@ -64,6 +69,8 @@ def check_image(data: bytes) -> ImageInfo:
         raise _bad("not a JPEG, PNG or WebP image")
     if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
         raise _bad(f"{width}×{height} pixels: each side must be 1 to {MAX_SIDE}")
+    if width * height > MAX_PIXELS:
+        raise _bad(f"{width}×{height} pixels: more than {MAX_PIXELS // (1024 * 1024)} Mi pixels (a decompression bomb)")
     return ImageInfo(mime, width, height, len(data))
 
 
@@ -74,6 +81,8 @@ def _png(data: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
+_FILL = re.compile(rb"\xff+")
+MAX_JPEG_MARKERS = 4096  #: markers read looking for the frame header
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
@@ -81,12 +90,15 @@ def _jpeg(data: bytes) -> tuple[int, int]:
     if b"\xff\xd9" not in data[-1024:]:
         raise _bad("truncated JPEG (no end-of-image marker)")
     pos = 2
-    while pos + 4 <= len(data):
+    for _segment in range(MAX_JPEG_MARKERS):  # a real JPEG has a few dozen before its frame header
+        if pos + 4 > len(data):
+            break
         if data[pos] != 0xFF:
             raise _bad("malformed JPEG (a marker was expected)")
         marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
+        if marker == 0xFF:  # fill bytes: skip the whole run at once
+            run = _FILL.match(data, pos + 1)
+            pos = run.end() - 1 if run is not None else pos + 1
             continue
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length
             pos += 2
@@ -141,7 +153,7 @@ def read_image(path: Path) -> tuple[bytes, ImageInfo]:
     """Read and check the image file at ``path`` (at most ``MAX_ARTWORK`` bytes are read);
     ``UnsupportedMediaError`` (not an image we take, too big, unreadable)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO named cover.jpg is refused, not waited on
             data = f.read(MAX_ARTWORK + 1)
     except IsADirectoryError:
         raise UnsupportedMediaError(f"{path.name}: a directory, not an image") from None

@@ -14,10 +14,13 @@ count of the stream).
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from osp.core.errors import UnsupportedMediaError
 
@@ -97,11 +100,31 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def probe(path: Path) -> AudioInfo:
-    """Probe the audio file at ``path``; ``UnsupportedMediaError`` if it is not one we accept."""
+def open_regular(path: Path | str) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (a link to one counts), without
+    ever blocking: a FIFO or a device swapped in for a file would otherwise hold the
+    reader forever.  ``IsADirectoryError`` for a folder, ``OSError`` (``ENODEV``, "not a
+    regular file (a FIFO, socket or device)") for anything else that is not a file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.ENODEV, "not a regular file (a FIFO, socket or device)", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def probe(path: Path) -> AudioInfo:
+    """Probe the audio file at ``path``; ``UnsupportedMediaError`` if it is not one we accept
+    (a FIFO or device in its place is refused, never waited on)."""
+    try:
+        with open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
             head = f.read(TAIL)
             f.seek(max(0, size - TAIL))
             tail = f.read(TAIL)

@@ -4,7 +4,9 @@ every block against its CID before using it.
 Source: IPFS Trustless Gateway spec (``GET /ipfs/{cid}?format=raw``,
 ``Accept: application/vnd.ipld.raw``).  A gateway is never trusted: a block whose
 sha2-256 does not match its CID, a malformed node, a DAG larger than the expected size
-or deeper than ``MAX_DEPTH`` raises ``IntegrityError`` naming the gateway.
+or deeper than ``MAX_DEPTH``, or one that takes more blocks than ``block_budget`` of its
+size (a genuine DAG of empty nodes fanning out would otherwise be asked forever) raises
+``IntegrityError`` naming the gateway.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from osp.distribution.peer_client import DEFAULT_DEADLINE, PeerClient
 MAX_BLOCK = 2 * 1024 * 1024
 MAX_DEPTH = 16
 RAW_TYPE = "application/vnd.ipld.raw"
+MIN_CHUNK = 64 * 1024  #: a quarter of the smallest chunk of every CID profile (osp.content.unixfs)
+
+
+def block_budget(size: int) -> int:
+    """The most blocks a ``size``-byte UnixFS file may take to fetch: 16, plus two per
+    ``MIN_CHUNK`` bytes (a leaf and its share of the parent nodes, with room to spare)."""
+    return 16 + 2 * (max(0, size) // MIN_CHUNK + 1)
 
 
 _CONTENT_RANGE = re.compile(r"bytes\s+0-0/(\d+)\s*")
@@ -83,19 +92,37 @@ class GatewayClient(PeerClient):
             )
         return data
 
-    def fetch_file(self, root: CID, out: Writable, expected_size: int) -> int:
+    def fetch_file(self, root: CID, out: Writable, expected_size: int, *, max_blocks: int | None = None,
+                   until: float | None = None) -> int:
         """Write the file under ``root`` to ``out``; returns its size in bytes.
 
         Blocks are fetched depth-first in link order, each verified before its bytes are
-        written; ``expected_size`` (from the signed record) bounds what is accepted.
+        written; ``expected_size`` (from the signed record) bounds what is accepted, and
+        ``max_blocks`` (default ``block_budget(expected_size)``) how many blocks are asked
+        (``IntegrityError`` past it).  ``until``: a ``time.monotonic()`` instant the whole
+        file must be done by (``PeerError`` after it); each block still has ``deadline``.
         """
-        written = 0
+        budget = block_budget(expected_size) if max_blocks is None else max_blocks
+        written = asked = 0
         stack: list[tuple[CID, int]] = [(root, 0)]
+        per_request = self.deadline
         while stack:
             cid, depth = stack.pop()
             if depth > MAX_DEPTH:
                 raise IntegrityError(f"DAG under {root} is deeper than {MAX_DEPTH}", check="block")
-            data = self.block(cid)
+            asked += 1
+            if asked > budget:
+                raise IntegrityError(f"gateway {self.base_url}: the DAG under {root} takes more than {budget} blocks "
+                                     f"for {expected_size} bytes: rejected", check="block")
+            if until is not None:
+                left = until - time.monotonic()
+                if left <= 0:
+                    raise PeerError(f"gateway {self.base_url}: {root} not complete within its time: given up")
+                self.deadline = min(per_request, left)
+            try:
+                data = self.block(cid)
+            finally:
+                self.deadline = per_request
             if cid.codec == RAW:
                 payload: bytes = data
                 links: list[PBLink] = []

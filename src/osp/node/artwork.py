@@ -14,6 +14,11 @@ guard with the node's request deadline; every block is checked against its CID
 WebP (``check_image``), and it is kept only if it re-imports to the same CID under one of
 the known profiles (the gateway serves its blocks from our own DAG).  Failures are
 remembered for ``RETRY_AFTER`` seconds, so a page full of tracks does not keep asking.
+Every peer is hostile: one artwork takes at most ``request_deadline`` seconds over all
+its sources together (a peer dripping bytes cannot hold it longer), at most
+``block_budget(MAX_ARTWORK)`` blocks per source, and at most ``MAX_FETCHES`` artworks
+are fetched at once (more: ``ArtworkBusy``, HTTP 503), so a page of a hostile artist's
+tracks cannot hold the control API's outbound workers.
 """
 
 from __future__ import annotations
@@ -31,9 +36,9 @@ from osp.content.artwork import MAX_ARTWORK, ImageInfo, check_image
 from osp.content.cid import CID, DAG_PB, RAW, CIDError
 from osp.content.dagpb import DagPbError, decode_node, decode_unixfs
 from osp.content.unixfs import PROFILES, Block, UnixfsImporter, get_profile
-from osp.core.errors import IntegrityError, NotFoundError, OspError
+from osp.core.errors import IntegrityError, NotFoundError, OspError, PeerError
 from osp.distribution.engine import parse_metainfo
-from osp.distribution.gateway_client import GatewayClient
+from osp.distribution.gateway_client import GatewayClient, block_budget
 from osp.library.artwork import ArtworkRow, artwork, artwork_named_by, put_artwork
 from osp.library.store import FileRow, Library, file_state
 from osp.node.publish import STAGING_PREFIX
@@ -43,9 +48,18 @@ if TYPE_CHECKING:
 
 RETRY_AFTER = 300.0  #: seconds before an artwork that could not be fetched is tried again
 MAX_SOURCES = 4  #: nodes and gateways asked for one artwork
+MAX_FETCHES = 2  #: artworks fetched from peers at once, per node
 #: per node: cid → monotonic time of the last failed fetch
 _failed: weakref.WeakKeyDictionary[Node, dict[str, float]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+_gates: weakref.WeakKeyDictionary[Node, threading.BoundedSemaphore] = weakref.WeakKeyDictionary()
+
+
+class ArtworkBusy(PeerError):
+    """``MAX_FETCHES`` artworks are being fetched already: try again in a moment (503)."""
+
+    code = "busy"
+    http_status = 503
 
 
 def import_image(data: bytes, profile: str) -> tuple[str, list[Block]]:
@@ -118,7 +132,8 @@ def ensure_artwork(node: Node, cid: str) -> ArtworkRow:
     """The stored image ``cid``, fetched first if a record here names it (module doc).
 
     Raises ``NotFoundError`` (no record here names it, no source has it, or a recent try
-    failed), ``IntegrityError`` (what arrived is not that CID, too big, or not an image)."""
+    failed), ``IntegrityError`` (what arrived is not that CID, too big, or not an image),
+    ``ArtworkBusy`` (``MAX_FETCHES`` fetches already run)."""
     held = held_artwork(node, cid)
     if held is not None:
         return held
@@ -134,10 +149,29 @@ def ensure_artwork(node: Node, cid: str) -> ArtworkRow:
         failed_at = failures.get(str(root))
     if failed_at is not None and time.monotonic() - failed_at < RETRY_AFTER:
         raise NotFoundError(f"the artwork {cid[:80]} could not be fetched a moment ago; try again later")
+    with _lock:
+        gate = _gates.setdefault(node, threading.BoundedSemaphore(MAX_FETCHES))
+    if not gate.acquire(blocking=False):
+        raise ArtworkBusy(f"{MAX_FETCHES} artworks are being fetched already: try again in a moment")
+    try:
+        return _fetch_any(node, root, named)
+    finally:
+        gate.release()
+
+
+def _fetch_any(node: Node, root: CID, named: list[str]) -> ArtworkRow:
+    """Ask the sources of ``root`` in turn, within ``request_deadline`` in all."""
+    cid = str(root)
+    with _lock:
+        failures = _failed.setdefault(node, {})
     errors: list[str] = []
+    until = time.monotonic() + node.settings.request_deadline
     for base in artwork_sources(node, named):
+        if time.monotonic() >= until:
+            errors.append(f"{base}: not asked (out of time)")
+            break
         try:
-            data = _fetch(base, root, node)
+            data = _fetch(base, root, node, until)
             info = check_image(data)
         except OspError as exc:  # unreachable, refused by the egress guard, forged, not an image
             errors.append(f"{base}: {exc.message}")
@@ -152,14 +186,15 @@ def ensure_artwork(node: Node, cid: str) -> ArtworkRow:
     with _lock:
         if len(failures) > 4096:
             failures.clear()
-        failures[str(root)] = time.monotonic()
+        failures[cid] = time.monotonic()
     raise NotFoundError(f"cannot fetch the artwork {cid[:80]}: " + ("; ".join(errors)[:500] or "no source to ask"))
 
 
-def _fetch(base: str, root: CID, node: Node) -> bytes:
-    """The verified bytes of the file ``root`` at the gateway ``base``, at most ``MAX_ARTWORK``."""
+def _fetch(base: str, root: CID, node: Node, until: float) -> bytes:
+    """The verified bytes of the file ``root`` at the gateway ``base``, at most
+    ``MAX_ARTWORK``, done by the monotonic instant ``until``."""
     with GatewayClient(base, allow_private=node.settings.allow_private_peers,
-                       deadline=node.settings.request_deadline) as client:
+                       deadline=max(0.001, min(node.settings.request_deadline, until - time.monotonic()))) as client:
         first = client.block(root)
         if root.codec == RAW:
             size = len(first)
@@ -173,5 +208,5 @@ def _fetch(base: str, root: CID, node: Node) -> bytes:
         if not 0 < size <= MAX_ARTWORK:
             raise IntegrityError(f"the artwork is {size} bytes (at most {MAX_ARTWORK})", check="size")
         out = io.BytesIO()
-        client.fetch_file(root, out, size)
+        client.fetch_file(root, out, size, max_blocks=block_budget(MAX_ARTWORK), until=until)
         return out.getvalue()

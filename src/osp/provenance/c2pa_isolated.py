@@ -4,7 +4,9 @@ child, never the node.
 
 The child (``python -m osp.provenance.c2pa_isolated PATH MIME SECONDS``) reads the trust anchors
 (PEM) on stdin and prints the ``Credential`` as one JSON line.  Bounds: ``timeout`` seconds
-of wall time (and as much CPU time, ``RLIMIT_CPU``), ``MAX_OUTPUT`` bytes of answer.
+of wall time (and as much CPU time, ``RLIMIT_CPU``), ``MAX_MEMORY`` bytes of address space
+(``RLIMIT_AS``: c2pa-rs reads a file's whole C2PA chunk into memory, and a peer's 1 GB
+WAV whose chunk says 1 GB took 1 GB), ``MAX_OUTPUT`` bytes of answer.
 Outcomes: the child's ``Credential``; a crash or an answer that does not parse →
 ``invalid`` (code ``osp.checkerCrashed``: a manifest the validator cannot survive is not a
 valid one); a timeout → ``error`` ("not checked").
@@ -21,6 +23,7 @@ from pathlib import Path
 from osp.provenance.c2pa import Credential, Issue, read_credential
 
 MAX_OUTPUT = 256 * 1024
+MAX_MEMORY = 512 * 1024 * 1024  #: the child's address space (it needs ~60 MB for a real manifest)
 TIMEOUT = 60.0
 
 
@@ -50,6 +53,7 @@ def read_credential_isolated(path: Path, mime: str, *, trust_anchors: str | None
 def _main(argv: list[str]) -> int:
     path, mime, seconds = Path(argv[0]), argv[1], int(argv[2])
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
+    resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
     anchors = sys.stdin.read() or None
     sys.stdout.write(json.dumps(read_credential(path, mime, trust_anchors=anchors, sidecar=False).to_json()) + "\n")
     return 0

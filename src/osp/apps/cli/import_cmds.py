@@ -30,6 +30,7 @@ from rich.progress import (
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out
 from osp.apps.cli.client import ControlClient, RunningNode
+from osp.apps.cli.views import printable
 from osp.core.errors import OspError
 
 IMPORT_FLAG = "osp.import"  #: ``ctx.meta`` key: ``osp publish`` was invoked as ``osp import``
@@ -95,7 +96,7 @@ class _Display:
 
     def _label(self, name: str) -> str:
         """The bar's text: files done of planned, and the file being read (shortened)."""
-        name = name if len(name) <= 40 else f"{name[:24]}…{name[-15:]}"
+        name = printable(name if len(name) <= 40 else f"{name[:24]}…{name[-15:]}")
         return f"{self.files_done}/{self.files} files {name}".rstrip()
 
     def _file(self, line: dict[str, Any]) -> None:
@@ -109,15 +110,19 @@ class _Display:
             emit_json({k: v for k, v in line.items() if k not in ("exitCode", "httpStatus")})
             return
         console = self.bar.console if self.bar is not None else out
+        # file names, titles and notes come from the files' names and tags: made printable
+        # (a name or tag holding ESC sequences must not reach the terminal)
+        file = printable(line["file"])
         if line["status"] == "refused":
-            message = str(line.get("message", "?")).removeprefix(f"{Path(line['file']).name}: ")
+            message = printable(str(line.get("message", "?")).removeprefix(f"{Path(line['file']).name}: "))
             (self.bar.console if self.bar is not None else err).print(
-                f"refused: {line['file']}: {message}", style="bold red", soft_wrap=True)
+                f"refused: {file}: {message}", style="bold red", soft_wrap=True)
             return
-        console.print(f"{line['status']}: {line['file']}\n  {line.get('title', '')}  {line.get('id', '')}",
+        console.print(f"{printable(line['status'])}: {file}\n  {printable(line.get('title', ''))}  "
+                      f"{printable(line.get('id', ''))}",
                       style=None if line["status"] == "published" else "dim", soft_wrap=True)
         for note in line.get("notes", []):
-            console.print(f"  note: {note}", style="yellow", soft_wrap=True)
+            console.print(f"  note: {printable(note)}", style="yellow", soft_wrap=True)
 
 
 @contextmanager
