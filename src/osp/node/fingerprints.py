@@ -19,6 +19,8 @@ record, and a flag never stops a publish.
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -63,8 +65,15 @@ class FingerprintStep:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._warned = False
 
     def pending(self, node: Node, limit: int) -> list[TrackRow]:
+        if shutil.which("fpcalc") is None:  # nothing is stored: the tracks wait until it is installed
+            if not self._warned:
+                logging.getLogger(__name__).warning(
+                    "fpcalc is not installed (Debian libchromaprint-tools): no re-upload detection until it is")
+                self._warned = True
+            return []
         return repo.unfingerprinted(node.library, limit)
 
     def run(self, node: Node, track: TrackRow, path: Path | None) -> None:
@@ -104,6 +113,8 @@ def fingerprint_track(node: Node, track: TrackRow, path: Path | None) -> None:
         return
     try:
         print_ = fp.compute(path)
+    except fp.FpcalcMissing:
+        raise  # fpcalc is not installed: not the file's fault, nothing stored (it is tried again later)
     except OspError as exc:
         repo.store_failure(node.library, track.id, exc.message, now, index_keys)
         return

@@ -71,6 +71,10 @@ class FingerprintError(UnsupportedMediaError):
     code = "fingerprint"
 
 
+class FpcalcMissing(CallerError):
+    """``fpcalc`` is not installed (Debian ``libchromaprint-tools``): no file's fault."""
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     """A raw Chromaprint fingerprint: ``values`` (uint32, one per ``ITEM_SECONDS``) and the
@@ -126,13 +130,13 @@ def compute(path: Path, *, max_seconds: int = MAX_SECONDS, timeout: float = FPCA
     """Fingerprint the first ``max_seconds`` of the audio file ``path`` with ``fpcalc -raw -json``.
 
     Raises ``FingerprintError`` when fpcalc fails, times out, answers nonsense or finds
-    no audio; ``CallerError`` when fpcalc is not installed (Debian ``libchromaprint-tools``).
+    no audio; ``FpcalcMissing`` (a ``CallerError``) when fpcalc is not installed (Debian ``libchromaprint-tools``).
     """
     try:
         done = subprocess.run([fpcalc, "-raw", "-json", "-length", str(int(max_seconds)), "--", str(path)],
                               capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL)
     except FileNotFoundError as exc:
-        raise CallerError("fpcalc is not installed (Debian: apt install libchromaprint-tools)") from exc
+        raise FpcalcMissing("fpcalc is not installed (Debian: apt install libchromaprint-tools)") from exc
     except subprocess.TimeoutExpired as exc:
         raise FingerprintError(f"fpcalc took more than {timeout:g} s on {path.name}") from exc
     try:

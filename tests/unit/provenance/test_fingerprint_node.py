@@ -110,3 +110,19 @@ def test_failures_are_stored_and_not_retried(tmp_path: Path, music: list[Path]) 
         assert repo.count(node.library) == (0, 1)
     finally:
         node.close()
+
+
+def test_without_fpcalc_nothing_is_stored_and_the_tracks_wait(tmp_path: Path, music: list[Path],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    node = _node(tmp_path)
+    try:
+        track = node.publish(music[2], TrackMetadata(title="Waits")).track.id
+        with monkeypatch.context() as m:
+            m.setenv("PATH", str(tmp_path / "empty"))  # no fpcalc on it
+            assert node.jobs.run_pending(only=["fingerprint"]) == 0
+            assert repo.fingerprint(node.library, track) is None, "no failure stored: not the file's fault"
+        need(shutil.which("fpcalc") is not None, "fpcalc (libchromaprint-tools)")
+        assert node.jobs.run_pending(only=["fingerprint"]) == 1  # installed: done at the next round
+        assert repo.fingerprint(node.library, track) is not None
+    finally:
+        node.close()
