@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ class AnalysisStep:
         the first track)."""
         self.analyser = analyser if analyser is not None else IsolatedAnalyser()
         self.version = version
+        self._warned = False
 
     def close(self) -> None:
         """End the worker process, if the analyser has one."""
@@ -62,6 +64,11 @@ class AnalysisStep:
             close()
 
     def pending(self, node: Node, limit: int) -> list[TrackRow]:
+        if shutil.which("ffmpeg") is None:  # nothing is stored: the tracks wait until it is installed
+            if not self._warned:
+                log.warning("ffmpeg is not installed: no audio analysis until it is")
+                self._warned = True
+            return []
         return Analyses(node.library).pending(self.version, limit)
 
     def run(self, node: Node, track: TrackRow, path: Path | None) -> None:
