@@ -57,15 +57,16 @@ def check_records(folder: ExportFolder, records: dict[str, dict[str, Any]]) -> N
     assert (neon["title"], neon["artistName"], neon["album"]) == ("Neon Rain", "Ada Lovelace", "Circuits")
     assert neon["lyrics"] == "neon rain on the wire" and neon["released"] == "2024-05-06"
     assert neon["tags"] == ["synthwave"] and neon["format"] == "audio/mpeg"
-    assert neon["provenance"] == {"generator": "Suno", "model": "chirp-v3.5", "prompt": "rainy synthwave",
-                                  "seed": 1234567, "aiGenerated": True}
+    assert neon["provenance"] == {"generator": {"name": "Suno"}, "model": "chirp-v3.5", "prompt": "rainy synthwave",
+                                  "seed": 1234567, "aiGenerated": True, "digitalSourceType": "trainedAlgorithmicMedia"}
     assert neon["artwork"] == str(cid_of_bytes(folder.jpeg))
     tide = records[Path(PUBLISHED[1]).name]
     assert tide["tags"] == ["ambient", "chiptune"] and tide["released"] == "2023-01-01"
     assert tide["provenance"] == {"aiGenerated": False} and tide["lyrics"] == "low tide"
     assert tide["artwork"] == str(cid_of_bytes(folder.png))
     suno = records[Path(PUBLISHED[2]).name]
-    assert suno["provenance"] == {"generator": "Suno", "aiGenerated": True}  # from "Made with Suno"
+    assert suno["provenance"] == {"generator": {"name": "Suno"}, "aiGenerated": True,  # from "Made with Suno"
+                                  "digitalSourceType": "trainedAlgorithmicMedia"}
     assert suno["artwork"] == tide["artwork"] and suno["format"] == "audio/mp4"
     intro = records[Path(PUBLISHED[3]).name]
     assert intro["artwork"] == str(cid_of_bytes(folder.folder_cover)) and intro["released"] == "2022-12-01"
