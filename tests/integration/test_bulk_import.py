@@ -203,3 +203,17 @@ def test_interrupted_inside_a_file_keeps_what_is_published_and_a_rerun_continues
         assert len(node.library.tracks()) == 4
     finally:
         node.close()
+
+
+def test_a_folder_without_audio_says_so_and_exits_0(tmp_path: Path) -> None:
+    data, empty, notes = tmp_path / "data", tmp_path / "empty", tmp_path / "notes"
+    osp(data, "id", "init")
+    empty.mkdir()
+    notes.mkdir()
+    (notes / "cover.jpg").write_bytes(b"\xff\xd8\xff")  # a cover and a hidden file: no audio to try
+    (notes / ".DS_Store").write_bytes(b"\x00")
+    for folder in (empty, notes):
+        run = osp(data, "import", str(folder))
+        assert "0 published, 0 already published (skipped), 0 refused" in run.stdout, run.stdout
+        assert f"no audio files found in {folder}" in run.stderr, run.stderr
+    assert "no audio files" not in osp(data, "import", str(empty), "--json").stdout  # the hint is not data

@@ -4,7 +4,8 @@
 its tags; ``--tag`` adds to the genres) and walks sub-folders unless ``--no-recursive``.
 What each file became is printed as it finishes (refusals on stderr, with the reason);
 the end is a summary ("12 published, 3 already published (skipped), 2 refused") and the
-exit status is non-zero only when a file was refused.  ``--json``: one object per file
+exit status is non-zero only when a file was refused (a folder with no audio file at all:
+"no audio files found in DIR" on stderr, exit 0).  ``--json``: one object per file
 (``{"file", "status", …}``) and last ``{"summary": {…}}``.  With a running node the work
 goes through its control API (``POST /api/import``); Ctrl-C stops after the file in hand
 (what is published stays published: a re-run continues).
@@ -157,6 +158,15 @@ def run_import(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], *, recursi
                   soft_wrap=True)
         raise
     _finish(show, as_json, running is not None)
+    _no_audio_hint(show, roots)
+
+
+def _no_audio_hint(show: _Display, roots: tuple[Path, ...]) -> None:
+    """On stderr (text and --json alike), when the run found nothing to try: the exit stays 0."""
+    s = show.summary or {}
+    if show.summary is not None and not s.get("stopped") and not any(
+            s.get(k) for k in ("published", "alreadyPublished", "refused")):
+        err.print(f"no audio files found in {', '.join(printable(str(r)) for r in roots)}", soft_wrap=True)
 
 
 def _offline(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], recursive: bool, hybrid: bool,
