@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from osp.content.unixfs import cid_of_bytes
+from osp.node.credentials import c2pa_store
+from tests.c2pa_ca import make_ca
 from tests.import_folder import DUPLICATES, PUBLISHED, REFUSED, TOP_LEVEL, ExportFolder, make_export_folder
 from tests.integration.nodes import jsonl, node_server, osp, start_node
 
@@ -217,3 +219,19 @@ def test_a_folder_without_audio_says_so_and_exits_0(tmp_path: Path) -> None:
         assert "0 published, 0 already published (skipped), 0 refused" in run.stdout, run.stdout
         assert f"no audio files found in {folder}" in run.stderr, run.stderr
     assert "no audio files" not in osp(data, "import", str(empty), "--json").stdout  # the hint is not data
+
+
+def test_import_c2pa_sign_of_many_ogg_files_says_the_reason_once(tmp_path: Path, audio_files: dict[str, Path]) -> None:
+    data, oggs = tmp_path / "data", tmp_path / "oggs"
+    osp(data, "id", "init")
+    ca = make_ca(tmp_path, "Good")
+    c2pa_store(data).set_signer(ca.chain, ca.key)
+    oggs.mkdir()
+    for name, src in (("a.ogg", "ogg"), ("b.opus", "opus"), ("c.ogg", "ogg")):
+        (oggs / name).write_bytes(audio_files[src].read_bytes())
+    text = osp(data, "import", str(oggs), "--c2pa-sign", check=False)
+    assert text.returncode == 2, text.stderr
+    assert text.stderr.count("C2PA does not support Ogg") == 1, text.stderr  # the first file's line, then the count
+    assert "refused: 3 Ogg/Opus files in all, each for that reason" in text.stderr, text.stderr
+    lines = jsonl(osp(data, "import", str(oggs), "--c2pa-sign", "--json", check=False))
+    assert [line["status"] for line in lines[:-1]] == ["refused"] * 3  # --json: one object per file
