@@ -172,6 +172,8 @@ def test_the_format_is_sniffed_from_the_bytes_not_the_name(tmp_path: Path, audio
             "opus": "audio/ogg"}
     for ext, mime in want.items():
         assert sniff_mime(audio_files[ext].read_bytes()[:12]) == mime, ext
+    assert sniff_mime(b"\xff\xfb\x90\x64" + bytes(8)) == "audio/mpeg"  # a bare MPEG-1 layer III frame
+    assert sniff_mime(b"\xff\xf1\x50\x80" + bytes(8)) is None  # ADTS AAC: no MP3, no M4A
     junk = tmp_path / "r.wav"  # random bytes named .wav: no manifest "cannot be read", no such file at all
     junk.write_bytes(b"\x00" + os.urandom(4095))
     result = read_credential(junk, "audio/wav")

@@ -147,12 +147,13 @@ def c2pa_mime(mime: str) -> str | None:
 
 def sniff_mime(head: bytes) -> str | None:
     """The audio type the first bytes ``head`` (12 or more) of a file announce: ``RIFF…WAVE``
-    → ``audio/wav``, ``ID3`` or an MPEG audio frame sync (11 set bits) → ``audio/mpeg``,
+    → ``audio/wav``, ``ID3`` or an MPEG audio frame sync (11 set bits, a layer) → ``audio/mpeg``,
     ``fLaC`` → ``audio/flac``, ``….ftyp`` (ISO BMFF) → ``audio/mp4``, ``OggS`` →
     ``audio/ogg``; ``None`` for anything else.  Pure."""
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "audio/wav"
-    if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+    if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+                              and head[1] & 0x06):  # layer bits 00: ADTS AAC, not MPEG audio
         return "audio/mpeg"
     if head[:4] == b"fLaC":
         return "audio/flac"
