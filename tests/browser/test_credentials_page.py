@@ -110,5 +110,10 @@ def test_track_page_shows_levels_and_an_invalid_credential_loudly(node_app: tupl
     assert alert.get_attribute("role") == "alert"
     assert "INVALID" in (alert.text_content() or "") and "published it anyway" in (alert.text_content() or "")
     assert "dataHash.mismatch" in (app.page.text_content("[data-testid=c2pa]") or "")
+    # the Library list marks it in text too (not by colour only); the valid one is not marked
+    app.go("library", "[data-testid=list-c2pa-invalid]")
+    marked = app.page.locator("[data-testid=library] tbody tr", has=app.page.locator("[data-testid=list-c2pa-invalid]"))
+    assert marked.count() == 1 and "Broken Tide" in (marked.text_content() or "")
+    assert "C2PA INVALID" in (marked.text_content() or "")
     assert app.csp_violations() == []
     assert [m for m in app.console if m.startswith(("error", "pageerror"))] == []

@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from osp.content.unixfs import cid_of_bytes
+from osp.node.credentials import c2pa_store
+from tests.c2pa_ca import make_ca
 from tests.import_folder import DUPLICATES, PUBLISHED, REFUSED, TOP_LEVEL, ExportFolder, make_export_folder
 from tests.integration.nodes import jsonl, node_server, osp, start_node
 
@@ -57,15 +59,16 @@ def check_records(folder: ExportFolder, records: dict[str, dict[str, Any]]) -> N
     assert (neon["title"], neon["artistName"], neon["album"]) == ("Neon Rain", "Ada Lovelace", "Circuits")
     assert neon["lyrics"] == "neon rain on the wire" and neon["released"] == "2024-05-06"
     assert neon["tags"] == ["synthwave"] and neon["format"] == "audio/mpeg"
-    assert neon["provenance"] == {"generator": "Suno", "model": "chirp-v3.5", "prompt": "rainy synthwave",
-                                  "seed": 1234567, "aiGenerated": True}
+    assert neon["provenance"] == {"generator": {"name": "Suno"}, "model": "chirp-v3.5", "prompt": "rainy synthwave",
+                                  "seed": 1234567, "aiGenerated": True, "digitalSourceType": "trainedAlgorithmicMedia"}
     assert neon["artwork"] == str(cid_of_bytes(folder.jpeg))
     tide = records[Path(PUBLISHED[1]).name]
     assert tide["tags"] == ["ambient", "chiptune"] and tide["released"] == "2023-01-01"
     assert tide["provenance"] == {"aiGenerated": False} and tide["lyrics"] == "low tide"
     assert tide["artwork"] == str(cid_of_bytes(folder.png))
     suno = records[Path(PUBLISHED[2]).name]
-    assert suno["provenance"] == {"generator": "Suno", "aiGenerated": True}  # from "Made with Suno"
+    assert suno["provenance"] == {"generator": {"name": "Suno"}, "aiGenerated": True,  # from "Made with Suno"
+                                  "digitalSourceType": "trainedAlgorithmicMedia"}
     assert suno["artwork"] == tide["artwork"] and suno["format"] == "audio/mp4"
     intro = records[Path(PUBLISHED[3]).name]
     assert intro["artwork"] == str(cid_of_bytes(folder.folder_cover)) and intro["released"] == "2022-12-01"
@@ -202,3 +205,33 @@ def test_interrupted_inside_a_file_keeps_what_is_published_and_a_rerun_continues
         assert len(node.library.tracks()) == 4
     finally:
         node.close()
+
+
+def test_a_folder_without_audio_says_so_and_exits_0(tmp_path: Path) -> None:
+    data, empty, notes = tmp_path / "data", tmp_path / "empty", tmp_path / "notes"
+    osp(data, "id", "init")
+    empty.mkdir()
+    notes.mkdir()
+    (notes / "cover.jpg").write_bytes(b"\xff\xd8\xff")  # a cover and a hidden file: no audio to try
+    (notes / ".DS_Store").write_bytes(b"\x00")
+    for folder in (empty, notes):
+        run = osp(data, "import", str(folder))
+        assert "0 published, 0 already published (skipped), 0 refused" in run.stdout, run.stdout
+        assert f"no audio files found in {folder}" in run.stderr, run.stderr
+    assert "no audio files" not in osp(data, "import", str(empty), "--json").stdout  # the hint is not data
+
+
+def test_import_c2pa_sign_of_many_ogg_files_says_the_reason_once(tmp_path: Path, audio_files: dict[str, Path]) -> None:
+    data, oggs = tmp_path / "data", tmp_path / "oggs"
+    osp(data, "id", "init")
+    ca = make_ca(tmp_path, "Good")
+    c2pa_store(data).set_signer(ca.chain, ca.key)
+    oggs.mkdir()
+    for name, src in (("a.ogg", "ogg"), ("b.opus", "opus"), ("c.ogg", "ogg")):
+        (oggs / name).write_bytes(audio_files[src].read_bytes())
+    text = osp(data, "import", str(oggs), "--c2pa-sign", check=False)
+    assert text.returncode == 2, text.stderr
+    assert text.stderr.count("C2PA does not support Ogg") == 1, text.stderr  # the first file's line, then the count
+    assert "refused: 3 Ogg/Opus files in all, each for that reason" in text.stderr, text.stderr
+    lines = jsonl(osp(data, "import", str(oggs), "--c2pa-sign", "--json", check=False))
+    assert [line["status"] for line in lines[:-1]] == ["refused"] * 3  # --json: one object per file

@@ -157,5 +157,13 @@ def test_check_prints_no_control_character_from_the_file(tmp_path: Path) -> None
     crafted = tmp_path / "x.wav"
     crafted.write_bytes(b"\x1b]0;\x07\x1b[2J" + bytes(range(32, 127)) * 40)
     result = osp(tmp_path / "data", "c2pa", "check", str(crafted), check=False)
-    assert result.returncode in (2, 5), result.stderr
+    assert result.returncode == 2, result.stderr
     assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout + result.stderr
+
+
+def test_check_of_a_file_that_is_no_audio_says_so(tmp_path: Path) -> None:
+    junk = tmp_path / "r.wav"
+    junk.write_bytes(bytes(range(256)) * 16)
+    result = osp(tmp_path / "data", "c2pa", "check", str(junk), check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "r.wav is not a WAV, MP3, FLAC or M4A file" in result.stderr and "RIFF" not in result.stderr

@@ -120,6 +120,9 @@ def test_control_api_lineage(tmp_path: Path, audio_files: dict[str, Path]) -> No
         r = httpx.get(f"{srv.control_url}/api/tracks/{orig}/lineage?depth=2&timeout=5", headers=headers, timeout=30)
         assert r.status_code == 200, r.text
         assert [c["id"] for c in r.json()["children"]] == [remix]
+        text = osp(tmp_path / "n", "lineage", orig)  # through this node, whose DHT is off: it says so
+        assert "1 relative in" in text.stderr and "only this node was searched (the DHT is off" in text.stderr, \
+            text.stderr
         for query in ("depth=9", "depth=x", "timeout=0", "timeout=61", "depth=-1"):
             bad = httpx.get(f"{srv.control_url}/api/tracks/{orig}/lineage?{query}", headers=headers, timeout=30)
             assert bad.status_code == 400, (query, bad.text)

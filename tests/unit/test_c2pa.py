@@ -14,7 +14,15 @@ import c2pa
 import pytest
 
 from osp.core.errors import CallerError, NotFoundError
-from osp.provenance.c2pa import OGG_MESSAGE, Credential, manifest_for, read_credential, sign_file
+from osp.provenance.c2pa import (
+    NOT_AUDIO,
+    OGG_MESSAGE,
+    Credential,
+    manifest_for,
+    read_credential,
+    sign_file,
+    sniff_mime,
+)
 from osp.provenance.c2pa_store import C2paStore
 from tests.c2pa_ca import CA, make_ca
 
@@ -157,6 +165,25 @@ def test_garbage_manifest_bytes_in_a_file_are_invalid_not_a_crash(tmp_path: Path
 
 def test_unreadable_file_is_an_error_state(tmp_path: Path) -> None:
     assert read_credential(tmp_path / "gone.wav", "audio/wav").state == "error"
+
+
+def test_the_format_is_sniffed_from_the_bytes_not_the_name(tmp_path: Path, audio_files: dict[str, Path]) -> None:
+    want = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "m4a": "audio/mp4", "ogg": "audio/ogg",
+            "opus": "audio/ogg"}
+    for ext, mime in want.items():
+        assert sniff_mime(audio_files[ext].read_bytes()[:12]) == mime, ext
+    assert sniff_mime(b"\xff\xfb\x90\x64" + bytes(8)) == "audio/mpeg"  # a bare MPEG-1 layer III frame
+    assert sniff_mime(b"\xff\xf1\x50\x80" + bytes(8)) is None  # ADTS AAC: no MP3, no M4A
+    junk = tmp_path / "r.wav"  # random bytes named .wav: no manifest "cannot be read", no such file at all
+    junk.write_bytes(b"\x00" + os.urandom(4095))
+    result = read_credential(junk, "audio/wav")
+    assert result.state == "error" and NOT_AUDIO in result.message and not result.errors
+    disguised = tmp_path / "o.wav"  # Ogg bytes, stated WAV: unsupported, not "expected RIFF"
+    shutil.copy(audio_files["ogg"], disguised)
+    assert read_credential(disguised, "audio/wav").state == "unsupported"
+    wav_named_mp3 = tmp_path / "w.mp3"  # a WAV stated MP3 is read as the WAV it is
+    shutil.copy(audio_files["wav"], wav_named_mp3)
+    assert read_credential(wav_named_mp3, "audio/mpeg").state == "absent"
 
 
 def test_manifest_declares_the_source_type_as_an_iptc_uri() -> None:

@@ -54,5 +54,8 @@ def test_sort_tracks_by_each_key() -> None:
 def test_ls_rows_and_units() -> None:
     (row,) = ls_rows([_t("Song\x1b[2J", "Band", 187.4, 2_345_678, "x")])
     assert row[:7] == ("Song\ufffd[2J", "Band", "3:07", "2.3 MB", "CC0-1.0", "", "fetched")
+    invalid = _t("Bad", "Band", 1, 1, "x") | {"c2pa": {"state": "invalid"}, "duplicateOf": "osp:track:a"}
+    valid = _t("Good", "Band", 1, 1, "x") | {"c2pa": {"state": "valid"}}
+    assert [r[6] for r in ls_rows([invalid, valid])] == ["fetched · DUPLICATE · C2PA INVALID", "fetched"]
     assert format_duration(3723) == "1:02:03" and format_size(999) == "999 B" and format_size(1500) == "1.5 kB"
     assert printable("a\u202eb") == "a\ufffdb"

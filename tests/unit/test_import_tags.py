@@ -22,7 +22,7 @@ def test_generator_tags_map_to_provenance() -> None:
                                     negative_prompt="drums", seed="42", ai_generated="yes",
                                     digital_source_type="http://cv.iptc.org/newscodes/digitalsourcetype/"
                                                         "trainedAlgorithmicMedia"))
-    assert got == {"generator": "Udio", "model": "v1.5", "modelVersion": "2024-07", "prompt": "lofi",
+    assert got == {"generator": {"name": "Udio"}, "model": "v1.5", "modelVersion": "2024-07", "prompt": "lofi",
                    "negativePrompt": "drums", "seed": 42, "aiGenerated": True,
                    "digitalSourceType": "trainedAlgorithmicMedia"}
 
@@ -32,7 +32,7 @@ def test_generator_tags_map_to_provenance() -> None:
     ({"ai_generated": "maybe"}, {}), ({"ai_generated": "FALSE"}, {"aiGenerated": False}),
     ({"digital_source_type": "madeUpTerm"}, {}), ({"digital_source_type": "compositeSynthetic"},
                                                    {"digitalSourceType": "compositeSynthetic"}),
-    ({"generator": "Ableton Live"}, {"generator": "Ableton Live"}),  # named, but not said to be AI
+    ({"generator": "Ableton Live"}, {"generator": {"name": "Ableton Live"}}),  # named, but not said to be AI
     ({"encoder": "Lavf60.3.100", "software": "LAME"}, {}),  # an encoder is never a generator
     ({"prompt": "x" * 8193}, {}),  # over the record's cap: left out, never cut
 ])
@@ -41,9 +41,9 @@ def test_only_what_is_unambiguous(extra: dict[str, str], expected: dict[str, obj
 
 
 @pytest.mark.parametrize("comment, expected", [
-    ("Made with Suno", {"generator": "Suno", "aiGenerated": True}),
-    ("made with suno (https://suno.com)", {"generator": "Suno", "aiGenerated": True}),
-    ("Created with Udio.", {"generator": "Udio", "aiGenerated": True}),
+    ("Made with Suno", {"generator": {"name": "Suno"}, "aiGenerated": True}),
+    ("made with suno (https://suno.com)", {"generator": {"name": "Suno"}, "aiGenerated": True}),
+    ("Created with Udio.", {"generator": {"name": "Udio"}, "aiGenerated": True}),
     ("Made with love", {}), ("Made with Ableton", {}), ("I like Suno", {}), ("", {}),
 ])
 def test_made_with_comments(comment: str, expected: dict[str, object]) -> None:
@@ -51,7 +51,8 @@ def test_made_with_comments(comment: str, expected: dict[str, object]) -> None:
 
 
 def test_a_generator_tag_wins_over_the_comment() -> None:
-    assert provenance_from_tags(tags("Made with Suno", generator="Udio")) == {"generator": "Udio", "aiGenerated": True}
+    assert provenance_from_tags(tags("Made with Suno", generator="Udio")) == {"generator": {"name": "Udio"},
+                                                                                "aiGenerated": True}
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -86,7 +87,7 @@ def test_read_tags_of_real_files(audio_files: dict[str, Path], cover: Path, tmp_
     assert (got.title, got.artist, got.album, got.lyrics) == ("Glass", "Bo", "Panes", "la la")
     assert got.genres == ("Lo-Fi", "Jazz") and released_from_tag(got.date) == "2021-03-04"
     assert got.cover is not None and got.cover.data == cover.read_bytes()
-    want = {"generator": "Suno", "aiGenerated": True, **custom}
+    want = {"generator": {"name": "Suno"}, "aiGenerated": True, **custom}
     assert provenance_from_tags(got) == want
 
 
@@ -107,7 +108,9 @@ def test_what_the_caller_gives_wins_over_the_tags() -> None:
     assert (plain.title, plain.artist_name, plain.album, plain.lyrics, plain.released) == ("T", "A", "Al", "la",
                                                                                             "2020-01-01")
     assert plain.tags == ("jazz", "lo-fi")
-    assert plain.provenance == {"generator": "Suno", "aiGenerated": True, "model": "chirp", "prompt": "p", "seed": 7}
+    # the form `osp publish --ai-generator Suno` writes: a generator object and the default source type
+    assert plain.provenance == {"generator": {"name": "Suno"}, "aiGenerated": True, "model": "chirp", "prompt": "p",
+                                "seed": 7, "digitalSourceType": "trainedAlgorithmicMedia"}
     given = TrackMetadata(artist_name="Me", album="Mine", released="2026-01-02", lyrics="mine", tags=("AI", "jazz"),
                           provenance={"model": "v4", "aiGenerated": True, "humanContribution": "lyrics"})
     merged = merged_metadata(given, file_tags)
@@ -116,6 +119,9 @@ def test_what_the_caller_gives_wins_over_the_tags() -> None:
     assert merged.tags == ("ai", "jazz", "lo-fi")  # the caller's first, then the genres, once each
     assert merged.provenance["model"] == "v4" and merged.provenance["prompt"] == "p"
     assert merged.provenance["humanContribution"] == "lyrics"
+    assert merged.provenance["digitalSourceType"] == "compositeWithTrainedAlgorithmicMedia"
+    not_ai = merged_metadata(TrackMetadata(), FileTags(extra={"generator": "Ableton Live"}))
+    assert not_ai.provenance == {"generator": {"name": "Ableton Live"}}  # named, not said AI: no source type
     many = merged_metadata(TrackMetadata(tags=tuple(f"t{i}" for i in range(40))), file_tags)
     assert len(many.tags) == MAX_RECORD_TAGS
 

@@ -8,8 +8,8 @@ RIFF INFO.
 ``released_from_tag`` are pure.  They map only what is unambiguous into the record's
 ``provenance`` (OSP v0.1 §5 and the issue-10 shape) and never guess more:
 
-* ``generator`` / ``ai_generator`` → ``generator`` (the name; a bare string, the form every
-  verifier accepts); ``model`` / ``ai_model`` → ``model``; ``model_version`` →
+* ``generator`` / ``ai_generator`` → ``generator`` ``{"name": X}`` (the structured form
+  ``osp publish --ai-generator X`` writes); ``model`` / ``ai_model`` → ``model``; ``model_version`` →
   ``modelVersion``; ``prompt`` / ``ai_prompt`` → ``prompt``; ``negative_prompt`` →
   ``negativePrompt``; ``seed`` → ``seed`` when it is a decimal integer 0…2^53−1;
 * ``ai_generated`` → ``aiGenerated`` when it is a clear yes/no (``true``/``false``,
@@ -19,6 +19,9 @@ RIFF INFO.
 * a comment that says "Made with X" (or created/generated with or by) where X is a known
   AI music generator (``AI_GENERATORS``) → ``generator`` X and ``aiGenerated`` true, unless a
   generator tag says otherwise.  "Made with" anything else maps to nothing.
+
+The importer (``osp.node.bulk``) adds the default ``digitalSourceType``
+(``osp.records.provenance.default_source_type``) when the result says ``aiGenerated`` true.
 
 Encoder tags (``encoder``, ``encoded_by``, ``software``: ``Lavf…``) are never a generator.
 Values over the record's caps are dropped, each with a note saying so (``FileTags.notes``).
@@ -241,4 +244,6 @@ def provenance_from_tags(tags: FileTags) -> dict[str, Any]:
             out.setdefault("aiGenerated", True)
     elif isinstance(out.get("generator"), str) and out["generator"].casefold() in AI_GENERATORS:
         out.setdefault("aiGenerated", True)
+    if isinstance(out.get("generator"), str):
+        out["generator"] = {"name": out["generator"]}
     return out

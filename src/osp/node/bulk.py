@@ -47,6 +47,7 @@ from osp.core.errors import CorruptDataError, NotFoundError, OspError, Unsupport
 from osp.library.artwork import imported_track, published_with_cid, remember_import
 from osp.node.artwork import store_image
 from osp.node.publish import TrackMetadata
+from osp.records.provenance import default_source_type
 from osp.records.track import VerifiedTrack, verify_track
 
 if TYPE_CHECKING:
@@ -214,6 +215,8 @@ def merged_metadata(meta: TrackMetadata, tags: FileTags) -> TrackMetadata:
     given = [t.strip().lower() for t in meta.tags if t.strip()]
     merged_tags = tuple(dict.fromkeys(given + genres))[:MAX_RECORD_TAGS]
     provenance = {**provenance_from_tags(tags), **meta.provenance}
+    if provenance.get("aiGenerated") is True:  # as `osp publish --ai-generator X` says it
+        provenance.setdefault("digitalSourceType", default_source_type(provenance))
     return dataclasses.replace(
         meta,
         title=meta.title or tags.title,

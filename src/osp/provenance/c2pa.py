@@ -49,7 +49,7 @@ from osp.core.errors import CallerError
 
 __all__ = [
     "ASSERTION", "Credential", "Ingredient", "Issue", "OGG_MESSAGE", "STATES", "SUPPORTED",
-    "read_credential", "sign_file", "source_type_term", "source_type_uri",
+    "NOT_AUDIO", "read_credential", "sign_file", "sniff_mime", "source_type_term", "source_type_uri",
 ]
 
 SUPPORTED = {  #: MIME type of the record's ``format`` → the MIME type c2pa-rs takes
@@ -59,6 +59,7 @@ SUPPORTED = {  #: MIME type of the record's ``format`` → the MIME type c2pa-rs
     "audio/mp4": "audio/mp4", "audio/m4a": "audio/mp4", "audio/x-m4a": "audio/mp4", "audio/aac": "audio/mp4",
 }
 OGG_MESSAGE = "C2PA does not support Ogg; no credential can be embedded or read"
+NOT_AUDIO = "not a WAV, MP3, FLAC or M4A file"
 STATES = ("absent", "valid", "trusted", "invalid", "unsupported", "error")
 ASSERTION = "org.opensound.provenance"  #: label of the custom assertion holding the record's provenance
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -144,6 +145,25 @@ def c2pa_mime(mime: str) -> str | None:
     return SUPPORTED.get(mime.split(";")[0].strip().lower())
 
 
+def sniff_mime(head: bytes) -> str | None:
+    """The audio type the first bytes ``head`` (12 or more) of a file announce: ``RIFF…WAVE``
+    → ``audio/wav``, ``ID3`` or an MPEG audio frame sync (11 set bits, a layer) → ``audio/mpeg``,
+    ``fLaC`` → ``audio/flac``, ``….ftyp`` (ISO BMFF) → ``audio/mp4``, ``OggS`` →
+    ``audio/ogg``; ``None`` for anything else.  Pure."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+                              and head[1] & 0x06):  # layer bits 00: ADTS AAC, not MPEG audio
+        return "audio/mpeg"
+    if head[:4] == b"fLaC":
+        return "audio/flac"
+    if head[4:8] == b"ftyp":
+        return "audio/mp4"
+    if head[:4] == b"OggS":
+        return "audio/ogg"
+    return None
+
+
 def source_type_term(value: str | None) -> str | None:
     """The IPTC short term of a digital source type given as a full URI or a term."""
     if not value:
@@ -171,7 +191,8 @@ def read_credential(path: Path, mime: str, *, trust_anchors: str | None = None, 
     ``trust_anchors``: PEM certificates of the signing CAs the user trusts (``None``: no
     trust list: a credential is at best ``valid``).  ``sidecar``: also look for
     ``<path without suffix>.c2pa`` when nothing is embedded.  Never raises for what the
-    file holds (a broken manifest is ``invalid``, an unreadable file ``error``).
+    file holds (a broken manifest is ``invalid``; an unreadable file, or one whose first
+    bytes are no WAV, MP3, FLAC or M4A (``sniff_mime``), ``error``; Ogg bytes ``unsupported``).
     """
     fmt = c2pa_mime(mime)
     if fmt is None:
@@ -181,6 +202,13 @@ def read_credential(path: Path, mime: str, *, trust_anchors: str | None = None, 
     side = path.with_suffix(".c2pa")
     try:
         with open(path, "rb") as f:
+            sniffed = sniff_mime(f.read(12))  # the bytes decide, not the name or the stated type
+            if sniffed is None:
+                return Credential("error", f"not checked: {path.name} is {NOT_AUDIO}")
+            fmt = c2pa_mime(sniffed)
+            if fmt is None:
+                return Credential("unsupported", OGG_MESSAGE)
+            f.seek(0)
             found = _read(fmt, f, None, trust_anchors)
             if found is None and sidecar and side.is_file():
                 if side.stat().st_size > MAX_SIDECAR:

@@ -37,6 +37,7 @@ __all__ = [
     "PARENT_RELATIONS",
     "SOURCE_TYPES",
     "STEM_ROLES",
+    "default_source_type",
     "provenance_problem",
 ]
 
@@ -62,6 +63,17 @@ MAX_SEED = 2**53 - 1  #: the largest integer every JSON implementation (and JCS)
 MAX_PARAMETERS_BYTES = 4096
 MAX_PARAMETERS = 64
 MAX_LINKS = 64  #: parents, stems
+
+
+def default_source_type(provenance: dict[str, Any]) -> str:
+    """The ``digitalSourceType`` of AI-generated audio whose provenance states none:
+    ``compositeWithTrainedAlgorithmicMedia`` when ``humanContribution`` names a contribution
+    (a list other than ``["none"]``, or a non-empty bare string, the older form), else
+    ``trainedAlgorithmicMedia`` (IPTC Digital Source Type terms; spec §5)."""
+    human = provenance.get("humanContribution")
+    contributed = (bool(human) and human != ["none"]) if isinstance(human, list) else (
+        isinstance(human, str) and bool(human.strip()) and human.strip() != "none")
+    return AI_SOURCE_TYPES[1 if contributed else 0]
 
 
 def _terms(values: tuple[str, ...]) -> str:

@@ -99,15 +99,21 @@ def trust_rm(c: Ctx, fingerprint: str, as_json: bool) -> None:
 
 
 def _mime_of(path: Path) -> str:
-    from osp.content.probe import FORMATS, probe
+    """The file's audio type: probed, else sniffed from its first bytes (a file whose manifest
+    broke its audio still has them); ``CallerError`` when it is no audio file C2PA knows."""
+    from osp.content.probe import probe
+    from osp.provenance.c2pa import NOT_AUDIO, sniff_mime
 
     try:
         return probe(path).mime
     except UnsupportedMediaError:
-        suffix = path.suffix.lower()
-        mime = next((m for m, exts in FORMATS.values() if suffix in exts), None)
+        try:
+            with open(path, "rb") as f:
+                mime = sniff_mime(f.read(12))
+        except OSError as exc:
+            raise CallerError(f"cannot read {printable(path.name)}: {exc.strerror or exc}") from None
         if mime is None:
-            raise
+            raise CallerError(f"{printable(path.name)} is {NOT_AUDIO}") from None
         return mime
 
 

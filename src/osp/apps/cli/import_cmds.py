@@ -2,9 +2,11 @@
 
 ``osp import`` takes every option of ``osp publish`` (they apply to every file and win over
 its tags; ``--tag`` adds to the genres) and walks sub-folders unless ``--no-recursive``.
-What each file became is printed as it finishes (refusals on stderr, with the reason);
+What each file became is printed as it finishes (refusals on stderr, with the reason; the
+refusal of Ogg/Opus files by ``--c2pa-sign`` once, then their count);
 the end is a summary ("12 published, 3 already published (skipped), 2 refused") and the
-exit status is non-zero only when a file was refused.  ``--json``: one object per file
+exit status is non-zero only when a file was refused (a folder with no audio file at all:
+"no audio files found in DIR" on stderr, exit 0).  ``--json``: one object per file
 (``{"file", "status", …}``) and last ``{"summary": {…}}``.  With a running node the work
 goes through its control API (``POST /api/import``); Ctrl-C stops after the file in hand
 (what is published stays published: a re-run continues).
@@ -75,6 +77,7 @@ class _Display:
         self.done_bytes = 0
         self.first_refusal: dict[str, Any] | None = None
         self.summary: dict[str, Any] | None = None
+        self.ogg_refused = 0  #: files refused because C2PA cannot sign Ogg/Opus (said once in text)
 
     def __call__(self, line: dict[str, Any]) -> None:
         bar = self.bar
@@ -114,7 +117,13 @@ class _Display:
         # (a name or tag holding ESC sequences must not reach the terminal)
         file = printable(line["file"])
         if line["status"] == "refused":
+            from osp.provenance.c2pa import OGG_MESSAGE  # here: loading c2pa would slow every CLI start
+
             message = printable(str(line.get("message", "?")).removeprefix(f"{Path(line['file']).name}: "))
+            if OGG_MESSAGE in message:  # the same for every Ogg file of an `import --c2pa-sign`: said once
+                self.ogg_refused += 1
+                if self.ogg_refused > 1:
+                    return
             (self.bar.console if self.bar is not None else err).print(
                 f"refused: {file}: {message}", style="bold red", soft_wrap=True)
             return
@@ -157,6 +166,15 @@ def run_import(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], *, recursi
                   soft_wrap=True)
         raise
     _finish(show, as_json, running is not None)
+    _no_audio_hint(show, roots)
+
+
+def _no_audio_hint(show: _Display, roots: tuple[Path, ...]) -> None:
+    """On stderr (text and --json alike), when the run found nothing to try: the exit stays 0."""
+    s = show.summary or {}
+    if show.summary is not None and not s.get("stopped") and not any(
+            s.get(k) for k in ("published", "alreadyPublished", "refused")):
+        err.print(f"no audio files found in {', '.join(printable(str(r)) for r in roots)}", soft_wrap=True)
 
 
 def _offline(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], recursive: bool, hybrid: bool,
@@ -178,6 +196,9 @@ def _offline(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], recursive: b
 
 def _finish(show: _Display, as_json: bool, running: bool) -> None:
     s = show.summary or {}
+    if show.ogg_refused > 1:
+        err.print(f"refused: {show.ogg_refused} Ogg/Opus files in all, each for that reason (--json lists each)",
+                  style="bold red", soft_wrap=True)
     text = (f"{s.get('published', 0)} published, {s.get('alreadyPublished', 0)} already published (skipped), "
             f"{s.get('refused', 0)} refused")
     if not as_json and show.first_refusal is None:  # else the error line says it

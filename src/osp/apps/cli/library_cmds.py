@@ -271,7 +271,8 @@ def ls_cmd(c: Ctx, sort_key: str, as_json: bool) -> None:
     """List the library: title, artist, duration, size, license, AI flag, origin, id.
 
     A track whose audio matches another artist's earlier track is marked "DUPLICATE"
-    (`osp show ID` says of what; --json: "duplicateOf", the earlier track's id; also the
+    (`osp show ID` says of what), one whose C2PA credential does not validate "C2PA INVALID"
+    (`osp c2pa show ID` says why; --json: "duplicateOf", the earlier track's id; also the
     C2PA result and the audio analysis measured here, or null)."""
     from osp.apps.cli.views import ls_rows, sort_tracks, table_lines
     from osp.apps.http.shapes import track_summary

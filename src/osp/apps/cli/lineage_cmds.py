@@ -145,6 +145,8 @@ def _notes(tree: Mapping[str, Any], *, offline: bool) -> None:
         line += "; no node runs: only the library and known records were read (start `osp node` to ask the network)"
     elif tree.get("dhtUnreachable"):
         line += f"; {printable(tree['dhtUnreachable'])}: only the library was searched"
+    elif tree.get("network") is False:  # as the web app says it (views/lineage.js)
+        line += "; only this node was searched (the DHT is off or unreachable)"
     if tree.get("truncated"):
         line += "; cut at 256 tracks"
     if tree.get("partial"):

@@ -22,11 +22,11 @@ import click
 from osp.core.errors import CallerError, IntegrityError
 from osp.records.canonical import strict_loads
 from osp.records.provenance import (
-    AI_SOURCE_TYPES,
     HUMAN_CONTRIBUTIONS,
     PARENT_RELATIONS,
     SOURCE_TYPES,
     STEM_ROLES,
+    default_source_type,
     provenance_problem,
 )
 from osp.records.track import provenance_error
@@ -137,12 +137,6 @@ def _read_file(path: Path) -> dict[str, Any]:
     return value
 
 
-def _has_contribution(human: Any) -> bool:
-    if isinstance(human, list):
-        return bool(human) and human != ["none"]
-    return isinstance(human, str) and bool(human.strip())
-
-
 def provenance_from(values: dict[str, Any]) -> dict[str, Any] | None:
     """The ``provenance`` object from the flags' values (keys ``OPTION_NAMES``), or ``None``
     when nothing is stated.  ``CallerError`` for a bad file, flag or combination."""
@@ -171,7 +165,7 @@ def provenance_from(values: dict[str, Any]) -> dict[str, Any] | None:
         p["stems"] = [_stem(v) for v in values["stems"]]
     if (p.get("generator") or p.get("model")) and p.get("aiGenerated") is not False:
         p.setdefault("aiGenerated", True)
-        p.setdefault("digitalSourceType", AI_SOURCE_TYPES[1 if _has_contribution(p.get("humanContribution")) else 0])
+        p.setdefault("digitalSourceType", default_source_type(p))
     problem = provenance_error(p)
     if problem:
         raise CallerError(f"invalid {problem}")

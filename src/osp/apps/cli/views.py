@@ -118,6 +118,9 @@ def ls_rows(tracks: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
             origin = f"file {printable(state)}: not seeded"
         if t.get("duplicateOf"):
             origin += " · DUPLICATE"  # of another artist's earlier track (osp.node.fingerprints)
+        c2pa = t.get("c2pa")
+        if isinstance(c2pa, dict) and c2pa.get("state") == "invalid":
+            origin += " · C2PA INVALID"  # e.g. published with --allow-invalid-c2pa (osp c2pa show ID)
         rows.append((
             printable(r.get("title", "?")), printable(artist_name(r)), format_duration(r.get("duration", 0)),
             format_size(int(r.get("size", 0))), printable(r.get("license", "-")), "AI" if _ai(r) else "",

@@ -10,6 +10,14 @@ const LEVEL_NAMES = {
   webOfTrust: "The artist's standing in your web of trust",
 };
 
+/** The Library list's short mark (text, not colour only) for a track whose stored C2PA
+ * result (`c2pa` of GET /api/tracks) is invalid, else null. */
+export function c2paListMark(t) {
+  return t.c2pa && t.c2pa.state === 'invalid'
+    ? [' · ', h('strong', { class: 'error', 'data-testid': 'list-c2pa-invalid', title: 'Its C2PA credential does not validate' }, 'C2PA INVALID')]
+    : null;
+}
+
 function text(v) {
   return v === null || v === undefined || v === '' ? '–' : String(v);
 }

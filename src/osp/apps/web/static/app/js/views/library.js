@@ -5,6 +5,7 @@ import { href } from '../router.js';
 import { toItem } from '../tracks.js';
 import { artistLink, errorBox, heading, trackActions } from './common.js';
 import { artworkImg } from './artwork.js';
+import { c2paListMark } from './credentials.js';
 
 function removeButton(item, row) {
   const button = h('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${item.title}`, 'data-testid': 'remove' }, 'Remove');
@@ -58,7 +59,7 @@ export async function libraryView(main) {
       h('th', { scope: 'row' }, artworkImg(t, 'small'), h('a', { href: href('track', item.id) }, item.title)),
       h('td', { 'data-label': 'Artist' }, artistLink(item)),
       h('td', { class: 'num', 'data-label': 'Duration' }, fmtTime(item.duration)),
-      h('td', { 'data-label': 'Origin' }, t.origin === 'published' ? 'published' : 'fetched'),
+      h('td', { 'data-label': 'Origin' }, t.origin === 'published' ? 'published' : 'fetched', c2paListMark(t)),
       h('td', { 'data-label': 'File' }, String(t.file || '')),
       h('td', {}, trackActions(item, { playlist: false }), removeButton(item, row)));
     body.append(row);
