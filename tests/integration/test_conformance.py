@@ -30,7 +30,7 @@ def test_our_node_conforms(server: NodeServer, tmp_path: Path) -> None:
     if "/osp/v0/search" not in [r.path for r in peer_app(server.node).routes]:  # type: ignore[attr-defined]
         pytest.xfail("the peer route /osp/v0/search (issue 8, part C) is not in this tree yet")
     results = run_conformance(server.peer_url)
-    assert [r.name for r in results if not r.ok] == []
+    assert [(r.name, r.detail) for r in results if not r.ok] == []
     assert len(results) == 5 + 2 * 6 + 3  # + the search route (§9.3)
     proc = osp(tmp_path, "conformance", server.peer_url, "--json")
     rows = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -193,3 +193,29 @@ def test_an_idle_worker_leaves_and_a_new_one_starts(audio_files: dict[str, Path]
         assert worker._proc is not first
     finally:
         worker.close()
+
+
+def test_a_process_compiles_librosa_only_under_the_shared_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes compiling librosa's numba functions at once poison numba's cache (numba
+    #10128: every later analysis segfaults), so a second process waits for the first."""
+    import os
+    import sys
+    import time
+
+    cache = tmp_path / "numba"
+    cache.mkdir()
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
+    with analysis.compile_lock():  # this test is "the first process", compiling
+        child = subprocess.Popen([sys.executable, "-c", "import numpy as np\nfrom osp.provenance import analysis\n"
+                                  "analysis.tempo(np.zeros(22050, dtype=np.float32) + 0.1, 22050)"],
+                                 env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
+        try:
+            deadline = time.monotonic() + 60
+            while not any(line.split()[1:5] == ["->", "FLOCK", "ADVISORY", "WRITE"] and line.split()[5] == str(child.pid)
+                          for line in Path("/proc/locks").read_text().splitlines()):
+                assert child.poll() is None and time.monotonic() < deadline, "the child never waited on the lock"
+                time.sleep(0.05)
+            assert not list(cache.rglob("*.nbi")), "the child compiled without the lock"
+        finally:
+            child.kill()
+            child.wait(10)

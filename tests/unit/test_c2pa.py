@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import c2pa
@@ -270,7 +272,6 @@ def test_a_peers_file_whose_c2pa_chunk_claims_600_mb_cannot_take_600_mb(tmp_path
     """c2pa-rs reads a WAV's whole ``C2PA`` chunk into memory: a peer's file of 600 MB
     (sparse here) whose chunk is a JUMBF box of 600 MB would take 600 MB in the child.
     The child's address space is capped (``MAX_MEMORY``): it fails, and that is invalid."""
-    import resource
     import struct
 
     from osp.provenance.c2pa_isolated import MAX_MEMORY, read_credential_isolated
@@ -288,4 +289,14 @@ def test_a_peers_file_whose_c2pa_chunk_claims_600_mb_cannot_take_600_mb(tmp_path
         f.truncate(12 + len(body) + size)  # sparse: no disk is used for the zeros
     got = read_credential_isolated(bomb, "audio/wav", timeout=30)
     assert got.state == "invalid", got
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 < size  # no child ever held it
+    # the same check from a fresh process, whose children are only the checker: none held it
+    # (this test process's own RUSAGE_CHILDREN counts every child the suite ever waited for)
+    probe = subprocess.run([sys.executable, "-c", "import resource, sys\n"
+                            "from pathlib import Path\n"
+                            "from osp.provenance.c2pa_isolated import read_credential_isolated\n"
+                            "got = read_credential_isolated(Path(sys.argv[1]), 'audio/wav', timeout=30)\n"
+                            "print(got.state, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)",
+                            str(bomb)], capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
+    state, peak = probe.stdout.split()
+    assert state == "invalid" and 0 < int(peak) < size, probe

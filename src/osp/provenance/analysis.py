@@ -23,17 +23,30 @@ or it holds less than ``MIN_SECONDS`` of audio; ``CallerError`` when ffmpeg is m
 runs past its time.  ``ANALYSER_VERSION`` names this analyser, stored with each result, so
 that a better one can analyse the library again.  The node runs it in a worker process
 capped in time and memory (``osp.provenance.analysis_worker``).
+
+librosa's numba functions are compiled, and written to numba's on-disk cache, on their first
+call in a process.  Two processes compiling them at once can write cache files that crash
+every later process that loads them (numba issue #10128, still open in numba 0.68), so the
+first analysis in each process runs on a short synthetic signal while it holds an exclusive
+lock file shared by this user's processes (``compile_lock``): one compiles, the others wait
+and then load what it cached.
 """
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
 import resource
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -151,12 +164,57 @@ def analyse(path: Path, *, seconds: float = MAX_SECONDS) -> Analysis:
     peak = true_peak(stereo)
     del stereo
     mono = decode(path, FEATURE_RATE, 1, seconds=seconds)
-    bpm = tempo(mono, FEATURE_RATE)
-    key, mode, confidence = estimate_key(mono, FEATURE_RATE)
-    vector = feature_vector(mono, FEATURE_RATE, bpm)
+    bpm, (key, mode, confidence), vector = _features(mono)
     return Analysis(bpm=round(bpm, 2), key=key, mode=mode, key_confidence=round(confidence, 4),
                     loudness=round(loudness, 2), true_peak=round(peak, 2), duration=round(mono.size / FEATURE_RATE, 2),
                     vector=vector.astype("<f4").tobytes())
+
+
+def _features(mono: Float32Array) -> tuple[float, tuple[str, str, float], Float32Array]:
+    """Tempo, key and vector of ``mono`` at ``FEATURE_RATE``: every librosa call of ``analyse``."""
+    bpm = tempo(mono, FEATURE_RATE)
+    return bpm, estimate_key(mono, FEATURE_RATE), feature_vector(mono, FEATURE_RATE, bpm)
+
+
+_warm_up = threading.RLock()
+_warmed = False
+
+
+def _librosa() -> ModuleType:
+    """librosa, once its numba functions are compiled (and cached) in this process (module doc)."""
+    global _warmed
+    import librosa
+
+    if not _warmed:
+        with _warm_up, compile_lock():
+            if not _warmed:
+                _warmed = True  # first: the warm-up below comes back here
+                try:
+                    t = np.arange(4 * FEATURE_RATE, dtype=np.float32) / FEATURE_RATE
+                    clicks = (np.arange(t.size) % (FEATURE_RATE // 2) < 200).astype(np.float32)  # 120 BPM
+                    _features((0.3 * np.sin(2 * np.pi * 440 * t) + 0.5 * clicks).astype(np.float32))
+                except BaseException:
+                    _warmed = False
+                    raise
+    return librosa
+
+
+@contextmanager
+def compile_lock() -> Iterator[None]:
+    """Hold the exclusive lock file under which one process at a time compiles librosa's numba
+    functions (module doc): in ``NUMBA_CACHE_DIR`` when set, else the temporary directory; one
+    per user.  Where no lock file can be made (a read-only directory), nothing is held."""
+    folder = os.environ.get("NUMBA_CACHE_DIR") or tempfile.gettempdir()
+    try:
+        fd = os.open(Path(folder) / f"osp-numba-compile-{os.getuid()}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if this process dies holding it
+        yield
+    finally:
+        os.close(fd)
 
 
 def integrated_loudness(pcm: Float32Array, rate: int) -> float:
@@ -188,7 +246,7 @@ def true_peak(pcm: Float32Array, *, block: int = 1 << 17) -> float:
 
 def tempo(mono: Float32Array, rate: int) -> float:
     """Tempo of ``mono`` in BPM (librosa's onset autocorrelation estimate); 0 when none."""
-    import librosa
+    librosa = _librosa()
 
     onset = librosa.onset.onset_strength(y=mono, sr=rate)
     if not np.any(onset > 0):
@@ -234,7 +292,7 @@ def best_key(chroma: NDArray[np.floating]) -> tuple[str, str, float]:
 def estimate_key(mono: Float32Array, rate: int) -> tuple[str, str, float]:
     """``(tonic, mode, confidence)`` of ``mono`` from its mean constant-Q chroma; C major
     with confidence 0 for silence."""
-    import librosa
+    librosa = _librosa()
 
     if float(np.max(np.abs(mono))) < 1e-5:
         return PITCHES[0], "major", 0.0
@@ -244,7 +302,7 @@ def estimate_key(mono: Float32Array, rate: int) -> tuple[str, str, float]:
 
 def feature_vector(mono: Float32Array, rate: int, bpm: float) -> Float32Array:
     """The ``VECTOR_DIM``-float "sounds like" vector of ``mono`` (module doc), L2-normalised."""
-    import librosa
+    librosa = _librosa()
 
     mfcc = librosa.feature.mfcc(y=mono, sr=rate, n_mfcc=13, hop_length=1024)[1:]
     contrast = librosa.feature.spectral_contrast(y=mono, sr=rate, hop_length=1024)

@@ -78,6 +78,7 @@ class _Display:
         self.first_refusal: dict[str, Any] | None = None
         self.summary: dict[str, Any] | None = None
         self.ogg_refused = 0  #: files refused because C2PA cannot sign Ogg/Opus (said once in text)
+        self.seen: list[Path] = []  #: every file a line named (resolved), for the no-audio hint
 
     def __call__(self, line: dict[str, Any]) -> None:
         bar = self.bar
@@ -103,6 +104,7 @@ class _Display:
         return f"{self.files_done}/{self.files} files {name}".rstrip()
 
     def _file(self, line: dict[str, Any]) -> None:
+        self.seen.append(Path(line["file"]).resolve())
         self.done_bytes += int(line.get("size") or 0)
         self.files_done += 1
         if self.bar is not None and self.task is not None:
@@ -170,11 +172,15 @@ def run_import(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], *, recursi
 
 
 def _no_audio_hint(show: _Display, roots: tuple[Path, ...]) -> None:
-    """On stderr (text and --json alike), when the run found nothing to try: the exit stays 0."""
-    s = show.summary or {}
-    if show.summary is not None and not s.get("stopped") and not any(
-            s.get(k) for k in ("published", "alreadyPublished", "refused")):
-        err.print(f"no audio files found in {', '.join(printable(str(r)) for r in roots)}", soft_wrap=True)
+    """On stderr (text and --json alike), for each folder where the run found nothing to try.
+
+    The exit status stays as the files tried make it (0 when nothing was refused).
+    """
+    if show.summary is None or show.summary.get("stopped"):
+        return
+    empty = [r for r in roots if r.is_dir() and not any(f.is_relative_to(r.resolve()) for f in show.seen)]
+    if empty:
+        err.print(f"no audio files found in {', '.join(printable(str(r)) for r in empty)}", soft_wrap=True)
 
 
 def _offline(c: Ctx, roots: tuple[Path, ...], body: dict[str, Any], recursive: bool, hybrid: bool,

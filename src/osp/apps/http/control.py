@@ -32,7 +32,8 @@ Routes:
   POST /api/stream-url                ``{"track": id, "ttl"?: s}`` → ``{"url", "expires"}`` for a player
   POST /api/search                    ``{"q"?: str, "artist"?: did, "tags"?: [str], "limit"?: n, "timeout"?: s}``
                                       → NDJSON: ``{"result": …}`` per new or improved result as it arrives
-                                      (local first), then ``{"done": summary}``; ``"bpm"?: "120-130"|"128"``,
+                                      (local first; ``duplicateOf``: the earlier track its audio
+                                      matches, or null), then ``{"done": summary}``; ``"bpm"?: "120-130"|"128"``,
                                       ``"key"?: "A minor"`` keep results analysed here that pass
                                       (``osp.node.analysis.filtered_search``; summary ``notAnalysed``)
   GET|HEAD /stream/{id}               the audio with Range, served while it downloads
@@ -168,6 +169,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     async def _search_lines(query: Query | None, timeout: float, audio: AudioFilter, limit: int) -> AsyncIterator[bytes]:
         """NDJSON: ``{"result": …}`` per new or improved result, then ``{"done": summary}``."""
         from osp.node.analysis import filtered_search
+        from osp.node.fingerprints import duplicate_mark
         from osp.node.search import result_json
         from osp.node.search import search as run_search
 
@@ -175,7 +177,8 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         lines: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
         def on_line(result: dict[str, Any]) -> None:
-            loop.call_soon_threadsafe(lines.put_nowait, {"result": result})
+            line = result | duplicate_mark(node, str(result["id"]))
+            loop.call_soon_threadsafe(lines.put_nowait, {"result": line})
 
         def on_result(result: Result) -> None:
             on_line(result_json(result))
