@@ -23,6 +23,7 @@ from osp.node import Node, TrackMetadata
 from tests.integration.nodes import OSP, NodeProc, jsonl, node_server, osp, start_node
 
 SLOW_UPLOAD = 150_000  # bytes/s per channel (BitTorrent and web seed): a 3 MB track takes ~10 s
+CANCEL_UPLOAD = 40_000  # for the Ctrl-C test: ~40 s, so the download cannot end before the signal on busy cores
 
 
 def until(what: str, probe: Callable[[], Any], timeout: float = 40) -> Any:
@@ -48,9 +49,12 @@ def transfer_of(client: httpx.Client, track_id: str) -> dict[str, Any] | None:
 
 
 @pytest.fixture
-def slow_seeder(tmp_path: Path, music: list[Path]) -> Iterator[tuple[NodeServer, dict[str, Any]]]:
-    """An in-process node on 127.0.0.51 seeding music[1] (3.1 MB) at ``SLOW_UPLOAD``."""
-    with node_server(tmp_path / "seeder", "127.0.0.51", upload_rate_limit=SLOW_UPLOAD) as srv:
+def slow_seeder(request: pytest.FixtureRequest, tmp_path: Path,
+                music: list[Path]) -> Iterator[tuple[NodeServer, dict[str, Any]]]:
+    """An in-process node on 127.0.0.51 seeding music[1] (3.1 MB) at ``SLOW_UPLOAD`` (or the
+    rate given by indirect parametrization)."""
+    rate = getattr(request, "param", SLOW_UPLOAD)
+    with node_server(tmp_path / "seeder", "127.0.0.51", upload_rate_limit=rate) as srv:
         published = srv.node.publish(music[1], TrackMetadata(title="Main theme"))
         yield srv, published.track.record
 
@@ -116,6 +120,7 @@ def test_close_saves_resume_data_of_a_running_transfer(tmp_path: Path,
         node.close()
 
 
+@pytest.mark.parametrize("slow_seeder", [CANCEL_UPLOAD], indirect=True)
 def test_ctrl_c_of_get_cancels_detach_returns_and_cancel_cleans_up(
         tmp_path: Path, slow_seeder: tuple[NodeServer, dict[str, Any]]) -> None:
     seeder, record = slow_seeder
