@@ -97,7 +97,7 @@ function commentForm(item, { replyTo = null, onDone }) {
     }
     at.disabled = !mine();
     if (at.disabled) at.checked = false;
-    time.textContent = mine() ? `at ${fmtTime(player.audio.currentTime)}` : '(play this track first)';
+    time.textContent = mine() ? `(${fmtTime(player.audio.currentTime)})` : '(play this track first)';
   };
   const button = h('button', { type: 'submit', class: 'primary', 'data-testid': replyTo ? 'reply-submit' : 'comment-submit' }, replyTo ? 'Reply' : 'Comment');
   const form = h('form', { class: 'comment-form', 'data-testid': replyTo ? 'reply-form' : 'comment-form', onsubmit: async (e) => {
