@@ -109,7 +109,7 @@ export async function settingsView(main) {
     return;
   }
   let lists = (Array.isArray(gate.lists) ? gate.lists : []).filter((d) => typeof d === 'string');
-  const threshold = h('input', { type: 'number', id: 'gate-threshold', min: '0', step: 'any', inputmode: 'decimal',
+  const threshold = h('input', { type: 'number', id: 'gate-threshold', min: '0', max: '1', step: 'any', inputmode: 'decimal',
     value: String(Number(gate.threshold) || 0), 'aria-describedby': 'gate-hint', 'data-testid': 'gate-threshold' });
   const listEl = h('ul', { class: 'plain lists', 'data-testid': 'gate-lists', 'aria-label': 'Moderation lists' });
   const add = h('input', { type: 'text', id: 'gate-add', autocomplete: 'off', spellcheck: 'false', placeholder: 'did:key:z6Mk…', 'data-testid': 'gate-add' });
@@ -127,8 +127,8 @@ export async function settingsView(main) {
   const form = h('form', { 'aria-labelledby': 'gate-h', 'data-testid': 'gate-form', onsubmit: async (e) => {
     e.preventDefault();
     const value = Number(threshold.value);
-    if (threshold.value.trim() === '' || !Number.isFinite(value) || value < 0) {
-      status.textContent = 'The threshold is a number, 0 or more.';
+    if (threshold.value.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+      status.textContent = 'The threshold is a number from 0 to 1.';
       threshold.focus();
       return;
     }
@@ -143,7 +143,7 @@ export async function settingsView(main) {
     }
   } },
   h('div', { class: 'field' }, h('label', { for: 'gate-threshold' }, 'Hide what comes from identities trusted below'), threshold,
-    h('p', { class: 'hint', id: 'gate-hint' }, 'Trust is computed on this node from your follows and endorsements outward. 0 hides nothing; what is hidden stays visible, collapsed, with the reason.')),
+    h('p', { class: 'hint', id: 'gate-hint' }, 'Trust is computed on this node from your follows and endorsements outward. From 0 (hides nothing) to 1. What is hidden stays visible, collapsed, with the reason.')),
   h('fieldset', {}, h('legend', {}, 'Moderation lists you subscribe to'), listEl,
     h('div', { class: 'row' }, h('label', { for: 'gate-add', class: 'visually-hidden' }, 'A curator’s did:key'), add,
       h('button', { type: 'button', 'data-testid': 'gate-add-button', onclick: () => {
