@@ -173,6 +173,25 @@ def test_comments_at_a_time_offset_with_replies_and_jump(app: AppPage, setup: Se
     assert not app.csp_violations()
 
 
+def test_the_player_reports_a_play_at_the_end(app: AppPage, setup: Setup) -> None:
+    """Heard to its end, a track is reported to the node (POST /api/plays), once."""
+    track = setup.mine[1]
+    app.go(f"track/{track}", "main [data-testid=play]")
+    sent: list[Any] = []
+    app.page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/api/plays") else None)
+    with app.page.expect_response(lambda r: r.url.endswith("/api/plays"), timeout=30_000) as answer:
+        app.page.locator("main [data-testid=play]").first.click()
+        app.wait_js(f"window.ospPlayer.item && window.ospPlayer.item.id === {track!r} && window.ospPlayer.audio.duration > 10", 30)
+        app.page.evaluate("() => { const p = window.ospPlayer; p.seek(p.audio.duration - 4); p.play(); }")
+    app.page.evaluate("() => window.ospPlayer.audio.pause()")
+    assert sent[0]["track"] == track and 2 <= sent[0]["seconds"] <= 5, sent
+    if answer.value.status == 404:
+        pytest.skip("POST /api/plays is not on this node yet (404): another part of issue 11")
+    assert answer.value.ok, answer.value.status
+    app.page.wait_for_timeout(500)
+    assert len(sent) == 1, sent
+
+
 def test_like_counts_and_stays_pressed(app: AppPage, setup: Setup) -> None:
     track = setup.mine[1]
     need_route(setup, "GET", f"/api/tracks/{track}/social")
@@ -278,6 +297,15 @@ def test_a_hidden_comment_shows_its_reason(app: AppPage, setup: Setup) -> None:
         item.locator("summary").click()
         assert item.locator("[data-testid=comment-body]").text_content() == "buy cheap streams here"
         assert "hidden by your quality gate" in (app.page.text_content("[data-testid=social-status]") or "")
+        # a search result the gate hides is listed collapsed, with the reason (here: our flag)
+        app.go("search?q=Someone%20Elses", "[data-testid=results] > li")
+        app.wait_js("/^\\d+ results?/.test(document.querySelector('[data-testid=search-status]').textContent)")
+        result = app.page.locator("[data-testid=hidden-result]")
+        assert result.count() == 1, app.page.text_content("[data-testid=results]")
+        assert "impersonation" in (result.locator("[data-testid=hidden-why]").text_content() or "")
+        assert not result.locator("[data-testid=track-card]").is_visible()
+        result.locator("summary").click()
+        assert "Someone Elses Song" in (result.locator("[data-testid=track-card]").text_content() or "")
         # the settings page shows the gate
         app.go("settings", "[data-testid=gate-threshold]")
         assert float(app.page.input_value("[data-testid=gate-threshold]")) == pytest.approx(0.001)

@@ -184,7 +184,8 @@ export function flagForm(subject, what, onDone = () => {}) {
     armed = '';
     button.textContent = `Flag ${what}`;
   };
-  const form = h('form', { class: 'flag-form', onchange: () => {
+  const form = h('form', { class: 'flag-form', onchange: (e) => {
+    if (e.target.type !== 'radio') return; // another reason must be confirmed anew
     dupField.hidden = reason() !== 'duplicate';
     disarm();
   }, onsubmit: async (e) => {
