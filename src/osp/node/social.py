@@ -112,22 +112,26 @@ class SocialService:
         """Sign and store one of our records of ``kind`` with body ``fields`` (the
         preamble's shapes: ``{"subject": …, "text": …}`` …); returns the signed record.
 
-        ``CallerError``/``SchemaError`` on bad fields, ``KeystoreError`` without a usable
-        key, ``ConflictError`` when the repository refuses it (a playlist version not newer
+        A like or follow of a subject we like or follow already returns the record held.
+        ``CallerError`` on bad fields, ``KeystoreError`` without a usable key, ``ConflictError`` when the repository refuses it (a playlist version not newer
         than the one held, a tombstone of a record that is not ours, over the cap)."""
         if not isinstance(kind, str) or not isinstance(fields, dict):
             raise CallerError("a social record is a kind and an object of fields")
         key = self.node.signing_key()
         if kind == "tombstone":
             self._check_retract(fields.get("subject"), key.did)
+        if kind in ("like", "follow") and set(fields) == {"subject"}:  # once is enough: the one held
+            held = [r for r in self.records.about(str(fields["subject"]), kinds=(kind,)) if r.author == key.did]
+            if held:
+                return held[0].record
         with self._create_lock:
             now = self.node.clock()
             unsigned = build_social(kind, key.did, dict(fields))
             verified = verify_social(sign_social(unsigned, key, now_iso(now)))
             self._link(verified, None)
             if not self.records.add(verified, own=True, now=now):
-                raise ConflictError(f"the {kind} was not stored (an older playlist version, a retracted record, "
-                                    "or over the cap of records per author)")
+                raise ConflictError(f"the {kind} was not stored: the same record is held already, or it is an "
+                                    "older playlist version or a retracted record")
         self._spread(verified)
         return verified.record
 

@@ -51,7 +51,7 @@ def author_names(node: Node, dids: set[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for did in list(dids)[:200]:
         name = None
-        for row in node.library.tracks_by_artist(did)[:20]:
+        for row in node.library.tracks_by_artist(did, 20):
             record = parsed_record(row.record)
             if isinstance(record.get("artistName"), str):
                 name = record["artistName"]
