@@ -122,6 +122,10 @@ def test_records_per_peer_per_minute_are_capped(node: Node) -> None:
     many = [peer_record("like", {"subject": TRACK}) for _ in range(5)]
     assert node.social.ingest(many, source="http://198.51.100.5:8787") == 3
     assert node.social.ingest(many[3:], source="http://198.51.100.5:8787") == 0  # no budget left this minute
+    node.social.budget = intake.IntakeBudget(rate=3)
+    assert node.social.ingest(many, source="http://198.51.100.7:8787") == 0  # all held: nothing counted
+    more = [peer_record("like", {"subject": TRACK}) for _ in range(3)]
+    assert node.social.ingest(more, source="http://198.51.100.7:8787") == 3
     assert node.social.ingest(many[3:], source="http://198.51.100.6:8787") == 2  # another peer has its own
 
 

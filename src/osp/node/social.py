@@ -199,7 +199,7 @@ class SocialService:
         a followed did); returns how many were new.  At most the source's ``IntakeBudget``
         is taken when ``rated`` (the rest is dropped unread).  ``strict``: the first record
         that does not verify raises ``IntegrityError`` (nothing of the batch is stored);
-        otherwise it is skipped."""
+        otherwise it is skipped.  Only records stored count against the budget."""
         batch = list(records)
         if rated:
             granted = self.budget.take(source, len(batch), self.monotonic())
@@ -214,7 +214,10 @@ class SocialService:
             except IntegrityError:
                 if strict:
                     raise
-        return self.store(verified)
+        added = self.store(verified)
+        if rated:
+            self.budget.give_back(source, len(batch) - added)  # only records stored count against the peer
+        return added
 
     def store(self, verified: Sequence[VerifiedSocial], *, track: str | None = None) -> int:
         """Store verified records, tombstones last (so one that arrives with its subject
@@ -315,7 +318,9 @@ class SocialService:
             if not on_topic(v.kind, v.subject, track_id):
                 raise IntegrityError(f"the record {v.id[:60]} is not about {track_id[:60]}", check="off-topic")
             verified.append(v)
-        return self.store(verified, track=track_id)
+        added = self.store(verified, track=track_id)
+        self.budget.give_back(source, granted - added)  # only records stored count against the peer
+        return added
 
     # -- views ------------------------------------------------------------------------
 
