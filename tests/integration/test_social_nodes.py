@@ -11,10 +11,12 @@ order.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from osp.apps.http import NodeServer
 from osp.content.cid import CID, JSON
 from osp.core.errors import IntegrityError
 from osp.core.settings import Settings
+from osp.discovery.keys import rendezvous_key
 from osp.distribution.engine import Engine
 from osp.distribution.events import EngineConfig
 from osp.identity import SigningKey
@@ -72,6 +75,7 @@ class Net:
     c: Node
     a_http: str
     timings: dict[str, float]
+    fillers: list[Engine]
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +95,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         b = stack.enter_context(dht_node(tmp / "b", "127.0.0.32", boot))
         c = stack.enter_context(dht_node(tmp / "c", "127.0.0.33", boot))
         feeds.follow(b.node, a.node.signing_key().did)
-        yield Net(a.node, b.node, c.node, str(a.node.http_url), {})
+        yield Net(a.node, b.node, c.node, str(a.node.http_url), {}, fillers)
 
 
 def playlist_seq(node: Node, author: str, series: str) -> int | None:
@@ -211,3 +215,52 @@ def test_the_peer_route_checks_its_input(net: Net) -> None:
     empty = httpx.get(f"{net.a_http}/osp/v0/tracks/{OTHER[3]}/social", timeout=10)
     assert empty.status_code == 200 and empty.json() == {"records": [], "truncated": False}
     assert httpx.post(f"{net.a_http}/osp/v0/tracks/{TRACK}/social", timeout=10).status_code == 405
+
+
+@contextlib.contextmanager
+def hostile_holder(ip: str, body: bytes) -> Iterator[int]:
+    """An HTTP server on ``ip`` answering every GET with ``body`` (JSON); yields its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((ip, 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("hostile", ["forged", "oversized"])
+def test_a_hostile_holder_under_the_tracks_key_is_dropped(net: Net, hostile: str) -> None:
+    """A DHT node announces an HTTP server under the track's key that answers a forged copy
+    of A's comment (or 600 KiB): C keeps A's genuine comment only and marks the liar bad."""
+    a, c = net.a, net.c
+    track = f"osp:track:{CID.of(hostile.encode(), codec=JSON)}"
+    genuine = a.social.create("comment", {"subject": track, "text": "the real words"})
+    forged = dict(genuine, text="words A never wrote")
+    body = (json.dumps({"records": [forged], "truncated": False}).encode() if hostile == "forged"
+            else b'{"records":[' + b" " * (600 * 1024) + b"]}")
+    liar_ip = "127.0.0.51"  # the first filler engine's address: its announce names this host
+    with hostile_holder(liar_ip, body) as port:
+        net.fillers[0].dht_announce(rendezvous_key("track", track).digest, port)
+        liar = f"http://{liar_ip}:{port}"
+
+        def settled() -> bool:
+            c.social.lookup(track, timeout=5)
+            return c.bad_peers.is_bad(liar) and any(r["id"] == genuine["id"] for r in c.social.about(track))
+
+        wait_for("C to drop the liar and keep A's comment", settled, 45)
+    (held,) = c.social.about(track)
+    assert held["text"] == "the real words"

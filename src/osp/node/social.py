@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from osp.core.errors import CallerError, ConflictError, IntegrityError, NotFoundError, OspError
+from osp.core.errors import CallerError, ConflictError, IntegrityError, NotFoundError, OspError, PeerError
 from osp.discovery.keys import rendezvous_key
 from osp.discovery.search import PEER_TIMEOUT
 from osp.distribution.peer_client import PeerClient
@@ -277,7 +277,13 @@ class SocialService:
                 with lock:
                     clients.append(client)
                 with client:
-                    answer = client.get_json(f"/osp/v0/tracks/{quote(track_id, safe=':')}/social", MAX_ANSWER_BYTES)
+                    try:
+                        answer = client.get_json(f"/osp/v0/tracks/{quote(track_id, safe=':')}/social",
+                                                 MAX_ANSWER_BYTES)
+                    except PeerError as exc:
+                        if "answer larger than" in exc.message:  # PeerClient's cap: a hostile answer
+                            raise IntegrityError(f"social answer over {MAX_ANSWER_BYTES} bytes", check="size") from exc
+                        raise
                 n = self.take_answer(track_id, answer, source=url)
                 with lock:
                     added[0] += n
