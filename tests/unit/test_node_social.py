@@ -44,9 +44,13 @@ def test_create_signs_stores_and_plans_the_tracks_key(node: Node) -> None:
     assert like["author"] == node.signing_key().did and like["id"].startswith("osp:like:")
     assert [r["id"] for r in node.social.about(TRACK)] == [like["id"]]
     assert node.social.announced_tracks() == [TRACK]
+    node.clock = lambda: 1_795_000_100.0  # a later record
     node.social.create("endorsement", {"subject": SigningKey.generate().did})
     assert node.social.announced_tracks() == [TRACK]  # only comments, likes and flags on tracks
-    assert len(node.social.own_records()) == 2
+    assert len(node.social.own_records(100, 10**6)) == 2
+    newest = node.social.own_records(1, 10**6)
+    assert len(newest) == 1 and b"osp:Endorsement" in newest[0]  # the newest first
+    assert node.social.own_records(100, 10) == []  # no room: nothing
     with pytest.raises(CallerError):
         node.social.create("comment", {"subject": TRACK, "text": ""})
     assert node.social.create("like", {"subject": TRACK}) == like  # liked already: the like held

@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from osp.core.errors import CallerError, OspError, RemoteError
-from osp.discovery.feed import CATALOG_FILE, FEED_LIFETIME, FEED_SALT, FeedValue, catalog_encode, expanded_secret
+from osp.discovery.feed import (
+    CATALOG_FILE,
+    FEED_LIFETIME,
+    FEED_SALT,
+    MAX_CATALOG_BYTES,
+    MAX_CATALOG_RECORDS,
+    FeedValue,
+    catalog_encode,
+    expanded_secret,
+)
 from osp.distribution.engine import make_v1_torrent, parse_metainfo
 from osp.distribution.pieces import piece_length_for
 from osp.identity.didkey import DID_KEY_PREFIX
@@ -125,7 +134,9 @@ def publish_feed(node: Node) -> FeedPublished | None:
         return None  # no identity and nothing published: no feed, and nothing to warn about
     key = node.signing_key()
     rows = [r.record for r in published if r.artist == key.did]
-    rows += node.social.own_records()  # our playlists, comments, likes … (spec §10: feeds carry them)
+    # our playlists, comments, likes … (spec §10: feeds carry them), newest first, as many as fit
+    room = MAX_CATALOG_BYTES - sum(len(r) + 1 for r in rows)
+    rows += node.social.own_records(MAX_CATALOG_RECORDS - len(rows), room)
     if not rows:
         return None
     data = catalog_encode(rows)

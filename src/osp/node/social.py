@@ -184,13 +184,23 @@ class SocialService:
                     break
         return out
 
-    def own_records(self) -> list[bytes]:
-        """Our social records as JCS bytes, for our catalog (``feed_publish``); tombstones
-        included (followers apply them)."""
+    def own_records(self, max_records: int, max_bytes: int) -> list[bytes]:
+        """Our social records as JCS bytes, for our catalog (``feed_publish``), newest first,
+        at most ``max_records`` records and ``max_bytes`` bytes (what the catalog has room
+        for beside our Track Records: the oldest are left out); tombstones included
+        (followers apply them)."""
         did = self.node.library.meta("did")
         if not did:
             return []
-        return [jcs(parsed_record(r.record)) for r in self.records.by_author(did)]
+        out: list[bytes] = []
+        size = 0
+        for row in reversed(self.records.by_author(did)):
+            raw = jcs(parsed_record(row.record))
+            if len(out) >= max_records or size + len(raw) + 1 > max_bytes:
+                break
+            out.append(raw)
+            size += len(raw) + 1
+        return out
 
     # -- peers' -----------------------------------------------------------------------
 
