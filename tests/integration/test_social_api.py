@@ -105,6 +105,7 @@ def test_a_local_playlist_is_published_as_versions(srv: NodeServer) -> None:
     assert refused.status_code == 400 and "500" in refused.json()["message"]
 
 
+@pytest.mark.slow  # ~30 s: some twenty CLI processes
 def test_the_cli_works_offline_then_through_a_running_node(tmp_path: Path) -> None:
     data = tmp_path / "cli"
     osp(data, "id", "init")

@@ -103,6 +103,10 @@ def test_a_bad_batch_stores_nothing_and_a_lenient_one_skips_the_bad(node: Node) 
         node.social.ingest([good, forged], source="http://198.51.100.3:8787")
     assert node.social.about(TRACK) == []
     assert node.social.ingest([good, forged, "junk"], source="http://198.51.100.3:8787", strict=False) == 1
+    # a copy of a held record is not verified again, but one with the same id and other bytes is
+    assert node.social.ingest([good], source="http://198.51.100.3:8787") == 0
+    with pytest.raises(IntegrityError):
+        node.social.ingest([dict(good, created="2026-12-02T10:00:00Z")], source="http://198.51.100.3:8787")
 
 
 def test_the_peer_answer_is_capped_newest_first(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
