@@ -160,3 +160,24 @@ def test_the_plan_puts_talked_about_tracks_after_held_tracks_and_within_the_cap(
     assert labels.index(track_key.label) == labels.index(f"infohash:{'ab' * 20}") + 1  # before tags
     assert sum(1 for a in plan if a.key == rendezvous_key("track", OTHER).digest) == 1  # once
     assert len(announce.plan([held], cap=3, extra_tracks=[TRACK])) == 3
+
+
+def test_following_signs_a_follow_and_unfollowing_retracts_it(node: Node, tmp_path: Path) -> None:
+    from osp.node import feeds
+
+    artist = SigningKey.generate().did
+    feeds.follow(node, artist)
+    feeds.follow(node, artist, audio=True)  # again: the same Follow record
+    (held,) = node.social.records.about(artist, kinds=("follow",))
+    assert held.author == node.signing_key().did
+    feeds.unfollow(node, artist)
+    assert node.social.records.about(artist, kinds=("follow",)) == []
+    assert node.social.records.is_tombstoned(held.id)
+    bare = Node(Settings(data_dir=tmp_path / "bare", dht=False))  # no identity: the follow alone
+    try:
+        feeds.follow(bare, artist)
+        assert [f["did"] for f in feeds.following(bare)] == [artist]
+        assert bare.social.records.about(artist) == []
+        feeds.unfollow(bare, artist)
+    finally:
+        bare.close()

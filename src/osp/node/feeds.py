@@ -114,12 +114,15 @@ def judge_item(public_key: bytes, highest_seq: int | None, item: MutableItem, no
 
 def follow(node: Node, did: str, audio: bool = False) -> FollowRow:
     """Follow the artist ``did`` (``CallerError`` on junk or our own did); following again
-    only changes ``audio``.  A running poller checks the new follow at once."""
+    only changes ``audio``.  A running poller checks the new follow at once.  With a usable
+    identity key the follow is also a signed Follow record (spec §10), public in our feed:
+    others' webs of trust grow from it."""
     did = check_did(did)
     own = node.library.meta("did")
     if own is not None and own == did:
         raise CallerError("that is this node's own identity: its feed is published, not followed")
     row = node.library.add_follow(did, audio=audio, now=node.clock())
+    node.social.follow_signed(did)  # the public Follow record (spec §10), when our key is usable
     if node.feeds.running:
         node.feeds.poll_soon()
     return row
@@ -127,12 +130,13 @@ def follow(node: Node, did: str, audio: bool = False) -> FollowRow:
 
 def unfollow(node: Node, did: str) -> bool:
     """Stop following ``did``: its known records are forgotten and its catalog is no
-    longer seeded (tracks already fetched stay in the library).  ``NotFoundError`` if not
-    followed."""
+    longer seeded (tracks already fetched stay in the library); our signed Follow of it is
+    retracted.  ``NotFoundError`` if not followed."""
     did = check_did(did)
     old = node.library.remove_follow(did)
     if old is not None:
         drop_catalog(node, old)
+    node.social.unfollow_signed(did)  # our Follow records of ``did`` retracted (Tombstones)
     node.discovery.refresh()
     return True
 

@@ -38,7 +38,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from osp.core.errors import CallerError, ConflictError, IntegrityError, NotFoundError, OspError, PeerError
+from osp.core.errors import (
+    CallerError,
+    ConflictError,
+    IntegrityError,
+    KeystoreError,
+    NotFoundError,
+    OspError,
+    PeerError,
+)
 from osp.discovery.keys import rendezvous_key
 from osp.discovery.search import PEER_TIMEOUT
 from osp.distribution.peer_client import PeerClient
@@ -167,6 +175,31 @@ class SocialService:
         seq = max((int(parsed_record(r.record).get("seq", 0)) for r in previous), default=0) + 1
         return self.create("playlist", {"playlist": local.id, "seq": seq, "title": local.name,
                                         "tracks": list(local.tracks)})
+
+    def follow_signed(self, did: str) -> dict[str, Any] | None:
+        """Our signed Follow of ``did`` (the one held, or a new one); ``None`` when the node
+        has no usable key (no identity yet, a locked keystore): the local follow still
+        works, only the public record is missing."""
+        if not self.node.keystore.exists():
+            return None
+        try:
+            return self.create("follow", {"subject": did})
+        except KeystoreError:
+            return None
+
+    def unfollow_signed(self, did: str) -> int:
+        """Retract (Tombstones) our Follow records of ``did``; returns how many.  Nothing
+        without a usable key."""
+        me = self.node.library.meta("did")
+        held = [r for r in self.records.about(did, kinds=("follow",)) if r.author == me] if me else []
+        done = 0
+        for row in held:
+            try:
+                self.create("tombstone", {"subject": row.id})
+                done += 1
+            except (KeystoreError, ConflictError):
+                break
+        return done
 
     def announced_tracks(self) -> list[str]:
         """Track ids our own comments, likes and flags are about (newest first, at most
