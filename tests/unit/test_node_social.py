@@ -144,6 +144,9 @@ def test_publishing_a_local_playlist_makes_versions(node: Node) -> None:
     second = node.social.publish_playlist(local.id)
     assert (first["seq"], second["seq"]) == (1, 2) and second["tracks"] == [OTHER]
     assert [r.id for r in node.social.records.playlists()] == [second["id"]]
+    node.social.create("tombstone", {"subject": second["id"]})  # retracted: the next version is above it
+    assert node.social.records.playlists() == []
+    assert node.social.publish_playlist(local.id)["seq"] == 3
     big = Playlists(node.library).create("Big", [TRACK] * 501, node.clock())
     with pytest.raises(CallerError, match="at most 500"):
         node.social.publish_playlist(big.id)

@@ -37,3 +37,13 @@ class RetractedLinks:
             rows = db.execute("SELECT tombstone FROM social_retracted WHERE track = ? ORDER BY tombstone",
                               (track,)).fetchall()
         return [str(r[0]) for r in rows]
+
+
+def retracted_playlist_seq(library: Library, author: str, playlist: str) -> int | None:
+    """The highest ``seq`` of ``author``'s playlist series ``playlist`` that a tombstone
+    removed (table ``tombstoned`` of ``osp.library.social``), or ``None``: a version
+    published after a retraction must be above it."""
+    with library.transaction() as db:
+        (seq,) = db.execute("SELECT max(seq) FROM tombstoned WHERE author=? AND playlist=?",
+                            (author, playlist)).fetchone()
+    return None if seq is None else int(seq)

@@ -12,13 +12,15 @@ network:
   (``announced_tracks``), so seekers of the track find who talks about it.
 * ``ingest(records, source=…)`` verifies each record a peer sent (``verify_social``) and
   stores it (``SocialRecords.add``: newest playlist version wins, tombstones applied,
-  per-author cap), at most ``IntakeBudget`` records per source per minute.  A forged or
-  malformed record raises ``IntegrityError`` for the whole batch (the caller marks the peer
-  bad) unless ``strict`` is off (a feed's catalog: its bad lines are dropped one by one).
+  per-author cap), at most ``IntakeBudget`` records stored per source per minute (a record
+  byte for byte one we hold is not verified again).  A forged or malformed record raises
+  ``IntegrityError`` for the whole batch (the caller marks the peer bad) unless ``strict``
+  is off.  A followed author's catalog goes to ``store`` (``osp.node.feeds``: verified by
+  ``catalog_decode_all``, bounded by the catalog's own caps).
 * ``lookup(track_id, timeout)`` asks the DHT for the holders of the track's rendezvous key
   and each of them (``MAX_ASKED`` at most, picked per IP and per /24 like search) for
   ``GET /osp/v0/tracks/{id}/social`` (``MAX_ANSWER_BYTES``, ``MAX_ANSWER_RECORDS``,
-  ``PEER_TIMEOUT`` s each, all within ``timeout``); every record must verify and be about
+  2 × ``PEER_TIMEOUT`` s each, ``LOOKUP_WORKERS`` at once, all within ``timeout``); every record must verify and be about
   that track (``osp.social.intake.on_topic``), or the peer's whole answer is dropped and the
   peer marked bad for a while.
 * ``peer_answer(track_id)``: what this node serves at that route: the tombstones of records
@@ -52,7 +54,7 @@ from osp.discovery.search import PEER_TIMEOUT
 from osp.distribution.peer_client import PeerClient
 from osp.library.playlists import Playlists
 from osp.library.social import SocialRecords
-from osp.library.social_links import RetractedLinks
+from osp.library.social_links import RetractedLinks, retracted_playlist_seq
 from osp.node.search import SearchGate
 from osp.records.canonical import jcs
 from osp.records.social import MAX_PLAYLIST_TRACKS, VerifiedSocial, build_social, sign_social, verify_social
@@ -121,8 +123,10 @@ class SocialService:
         preamble's shapes: ``{"subject": …, "text": …}`` …); returns the signed record.
 
         A like or follow of a subject we like or follow already returns the record held.
-        ``CallerError`` on bad fields, ``KeystoreError`` without a usable key, ``ConflictError`` when the repository refuses it (a playlist version not newer
-        than the one held, a tombstone of a record that is not ours, over the cap)."""
+        ``CallerError`` on bad fields or a retraction of a record that is not ours,
+        ``NotFoundError`` for a retraction of a record not held, ``KeystoreError`` without a
+        usable key, ``ConflictError`` when the repository refuses it (the same record held
+        already, a playlist version not newer than the one held)."""
         if not isinstance(kind, str) or not isinstance(fields, dict):
             raise CallerError("a social record is a kind and an object of fields")
         key = self.node.signing_key()
@@ -164,15 +168,15 @@ class SocialService:
 
     def publish_playlist(self, playlist_id: str) -> dict[str, Any]:
         """Sign the local playlist ``playlist_id`` (``osp.library.playlists``) as a Playlist
-        record: series id = the local id, ``seq`` = the last published version's + 1, title =
-        its name.  ``NotFoundError`` for an unknown playlist; what ``create`` raises."""
+        record: series id = the local id, ``seq`` = the last published (or retracted)
+        version's + 1, title = its name.  ``NotFoundError`` for an unknown playlist; what ``create`` raises."""
         local = Playlists(self.node.library).get(playlist_id)
         if len(local.tracks) > MAX_PLAYLIST_TRACKS:
             raise CallerError(f"a published playlist holds at most {MAX_PLAYLIST_TRACKS} tracks; "
                               f"{local.name[:60]!r} has {len(local.tracks)}")
         did = self.node.signing_key().did
-        previous = [r for r in self.records.playlists(author=did) if parsed_record(r.record).get("playlist") == local.id]
-        seq = max((int(parsed_record(r.record).get("seq", 0)) for r in previous), default=0) + 1
+        held = [r.seq or 0 for r in self.records.playlists(author=did) if r.playlist == local.id]
+        seq = max([*held, retracted_playlist_seq(self.node.library, did, local.id) or 0]) + 1
         return self.create("playlist", {"playlist": local.id, "seq": seq, "title": local.name,
                                         "tracks": list(local.tracks)})
 
@@ -247,7 +251,7 @@ class SocialService:
         if rated:
             granted = self.budget.take(source, len(batch), self.monotonic())
             if granted < len(batch):
-                log.info("social: %s sent %d records, %d taken (records per minute capped)", source[:60],
+                log.debug("social: %s sent %d records, %d taken (records per minute capped)", source[:60],
                          len(batch), granted)
             batch = batch[:granted]
         verified: list[VerifiedSocial] = []
@@ -347,7 +351,7 @@ class SocialService:
                     added[0] += n
             except IntegrityError as exc:
                 node.bad_peers.mark(url, exc.message)
-                log.info("social: %s answered bad records about %s: %s", url, track_id[:40], exc.message)
+                log.debug("social: %s answered bad records about %s: %s", url, track_id[:40], exc.message)
             except OspError:
                 pass  # down, slow, or nothing here: the others answer
             except Exception:  # noqa: BLE001  (a client bug must not hang the lookup)
