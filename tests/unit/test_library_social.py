@@ -88,13 +88,18 @@ def test_tombstone_removes_and_keeps_out(repo: SocialRecords) -> None:
     assert not repo.add(comment, own=False, now=3.0)  # a later copy is refused
     assert not repo.add(rec("tombstone", second=6, subject=comment.id), own=False, now=3.0)  # nothing new
     assert repo.count_by_author(ALICE.did) == 1
+    assert [r.id for r in repo.tombstones_about(TRACK)] == [tomb.id]  # passed on with the track's records
+    assert repo.tombstones_about(TRACK2) == []
 
 
 def test_tombstone_before_its_subject(repo: SocialRecords) -> None:
     comment = rec("comment", subject=TRACK, text="seen late")
-    assert repo.add(rec("tombstone", second=5, subject=comment.id), own=False, now=1.0)
+    tomb = rec("tombstone", second=5, subject=comment.id)
+    assert repo.add(tomb, own=False, now=1.0)
+    assert repo.tombstones_about(TRACK) == []  # not known yet what the removed record was about
     assert not repo.add(comment, own=False, now=2.0)
     assert repo.get(comment.id) is None
+    assert [r.id for r in repo.tombstones_about(TRACK)] == [tomb.id]  # learnt from the refused copy
 
 
 def test_only_the_author_can_tombstone(repo: SocialRecords) -> None:

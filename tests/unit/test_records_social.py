@@ -171,6 +171,14 @@ def test_verify_names_the_failed_check() -> None:
     assert exc.value.check in ("id", "verification-method")
 
 
+def test_nan_is_refused_in_build_and_verify() -> None:
+    with pytest.raises(CallerError):
+        build_social("comment", KEY.did, {"subject": TRACK, "text": "t", "at": float("nan")})
+    with pytest.raises(IntegrityError) as exc:
+        verify_social({**comment(), "at": float("nan")})
+    assert exc.value.check == "schema"
+
+
 def test_size_cap_on_jcs() -> None:
     """A parsed object (no byte cap on the way in) over 64 KiB of JCS is refused."""
     good = social("playlist", **{**SAMPLES["playlist"], "tracks": [TRACK] * 500, "description": "é" * 2000})

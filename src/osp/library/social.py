@@ -104,6 +104,9 @@ class SocialRecords:
             if db.execute("SELECT 1 FROM social WHERE id=?", (v.id,)).fetchone():
                 return False
             if db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?", (v.id, v.author)).fetchone():
+                if v.subject is not None:  # the tombstone that came first learns what the record was about
+                    db.execute("UPDATE tombstoned SET about=? WHERE subject=? AND author=? AND about IS NULL",
+                               (v.subject, v.id, v.author))
                 return False
             replaces: str | None = None  # the id of the row this record takes the place of
             if v.kind == "playlist":
@@ -117,7 +120,8 @@ class SocialRecords:
                 replaces = None if old is None else str(old[0])
             subject_row = None
             if v.kind == "tombstone":
-                subject_row = db.execute("SELECT author, playlist, seq FROM social WHERE id=?", (v.subject,)).fetchone()
+                subject_row = db.execute("SELECT author, playlist, seq, subject FROM social WHERE id=?",
+                                         (v.subject,)).fetchone()
                 if subject_row is not None and subject_row[0] != v.author:
                     return False
                 if subject_row is None and db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?",
@@ -131,8 +135,9 @@ class SocialRecords:
             if replaces is not None:
                 db.execute("DELETE FROM social WHERE id=?", (replaces,))
             if v.kind == "tombstone":
-                playlist, seq = (subject_row[1], subject_row[2]) if subject_row is not None else (None, None)
-                db.execute("INSERT INTO tombstoned VALUES (?,?,?,?,?)", (v.subject, v.author, v.id, playlist, seq))
+                playlist, seq, about = subject_row[1:] if subject_row is not None else (None, None, None)
+                db.execute("INSERT INTO tombstoned (subject, author, tombstone, about, playlist, seq) "
+                           "VALUES (?,?,?,?,?,?)", (v.subject, v.author, v.id, about, playlist, seq))
             # tombstones of this record by others were not its author's: they go
             bogus = [r[0] for r in db.execute("SELECT tombstone FROM tombstoned WHERE subject=? AND author!=?",
                                               (v.id, v.author)).fetchall()]
@@ -172,6 +177,17 @@ class SocialRecords:
         ``ValueError`` for an unknown kind."""
         clause, args = _kinds(kinds)
         return self._select("subject=?" + clause, [subject, *args], "created, id", limit)
+
+    def tombstones_about(self, subject: str, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
+        """The stored Tombstones of records that were about ``subject`` (e.g. of comments
+        on a track), oldest first: what a node passes on with the records about a track
+        (spec §10.4) so that a deletion reaches everyone who saw the record."""
+        sql = (f"SELECT {', '.join('s.' + c for c in _COLUMNS.split(', '))} FROM tombstoned t "
+               "JOIN social s ON s.id = t.tombstone WHERE t.about=? ORDER BY s.created, s.id")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self.library.transaction() as db:
+            return [_row(r) for r in db.execute(sql, (subject,)).fetchall()]
 
     def by_author(self, did: str, kinds: Sequence[str] | None = None, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
         """``did``'s records of ``kinds`` (all when ``None``), oldest first, at most ``limit``."""
