@@ -153,3 +153,11 @@ def test_survives_reopen(tmp_path: Path) -> None:
     with Library(tmp_path / "l.sqlite3") as library:
         repo = SocialRecords(library)
         assert not repo.add(comment, own=False, now=3.0) and repo.count_by_author(ALICE.did) == 1
+
+
+def test_add_many_applies_the_rules_in_order(repo: SocialRecords) -> None:
+    comment = rec("comment", subject=TRACK, text="batch")
+    batch = [playlist(2), playlist(1), comment, rec("tombstone", second=7, subject=comment.id), comment, playlist(3)]
+    assert repo.add_many(batch, own=False, now=1.0) == 4  # v2, the comment, its tombstone, v3
+    assert [p.seq for p in repo.playlists()] == [3] and repo.get(comment.id) is None
+    assert repo.add_many([], own=False, now=2.0) == 0

@@ -33,6 +33,7 @@ stored — so nobody can pre-empt someone else's record with a tombstone.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,52 +102,61 @@ class SocialRecords:
         rules of the module's table (known, tombstoned, an older playlist version, a
         tombstone of another author's record, over the per-author cap)."""
         with self.library.transaction() as db:
-            if db.execute("SELECT 1 FROM social WHERE id=?", (v.id,)).fetchone():
+            return self._add(db, v, own, now)
+
+    def add_many(self, records: Sequence[VerifiedSocial], *, own: bool, now: float) -> int:
+        """``add`` each of ``records`` in order, in one transaction (one disk sync for a
+        whole catalog); the number stored."""
+        with self.library.transaction() as db:
+            return sum(self._add(db, v, own, now) for v in records)
+
+    def _add(self, db: sqlite3.Connection, v: VerifiedSocial, own: bool, now: float) -> bool:
+        if db.execute("SELECT 1 FROM social WHERE id=?", (v.id,)).fetchone():
+            return False
+        if db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?", (v.id, v.author)).fetchone():
+            if v.subject is not None:  # the tombstone that came first learns what the record was about
+                db.execute("UPDATE tombstoned SET about=? WHERE subject=? AND author=? AND about IS NULL",
+                           (v.subject, v.id, v.author))
+            return False
+        replaces: str | None = None  # the id of the row this record takes the place of
+        if v.kind == "playlist":
+            (highest,) = db.execute(
+                "SELECT max(seq) FROM (SELECT seq FROM social WHERE author=?1 AND playlist=?2 "
+                "UNION ALL SELECT seq FROM tombstoned WHERE author=?1 AND playlist=?2)",
+                (v.author, v.playlist)).fetchone()
+            if highest is not None and (v.seq or 0) <= highest:
                 return False
-            if db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?", (v.id, v.author)).fetchone():
-                if v.subject is not None:  # the tombstone that came first learns what the record was about
-                    db.execute("UPDATE tombstoned SET about=? WHERE subject=? AND author=? AND about IS NULL",
-                               (v.subject, v.id, v.author))
+            old = db.execute("SELECT id FROM social WHERE author=? AND playlist=?", (v.author, v.playlist)).fetchone()
+            replaces = None if old is None else str(old[0])
+        subject_row = None
+        if v.kind == "tombstone":
+            subject_row = db.execute("SELECT author, playlist, seq, subject FROM social WHERE id=?",
+                                     (v.subject,)).fetchone()
+            if subject_row is not None and subject_row[0] != v.author:
                 return False
-            replaces: str | None = None  # the id of the row this record takes the place of
-            if v.kind == "playlist":
-                (highest,) = db.execute(
-                    "SELECT max(seq) FROM (SELECT seq FROM social WHERE author=?1 AND playlist=?2 "
-                    "UNION ALL SELECT seq FROM tombstoned WHERE author=?1 AND playlist=?2)",
-                    (v.author, v.playlist)).fetchone()
-                if highest is not None and (v.seq or 0) <= highest:
-                    return False
-                old = db.execute("SELECT id FROM social WHERE author=? AND playlist=?", (v.author, v.playlist)).fetchone()
-                replaces = None if old is None else str(old[0])
-            subject_row = None
-            if v.kind == "tombstone":
-                subject_row = db.execute("SELECT author, playlist, seq, subject FROM social WHERE id=?",
-                                         (v.subject,)).fetchone()
-                if subject_row is not None and subject_row[0] != v.author:
-                    return False
-                if subject_row is None and db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?",
-                                                      (v.subject, v.author)).fetchone():
-                    return False
-                replaces = None if subject_row is None else v.subject
-            if not own and replaces is None:
-                (count,) = db.execute("SELECT count(*) FROM social WHERE author=?", (v.author,)).fetchone()
-                if count >= self.max_per_author:
-                    return False
-            if replaces is not None:
-                db.execute("DELETE FROM social WHERE id=?", (replaces,))
-            if v.kind == "tombstone":
-                playlist, seq, about = subject_row[1:] if subject_row is not None else (None, None, None)
-                db.execute("INSERT INTO tombstoned (subject, author, tombstone, about, playlist, seq) "
-                           "VALUES (?,?,?,?,?,?)", (v.subject, v.author, v.id, about, playlist, seq))
-            # tombstones of this record by others were not its author's: they go
-            bogus = [r[0] for r in db.execute("SELECT tombstone FROM tombstoned WHERE subject=? AND author!=?",
-                                              (v.id, v.author)).fetchall()]
-            if bogus:
-                db.execute("DELETE FROM tombstoned WHERE subject=? AND author!=?", (v.id, v.author))
-                db.executemany("DELETE FROM social WHERE id=?", [(b,) for b in bogus])
-            db.execute(f"INSERT INTO social ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       (v.id, v.kind, v.author, v.subject, v.playlist, v.seq, v.created, v.to_json(),
-                        "own" if own else "peer", now))
+            if subject_row is None and db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?",
+                                                  (v.subject, v.author)).fetchone():
+                return False
+            replaces = None if subject_row is None else v.subject
+        if not own and replaces is None:
+            (count,) = db.execute("SELECT count(*) FROM social WHERE author=?", (v.author,)).fetchone()
+            if count >= self.max_per_author:
+                return False
+        if replaces is not None:
+            db.execute("DELETE FROM social WHERE id=?", (replaces,))
+        if v.kind == "tombstone":
+            playlist, seq, about = subject_row[1:] if subject_row is not None else (None, None, None)
+            db.execute("INSERT INTO tombstoned (subject, author, tombstone, about, playlist, seq) "
+                       "VALUES (?,?,?,?,?,?)", (v.subject, v.author, v.id, about, playlist, seq))
+        # tombstones of this record by others were not its author's: they go
+        bogus = [r[0] for r in db.execute("SELECT tombstone FROM tombstoned WHERE subject=? AND author!=?",
+                                          (v.id, v.author)).fetchall()]
+        if bogus:
+            db.execute("DELETE FROM tombstoned WHERE subject=? AND author!=?", (v.id, v.author))
+            db.executemany("DELETE FROM social WHERE id=?", [(b,) for b in bogus])
+        db.execute(f"INSERT INTO social ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (v.id, v.kind, v.author, v.subject, v.playlist, v.seq, v.created, v.to_json(),
+                    "own" if own else "peer", now))
         return True
 
     # --- reads ----------------------------------------------------------------
