@@ -11,7 +11,7 @@ from osp.core.errors import CallerError, IntegrityError
 from osp.identity import SigningKey
 from osp.records import FLAG_REASONS, KINDS, build_social, is_social_id, jcs, sign_social, verify_social
 from osp.records.proof import sign as di_sign
-from osp.records.social import MAX_SOCIAL_BYTES, TYPES, social_kind, social_schema
+from osp.records.social import MAX_PLAYLIST_TRACKS, MAX_SEQ, MAX_SOCIAL_BYTES, TYPES, social_kind, social_schema
 
 KEY = SigningKey.from_seed(bytes(range(32)))
 OTHER = SigningKey.from_seed(bytes(range(1, 33)))
@@ -211,3 +211,5 @@ def test_schema_file_agrees_with_the_kinds() -> None:
     assert {ref["$ref"].rsplit("/", 1)[1] for ref in schema["oneOf"]} == {t[4:] for t in TYPES.values()}
     assert tuple(TYPES) == KINDS
     assert schema["$defs"]["Flag"]["properties"]["reason"]["enum"] == list(FLAG_REASONS)
+    playlist = schema["$defs"]["Playlist"]["properties"]
+    assert (playlist["tracks"]["maxItems"], playlist["seq"]["maximum"]) == (MAX_PLAYLIST_TRACKS, MAX_SEQ)
