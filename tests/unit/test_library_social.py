@@ -126,6 +126,15 @@ def test_tombstoned_playlist_series_keeps_its_seq(repo: SocialRecords) -> None:
     assert repo.add(playlist(3), own=False, now=4.0)  # a newer one is a new publication
 
 
+def test_tombstone_of_an_unseen_playlist_version_deletes_older_ones_once_it_shows(repo: SocialRecords) -> None:
+    v1, v2 = playlist(1), playlist(2)
+    assert repo.add(v1, own=False, now=1.0)
+    assert repo.add(rec("tombstone", second=50, subject=v2.id), own=False, now=2.0)  # v2 not seen yet
+    assert [p.id for p in repo.playlists()] == [v1.id]
+    assert not repo.add(v2, own=False, now=3.0)  # now we know it deleted the series up to seq 2
+    assert repo.playlists() == [] and not repo.add(v1, own=False, now=4.0)
+
+
 def test_per_author_cap_refuses_new_records_keeps_old(tmp_path: Path) -> None:
     with Library(tmp_path / "library.sqlite3") as library:
         repo = SocialRecords(library, max_per_author=3)

@@ -24,7 +24,9 @@ otherwise                                            stored (``True``)
 
 Storing a newer playlist version deletes the older one; storing a tombstone deletes its
 subject (when stored) and remembers the subject as tombstoned by that author, so a later
-copy is refused.  A tombstone whose subject is not known yet is kept: if the subject
+copy is refused (a refused copy still tells the tombstone what the record was about, for
+``tombstones_about``, and, for a playlist version, deletes the series' older versions:
+spec §10.2).  A tombstone whose subject is not known yet is kept: if the subject
 arrives by the same author it is refused; if it arrives by *another* author the tombstone
 was not its author's, and it is dropped (tombstone row included) while the subject is
 stored — so nobody can pre-empt someone else's record with a tombstone.
@@ -117,6 +119,10 @@ class SocialRecords:
             if v.subject is not None:  # the tombstone that came first learns what the record was about
                 db.execute("UPDATE tombstoned SET about=? WHERE subject=? AND author=? AND about IS NULL",
                            (v.subject, v.id, v.author))
+            if v.kind == "playlist":  # ... or which playlist version it deleted: older ones go too
+                db.execute("UPDATE tombstoned SET playlist=?, seq=? WHERE subject=? AND author=?",
+                           (v.playlist, v.seq, v.id, v.author))
+                db.execute("DELETE FROM social WHERE author=? AND playlist=? AND seq<?", (v.author, v.playlist, v.seq))
             return False
         replaces: str | None = None  # the id of the row this record takes the place of
         if v.kind == "playlist":
