@@ -181,6 +181,10 @@ def build_social(kind: str, author: str, fields: dict[str, Any]) -> dict[str, An
     problem = schema_problem(error) if error is not None else _semantic_problem(body)
     if problem:
         raise CallerError(f"invalid {kind}: {problem}")
+    try:
+        jcs(body)  # NaN passes a JSON Schema's bounds, and JCS refuses it
+    except IntegrityError as exc:
+        raise CallerError(f"invalid {kind}: {exc.message}") from exc
     return body
 
 
@@ -276,7 +280,11 @@ def verify_social(data: bytes | str | dict[str, Any]) -> VerifiedSocial:
     problem = schema_problem(error) if error is not None else _semantic_problem(record)
     if problem:
         raise IntegrityError(f"record does not match the OSP v0.1 {kind} schema at {problem}", check="schema")
-    if len(jcs(record)) > MAX_SOCIAL_BYTES:
+    try:
+        size = len(jcs(record))
+    except IntegrityError as exc:  # a parsed object from elsewhere holding NaN
+        raise IntegrityError(f"record cannot be canonicalized: {exc.message}", check="schema") from exc
+    if size > MAX_SOCIAL_BYTES:
         raise IntegrityError(f"a social record is at most {MAX_SOCIAL_BYTES} bytes (JCS)", check="schema")
     expected = content_id(f"osp:{kind}:", record)
     if record["id"] != expected:
