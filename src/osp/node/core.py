@@ -54,6 +54,7 @@ from osp.node.publish import (
     web_seed_url,
 )
 from osp.node.search import SearchGate, VerifiedCache, record_index_keys
+from osp.node.social import SocialService
 from osp.node.streams import stream_source
 from osp.node.trackjobs import TrackJobs, TrackStep
 from osp.node.webtorrent import WebTorrentAnnouncer, tracker_url
@@ -92,6 +93,7 @@ class Node:
         self.feeds = FeedService(self)  #: artist feeds: ours put, follows polled (threads start with the engine)
         self.bad_peers = BadPeers(clock)  #: peers that answered forged, off-topic or oversized data (for a while)
         self.discovery = Discovery(self)  #: DHT announcing and holder lookups (started with the engine)
+        self.social = SocialService(self)  #: social records: ours signed and spread, peers' verified (spec §10)
         self.search_gate = SearchGate()  #: admits peers' searches (2 at once, per-IP rate): a flood gets 503
         self.verified_records = VerifiedCache()  #: records verified in searches, by hash of their bytes
         self._dht_saver: DhtStateSaver | None = None  #: keeps ``<data-dir>/dht-state`` (started with the engine)

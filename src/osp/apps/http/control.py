@@ -47,6 +47,8 @@ Routes:
   POST /api/artwork, GET /api/artwork/{cid}  store a cover image by path; the image (fetched by CID if needed)
   GET|POST /api/playlists             local playlists: list, create ``{"name", "tracks"?}``
   GET|POST|DELETE /api/playlists/{id} one playlist: read, replace ``{"name"?, "tracks"?}``, delete
+  POST /api/social, GET /api/tracks/{id}/social, POST /api/playlists/{id}/publish, GET /api/published-playlists
+                                      social records (spec §10; ``osp.apps.http.social``)
   POST /api/login-link                bearer token only → ``{"url": ".../login?code=…", "expires"}`` (``osp ui``)
   GET  /login?code=…                  one-time code → 303 to ``/`` with the session cookie (``osp.apps.web.routes``)
   POST /api/logout                    clears the session cookie
@@ -76,6 +78,7 @@ from osp.apps.http.guard import ControlGuard
 from osp.apps.http.importing import import_routes
 from osp.apps.http.publishing import publish_route
 from osp.apps.http.shapes import library_entry, track_summary
+from osp.apps.http.social import social_routes
 from osp.core.errors import CallerError, NotFoundError, OspError
 from osp.discovery.search import Query, Result
 from osp.library.analysis import Analyses
@@ -328,6 +331,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         Route("/api/search", search, methods=["POST"]),
         *api_routes(node, clock, uploads),
         *import_routes(node, run_in_threadpool),  # POST /api/import, /api/artwork (osp.apps.http.importing)
+        *social_routes(node, run_in_threadpool),  # social records (osp.apps.http.social)
         *web_routes(token, clock),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of, clock=clock)])
