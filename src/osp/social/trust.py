@@ -162,7 +162,10 @@ class TrustGraph:
             kinds.append(k)
 
     def flag(self, mark: FlagMark) -> None:
-        """Add a flag (it lowers ``mark.target`` when it has one)."""
+        """Add a flag (it lowers ``mark.target`` when it has one; both identities become known)."""
+        self.node(mark.flagger)
+        if mark.target is not None:
+            self.node(mark.target)
         self.flags.append(mark)
 
     def _edge(self, source: str, target: str, kind: int) -> None:
