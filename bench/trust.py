@@ -93,9 +93,9 @@ def trust_computation(sizes: list[int], runs: int) -> None:
         matrix = sp.csr_matrix((np.ones(src.size), (dst, src)), shape=(graph.ids.__len__(),) * 2)
         x = np.full(matrix.shape[0], 1.0 / matrix.shape[0])
 
-        def products() -> None:
+        def products(x: np.ndarray = x, matrix: sp.csr_matrix = matrix, k: int = scores.iterations) -> None:
             y = x
-            for _ in range(scores.iterations):
+            for _ in range(k):
                 y = matrix @ y
 
         base_s, _ = median(products, runs)
