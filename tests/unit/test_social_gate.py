@@ -92,3 +92,10 @@ def test_annotate_keeps_every_item_and_adds_trust_and_hidden() -> None:
 def test_blend_mixes_match_and_trust() -> None:
     assert blend(1.0, 0.0) == pytest.approx(0.7)
     assert blend(0.75, 1.0) > blend(1.0, 0.0)
+
+
+def test_a_list_subscribed_since_the_scores_were_computed_hides_at_once() -> None:
+    s = scores(FlagMark(STRANGER, TRACK, ARTIST, "spam"), FlagMark(CURATOR, TRACK, ARTIST, "malicious"))
+    assert judge(s, GateSettings(), author=ARTIST, subjects=[TRACK]) is None
+    hidden = judge(s, GateSettings(lists=(CURATOR,)), author=ARTIST, subjects=[TRACK])
+    assert hidden is not None and hidden.by == CURATOR and hidden.why.endswith("(your list)")

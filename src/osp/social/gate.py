@@ -106,8 +106,14 @@ def judge(scores: TrustScores | None, gate: GateSettings, *, author: str | None,
         return None
     names = names or {}
     best: tuple[int, float, FlagMark] | None = None
+    pending = set(gate.lists) - set(scores.lists)  # lists subscribed since the scores were computed
     for subject in (*subjects, *([author] if author else [])):
-        for mark in scores.flags_on(subject):
+        for mark in scores.flags_on(subject):  # heaviest first: past the trusted ones none can hide
+            weight = scores.flag_weight(mark.flagger)
+            if weight < scores.params.flag_scale and mark.flagger not in pending:
+                if not pending:
+                    break
+                continue
             if mark.flagger == author:
                 continue
             if mark.flagger == scores.user:
@@ -118,7 +124,6 @@ def judge(scores: TrustScores | None, gate: GateSettings, *, author: str | None,
                 order = 2
             else:
                 continue
-            weight = scores.flag_weight(mark.flagger)
             if best is None or (order, -weight) < (best[0], -best[1]):
                 best = (order, weight, mark)
     if best is not None:

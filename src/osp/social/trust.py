@@ -290,19 +290,19 @@ class TrustScores:
         return self.flag_weight(flagger) >= self.params.flag_scale
 
     @cached_property
-    def _flags_by_subject(self) -> dict[str, list[FlagMark]]:
-        out: dict[str, list[FlagMark]] = {}
+    def _flags_by_subject(self) -> dict[str, tuple[FlagMark, ...]]:
+        grouped: dict[str, list[FlagMark]] = {}
         for mark in self.flags:
-            out.setdefault(mark.subject, []).append(mark)
+            grouped.setdefault(mark.subject, []).append(mark)
             if mark.target is not None and mark.target != mark.subject:
-                out.setdefault(mark.target, []).append(mark)
-        return out
+                grouped.setdefault(mark.target, []).append(mark)
+        return {subject: tuple(sorted(marks, key=lambda m: (-self.flag_weight(m.flagger), m.flagger)))
+                for subject, marks in grouped.items()}
 
-    def flags_on(self, subject: str) -> list[FlagMark]:
+    def flags_on(self, subject: str) -> tuple[FlagMark, ...]:
         """Flags on ``subject`` (a track id or did; for a did also those on its tracks),
-        heaviest flagger first."""
-        marks = self._flags_by_subject.get(subject, [])
-        return sorted(marks, key=lambda m: (-self.flag_weight(m.flagger), m.flagger))
+        heaviest flagger first (sorted once per snapshot)."""
+        return self._flags_by_subject.get(subject, ())
 
     @cached_property
     def _in_edges(self) -> sp.csc_matrix:
