@@ -12,8 +12,10 @@ recomputed off the request path, the quality gate applied to what the node shows
 * the gate's moderation lists (``osp.library.trust.load_gate``),
 
 and computes ``TrustScores`` (``osp.social.trust.compute``).  Once ``start``ed (with the
-engine) a worker thread checks every ``POLL`` seconds, or at once after ``poke``, whether
-anything the graph is built from changed (``graph_version``) and recomputes then;
+engine) a worker thread checks every ``POLL`` seconds (or ``DUTY`` times the last
+computation's duration, if longer: a stream of arriving records costs at most a tenth of a
+core), or at once after ``poke``, whether anything the graph is built from changed
+(``graph_version``) and recomputes then;
 requests only read the last scores (``view``), so a 100,000-identity graph never slows
 one.  A node without the worker (library-only nodes, ``osp trust`` with no node running)
 computes on demand, when the graph changed since the last time.
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 LISTENER = "you"  #: the listener's node in the graph while the node has no identity yet
 POLL = 2.0  #: seconds between the worker's checks for a changed graph
+DUTY = 10.0  #: the worker waits at least this many times its last computation's duration (≤ 10 % of a core)
 
 
 def gate_of(node: Node) -> GateSettings:
@@ -173,7 +176,7 @@ class TrustService:
             except Exception as exc:  # a broken library row must not end the worker; the last scores stay
                 with self._lock:
                     self.last_error = f"{type(exc).__name__}: {exc}"[:200]
-            self._wake.wait(self.poll)
+            self._wake.wait(max(self.poll, DUTY * (self.last_seconds or 0.0)))  # poke() wakes it at once
             self._wake.clear()
 
     def status(self) -> dict[str, Any]:
