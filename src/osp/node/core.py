@@ -57,6 +57,7 @@ from osp.node.search import SearchGate, VerifiedCache, record_index_keys
 from osp.node.social import SocialService
 from osp.node.streams import stream_source
 from osp.node.trackjobs import TrackJobs, TrackStep
+from osp.node.trust import TrustService
 from osp.node.webtorrent import WebTorrentAnnouncer, tracker_url
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 from osp.records.track import prepare as prepare_records
@@ -108,6 +109,8 @@ class Node:
         #: fingerprint, analysis and C2PA check of every track, in the background (started with the engine)
         self.jobs = TrackJobs(self, steps)
         self.library.on_track_added = lambda _id: self.jobs.poke()
+        #: the listener's web of trust and quality gate (``osp.node.trust``; worker starts with the engine)
+        self.trust = TrustService(self)
 
     # -- identity ---------------------------------------------------------------
 
@@ -192,6 +195,7 @@ class Node:
             self.webtorrent = WebTorrentAnnouncer(self.engine, tracker_url(self.share_url))
             self.webtorrent.start()
         self.feeds.start()  # seeds the catalogs held, puts our feed, polls the follows
+        self.trust.start()  # recomputes trust off the request path when the social graph changes
         if s.track_jobs:
             self.jobs.start()  # catches up with every track not yet fingerprinted or analysed
         if s.dht and self.http_url:  # a node with a peer listener announces what it holds
@@ -331,6 +335,7 @@ class Node:
         for answers in self._late_answers:
             answers.abandon()  # a node that hangs must not hold up the exit
         self.jobs.close()
+        self.trust.close()
         self.feeds.close()
         self.discovery.close()
         if self.webtorrent is not None:
