@@ -214,4 +214,16 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX duplicates_match ON duplicates(match_id);
     """,
+    # 12: local listening history (issue 11, osp.library.plays): what the listener played here and
+    # for how long, for recommendations computed on this node (osp.social.recommend).  Private:
+    # never published, never served to peers; ``osp history --clear`` empties it.
+    """
+    CREATE TABLE plays (
+        n INTEGER PRIMARY KEY AUTOINCREMENT,  -- order of arrival (never reused, even after a clear)
+        track_id TEXT NOT NULL,      -- osp:track:…
+        seconds REAL NOT NULL,       -- seconds listened in this play (0 < s <= 6 h)
+        at REAL NOT NULL             -- Unix seconds, when it was reported
+    );
+    CREATE INDEX plays_track ON plays(track_id);
+    """,
 ]

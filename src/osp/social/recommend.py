@@ -300,6 +300,7 @@ def item_multipliers(model: Model, trust: Mapping[str, float] | None, listener: 
     by_artist = np.asarray([ITEM_TRUST_FLOOR + (1 - ITEM_TRUST_FLOOR) * weight(a) for a in model.artists] + [1.0],
                            dtype=np.float32)
     out: FloatArray = by_artist[model.artist_of]  # -1 (unknown artist) takes the trailing 1.0: never recommended anyway
+    return out
 
 
 def _blocked(model: Model, hidden: Collection[str], exclude: Iterable[str], listener: str) -> np.ndarray[Any, Any]:
