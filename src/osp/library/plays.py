@@ -1,4 +1,4 @@
-"""The listener's local listening history: a repository over the ``plays`` table (migration 12).
+"""The listener's local listening history: a repository over the ``plays`` table (migration 13).
 
 One row per play reported by the web player (``POST /api/plays``): the track, the seconds
 listened and when.  It feeds the recommendations computed on this node
