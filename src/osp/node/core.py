@@ -53,6 +53,7 @@ from osp.node.publish import (
     remove_orphans,
     web_seed_url,
 )
+from osp.node.recommend import RecommendService
 from osp.node.search import SearchGate, VerifiedCache, record_index_keys
 from osp.node.streams import stream_source
 from osp.node.trackjobs import TrackJobs, TrackStep
@@ -106,6 +107,8 @@ class Node:
         #: fingerprint, analysis and C2PA check of every track, in the background (started with the engine)
         self.jobs = TrackJobs(self, steps)
         self.library.on_track_added = lambda _id: self.jobs.poke()
+        #: recommendations ("for you", "more like this"): refit in the background (``osp.node.recommend``)
+        self.recommend = RecommendService(self)
 
     # -- identity ---------------------------------------------------------------
 
@@ -329,6 +332,7 @@ class Node:
         for answers in self._late_answers:
             answers.abandon()  # a node that hangs must not hold up the exit
         self.jobs.close()
+        self.recommend.close()
         self.feeds.close()
         self.discovery.close()
         if self.webtorrent is not None:

@@ -162,21 +162,34 @@ def play_confidence(seconds: float) -> float:
     return min(MAX_CONFIDENCE, math.log1p(seconds / PLAY_UNIT))
 
 
-def trust_weights(trust: Mapping[str, float] | None, listener: str) -> Callable[[str], float]:
-    """``did → weight in [0, 1]``: trust divided by the highest trust of anyone but the
-    listener, square-rooted (scores of a personalised PageRank are heavy-tailed); the
-    listener weighs 1; without ``trust`` everyone weighs 1."""
+class TrustWeights:
+    """``did → weight in [0, 1]`` from a trust mapping (any non-negative scale): trust divided
+    by the highest trust of anyone but the listener, square-rooted (personalised PageRank
+    scores are heavy-tailed); the listener weighs 1, an identity not in ``trust`` 0.  Build
+    it once per trust result and pass it to every query (the highest score is found once)."""
+
+    def __init__(self, trust: Mapping[str, float], listener: str) -> None:
+        self.trust = trust
+        self.listener = listener
+        self.top = max((v for d, v in trust.items() if d != listener and v > 0 and math.isfinite(v)), default=0.0)
+
+    def __call__(self, did: str) -> float:
+        if did == self.listener:
+            return 1.0
+        v = self.trust.get(did, 0.0)
+        return math.sqrt(min(1.0, v / self.top)) if self.top > 0 and v > 0 and math.isfinite(v) else 0.0
+
+
+Trust = Mapping[str, float] | TrustWeights | None  #: what every query takes as ``trust``
+
+
+def trust_weights(trust: Trust, listener: str) -> Callable[[str], float]:
+    """``TrustWeights`` of ``trust`` (reused when it is one already); everyone weighs 1 without ``trust``."""
     if trust is None:
         return lambda _did: 1.0
-    top = max((v for d, v in trust.items() if d != listener and v > 0 and math.isfinite(v)), default=0.0)
-
-    def weight(did: str) -> float:
-        if did == listener:
-            return 1.0
-        v = trust.get(did, 0.0)
-        return math.sqrt(min(1.0, v / top)) if top > 0 and v > 0 and math.isfinite(v) else 0.0
-
-    return weight
+    if isinstance(trust, TrustWeights):
+        return trust
+    return TrustWeights(trust, listener)
 
 
 def listener_row(signals: Signals) -> dict[str, float]:
@@ -241,7 +254,7 @@ def _cells(signals: Signals) -> dict[str, dict[str, float]]:
     return rows
 
 
-def fit(signals: Signals, *, trust: Mapping[str, float] | None = None, params: Params = Params()) -> Model:
+def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> Model:
     """Fit the model on ``signals`` (module doc); deterministic for given inputs and ``params``.
     ``trust`` scales each identity's rows (``trust_weights``)."""
     from implicit.cpu.als import AlternatingLeastSquares
@@ -259,7 +272,7 @@ def fit(signals: Signals, *, trust: Mapping[str, float] | None = None, params: P
     owners = [k.split("\x00")[1] if k.startswith(PLAYLIST_ROW) else k for k in keys]
     indptr, indices, data = [0], list[int](), list[float]()
     for key, owner in zip(keys, owners, strict=True):
-        w = weight(owner)
+        w = weight(owner) if trust is None else max(USER_TRUST_FLOOR, weight(owner))
         row = cells[key]
         cols = sorted(item_index[t] for t in row)
         indices.extend(cols)
@@ -292,7 +305,7 @@ def fit(signals: Signals, *, trust: Mapping[str, float] | None = None, params: P
                  artist_of, artists, known, matrix, item_f, unit, user_f, solver, params, int(matrix.nnz))
 
 
-def item_multipliers(model: Model, trust: Mapping[str, float] | None, listener: str) -> FloatArray:
+def item_multipliers(model: Model, trust: Trust, listener: str) -> FloatArray:
     """Per item: ``ITEM_TRUST_FLOOR + (1 - floor) × artist's trust weight``; all 1 without ``trust``."""
     if trust is None or not model.items:
         return np.ones(len(model.items), dtype=np.float32)
@@ -331,11 +344,34 @@ def _top(scores: FloatArray, blocked: np.ndarray[Any, Any], limit: int) -> list[
     return [int(i) for i in top if np.isfinite(s[i]) and s[i] > 0]
 
 
-def popular(model: Model, *, limit: int = 20, trust: Mapping[str, float] | None = None, listener: str = "",
-            hidden: Collection[str] = (), exclude: Iterable[str] = ()) -> list[Recommendation]:
+Keep = Callable[[str, str], bool]  #: ``keep(track, artist)``: ``False`` leaves it out (the quality gate hides it)
+
+
+def _pick(model: Model, scores: FloatArray, blocked: np.ndarray[Any, Any], limit: int, keep: Keep | None) -> list[int]:
+    """``_top`` of what ``keep`` keeps: asks ``_top`` for more (doubling) while ``keep`` drops some."""
+    if keep is None:
+        return _top(scores, blocked, limit)
+    want = limit * 2 + 10
+    while True:
+        top = _top(scores, blocked, want)
+        kept = [c for c in top if keep(model.items[c], _artist(model, c))]
+        if len(kept) >= limit or len(top) < want:
+            return kept[:limit]
+        want *= 4
+
+
+def _artist(model: Model, column: int) -> str:
+    a = int(model.artist_of[column])
+    return model.artists[a] if a >= 0 else ""
+
+
+def popular(model: Model, *, limit: int = 20, trust: Trust = None, listener: str = "",
+            hidden: Collection[str] = (), exclude: Iterable[str] = (), keep: Keep | None = None
+            ) -> list[Recommendation]:
     """Trust-weighted popularity (module doc): each person's vote for a track (their row's
     cell, however strong) counts their trust weight (1 each without ``trust``), times the
-    track's artist multiplier; the listener's own row does not vote."""
+    track's artist multiplier; the listener's own row does not vote.  Left out: ``hidden``
+    tracks and artists (ids), ``exclude``d tracks, the listener's own, what ``keep`` refuses."""
     if model.empty:
         return []
     weight = trust_weights(trust, listener)
@@ -347,12 +383,11 @@ def popular(model: Model, *, limit: int = 20, trust: Mapping[str, float] | None 
     limit = max(1, min(MAX_LIMIT, limit))
     kind = "trusted" if trust is not None else "popular"
     return [_rec(model, i, float(scores[i]), Reason(kind))
-            for i in _top(scores, _blocked(model, hidden, exclude, listener), limit)]
+            for i in _pick(model, scores, _blocked(model, hidden, exclude, listener), limit, keep)]
 
 
 def _rec(model: Model, column: int, score: float, why: Reason) -> Recommendation:
-    a = int(model.artist_of[column])
-    return Recommendation(model.items[column], model.artists[a] if a >= 0 else "", round(score, 6), why)
+    return Recommendation(model.items[column], _artist(model, column), round(score, 6), why)
 
 
 @dataclass(frozen=True)
@@ -364,9 +399,9 @@ class Answer:
 
 
 def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, float] | None = None,
-              seen: Collection[str] | None = None, trust: Mapping[str, float] | None = None,
+              seen: Collection[str] | None = None, trust: Trust = None,
               hidden: Collection[str] = (), audio: AudioVectors | None = None,
-              followed: Collection[str] = ()) -> Answer:
+              followed: Collection[str] = (), keep: Keep | None = None) -> Answer:
     """Recommendations for ``user`` (the listener, or any row key of the model).
 
     ``row``: the user's current cells (``listener_row``; solved again now), else the fitted
@@ -378,7 +413,7 @@ def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, flo
     cells = _user_cells(model, user, row)
     if model.empty or model.solver is None or not cells:
         return Answer(popular(model, limit=limit, trust=trust, listener=user, hidden=hidden,
-                              exclude=cells if seen is None else seen), True)
+                              exclude=cells if seen is None else seen, keep=keep), True)
     cols = np.asarray(sorted(model.item_index[t] for t in cells), dtype=np.int32)
     vals = np.asarray([cells[model.items[c]] for c in cols], dtype=np.float32)
     user_row = sp.csr_matrix((vals, cols, np.asarray([0, len(cols)])), shape=(1, len(model.items)))
@@ -403,7 +438,7 @@ def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, flo
     scores = scores * item_multipliers(model, trust, user)
     followed_ix = {i for i, a in enumerate(model.artists) if a in followed}
     out = []
-    for col in _top(scores, blocked, limit):
+    for col in _pick(model, scores, blocked, limit, keep):
         if col in sound and sound[col][0] * AUDIO_BLEND >= scores[col] / 2:
             why = Reason("sounds", model.items[sound[col][1]])
         elif int(model.artist_of[col]) in followed_ix:
@@ -451,8 +486,8 @@ def _sounds_like(model: Model, audio: AudioVectors, seeds: np.ndarray[Any, Any])
 
 
 def more_like_this(model: Model, track: str, *, limit: int = 10, listener: str = "",
-                   trust: Mapping[str, float] | None = None, hidden: Collection[str] = (),
-                   audio: AudioVectors | None = None) -> list[Recommendation]:
+                   trust: Trust = None, hidden: Collection[str] = (),
+                   audio: AudioVectors | None = None, keep: Keep | None = None) -> list[Recommendation]:
     """Tracks like ``track``: cosine of ALS item factors (people who like it like them) and
     audio cosine (``audio``), ``SIMILAR_BLEND`` of each when both exist for the track, either
     alone otherwise; times the artist multiplier.  Empty when neither knows ``track``."""
@@ -480,7 +515,7 @@ def more_like_this(model: Model, track: str, *, limit: int = 10, listener: str =
     blocked = _blocked(model, hidden, (track,), listener)
     return [_rec(model, c, float(scores[c]),
                  Reason("sounds" if share * sound[c] >= (1 - share) * cf[c] else "listeners", track))
-            for c in _top(scores, blocked, limit)]
+            for c in _pick(model, scores, blocked, limit, keep)]
 
 
 def precision_at_k(recommended: Sequence[str], held_out: Collection[str], k: int = 10) -> float:
