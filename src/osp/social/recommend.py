@@ -14,8 +14,11 @@ sparse user × item matrix of implicit-feedback confidences (``WEIGHTS``):
 
 A cell sums what it gets, capped at ``MAX_CONFIDENCE``.  With ``trust`` (the web of trust's
 score per did, any non-negative scale), each identity's rows are scaled by its normalised
-trust (``trust_weights``: at least ``USER_TRUST_FLOOR``), so a thousand Sybils that nobody
-trusted move the model little; the listener's row is never scaled.
+trust (``trust_weights``), and once at least ``MIN_TRUSTED`` identities have some trust the
+rows of identities with none are left out: a thousand Sybils that nobody trusted do not move
+the model at all (ALS reads any stored cell as a preference, only its confidence scales, so
+a small weight would not be enough).  While the web of trust is smaller than that, everyone
+counts at least ``USER_TRUST_FLOOR``.  The listener's row is never scaled.
 
 **Model**: implicit ALS (Hu, Koren & Volinsky 2008, "Collaborative Filtering for Implicit
 Feedback Datasets"), from the ``implicit`` library on the CPU, with a fixed seed.  ALS rather
@@ -58,7 +61,8 @@ WEIGHTS: Mapping[str, float] = {"like": 1.0, "playlist": 1.0, "follow": 0.25}
 MAX_CONFIDENCE = 4.0  #: most one (user, item) cell holds
 MAX_FOLLOW_TRACKS = 200  #: most tracks of one followed artist entered in the follower's row
 PLAY_UNIT = 60.0  #: seconds: a play's confidence is ``log1p(seconds / PLAY_UNIT)``
-USER_TRUST_FLOOR = 0.05  #: least weight of an identity's rows when trust is given
+USER_TRUST_FLOOR = 0.05  #: least weight of an identity's rows when trust is given but holds few identities
+MIN_TRUSTED = 20  #: identities with trust (the listener aside) from which untrusted ones' signals are left out
 ITEM_TRUST_FLOOR = 0.3  #: least multiplier of an item's score when trust is given (its artist untrusted)
 AUDIO_BLEND = 0.3  #: share of audio similarity in "for you" scores (when the listener has vectors)
 SIMILAR_BLEND = 0.5  #: share of audio similarity in "more like this" when both parts exist
@@ -73,7 +77,7 @@ class Params:
     ``1 + alpha × cell``."""
 
     factors: int = 32
-    regularization: float = 0.05
+    regularization: float = 10.0
     alpha: float = 10.0
     iterations: int = 15
     seed: int = 42
@@ -270,9 +274,12 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
     items = sorted(item_set)
     item_index = {t: i for i, t in enumerate(items)}
     owners = [k.split("\x00")[1] if k.startswith(PLAYLIST_ROW) else k for k in keys]
+    floor = 1.0 if trust is None else (
+        0.0 if sum(1 for o in set(owners) if o != signals.listener and weight(o) > 0) >= MIN_TRUSTED
+        else USER_TRUST_FLOOR)
     indptr, indices, data = [0], list[int](), list[float]()
     for key, owner in zip(keys, owners, strict=True):
-        w = weight(owner) if trust is None else max(USER_TRUST_FLOOR, weight(owner))
+        w = max(floor, weight(owner))
         row = cells[key]
         cols = sorted(item_index[t] for t in row)
         indices.extend(cols)
@@ -285,6 +292,7 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
     artist_index = {a: i for i, a in enumerate(artists)}
     artist_of = np.asarray([artist_index.get(signals.tracks.get(t, ""), -1) for t in items], dtype=np.int64)
     known = np.asarray([t in signals.tracks for t in items], dtype=bool)
+    # no more factors than the data can hold: about the square root of the smaller side
     factors = max(1, min(params.factors, len(items), len(keys)))
     with threadpool_limits(1, "blas"):  # implicit's own threads; BLAS threads would fight them
         solver = AlternatingLeastSquares(factors=factors, regularization=params.regularization, alpha=params.alpha,
