@@ -26,10 +26,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from osp.apps.http.common import json_body
-from osp.core.errors import CallerError
+from osp.core.errors import CallerError, OspError
 from osp.library.plays import Plays
 from osp.library.store import Library
 from osp.node.core import Node
+from osp.records.canonical import strict_loads
 
 
 def _limit(request: Request, default: int, hi: int) -> int:
@@ -43,13 +44,27 @@ def _limit(request: Request, default: int, hi: int) -> int:
 
 def history(library: Library, limit: int) -> dict[str, Any]:
     """The ``GET /api/plays`` object (module doc); each entry also has the track's ``title``
-    when its record is here (else ``null``)."""
+    when its record is known here (else ``null``)."""
     plays = Plays(library)
     tracks = []
     for t in plays.by_track(limit):
-        row = library.track(t.track)
-        tracks.append(t.to_json() | {"title": row.title if row is not None else None})
+        tracks.append(t.to_json() | {"title": _title(library, t.track)})
     return {"tracks": tracks, "plays": plays.stamp()[0]}
+
+
+def _title(library: Library, track: str) -> str | None:
+    """The title of a library track or of a record known from a catalog; ``None`` if neither."""
+    row = library.track(track)
+    if row is not None:
+        return row.title
+    known = library.known_record(track)
+    if known is None:
+        return None
+    try:
+        title = strict_loads(known.record).get("title")
+    except (OspError, ValueError, AttributeError):
+        return None
+    return title if isinstance(title, str) else None
 
 
 def recommend_routes(node: Node) -> list[BaseRoute]:
