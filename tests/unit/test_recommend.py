@@ -13,6 +13,7 @@ from osp.library.signals import changes
 from osp.node.recommend import REFIT_CHANGES, refit_due
 from osp.social.recommend import (
     MAX_CONFIDENCE,
+    USER_TRUST_FLOOR,
     WEIGHTS,
     AudioVectors,
     Params,
@@ -203,3 +204,15 @@ def test_stamp_changes() -> None:
     assert changes((3, 3, 2, 9), (4, 4, 2, 9)) == 1  # a play added
     assert changes((3, 3, 2, 9), (3, 3, 2, 10)) == 1  # a playlist version replaced (rows equal, rowid up)
     assert changes((3, 3, 2, 9), (0, 3, 2, 9)) == 3  # history cleared
+
+
+def test_untrusted_rows_count_a_little_until_the_web_of_trust_is_large_enough() -> None:
+    s = community(likes=community().likes + [("did:key:stranger", track(0, 0))])
+    few = {"did:key:fan0-0": 0.01}  # one trusted identity: everyone else still counts a little
+    model = fit(s, trust=few)
+    row = model.users["did:key:stranger"]
+    assert model.matrix[row].data.tolist() == [pytest.approx(USER_TRUST_FLOOR * WEIGHTS["like"])]
+    many = {f"did:key:fan{g}-{f}": 0.01 for g in range(GROUPS) for f in range(FANS)}
+    model = fit(s, trust=many)
+    assert model.matrix[model.users["did:key:stranger"]].nnz == 0  # left out
+    assert model.matrix[model.users["did:key:fan0-0"]].data.max() == pytest.approx(WEIGHTS["like"])

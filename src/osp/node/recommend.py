@@ -13,8 +13,10 @@ refit in the background, and the answers of ``GET /api/recommend``,
   first fit a query answers what it can (audio similarity for "more like this", nothing for
   "for you") with ``"model": null`` and starts the thread.
 * Trust: ``trust_source`` (set by the web of trust's service when it exists) returns
-  ``(scores by did, keep(track, artist))``; scores weight items by their artist's trust,
-  ``keep`` is the quality gate (what it hides is never recommended).  ``None``: no trust.
+  ``(scores by did, keep(track, artist))``; scores weight items by their artist's trust
+  (and, at the next fit, each identity's signals), ``keep`` is the quality gate (what it
+  hides is never recommended).  ``None``: no trust.  Return the same mapping object while
+  the trust result is unchanged: its ``TrustWeights`` are then reused.
 """
 
 from __future__ import annotations
@@ -137,6 +139,7 @@ class RecommendService:
         self._fitted = threading.Condition()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._weights: tuple[object, TrustWeights] | None = None  #: the last trust mapping and its weights
 
     # -- background -----------------------------------------------------------------
 
@@ -203,7 +206,14 @@ class RecommendService:
         if got is None:
             return None, None
         scores, keep = got
-        return (TrustWeights(scores, listener_did(self.node)) if scores is not None else None), keep
+        if scores is None:
+            return None, keep
+        cached = self._weights
+        if cached is not None and cached[0] is scores:  # the same trust result: its highest score is known
+            return cached[1], keep
+        weights = TrustWeights(scores, listener_did(self.node))
+        self._weights = (scores, weights)
+        return weights, keep
 
     def model_info(self) -> dict[str, Any] | None:
         """``{"listeners", "tracks", "signals", "fitSeconds"}`` of the fitted model, or ``None``."""
