@@ -254,4 +254,16 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX social_retracted_track ON social_retracted(track);
     """,
+    # 14: local listening history (issue 11, osp.library.plays): what the listener played here and
+    # for how long, for recommendations computed on this node (osp.social.recommend).  Private:
+    # never published, never served to peers; ``osp history --clear`` empties it.
+    """
+    CREATE TABLE plays (
+        n INTEGER PRIMARY KEY AUTOINCREMENT,  -- order of arrival (never reused, even after a clear)
+        track_id TEXT NOT NULL,      -- osp:track:…
+        seconds REAL NOT NULL,       -- seconds listened in this play (0 < s <= 6 h)
+        at REAL NOT NULL             -- Unix seconds, when it was reported
+    );
+    CREATE INDEX plays_track ON plays(track_id);
+    """,
 ]

@@ -53,6 +53,7 @@ from osp.node.publish import (
     remove_orphans,
     web_seed_url,
 )
+from osp.node.recommend import RecommendService
 from osp.node.search import SearchGate, VerifiedCache, record_index_keys
 from osp.node.social import SocialService
 from osp.node.streams import stream_source
@@ -111,6 +112,8 @@ class Node:
         self.library.on_track_added = lambda _id: self.jobs.poke()
         #: the listener's web of trust and quality gate (``osp.node.trust``; worker starts with the engine)
         self.trust = TrustService(self)
+        #: recommendations ("for you", "more like this"): refit in the background (``osp.node.recommend``)
+        self.recommend = RecommendService(self)
 
     # -- identity ---------------------------------------------------------------
 
@@ -336,6 +339,7 @@ class Node:
             answers.abandon()  # a node that hangs must not hold up the exit
         self.jobs.close()
         self.trust.close()
+        self.recommend.close()
         self.feeds.close()
         self.discovery.close()
         if self.webtorrent is not None:

@@ -2,7 +2,7 @@
 
 The commands live in ``library_cmds``, ``analysis_cmds``, ``network_cmds``, ``transfer_cmds``, ``search_cmds``,
 ``status_cmds``, ``feed_cmds``, ``social_cmds``, ``import_cmds``, ``c2pa_cmds``, ``lineage_cmds``, ``match_cmds``,
-``trust_cmds`` and ``ui_cmds``;
+``trust_cmds``, ``recommend_cmds`` and ``ui_cmds``;
 importing them registers
 them on the ``cli`` group from ``base``.
 """
@@ -18,6 +18,7 @@ from osp.apps.cli import (  # noqa: F401  (registers the commands)
     lineage_cmds,
     match_cmds,
     network_cmds,
+    recommend_cmds,
     search_cmds,
     social_cmds,
     status_cmds,
