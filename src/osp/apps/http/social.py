@@ -27,6 +27,7 @@ from osp.core.errors import CallerError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.node.core import Node
 from osp.node.social import MAX_LOOKUP_TIMEOUT, check_track_id, parsed_record
+from osp.node.trust import annotate
 
 ENVELOPE = frozenset({"@context", "type", "version", "proof", "id", "author", "created", "subject"})
 
@@ -65,8 +66,9 @@ def track_social(node: Node, track_id: str) -> dict[str, Any]:
     records = node.social.about(track_id)
     me = node.library.meta("did")
     names = author_names(node, {str(r.get("author")) for r in records if r.get("type") != "osp:Like"})
-    comments = [social_entry(r, names) for r in records if r.get("type") == "osp:Comment"]
-    flags = [social_entry(r, names) for r in records if r.get("type") == "osp:Flag"]
+    # trust and hidden (the quality gate) from the web of trust's last computation (osp.node.trust)
+    comments = annotate(node, [social_entry(r, names) for r in records if r.get("type") == "osp:Comment"])
+    flags = annotate(node, [social_entry(r, names) for r in records if r.get("type") == "osp:Flag"])
     likers = {str(r.get("author")) for r in records if r.get("type") == "osp:Like"}
     hidden = sum(1 for e in comments + flags if e["hidden"] is not None)
     return {"comments": comments, "likes": len(likers), "liked": me in likers, "flags": flags, "hidden": hidden}
