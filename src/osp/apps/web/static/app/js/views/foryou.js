@@ -78,6 +78,7 @@ export function moreLikeThisSection(trackId) {
       whyText(t.why) ? h('span', { class: 'note' }, ` · ${whyText(t.why)}`) : null)));
   }).catch((err) => {
     if (notAvailable(err)) similarFallback(trackId, status, list);
+    else if (err.status === 404) status.textContent = 'Nothing like it known here yet.'; // a track not known here
     else status.replaceWith(errorBox(err, 'Cannot find more like this'));
   });
   return h('section', { 'aria-labelledby': 'more-h' }, h('h2', { id: 'more-h' }, 'More like this'), status, list);

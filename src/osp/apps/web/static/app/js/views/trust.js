@@ -53,7 +53,8 @@ function showTrust(box, did) {
     const why = (Array.isArray(t.why) ? t.why : []).filter((w) => typeof w === 'string');
     replace(box,
       h('p', { 'data-testid': 'trust-score' }, `Trust score ${trustText(t.score)}`,
-        Number.isInteger(t.rank) ? ` · rank ${t.rank} of the identities this node knows` : ''),
+        Number.isInteger(t.rank) ? ` · rank ${t.rank}${Number.isInteger(t.of) ? ` of ${t.of}` : ''} of the identities this node knows` : '',
+        t.score === null ? ' (not computed yet: this node computes trust in the background)' : ''),
       why.length ? h('ul', { class: 'why', 'data-testid': 'trust-why', 'aria-label': 'Why' }, why.map((w) => h('li', {}, w)))
         : h('p', { class: 'note' }, 'Nobody you trust vouches for this identity yet.'));
   }).catch((err) => {
