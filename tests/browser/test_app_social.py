@@ -184,7 +184,7 @@ def test_the_player_reports_a_play_at_the_end(app: AppPage, setup: Setup) -> Non
         app.wait_js(f"window.ospPlayer.item && window.ospPlayer.item.id === {track!r} && window.ospPlayer.audio.duration > 10", 30)
         app.page.evaluate("() => { const p = window.ospPlayer; p.seek(p.audio.duration - 4); p.play(); }")
     app.page.evaluate("() => window.ospPlayer.audio.pause()")
-    assert sent[0]["track"] == track and 2 <= sent[0]["seconds"] <= 5, sent
+    assert sent[0]["track"] == track and 2 <= sent[0]["seconds"] <= 8, sent  # ~4 s heard, plus the start
     if answer.value.status == 404:
         pytest.skip("POST /api/plays is not on this node yet (404): another part of issue 11")
     assert answer.value.ok, answer.value.status
@@ -286,9 +286,10 @@ def test_a_hidden_comment_shows_its_reason(app: AppPage, setup: Setup) -> None:
     add_foreign_comment(setup, track, "buy cheap streams here")
     gate = need_route(setup, "PUT", "/api/quality-gate", {"threshold": 0.001, "lists": []})
     try:
-        answer = need_route(setup, "GET", f"/api/tracks/{track}/social")
-        hidden = [c for c in answer["comments"] if c.get("hidden")]
-        assert len(hidden) == 1 and hidden[0]["hidden"]["why"], dumps(answer)
+        # the web of trust is computed in the background: poll until the comment is judged
+        hidden = until("the foreign comment hidden", lambda: [
+            c for c in need_route(setup, "GET", f"/api/tracks/{track}/social")["comments"] if c.get("hidden")], 30)
+        assert len(hidden) == 1 and hidden[0]["hidden"]["why"], dumps(hidden)
         app.go(f"track/{track}", "[data-testid=comments] [data-testid=hidden-item]")
         item = app.page.locator("[data-testid=comments] [data-testid=hidden-item]")
         why = app.page.text_content("[data-testid=comments] [data-testid=hidden-why]") or ""
