@@ -244,14 +244,4 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tombstoned_about ON tombstoned(about) WHERE about IS NOT NULL;
     CREATE INDEX tombstoned_playlist ON tombstoned(author, playlist) WHERE playlist IS NOT NULL;
     """,
-    # 13: social records about a track that were retracted (issue 11, spec §10 travel): which
-    # track a tombstone's subject was about, so ``GET /osp/v0/tracks/{id}/social`` serves the
-    # tombstone after its subject is gone (``osp.library.social_links``)
-    """
-    CREATE TABLE social_retracted (
-        tombstone TEXT PRIMARY KEY,  -- the tombstone's id (its row is in the social table)
-        track TEXT NOT NULL          -- the track id its subject (a comment, like or flag) was about
-    ) WITHOUT ROWID;
-    CREATE INDEX social_retracted_track ON social_retracted(track);
-    """,
 ]
