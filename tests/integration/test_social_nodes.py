@@ -252,9 +252,11 @@ def test_a_hostile_holder_under_the_tracks_key_is_dropped(net: Net, hostile: str
     forged = dict(genuine, text="words A never wrote")
     body = (json.dumps({"records": [forged], "truncated": False}).encode() if hostile == "forged"
             else b'{"records":[' + b" " * (600 * 1024) + b"]}")
-    liar_ip = "127.0.0.51"  # the first filler engine's address: its announce names this host
+    n = 0 if hostile == "forged" else 1  # a filler engine each: bad peers are remembered by host
+    liar_ip = f"127.0.0.{51 + n}"  # the filler's address: its announce names this host
+    assert not c.bad_peers.is_bad(f"http://{liar_ip}:1")
     with hostile_holder(liar_ip, body) as port:
-        net.fillers[0].dht_announce(rendezvous_key("track", track).digest, port)
+        net.fillers[n].dht_announce(rendezvous_key("track", track).digest, port)
         liar = f"http://{liar_ip}:{port}"
 
         def settled() -> bool:
@@ -264,3 +266,6 @@ def test_a_hostile_holder_under_the_tracks_key_is_dropped(net: Net, hostile: str
         wait_for("C to drop the liar and keep A's comment", settled, 45)
     (held,) = c.social.about(track)
     assert held["text"] == "the real words"
+    reason = c.bad_peers.reason(liar)
+    assert reason is not None and ("512" in reason or "524288" in reason if hostile == "oversized" else "id" in reason
+                                   or "proof" in reason or "signature" in reason), reason

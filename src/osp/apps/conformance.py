@@ -1,5 +1,5 @@
 """``osp conformance URL``: check any node's peer HTTP API against OSP v0.1 (spec/osp-v0.1.md
-§8 with the social records of a track, §8.2.1, and the search route of §9.3).
+§8 with the social records of a track, §10.5, and the search route of §9.3).
 
 Each check is a small function over one HTTP exchange; the result is a list of
 ``Check`` rows (name, pass/fail, detail, spec section).  Everything the node returns is
@@ -235,7 +235,7 @@ class Conformance:
         return f"{len(bad)} bad queries answered 400"
 
     def social(self) -> str:
-        """``GET /osp/v0/tracks/{id}/social`` (§8.2.1) for a listed track (or an unknown id):
+        """``GET /osp/v0/tracks/{id}/social`` (§10.5) for a listed track (or an unknown id):
         the agreed shape and caps, every record verified and about that track; a bad id 400."""
         track_id = self.tracks[0].id if self.tracks else UNKNOWN_TRACK
         r = self.get(f"/osp/v0/tracks/{track_id}/social")
@@ -268,7 +268,7 @@ class Conformance:
                     ("file bytes with Range", "§8.3", self.file_range),
                 ):
                     self.check(f"{name} …{short}", section, functools.partial(fn, track))
-        self.check("social records of a track", "§8.2.1", self.social)
+        self.check("social records of a track", "§10.5", self.social)
         self.check("search", "§9.3", self.search)
         self.check("search limit", "§9.3", self.search_limit)
         self.check("search bad parameters", "§9.3", self.search_bad_params)

@@ -244,17 +244,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tombstoned_about ON tombstoned(about) WHERE about IS NOT NULL;
     CREATE INDEX tombstoned_playlist ON tombstoned(author, playlist) WHERE playlist IS NOT NULL;
     """,
-    # 13: social records about a track that were retracted (issue 11, spec §10 travel): which
-    # track a tombstone's subject was about, so ``GET /osp/v0/tracks/{id}/social`` serves the
-    # tombstone after its subject is gone (``osp.library.social_links``)
-    """
-    CREATE TABLE social_retracted (
-        tombstone TEXT PRIMARY KEY,  -- the tombstone's id (its row is in the social table)
-        track TEXT NOT NULL          -- the track id its subject (a comment, like or flag) was about
-    ) WITHOUT ROWID;
-    CREATE INDEX social_retracted_track ON social_retracted(track);
-    """,
-    # 14: local listening history (issue 11, osp.library.plays): what the listener played here and
+    # 13: local listening history (issue 11, osp.library.plays): what the listener played here and
     # for how long, for recommendations computed on this node (osp.social.recommend).  Private:
     # never published, never served to peers; ``osp history --clear`` empties it.
     """

@@ -54,7 +54,7 @@ from osp.discovery.search import PEER_TIMEOUT
 from osp.distribution.peer_client import PeerClient
 from osp.library.playlists import Playlists
 from osp.library.social import SocialRecords
-from osp.library.social_links import RetractedLinks, retracted_playlist_seq
+from osp.library.social_links import retracted_playlist_seq
 from osp.node.search import SearchGate
 from osp.records.canonical import jcs
 from osp.records.social import MAX_PLAYLIST_TRACKS, VerifiedSocial, build_social, sign_social, verify_social
@@ -110,7 +110,6 @@ class SocialService:
     def __init__(self, node: Node, *, monotonic: Any = time.monotonic) -> None:
         self.node = node
         self.records = SocialRecords(node.library)
-        self.links = RetractedLinks(node.library)  #: tombstone → the track its subject was about
         self.budget = IntakeBudget()
         self.gate = SearchGate()  #: admits peers' ``GET /osp/v0/tracks/{id}/social`` (a few at once, a rate per IP)
         self.monotonic = monotonic
@@ -140,7 +139,6 @@ class SocialService:
             now = self.node.clock()
             unsigned = build_social(kind, key.did, dict(fields))
             verified = verify_social(sign_social(unsigned, key, now_iso(now)))
-            self._link(verified, None)
             if not self.records.add(verified, own=True, now=now):
                 raise ConflictError(f"the {kind} was not stored: the same record is held already, or it is an "
                                     "older playlist version or a retracted record")
@@ -281,28 +279,11 @@ class SocialService:
                     pass
         return verify_social(record)
 
-    def store(self, verified: Sequence[VerifiedSocial], *, track: str | None = None) -> int:
-        """Store verified records, tombstones last (so one that arrives with its subject
-        removes it); returns how many were new.  ``track``: the records came in an answer
-        about that track (a tombstone among them is linked to it)."""
-        now = self.node.clock()
-        added = 0
-        for v in sorted(verified, key=lambda v: v.kind == "tombstone"):
-            self._link(v, track)
-            added += self.records.add(v, own=False, now=now)
-        return added
-
-    def _link(self, v: VerifiedSocial, track: str | None) -> None:
-        """Before a tombstone is applied: remember the track its subject is about (the
-        subject held here, else the answer's ``track``), so the route serves it on."""
-        if v.kind != "tombstone" or v.subject is None:
-            return
-        row = self.records.get(v.subject)
-        about = row.subject if row is not None and row.kind in TRACK_KINDS and row.author == v.author else None
-        if about is None and row is None:
-            about = track
-        if isinstance(about, str) and about.startswith(ID_PREFIX):
-            self.links.link(v.id, about)
+    def store(self, verified: Sequence[VerifiedSocial]) -> int:
+        """Store verified records in one transaction, tombstones last (so one that arrives
+        with its subject removes it); returns how many were new."""
+        ordered = sorted(verified, key=lambda v: v.kind == "tombstone")
+        return self.records.add_many(ordered, own=False, now=self.node.clock())
 
     def lookup(self, track_id: str, timeout: float = 10.0) -> int:
         """Ask the holders of ``track_id``'s rendezvous key for its social records (see the
@@ -386,7 +367,7 @@ class SocialService:
             if not on_topic(v.kind, v.subject, track_id):
                 raise IntegrityError(f"the record {v.id[:60]} is not about {track_id[:60]}", check="off-topic")
             verified.append(v)
-        added = self.store(verified, track=track_id)
+        added = self.store(verified)
         self.budget.give_back(source, granted - added)  # only records stored count against the peer
         return added
 
@@ -400,11 +381,10 @@ class SocialService:
 
     def tombstones_about(self, track_id: str) -> list[dict[str, Any]]:
         """The tombstones held whose subject was a record about ``track_id``."""
-        rows = (self.records.get(t) for t in self.links.tombstones(track_id))
-        return [parsed_record(r.record) for r in rows if r is not None]
+        return [parsed_record(r.record) for r in self.records.tombstones_about(track_id, limit=MAX_ANSWER_RECORDS)]
 
     def peer_answer(self, track_id: str) -> bytes:
-        """The body of ``GET /osp/v0/tracks/{id}/social`` (spec §10): ``{"records":
+        """The body of ``GET /osp/v0/tracks/{id}/social`` (spec §10.5): ``{"records":
         [record…], "truncated": bool}`` (see the module docstring)."""
         track_id = check_track_id(track_id)
         records = self.tombstones_about(track_id) + sorted(self.about(track_id), key=lambda r: str(r.get("created")),

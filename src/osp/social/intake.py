@@ -1,4 +1,4 @@
-"""How social records travel between nodes (spec §10 "Travel"): the pure checks a node runs
+"""How social records travel between nodes (spec §10.4, §10.5): the pure checks a node runs
 on what peers send it, before and around verification.
 
 * ``IntakeBudget``: records accepted per peer (an HTTP peer's URL, or a followed did for a

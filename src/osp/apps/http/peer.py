@@ -10,7 +10,7 @@ Routes (OSP v0.1 HTTP API):
   GET /osp/v0/tracks/{id}             one signed record (``application/ld+json``)
   GET /osp/v0/tracks/{id}/torrent     its torrent, with this node's web seed
   GET /osp/v0/tracks/{id}/social      ``{"records": [record…], "truncated": bool}``: the signed comments, likes,
-                                      flags about it (and tombstones of such), newest first, capped (spec §10;
+                                      flags about it (and tombstones of such), newest first, capped (spec §10.5;
                                       ``SocialService.peer_answer``); rate limited per IP like search
   GET /osp/v0/search                  ``{"results": [record…], "truncated": bool}`` (``q``, ``artist``,
                                       ``tag`` repeatable, ``parent`` (a track id: its remixes …), ``limit``;
