@@ -242,4 +242,9 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX tombstoned_playlist ON tombstoned(author, playlist) WHERE playlist IS NOT NULL;
     """,
+    # 13: the web of trust (issue 11, osp.library.trust): its follow and endorsement edges are
+    # read from this index alone, never from the rows' record blobs
+    """
+    CREATE INDEX social_edges ON social(kind, author, subject);
+    """,
 ]
