@@ -256,4 +256,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX plays_track ON plays(track_id);
     """,
+    # 14: the web of trust (issue 11, osp.library.trust): its follow and endorsement edges are
+    # read from this index alone, never from the rows' record blobs
+    """
+    CREATE INDEX social_edges ON social(kind, author, subject);
+    """,
 ]

@@ -3,8 +3,9 @@
 The gate's settings are one ``meta`` row (``quality-gate``: ``{"threshold", "lists"}``
 JSON; no migration).  The graph itself comes from the ``follows`` table (the listener's
 local follows) and the verified social records (``osp.library.social``); this module adds
-the two reads ``SocialRecords`` does not offer: every flag with its reason, and the artist
-of each flagged track we know a record of.
+the reads ``SocialRecords`` does not offer: the follow and endorsement edges from an index
+alone (migration 13), every flag with its reason, and the artist of each flagged track we
+know a record of.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ def load_gate(library: Library) -> dict[str, Any] | None:
 def save_gate(library: Library, data: dict[str, Any]) -> None:
     """Store the gate settings (already checked: ``osp.social.gate.GateSettings.to_json``)."""
     library.set_meta(GATE_KEY, json.dumps(data, separators=(",", ":"), sort_keys=True))
+
+
+def trust_edges(library: Library) -> list[tuple[str, str, str]]:
+    """``(author, kind, subject)`` of every stored Follow and Endorsement record (read from
+    the ``social_edges`` index alone; ``SocialRecords.edges`` without its conversions)."""
+    with library.transaction() as db:
+        return db.execute("SELECT author, kind, subject FROM social WHERE kind IN ('follow', 'endorsement') "
+                          "AND subject IS NOT NULL").fetchall()
 
 
 def flags(library: Library, limit: int = MAX_FLAGS) -> list[tuple[str, str, str | None]]:

@@ -5,8 +5,8 @@ recomputed off the request path, the quality gate applied to what the node shows
 
 * the listener's local follows (``follows`` table: ``osp follow``) as follow edges from
   the listener (the node's did:key, or ``LISTENER`` before the node has one);
-* every verified ``osp:Follow`` and ``osp:Endorsement`` record stored
-  (``SocialRecords.edges``);
+* every verified ``osp:Follow`` and ``osp:Endorsement`` record stored (the ``social``
+  table, ``osp.library.trust.trust_edges``);
 * every stored ``osp:Flag`` (``osp.library.trust.flags``: at most ``MAX_FLAGS``), aimed at
   the flagged did or, for a flagged track, at its artist when we hold its record;
 * the gate's moderation lists (``osp.library.trust.load_gate``),
@@ -35,8 +35,7 @@ from typing import TYPE_CHECKING, Any
 from osp.core.errors import CallerError
 from osp.discovery.keys import normalize
 from osp.discovery.search import Result
-from osp.library.social import SocialRecords
-from osp.library.trust import flagged_track_artists, flags, graph_version, load_gate, save_gate
+from osp.library.trust import flagged_track_artists, flags, graph_version, load_gate, save_gate, trust_edges
 from osp.social.gate import GateSettings, blend, judge, rounded
 from osp.social.gate import annotate as gate_annotate
 from osp.social.trust import FlagMark, TrustGraph, TrustParams, TrustScores, compute
@@ -66,8 +65,7 @@ def build_graph(node: Node, gate: GateSettings) -> TrustGraph:
     graph = TrustGraph(user, lists=gate.lists)
     for row in node.library.follows():
         graph.follow(user, row.did)
-    social = SocialRecords(node.library)
-    graph.edges((author, kind, subject) for author, kind, subject, _created in social.edges(["follow", "endorsement"]))
+    graph.edges(trust_edges(node.library))
     artists = flagged_track_artists(node.library)
     for author, subject, reason in flags(node.library):
         target = subject if subject.startswith("did:") else artists.get(subject)
