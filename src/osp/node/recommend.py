@@ -98,8 +98,9 @@ def gather(node: Node, listener: str | None = None) -> Signals:
     return Signals(me, likes, playlists, follows, Plays(node.library).totals(), track_artists(node.library))
 
 
-def listener_signals(node: Node, listener: str) -> Signals:
-    """Only the listener's own signals (read at each query: cheap)."""
+def listener_signals(node: Node, listener: str, plays: Mapping[str, float] | None = None) -> Signals:
+    """Only the listener's own signals (read at each query: cheap); ``plays``: their totals
+    when the caller has them already."""
     social = SocialRecords(node.library)
     likes, follows, playlists = [], [(listener, f.did) for f in node.library.follows()], []
     for r in social.by_author(listener, ["like", "follow", "playlist"]):
@@ -109,7 +110,7 @@ def listener_signals(node: Node, listener: str) -> Signals:
             follows.append((listener, r.subject))
         elif r.kind == "playlist":
             playlists.append((listener, r.playlist or r.id, _tracks(r.record)))
-    return Signals(listener, likes, playlists, follows, Plays(node.library).totals())
+    return Signals(listener, likes, playlists, follows, Plays(node.library).totals() if plays is None else plays)
 
 
 def _tracks(record: Mapping[str, Any]) -> tuple[str, ...]:
@@ -140,6 +141,7 @@ class RecommendService:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._weights: tuple[object, TrustWeights] | None = None  #: the last trust mapping and its weights
+        self._plays: tuple[tuple[int, int], dict[str, float]] | None = None  #: ``Plays.stamp()`` and its totals
 
     # -- background -----------------------------------------------------------------
 
@@ -239,12 +241,21 @@ class RecommendService:
             self.start()
             return {"tracks": [], "coldStart": True, "model": None}
         me = listener_did(self.node)
-        own = listener_signals(self.node, me)
+        own = listener_signals(self.node, me, self._play_totals())
         trust, keep = self._trust()
         mine = Signals(me, own.likes, own.playlists, own.follows, own.plays, self._tracks)
         answer = recommend(model, me, limit=limit, row=listener_row(mine), seen=listener_seen(mine), trust=trust,
                            keep=keep, audio=self._audio(), followed={a for _f, a in own.follows})
         return {"tracks": self._entries(answer.tracks), "coldStart": answer.cold_start, "model": self.model_info()}
+
+    def _play_totals(self) -> dict[str, float]:
+        """The listener's seconds per track, summed again only when a play was added or cleared."""
+        plays = Plays(self.node.library)
+        now = plays.stamp()
+        cached = self._plays
+        if cached is None or cached[0] != now:
+            cached = self._plays = (now, plays.totals())
+        return cached[1]
 
     def more_like_this(self, track_id: str, limit: int = 10) -> dict[str, Any]:
         """``GET /api/tracks/{id}/more-like-this``: ``{"id", "tracks": [entry…], "model"}``
