@@ -15,6 +15,7 @@ from osp.identity.keys import SigningKey
 from osp.library.social import SocialRecords
 from osp.library.store import CatalogRow
 from osp.node.core import Node
+from osp.node.recommend import gate_source
 from osp.records import build_track, sign_track, verify_track
 from osp.records.social import build_social, sign_social, verify_social
 
@@ -89,3 +90,31 @@ def test_trust_weights_are_reused_and_the_gate_applies(node: Node, tracks: list[
     assert weights is not None and weights[0] is scores
     service.recommend(5)
     assert service._weights is weights  # the same mapping: not rebuilt
+
+
+def test_gate_source_adapts_the_web_of_trust() -> None:
+    class Scores:
+        ids = ("did:key:me", "did:key:good", "did:key:spam")
+        effective = [0.5, 0.01, 0.0]
+
+    calls: list[tuple[str | None, list[str]]] = []
+
+    def judge(scores: Any, gate: Any, *, author: str | None, subjects: list[str]) -> str | None:
+        calls.append((author, subjects))
+        return "flagged spam" if author == "did:key:spam" or "osp:track:bad" in subjects else None
+
+    current: list[Any] = [None]
+    source = gate_source(lambda: current[0], lambda: "gate", judge)
+    assert source() is None  # no trust computed yet
+    current[0] = Scores()
+    got = source()
+    assert got is not None
+    scores, keep = got
+    assert scores == {"did:key:me": 0.5, "did:key:good": 0.01, "did:key:spam": 0.0}
+    assert keep is not None and keep("osp:track:x", "did:key:good") and not keep("osp:track:x", "did:key:spam")
+    assert not keep("osp:track:bad", "did:key:good") and calls[-1] == ("did:key:good", ["osp:track:bad"])
+    again = source()
+    assert again is not None and again[0] is scores  # the same computation: the same dict
+    current[0] = Scores()
+    fresh = source()
+    assert fresh is not None and fresh[0] is not scores

@@ -64,6 +64,32 @@ NO_DID = "did:key:listener"  #: the listener's row key while the node has no ide
 TrustSource = Callable[[], tuple[Mapping[str, float] | None, Keep | None] | None]
 
 
+def gate_source(view: Callable[[], Any], gate: Callable[[], Any], judge: Callable[..., Any]) -> TrustSource:
+    """A ``trust_source`` over the web of trust's service (``osp.node.trust``): ``view()`` gives
+    its last ``TrustScores`` (``ids``, ``effective``; ``None`` before the first computation),
+    ``gate()`` the quality gate settings, ``judge(scores, gate, author=, subjects=)`` (from
+    ``osp.social.gate``) a reason to hide or ``None``.  The scores become one ``{did: score}``
+    dict per ``TrustScores`` object (so ``TrustWeights`` are built once per computation); a
+    track is kept when ``judge`` finds nothing against it or its artist.  Wire it with
+    ``node.recommend.trust_source = gate_source(node.trust.view, node.trust.gate, judge)``."""
+    last: list[tuple[object, dict[str, float]]] = []
+
+    def source() -> tuple[Mapping[str, float] | None, Keep | None] | None:
+        scores = view()
+        if scores is None:
+            return None
+        if not last or last[0][0] is not scores:
+            last[:] = [(scores, dict(zip(scores.ids, (float(v) for v in scores.effective), strict=True)))]
+        settings = gate()
+
+        def keep(track: str, artist: str) -> bool:
+            return judge(scores, settings, author=artist or None, subjects=[track]) is None
+
+        return last[0][1], keep
+
+    return source
+
+
 def refit_due(changed: int, total: int, since_fit: float | None, *, min_interval: float = REFIT_MIN_INTERVAL) -> bool:
     """Whether to fit again: never fitted (``since_fit`` ``None``), or ``changed`` rows since
     the last fit reach ``REFIT_CHANGES`` or ``REFIT_SHARE`` of ``total`` (at least one), and
