@@ -4,6 +4,7 @@ are reused while the trust result is the same."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,3 +119,20 @@ def test_gate_source_adapts_the_web_of_trust() -> None:
     current[0] = Scores()
     fresh = source()
     assert fresh is not None and fresh[0] is not scores
+
+
+def test_cli_without_a_running_node(node: Node, tracks: list[str]) -> None:
+    from tests.integration.nodes import osp
+
+    node.recommend.play(tracks[3], 300)
+    data = node.settings.data_dir
+    node.close()
+    shown = json.loads(osp(data, "recommend", "--limit", "2", "--json").stdout)
+    assert not shown["coldStart"] and {t["title"] for t in shown["tracks"]} == {"T4", "T5"}
+    assert shown["model"]["tracks"] == 6
+    like = json.loads(osp(data, "recommend", "--like", tracks[0], "--limit", "2", "--json").stdout)
+    assert {t["title"] for t in like["tracks"]} == {"T1", "T2"}
+    history = json.loads(osp(data, "history", "--json").stdout)
+    assert history["plays"] == 1 and history["tracks"][0]["title"] == "T3"
+    assert "T3" in osp(data, "history").stdout
+    assert json.loads(osp(data, "history", "--clear", "--json").stdout) == {"cleared": 1}

@@ -292,7 +292,7 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
     artist_index = {a: i for i, a in enumerate(artists)}
     artist_of = np.asarray([artist_index.get(signals.tracks.get(t, ""), -1) for t in items], dtype=np.int64)
     known = np.asarray([t in signals.tracks for t in items], dtype=bool)
-    # no more factors than the data can hold: about the square root of the smaller side
+    # no more factors than there are rows or columns
     factors = max(1, min(params.factors, len(items), len(keys)))
     with threadpool_limits(1, "blas"):  # implicit's own threads; BLAS threads would fight them
         solver = AlternatingLeastSquares(factors=factors, regularization=params.regularization, alpha=params.alpha,
