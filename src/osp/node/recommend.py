@@ -168,6 +168,7 @@ class RecommendService:
         self._start_lock = threading.Lock()
         self._weights: tuple[object, TrustWeights] | None = None  #: the last trust mapping and its weights
         self._plays: tuple[tuple[int, int], dict[str, float]] | None = None  #: ``Plays.stamp()`` and its totals
+        self._vectors: AudioVectors | None = None
 
     # -- background -----------------------------------------------------------------
 
@@ -299,8 +300,15 @@ class RecommendService:
         return {"id": track_id, "tracks": self._entries(found), "model": self.model_info()}
 
     def _audio(self) -> AudioVectors | None:
+        """The "sounds like" vectors, one ``AudioVectors`` while the index's matrix is the same
+        (its id → row and id → column maps are then built once)."""
         ids, matrix = self.node.similar.vectors()
-        return AudioVectors(ids, matrix) if ids else None
+        if not ids:
+            return None
+        cached = self._vectors
+        if cached is None or cached.ids is not ids or cached.matrix is not matrix:
+            cached = self._vectors = AudioVectors(ids, matrix)
+        return cached
 
     def _audio_only(self, track_id: str, limit: int) -> list[dict[str, Any]]:
         """Before the first fit: "sounds like" alone (``SimilarIndex``)."""
