@@ -314,6 +314,7 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
                                          num_threads=params.threads, calculate_training_loss=False)
         if matrix.nnz:
             solver.fit(matrix, show_progress=False)
+            solver.num_threads = 1  # queries solve one row: threads would only add their start-up
             item_f = np.asarray(solver.item_factors, dtype=np.float32)
             user_f = np.asarray(solver.user_factors, dtype=np.float32)
         else:
