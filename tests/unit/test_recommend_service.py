@@ -35,7 +35,7 @@ def record(title: str) -> Any:
 def node(tmp_path: Path) -> Iterator[Node]:
     n = Node(Settings(data_dir=tmp_path / "n", dht=False), clock=lambda: 1_790_000_000.0)
     n.keystore.create()
-    n.recommend.min_interval = 0.0
+    n.recommend.min_interval = n.recommend.duty = 0.0
     n.recommend.check_interval = 3600.0  # the test drives refits itself
     yield n
     n.close()

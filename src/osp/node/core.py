@@ -195,6 +195,7 @@ class Node:
         self.feeds.start()  # seeds the catalogs held, puts our feed, polls the follows
         if s.track_jobs:
             self.jobs.start()  # catches up with every track not yet fingerprinted or analysed
+        self.recommend.start()  # the first fit, then refits as signals change (osp.node.recommend)
         if s.dht and self.http_url:  # a node with a peer listener announces what it holds
             self.discovery.start()
         return self.engine

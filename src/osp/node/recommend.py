@@ -6,9 +6,11 @@ refit in the background, and the answers of ``GET /api/recommend``,
   newest version of every published playlist (``osp.library.social``), the local follows
   table, every known track's artist (``osp.library.signals``) and the listener's local plays
   (``osp.library.plays``: private, never published).
-* ``RecommendService``: one background thread (``osp-recommend``) looks at the signal tables'
-  stamp every ``check_interval`` seconds (and when poked: a play, a like …) and refits when
-  ``refit_due`` says so: never on the request path.  Queries use the last fitted model; the
+* ``RecommendService``: one background thread (``osp-recommend``, started with the engine or
+  at the first query) looks at the signal tables' stamp every ``check_interval`` seconds (and
+  when poked: a play, a like …) and refits when ``refit_due`` says so — at most once per
+  ``REFIT_MIN_INTERVAL`` or ``REFIT_DUTY`` times the last fit's duration: never on the
+  request path.  Queries use the last fitted model; the
   listener's own row is read afresh at each query (their plays count at once).  Before the
   first fit a query answers what it can (audio similarity for "more like this", nothing for
   "for you") with ``"model": null`` and starts the thread.
@@ -56,9 +58,11 @@ log = logging.getLogger(__name__)
 CHECK_INTERVAL = 30.0  #: seconds between looks at the signal tables
 REFIT_CHANGES = 20  #: rows changed since the last fit that call for a refit …
 REFIT_SHARE = 0.02  #: … or this share of all signal rows, whichever is smaller
-REFIT_MIN_INTERVAL = 60.0  #: seconds at least between two fits (a burst of plays refits once)
+REFIT_MIN_INTERVAL = 5.0  #: seconds at least between two fits (a burst of plays refits once) …
+REFIT_DUTY = 10.0  #: … and at least this many times the last fit's duration (refits take ≤ 10 % of a core)
 MAX_PLAYLISTS = 50_000  #: published playlists read for one fit
 DEFAULT_LIMIT = 20
+FIRST_FIT_WAIT = 3.0  #: seconds a request waits for the very first fit (the background thread's) at most
 NO_DID = "did:key:listener"  #: the listener's row key while the node has no identity yet
 
 TrustSource = Callable[[], tuple[Mapping[str, float] | None, Keep | None] | None]
@@ -153,6 +157,7 @@ class RecommendService:
         self.params = params or Params()
         self.check_interval = check_interval
         self.min_interval = min_interval
+        self.duty = REFIT_DUTY
         #: ``() -> (trust by did, keep) | None``: the web of trust's scores and quality gate, when it runs
         self.trust_source: TrustSource | None = None
         self._model: Model | None = None
@@ -207,8 +212,9 @@ class RecommendService:
         with self._lock:
             now_stamp = stamp(self.node.library)
             since = None if self._fitted_at is None else time.monotonic() - self._fitted_at
+            gap = max(self.min_interval, self.duty * self._fit_seconds)
             if not force and not refit_due(changes(self._stamp, now_stamp), sum(now_stamp[0::2]), since,
-                                           min_interval=self.min_interval):
+                                           min_interval=gap):
                 return False
             started = time.monotonic()
             signals = gather(self.node)
@@ -260,10 +266,14 @@ class RecommendService:
         self.poke()
         return played
 
-    def recommend(self, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    def recommend(self, limit: int = DEFAULT_LIMIT, *, wait: float = 0.0) -> dict[str, Any]:
         """``GET /api/recommend``: ``{"tracks": [entry…], "coldStart": bool, "model": info | null}``
-        with each entry ``{"id", "title", "artist", "artistName", "score", "why"}``."""
+        with each entry ``{"id", "title", "artist", "artistName", "score", "why"}``.  Before the
+        first fit it waits at most ``wait`` seconds for the background thread's, then answers
+        with no tracks and ``"model": null``."""
         model = self._model
+        if model is None and wait > 0 and self.wait_fitted(wait):
+            model = self._model
         if model is None:
             self.start()
             return {"tracks": [], "coldStart": True, "model": None}
@@ -284,12 +294,15 @@ class RecommendService:
             cached = self._plays = (now, plays.totals())
         return cached[1]
 
-    def more_like_this(self, track_id: str, limit: int = 10) -> dict[str, Any]:
+    def more_like_this(self, track_id: str, limit: int = 10, *, wait: float = 0.0) -> dict[str, Any]:
         """``GET /api/tracks/{id}/more-like-this``: ``{"id", "tracks": [entry…], "model"}``
-        (entries as ``recommend``'s); ``NotFoundError`` if the track is not known here."""
+        (entries as ``recommend``'s; ``wait`` as there); ``NotFoundError`` if the track is not
+        known here."""
         if self.node.library.track(track_id) is None and self.node.library.known_record(track_id) is None:
             if self._model is None or track_id not in self._model.item_index:
                 raise NotFoundError(f"no track {track_id[:80]} known here")
+        if self._model is None and wait > 0:
+            self.wait_fitted(wait)
         model = self._model
         if model is None:
             self.start()
