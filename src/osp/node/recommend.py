@@ -61,6 +61,7 @@ REFIT_SHARE = 0.02  #: … or this share of all signal rows, whichever is smalle
 REFIT_MIN_INTERVAL = 5.0  #: seconds at least between two fits (a burst of plays refits once) …
 REFIT_DUTY = 10.0  #: … and at least this many times the last fit's duration (refits take ≤ 10 % of a core)
 MAX_PLAYLISTS = 50_000  #: published playlists read for one fit
+MAX_EDGES = 2_000_000  #: likes and follows read for one fit (bounds its memory)
 DEFAULT_LIMIT = 20
 FIRST_FIT_WAIT = 3.0  #: seconds a request waits for the very first fit (the background thread's) at most
 NO_DID = "did:key:listener"  #: the listener's row key while the node has no identity yet
@@ -117,12 +118,16 @@ def listener_did(node: Node) -> str:
 
 
 def gather(node: Node, listener: str | None = None) -> Signals:
-    """Every signal the library holds (module doc)."""
+    """Every signal the library holds (module doc), at most ``MAX_EDGES`` likes and follows
+    and ``MAX_PLAYLISTS`` playlists (the records' own per-author caps come first)."""
     me = listener or listener_did(node)
     social = SocialRecords(node.library)
     likes: list[tuple[str, str]] = []
     follows: list[tuple[str, str]] = [(me, f.did) for f in node.library.follows()]
-    for author, kind, subject, _created in social.edges(["like", "follow"]):
+    for n, (author, kind, subject, _created) in enumerate(social.edges(["like", "follow"])):
+        if n >= MAX_EDGES:
+            log.warning("recommendations read the first %d likes and follows only", MAX_EDGES)
+            break
         (likes if kind == "like" else follows).append((author, subject))
     playlists = [(r.author, r.playlist or r.id, _tracks(r.record)) for r in social.playlists(limit=MAX_PLAYLISTS)]
     return Signals(me, likes, playlists, follows, Plays(node.library).totals(), track_artists(node.library))
