@@ -203,11 +203,15 @@ class RecommendService:
             thread.join(timeout)
 
     def _loop(self) -> None:
+        failing = False
         while not self._stop.is_set():
             try:
                 self.refit(force=False)
-            except Exception:  # a bug must not end the thread: log once per failure, try again later
-                log.exception("recommendation refit failed")
+                failing = False
+            except Exception:  # a bug must not end the thread, nor fill the log: once until a fit works again
+                if not failing and not self._stop.is_set():  # (closing: the library may be gone)
+                    log.exception("recommendation refit failed (tried again every %g s)", self.check_interval)
+                failing = True
             self._wake.wait(self.check_interval)
             self._wake.clear()
 
