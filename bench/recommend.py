@@ -13,7 +13,8 @@ per cluster, 20,000 artists; the listener of the node has 30 plays.  Figures:
 2. **Queries** (median and p95 of ``--queries``, after one warm-up): "for you" for the
    node's listener (their row solved again, every item scored, the reasons found), for a
    listener of the model (fitted row), "more like this", and cold-start popularity — the
-   baseline (one sparse matrix–vector product); the target is under 50 ms.
+   baseline (one sparse matrix–vector product); "for you" and "more like this" also with
+   10,000 "sounds like" vectors blended in.  The target is under 50 ms.
 
 Bounded: about a minute on two cores at the default sizes.
 """
@@ -102,10 +103,17 @@ def main() -> None:
     row, seen = rec.listener_row(signals), rec.listener_seen(signals)
     other = next(iter(sorted(model.users)))
     seed_track = next(iter(row))
+    rng = np.random.default_rng(2)  # "sounds like" vectors of the tracks analysed here: the listener's and 10,000 more
+    analysed = sorted(set(row) | set(rng.choice(model.items, min(10_000, len(model.items)), replace=False).tolist()))
+    vectors = rng.standard_normal((len(analysed), 32)).astype(np.float32)
+    audio = rec.AudioVectors(analysed, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
     cases: list[tuple[str, Callable[[], Any]]] = [
         ("for you (listener, row solved again)", lambda: rec.recommend(model, ME, limit=20, row=row, seen=seen)),
+        (f"for you + sound ({len(analysed):,} vectors)",
+         lambda: rec.recommend(model, ME, limit=20, row=row, seen=seen, audio=audio)),
         ("for you (a listener of the model)", lambda: rec.recommend(model, other, limit=20)),
         ("more like this", lambda: rec.more_like_this(model, seed_track, limit=20)),
+        ("more like this + sound", lambda: rec.more_like_this(model, seed_track, limit=20, audio=audio)),
         ("cold start: popularity (baseline)", lambda: rec.popular(model, limit=20, listener=ME, exclude=seen)),
     ]
     results = {}
@@ -115,9 +123,10 @@ def main() -> None:
         n = len(out.tracks) if isinstance(out, rec.Answer) else len(out)
         print(f"query {name}: median {med:.1f} ms, p95 {p95:.1f} ms ({n} results)")
     base = results["cold start: popularity (baseline)"]
+    worst = max(results.values())
     listener = results["for you (listener, row solved again)"]
-    print(f"ratio: for you / popularity {listener / base:.2f}×; target under 50 ms: "
-          f"{'met' if listener < 50 else 'NOT met'}")
+    print(f"ratio: for you / popularity {listener / base:.2f}×; target under 50 ms (slowest query "
+          f"{worst:.1f} ms): {'met' if worst < 50 else 'NOT met'}")
 
 
 if __name__ == "__main__":

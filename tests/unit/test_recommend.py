@@ -17,6 +17,7 @@ from osp.social.recommend import (
     WEIGHTS,
     AudioVectors,
     Params,
+    Reason,
     Signals,
     TrustWeights,
     fit,
@@ -216,3 +217,19 @@ def test_untrusted_rows_count_a_little_until_the_web_of_trust_is_large_enough() 
     model = fit(s, trust=many)
     assert model.matrix[model.users["did:key:stranger"]].nnz == 0  # left out
     assert model.matrix[model.users["did:key:fan0-0"]].data.max() == pytest.approx(WEIGHTS["like"])
+
+
+def test_for_you_blends_in_what_sounds_like_the_listeners_tracks() -> None:
+    s = community(plays={track(0, 0): 300.0})
+    model = fit(s)
+    ids = [track(0, 0), track(2, 7), track(1, 3)]
+    vectors = np.asarray([[1, 0, 0], [0.96, 0.28, 0], [0, 1, 0]], dtype=np.float32)
+    audio = AudioVectors(ids, vectors)
+    answer = recommend(model, ME, limit=20, row=listener_row(s), seen=listener_seen(s), audio=audio)
+    by_track = {r.track: r for r in answer.tracks}
+    assert by_track[track(2, 7)].why == Reason("sounds", track(0, 0))  # nobody's likes link it: its sound does
+    assert track(1, 3) not in by_track or by_track[track(1, 3)].why.kind != "sounds"
+    assert all(r.why.kind == "listeners" for r in answer.tracks if r.track.startswith("osp:track:g0"))
+    plain = recommend(model, ME, limit=20, row=listener_row(s), seen=listener_seen(s))
+    assert track(2, 7) not in {r.track for r in plain.tracks[:11]}
+    assert audio.columns(model) is audio.columns(model)  # the id → column map is built once per model

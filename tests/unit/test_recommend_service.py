@@ -4,6 +4,7 @@ are reused while the trust result is the same."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from osp.identity.keys import SigningKey
 from osp.library.social import SocialRecords
 from osp.library.store import CatalogRow
 from osp.node.core import Node
+from osp.node.recommend import gate_source
 from osp.records import build_track, sign_track, verify_track
 from osp.records.social import build_social, sign_social, verify_social
 
@@ -33,7 +35,7 @@ def record(title: str) -> Any:
 def node(tmp_path: Path) -> Iterator[Node]:
     n = Node(Settings(data_dir=tmp_path / "n", dht=False), clock=lambda: 1_790_000_000.0)
     n.keystore.create()
-    n.recommend.min_interval = 0.0
+    n.recommend.min_interval = n.recommend.duty = 0.0
     n.recommend.check_interval = 3600.0  # the test drives refits itself
     yield n
     n.close()
@@ -89,3 +91,48 @@ def test_trust_weights_are_reused_and_the_gate_applies(node: Node, tracks: list[
     assert weights is not None and weights[0] is scores
     service.recommend(5)
     assert service._weights is weights  # the same mapping: not rebuilt
+
+
+def test_gate_source_adapts_the_web_of_trust() -> None:
+    class Scores:
+        ids = ("did:key:me", "did:key:good", "did:key:spam")
+        effective = [0.5, 0.01, 0.0]
+
+    calls: list[tuple[str | None, list[str]]] = []
+
+    def judge(scores: Any, gate: Any, *, author: str | None, subjects: list[str]) -> str | None:
+        calls.append((author, subjects))
+        return "flagged spam" if author == "did:key:spam" or "osp:track:bad" in subjects else None
+
+    current: list[Any] = [None]
+    source = gate_source(lambda: current[0], lambda: "gate", judge)
+    assert source() is None  # no trust computed yet
+    current[0] = Scores()
+    got = source()
+    assert got is not None
+    scores, keep = got
+    assert scores == {"did:key:me": 0.5, "did:key:good": 0.01, "did:key:spam": 0.0}
+    assert keep is not None and keep("osp:track:x", "did:key:good") and not keep("osp:track:x", "did:key:spam")
+    assert not keep("osp:track:bad", "did:key:good") and calls[-1] == ("did:key:good", ["osp:track:bad"])
+    again = source()
+    assert again is not None and again[0] is scores  # the same computation: the same dict
+    current[0] = Scores()
+    fresh = source()
+    assert fresh is not None and fresh[0] is not scores
+
+
+def test_cli_without_a_running_node(node: Node, tracks: list[str]) -> None:
+    from tests.integration.nodes import osp
+
+    node.recommend.play(tracks[3], 300)
+    data = node.settings.data_dir
+    node.close()
+    shown = json.loads(osp(data, "recommend", "--limit", "2", "--json").stdout)
+    assert not shown["coldStart"] and {t["title"] for t in shown["tracks"]} == {"T4", "T5"}
+    assert shown["model"]["tracks"] == 6
+    like = json.loads(osp(data, "recommend", "--like", tracks[0], "--limit", "2", "--json").stdout)
+    assert {t["title"] for t in like["tracks"]} == {"T1", "T2"}
+    history = json.loads(osp(data, "history", "--json").stdout)
+    assert history["plays"] == 1 and history["tracks"][0]["title"] == "T3"
+    assert "T3" in osp(data, "history").stdout
+    assert json.loads(osp(data, "history", "--clear", "--json").stdout) == {"cleared": 1}

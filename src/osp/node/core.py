@@ -201,6 +201,7 @@ class Node:
         self.trust.start()  # recomputes trust off the request path when the social graph changes
         if s.track_jobs:
             self.jobs.start()  # catches up with every track not yet fingerprinted or analysed
+        self.recommend.start()  # the first fit, then refits as signals change (osp.node.recommend)
         if s.dht and self.http_url:  # a node with a peer listener announces what it holds
             self.discovery.start()
         return self.engine

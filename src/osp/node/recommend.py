@@ -6,9 +6,11 @@ refit in the background, and the answers of ``GET /api/recommend``,
   newest version of every published playlist (``osp.library.social``), the local follows
   table, every known track's artist (``osp.library.signals``) and the listener's local plays
   (``osp.library.plays``: private, never published).
-* ``RecommendService``: one background thread (``osp-recommend``) looks at the signal tables'
-  stamp every ``check_interval`` seconds (and when poked: a play, a like …) and refits when
-  ``refit_due`` says so: never on the request path.  Queries use the last fitted model; the
+* ``RecommendService``: one background thread (``osp-recommend``, started with the engine or
+  at the first query) looks at the signal tables' stamp every ``check_interval`` seconds (and
+  when poked: a play, a like …) and refits when ``refit_due`` says so — at most once per
+  ``REFIT_MIN_INTERVAL`` or ``REFIT_DUTY`` times the last fit's duration: never on the
+  request path.  Queries use the last fitted model; the
   listener's own row is read afresh at each query (their plays count at once).  Before the
   first fit a query answers what it can (audio similarity for "more like this", nothing for
   "for you") with ``"model": null`` and starts the thread.
@@ -56,12 +58,41 @@ log = logging.getLogger(__name__)
 CHECK_INTERVAL = 30.0  #: seconds between looks at the signal tables
 REFIT_CHANGES = 20  #: rows changed since the last fit that call for a refit …
 REFIT_SHARE = 0.02  #: … or this share of all signal rows, whichever is smaller
-REFIT_MIN_INTERVAL = 60.0  #: seconds at least between two fits (a burst of plays refits once)
+REFIT_MIN_INTERVAL = 5.0  #: seconds at least between two fits (a burst of plays refits once) …
+REFIT_DUTY = 10.0  #: … and at least this many times the last fit's duration (refits take ≤ 10 % of a core)
 MAX_PLAYLISTS = 50_000  #: published playlists read for one fit
+MAX_EDGES = 2_000_000  #: likes and follows read for one fit (bounds its memory)
 DEFAULT_LIMIT = 20
+FIRST_FIT_WAIT = 3.0  #: seconds a request waits for the very first fit (the background thread's) at most
 NO_DID = "did:key:listener"  #: the listener's row key while the node has no identity yet
 
 TrustSource = Callable[[], tuple[Mapping[str, float] | None, Keep | None] | None]
+
+
+def gate_source(view: Callable[[], Any], gate: Callable[[], Any], judge: Callable[..., Any]) -> TrustSource:
+    """A ``trust_source`` over the web of trust's service (``osp.node.trust``): ``view()`` gives
+    its last ``TrustScores`` (``ids``, ``effective``; ``None`` before the first computation),
+    ``gate()`` the quality gate settings, ``judge(scores, gate, author=, subjects=)`` (from
+    ``osp.social.gate``) a reason to hide or ``None``.  The scores become one ``{did: score}``
+    dict per ``TrustScores`` object (so ``TrustWeights`` are built once per computation); a
+    track is kept when ``judge`` finds nothing against it or its artist.  Wire it with
+    ``node.recommend.trust_source = gate_source(node.trust.view, node.trust.gate, judge)``."""
+    last: list[tuple[object, dict[str, float]]] = []
+
+    def source() -> tuple[Mapping[str, float] | None, Keep | None] | None:
+        scores = view()
+        if scores is None:
+            return None
+        if not last or last[0][0] is not scores:
+            last[:] = [(scores, dict(zip(scores.ids, (float(v) for v in scores.effective), strict=True)))]
+        settings = gate()
+
+        def keep(track: str, artist: str) -> bool:
+            return judge(scores, settings, author=artist or None, subjects=[track]) is None
+
+        return last[0][1], keep
+
+    return source
 
 
 def refit_due(changed: int, total: int, since_fit: float | None, *, min_interval: float = REFIT_MIN_INTERVAL) -> bool:
@@ -87,19 +118,24 @@ def listener_did(node: Node) -> str:
 
 
 def gather(node: Node, listener: str | None = None) -> Signals:
-    """Every signal the library holds (module doc)."""
+    """Every signal the library holds (module doc), at most ``MAX_EDGES`` likes and follows
+    and ``MAX_PLAYLISTS`` playlists (the records' own per-author caps come first)."""
     me = listener or listener_did(node)
     social = SocialRecords(node.library)
     likes: list[tuple[str, str]] = []
     follows: list[tuple[str, str]] = [(me, f.did) for f in node.library.follows()]
-    for author, kind, subject, _created in social.edges(["like", "follow"]):
+    for n, (author, kind, subject, _created) in enumerate(social.edges(["like", "follow"])):
+        if n >= MAX_EDGES:
+            log.warning("recommendations read the first %d likes and follows only", MAX_EDGES)
+            break
         (likes if kind == "like" else follows).append((author, subject))
     playlists = [(r.author, r.playlist or r.id, _tracks(r.record)) for r in social.playlists(limit=MAX_PLAYLISTS)]
     return Signals(me, likes, playlists, follows, Plays(node.library).totals(), track_artists(node.library))
 
 
-def listener_signals(node: Node, listener: str) -> Signals:
-    """Only the listener's own signals (read at each query: cheap)."""
+def listener_signals(node: Node, listener: str, plays: Mapping[str, float] | None = None) -> Signals:
+    """Only the listener's own signals (read at each query: cheap); ``plays``: their totals
+    when the caller has them already."""
     social = SocialRecords(node.library)
     likes, follows, playlists = [], [(listener, f.did) for f in node.library.follows()], []
     for r in social.by_author(listener, ["like", "follow", "playlist"]):
@@ -109,7 +145,7 @@ def listener_signals(node: Node, listener: str) -> Signals:
             follows.append((listener, r.subject))
         elif r.kind == "playlist":
             playlists.append((listener, r.playlist or r.id, _tracks(r.record)))
-    return Signals(listener, likes, playlists, follows, Plays(node.library).totals())
+    return Signals(listener, likes, playlists, follows, Plays(node.library).totals() if plays is None else plays)
 
 
 def _tracks(record: Mapping[str, Any]) -> tuple[str, ...]:
@@ -126,6 +162,7 @@ class RecommendService:
         self.params = params or Params()
         self.check_interval = check_interval
         self.min_interval = min_interval
+        self.duty = REFIT_DUTY
         #: ``() -> (trust by did, keep) | None``: the web of trust's scores and quality gate, when it runs
         self.trust_source: TrustSource | None = None
         self._model: Model | None = None
@@ -140,6 +177,8 @@ class RecommendService:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._weights: tuple[object, TrustWeights] | None = None  #: the last trust mapping and its weights
+        self._plays: tuple[tuple[int, int], dict[str, float]] | None = None  #: ``Plays.stamp()`` and its totals
+        self._vectors: AudioVectors | None = None
 
     # -- background -----------------------------------------------------------------
 
@@ -164,11 +203,15 @@ class RecommendService:
             thread.join(timeout)
 
     def _loop(self) -> None:
+        failing = False
         while not self._stop.is_set():
             try:
                 self.refit(force=False)
-            except Exception:  # a bug must not end the thread: log once per failure, try again later
-                log.exception("recommendation refit failed")
+                failing = False
+            except Exception:  # a bug must not end the thread, nor fill the log: once until a fit works again
+                if not failing and not self._stop.is_set():  # (closing: the library may be gone)
+                    log.exception("recommendation refit failed (tried again every %g s)", self.check_interval)
+                failing = True
             self._wake.wait(self.check_interval)
             self._wake.clear()
 
@@ -178,8 +221,9 @@ class RecommendService:
         with self._lock:
             now_stamp = stamp(self.node.library)
             since = None if self._fitted_at is None else time.monotonic() - self._fitted_at
+            gap = max(self.min_interval, self.duty * self._fit_seconds)
             if not force and not refit_due(changes(self._stamp, now_stamp), sum(now_stamp[0::2]), since,
-                                           min_interval=self.min_interval):
+                                           min_interval=gap):
                 return False
             started = time.monotonic()
             signals = gather(self.node)
@@ -231,27 +275,43 @@ class RecommendService:
         self.poke()
         return played
 
-    def recommend(self, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    def recommend(self, limit: int = DEFAULT_LIMIT, *, wait: float = 0.0) -> dict[str, Any]:
         """``GET /api/recommend``: ``{"tracks": [entry…], "coldStart": bool, "model": info | null}``
-        with each entry ``{"id", "title", "artist", "artistName", "score", "why"}``."""
+        with each entry ``{"id", "title", "artist", "artistName", "score", "why"}``.  Before the
+        first fit it waits at most ``wait`` seconds for the background thread's, then answers
+        with no tracks and ``"model": null``."""
         model = self._model
+        if model is None and wait > 0 and self.wait_fitted(wait):
+            model = self._model
         if model is None:
             self.start()
             return {"tracks": [], "coldStart": True, "model": None}
         me = listener_did(self.node)
-        own = listener_signals(self.node, me)
+        own = listener_signals(self.node, me, self._play_totals())
         trust, keep = self._trust()
         mine = Signals(me, own.likes, own.playlists, own.follows, own.plays, self._tracks)
         answer = recommend(model, me, limit=limit, row=listener_row(mine), seen=listener_seen(mine), trust=trust,
                            keep=keep, audio=self._audio(), followed={a for _f, a in own.follows})
         return {"tracks": self._entries(answer.tracks), "coldStart": answer.cold_start, "model": self.model_info()}
 
-    def more_like_this(self, track_id: str, limit: int = 10) -> dict[str, Any]:
+    def _play_totals(self) -> dict[str, float]:
+        """The listener's seconds per track, summed again only when a play was added or cleared."""
+        plays = Plays(self.node.library)
+        now = plays.stamp()
+        cached = self._plays
+        if cached is None or cached[0] != now:
+            cached = self._plays = (now, plays.totals())
+        return cached[1]
+
+    def more_like_this(self, track_id: str, limit: int = 10, *, wait: float = 0.0) -> dict[str, Any]:
         """``GET /api/tracks/{id}/more-like-this``: ``{"id", "tracks": [entry…], "model"}``
-        (entries as ``recommend``'s); ``NotFoundError`` if the track is not known here."""
+        (entries as ``recommend``'s; ``wait`` as there); ``NotFoundError`` if the track is not
+        known here."""
         if self.node.library.track(track_id) is None and self.node.library.known_record(track_id) is None:
             if self._model is None or track_id not in self._model.item_index:
                 raise NotFoundError(f"no track {track_id[:80]} known here")
+        if self._model is None and wait > 0:
+            self.wait_fitted(wait)
         model = self._model
         if model is None:
             self.start()
@@ -262,8 +322,15 @@ class RecommendService:
         return {"id": track_id, "tracks": self._entries(found), "model": self.model_info()}
 
     def _audio(self) -> AudioVectors | None:
+        """The "sounds like" vectors, one ``AudioVectors`` while the index's matrix is the same
+        (its id → row and id → column maps are then built once)."""
         ids, matrix = self.node.similar.vectors()
-        return AudioVectors(ids, matrix) if ids else None
+        if not ids:
+            return None
+        cached = self._vectors
+        if cached is None or cached.ids is not ids or cached.matrix is not matrix:
+            cached = self._vectors = AudioVectors(ids, matrix)
+        return cached
 
     def _audio_only(self, track_id: str, limit: int) -> list[dict[str, Any]]:
         """Before the first fit: "sounds like" alone (``SimilarIndex``)."""

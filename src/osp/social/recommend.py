@@ -129,9 +129,23 @@ class AudioVectors:
 
     ids: Sequence[str]
     matrix: FloatArray
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def index(self) -> dict[str, int]:
-        return {t: i for i, t in enumerate(self.ids)}
+        """Track id → row (built once)."""
+        if "index" not in self._memo:
+            self._memo["index"] = {t: i for i, t in enumerate(self.ids)}
+        found: dict[str, int] = self._memo["index"]
+        return found
+
+    def columns(self, model: Model) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Row → the model's column of that track, -1 when the model has none (built once per model)."""
+        cached = self._memo.get("columns")
+        if cached is None or cached[0] is not model:
+            cached = (model, np.asarray([model.item_index.get(t, -1) for t in self.ids], dtype=np.int64))
+            self._memo["columns"] = cached
+        cols: np.ndarray[Any, np.dtype[np.int64]] = cached[1]
+        return cols
 
 
 @dataclass
@@ -292,7 +306,7 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
     artist_index = {a: i for i, a in enumerate(artists)}
     artist_of = np.asarray([artist_index.get(signals.tracks.get(t, ""), -1) for t in items], dtype=np.int64)
     known = np.asarray([t in signals.tracks for t in items], dtype=bool)
-    # no more factors than the data can hold: about the square root of the smaller side
+    # no more factors than there are rows or columns
     factors = max(1, min(params.factors, len(items), len(keys)))
     with threadpool_limits(1, "blas"):  # implicit's own threads; BLAS threads would fight them
         solver = AlternatingLeastSquares(factors=factors, regularization=params.regularization, alpha=params.alpha,
@@ -300,6 +314,7 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
                                          num_threads=params.threads, calculate_training_loss=False)
         if matrix.nnz:
             solver.fit(matrix, show_progress=False)
+            solver.num_threads = 1  # queries solve one row: threads would only add their start-up
             item_f = np.asarray(solver.item_factors, dtype=np.float32)
             user_f = np.asarray(solver.user_factors, dtype=np.float32)
         else:
@@ -414,7 +429,8 @@ def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, flo
 
     ``row``: the user's current cells (``listener_row``; solved again now), else the fitted
     row.  Left out: ``seen`` (``listener_seen``; default: every track of the row), the user's
-    own tracks, ``hidden`` tracks and artists, unknown records.  ``audio``: blend in "sounds like" the row's strongest tracks.
+    own tracks, ``hidden`` tracks and artists, unknown records, what ``keep`` refuses.
+    ``audio``: blend in "sounds like" the row's strongest tracks (``AUDIO_BLEND``).
     ``followed``: artists whose tracks may say "by an artist you follow".  An empty row (or
     an empty model) gives ``popular`` with ``cold_start``."""
     limit = max(1, min(MAX_LIMIT, limit))
@@ -435,20 +451,20 @@ def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, flo
     scores = (model.item_factors @ vector).astype(np.float32)
     blocked = _blocked(model, hidden, cells if seen is None else seen, user)
     seeds = cols[np.argsort(-vals, kind="stable")][:200]  # the strongest signals explain a result
-    sound: dict[int, tuple[float, int]] = {}
+    sound = np.zeros(len(model.items), dtype=np.float32)
+    sound_seed = np.zeros(len(model.items), dtype=np.int64)
     if audio is not None and len(audio.ids):
-        sound = _sounds_like(model, audio, seeds)
+        sound, sound_seed = _sounds_like(model, audio, seeds)
         top = float(scores[~blocked].max(initial=0.0))
-        scale = top if top > 0 else 1.0
-        scores = scores / scale * (1 - AUDIO_BLEND)
-        for col, (sim, _seed) in sound.items():
-            scores[col] += AUDIO_BLEND * sim
-    scores = scores * item_multipliers(model, trust, user)
+        scores = scores / (top if top > 0 else 1.0) * (1 - AUDIO_BLEND)
+        sound = sound * AUDIO_BLEND
+    parts = scores  # the listeners' part, for the reasons
+    scores = (scores + sound) * item_multipliers(model, trust, user)
     followed_ix = {i for i, a in enumerate(model.artists) if a in followed}
     out = []
     for col in _pick(model, scores, blocked, limit, keep):
-        if col in sound and sound[col][0] * AUDIO_BLEND >= scores[col] / 2:
-            why = Reason("sounds", model.items[sound[col][1]])
+        if sound[col] > 0 and sound[col] >= parts[col]:
+            why = Reason("sounds", model.items[int(sound_seed[col])])
         elif int(model.artist_of[col]) in followed_ix:
             why = Reason("follow")
         else:
@@ -475,22 +491,24 @@ def _closest(model: Model, col: int, seeds: np.ndarray[Any, Any]) -> int:
     return int(seeds[int(np.argmax(sims))])
 
 
-def _sounds_like(model: Model, audio: AudioVectors, seeds: np.ndarray[Any, Any]) -> dict[int, tuple[float, int]]:
-    """Column → (best cosine with one of the first ``AUDIO_SEEDS`` seeds that have a vector, that seed)."""
+def _sounds_like(model: Model, audio: AudioVectors, seeds: np.ndarray[Any, Any]
+                 ) -> tuple[FloatArray, np.ndarray[Any, np.dtype[np.int64]]]:
+    """Per column: the best cosine (≥ 0) of its vector with one of the first ``AUDIO_SEEDS``
+    seeds that have a vector, and that seed's column."""
+    n = len(model.items)
+    sound, seed_of = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.int64)
     where = audio.index()
     with_vector = [int(s) for s in seeds if model.items[int(s)] in where][:AUDIO_SEEDS]
     if not with_vector:
-        return {}
-    queries = audio.matrix[[where[model.items[s]] for s in with_vector]]
-    sims = audio.matrix @ queries.T  # (vectors, seeds)
+        return sound, seed_of
+    sims = audio.matrix @ audio.matrix[[where[model.items[s]] for s in with_vector]].T  # (vectors, seeds)
     best = sims.argmax(axis=1)
-    out: dict[int, tuple[float, int]] = {}
-    for vi, track in enumerate(audio.ids):
-        col = model.item_index.get(track)
-        sim = float(sims[vi, best[vi]])
-        if col is not None and sim > 0:
-            out[col] = (sim, with_vector[int(best[vi])])
-    return out
+    best_sim = sims[np.arange(len(best)), best]
+    cols = audio.columns(model)
+    ok = (cols >= 0) & (best_sim > 0)
+    sound[cols[ok]] = best_sim[ok]
+    seed_of[cols[ok]] = np.asarray(with_vector, dtype=np.int64)[best[ok]]
+    return sound, seed_of
 
 
 def more_like_this(model: Model, track: str, *, limit: int = 10, listener: str = "",
@@ -511,10 +529,9 @@ def more_like_this(model: Model, track: str, *, limit: int = 10, listener: str =
     has_sound = False
     if audio is not None and track in (where := audio.index()):
         sims = audio.matrix @ audio.matrix[where[track]]
-        for vi, other in enumerate(audio.ids):
-            c = model.item_index.get(other)
-            if c is not None and sims[vi] > 0:
-                sound[c] = sims[vi]
+        cols = audio.columns(model)
+        ok = (cols >= 0) & (sims > 0)
+        sound[cols[ok]] = sims[ok]
         has_sound = True
     if not has_cf and not has_sound:
         return []

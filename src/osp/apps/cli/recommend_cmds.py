@@ -21,7 +21,7 @@ def _offline(c: Ctx, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
 
     settings = c.settings()
     if not settings.library_path.exists():
-        raise NotFoundError("the library is empty")
+        raise NotFoundError("the library is empty: no track is known here")
     node = Node(settings)
     try:
         node.recommend.refit()
@@ -50,6 +50,8 @@ def recommend_cmd(c: Ctx, limit: int, like: str | None, as_json: bool) -> None:
         found = client.get(path)
     elif like:
         found = _offline(c, lambda node: node.recommend.more_like_this(like, limit))
+    elif not c.settings().library_path.exists():  # a new node: nothing known yet
+        found = {"tracks": [], "coldStart": True, "model": {"listeners": 0, "tracks": 0, "signals": 0, "fitSeconds": 0.0}}
     else:
         found = _offline(c, lambda node: node.recommend.recommend(limit))
     if as_json:

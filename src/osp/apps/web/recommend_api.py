@@ -1,7 +1,8 @@
 """The control API of recommendations and the local listening history (issue 11).
 
 Routes (bearer token or session cookie, like every ``/api/`` route):
-  GET    /api/recommend?limit=N          "for you" (``osp.node.recommend.RecommendService.recommend``):
+  GET    /api/recommend?limit=N          "for you" (``osp.node.recommend.RecommendService.recommend``; a
+                                         node that never fitted yet waits ≤ 3 s for its first fit):
                                          ``{"tracks": [{"id", "title", "artist", "artistName", "score",
                                          "why"}], "coldStart": bool, "model": {"listeners", "tracks",
                                          "signals", "fitSeconds"} | null}``; N 1…100, default 20
@@ -30,6 +31,7 @@ from osp.core.errors import CallerError, OspError
 from osp.library.plays import Plays
 from osp.library.store import Library
 from osp.node.core import Node
+from osp.node.recommend import FIRST_FIT_WAIT
 from osp.records.canonical import strict_loads
 
 
@@ -72,12 +74,14 @@ def recommend_routes(node: Node) -> list[BaseRoute]:
 
     async def for_you(request: Request) -> Response:
         limit = _limit(request, 20, 100)
-        return JSONResponse(await anyio.to_thread.run_sync(node.recommend.recommend, limit))
+        return JSONResponse(await anyio.to_thread.run_sync(
+            lambda: node.recommend.recommend(limit, wait=FIRST_FIT_WAIT)))
 
     async def more_like_this(request: Request) -> Response:
         limit = _limit(request, 10, 100)
         track_id = request.path_params["track_id"]
-        return JSONResponse(await anyio.to_thread.run_sync(node.recommend.more_like_this, track_id, limit))
+        return JSONResponse(await anyio.to_thread.run_sync(
+            lambda: node.recommend.more_like_this(track_id, limit, wait=FIRST_FIT_WAIT)))
 
     async def plays(request: Request) -> Response:
         if request.method == "DELETE":
