@@ -295,7 +295,7 @@ def test_a_hidden_comment_shows_its_reason(app: AppPage, setup: Setup) -> None:
         why = app.page.text_content("[data-testid=comments] [data-testid=hidden-why]") or ""
         assert why.startswith(str(hidden[0]["hidden"]["why"])), why
         assert not item.locator("[data-testid=comment-body]").is_visible()  # collapsed, not lost
-        item.locator("summary").click()
+        item.locator(":scope > summary").click()
         assert item.locator("[data-testid=comment-body]").text_content() == "buy cheap streams here"
         assert "hidden by your quality gate" in (app.page.text_content("[data-testid=social-status]") or "")
         # a search result the gate hides is listed collapsed, with the reason (here: our flag)
@@ -305,7 +305,7 @@ def test_a_hidden_comment_shows_its_reason(app: AppPage, setup: Setup) -> None:
         assert result.count() == 1, app.page.text_content("[data-testid=results]")
         assert "impersonation" in (result.locator("[data-testid=hidden-why]").text_content() or "")
         assert not result.locator("[data-testid=track-card]").is_visible()
-        result.locator("summary").click()
+        result.locator("[data-testid=hidden-item] > summary").click()
         assert "Someone Elses Song" in (result.locator("[data-testid=track-card]").text_content() or "")
         # the settings page shows the gate
         app.go("settings", "[data-testid=gate-threshold]")

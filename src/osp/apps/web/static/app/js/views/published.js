@@ -60,7 +60,7 @@ function entry(p, mine) {
     const first = queue.replace(items());
     if (first) player.load(first);
   } }, 'Play all');
-  const copy = h('button', { type: 'button', class: 'small', 'aria-label': `Copy ${str(r.title)} to your playlists`, onclick: async () => {
+  const copy = h('button', { type: 'button', class: 'small', 'aria-label': `Copy to my playlists: ${str(r.title)}`, onclick: async () => {
     try {
       const made = await post('/api/playlists', { name: str(r.title).slice(0, 200) || 'Copy', tracks });
       location.hash = href('playlist', made.id);
