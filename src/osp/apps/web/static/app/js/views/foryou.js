@@ -71,7 +71,11 @@ export function moreLikeThisSection(trackId) {
   get(`/api/tracks/${seg(trackId)}/more-like-this?limit=${MORE}`).then((answer) => {
     const tracks = (Array.isArray(answer.tracks) ? answer.tracks : Array.isArray(answer.similar) ? answer.similar : [])
       .filter((t) => t && typeof t.id === 'string' && t.id !== trackId);
-    status.textContent = tracks.length ? 'From what listeners you trust play together, and how it sounds.' : 'Nothing like it known here yet.';
+    if (!tracks.length) { // nothing from the listening signals yet: how it sounds alone
+      similarFallback(trackId, status, list);
+      return;
+    }
+    status.textContent = 'From what listeners you trust play together, and how it sounds.';
     replace(list, tracks.map((t) => h('li', {},
       h('a', { href: href('track', t.id) }, String(t.title || t.id)),
       ` by ${String(t.artistName || 'unknown artist')}`,
