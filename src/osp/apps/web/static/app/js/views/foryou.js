@@ -64,15 +64,23 @@ function similarFallback(trackId, status, list) {
   }).catch((err) => status.replaceWith(errorBox(err, 'Cannot find similar tracks')));
 }
 
-/** The track page's "More like this" section (one link per item: the track). */
-export function moreLikeThisSection(trackId) {
+/**
+ * The track page's "More like this" section for a track in the library (`summary`: GET
+ * /api/tracks/<id>); one link per item: the track. The audio similarity fallback is asked
+ * only for an analysed track (another would answer 404).
+ */
+export function moreLikeThisSection(summary) {
+  const trackId = String(summary.id);
+  const analysed = Boolean(summary.analysis && !summary.analysis.error);
+  const nothing = 'Nothing like it known here yet.';
   const status = h('p', { class: 'status', role: 'status' }, 'Looking for more like this…');
   const list = h('ol', { class: 'plain', 'data-testid': 'similar' });
   get(`/api/tracks/${seg(trackId)}/more-like-this?limit=${MORE}`).then((answer) => {
     const tracks = (Array.isArray(answer.tracks) ? answer.tracks : Array.isArray(answer.similar) ? answer.similar : [])
       .filter((t) => t && typeof t.id === 'string' && t.id !== trackId);
     if (!tracks.length) { // nothing from the listening signals yet: how it sounds alone
-      similarFallback(trackId, status, list);
+      if (analysed) similarFallback(trackId, status, list);
+      else status.textContent = nothing;
       return;
     }
     status.textContent = 'From what listeners you trust play together, and how it sounds.';
@@ -81,8 +89,8 @@ export function moreLikeThisSection(trackId) {
       ` by ${String(t.artistName || 'unknown artist')}`,
       whyText(t.why) ? h('span', { class: 'note' }, ` · ${whyText(t.why)}`) : null)));
   }).catch((err) => {
-    if (notAvailable(err)) similarFallback(trackId, status, list);
-    else if (err.status === 404) status.textContent = 'Nothing like it known here yet.'; // a track not known here
+    if (notAvailable(err) && analysed) similarFallback(trackId, status, list);
+    else if (err.status === 404) status.textContent = nothing;
     else status.replaceWith(errorBox(err, 'Cannot find more like this'));
   });
   return h('section', { 'aria-labelledby': 'more-h' }, h('h2', { id: 'more-h' }, 'More like this'), status, list);

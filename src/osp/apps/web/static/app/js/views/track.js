@@ -58,7 +58,7 @@ function details(summary, local) {
     lineageSection(item.id),
     local ? duplicatesSection(summary) : null,
     socialSection(item),
-    moreLikeThisSection(item.id),
+    local ? moreLikeThisSection(summary) : null,
   ].filter((x) => x !== null && x !== undefined); // spread into replaceWith, which would print "null"
 }
 
