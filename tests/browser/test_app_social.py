@@ -342,6 +342,25 @@ def test_trust_and_endorse_on_the_artist_page(app: AppPage, setup: Setup) -> Non
     app.page.wait_for_selector("[data-testid=trust-why] li")
 
 
+def test_for_you_on_the_library_page_follows_the_recommender(app: AppPage, setup: Setup) -> None:
+    """The library page's "For you" lists what GET /api/recommend answers, in its order, each
+    with its reason; a cold start says so."""
+    answer = need_route(setup, "GET", "/api/recommend?limit=12")
+    app.go("library", "[data-testid=foryou-status]")
+    app.wait_js("!/^Finding/.test(document.querySelector('[data-testid=foryou-status]').textContent)")
+    shown = app.page.eval_on_selector_all("[data-testid=foryou] > li", "lis => lis.map(l => l.dataset.id)")
+    again = need_route(setup, "GET", "/api/recommend?limit=12")  # a background refit may land in between
+    assert shown in ([t["id"] for t in answer["tracks"]], [t["id"] for t in again["tracks"]]), (shown, dumps(again))
+    status = app.page.text_content("[data-testid=foryou-status]") or ""
+    if not shown:
+        assert status.startswith("Nothing to recommend yet"), status
+    elif again["coldStart"]:
+        assert status.startswith("New here"), status
+    if again["tracks"] and shown:
+        first = app.page.locator("[data-testid=foryou] > li").first.text_content() or ""
+        assert str(again["tracks"][0]["why"]) in first or str(answer["tracks"][0]["why"]) in first, first
+
+
 NEW_VIEWS = ["track/{mine}", "track/{theirs}", "artist/{did}", "playlists", "library", "settings"]
 
 
