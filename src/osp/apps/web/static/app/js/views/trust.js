@@ -89,8 +89,17 @@ export function trustSection(did, { self = false } = {}) {
       button.disabled = false;
     }
   } }, h('label', { for: 'endorse-text' }, 'Vouch for this identity (note, optional)'), note, button);
-  return h('section', { 'aria-labelledby': 'trust-h' }, h('h2', { id: 'trust-h' }, 'Trust'), box,
+  const section = h('section', { 'aria-labelledby': 'trust-h' }, h('h2', { id: 'trust-h' }, 'Trust'), box,
     self ? h('p', { class: 'note' }, 'This is you.') : [form, status]);
+  if (!self) {
+    get('/api/node').then((info) => { // one's own page: nothing to vouch for
+      if (info && info.did === did) {
+        form.replaceWith(h('p', { class: 'note', 'data-testid': 'trust-self' }, 'This is you: everyone else’s trust is computed from you.'));
+        status.remove();
+      }
+    }).catch(() => {});
+  }
+  return section;
 }
 
 /**
