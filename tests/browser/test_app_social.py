@@ -340,6 +340,10 @@ def test_trust_and_endorse_on_the_artist_page(app: AppPage, setup: Setup) -> Non
     app.page.click("[data-testid=endorse]")
     app.page.wait_for_selector("[data-testid=endorse]:text-is('Endorsed')")
     app.page.wait_for_selector("[data-testid=trust-why] li")
+    # one's own page offers no Endorse
+    me = call(setup, "GET", "/api/node")[1]["did"]
+    app.go(f"artist/{me}", "[data-testid=trust-self]")
+    assert app.page.locator("[data-testid=endorse]").count() == 0
 
 
 def test_for_you_on_the_library_page_follows_the_recommender(app: AppPage, setup: Setup) -> None:
