@@ -31,7 +31,7 @@ def test_our_node_conforms(server: NodeServer, tmp_path: Path) -> None:
         pytest.xfail("the peer route /osp/v0/search (issue 8, part C) is not in this tree yet")
     results = run_conformance(server.peer_url)
     assert [(r.name, r.detail) for r in results if not r.ok] == []
-    assert len(results) == 5 + 2 * 6 + 3  # + the search route (§9.3)
+    assert len(results) == 5 + 2 * 6 + 1 + 3  # + the social records of a track (§10.5), the search route (§9.3)
     proc = osp(tmp_path, "conformance", server.peer_url, "--json")
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert all(row["ok"] for row in rows) and len(rows) == len(results)

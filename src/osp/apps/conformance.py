@@ -1,5 +1,5 @@
 """``osp conformance URL``: check any node's peer HTTP API against OSP v0.1 (spec/osp-v0.1.md
-§8, and the search route of §9.3).
+§8 with the social records of a track, §10.5, and the search route of §9.3).
 
 Each check is a small function over one HTTP exchange; the result is a list of
 ``Check`` rows (name, pass/fail, detail, spec section).  Everything the node returns is
@@ -27,7 +27,11 @@ from osp.distribution.engine import parse_metainfo
 from osp.distribution.gateway_client import GatewayClient
 from osp.distribution.pieces import piece_length_for
 from osp.records.canonical import strict_loads
+from osp.records.social import verify_social
 from osp.records.track import VerifiedTrack, verify_track
+from osp.social.intake import MAX_ANSWER_BYTES, on_topic, parse_answer
+
+UNKNOWN_TRACK = "osp:track:bagaaieraaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ class Conformance:
         return "verified"
 
     def unknown_record(self) -> str:
-        r = self.get("/osp/v0/tracks/osp:track:bagaaieraaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        r = self.get(f"/osp/v0/tracks/{UNKNOWN_TRACK}")
         _expect(r.status_code == 404, f"HTTP {r.status_code}, expected 404")
         return "404"
 
@@ -230,6 +234,23 @@ class Conformance:
             _expect(r.status_code == 400, f"HTTP {r.status_code} for ?{urllib.parse.urlencode(params)}, expected 400")
         return f"{len(bad)} bad queries answered 400"
 
+    def social(self) -> str:
+        """``GET /osp/v0/tracks/{id}/social`` (§10.5) for a listed track (or an unknown id):
+        the agreed shape and caps, every record verified and about that track; a bad id 400."""
+        track_id = self.tracks[0].id if self.tracks else UNKNOWN_TRACK
+        r = self.get(f"/osp/v0/tracks/{track_id}/social")
+        _expect(r.status_code == 200, f"HTTP {r.status_code}")
+        _expect(len(r.content) <= MAX_ANSWER_BYTES, f"{len(r.content)} bytes, more than {MAX_ANSWER_BYTES}")
+        body = strict_loads(r.content, max_bytes=MAX_ANSWER_BYTES, max_depth=32)
+        _expect(isinstance(body, dict) and isinstance(body.get("truncated"), bool), "not {records: [], truncated: bool}")
+        records = parse_answer(body)  # IntegrityError: not the shape, or over 200 records
+        verified = [verify_social(record) for record in records]
+        off = [v.id for v in verified if not on_topic(v.kind, v.subject, track_id)]
+        _expect(not off, f"records not about the track: {off[:2]}")
+        bad = self.get("/osp/v0/tracks/not-a-track/social")
+        _expect(bad.status_code == 400, f"a bad track id answered HTTP {bad.status_code}, expected 400")
+        return f"{len(verified)} verified records about …{track_id[-8:]}; a bad id 400"
+
     def run(self) -> list[Check]:
         self.check("node info", "§8.1", self.node_info)
         self.check("peer response headers", "§8", self.peer_headers)
@@ -247,6 +268,7 @@ class Conformance:
                     ("file bytes with Range", "§8.3", self.file_range),
                 ):
                     self.check(f"{name} …{short}", section, functools.partial(fn, track))
+        self.check("social records of a track", "§10.5", self.social)
         self.check("search", "§9.3", self.search)
         self.check("search limit", "§9.3", self.search_limit)
         self.check("search bad parameters", "§9.3", self.search_bad_params)

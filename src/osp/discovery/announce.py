@@ -64,13 +64,16 @@ class Announce:
     label: str
 
 
-def plan(holdings: Iterable[Holding], *, cap: int = DEFAULT_CAP, extra_artists: Sequence[str] = ()) -> list[Announce]:
+def plan(holdings: Iterable[Holding], *, cap: int = DEFAULT_CAP, extra_artists: Sequence[str] = (),
+         extra_tracks: Sequence[str] = ()) -> list[Announce]:
     """The announces for ``holdings``: distinct keys in priority order, at most ``cap``.
 
     Order (spec §9.2): artists (the node's own first, then ``extra_artists`` — followed
     artists whose catalogs we hold — then other artists by number of tracks held); then
     per track (own tracks first, then most recently played, then by id) its track key
-    (``http``) and its torrent's infohash (``bittorrent``); then parents (the track ids
+    (``http``) and its torrent's infohash (``bittorrent``); then ``extra_tracks`` (tracks
+    our own comments, likes and flags are about, spec §10: seekers of a track's social
+    records find us under its key); then parents (the track ids
     records name in ``provenance.parents``: where seekers find a track's remixes), then
     tags, each by number of holdings (descending, then by value), at most
     ``MAX_RECORD_KEYS`` − 2 parents per record; then record words (title, artist name:
@@ -129,6 +132,9 @@ def plan(holdings: Iterable[Holding], *, cap: int = DEFAULT_CAP, extra_artists: 
         if len(infohash) == 40 and all(c in "0123456789abcdef" for c in infohash):
             if add(bytes.fromhex(infohash), "bittorrent", f"infohash:{infohash}"):
                 return out
+    for track_id in extra_tracks:
+        if add_key("track", track_id):
+            return out
     for kind, counts in (("parent", parent_count), ("tag", tag_count), ("word", word_count)):
         for value in sorted(counts, key=lambda v: (-counts[v], v)):
             if add_key(kind, value):

@@ -284,6 +284,10 @@ class Result:
     score: float
     holders: frozenset[str]
     trusted: bool = False  #: from our library or by an artist we follow: ranks before the rest
+    #: the artist's effective trust in the listener's web of trust (``osp.node.trust``), ``None`` if not judged
+    trust: float | None = None
+    #: why the listener's quality gate hides it (``{"why", "by"}``), ``None`` when shown or not judged
+    hidden: Mapping[str, str | None] | None = None
 
     @property
     def independent_holders(self) -> int:
@@ -328,9 +332,12 @@ class Merge:
     by track id; the first record and bytes seen for an id are kept.
     """
 
-    def __init__(self, query: Query, *, followed: Iterable[str] = ()) -> None:
+    def __init__(self, query: Query, *, followed: Iterable[str] = (),
+                 rank: Callable[[Result], tuple[Any, ...]] | None = None) -> None:
         self.query = query
         self.followed = frozenset(followed)  #: artists we follow: their records are ``trusted``
+        #: the sort key of ``results()`` (ascending = better); ``Result.rank_key`` when ``None``
+        self.rank: Callable[[Result], tuple[Any, ...]] = rank or (lambda r: r.rank_key)
         self._results: dict[str, Result] = {}
 
     @property
@@ -362,9 +369,9 @@ class Merge:
         return list(changed.values())
 
     def results(self) -> list[Result]:
-        """Every result, best first (``Result.rank_key``), at most ``MAX_TOP_PER_PEER`` of
-        one peer network's before the others' (``cap_per_peer``)."""
-        return cap_per_peer(sorted(self._results.values(), key=lambda r: r.rank_key))
+        """Every result, best first (``rank``, by default ``Result.rank_key``), at most
+        ``MAX_TOP_PER_PEER`` of one peer network's before the others' (``cap_per_peer``)."""
+        return cap_per_peer(sorted(self._results.values(), key=self.rank))
 
 
 def peer_host(peer: str) -> str:

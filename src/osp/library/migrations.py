@@ -214,4 +214,51 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX duplicates_match ON duplicates(match_id);
     """,
+    # 12: social records (issue 11, spec §10, osp.library.social): one row per verified record
+    # (only the newest version of a playlist series), and the ids removed by tombstones
+    """
+    CREATE TABLE social (
+        id TEXT PRIMARY KEY,         -- osp:<kind>:b…
+        kind TEXT NOT NULL,          -- playlist, follow, like, comment, endorsement, flag, tombstone
+        author TEXT NOT NULL,        -- did:key
+        subject TEXT,                -- a did:key, a track id, or (tombstone) a record id, NULL for a playlist
+        playlist TEXT,               -- a playlist's series id (pl-…), else NULL
+        seq INTEGER,                 -- a playlist's version, else NULL
+        created TEXT NOT NULL,       -- RFC 3339 UTC, as signed
+        record BLOB NOT NULL,        -- the signed record, JCS bytes
+        origin TEXT NOT NULL CHECK (origin IN ('own', 'peer')),
+        received REAL NOT NULL       -- Unix seconds
+    );
+    CREATE INDEX social_subject ON social(subject, kind);
+    CREATE INDEX social_author ON social(author, kind);
+    CREATE UNIQUE INDEX social_playlist ON social(author, playlist) WHERE playlist IS NOT NULL;
+    CREATE TABLE tombstoned (
+        subject TEXT NOT NULL,       -- the removed record's id
+        author TEXT NOT NULL,        -- the tombstone's author (the subject's own, once the subject is seen)
+        tombstone TEXT NOT NULL,     -- the tombstone's id (a row of social)
+        about TEXT,                  -- the removed record's own subject (a track id …), once it was seen
+        playlist TEXT,               -- a removed playlist version: its series id and seq
+        seq INTEGER,
+        PRIMARY KEY (subject, author)
+    ) WITHOUT ROWID;
+    CREATE INDEX tombstoned_about ON tombstoned(about) WHERE about IS NOT NULL;
+    CREATE INDEX tombstoned_playlist ON tombstoned(author, playlist) WHERE playlist IS NOT NULL;
+    """,
+    # 13: local listening history (issue 11, osp.library.plays): what the listener played here and
+    # for how long, for recommendations computed on this node (osp.social.recommend).  Private:
+    # never published, never served to peers; ``osp history --clear`` empties it.
+    """
+    CREATE TABLE plays (
+        n INTEGER PRIMARY KEY AUTOINCREMENT,  -- order of arrival (never reused, even after a clear)
+        track_id TEXT NOT NULL,      -- osp:track:…
+        seconds REAL NOT NULL,       -- seconds listened in this play (0 < s <= 6 h)
+        at REAL NOT NULL             -- Unix seconds, when it was reported
+    );
+    CREATE INDEX plays_track ON plays(track_id);
+    """,
+    # 14: the web of trust (issue 11, osp.library.trust): its follow and endorsement edges are
+    # read from this index alone, never from the rows' record blobs
+    """
+    CREATE INDEX social_edges ON social(kind, author, subject);
+    """,
 ]

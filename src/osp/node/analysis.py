@@ -122,6 +122,11 @@ class SimilarIndex:
                 self._ids, self._matrix, self._stamp = ids, matrix.reshape(-1, VECTOR_DIM), stamp
             return self._ids, self._matrix
 
+    def vectors(self) -> tuple[list[str], np.ndarray[Any, np.dtype[np.float32]]]:
+        """Every stored vector of this analyser: ``(track ids, (n, VECTOR_DIM) matrix)``, rows
+        in the order of the ids (the cached matrix: do not change it)."""
+        return self._load()
+
     def similar(self, track_id: str, limit: int = 10) -> list[tuple[str, float]]:
         """The ``limit`` (1 … ``MAX_SIMILAR``) tracks most like ``track_id``, best first, as
         ``(track id, cosine similarity)``; ``NotFoundError`` if it has no vector here."""

@@ -53,9 +53,12 @@ from osp.node.publish import (
     remove_orphans,
     web_seed_url,
 )
+from osp.node.recommend import RecommendService
 from osp.node.search import SearchGate, VerifiedCache, record_index_keys
+from osp.node.social import SocialService
 from osp.node.streams import stream_source
 from osp.node.trackjobs import TrackJobs, TrackStep
+from osp.node.trust import TrustService
 from osp.node.webtorrent import WebTorrentAnnouncer, tracker_url
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 from osp.records.track import prepare as prepare_records
@@ -92,6 +95,7 @@ class Node:
         self.feeds = FeedService(self)  #: artist feeds: ours put, follows polled (threads start with the engine)
         self.bad_peers = BadPeers(clock)  #: peers that answered forged, off-topic or oversized data (for a while)
         self.discovery = Discovery(self)  #: DHT announcing and holder lookups (started with the engine)
+        self.social = SocialService(self)  #: social records: ours signed and spread, peers' verified (spec §10)
         self.search_gate = SearchGate()  #: admits peers' searches (2 at once, per-IP rate): a flood gets 503
         self.verified_records = VerifiedCache()  #: records verified in searches, by hash of their bytes
         self._dht_saver: DhtStateSaver | None = None  #: keeps ``<data-dir>/dht-state`` (started with the engine)
@@ -106,6 +110,10 @@ class Node:
         #: fingerprint, analysis and C2PA check of every track, in the background (started with the engine)
         self.jobs = TrackJobs(self, steps)
         self.library.on_track_added = lambda _id: self.jobs.poke()
+        #: the listener's web of trust and quality gate (``osp.node.trust``; worker starts with the engine)
+        self.trust = TrustService(self)
+        #: recommendations ("for you", "more like this"): refit in the background (``osp.node.recommend``)
+        self.recommend = RecommendService(self)
 
     # -- identity ---------------------------------------------------------------
 
@@ -190,8 +198,10 @@ class Node:
             self.webtorrent = WebTorrentAnnouncer(self.engine, tracker_url(self.share_url))
             self.webtorrent.start()
         self.feeds.start()  # seeds the catalogs held, puts our feed, polls the follows
+        self.trust.start()  # recomputes trust off the request path when the social graph changes
         if s.track_jobs:
             self.jobs.start()  # catches up with every track not yet fingerprinted or analysed
+        self.recommend.start()  # the first fit, then refits as signals change (osp.node.recommend)
         if s.dht and self.http_url:  # a node with a peer listener announces what it holds
             self.discovery.start()
         return self.engine
@@ -329,6 +339,8 @@ class Node:
         for answers in self._late_answers:
             answers.abandon()  # a node that hangs must not hold up the exit
         self.jobs.close()
+        self.trust.close()
+        self.recommend.close()
         self.feeds.close()
         self.discovery.close()
         if self.webtorrent is not None:

@@ -158,7 +158,9 @@ class Discovery:
                 if dirty:
                     # followed artists whose catalog we seed: seekers of the artist find us (spec §9 feeds)
                     extra = self.node.library.catalog_artists(exclude=self.node.library.meta("did"))
-                    plan = announce.plan(self._holdings(), cap=self.cap, extra_artists=extra)
+                    # tracks our comments, likes and flags are about: seekers of those find us (spec §10)
+                    talked = self.node.social.announced_tracks()
+                    plan = announce.plan(self._holdings(), cap=self.cap, extra_artists=extra, extra_tracks=talked)
                     self._planned = len(plan)
                     self.scheduler.update(plan, self.monotonic())
                 self._announce_due()

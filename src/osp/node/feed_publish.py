@@ -1,7 +1,8 @@
 """Publishing our artist feed (spec §9 "Feeds"; BEP 44 mutable item pointing at a catalog
 torrent, the BEP 46 idea), and the catalog files both sides keep.
 
-``publish_feed``: our published records become a catalog (``discovery.feed.catalog_encode``,
+``publish_feed``: our published records (Track Records and our social records, spec §10)
+become a catalog (``discovery.feed.catalog_encode``,
 NDJSON) in ``<data-dir>/feeds/<z6Mk…>/<infohash>.ndjson``, a v1 torrent of it
 (``catalog_torrent``) is seeded (DHT on: followers find us under its infohash), and a BEP 44
 mutable item under our did:key's Ed25519 key and salt ``osp/v0/feed`` points at it
@@ -24,7 +25,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from osp.core.errors import CallerError, OspError, RemoteError
-from osp.discovery.feed import CATALOG_FILE, FEED_LIFETIME, FEED_SALT, FeedValue, catalog_encode, expanded_secret
+from osp.discovery.feed import (
+    CATALOG_FILE,
+    FEED_LIFETIME,
+    FEED_SALT,
+    MAX_CATALOG_BYTES,
+    MAX_CATALOG_RECORDS,
+    FeedValue,
+    catalog_encode,
+    expanded_secret,
+)
 from osp.distribution.engine import make_v1_torrent, parse_metainfo
 from osp.distribution.pieces import piece_length_for
 from osp.identity.didkey import DID_KEY_PREFIX
@@ -123,10 +133,13 @@ def publish_feed(node: Node) -> FeedPublished | None:
     if not published and not node.keystore.exists():
         return None  # no identity and nothing published: no feed, and nothing to warn about
     key = node.signing_key()
-    rows = [r for r in published if r.artist == key.did]
+    rows = [r.record for r in published if r.artist == key.did]
+    # our playlists, comments, likes … (spec §10: feeds carry them), newest first, as many as fit
+    room = MAX_CATALOG_BYTES - sum(len(r) + 1 for r in rows)
+    rows += node.social.own_records(MAX_CATALOG_RECORDS - len(rows), room)
     if not rows:
         return None
-    data = catalog_encode([r.record for r in rows])
+    data = catalog_encode(rows)
     infohash, metainfo = catalog_torrent(data)
     folder = feed_dir(node.settings.data_dir, key.did)
     path = folder / f"{infohash}.ndjson"

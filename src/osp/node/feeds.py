@@ -14,8 +14,10 @@ goes back below it; an older item is ignored and logged once per seq, the held s
 polled again silently).  A newer item's catalog is fetched by magnet (BEP 9) into ``<data-dir>/feeds/<z6Mk…>/`` within ``CATALOG_DEADLINE``
 seconds, held at the metadata (nothing downloaded) until its size is checked against
 ``MAX_CATALOG_BYTES``; every record is verified against the artist's did
-(``catalog_decode``: another artist's record inside is dropped unverified), the records
-are stored (``Library.known_records``), and the catalog is seeded on, so it stays
+(``catalog_decode_all``: another author's record inside is dropped unverified), the Track
+Records are stored (``Library.known_records``) and the social records too (spec §10,
+``SocialService.store``: the newest playlist version wins, tombstones apply), and the
+catalog is seeded on, so it stays
 reachable while the artist is offline.  A catalog refused as invalid is remembered
 (per artist and infohash, for the run) and not downloaded again.  Up to
 ``POLL_WORKERS`` follows are polled at a time, each catalog download with its own
@@ -46,7 +48,7 @@ from osp.discovery.feed import (
     MAX_CATALOG_BYTES,
     FeedGuard,
     FeedValue,
-    catalog_decode,
+    catalog_decode_all,
     verify_item,
 )
 from osp.discovery.keys import rendezvous_key
@@ -112,12 +114,15 @@ def judge_item(public_key: bytes, highest_seq: int | None, item: MutableItem, no
 
 def follow(node: Node, did: str, audio: bool = False) -> FollowRow:
     """Follow the artist ``did`` (``CallerError`` on junk or our own did); following again
-    only changes ``audio``.  A running poller checks the new follow at once."""
+    only changes ``audio``.  A running poller checks the new follow at once.  With a usable
+    identity key the follow is also a signed Follow record (spec §10), public in our feed:
+    others' webs of trust grow from it."""
     did = check_did(did)
     own = node.library.meta("did")
     if own is not None and own == did:
         raise CallerError("that is this node's own identity: its feed is published, not followed")
     row = node.library.add_follow(did, audio=audio, now=node.clock())
+    node.social.follow_signed(did)  # the public Follow record (spec §10), when our key is usable
     if node.feeds.running:
         node.feeds.poll_soon()
     return row
@@ -125,12 +130,13 @@ def follow(node: Node, did: str, audio: bool = False) -> FollowRow:
 
 def unfollow(node: Node, did: str) -> bool:
     """Stop following ``did``: its known records are forgotten and its catalog is no
-    longer seeded (tracks already fetched stay in the library).  ``NotFoundError`` if not
-    followed."""
+    longer seeded (tracks already fetched stay in the library); our signed Follow of it is
+    retracted.  ``NotFoundError`` if not followed."""
     did = check_did(did)
     old = node.library.remove_follow(did)
     if old is not None:
         drop_catalog(node, old)
+    node.social.unfollow_signed(did)  # our Follow records of ``did`` retracted (Tombstones)
     node.discovery.refresh()
     return True
 
@@ -269,11 +275,12 @@ def handle_item(node: Node, did: str, item: MutableItem) -> PollResult:
         node.library.set_follow_checked(did, now, exc.message)
         return PollResult(did, item.seq, False, reason=exc.message)
     try:
-        tracks = catalog_decode(data, did)
+        decoded = catalog_decode_all(data, did)
     except IntegrityError as exc:
         drop_catalog(node, CatalogRow(did, value.catalog, metainfo, str(path.relative_to(node.settings.data_dir)),
                                        item.seq, 0, now))
         return _refuse(node, did, item.seq, value.catalog, exc.message, now)
+    tracks = decoded.tracks
     known = {r.id for r in node.library.known_records(did)}
     row = CatalogRow(did, value.catalog, metainfo, str(path.relative_to(node.settings.data_dir)), item.seq,
                      len(tracks), now)
@@ -281,13 +288,15 @@ def handle_item(node: Node, did: str, item: MutableItem) -> PollResult:
     if old is not None:
         drop_catalog(node, old)
     node.discovery.refresh()  # the artist's key joins our announces (we hold its catalog now)
+    # the artist's social records (spec §10): verified above; newest playlist versions win, tombstones apply
+    social = node.social.store(decoded.social)
     node.library.set_follow_checked(did, now, None)
     fresh = [t for t in tracks if t.id not in known]
-    log.info("feed: %s seq %d: catalog %s, %d records (%d new)", did[:24], item.seq, value.catalog, len(tracks),
-             len(fresh))
+    log.info("feed: %s seq %d: catalog %s, %d records (%d new), %d social records (%d new)", did[:24], item.seq,
+             value.catalog, len(tracks), len(fresh), len(decoded.social), social)
     if follow_row.audio:
         node.feeds.fetch_audio([t for t in tracks if node.library.track(t.id) is None])
-    return PollResult(did, item.seq, True, new_records=len(fresh))
+    return PollResult(did, item.seq, True, new_records=len(fresh) + social)
 
 
 def _refuse(node: Node, did: str, seq: int, catalog: str, reason: str, now: float) -> PollResult:

@@ -17,7 +17,11 @@
    one forged, malformed, oversized or off-topic record drops the peer's whole answer and
    marks the peer bad (``node.bad_peers``) for a while.  Good answers go into the ``Merge``;
    ``on_result`` is called (on the caller's thread) for each new or improved result.
-4. The overall ``timeout`` is a hard deadline: lookups and requests still running then are
+4. With ``trust`` (the default) each result carries its artist's ``trust`` and ``hidden``
+   (the listener's quality gate, ``osp.node.trust.ResultJudge``): results rank by a blend
+   of match score and trust, and hidden ones are still reported (at most ``query.limit`` of
+   them, not counted against the limit), never dropped.
+5. The overall ``timeout`` is a hard deadline: lookups and requests still running then are
    abandoned (their clients closed, the pool not joined), so one slow peer never delays
    the answer.
 """
@@ -56,6 +60,7 @@ from osp.discovery.search import (
 )
 from osp.distribution.peer_client import PeerClient
 from osp.node.discovery import BOOTSTRAP_WAIT
+from osp.node.trust import ResultJudge
 from osp.records.canonical import jcs
 from osp.records.track import VerifiedTrack, verify_track
 
@@ -157,20 +162,23 @@ class SearchSummary:
     first_result_at: float | None  #: seconds from start to the first result, ``None`` if none
     #: why the DHT was not searched (``"no DHT nodes reachable: …"``), ``None`` when it was or is off
     dht_unreachable: str | None = None
+    hidden: int = 0  #: results the quality gate hid (reported with ``hidden`` set, not in ``results``)
 
     def to_json(self) -> dict[str, Any]:
         return {"keys": self.keys, "asked": self.asked, "answered": self.answered, "bad": self.bad,
                 "results": self.results, "elapsed": round(self.elapsed, 3),
                 "firstResultAt": None if self.first_result_at is None else round(self.first_result_at, 3),
-                "dhtUnreachable": self.dht_unreachable}
+                "dhtUnreachable": self.dht_unreachable, "hidden": self.hidden}
 
 
 def result_json(result: Result) -> dict[str, Any]:
-    """The JSON shape of one result: id, title, artist, artistName, tags, score, holders, record."""
+    """The JSON shape of one result: id, title, artist, artistName, tags, score, holders,
+    trust (the artist's, ``null`` when not judged), hidden (``{"why", "by"}`` or ``null``), record."""
     record = result.record
     return {"id": result.track_id, "title": record.get("title"), "artist": record.get("artist"),
             "artistName": record.get("artistName"), "tags": record.get("tags", []),
-            "score": round(result.score, 4), "holders": sorted(result.holders), "record": record}
+            "score": round(result.score, 4), "holders": sorted(result.holders), "trust": result.trust,
+            "hidden": dict(result.hidden) if result.hidden is not None else None, "record": record}
 
 
 def local_results(node: Node, query: Query) -> list[tuple[dict[str, Any], bytes]]:
@@ -246,7 +254,7 @@ def _verified(record: Any, cache: VerifiedCache | None,
 
 def search(node: Node, query: Query, *, timeout: float,
            on_result: Callable[[Result], None] = lambda _r: None,
-           monotonic: Callable[[], float] = time.monotonic) -> SearchSummary:
+           monotonic: Callable[[], float] = time.monotonic, trust: bool = True) -> SearchSummary:
     """Search the library, then the DHT, for ``query``; at most ``timeout`` seconds in all.
 
     ``on_result`` runs on the calling thread for each new or improved result, local ones
@@ -256,23 +264,32 @@ def search(node: Node, query: Query, *, timeout: float,
     artists we follow are ``trusted`` and rank first.  Holders are picked over the whole
     search (``Discovery.picker``: two per IP, four per network, round-robin).  Never raises
     ``OspError`` for what peers do (a peer's failure only counts in the summary); the DHT
-    part is skipped when the engine is not running or the DHT is off."""
+    part is skipped when the engine is not running or the DHT is off.  ``trust``: judge
+    and rank results by the listener's web of trust (step 4 of the module docstring)."""
     start = monotonic()
     deadline = start + timeout
-    merge = Merge(query, followed=[f.did for f in node.library.follows()])
+    judge = ResultJudge(node.trust.view(), node.trust.gate()) if trust else None
+    merge = Merge(query, followed=[f.did for f in node.library.follows()],
+                  rank=judge.rank_key if judge is not None else None)
     first: list[float] = []
     streamed: set[str] = set()
+    hidden: set[str] = set()
     placed: dict[str, int] = {}
 
     def stream(r: Result) -> None:
         if not first:
             first.append(monotonic() - start)
-        on_result(r)
+        on_result(judge.judged(r) if judge is not None else r)
 
     def report(results: list[Result]) -> None:
-        for r in results:
-            if r.track_id in streamed:
+        for r in sorted(results, key=merge.rank):
+            if r.track_id in streamed or r.track_id in hidden:
                 stream(r)  # a new holder for a result already shown
+                continue
+            if judge is not None and judge.judged(r).hidden is not None:
+                if len(hidden) < query.limit:  # shown as hidden, not counted against the limit
+                    hidden.add(r.track_id)
+                    stream(r)
                 continue
             if len(streamed) >= query.limit:
                 continue
@@ -287,11 +304,13 @@ def search(node: Node, query: Query, *, timeout: float,
         for r in merge.results():  # held back by the per-peer cap: after the others, up to the limit
             if len(streamed) >= query.limit:
                 break
-            if r.track_id not in streamed:
+            if r.track_id not in streamed and r.track_id not in hidden:
+                if judge is not None and judge.judged(r).hidden is not None:
+                    continue  # over the cap of hidden results (they rank last)
                 streamed.add(r.track_id)
                 stream(r)
         return SearchSummary(keys, asked, answered, bad, len(streamed), monotonic() - start,
-                             first[0] if first else None, unreachable)
+                             first[0] if first else None, unreachable, len(hidden))
 
     report(merge.add(LOCAL, local_results(node, query)))
     keys = query.keys() if node.engine is not None and node.settings.dht else []

@@ -1,6 +1,15 @@
-"""Records: the Track Record model, JCS, Data Integrity proofs and id derivation."""
+"""Records: the Track Record and social record models, JCS, Data Integrity proofs and id derivation."""
 
 from osp.records.canonical import jcs, strict_loads
+from osp.records.social import (
+    FLAG_REASONS,
+    KINDS,
+    VerifiedSocial,
+    build_social,
+    is_social_id,
+    sign_social,
+    verify_social,
+)
 from osp.records.track import (
     CONTEXT_URL,
     VerifiedTrack,
@@ -14,6 +23,13 @@ from osp.records.track import (
 
 __all__ = [
     "CONTEXT_URL",
+    "FLAG_REASONS",
+    "KINDS",
+    "VerifiedSocial",
+    "build_social",
+    "is_social_id",
+    "sign_social",
+    "verify_social",
     "VerifiedTrack",
     "build_track",
     "context_document",

@@ -14,109 +14,38 @@ JSON Schema → id → proof by the artist's own key → (optionally) the CID of
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import json
-import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-from osp.content.cid import CID, JSON
+from osp.content.cid import CID
 from osp.core.errors import CallerError, IntegrityError
 from osp.identity.keys import SigningKey
 from osp.records import proof as di
 from osp.records.canonical import check_depth, jcs, strict_loads
+from osp.records.envelope import CONTEXT_URL as CONTEXT_URL
+from osp.records.envelope import DATA_INTEGRITY_CONTEXT as DATA_INTEGRITY_CONTEXT
+from osp.records.envelope import VERSION, compile_validator, content_id, inline_refs, load_schema, schema_problem
+from osp.records.envelope import context_document as context_document
+from osp.records.envelope import format_checker as format_checker
 from osp.records.provenance import provenance_problem
 
-CONTEXT_URL = "https://w3id.org/osp/v0.1"
-DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"  #: the one extra context v0.1 allows
 TRACK_TYPE = "osp:Track"
-VERSION = "0.1"
 ID_PREFIX = "osp:track:"
 
 
 @functools.cache
 def track_schema() -> dict[str, Any]:
     """The Track Record JSON Schema (draft 2020-12) shipped in the package."""
-    text = resources.files("osp.records").joinpath("schema/track.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-@functools.cache
-def context_document() -> dict[str, Any]:
-    """The pinned JSON-LD context for ``CONTEXT_URL`` (never fetched at run time)."""
-    text = resources.files("osp.records").joinpath("context/osp-v0.1.jsonld").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_DATE_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})")
-FORMAT_HINTS = {"date": "a calendar date YYYY-MM-DD", "date-time": "an RFC 3339 date-time such as 2026-11-21T12:00:00Z"}
-
-
-def is_date(value: object) -> bool:
-    """RFC 3339 ``full-date`` (``YYYY-MM-DD``) naming a real calendar day; non-strings pass."""
-    if not isinstance(value, str):
-        return True
-    m = _DATE.fullmatch(value)
-    try:
-        return m is not None and bool(dt.date(int(m[1]), int(m[2]), int(m[3])))
-    except ValueError:
-        return False
-
-
-def is_date_time(value: object) -> bool:
-    """RFC 3339 §5.6 ``date-time`` naming a real instant (a leap second ``:60`` allowed);
-    non-strings pass."""
-    if not isinstance(value, str):
-        return True
-    m = _DATE_TIME.fullmatch(value)
-    if m is None:
-        return False
-    offset = m[8] if m[8] not in ("Z", "z") else "+00:00"
-    try:
-        dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), min(int(m[6]), 59))
-        return int(m[6]) <= 60 and int(offset[1:3]) <= 23 and int(offset[4:6]) <= 59
-    except ValueError:
-        return False
-
-
-@functools.cache
-def format_checker() -> Any:
-    """A ``jsonschema.FormatChecker`` for every ``format`` the Track schema declares
-    (``date``, ``date-time``), strict and with no optional dependency: an impossible date
-    such as ``2024-13-45`` fails the ``schema`` check."""
-    import jsonschema
-
-    checker = jsonschema.FormatChecker(formats=())
-    checker.checks("date")(is_date)
-    checker.checks("date-time")(is_date_time)
-    return checker
-
-
-def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
-    """``node`` with every ``{"$ref": "#/$defs/x"}`` replaced by ``x`` (none is recursive):
-    jsonschema resolves a ``$ref`` on every use, which made up a third of a record's check."""
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
-        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
-    if isinstance(node, list):
-        return [_inline_refs(v, defs) for v in node]
-    return node
+    return load_schema("track.schema.json")
 
 
 @functools.cache
 def _validator(*, signed: bool = True) -> Any:
-    import jsonschema
-
-    schema = _inline_refs(track_schema(), track_schema()["$defs"])
+    schema = inline_refs(track_schema(), track_schema()["$defs"])
     if not signed:  # a built, not yet signed record: the same schema less the proof
         schema = {**schema, "required": [r for r in schema["required"] if r != "proof"]}
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=format_checker())
+    return compile_validator(schema)
 
 
 def prepare() -> None:
@@ -125,24 +54,11 @@ def prepare() -> None:
     _validator()
 
 
-def _schema_problem(error: Any) -> str:
-    while error.context:  # a oneOf (older string form or the structured one): the branch the value took
-        branch = [e for e in error.context if e.validator != "type"] or list(error.context)
-        error = max(branch, key=lambda e: len(e.absolute_path))
-    where = "/".join(str(p) for p in error.absolute_path) or "(record)"
-    if error.validator == "format":
-        hint = FORMAT_HINTS.get(str(error.validator_value), str(error.validator_value))
-        return f"{where}: {str(error.instance)[:80]!r} is not {hint}"
-    return f"{where}: {error.message[:200]}"
-
-
 @functools.cache
 def _provenance_validator() -> Any:
-    import jsonschema
-
     schema = track_schema()
-    sub = {"$schema": schema["$schema"], **_inline_refs(schema["properties"]["provenance"], schema["$defs"])}
-    return jsonschema.validators.validator_for(sub)(sub, format_checker=format_checker())
+    sub = {"$schema": schema["$schema"], **inline_refs(schema["properties"]["provenance"], schema["$defs"])}
+    return compile_validator(sub)
 
 
 def provenance_error(provenance: Any) -> str | None:
@@ -154,13 +70,12 @@ def provenance_error(provenance: Any) -> str | None:
     if problem or provenance is None:
         return problem
     errors = sorted(_provenance_validator().iter_errors(provenance), key=lambda e: list(e.path))
-    return f"provenance/{_schema_problem(errors[0])}".replace("/(record)", "") if errors else None
+    return f"provenance/{schema_problem(errors[0])}".replace("/(record)", "") if errors else None
 
 
 def derive_id(record: dict[str, Any]) -> str:
     """``osp:track:b…``: the JSON-codec CIDv1 of JCS(record minus ``id`` and ``proof``)."""
-    body = {k: v for k, v in record.items() if k not in ("id", "proof")}
-    return ID_PREFIX + str(CID.of(jcs(body), codec=JSON))
+    return content_id(ID_PREFIX, record)
 
 
 def build_track(fields: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +99,7 @@ def build_track(fields: dict[str, Any]) -> dict[str, Any]:
     record = {**body, "id": derive_id(body)}
     errors = sorted(_validator(signed=False).iter_errors(record), key=lambda e: list(e.path))
     if errors:
-        raise CallerError(f"invalid track metadata: {_schema_problem(errors[0])}")
+        raise CallerError(f"invalid track metadata: {schema_problem(errors[0])}")
     return record
 
 
@@ -234,7 +149,7 @@ def verify_track(data: bytes | str | dict[str, Any]) -> VerifiedTrack:
     errors = sorted(_validator().iter_errors(record), key=lambda e: list(e.path))
     if errors:
         first = list(errors[0].absolute_path)[:1] == ["provenance"] and provenance_problem(record["provenance"])
-        raise IntegrityError(f"record does not match the OSP v0.1 schema at {first or _schema_problem(errors[0])}",
+        raise IntegrityError(f"record does not match the OSP v0.1 schema at {first or schema_problem(errors[0])}",
                              check="schema")
     problem = provenance_problem(record.get("provenance"))
     if problem:  # the rules JSON Schema cannot say (spec §5.1): part of the schema check

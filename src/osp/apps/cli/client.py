@@ -110,6 +110,12 @@ class ControlClient:
         except httpx.HTTPError as exc:
             raise PeerError(f"the running node at {self.node.control} did not answer: {exc}") from exc
 
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        try:
+            return self._check(self._client.put(path, json=body))
+        except httpx.HTTPError as exc:
+            raise PeerError(f"the running node at {self.node.control} did not answer: {exc}") from exc
+
     def delete(self, path: str) -> Any:
         try:
             return self._check(self._client.delete(path))

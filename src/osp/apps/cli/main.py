@@ -1,7 +1,8 @@
 """``osp``: the OpenSound Protocol node on the command line (entry point).
 
 The commands live in ``library_cmds``, ``analysis_cmds``, ``network_cmds``, ``transfer_cmds``, ``search_cmds``,
-``status_cmds``, ``feed_cmds``, ``import_cmds``, ``c2pa_cmds``, ``lineage_cmds``, ``match_cmds`` and ``ui_cmds``;
+``status_cmds``, ``feed_cmds``, ``social_cmds``, ``import_cmds``, ``c2pa_cmds``, ``lineage_cmds``, ``match_cmds``,
+``trust_cmds``, ``recommend_cmds`` and ``ui_cmds``;
 importing them registers
 them on the ``cli`` group from ``base``.
 """
@@ -17,9 +18,12 @@ from osp.apps.cli import (  # noqa: F401  (registers the commands)
     lineage_cmds,
     match_cmds,
     network_cmds,
+    recommend_cmds,
     search_cmds,
+    social_cmds,
     status_cmds,
     transfer_cmds,
+    trust_cmds,
     ui_cmds,
 )
 from osp.apps.cli.base import cli, install_sigterm_handler, silence_stdout, stdout_closed

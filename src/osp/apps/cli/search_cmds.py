@@ -15,13 +15,17 @@ from osp.core.errors import NotFoundError, RemoteError
 
 
 def result_line(result: dict[str, Any]) -> str:
-    """``title — artist-name (did short) · tags · holders · id`` (peer strings made printable)."""
+    """``title — artist-name (did short) · tags · holders · id`` (peer strings made printable);
+    a result the quality gate hides starts ``HIDDEN (why)``."""
     did = str(result.get("artist") or "")
     short = did[:16] + "…" + did[-6:] if len(did) > 24 else did
     tags = ", ".join(printable(t) for t in result.get("tags") or [])
     holders = result.get("holders") or []
     where = "here" if holders == ["local"] else plural(len(holders), "holder")
+    hidden = result.get("hidden")
     parts = [f"{printable(result.get('title'))} — {printable(result.get('artistName') or '?')} ({short})"]
+    if isinstance(hidden, dict):
+        parts[0] = f"HIDDEN ({printable(hidden.get('why'))}) {parts[0]}"
     if tags:
         parts.append(tags)
     a = result.get("analysis")
@@ -58,6 +62,7 @@ def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[s
     dropped.  Each node asked gets 2 s and returns at most 50 records (512 KiB).  Local
     results come first; the rest print as they arrive; a summary ends on stderr.  With a
     running node the search runs there (--listen, --bootstrap, --no-dht are then ignored).
+    Results your quality gate hides (osp gate) are still listed, marked HIDDEN with the reason.
     Exit status 2 (not found) when nothing matched."""
     from osp.apps.http.control import MAX_SEARCH_TIMEOUT, search_plan
 
@@ -96,11 +101,14 @@ def search_cmd(c: Ctx, words: tuple[str, ...], artist: str | None, tags: tuple[s
     if unreachable:
         err.print(f"{printable(unreachable)}: only the library was searched", soft_wrap=True)
     first = summary.get("firstResultAt")
+    if summary.get("hidden"):
+        err.print(f"{plural(int(summary['hidden']), 'result')} hidden by your quality gate (osp gate; osp trust DID says why)",
+                  soft_wrap=True)
     err.print(f"{plural(int(summary['results']), 'result')} in {summary['elapsed']:.2f} s"
               + (f" (first after {first} s)" if first is not None else "")
               + f"; asked {plural(int(summary['asked']), 'node')}, "
               f"{summary['answered']} answered, {summary['bad']} dropped as bad", highlight=False, soft_wrap=True)
-    if not summary["results"]:
+    if not summary["results"] and not summary.get("hidden"):
         raise NotFoundError("no track matched" + ("" if dht else " (the DHT is off: only the library was searched)")
                             + (" (no DHT nodes reachable)" if unreachable else ""))
 

@@ -33,7 +33,10 @@ Routes:
   POST /api/search                    ``{"q"?: str, "artist"?: did, "tags"?: [str], "limit"?: n, "timeout"?: s}``
                                       → NDJSON: ``{"result": …}`` per new or improved result as it arrives
                                       (local first; ``duplicateOf``: the earlier track its audio
-                                      matches, or null), then ``{"done": summary}``; ``"bpm"?: "120-130"|"128"``,
+                                      matches, or null; ``trust``: the artist's, ``hidden``: null or
+                                      ``{"why", "by"}`` from the quality gate, hidden results ranked last
+                                      and counted in the summary's ``hidden``), then ``{"done": summary}``;
+                                      ``"bpm"?: "120-130"|"128"``,
                                       ``"key"?: "A minor"`` keep results analysed here that pass
                                       (``osp.node.analysis.filtered_search``; summary ``notAnalysed``)
   GET|HEAD /stream/{id}               the audio with Range, served while it downloads
@@ -47,6 +50,10 @@ Routes:
   POST /api/artwork, GET /api/artwork/{cid}  store a cover image by path; the image (fetched by CID if needed)
   GET|POST /api/playlists             local playlists: list, create ``{"name", "tracks"?}``
   GET|POST|DELETE /api/playlists/{id} one playlist: read, replace ``{"name"?, "tracks"?}``, delete
+  POST /api/social, GET /api/tracks/{id}/social, POST /api/playlists/{id}/publish, GET /api/published-playlists
+                                      social records (spec §10; ``osp.apps.http.social``)
+  GET  /api/trust[?did=DID]           the web of trust: top identities, or one's score, rank and why
+  GET|PUT /api/quality-gate           ``{"threshold", "lists"}`` (``osp.apps.http.trust``)
   POST /api/login-link                bearer token only → ``{"url": ".../login?code=…", "expires"}`` (``osp ui``)
   GET  /login?code=…                  one-time code → 303 to ``/`` with the session cookie (``osp.apps.web.routes``)
   POST /api/logout                    clears the session cookie
@@ -76,6 +83,8 @@ from osp.apps.http.guard import ControlGuard
 from osp.apps.http.importing import import_routes
 from osp.apps.http.publishing import publish_route
 from osp.apps.http.shapes import library_entry, track_summary
+from osp.apps.http.social import social_routes
+from osp.apps.http.trust import trust_routes
 from osp.core.errors import CallerError, NotFoundError, OspError
 from osp.discovery.search import Query, Result
 from osp.library.analysis import Analyses
@@ -326,8 +335,10 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         Route("/api/follow/{did}", unfollow, methods=["DELETE"]),
         Route("/api/following", following),
         Route("/api/search", search, methods=["POST"]),
+        *trust_routes(node),  # GET /api/trust, GET|PUT /api/quality-gate (osp.apps.http.trust)
         *api_routes(node, clock, uploads),
         *import_routes(node, run_in_threadpool),  # POST /api/import, /api/artwork (osp.apps.http.importing)
+        *social_routes(node, run_in_threadpool),  # social records (osp.apps.http.social)
         *web_routes(token, clock),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(ControlGuard, token=token, port_of=port_of, clock=clock)])

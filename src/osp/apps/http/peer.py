@@ -9,6 +9,9 @@ Routes (OSP v0.1 HTTP API):
   GET /osp/v0/tracks                  ``{"tracks": [record…], "total": n}`` (``limit``, ``offset``, ``infohash``)
   GET /osp/v0/tracks/{id}             one signed record (``application/ld+json``)
   GET /osp/v0/tracks/{id}/torrent     its torrent, with this node's web seed
+  GET /osp/v0/tracks/{id}/social      ``{"records": [record…], "truncated": bool}``: the signed comments, likes,
+                                      flags about it (and tombstones of such), newest first, capped (spec §10.5;
+                                      ``SocialService.peer_answer``); rate limited per IP like search
   GET /osp/v0/search                  ``{"results": [record…], "truncated": bool}`` (``q``, ``artist``,
                                       ``tag`` repeatable, ``parent`` (a track id: its remixes …), ``limit``;
                                       spec §9; 400 on bad parameters)
@@ -37,6 +40,7 @@ from osp.discovery.search import Query
 from osp.distribution.gateway import CAR_TYPE, RAW_TYPE, Gateway
 from osp.node.core import Node
 from osp.node.search import peer_answer
+from osp.node.social import check_track_id
 
 PEER_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -115,6 +119,19 @@ def peer_app(node: Node) -> Starlette:
         data = node.metainfo_for(request.path_params["track_id"])
         return Response(data, media_type="application/x-bittorrent")
 
+    async def social(request: Request) -> Response:
+        track_id = check_track_id(request.path_params["track_id"])  # CallerError (400)
+        ip = request.client.host if request.client else ""
+        retry = node.social.gate.enter(ip)  # like search: a few at once, a rate per IP
+        if retry is not None:
+            return JSONResponse({"error": "busy", "message": "too many requests: try again later"}, status_code=503,
+                                headers={"Retry-After": str(retry)})
+        try:
+            body = await anyio.to_thread.run_sync(node.social.peer_answer, track_id)
+        finally:
+            node.social.gate.leave()
+        return Response(body, media_type="application/json")
+
     async def search(request: Request) -> Response:
         query = Query.from_params(request.query_params.multi_items())  # CallerError (400) on bad parameters
         ip = request.client.host if request.client else ""
@@ -171,6 +188,7 @@ def peer_app(node: Node) -> Starlette:
         Route("/osp/v0/tracks", tracks, methods=["GET", "HEAD"]),
         Route("/osp/v0/tracks/{track_id}", track, methods=["GET", "HEAD"]),
         Route("/osp/v0/tracks/{track_id}/torrent", torrent, methods=["GET", "HEAD"]),
+        Route("/osp/v0/tracks/{track_id}/social", social, methods=["GET", "HEAD"]),
         Route("/osp/v0/search", search, methods=["GET", "HEAD"]),
         match_route(node),
         Route("/ipfs/{cid}", ipfs, methods=["GET", "HEAD"]),

@@ -16,6 +16,8 @@ Routes:
   GET    /api/tracks/{id}/lineage  the remix family tree (``osp.apps.web.lineage_api``)
   GET    /api/tracks/{id}/similar?limit=N   "more like this" (``osp.node.analysis.similar_view``;
                                 N 1…100, default 10); 404 when the track was not analysed here
+  GET    /api/tracks/{id}/more-like-this, GET /api/recommend, GET|POST|DELETE /api/plays
+                                recommendations and the local listening history (``osp.apps.web.recommend_api``)
   GET    /api/tracks/{id}/duplicates?wait=S  the publish check (``osp.apps.http.matching``)
   GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following"}``
   POST   /api/upload?name=…     the raw file (``application/octet-stream``) → ``{"upload", "name", "size"}``
@@ -46,6 +48,7 @@ from osp.apps.http.importing import artwork_url
 from osp.apps.http.matching import check_route
 from osp.apps.http.shapes import library_entry, share_link, track_summary
 from osp.apps.web.lineage_api import lineage_route
+from osp.apps.web.recommend_api import recommend_routes
 from osp.apps.web.uploads import Uploads, upload_route
 from osp.core.errors import CallerError, NotFoundError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
@@ -152,6 +155,7 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
         Route("/api/playlists", list_playlists),
         Route("/api/playlists", create_playlist, methods=["POST"]),
         Route("/api/playlists/{playlist_id}", playlist, methods=["GET", "POST", "DELETE"]),
+        *recommend_routes(node),  # /api/recommend, more-like-this, /api/plays (osp.apps.web.recommend_api)
     ]
 
 

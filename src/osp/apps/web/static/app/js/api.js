@@ -49,6 +49,8 @@ async function request(method, path, body, signal) {
 export const get = (path, signal) => request('GET', path, undefined, signal);
 /** POST path with a JSON body -> JSON. */
 export const post = (path, body = {}, signal) => request('POST', path, body, signal);
+/** PUT path with a JSON body -> JSON. */
+export const put = (path, body = {}, signal) => request('PUT', path, body, signal);
 /** DELETE path -> JSON. */
 export const del = (path, signal) => request('DELETE', path, undefined, signal);
 

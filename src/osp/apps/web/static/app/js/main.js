@@ -1,15 +1,18 @@
 // The app's entry: header (node status, nav), the router, the player bar.
 import { get } from './api.js';
 import { h, plural, replace, shortDid } from './dom.js';
+import { player } from './player.js';
 import { mountPlayerBar } from './playerbar.js';
 import { startRouter } from './router.js';
 import { artistView } from './views/artist.js';
 import { followingView } from './views/following.js';
+import { watchPlays } from './views/foryou.js';
 import { libraryView } from './views/library.js';
 import { playlistsView, playlistView } from './views/playlists.js';
 import { publishView } from './views/publish.js';
 import { queueView } from './views/queueview.js';
 import { searchView } from './views/search.js';
+import { settingsView } from './views/trust.js';
 import { trackView } from './views/track.js';
 import { transfersView } from './views/transfers.js';
 
@@ -24,11 +27,12 @@ const ROUTES = {
   playlist: playlistView,
   queue: queueView,
   publish: publishView,
+  settings: settingsView,
 };
 
 const TITLES = {
   search: 'Search', track: 'Track', artist: 'Artist', library: 'Library', following: 'Following',
-  transfers: 'Transfers', playlists: 'Playlists', playlist: 'Playlist', queue: 'Queue', publish: 'Publish',
+  transfers: 'Transfers', playlists: 'Playlists', playlist: 'Playlist', queue: 'Queue', publish: 'Publish', settings: 'Settings',
 };
 
 const NAV_ROUTE = { track: null, artist: null, playlist: 'playlists' };
@@ -82,6 +86,7 @@ document.addEventListener('osp:unauthorized', () => {
 document.body.append(h('div', { id: 'announcer', class: 'visually-hidden', role: 'status', 'aria-live': 'polite' }));
 setupNav();
 mountPlayerBar(document.getElementById('player'));
+watchPlays(player);
 showNode();
 setInterval(showNode, 30000);
 document.addEventListener('osp:library-changed', showNode);

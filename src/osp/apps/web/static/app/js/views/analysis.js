@@ -1,12 +1,7 @@
 // Audio analysis in the app (issue 10): the "Sound" section of a track page (tempo, key,
-// loudness, true peak, measured on this node) with its "More like this" list
-// (GET /api/tracks/<id>/similar), and the search page's BPM and key filters.
-import { get, seg } from '../api.js';
+// loudness, true peak, measured on this node) and the search page's BPM and key filters.
+// Its "More like this" list is a section of its own (views/foryou.js).
 import { h } from '../dom.js';
-import { href } from '../router.js';
-import { errorBox } from './common.js';
-
-const SIMILAR = 8;
 
 function fact(label, value) {
   return [h('dt', {}, label), h('dd', {}, value)];
@@ -20,23 +15,6 @@ function num(x, digits) {
 export function analysisNote(analysis) {
   if (!analysis || analysis.error || typeof analysis.bpm !== 'number') return null;
   return `${Math.round(analysis.bpm)} BPM · ${String(analysis.key || '?')}`;
-}
-
-function similarList(trackId) {
-  const status = h('p', { class: 'status', role: 'status' }, 'Looking for tracks that sound alike…');
-  const list = h('ol', { class: 'plain', 'data-testid': 'similar' });
-  get(`/api/tracks/${seg(trackId)}/similar?limit=${SIMILAR}`).then((answer) => {
-    const similar = Array.isArray(answer.similar) ? answer.similar : [];
-    status.textContent = similar.length ? '' : 'No other track in your library has been analysed yet.';
-    for (const s of similar) {
-      const note = analysisNote(s.analysis);
-      list.append(h('li', {},
-        h('a', { href: href('track', String(s.id)) }, String(s.title || s.id)),
-        ` by ${String(s.artistName || 'unknown artist')}`,
-        h('span', { class: 'note' }, ` · ${num(100 * s.similarity, 0)} % alike${note ? ` · ${note}` : ''}`)));
-    }
-  }).catch((err) => status.replaceWith(errorBox(err, 'Cannot find similar tracks')));
-  return [status, list];
 }
 
 /** The "Sound" section of a track page, from GET /api/tracks/<id>'s `analysis`. */
@@ -57,9 +35,7 @@ export function analysisSection(summary) {
         fact('Key', `${String(a.key || '–')}${sure}`),
         fact('Loudness', `${num(a.loudness, 1)} LUFS (integrated, EBU R128)`),
         fact('True peak', `${num(a.truePeak, 1)} dBTP`)),
-      h('h3', {}, 'More like this'),
-      ...similarList(summary.id),
-    ];
+    ]; // "More like this" is a section of its own (views/foryou.js)
   }
   return h('section', { 'aria-labelledby': 'sound-h' }, h('h2', { id: 'sound-h' }, 'Sound'), body);
 }

@@ -5,6 +5,8 @@ import { announce, h } from '../dom.js';
 import { toItem } from '../tracks.js';
 import { copyButton, errorBox, heading, trackCard } from './common.js';
 import { streamSearch } from './search.js';
+import { flagForm } from './social.js';
+import { trustSection } from './trust.js';
 
 export async function artistView(main, { arg: did }) {
   const box = h('p', { role: 'status' }, 'Loading…');
@@ -44,7 +46,8 @@ export async function artistView(main, { arg: did }) {
   main.querySelector('h1').textContent = artist.name || 'Unnamed artist';
   box.replaceWith(
     h('p', { class: 'did' }, h('code', { class: 'mono', 'data-testid': 'did' }, did), ' ', copyButton(did, 'Copy the did:key')),
-    h('div', { class: 'actions' }, follow),
+    h('div', { class: 'actions' }, follow, flagForm(did, 'this artist')),
+    trustSection(did, { self: Boolean(artist.self) }),
     h('section', { 'aria-labelledby': 'local-h' }, h('h2', { id: 'local-h' }, 'In your library'),
       tracks.length ? local : h('p', {}, 'None of this artist’s tracks are in your library.')),
     h('section', { 'aria-labelledby': 'net-h' }, h('h2', { id: 'net-h' }, 'On the network'), status, network));

@@ -6,6 +6,7 @@ import { toItem } from '../tracks.js';
 import { artistLink, errorBox, heading, trackActions } from './common.js';
 import { artworkImg } from './artwork.js';
 import { c2paListMark } from './credentials.js';
+import { forYouSection } from './foryou.js';
 
 function removeButton(item, row) {
   const button = h('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${item.title}`, 'data-testid': 'remove' }, 'Remove');
@@ -64,6 +65,7 @@ export async function libraryView(main) {
       h('td', {}, trackActions(item, { playlist: false }), removeButton(item, row)));
     body.append(row);
   }
+  main.append(forYouSection());
   main.append(h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Library tracks' },
     h('table', { 'data-testid': 'library' },
       h('thead', {}, h('tr', {}, ['Title', 'Artist', 'Duration', 'Origin', 'File', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),

@@ -7,6 +7,7 @@ import { queue } from '../queue.js';
 import { href } from '../router.js';
 import { toItem } from '../tracks.js';
 import { artistLink, errorBox, heading } from './common.js';
+import { publishBar, publishedSection } from './published.js';
 
 export async function playlistsView(main) {
   main.append(heading('Playlists'));
@@ -25,7 +26,7 @@ export async function playlistsView(main) {
     }
   } }, h('label', { for: 'new-playlist' }, 'New playlist name'), name,
   h('button', { type: 'submit', class: 'primary', 'data-testid': 'create-playlist' }, 'Create'));
-  main.append(form, status, list);
+  main.append(form, status, list, publishedSection());
   try {
     const { playlists } = await get('/api/playlists');
     status.textContent = playlists.length ? `${playlists.length} playlist${playlists.length === 1 ? '' : 's'}` : 'No playlists yet.';
@@ -148,6 +149,6 @@ export async function playlistView(main, { arg: id }) {
     const first = queue.replace(items());
     if (first) player.load(first);
   } }, 'Play all');
-  main.append(h('div', { class: 'actions' }, playAll, remove), renameForm, list);
+  main.append(h('div', { class: 'actions' }, playAll, remove), renameForm, publishBar(id, pl), list);
   render();
 }

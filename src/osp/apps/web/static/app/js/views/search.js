@@ -7,6 +7,8 @@ import { toItem } from '../tracks.js';
 import { analysisNote, audioFilters } from './analysis.js';
 import { errorBox, heading, trackCard } from './common.js';
 import { duplicateNote } from './duplicates.js';
+import { forYouSection } from './foryou.js';
+import { hiddenResult, trustText } from './trust.js';
 
 const LIMIT = 50;
 const TIMEOUT = 5;
@@ -34,7 +36,9 @@ export function streamSearch(body, list, status, skip = new Set()) {
       if (skip.has(r.id)) return;
       const record = r.record || {};
       const sound = analysisNote(r.analysis);
-      const card = trackCard(toItem(r), { tags: r.tags || record.tags, note: [note(r), sound, duplicateNote(r)].filter(Boolean).join(' · ') });
+      const trust = typeof r.trust === 'number' ? `trust ${trustText(r.trust)}` : null;
+      const shown = trackCard(toItem(r), { tags: r.tags || record.tags, note: [note(r), sound, duplicateNote(r), trust].filter(Boolean).join(' · ') });
+      const card = r.hidden ? hiddenResult(shown, r.hidden) : shown; // hidden by the quality gate: collapsed, never dropped
       const old = cards.get(r.id);
       if (old) {
         if (old.contains(document.activeElement)) return; // keep the user's focus where it is
@@ -81,6 +85,7 @@ export function searchView(main, { params }) {
   if (!q && !tag && !Object.keys(audio.values()).length) {
     status.textContent = 'Type words and press Enter: your library answers at once, the network follows.';
     if (document.activeElement === document.body) input.focus();
+    main.append(forYouSection());
     return null;
   }
   const run = streamSearch({ ...(tag ? { tags: [tag] } : q ? { q } : {}), ...audio.values() }, list, status);

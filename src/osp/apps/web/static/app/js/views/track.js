@@ -11,6 +11,8 @@ import { provenanceView } from './provenance.js';
 import { credentialsSection } from './credentials.js';
 import { lineageSection } from './lineage.js';
 import { duplicatesSection } from './duplicates.js';
+import { socialSection } from './social.js';
+import { moreLikeThisSection } from './foryou.js';
 
 function fact(label, ...value) {
   return [h('dt', {}, label), h('dd', {}, ...value)];
@@ -55,6 +57,8 @@ function details(summary, local) {
     credentialsSection(summary),
     lineageSection(item.id),
     local ? duplicatesSection(summary) : null,
+    socialSection(item),
+    local ? moreLikeThisSection(summary) : null,
   ].filter((x) => x !== null && x !== undefined); // spread into replaceWith, which would print "null"
 }
 

@@ -1,0 +1,325 @@
+"""``osp playlist …``, ``like``, ``comment``, ``comments``, ``flag``, ``endorse``, ``retract``:
+social records (spec §10) and the local playlists they publish.
+
+Through the running node's control API when one runs for the data directory; otherwise
+on the library directly (records are signed and stored, and reach followers through our
+feed and seekers through the track's key when ``osp node`` next runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
+from osp.apps.cli.client import ControlClient
+from osp.core.errors import CallerError
+
+T = TypeVar("T")
+FLAG_REASONS = ("spam", "impersonation", "not-ai", "malicious", "duplicate")
+
+
+def _offline(c: Ctx, work: Callable[[Any], T]) -> T:
+    from osp.node.core import Node
+
+    node = Node(c.settings())
+    try:
+        return work(node)
+    finally:
+        node.close()
+
+
+def _create(c: Ctx, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Sign and store one record (through the running node, else offline); the signed record."""
+    running = c.running()
+    if running:
+        answer: dict[str, Any] = ControlClient(running, timeout=30).post("/api/social", {"kind": kind, **fields})
+        return dict(answer["record"])
+    record = _offline(c, lambda node: node.social.create(kind, fields))
+    err.print("no node is running: the record spreads when `osp node` runs")
+    return dict(record)
+
+
+def _done(record: dict[str, Any], as_json: bool, what: str) -> None:
+    if as_json:
+        emit_json(record)
+    else:
+        out.print(f"{what}: {record['id']}")
+
+
+# -- likes, comments, flags, endorsements, retractions ------------------------------------------
+
+
+@cli.command("like")
+@click.argument("track_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the signed Like record.")
+@pass_ctx
+def like_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
+    """Like a track: a signed Like record, published through your feed and the track's key."""
+    _done(_create(c, "like", {"subject": track_id}), as_json, "liked")
+
+
+@cli.command("comment")
+@click.argument("track_id")
+@click.argument("text")
+@click.option("--at", "at", type=click.FloatRange(min=0), default=None, help="Seconds into the track it is about.")
+@click.option("--reply-to", default=None, metavar="COMMENT_ID", help="The comment this one answers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the signed Comment record.")
+@pass_ctx
+def comment_cmd(c: Ctx, track_id: str, text: str, at: float | None, reply_to: str | None, as_json: bool) -> None:
+    """Comment on a track (1–2000 characters), optionally at a time offset or in reply to a comment."""
+    fields: dict[str, Any] = {"subject": track_id, "text": text}
+    if at is not None:
+        fields["at"] = at
+    if reply_to:
+        fields["replyTo"] = reply_to
+    _done(_create(c, "comment", fields), as_json, "commented")
+
+
+@cli.command("flag")
+@click.argument("subject")
+@click.option("--reason", required=True, type=click.Choice(FLAG_REASONS), help="Why it is flagged.")
+@click.option("--text", default=None, help="Details (at most 1000 characters).")
+@click.option("--duplicate-of", default=None, metavar="TRACK_ID", help="With --reason duplicate: the original track.")
+@click.option("--json", "as_json", is_flag=True, help="Print the signed Flag record.")
+@pass_ctx
+def flag_cmd(c: Ctx, subject: str, reason: str, text: str | None, duplicate_of: str | None, as_json: bool) -> None:
+    """Flag a track or an identity (did:key) as spam, impersonation, not-ai, malicious or duplicate."""
+    fields: dict[str, Any] = {"subject": subject, "reason": reason}
+    if text:
+        fields["text"] = text
+    if duplicate_of:
+        fields["duplicateOf"] = duplicate_of
+    _done(_create(c, "flag", fields), as_json, "flagged")
+
+
+@cli.command("endorse")
+@click.argument("did")
+@click.option("--text", default=None, help="Why (at most 500 characters).")
+@click.option("--json", "as_json", is_flag=True, help="Print the signed Endorsement record.")
+@pass_ctx
+def endorse_cmd(c: Ctx, did: str, text: str | None, as_json: bool) -> None:
+    """Vouch for an artist or curator (did:key): your web of trust, and your followers', grows from it."""
+    fields: dict[str, Any] = {"subject": did}
+    if text:
+        fields["text"] = text
+    _done(_create(c, "endorsement", fields), as_json, "endorsed")
+
+
+@cli.command("retract")
+@click.argument("record_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the signed Tombstone record.")
+@pass_ctx
+def retract_cmd(c: Ctx, record_id: str, as_json: bool) -> None:
+    """Retract one of your records (a signed Tombstone): every node that sees it removes the record."""
+    _done(_create(c, "tombstone", {"subject": record_id}), as_json, "retracted")
+
+
+@cli.command("comments")
+@click.argument("track_id")
+@click.option("--lookup", type=click.FloatRange(min=0.1, max=30), default=None, metavar="SECONDS",
+              help="Ask the network (the track's DHT key) first, for at most SECONDS (needs a running node).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: comments, likes, liked, flags, hidden.")
+@pass_ctx
+def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> None:
+    """Show a track's comments (at their time offsets), likes and flags known here."""
+    from urllib.parse import quote
+
+    from osp.apps.http.social import track_social
+    from osp.node.social import check_track_id
+
+    track_id = check_track_id(track_id)
+    running = c.running()
+    if running:
+        path = f"/api/tracks/{quote(track_id, safe=':')}/social" + (f"?lookup={lookup:g}" if lookup else "")
+        view: dict[str, Any] = ControlClient(running, timeout=60).get(path)
+    else:
+        if lookup:
+            raise CallerError("--lookup asks the network: start `osp node` first")
+        view = _offline(c, lambda node: track_social(node, track_id))
+    if as_json:
+        emit_json(view)
+        return
+    out.print(f"{plural(view['likes'], 'like')}{' (you like it)' if view.get('liked') else ''}, "
+              f"{plural(len(view['comments']), 'comment')}, {plural(len(view['flags']), 'flag')}")
+    for entry in sorted(view["comments"], key=lambda e: (e.get("at") is None, e.get("at") or 0, e["created"])):
+        at = entry.get("at")
+        where = f"[{int(at) // 60}:{int(at) % 60:02d}] " if isinstance(at, (int, float)) else ""
+        who = entry.get("authorName") or entry["author"][:24] + "…"
+        reply = "  ↳ " if entry.get("replyTo") else ""
+        out.print(f"{reply}{where}{who}: {entry.get('text', '')}")
+        out.print(f"    {entry['id']}  {entry['created']}", style="dim")
+    for entry in view["flags"]:
+        out.print(f"flag {entry.get('reason')} by {entry['author'][:24]}…: {entry.get('text', '')}", style="yellow")
+
+
+# -- playlists ------------------------------------------------------------------------------
+
+
+@cli.group("playlist")
+def playlist_group() -> None:
+    """Local playlists (private to this node) and their signed, published versions."""
+
+
+def _get(c: Ctx, playlist_id: str) -> dict[str, Any]:
+    running = c.running()
+    if running:
+        return dict(ControlClient(running, timeout=30).get(f"/api/playlists/{playlist_id}"))
+    from osp.library.playlists import Playlists
+
+    return _offline(c, lambda node: Playlists(node.library).get(playlist_id).to_json())
+
+
+def _replace(c: Ctx, playlist_id: str, tracks: list[str]) -> dict[str, Any]:
+    running = c.running()
+    if running:
+        return dict(ControlClient(running, timeout=30).post(f"/api/playlists/{playlist_id}", {"tracks": tracks}))
+    from osp.library.playlists import Playlists
+
+    return _offline(c, lambda node: Playlists(node.library).replace(playlist_id, node.clock(), tracks=tracks).to_json())
+
+
+def _show(playlist: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(playlist)
+        return
+    out.print(f"{playlist['id']}  {playlist['name']}  ({plural(len(playlist['tracks']), 'track')})")
+    for i, track in enumerate(playlist["tracks"], 1):
+        out.print(f"  {i:>3}. {track}")
+
+
+@playlist_group.command("new")
+@click.argument("name")
+@click.argument("tracks", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the playlist as JSON.")
+@pass_ctx
+def playlist_new(c: Ctx, name: str, tracks: tuple[str, ...], as_json: bool) -> None:
+    """Make a local playlist NAME, optionally with TRACKS (track ids, in order)."""
+    running = c.running()
+    if running:
+        made = ControlClient(running, timeout=30).post("/api/playlists", {"name": name, "tracks": list(tracks)})
+    else:
+        from osp.library.playlists import Playlists
+
+        made = _offline(c, lambda node: Playlists(node.library).create(name, list(tracks), node.clock()).to_json())
+    _show(made, as_json)
+
+
+@playlist_group.command("add")
+@click.argument("playlist_id")
+@click.argument("tracks", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the playlist as JSON.")
+@pass_ctx
+def playlist_add(c: Ctx, playlist_id: str, tracks: tuple[str, ...], as_json: bool) -> None:
+    """Append TRACKS (track ids) to a playlist."""
+    current = _get(c, playlist_id)
+    _show(_replace(c, playlist_id, [*current["tracks"], *tracks]), as_json)
+
+
+def _position(text: str, size: int) -> int:
+    """A 1-based position as a 0-based index; ``CallerError`` out of range."""
+    try:
+        n = int(text)
+    except ValueError as exc:
+        raise CallerError(f"{text!r} is not a position (1…{size})") from exc
+    if not 1 <= n <= size:
+        raise CallerError(f"position {n} is outside 1…{size}")
+    return n - 1
+
+
+@playlist_group.command("rm")
+@click.argument("playlist_id")
+@click.argument("items", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the playlist as JSON.")
+@pass_ctx
+def playlist_rm(c: Ctx, playlist_id: str, items: tuple[str, ...], as_json: bool) -> None:
+    """Remove entries from a playlist: each ITEM is a 1-based position or a track id (every occurrence)."""
+    tracks = list(_get(c, playlist_id)["tracks"])
+    ids = {i for i in items if i.startswith("osp:")}
+    drop = {_position(i, len(tracks)) for i in items if not i.startswith("osp:")}
+    if ids and not ids & set(tracks):
+        raise CallerError("none of those tracks is in the playlist")
+    kept = [t for n, t in enumerate(tracks) if n not in drop and t not in ids]
+    _show(_replace(c, playlist_id, kept), as_json)
+
+
+@playlist_group.command("mv")
+@click.argument("playlist_id")
+@click.argument("source")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the playlist as JSON.")
+@pass_ctx
+def playlist_mv(c: Ctx, playlist_id: str, source: str, target: str, as_json: bool) -> None:
+    """Move the entry at position SOURCE to position TARGET (1-based)."""
+    tracks = list(_get(c, playlist_id)["tracks"])
+    frm, to = _position(source, len(tracks)), _position(target, len(tracks))
+    tracks.insert(to, tracks.pop(frm))
+    _show(_replace(c, playlist_id, tracks), as_json)
+
+
+@playlist_group.command("show")
+@click.argument("playlist_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the playlist as JSON.")
+@pass_ctx
+def playlist_show(c: Ctx, playlist_id: str, as_json: bool) -> None:
+    """Show a local playlist's tracks in order."""
+    _show(_get(c, playlist_id), as_json)
+
+
+@playlist_group.command("ls")
+@click.option("--published", "published", is_flag=True, help="Signed playlists known here (ours and followed ones).")
+@click.option("--author", default=None, metavar="DID", help="With --published: that author's only.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per playlist.")
+@pass_ctx
+def playlist_ls(c: Ctx, published: bool, author: str | None, as_json: bool) -> None:
+    """List local playlists (or, with --published, the newest signed version of each known playlist)."""
+    running = c.running()
+    if published:
+        from osp.node.social import parsed_record
+
+        if running:
+            query = f"?author={author}" if author else ""
+            rows = ControlClient(running, timeout=30).get(f"/api/published-playlists{query}")["playlists"]
+        else:
+            rows = _offline(c, lambda node: [parsed_record(r.record)
+                                             for r in node.social.records.playlists(author=author)])
+        for row in rows:
+            if as_json:
+                emit_json(row)
+            else:
+                out.print(f"{row['playlist']} v{row['seq']}  {row['title']}  ({plural(len(row['tracks']), 'track')})"
+                          f"  by {row['author'][:24]}…")
+        return
+    if running:
+        lists = ControlClient(running, timeout=30).get("/api/playlists")["playlists"]
+    else:
+        from osp.library.playlists import Playlists
+
+        lists = _offline(c, lambda node: [p.to_json() for p in Playlists(node.library).all()])
+    for p in lists:
+        if as_json:
+            emit_json(p)
+        else:
+            out.print(f"{p['id']}  {p['name']}  ({plural(len(p['tracks']), 'track')})")
+    if not lists and not as_json:
+        out.print("no playlists (osp playlist new NAME)")
+
+
+@playlist_group.command("publish")
+@click.argument("playlist_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the signed Playlist record.")
+@pass_ctx
+def playlist_publish(c: Ctx, playlist_id: str, as_json: bool) -> None:
+    """Publish a local playlist as a signed Playlist record (a new version each time; at most 500 tracks)."""
+    running = c.running()
+    if running:
+        record = ControlClient(running, timeout=30).post(f"/api/playlists/{playlist_id}/publish", {})
+    else:
+        record = _offline(c, lambda node: node.social.publish_playlist(playlist_id))
+        err.print("no node is running: the playlist spreads when `osp node` runs")
+    if as_json:
+        emit_json(record)
+    else:
+        out.print(f"published {record['playlist']} version {record['seq']}: {record['id']}")

@@ -1,0 +1,122 @@
+"""The control API's social routes (spec §10; ``osp.node.social``), mounted by ``control_app``.
+
+Routes (bearer token or session cookie, like the rest of ``/api/``):
+  POST /api/social                    ``{"kind": "like"|"comment"|…, …fields}`` → ``{"id", "record"}`` (signed with
+                                      the node's key, stored, spread through our feed and the track's key)
+  GET  /api/tracks/{id}/social        ``{"comments": [entry…], "likes": n, "liked": bool, "flags": [entry…],
+                                      "hidden": n}``; ``?lookup=S``: ask the network first, for at most S seconds
+                                      (1–30); an entry is ``{"id", "kind", "author", "authorName"?, "created",
+                                      …body fields, "trust": float|null, "hidden": null|{"why", "by"}}``
+  POST /api/playlists/{id}/publish    the local playlist as a signed Playlist record (next ``seq``)
+  GET  /api/published-playlists       ``{"playlists": [record…]}``: the newest version of each signed playlist
+                                      known (``?author=DID``: that author's only)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from osp.apps.http.common import json_body
+from osp.core.errors import CallerError
+from osp.identity.didkey import DidKeyError, public_key_from_bare_did
+from osp.node.core import Node
+from osp.node.social import MAX_LOOKUP_TIMEOUT, check_track_id, parsed_record
+from osp.node.trust import annotate
+
+ENVELOPE = frozenset({"@context", "type", "version", "proof", "id", "author", "created", "subject"})
+
+
+def social_entry(record: dict[str, Any], names: dict[str, str | None]) -> dict[str, Any]:
+    """One comment or flag as the control API shows it: envelope fields, the author's name
+    when known, the body fields, ``trust`` and ``hidden`` (``None`` until a web of trust
+    ranks them)."""
+    kind = str(record.get("type", "")).removeprefix("osp:").lower()
+    entry: dict[str, Any] = {"id": record.get("id"), "kind": kind, "author": record.get("author"),
+                             "created": record.get("created")}
+    name = names.get(str(record.get("author")))
+    if name:
+        entry["authorName"] = name
+    entry.update({k: v for k, v in record.items() if k not in ENVELOPE})
+    entry.update({"trust": None, "hidden": None})
+    return entry
+
+
+def author_names(node: Node, dids: set[str]) -> dict[str, str | None]:
+    """The ``artistName`` of the newest track each did published, as far as the library knows."""
+    out: dict[str, str | None] = {}
+    for did in list(dids)[:200]:
+        name = None
+        for row in node.library.tracks_by_artist(did, 20):
+            record = parsed_record(row.record)
+            if isinstance(record.get("artistName"), str):
+                name = record["artistName"]
+                break
+        out[did] = name
+    return out
+
+
+def track_social(node: Node, track_id: str) -> dict[str, Any]:
+    """The ``GET /api/tracks/{id}/social`` object (see the module docstring)."""
+    records = node.social.about(track_id)
+    me = node.library.meta("did")
+    names = author_names(node, {str(r.get("author")) for r in records if r.get("type") != "osp:Like"})
+    # trust and hidden (the quality gate) from the web of trust's last computation (osp.node.trust)
+    comments = annotate(node, [social_entry(r, names) for r in records if r.get("type") == "osp:Comment"])
+    flags = annotate(node, [social_entry(r, names) for r in records if r.get("type") == "osp:Flag"])
+    likers = {str(r.get("author")) for r in records if r.get("type") == "osp:Like"}
+    hidden = sum(1 for e in comments + flags if e["hidden"] is not None)
+    return {"comments": comments, "likes": len(likers), "liked": me in likers, "flags": flags, "hidden": hidden}
+
+
+def social_routes(node: Node, run_outbound: Callable[..., Awaitable[Any]]) -> list[Route]:
+    """The routes above; ``run_outbound`` runs network work (lookups) on the control
+    listener's outbound worker budget."""
+
+    async def create(request: Request) -> Response:
+        body = await json_body(request)
+        kind = body.pop("kind", None)
+        if not isinstance(kind, str):
+            raise CallerError('a social record needs "kind": playlist, follow, like, comment, endorsement, flag or '
+                              "tombstone")
+        record = await anyio.to_thread.run_sync(node.social.create, kind, body)
+        return JSONResponse({"id": record["id"], "record": record})
+
+    async def about(request: Request) -> Response:
+        track_id = check_track_id(request.path_params["track_id"])
+        lookup = request.query_params.get("lookup")
+        if lookup is not None:
+            try:
+                seconds = float(lookup)
+            except ValueError:
+                seconds = -1.0
+            if not 0 < seconds <= MAX_LOOKUP_TIMEOUT:
+                raise CallerError(f"lookup is a number of seconds in (0, {MAX_LOOKUP_TIMEOUT:g}]")
+            await run_outbound(node.social.lookup, track_id, seconds)
+        return JSONResponse(await anyio.to_thread.run_sync(track_social, node, track_id))
+
+    async def publish_playlist(request: Request) -> Response:
+        record = await anyio.to_thread.run_sync(node.social.publish_playlist, request.path_params["playlist_id"])
+        return JSONResponse(record)
+
+    async def published(request: Request) -> Response:
+        author = request.query_params.get("author")
+        if author is not None:
+            try:
+                public_key_from_bare_did(author)
+            except DidKeyError as exc:
+                raise CallerError(f"author must be a did:key ({exc})") from exc
+        rows = await anyio.to_thread.run_sync(lambda: node.social.records.playlists(author=author))
+        return JSONResponse({"playlists": [parsed_record(r.record) for r in rows]})
+
+    return [
+        Route("/api/social", create, methods=["POST"]),
+        Route("/api/tracks/{track_id}/social", about),
+        Route("/api/playlists/{playlist_id}/publish", publish_playlist, methods=["POST"]),
+        Route("/api/published-playlists", published),
+    ]

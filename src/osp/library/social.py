@@ -1,0 +1,234 @@
+"""Verified social records (spec §10) in the library: tables ``social`` and ``tombstoned``
+(migration 12).  Only a ``VerifiedSocial`` can be stored, so nothing here parses or
+trusts peer bytes.
+
+``add`` decides, in one transaction, in this order (the first that applies wins):
+
+==================================================== =========================================
+the record                                           outcome
+==================================================== =========================================
+its id is stored already                             refused (``False``)
+a tombstone by its own author removed it             refused: a tombstoned record stays removed
+a playlist with ``seq`` ≤ the highest seen for       refused: the newest version wins; seqs of
+(author, playlist), stored or tombstoned             removed versions count too
+a tombstone whose subject is stored by another       refused: only an author removes their own
+author                                               records
+a tombstone whose subject is already removed by the  refused (nothing new)
+same author
+a peer's record that would take its author past      refused: the oldest records are kept, the
+``MAX_RECORDS_PER_AUTHOR`` rows                      new one is not (a newer playlist version and
+                                                     a tombstone of a stored record replace a
+                                                     row, so they pass at the cap)
+otherwise                                            stored (``True``)
+==================================================== =========================================
+
+Storing a newer playlist version deletes the older one; storing a tombstone deletes its
+subject (when stored) and remembers the subject as tombstoned by that author, so a later
+copy is refused (a refused copy still tells the tombstone what the record was about, for
+``tombstones_about``, and, for a playlist version, deletes the series' older versions:
+spec §10.2).  A tombstone whose subject is not known yet is kept: if the subject
+arrives by the same author it is refused; if it arrives by *another* author the tombstone
+was not its author's, and it is dropped (tombstone row included) while the subject is
+stored — so nobody can pre-empt someone else's record with a tombstone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from osp.library.store import Library
+from osp.records.social import KINDS, VerifiedSocial
+
+MAX_RECORDS_PER_AUTHOR = 5000  #: rows one peer identity may hold here (tombstones included)
+MAX_ROWS = 10_000  #: default cap on rows one query returns
+
+
+@dataclass(frozen=True)
+class SocialRow:
+    """A stored verified social record: the indexed columns, the signed ``record`` (parsed
+    JSON object), ``origin`` (``own``: made on this node, ``peer``: received) and
+    ``received`` (Unix seconds).  ``subject`` is ``None`` for a playlist, ``playlist`` and
+    ``seq`` for every other kind."""
+
+    id: str
+    kind: str
+    author: str
+    subject: str | None
+    playlist: str | None
+    seq: int | None
+    created: str
+    record: dict[str, Any]
+    origin: str
+    received: float
+
+    @property
+    def own(self) -> bool:
+        return self.origin == "own"
+
+
+_COLUMNS = "id, kind, author, subject, playlist, seq, created, record, origin, received"
+
+
+def _row(row: Sequence[Any]) -> SocialRow:
+    rid, kind, author, subject, playlist, seq, created, record, origin, received = row
+    return SocialRow(str(rid), str(kind), str(author), subject, playlist, None if seq is None else int(seq),
+                     str(created), json.loads(bytes(record)), str(origin), float(received))
+
+
+def _kinds(kinds: Sequence[str] | None) -> tuple[str, list[object]]:
+    """A ``AND kind IN (…)`` clause and its arguments (empty for ``None``)."""
+    if kinds is None:
+        return "", []
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown social record kinds: {sorted(unknown)}")
+    return f" AND kind IN ({','.join('?' * len(kinds))})", list(kinds)
+
+
+class SocialRecords:
+    """The social records stored in ``library`` (its one connection and writer)."""
+
+    def __init__(self, library: Library, *, max_per_author: int = MAX_RECORDS_PER_AUTHOR) -> None:
+        self.library = library
+        self.max_per_author = max_per_author
+
+    # --- writes ---------------------------------------------------------------
+
+    def add(self, v: VerifiedSocial, *, own: bool, now: float) -> bool:
+        """Store ``v`` (``own``: made on this node, not subject to the per-author cap;
+        ``now``: Unix seconds received).  ``True`` if stored, ``False`` if refused by the
+        rules of the module's table (known, tombstoned, an older playlist version, a
+        tombstone of another author's record, over the per-author cap)."""
+        with self.library.transaction() as db:
+            return self._add(db, v, own, now)
+
+    def add_many(self, records: Sequence[VerifiedSocial], *, own: bool, now: float) -> int:
+        """``add`` each of ``records`` in order, in one transaction (one disk sync for a
+        whole catalog); the number stored."""
+        with self.library.transaction() as db:
+            return sum(self._add(db, v, own, now) for v in records)
+
+    def _add(self, db: sqlite3.Connection, v: VerifiedSocial, own: bool, now: float) -> bool:
+        if db.execute("SELECT 1 FROM social WHERE id=?", (v.id,)).fetchone():
+            return False
+        if db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?", (v.id, v.author)).fetchone():
+            if v.subject is not None:  # the tombstone that came first learns what the record was about
+                db.execute("UPDATE tombstoned SET about=? WHERE subject=? AND author=? AND about IS NULL",
+                           (v.subject, v.id, v.author))
+            if v.kind == "playlist":  # ... or which playlist version it deleted: older ones go too
+                db.execute("UPDATE tombstoned SET playlist=?, seq=? WHERE subject=? AND author=?",
+                           (v.playlist, v.seq, v.id, v.author))
+                db.execute("DELETE FROM social WHERE author=? AND playlist=? AND seq<?", (v.author, v.playlist, v.seq))
+            return False
+        replaces: str | None = None  # the id of the row this record takes the place of
+        if v.kind == "playlist":
+            (highest,) = db.execute(
+                "SELECT max(seq) FROM (SELECT seq FROM social WHERE author=?1 AND playlist=?2 "
+                "UNION ALL SELECT seq FROM tombstoned WHERE author=?1 AND playlist=?2)",
+                (v.author, v.playlist)).fetchone()
+            if highest is not None and (v.seq or 0) <= highest:
+                return False
+            old = db.execute("SELECT id FROM social WHERE author=? AND playlist=?", (v.author, v.playlist)).fetchone()
+            replaces = None if old is None else str(old[0])
+        subject_row = None
+        if v.kind == "tombstone":
+            subject_row = db.execute("SELECT author, playlist, seq, subject FROM social WHERE id=?",
+                                     (v.subject,)).fetchone()
+            if subject_row is not None and subject_row[0] != v.author:
+                return False
+            if subject_row is None and db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?",
+                                                  (v.subject, v.author)).fetchone():
+                return False
+            replaces = None if subject_row is None else v.subject
+        if not own and replaces is None:
+            (count,) = db.execute("SELECT count(*) FROM social WHERE author=?", (v.author,)).fetchone()
+            if count >= self.max_per_author:
+                return False
+        if replaces is not None:
+            db.execute("DELETE FROM social WHERE id=?", (replaces,))
+        if v.kind == "tombstone":
+            playlist, seq, about = subject_row[1:] if subject_row is not None else (None, None, None)
+            db.execute("INSERT INTO tombstoned (subject, author, tombstone, about, playlist, seq) "
+                       "VALUES (?,?,?,?,?,?)", (v.subject, v.author, v.id, about, playlist, seq))
+        # tombstones of this record by others were not its author's: they go
+        bogus = [r[0] for r in db.execute("SELECT tombstone FROM tombstoned WHERE subject=? AND author!=?",
+                                          (v.id, v.author)).fetchall()]
+        if bogus:
+            db.execute("DELETE FROM tombstoned WHERE subject=? AND author!=?", (v.id, v.author))
+            db.executemany("DELETE FROM social WHERE id=?", [(b,) for b in bogus])
+        db.execute(f"INSERT INTO social ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (v.id, v.kind, v.author, v.subject, v.playlist, v.seq, v.created, v.to_json(),
+                    "own" if own else "peer", now))
+        return True
+
+    # --- reads ----------------------------------------------------------------
+
+    def _select(self, where: str, args: Sequence[object], order: str, limit: int | None) -> list[SocialRow]:
+        sql = f"SELECT {_COLUMNS} FROM social WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self.library.transaction() as db:
+            return [_row(r) for r in db.execute(sql, args).fetchall()]
+
+    def get(self, record_id: str) -> SocialRow | None:
+        """The stored record ``record_id``, or ``None``."""
+        rows = self._select("id=?", (record_id,), "id", 1)
+        return rows[0] if rows else None
+
+    def is_tombstoned(self, record_id: str, author: str | None = None) -> bool:
+        """Whether a stored tombstone (by ``author``, when given) names ``record_id``."""
+        sql, args = "SELECT 1 FROM tombstoned WHERE subject=?", [record_id]
+        if author is not None:
+            sql, args = sql + " AND author=?", [record_id, author]
+        with self.library.transaction() as db:
+            return db.execute(sql, args).fetchone() is not None
+
+    def about(self, subject: str, kinds: Sequence[str] | None = None, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
+        """Records whose ``subject`` is ``subject`` (a track id, a did:key, a record id), of
+        ``kinds`` (all when ``None``), oldest first (by ``created``, then id), at most ``limit``.
+        ``ValueError`` for an unknown kind."""
+        clause, args = _kinds(kinds)
+        return self._select("subject=?" + clause, [subject, *args], "created, id", limit)
+
+    def tombstones_about(self, subject: str, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
+        """The stored Tombstones of records that were about ``subject`` (e.g. of comments
+        on a track), oldest first: what a node passes on with the records about a track
+        (spec §10.4) so that a deletion reaches everyone who saw the record."""
+        sql = (f"SELECT {', '.join('s.' + c for c in _COLUMNS.split(', '))} FROM tombstoned t "
+               "JOIN social s ON s.id = t.tombstone WHERE t.about=? ORDER BY s.created, s.id")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self.library.transaction() as db:
+            return [_row(r) for r in db.execute(sql, (subject,)).fetchall()]
+
+    def by_author(self, did: str, kinds: Sequence[str] | None = None, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
+        """``did``'s records of ``kinds`` (all when ``None``), oldest first, at most ``limit``."""
+        clause, args = _kinds(kinds)
+        return self._select("author=?" + clause, [did, *args], "created, id", limit)
+
+    def playlists(self, author: str | None = None, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
+        """The newest stored version of each playlist series (of ``author``, or everyone's),
+        newest first (by ``created``)."""
+        if author is None:
+            return self._select("kind='playlist'", (), "created DESC, id", limit)
+        return self._select("kind='playlist' AND author=?", (author,), "created DESC, id", limit)
+
+    def edges(self, kinds: Sequence[str]) -> Iterator[tuple[str, str, str, str]]:
+        """``(author, kind, subject, created)`` of every stored record of ``kinds`` that has a
+        subject (for the web of trust: follows, endorsements, flags …), in no set order.
+        ``ValueError`` for an unknown kind."""
+        clause, args = _kinds(kinds)
+        with self.library.transaction() as db:
+            rows = db.execute(f"SELECT author, kind, subject, created FROM social WHERE subject IS NOT NULL{clause}",
+                              args).fetchall()
+        for author, kind, subject, created in rows:
+            yield str(author), str(kind), str(subject), str(created)
+
+    def count_by_author(self, did: str) -> int:
+        """Rows ``did`` holds here (every kind, tombstones included)."""
+        with self.library.transaction() as db:
+            return int(db.execute("SELECT count(*) FROM social WHERE author=?", (did,)).fetchone()[0])

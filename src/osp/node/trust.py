@@ -1,0 +1,250 @@
+"""The web of trust on the node: the graph read from the library, scores cached and
+recomputed off the request path, the quality gate applied to what the node shows.
+
+``TrustService`` (``node.trust``) builds an ``osp.social.trust.TrustGraph`` from
+
+* the listener's local follows (``follows`` table: ``osp follow``) as follow edges from
+  the listener (the node's did:key, or ``LISTENER`` before the node has one);
+* every verified ``osp:Follow`` and ``osp:Endorsement`` record stored (the ``social``
+  table, ``osp.library.trust.trust_edges``);
+* every stored ``osp:Flag`` (``osp.library.trust.flags``: at most ``MAX_FLAGS``), aimed at
+  the flagged did or, for a flagged track, at its artist when we hold its record;
+* the gate's moderation lists (``osp.library.trust.load_gate``),
+
+and computes ``TrustScores`` (``osp.social.trust.compute``).  Once ``start``ed (with the
+engine) a worker thread checks every ``POLL`` seconds (or ``DUTY`` times the last
+computation's duration, if longer: a stream of arriving records costs at most a tenth of a
+core), or at once after ``poke``, whether anything the graph is built from changed
+(``graph_version``) and recomputes then;
+requests only read the last scores (``view``), so a 100,000-identity graph never slows
+one.  A node without the worker (library-only nodes, ``osp trust`` with no node running)
+computes on demand, when the graph changed since the last time.
+
+``annotate(node, items)`` is what the routes call: it adds ``trust`` and ``hidden`` to
+search results, comments and feed entries (``osp.social.gate.annotate``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from osp.core.errors import CallerError
+from osp.discovery.keys import normalize
+from osp.discovery.search import Result
+from osp.library.trust import flagged_track_artists, flags, graph_version, load_gate, save_gate, trust_edges
+from osp.social.gate import GateSettings, blend, judge, rounded
+from osp.social.gate import annotate as gate_annotate
+from osp.social.trust import FlagMark, TrustGraph, TrustParams, TrustScores, compute
+
+if TYPE_CHECKING:
+    from osp.node.core import Node
+
+LISTENER = "you"  #: the listener's node in the graph while the node has no identity yet
+POLL = 2.0  #: seconds between the worker's checks for a changed graph
+DUTY = 10.0  #: the worker waits at least this many times its last computation's duration (≤ 10 % of a core)
+
+
+def gate_of(node: Node) -> GateSettings:
+    """The stored gate settings (defaults when never set; a damaged row reads as defaults)."""
+    data = load_gate(node.library)
+    if data is None:
+        return GateSettings()
+    try:
+        return GateSettings.from_json(data)
+    except CallerError:
+        return GateSettings()
+
+
+def build_graph(node: Node, gate: GateSettings) -> TrustGraph:
+    """The trust graph of ``node``'s library (module docstring)."""
+    user = node.library.meta("did") or LISTENER
+    graph = TrustGraph(user, lists=gate.lists)
+    for row in node.library.follows():
+        graph.follow(user, row.did)
+    graph.edges(trust_edges(node.library))
+    artists = flagged_track_artists(node.library)
+    for author, subject, reason in flags(node.library):
+        target = subject if subject.startswith("did:") else artists.get(subject)
+        graph.flag(FlagMark(author, subject, target, reason))
+    return graph
+
+
+class TrustService:
+    """Cached trust scores of one node (module docstring).  Thread-safe."""
+
+    def __init__(self, node: Node, *, params: TrustParams | None = None, poll: float = POLL) -> None:
+        self.node = node
+        self.params = params or TrustParams()
+        self.poll = poll
+        self._lock = threading.Lock()
+        self._compute_lock = threading.Lock()
+        self._scores: TrustScores | None = None
+        self._version: tuple[object, ...] | None = None
+        self._gate: GateSettings | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_seconds: float | None = None  #: how long the last computation took
+        self.last_error: str | None = None  #: why the last computation failed, if it did
+
+    # -- settings -------------------------------------------------------------------
+
+    def gate(self) -> GateSettings:
+        """The quality gate's settings (cached; ``set_gate`` changes them)."""
+        with self._lock:
+            if self._gate is None:
+                self._gate = gate_of(self.node)
+            return self._gate
+
+    def set_gate(self, gate: GateSettings) -> GateSettings:
+        """Store new gate settings; the scores are recomputed (lists change the graph)."""
+        save_gate(self.node.library, gate.checked().to_json())
+        with self._lock:
+            self._gate = gate
+        self.poke()
+        return gate
+
+    # -- scores ---------------------------------------------------------------------
+
+    def refresh(self) -> TrustScores:
+        """Compute the scores now (on the caller's thread) and cache them."""
+        with self._compute_lock:
+            version = graph_version(self.node.library)
+            start = time.perf_counter()
+            scores = compute(build_graph(self.node, self.gate()), self.params)
+            with self._lock:
+                self._scores, self._version = scores, version
+                self.last_seconds = time.perf_counter() - start
+                self.last_error = None
+            return scores
+
+    def fresh(self) -> TrustScores:
+        """The cached scores when nothing changed since they were computed, else new ones."""
+        with self._lock:
+            scores, version = self._scores, self._version
+        if scores is not None and version == graph_version(self.node.library):
+            return scores
+        return self.refresh()
+
+    def cached(self) -> TrustScores | None:
+        """The last scores computed, without computing (``None`` before the first)."""
+        with self._lock:
+            return self._scores
+
+    def view(self) -> TrustScores | None:
+        """What requests use: with the worker running the cached scores (``None`` until its
+        first computation ends), without it ``fresh()``."""
+        if self._thread is not None and self._thread.is_alive():
+            return self.cached()
+        return self.fresh()
+
+    # -- the worker -----------------------------------------------------------------
+
+    def poke(self) -> None:
+        """Ask the worker to check the graph now (a follow or a record was added)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the worker thread (idempotent)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="osp-trust", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the worker (a computation under way ends first)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._lock:
+                    known = self._version
+                if known is None or known != graph_version(self.node.library):
+                    self.refresh()
+            except Exception as exc:  # a broken library row must not end the worker; the last scores stay
+                with self._lock:
+                    self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+            self._wake.wait(max(self.poll, DUTY * (self.last_seconds or 0.0)))  # poke() wakes it at once
+            self._wake.clear()
+
+    def status(self) -> dict[str, Any]:
+        """``{"identities", "edges", "iterations", "residual", "converged", "seconds", "error"}``
+        of the cached scores (``computed: false`` before any)."""
+        scores = self.cached()
+        out: dict[str, Any] = {"computed": scores is not None, "seconds": self.last_seconds, "error": self.last_error}
+        if scores is not None:
+            out |= scores.summary()
+        return out
+
+
+class ResultJudge:
+    """Search results judged by one snapshot of the scores and the gate: ``judged(r)`` is
+    ``r`` with ``trust`` and ``hidden`` set (remembered per track id: a result's artist never
+    changes); ``rank_key(r)`` sorts hidden results last, then as ``Result.rank_key`` but
+    with the match score blended with the artist's relative trust (``osp.social.gate.blend``).
+    Without ``scores`` results are shown unjudged (``trust`` ``None``) and ranked as before."""
+
+    def __init__(self, scores: TrustScores | None, gate: GateSettings) -> None:
+        self.scores = scores
+        self.gate = gate
+        self._seen: dict[str, tuple[float | None, dict[str, str | None] | None, float]] = {}
+
+    def _judge(self, r: Result) -> tuple[float | None, dict[str, str | None] | None, float]:
+        got = self._seen.get(r.track_id)
+        if got is None:
+            artist = r.record.get("artist")
+            if self.scores is None or not isinstance(artist, str):
+                got = (None, None, 0.0)
+            else:
+                hidden = judge(self.scores, self.gate, author=artist, subjects=[r.track_id])
+                got = (rounded(self.scores.score(artist)), hidden.to_json() if hidden else None,
+                       self.scores.relative(artist))
+            self._seen[r.track_id] = got
+        return got
+
+    def judged(self, r: Result) -> Result:
+        trust, hidden, _relative = self._judge(r)
+        return replace(r, trust=trust, hidden=hidden)
+
+    def rank_key(self, r: Result) -> tuple[Any, ...]:
+        trust, hidden, relative = self._judge(r)
+        if self.scores is None:
+            return (0, *r.rank_key)
+        title = r.record.get("title")
+        return (1 if hidden else 0, 0 if r.trusted else 1, -blend(r.score, relative), -r.independent_holders,
+                normalize(title) if isinstance(title, str) else "", r.track_id)
+
+
+def annotate(node: Node, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``items`` (search results, comments, flags, feed entries: dicts with ``author`` or
+    ``artist``, and ``id``) each with ``trust`` (float or ``None``) and ``hidden``
+    (``{"why", "by"}`` or ``None``) added, in the same order; nothing is dropped.  Uses
+    ``node.trust.view()``: never computes on a running node's request path."""
+    return gate_annotate(node.trust.view(), node.trust.gate(), items)
+
+
+def trust_report(node: Node, did: str | None, *, top: int = 20) -> dict[str, Any]:
+    """``GET /api/trust``: for ``did`` ``{"did", "score", "base", "rank", "of", "why"}``;
+    without, ``{"you", "identities": [{"did", "score", "rank"}…], "gate", "computed"}``
+    (the ``top`` most trusted).  Scores are ``null`` while none is computed."""
+    scores = node.trust.view()
+    gate = node.trust.gate()
+    if did is not None:
+        if scores is None:
+            return {"did": did, "score": None, "base": None, "rank": None, "of": None,
+                    "why": ["trust is being computed: try again in a moment"]}
+        return scores.to_json(did)
+    identities = [] if scores is None else [{"did": d, "score": t, "rank": r}
+                                            for r, (d, t) in enumerate(scores.top(top), start=1)]
+    return {"you": None if scores is None else scores.user, "identities": identities, "gate": gate.to_json(),
+            "computed": node.trust.status()}

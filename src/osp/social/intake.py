@@ -1,0 +1,87 @@
+"""How social records travel between nodes (spec §10.4, §10.5): the pure checks a node runs
+on what peers send it, before and around verification.
+
+* ``IntakeBudget``: records accepted per peer (an HTTP peer's URL, or a followed did for a
+  feed's catalog) per minute — a token bucket per source refilled at ``rate`` records per
+  minute up to ``burst``, at most ``max_sources`` sources remembered (least recent
+  forgotten).  ``take(source, n, now)`` says how many of ``n`` records may go on.
+* ``parse_answer``: the shape of one answer of ``GET /osp/v0/tracks/{id}/social``
+  (``{"records": [object…], "truncated": bool}``, at most ``MAX_ANSWER_RECORDS`` records),
+  else ``IntegrityError`` (the peer is hostile or broken).
+* ``on_topic``: whether a verified record belongs in an answer about a track: a comment,
+  like or flag whose ``subject`` is that track, or a tombstone (its subject is a record id;
+  the repository applies it, or keeps it so a later copy of its subject is refused).
+
+Pure: no I/O, the clock passed in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from osp.core.errors import IntegrityError
+
+MAX_ANSWER_RECORDS = 200  #: records one peer answer holds at most (newest first; ``truncated`` says more exist)
+MAX_ANSWER_BYTES = 512 * 1024  #: bytes of one peer answer at most (the seeker stops reading past it)
+RECORDS_PER_MINUTE = 300  #: records one peer may have accepted per minute (burst as many)
+MAX_SOURCES = 4096  #: peers whose budget is remembered
+TRACK_KINDS = ("comment", "like", "flag")  #: kinds served and found under a track's rendezvous key
+
+
+class IntakeBudget:
+    """Records accepted per source per minute (see the module docstring); thread-safe.
+
+    ``rate``: records per minute refilled, ``burst``: the most a source may have at once
+    (default ``rate``).  ``now``: seconds on any monotonic scale, passed by the caller."""
+
+    def __init__(self, rate: float = RECORDS_PER_MINUTE, burst: float | None = None,
+                 max_sources: int = MAX_SOURCES) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate / 60.0
+        self.burst = float(burst if burst is not None else rate)
+        self.max_sources = max_sources
+        self._lock = threading.Lock()
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # source -> (tokens, at)
+
+    def take(self, source: str, n: int, now: float) -> int:
+        """How many of ``n`` records from ``source`` may be accepted now (0…n); those are
+        taken from its bucket."""
+        with self._lock:
+            tokens, at = self._buckets.pop(source, (self.burst, now))
+            tokens = min(self.burst, tokens + max(0.0, now - at) * self.rate)
+            granted = max(0, min(n, int(tokens)))
+            self._buckets[source] = (tokens - granted, now)
+            while len(self._buckets) > self.max_sources:
+                self._buckets.popitem(last=False)
+            return granted
+
+    def give_back(self, source: str, n: int) -> None:
+        """Return ``n`` tokens to ``source`` (records taken but not stored: duplicates,
+        ones already known), never above ``burst``."""
+        with self._lock:
+            if source in self._buckets and n > 0:
+                tokens, at = self._buckets[source]
+                self._buckets[source] = (min(self.burst, tokens + n), at)
+
+
+def parse_answer(answer: Any, *, max_records: int = MAX_ANSWER_RECORDS) -> list[dict[str, Any]]:
+    """The records of one ``GET /osp/v0/tracks/{id}/social`` answer (parsed JSON),
+    unverified.  ``IntegrityError`` (``check="json"``) unless it is ``{"records":
+    [object…], …}``; (``check="size"``) for more than ``max_records`` records."""
+    records = answer.get("records") if isinstance(answer, dict) else None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise IntegrityError('a social answer is {"records": [record…], "truncated": bool}', check="json")
+    if len(records) > max_records:
+        raise IntegrityError(f"{len(records)} social records in one answer, at most {max_records}", check="size")
+    return records
+
+
+def on_topic(kind: str, subject: str | None, track_id: str) -> bool:
+    """Whether a verified record of ``kind`` about ``subject`` belongs in an answer about
+    ``track_id`` (see the module docstring)."""
+    if kind == "tombstone":
+        return True
+    return kind in TRACK_KINDS and subject == track_id

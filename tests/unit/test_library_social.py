@@ -1,0 +1,172 @@
+"""The social records repository on a real SQLite library: newest playlist version,
+tombstones (own records only, also before their subject arrives), the per-author cap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from osp.identity import SigningKey
+from osp.library.social import SocialRecords
+from osp.library.store import Library
+from osp.records.social import VerifiedSocial, build_social, sign_social, verify_social
+
+ALICE = SigningKey.from_seed(bytes(range(32)))
+BOB = SigningKey.from_seed(bytes(range(1, 33)))
+TRACK = "osp:track:bagaaieravryjfmhg2alp7owjqfkutwcfsfhaznplrtoyl6sa6sj3lji6gb7q"
+TRACK2 = "osp:track:bagaaieratdcgbpqzbaq4rvxoovigsejxx5bxebdgntyoc4fip4gmwgrk2rzq"
+SERIES = "pl-AbCdEfGhIjKlMn_-"
+
+
+def rec(kind: str, key: SigningKey = ALICE, second: int = 0, **fields: Any) -> VerifiedSocial:
+    created = f"2026-12-01T12:00:{second:02d}Z"
+    return verify_social(sign_social(build_social(kind, key.did, fields), key, created))
+
+
+def playlist(seq: int, key: SigningKey = ALICE, title: str = "Night drive") -> VerifiedSocial:
+    return rec("playlist", key, seq % 60, playlist=SERIES, seq=seq, title=title, tracks=[TRACK, TRACK2])
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[SocialRecords]:
+    with Library(tmp_path / "library.sqlite3") as library:
+        yield SocialRecords(library)
+
+
+def test_add_get_about_by_author_edges(repo: SocialRecords) -> None:
+    like = rec("like", subject=TRACK)
+    comment = rec("comment", BOB, 1, subject=TRACK, text="nice", at=3.5)
+    follow = rec("follow", second=3, subject=BOB.did)
+    endorse = rec("endorsement", BOB, 2, subject=ALICE.did, text="good ears")
+    for v in (like, comment, follow, endorse):
+        assert repo.add(v, own=v.author == ALICE.did, now=100.0)
+    assert not repo.add(like, own=True, now=101.0)  # known already
+    row = repo.get(comment.id)
+    assert row is not None and row.record == comment.record and row.origin == "peer" and not row.own
+    assert (row.kind, row.author, row.subject, row.received, row.created) == (
+        "comment", BOB.did, TRACK, 100.0, "2026-12-01T12:00:01Z")
+    assert repo.get(like.id).own  # type: ignore[union-attr]
+    assert [r.id for r in repo.about(TRACK)] == [like.id, comment.id]  # oldest first
+    assert [r.id for r in repo.about(TRACK, ["comment"])] == [comment.id]
+    assert [r.id for r in repo.by_author(ALICE.did)] == [like.id, follow.id]
+    assert [r.id for r in repo.by_author(ALICE.did, ["follow", "endorsement"])] == [follow.id]
+    assert sorted(repo.edges(["follow", "endorsement"])) == sorted([
+        (ALICE.did, "follow", BOB.did, follow.created), (BOB.did, "endorsement", ALICE.did, endorse.created)])
+    assert repo.count_by_author(ALICE.did) == 2 and repo.count_by_author("did:key:z6Mknobody") == 0
+    assert repo.get("osp:like:nope") is None
+    with pytest.raises(ValueError):
+        repo.about(TRACK, ["repost"])
+
+
+def test_newest_playlist_version_wins(repo: SocialRecords) -> None:
+    v1, v2, v3 = playlist(1), playlist(2, title="Night drive II"), playlist(3)
+    assert repo.add(v2, own=False, now=1.0)
+    assert not repo.add(v1, own=False, now=2.0)  # older
+    assert not repo.add(rec("playlist", ALICE, 9, playlist=SERIES, seq=2, title="same seq", tracks=[]),
+                        own=False, now=2.0)  # equal seq, other content
+    assert [p.id for p in repo.playlists()] == [v2.id]
+    assert repo.add(v3, own=False, now=3.0)
+    assert repo.get(v2.id) is None and [p.seq for p in repo.playlists(ALICE.did)] == [3]
+    assert not repo.add(v2, own=False, now=4.0)  # the replaced version does not come back
+    bobs = playlist(1, BOB)  # same series id, another author: another series
+    assert repo.add(bobs, own=False, now=5.0)
+    assert {p.author for p in repo.playlists()} == {ALICE.did, BOB.did} and repo.playlists(BOB.did)[0].id == bobs.id
+    assert repo.count_by_author(ALICE.did) == 1
+
+
+def test_tombstone_removes_and_keeps_out(repo: SocialRecords) -> None:
+    comment = rec("comment", subject=TRACK, text="oops")
+    assert repo.add(comment, own=False, now=1.0)
+    tomb = rec("tombstone", second=5, subject=comment.id)
+    assert repo.add(tomb, own=False, now=2.0)
+    assert repo.get(comment.id) is None and repo.about(TRACK) == [] and repo.is_tombstoned(comment.id)
+    assert repo.get(tomb.id) is not None  # the tombstone itself travels on (feeds, track lookups)
+    assert [r.id for r in repo.about(comment.id, ["tombstone"])] == [tomb.id]
+    assert not repo.add(comment, own=False, now=3.0)  # a later copy is refused
+    assert not repo.add(rec("tombstone", second=6, subject=comment.id), own=False, now=3.0)  # nothing new
+    assert repo.count_by_author(ALICE.did) == 1
+    assert [r.id for r in repo.tombstones_about(TRACK)] == [tomb.id]  # passed on with the track's records
+    assert repo.tombstones_about(TRACK2) == []
+
+
+def test_tombstone_before_its_subject(repo: SocialRecords) -> None:
+    comment = rec("comment", subject=TRACK, text="seen late")
+    tomb = rec("tombstone", second=5, subject=comment.id)
+    assert repo.add(tomb, own=False, now=1.0)
+    assert repo.tombstones_about(TRACK) == []  # not known yet what the removed record was about
+    assert not repo.add(comment, own=False, now=2.0)
+    assert repo.get(comment.id) is None
+    assert [r.id for r in repo.tombstones_about(TRACK)] == [tomb.id]  # learnt from the refused copy
+
+
+def test_only_the_author_can_tombstone(repo: SocialRecords) -> None:
+    comment = rec("comment", subject=TRACK, text="mine")
+    assert repo.add(comment, own=False, now=1.0)
+    assert not repo.add(rec("tombstone", BOB, 5, subject=comment.id), own=False, now=2.0)  # known, not Bob's
+    assert repo.get(comment.id) is not None
+    # Bob tombstones a record we have not seen yet: kept, but dropped when the record turns
+    # out to be Alice's, which is stored
+    later = rec("comment", second=9, subject=TRACK, text="not seen yet")
+    bogus = rec("tombstone", BOB, 6, subject=later.id)
+    assert repo.add(bogus, own=False, now=3.0) and repo.is_tombstoned(later.id, BOB.did)
+    assert repo.add(later, own=False, now=4.0)
+    assert repo.get(later.id) is not None and repo.get(bogus.id) is None and not repo.is_tombstoned(later.id)
+    assert not repo.add(bogus, own=False, now=5.0)  # sent again: its subject is known now, and not Bob's
+
+
+def test_tombstoned_playlist_series_keeps_its_seq(repo: SocialRecords) -> None:
+    v1, v2 = playlist(1), playlist(2)
+    assert repo.add(v2, own=False, now=1.0)
+    assert repo.add(rec("tombstone", second=50, subject=v2.id), own=False, now=2.0)
+    assert repo.playlists() == []
+    assert not repo.add(v1, own=False, now=3.0)  # an older version does not resurrect the series
+    assert repo.add(playlist(3), own=False, now=4.0)  # a newer one is a new publication
+
+
+def test_tombstone_of_an_unseen_playlist_version_deletes_older_ones_once_it_shows(repo: SocialRecords) -> None:
+    v1, v2 = playlist(1), playlist(2)
+    assert repo.add(v1, own=False, now=1.0)
+    assert repo.add(rec("tombstone", second=50, subject=v2.id), own=False, now=2.0)  # v2 not seen yet
+    assert [p.id for p in repo.playlists()] == [v1.id]
+    assert not repo.add(v2, own=False, now=3.0)  # now we know it deleted the series up to seq 2
+    assert repo.playlists() == [] and not repo.add(v1, own=False, now=4.0)
+
+
+def test_per_author_cap_refuses_new_records_keeps_old(tmp_path: Path) -> None:
+    with Library(tmp_path / "library.sqlite3") as library:
+        repo = SocialRecords(library, max_per_author=3)
+        likes = [rec("like", BOB, i, subject=t) for i, t in enumerate([TRACK, TRACK2, TRACK])]
+        for v in likes:
+            assert repo.add(v, own=False, now=1.0)
+        extra = rec("like", BOB, 30, subject=TRACK2)
+        assert not repo.add(extra, own=False, now=2.0)
+        assert [r.id for r in repo.by_author(BOB.did)] == [v.id for v in likes]  # the oldest are kept
+        assert repo.add(rec("tombstone", BOB, 40, subject=likes[0].id), own=False, now=3.0)  # replaces a row
+        assert repo.count_by_author(BOB.did) == 3
+        assert not repo.add(rec("tombstone", BOB, 41, subject=extra.id), own=False, now=3.0)  # unknown: +1
+        p1 = playlist(1, BOB)
+        assert not repo.add(p1, own=False, now=4.0)
+        assert repo.add(extra, own=True, now=5.0)  # our own records are not capped here
+        assert repo.count_by_author(ALICE.did) == 0
+
+
+def test_survives_reopen(tmp_path: Path) -> None:
+    comment = rec("comment", subject=TRACK, text="persisted")
+    with Library(tmp_path / "l.sqlite3") as library:
+        repo = SocialRecords(library)
+        assert repo.add(comment, own=True, now=1.0)
+        assert repo.add(rec("tombstone", second=3, subject=comment.id), own=True, now=2.0)
+    with Library(tmp_path / "l.sqlite3") as library:
+        repo = SocialRecords(library)
+        assert not repo.add(comment, own=False, now=3.0) and repo.count_by_author(ALICE.did) == 1
+
+
+def test_add_many_applies_the_rules_in_order(repo: SocialRecords) -> None:
+    comment = rec("comment", subject=TRACK, text="batch")
+    batch = [playlist(2), playlist(1), comment, rec("tombstone", second=7, subject=comment.id), comment, playlist(3)]
+    assert repo.add_many(batch, own=False, now=1.0) == 4  # v2, the comment, its tombstone, v3
+    assert [p.seq for p in repo.playlists()] == [3] and repo.get(comment.id) is None
+    assert repo.add_many([], own=False, now=2.0) == 0
