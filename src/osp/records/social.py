@@ -113,6 +113,10 @@ def _validator(kind: str, stage: str = "signed") -> Any:
     sub = inline_refs(schema["$defs"][TYPES[kind].removeprefix("osp:")], schema["$defs"])
     dropped = {"built": {"id", "created", "proof"}, "unsigned": {"proof"}, "signed": set()}[stage]
     envelope = {**sub["allOf"][0], "required": [r for r in sub["allOf"][0]["required"] if r not in dropped]}
+    if kind == "playlist":  # its up to 500 track ids: one regex each in _semantic_problem, not
+        # jsonschema's per-item descent (7 of a 500-track playlist's 8 ms)
+        tracks = {k: v for k, v in sub["properties"]["tracks"].items() if k != "items"}
+        sub = {**sub, "properties": {**sub["properties"], "tracks": tracks}}
     return compile_validator({"$schema": schema["$schema"], **sub, "allOf": [envelope]})
 
 
@@ -124,7 +128,11 @@ def prepare() -> None:
 
 def _semantic_problem(record: dict[str, Any]) -> str | None:
     """What the schema cannot say, for a record that matched it: a did:key subject must be
-    a usable Ed25519 key (on the curve, not of small order)."""
+    a usable Ed25519 key (on the curve, not of small order); and a playlist's ``tracks``
+    items, which the schema file checks with ``trackId`` and our validator leaves here."""
+    for i, track in enumerate(record.get("tracks") or ()):
+        if not is_track_id(track):
+            return f"tracks/{i}: {str(track)[:80]!r} is not a track id (osp:track:bagaaiera…)"
     subject = record.get("subject")
     if isinstance(subject, str) and subject.startswith("did:"):
         try:
