@@ -211,5 +211,10 @@ def test_schema_file_agrees_with_the_kinds() -> None:
     assert {ref["$ref"].rsplit("/", 1)[1] for ref in schema["oneOf"]} == {t[4:] for t in TYPES.values()}
     assert tuple(TYPES) == KINDS
     assert schema["$defs"]["Flag"]["properties"]["reason"]["enum"] == list(FLAG_REASONS)
+    from osp.records.social import _ID
+
+    # our validator checks playlist tracks with _ID, the schema file with trackId: the same rule
+    assert schema["$defs"]["trackId"]["pattern"] == "^" + _ID.pattern.replace("([a-z]+)", "track") + "$"
+    assert schema["$defs"]["Playlist"]["properties"]["tracks"]["items"] == {"$ref": "#/$defs/trackId"}
     playlist = schema["$defs"]["Playlist"]["properties"]
     assert (playlist["tracks"]["maxItems"], playlist["seq"]["maximum"]) == (MAX_PLAYLIST_TRACKS, MAX_SEQ)
