@@ -42,10 +42,9 @@ from osp.core.settings import Settings  # noqa: E402
 from osp.discovery.search import Merge, Query  # noqa: E402
 from osp.identity.keys import SigningKey  # noqa: E402
 from osp.library.store import FileRow  # noqa: E402
-from osp.library.trust import graph_version  # noqa: E402
 from osp.node.core import Node  # noqa: E402
 from osp.node.search import search  # noqa: E402
-from osp.node.trust import ResultJudge  # noqa: E402
+from osp.node.trust import ResultJudge, version_of  # noqa: E402
 from osp.records.track import build_track, sign_track, verify_track  # noqa: E402
 from osp.social.gate import GateSettings  # noqa: E402
 from osp.social.trust import FlagMark, TrustGraph, compute  # noqa: E402
@@ -158,7 +157,7 @@ def search_overhead(runs: int) -> None:
                 graph.flag(FlagMark("d0", a.did, a.did, "spam"))
             scores = compute(graph)
             # the bench's graph stands in for the library's: cached as if computed from it
-            node.trust._scores, node.trust._version = scores, graph_version(node.library)
+            node.trust._scores, node.trust._version = scores, version_of(node)
             node.trust._gate = GateSettings(threshold=1e-6)
             query = Query.parse(["glacier"], limit=400)
             lines: list[int] = []

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from osp.core.errors import CallerError
+from osp.core.errors import CallerError, OspError
 from osp.discovery.keys import normalize
 from osp.discovery.search import Result
 from osp.library.trust import flagged_track_artists, flags, graph_version, load_gate, save_gate, trust_edges
@@ -59,9 +59,26 @@ def gate_of(node: Node) -> GateSettings:
         return GateSettings()
 
 
+def listener(node: Node) -> str:
+    """The listener's identity: the node's did:key (the library's, else the keystore's
+    public ``did`` file, no passphrase needed), ``LISTENER`` while it has none."""
+    did = node.library.meta("did")
+    if did:
+        return did
+    try:
+        return node.keystore.stored_did() or LISTENER
+    except OspError:  # no key yet, or an unreadable one: `osp id` says why
+        return LISTENER
+
+
+def version_of(node: Node) -> tuple[object, ...]:
+    """What the scores depend on: the library's ``graph_version`` and the listener."""
+    return (*graph_version(node.library), listener(node))
+
+
 def build_graph(node: Node, gate: GateSettings) -> TrustGraph:
     """The trust graph of ``node``'s library (module docstring)."""
-    user = node.library.meta("did") or LISTENER
+    user = listener(node)
     graph = TrustGraph(user, lists=gate.lists)
     for row in node.library.follows():
         graph.follow(user, row.did)
@@ -113,7 +130,7 @@ class TrustService:
     def refresh(self) -> TrustScores:
         """Compute the scores now (on the caller's thread) and cache them."""
         with self._compute_lock:
-            version = graph_version(self.node.library)
+            version = version_of(self.node)
             start = time.perf_counter()
             scores = compute(build_graph(self.node, self.gate()), self.params)
             with self._lock:
@@ -126,7 +143,7 @@ class TrustService:
         """The cached scores when nothing changed since they were computed, else new ones."""
         with self._lock:
             scores, version = self._scores, self._version
-        if scores is not None and version == graph_version(self.node.library):
+        if scores is not None and version == version_of(self.node):
             return scores
         return self.refresh()
 
@@ -169,7 +186,7 @@ class TrustService:
             try:
                 with self._lock:
                     known = self._version
-                if known is None or known != graph_version(self.node.library):
+                if known is None or known != version_of(self.node):
                     self.refresh()
             except Exception as exc:  # a broken library row must not end the worker; the last scores stay
                 with self._lock:
