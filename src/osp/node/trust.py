@@ -214,32 +214,38 @@ class ResultJudge:
     def __init__(self, scores: TrustScores | None, gate: GateSettings) -> None:
         self.scores = scores
         self.gate = gate
-        self._seen: dict[str, tuple[float | None, dict[str, str | None] | None, float]] = {}
+        #: per track id: (trust, hidden, relative trust, normalized title), the parts that never change
+        self._seen: dict[str, tuple[float | None, dict[str, str | None] | None, float, str]] = {}
 
-    def _judge(self, r: Result) -> tuple[float | None, dict[str, str | None] | None, float]:
+    def _judge(self, r: Result) -> tuple[float | None, dict[str, str | None] | None, float, str]:
         got = self._seen.get(r.track_id)
         if got is None:
             artist = r.record.get("artist")
+            title = r.record.get("title")
+            norm = normalize(title) if isinstance(title, str) else ""
             if self.scores is None or not isinstance(artist, str):
-                got = (None, None, 0.0)
+                got = (None, None, 0.0, norm)
             else:
                 hidden = judge(self.scores, self.gate, author=artist, subjects=[r.track_id])
                 got = (rounded(self.scores.score(artist)), hidden.to_json() if hidden else None,
-                       self.scores.relative(artist))
+                       self.scores.relative(artist), norm)
             self._seen[r.track_id] = got
         return got
 
     def judged(self, r: Result) -> Result:
-        trust, hidden, _relative = self._judge(r)
+        """``r`` with ``trust`` and ``hidden`` set."""
+        trust, hidden, _relative, _title = self._judge(r)
         return replace(r, trust=trust, hidden=hidden)
 
+    def is_hidden(self, r: Result) -> bool:
+        return self._judge(r)[1] is not None
+
     def rank_key(self, r: Result) -> tuple[Any, ...]:
-        trust, hidden, relative = self._judge(r)
         if self.scores is None:
             return (0, *r.rank_key)
-        title = r.record.get("title")
+        _trust, hidden, relative, title = self._judge(r)
         return (1 if hidden else 0, 0 if r.trusted else 1, -blend(r.score, relative), -r.independent_holders,
-                normalize(title) if isinstance(title, str) else "", r.track_id)
+                title, r.track_id)
 
 
 def annotate(node: Node, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
