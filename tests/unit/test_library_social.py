@@ -88,13 +88,18 @@ def test_tombstone_removes_and_keeps_out(repo: SocialRecords) -> None:
     assert not repo.add(comment, own=False, now=3.0)  # a later copy is refused
     assert not repo.add(rec("tombstone", second=6, subject=comment.id), own=False, now=3.0)  # nothing new
     assert repo.count_by_author(ALICE.did) == 1
+    assert [r.id for r in repo.tombstones_about(TRACK)] == [tomb.id]  # passed on with the track's records
+    assert repo.tombstones_about(TRACK2) == []
 
 
 def test_tombstone_before_its_subject(repo: SocialRecords) -> None:
     comment = rec("comment", subject=TRACK, text="seen late")
-    assert repo.add(rec("tombstone", second=5, subject=comment.id), own=False, now=1.0)
+    tomb = rec("tombstone", second=5, subject=comment.id)
+    assert repo.add(tomb, own=False, now=1.0)
+    assert repo.tombstones_about(TRACK) == []  # not known yet what the removed record was about
     assert not repo.add(comment, own=False, now=2.0)
     assert repo.get(comment.id) is None
+    assert [r.id for r in repo.tombstones_about(TRACK)] == [tomb.id]  # learnt from the refused copy
 
 
 def test_only_the_author_can_tombstone(repo: SocialRecords) -> None:
@@ -119,6 +124,15 @@ def test_tombstoned_playlist_series_keeps_its_seq(repo: SocialRecords) -> None:
     assert repo.playlists() == []
     assert not repo.add(v1, own=False, now=3.0)  # an older version does not resurrect the series
     assert repo.add(playlist(3), own=False, now=4.0)  # a newer one is a new publication
+
+
+def test_tombstone_of_an_unseen_playlist_version_deletes_older_ones_once_it_shows(repo: SocialRecords) -> None:
+    v1, v2 = playlist(1), playlist(2)
+    assert repo.add(v1, own=False, now=1.0)
+    assert repo.add(rec("tombstone", second=50, subject=v2.id), own=False, now=2.0)  # v2 not seen yet
+    assert [p.id for p in repo.playlists()] == [v1.id]
+    assert not repo.add(v2, own=False, now=3.0)  # now we know it deleted the series up to seq 2
+    assert repo.playlists() == [] and not repo.add(v1, own=False, now=4.0)
 
 
 def test_per_author_cap_refuses_new_records_keeps_old(tmp_path: Path) -> None:
@@ -148,3 +162,11 @@ def test_survives_reopen(tmp_path: Path) -> None:
     with Library(tmp_path / "l.sqlite3") as library:
         repo = SocialRecords(library)
         assert not repo.add(comment, own=False, now=3.0) and repo.count_by_author(ALICE.did) == 1
+
+
+def test_add_many_applies_the_rules_in_order(repo: SocialRecords) -> None:
+    comment = rec("comment", subject=TRACK, text="batch")
+    batch = [playlist(2), playlist(1), comment, rec("tombstone", second=7, subject=comment.id), comment, playlist(3)]
+    assert repo.add_many(batch, own=False, now=1.0) == 4  # v2, the comment, its tombstone, v3
+    assert [p.seq for p in repo.playlists()] == [3] and repo.get(comment.id) is None
+    assert repo.add_many([], own=False, now=2.0) == 0

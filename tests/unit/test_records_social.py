@@ -11,7 +11,7 @@ from osp.core.errors import CallerError, IntegrityError
 from osp.identity import SigningKey
 from osp.records import FLAG_REASONS, KINDS, build_social, is_social_id, jcs, sign_social, verify_social
 from osp.records.proof import sign as di_sign
-from osp.records.social import MAX_SOCIAL_BYTES, TYPES, social_kind, social_schema
+from osp.records.social import MAX_PLAYLIST_TRACKS, MAX_SEQ, MAX_SOCIAL_BYTES, TYPES, social_kind, social_schema
 
 KEY = SigningKey.from_seed(bytes(range(32)))
 OTHER = SigningKey.from_seed(bytes(range(1, 33)))
@@ -171,6 +171,14 @@ def test_verify_names_the_failed_check() -> None:
     assert exc.value.check in ("id", "verification-method")
 
 
+def test_nan_is_refused_in_build_and_verify() -> None:
+    with pytest.raises(CallerError):
+        build_social("comment", KEY.did, {"subject": TRACK, "text": "t", "at": float("nan")})
+    with pytest.raises(IntegrityError) as exc:
+        verify_social({**comment(), "at": float("nan")})
+    assert exc.value.check == "schema"
+
+
 def test_size_cap_on_jcs() -> None:
     """A parsed object (no byte cap on the way in) over 64 KiB of JCS is refused."""
     good = social("playlist", **{**SAMPLES["playlist"], "tracks": [TRACK] * 500, "description": "é" * 2000})
@@ -203,3 +211,10 @@ def test_schema_file_agrees_with_the_kinds() -> None:
     assert {ref["$ref"].rsplit("/", 1)[1] for ref in schema["oneOf"]} == {t[4:] for t in TYPES.values()}
     assert tuple(TYPES) == KINDS
     assert schema["$defs"]["Flag"]["properties"]["reason"]["enum"] == list(FLAG_REASONS)
+    from osp.records.social import _ID
+
+    # our validator checks playlist tracks with _ID, the schema file with trackId: the same rule
+    assert schema["$defs"]["trackId"]["pattern"] == "^" + _ID.pattern.replace("([a-z]+)", "track") + "$"
+    assert schema["$defs"]["Playlist"]["properties"]["tracks"]["items"] == {"$ref": "#/$defs/trackId"}
+    playlist = schema["$defs"]["Playlist"]["properties"]
+    assert (playlist["tracks"]["maxItems"], playlist["seq"]["maximum"]) == (MAX_PLAYLIST_TRACKS, MAX_SEQ)

@@ -6,8 +6,9 @@
   ``FeedValue`` (``{"catalog","count","expires","seq"}``), at most ``MAX_VALUE`` bytes.
 * The signature covers the BEP 44 bytes ``signing_bytes(salt, seq, value)``.
   libtorrent signs with the 64-byte expanded secret (``expanded_secret``).
-* The catalog torrent is one file, ``catalog.ndjson``: the artist's signed records, one
-  JCS line each, sorted by id (``catalog_encode`` / ``catalog_decode``).
+* The catalog torrent is one file, ``catalog.ndjson``: the author's signed records (Track
+  Records and social records, §10), one JCS line each, sorted by id (``catalog_encode`` /
+  ``catalog_decode_all``).
 * Followers run ``FeedGuard.accept`` on every item they get: never below the highest
   ``seq`` seen (BEP 44 lets anyone replay an old signed item), ``value.seq`` equal to the
   item's ``seq`` (the signed value pins its own sequence number) and not expired.
@@ -25,7 +26,8 @@ from osp.core.errors import CallerError, IntegrityError
 from osp.distribution.dht import bep44_signing_bytes
 from osp.identity.keys import verify_signature
 from osp.records.canonical import jcs, strict_loads
-from osp.records.track import VerifiedTrack, verify_track
+from osp.records.social import TYPES, VerifiedSocial, verify_social
+from osp.records.track import TRACK_TYPE, VerifiedTrack, verify_track
 
 FEED_SALT = b"osp/v0/feed"
 MAX_VALUE = 996  #: longest value the libtorrent binding stores (1000-byte BEP 44 limit, bencoded)
@@ -38,6 +40,7 @@ CATALOG_FILE = "catalog.ndjson"
 MAX_CATALOG_BYTES = 8 * 1024 * 1024
 MAX_CATALOG_RECORDS = 10_000  #: lines (records) a catalog may hold (spec §9.5); more: the catalog is refused unread
 _HEX = frozenset("0123456789abcdef")
+SOCIAL_TYPES = frozenset(TYPES.values())
 
 
 def _is_int(value: object) -> bool:
@@ -131,15 +134,16 @@ def expanded_secret(seed: bytes) -> bytes:
 
 
 def catalog_encode(records: Sequence[bytes]) -> bytes:
-    """The catalog file: each signed record (JSON bytes) as one JCS line ending in
-    ``\\n``, sorted by id, duplicates (same id) once.  ``CallerError`` if a record has no
+    """The catalog file: each signed record (JSON bytes: Track Records and social records
+    alike, not verified here) as one JCS line ending in ``\\n``, sorted by id, duplicates
+    (same id) once.  ``CallerError`` if a record has no
     id or the catalog passes ``MAX_CATALOG_BYTES`` or ``MAX_CATALOG_RECORDS``;
     ``IntegrityError`` for bad JSON."""
     lines: dict[str, bytes] = {}
     for raw in records:
         record = strict_loads(raw)
         if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise CallerError("a catalog entry is a Track Record with an id")
+            raise CallerError("a catalog entry is a signed record (Track or social) with an id")
         lines.setdefault(record["id"], jcs(record))
     if len(lines) > MAX_CATALOG_RECORDS:
         raise CallerError(f"catalog over {MAX_CATALOG_RECORDS} records")
@@ -149,49 +153,77 @@ def catalog_encode(records: Sequence[bytes]) -> bytes:
     return out
 
 
-def catalog_decode(data: bytes, artist: str) -> list[VerifiedTrack]:
-    """The verified records of a downloaded catalog that are by ``artist`` (spec §9.5),
-    sorted by id.
+@dataclass(frozen=True)
+class Catalog:
+    """The verified records of a catalog by its author: ``tracks`` (Track Records, §5) and
+    ``social`` (social records, §10), each sorted by id."""
+
+    tracks: list[VerifiedTrack]
+    social: list[VerifiedSocial]
+
+
+def catalog_decode_all(data: bytes, author: str) -> Catalog:
+    """The verified records of a downloaded catalog that are by ``author`` (spec §9.5):
+    Track Records whose ``artist`` is ``author`` and social records (§10) whose ``author``
+    is; each list sorted by id.
 
     Cheap checks first, so that a hostile catalog costs little CPU: the size and the
     line count (refused unread above ``MAX_CATALOG_BYTES`` / ``MAX_CATALOG_RECORDS``
-    non-empty lines), then a line without ``artist``'s did in its bytes is dropped
+    non-empty lines), then a line without ``author``'s did in its bytes is dropped
     (JCS never escapes it), each other line parsed as strict JSON (``strict_loads``); a line
-    that is not a JSON object with a string ``id`` and ``artist`` equal to ``artist``,
+    that is not a JSON object with a string ``id``, whose ``type`` is neither ``osp:Track``
+    nor a social type, whose ``artist`` (Track) or ``author`` (social) is not ``author``,
     or whose ``id`` an earlier line had (verified or not), is dropped *before* its
-    signature is checked.  Only the first line of each of the artist's ids goes through
-    ``verify_track`` (schema, id, Ed25519 proof); those that fail are dropped.  An empty
-    catalog is ``[]``.  ``IntegrityError`` (``check="catalog"``) for a catalog over the
-    caps, or with lines but none valid."""
+    signature is checked.  Only the first line of each of the author's ids goes through
+    ``verify_track`` / ``verify_social`` (schema, id, Ed25519 proof); those that fail are
+    dropped.  An empty catalog has no records.  ``IntegrityError`` (``check="catalog"``)
+    for a catalog over the caps, or with lines but none valid."""
     if len(data) > MAX_CATALOG_BYTES:
         raise IntegrityError(f"catalog over {MAX_CATALOG_BYTES} bytes", check="catalog")
     lines = [line for line in data.split(b"\n") if line.strip()]
     if len(lines) > MAX_CATALOG_RECORDS:
         raise IntegrityError(f"catalog of {len(lines)} lines, over {MAX_CATALOG_RECORDS} records", check="catalog")
     seen: set[str] = set()
-    out: dict[str, VerifiedTrack] = {}
-    needle = artist.encode("utf-8")
+    tracks: dict[str, VerifiedTrack] = {}
+    social: dict[str, VerifiedSocial] = {}
+    needle = author.encode("utf-8")
     for line in lines:
-        if needle not in line:  # a JCS line by ``artist`` holds its did verbatim: not parsed at all
+        if needle not in line:  # a JCS line by ``author`` holds its did verbatim: not parsed at all
             continue
         try:
             record = strict_loads(line)
         except IntegrityError:
             continue
-        if not isinstance(record, dict) or record.get("artist") != artist:
+        if not isinstance(record, dict):
             continue
-        track_id = record.get("id")
-        if not isinstance(track_id, str) or track_id in seen:
+        kind = record.get("type")
+        is_track = kind == TRACK_TYPE
+        if not (is_track or (isinstance(kind, str) and kind in SOCIAL_TYPES)):
             continue
-        seen.add(track_id)  # one verification per id: a repeated line is never verified again
+        if record.get("artist" if is_track else "author") != author:
+            continue
+        record_id = record.get("id")
+        if not isinstance(record_id, str) or record_id in seen:
+            continue
+        seen.add(record_id)  # one verification per id: a repeated line is never verified again
         try:
-            track = verify_track(record)
+            if is_track:
+                track = verify_track(record)
+                tracks[track.id] = track
+            else:
+                item = verify_social(record)
+                social[item.id] = item
         except IntegrityError:
             continue
-        out[track.id] = track
-    if lines and not out:
-        raise IntegrityError(f"no valid record by {artist} in the catalog", check="catalog")
-    return [out[k] for k in sorted(out)]
+    if lines and not tracks and not social:
+        raise IntegrityError(f"no valid record by {author} in the catalog", check="catalog")
+    return Catalog([tracks[k] for k in sorted(tracks)], [social[k] for k in sorted(social)])
+
+
+def catalog_decode(data: bytes, artist: str) -> list[VerifiedTrack]:
+    """The verified Track Records of ``catalog_decode_all(data, artist)`` (its social
+    records left out); the same checks and errors."""
+    return catalog_decode_all(data, artist).tracks
 
 
 class FeedGuard:

@@ -236,10 +236,12 @@ MIGRATIONS: list[str] = [
         subject TEXT NOT NULL,       -- the removed record's id
         author TEXT NOT NULL,        -- the tombstone's author (the subject's own, once the subject is seen)
         tombstone TEXT NOT NULL,     -- the tombstone's id (a row of social)
+        about TEXT,                  -- the removed record's own subject (a track id …), once it was seen
         playlist TEXT,               -- a removed playlist version: its series id and seq
         seq INTEGER,
         PRIMARY KEY (subject, author)
     ) WITHOUT ROWID;
+    CREATE INDEX tombstoned_about ON tombstoned(about) WHERE about IS NOT NULL;
     CREATE INDEX tombstoned_playlist ON tombstoned(author, playlist) WHERE playlist IS NOT NULL;
     """,
     # 13: the web of trust (issue 11, osp.library.trust): its follow and endorsement edges are

@@ -24,7 +24,9 @@ otherwise                                            stored (``True``)
 
 Storing a newer playlist version deletes the older one; storing a tombstone deletes its
 subject (when stored) and remembers the subject as tombstoned by that author, so a later
-copy is refused.  A tombstone whose subject is not known yet is kept: if the subject
+copy is refused (a refused copy still tells the tombstone what the record was about, for
+``tombstones_about``, and, for a playlist version, deletes the series' older versions:
+spec §10.2).  A tombstone whose subject is not known yet is kept: if the subject
 arrives by the same author it is refused; if it arrives by *another* author the tombstone
 was not its author's, and it is dropped (tombstone row included) while the subject is
 stored — so nobody can pre-empt someone else's record with a tombstone.
@@ -33,6 +35,7 @@ stored — so nobody can pre-empt someone else's record with a tombstone.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,47 +104,65 @@ class SocialRecords:
         rules of the module's table (known, tombstoned, an older playlist version, a
         tombstone of another author's record, over the per-author cap)."""
         with self.library.transaction() as db:
-            if db.execute("SELECT 1 FROM social WHERE id=?", (v.id,)).fetchone():
+            return self._add(db, v, own, now)
+
+    def add_many(self, records: Sequence[VerifiedSocial], *, own: bool, now: float) -> int:
+        """``add`` each of ``records`` in order, in one transaction (one disk sync for a
+        whole catalog); the number stored."""
+        with self.library.transaction() as db:
+            return sum(self._add(db, v, own, now) for v in records)
+
+    def _add(self, db: sqlite3.Connection, v: VerifiedSocial, own: bool, now: float) -> bool:
+        if db.execute("SELECT 1 FROM social WHERE id=?", (v.id,)).fetchone():
+            return False
+        if db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?", (v.id, v.author)).fetchone():
+            if v.subject is not None:  # the tombstone that came first learns what the record was about
+                db.execute("UPDATE tombstoned SET about=? WHERE subject=? AND author=? AND about IS NULL",
+                           (v.subject, v.id, v.author))
+            if v.kind == "playlist":  # ... or which playlist version it deleted: older ones go too
+                db.execute("UPDATE tombstoned SET playlist=?, seq=? WHERE subject=? AND author=?",
+                           (v.playlist, v.seq, v.id, v.author))
+                db.execute("DELETE FROM social WHERE author=? AND playlist=? AND seq<?", (v.author, v.playlist, v.seq))
+            return False
+        replaces: str | None = None  # the id of the row this record takes the place of
+        if v.kind == "playlist":
+            (highest,) = db.execute(
+                "SELECT max(seq) FROM (SELECT seq FROM social WHERE author=?1 AND playlist=?2 "
+                "UNION ALL SELECT seq FROM tombstoned WHERE author=?1 AND playlist=?2)",
+                (v.author, v.playlist)).fetchone()
+            if highest is not None and (v.seq or 0) <= highest:
                 return False
-            if db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?", (v.id, v.author)).fetchone():
+            old = db.execute("SELECT id FROM social WHERE author=? AND playlist=?", (v.author, v.playlist)).fetchone()
+            replaces = None if old is None else str(old[0])
+        subject_row = None
+        if v.kind == "tombstone":
+            subject_row = db.execute("SELECT author, playlist, seq, subject FROM social WHERE id=?",
+                                     (v.subject,)).fetchone()
+            if subject_row is not None and subject_row[0] != v.author:
                 return False
-            replaces: str | None = None  # the id of the row this record takes the place of
-            if v.kind == "playlist":
-                (highest,) = db.execute(
-                    "SELECT max(seq) FROM (SELECT seq FROM social WHERE author=?1 AND playlist=?2 "
-                    "UNION ALL SELECT seq FROM tombstoned WHERE author=?1 AND playlist=?2)",
-                    (v.author, v.playlist)).fetchone()
-                if highest is not None and (v.seq or 0) <= highest:
-                    return False
-                old = db.execute("SELECT id FROM social WHERE author=? AND playlist=?", (v.author, v.playlist)).fetchone()
-                replaces = None if old is None else str(old[0])
-            subject_row = None
-            if v.kind == "tombstone":
-                subject_row = db.execute("SELECT author, playlist, seq FROM social WHERE id=?", (v.subject,)).fetchone()
-                if subject_row is not None and subject_row[0] != v.author:
-                    return False
-                if subject_row is None and db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?",
-                                                      (v.subject, v.author)).fetchone():
-                    return False
-                replaces = None if subject_row is None else v.subject
-            if not own and replaces is None:
-                (count,) = db.execute("SELECT count(*) FROM social WHERE author=?", (v.author,)).fetchone()
-                if count >= self.max_per_author:
-                    return False
-            if replaces is not None:
-                db.execute("DELETE FROM social WHERE id=?", (replaces,))
-            if v.kind == "tombstone":
-                playlist, seq = (subject_row[1], subject_row[2]) if subject_row is not None else (None, None)
-                db.execute("INSERT INTO tombstoned VALUES (?,?,?,?,?)", (v.subject, v.author, v.id, playlist, seq))
-            # tombstones of this record by others were not its author's: they go
-            bogus = [r[0] for r in db.execute("SELECT tombstone FROM tombstoned WHERE subject=? AND author!=?",
-                                              (v.id, v.author)).fetchall()]
-            if bogus:
-                db.execute("DELETE FROM tombstoned WHERE subject=? AND author!=?", (v.id, v.author))
-                db.executemany("DELETE FROM social WHERE id=?", [(b,) for b in bogus])
-            db.execute(f"INSERT INTO social ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       (v.id, v.kind, v.author, v.subject, v.playlist, v.seq, v.created, v.to_json(),
-                        "own" if own else "peer", now))
+            if subject_row is None and db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?",
+                                                  (v.subject, v.author)).fetchone():
+                return False
+            replaces = None if subject_row is None else v.subject
+        if not own and replaces is None:
+            (count,) = db.execute("SELECT count(*) FROM social WHERE author=?", (v.author,)).fetchone()
+            if count >= self.max_per_author:
+                return False
+        if replaces is not None:
+            db.execute("DELETE FROM social WHERE id=?", (replaces,))
+        if v.kind == "tombstone":
+            playlist, seq, about = subject_row[1:] if subject_row is not None else (None, None, None)
+            db.execute("INSERT INTO tombstoned (subject, author, tombstone, about, playlist, seq) "
+                       "VALUES (?,?,?,?,?,?)", (v.subject, v.author, v.id, about, playlist, seq))
+        # tombstones of this record by others were not its author's: they go
+        bogus = [r[0] for r in db.execute("SELECT tombstone FROM tombstoned WHERE subject=? AND author!=?",
+                                          (v.id, v.author)).fetchall()]
+        if bogus:
+            db.execute("DELETE FROM tombstoned WHERE subject=? AND author!=?", (v.id, v.author))
+            db.executemany("DELETE FROM social WHERE id=?", [(b,) for b in bogus])
+        db.execute(f"INSERT INTO social ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (v.id, v.kind, v.author, v.subject, v.playlist, v.seq, v.created, v.to_json(),
+                    "own" if own else "peer", now))
         return True
 
     # --- reads ----------------------------------------------------------------
@@ -172,6 +193,17 @@ class SocialRecords:
         ``ValueError`` for an unknown kind."""
         clause, args = _kinds(kinds)
         return self._select("subject=?" + clause, [subject, *args], "created, id", limit)
+
+    def tombstones_about(self, subject: str, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
+        """The stored Tombstones of records that were about ``subject`` (e.g. of comments
+        on a track), oldest first: what a node passes on with the records about a track
+        (spec §10.4) so that a deletion reaches everyone who saw the record."""
+        sql = (f"SELECT {', '.join('s.' + c for c in _COLUMNS.split(', '))} FROM tombstoned t "
+               "JOIN social s ON s.id = t.tombstone WHERE t.about=? ORDER BY s.created, s.id")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self.library.transaction() as db:
+            return [_row(r) for r in db.execute(sql, (subject,)).fetchall()]
 
     def by_author(self, did: str, kinds: Sequence[str] | None = None, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
         """``did``'s records of ``kinds`` (all when ``None``), oldest first, at most ``limit``."""
