@@ -286,7 +286,7 @@ def search(node: Node, query: Query, *, timeout: float,
             if r.track_id in streamed or r.track_id in hidden:
                 stream(r)  # a new holder for a result already shown
                 continue
-            if judge is not None and judge.judged(r).hidden is not None:
+            if judge is not None and judge.is_hidden(r):
                 if len(hidden) < query.limit:  # shown as hidden, not counted against the limit
                     hidden.add(r.track_id)
                     stream(r)
@@ -305,7 +305,7 @@ def search(node: Node, query: Query, *, timeout: float,
             if len(streamed) >= query.limit:
                 break
             if r.track_id not in streamed and r.track_id not in hidden:
-                if judge is not None and judge.judged(r).hidden is not None:
+                if judge is not None and judge.is_hidden(r):
                     continue  # over the cap of hidden results (they rank last)
                 streamed.add(r.track_id)
                 stream(r)

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from osp.core.errors import CallerError
+from osp.core.errors import CallerError, OspError
 from osp.discovery.keys import normalize
 from osp.discovery.search import Result
 from osp.library.trust import flagged_track_artists, flags, graph_version, load_gate, save_gate, trust_edges
@@ -59,9 +59,26 @@ def gate_of(node: Node) -> GateSettings:
         return GateSettings()
 
 
+def listener(node: Node) -> str:
+    """The listener's identity: the node's did:key (the library's, else the keystore's
+    public ``did`` file, no passphrase needed), ``LISTENER`` while it has none."""
+    did = node.library.meta("did")
+    if did:
+        return did
+    try:
+        return node.keystore.stored_did() or LISTENER
+    except OspError:  # no key yet, or an unreadable one: `osp id` says why
+        return LISTENER
+
+
+def version_of(node: Node) -> tuple[object, ...]:
+    """What the scores depend on: the library's ``graph_version`` and the listener."""
+    return (*graph_version(node.library), listener(node))
+
+
 def build_graph(node: Node, gate: GateSettings) -> TrustGraph:
     """The trust graph of ``node``'s library (module docstring)."""
-    user = node.library.meta("did") or LISTENER
+    user = listener(node)
     graph = TrustGraph(user, lists=gate.lists)
     for row in node.library.follows():
         graph.follow(user, row.did)
@@ -113,7 +130,7 @@ class TrustService:
     def refresh(self) -> TrustScores:
         """Compute the scores now (on the caller's thread) and cache them."""
         with self._compute_lock:
-            version = graph_version(self.node.library)
+            version = version_of(self.node)
             start = time.perf_counter()
             scores = compute(build_graph(self.node, self.gate()), self.params)
             with self._lock:
@@ -126,7 +143,7 @@ class TrustService:
         """The cached scores when nothing changed since they were computed, else new ones."""
         with self._lock:
             scores, version = self._scores, self._version
-        if scores is not None and version == graph_version(self.node.library):
+        if scores is not None and version == version_of(self.node):
             return scores
         return self.refresh()
 
@@ -169,7 +186,7 @@ class TrustService:
             try:
                 with self._lock:
                     known = self._version
-                if known is None or known != graph_version(self.node.library):
+                if known is None or known != version_of(self.node):
                     self.refresh()
             except Exception as exc:  # a broken library row must not end the worker; the last scores stay
                 with self._lock:
@@ -197,32 +214,38 @@ class ResultJudge:
     def __init__(self, scores: TrustScores | None, gate: GateSettings) -> None:
         self.scores = scores
         self.gate = gate
-        self._seen: dict[str, tuple[float | None, dict[str, str | None] | None, float]] = {}
+        #: per track id: (trust, hidden, relative trust, normalized title), the parts that never change
+        self._seen: dict[str, tuple[float | None, dict[str, str | None] | None, float, str]] = {}
 
-    def _judge(self, r: Result) -> tuple[float | None, dict[str, str | None] | None, float]:
+    def _judge(self, r: Result) -> tuple[float | None, dict[str, str | None] | None, float, str]:
         got = self._seen.get(r.track_id)
         if got is None:
             artist = r.record.get("artist")
+            title = r.record.get("title")
+            norm = normalize(title) if isinstance(title, str) else ""
             if self.scores is None or not isinstance(artist, str):
-                got = (None, None, 0.0)
+                got = (None, None, 0.0, norm)
             else:
                 hidden = judge(self.scores, self.gate, author=artist, subjects=[r.track_id])
                 got = (rounded(self.scores.score(artist)), hidden.to_json() if hidden else None,
-                       self.scores.relative(artist))
+                       self.scores.relative(artist), norm)
             self._seen[r.track_id] = got
         return got
 
     def judged(self, r: Result) -> Result:
-        trust, hidden, _relative = self._judge(r)
+        """``r`` with ``trust`` and ``hidden`` set."""
+        trust, hidden, _relative, _title = self._judge(r)
         return replace(r, trust=trust, hidden=hidden)
 
+    def is_hidden(self, r: Result) -> bool:
+        return self._judge(r)[1] is not None
+
     def rank_key(self, r: Result) -> tuple[Any, ...]:
-        trust, hidden, relative = self._judge(r)
         if self.scores is None:
             return (0, *r.rank_key)
-        title = r.record.get("title")
+        _trust, hidden, relative, title = self._judge(r)
         return (1 if hidden else 0, 0 if r.trusted else 1, -blend(r.score, relative), -r.independent_holders,
-                normalize(title) if isinstance(title, str) else "", r.track_id)
+                title, r.track_id)
 
 
 def annotate(node: Node, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -57,9 +57,12 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp  # imported where used: every CLI command builds a Node, few compute trust
 
 ALPHA = 0.15  #: restart probability (to the listener) per step
 TOLERANCE = 1e-9  #: L1 change of one power-iteration step under which the iteration stops
@@ -306,6 +309,8 @@ class TrustScores:
 
     @cached_property
     def _in_edges(self) -> sp.csc_matrix:
+        import scipy.sparse as sp
+
         n = self.size
         data = _BITS[self._kinds]  # per (source, target) pair: a bit mask of follow 1, endorse 2, adopted 4
         return sp.csc_matrix((data, (self._sources, self._targets)), shape=(n, n))
@@ -392,6 +397,8 @@ class TrustScores:
 def compute(graph: TrustGraph, params: TrustParams | None = None) -> TrustScores:
     """Personalized PageRank of ``graph`` restarting at ``graph.user``, then flags (module
     docstring).  O(edges) per iteration; about 128 iterations at the default tolerance."""
+    import scipy.sparse as sp
+
     params = params or TrustParams()
     n = len(graph.ids)
     src, dst, kind = graph.arrays()
