@@ -159,6 +159,7 @@ class Model:
     item_index: dict[str, int]
     artist_of: np.ndarray[Any, np.dtype[np.int64]]  #: column → index in ``artists``, -1 unknown
     artists: list[str]
+    artist_index: dict[str, int]  #: artist did → index in ``artists``
     known: np.ndarray[Any, np.dtype[np.bool_]]  #: column → its record is known here (may be recommended)
     matrix: sp.csr_matrix  #: rows × columns confidences (before ``alpha``)
     item_factors: FloatArray
@@ -167,6 +168,15 @@ class Model:
     solver: Any  #: the ``implicit`` model (``recalculate_user``)
     params: Params
     interactions: int  #: non-zero cells
+    _votes: sp.csr_matrix | None = None  #: items × rows, 1 where the row has the item (``popular``; built once)
+
+    def votes(self) -> sp.csr_matrix:
+        """Items × rows, 1 where the row holds the item."""
+        if self._votes is None:
+            binary = self.matrix.copy()
+            binary.data = (binary.data > 0).astype(np.float32)
+            self._votes = binary.T.tocsr()
+        return self._votes
 
     @property
     def empty(self) -> bool:
@@ -325,7 +335,7 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
     unit = np.divide(item_f, norms, out=np.zeros_like(item_f), where=norms > 0)
     return Model({k: i for i, k in enumerate(keys)}, owners,
                  np.asarray([not k.startswith(PLAYLIST_ROW) for k in keys], dtype=bool), items, item_index,
-                 artist_of, artists, known, matrix, item_f, unit, user_f, solver, params, int(matrix.nnz))
+                 artist_of, artists, artist_index, known, matrix, item_f, unit, user_f, solver, params, int(matrix.nnz))
 
 
 def item_multipliers(model: Model, trust: Trust, listener: str) -> FloatArray:
@@ -346,7 +356,7 @@ def _blocked(model: Model, hidden: Collection[str], exclude: Iterable[str], list
     for track in exclude:
         if (i := model.item_index.get(track)) is not None:
             blocked[i] = True
-    bad_artists = [i for i, a in enumerate(model.artists) if a in hidden or a == listener]
+    bad_artists = [i for a in (*hidden, listener) if (i := model.artist_index.get(a)) is not None]
     if bad_artists:
         blocked |= np.isin(model.artist_of, np.asarray(bad_artists, dtype=np.int64))
     for track in hidden:
@@ -400,9 +410,7 @@ def popular(model: Model, *, limit: int = 20, trust: Trust = None, listener: str
     weight = trust_weights(trust, listener)
     voters = np.asarray([weight(o) if person and o != listener else 0.0
                          for o, person in zip(model.owners, model.is_person, strict=True)], dtype=np.float32)
-    binary = model.matrix.copy()
-    binary.data = (binary.data > 0).astype(np.float32)
-    scores = np.asarray(binary.T @ voters, dtype=np.float32).ravel() * item_multipliers(model, trust, listener)
+    scores = np.asarray(model.votes() @ voters, dtype=np.float32).ravel() * item_multipliers(model, trust, listener)
     limit = max(1, min(MAX_LIMIT, limit))
     kind = "trusted" if trust is not None else "popular"
     return [_rec(model, i, float(scores[i]), Reason(kind))
@@ -460,7 +468,7 @@ def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, flo
         sound = sound * AUDIO_BLEND
     parts = scores  # the listeners' part, for the reasons
     scores = (scores + sound) * item_multipliers(model, trust, user)
-    followed_ix = {i for i, a in enumerate(model.artists) if a in followed}
+    followed_ix = {i for a in followed if (i := model.artist_index.get(a)) is not None}
     out = []
     for col in _pick(model, scores, blocked, limit, keep):
         if sound[col] > 0 and sound[col] >= parts[col]:
