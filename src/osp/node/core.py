@@ -53,7 +53,7 @@ from osp.node.publish import (
     remove_orphans,
     web_seed_url,
 )
-from osp.node.recommend import RecommendService
+from osp.node.recommend import RecommendService, gate_source
 from osp.node.search import SearchGate, VerifiedCache, record_index_keys
 from osp.node.social import SocialService
 from osp.node.streams import stream_source
@@ -62,6 +62,7 @@ from osp.node.trust import TrustService
 from osp.node.webtorrent import WebTorrentAnnouncer, tracker_url
 from osp.records.track import ID_PREFIX, VerifiedTrack, verify_track
 from osp.records.track import prepare as prepare_records
+from osp.social.gate import judge
 
 
 class Node:
@@ -114,6 +115,7 @@ class Node:
         self.trust = TrustService(self)
         #: recommendations ("for you", "more like this"): refit in the background (``osp.node.recommend``)
         self.recommend = RecommendService(self)
+        self.recommend.trust_source = gate_source(self.trust.view, self.trust.gate, judge)  # weighted, gated
 
     # -- identity ---------------------------------------------------------------
 

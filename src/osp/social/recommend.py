@@ -18,7 +18,9 @@ trust (``trust_weights``), and once at least ``MIN_TRUSTED`` identities have som
 rows of identities with none are left out: a thousand Sybils that nobody trusted do not move
 the model at all (ALS reads any stored cell as a preference, only its confidence scales, so
 a small weight would not be enough).  While the web of trust is smaller than that, everyone
-counts at least ``USER_TRUST_FLOOR``.  The listener's row is never scaled.
+counts at least ``USER_TRUST_FLOOR``; while it holds no identity with signals at all (a new
+listener's cold start), every row counts whole, and popularity is plain popularity.  The
+listener's row is never scaled.
 
 **Model**: implicit ALS (Hu, Koren & Volinsky 2008, "Collaborative Filtering for Implicit
 Feedback Datasets"), from the ``implicit`` library on the CPU, with a fixed seed.  ALS rather
@@ -298,9 +300,9 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
     items = sorted(item_set)
     item_index = {t: i for i, t in enumerate(items)}
     owners = [k.split("\x00")[1] if k.startswith(PLAYLIST_ROW) else k for k in keys]
-    floor = 1.0 if trust is None else (
-        0.0 if sum(1 for o in set(owners) if o != signals.listener and weight(o) > 0) >= MIN_TRUSTED
-        else USER_TRUST_FLOOR)
+    trusted = 0 if trust is None else sum(1 for o in set(owners) if o != signals.listener and weight(o) > 0)
+    # no trust given, or no signal owner trusted yet (a new listener): every signal counts whole
+    floor = 1.0 if trusted == 0 else 0.0 if trusted >= MIN_TRUSTED else USER_TRUST_FLOOR
     indptr, indices, data = [0], list[int](), list[float]()
     for key, owner in zip(keys, owners, strict=True):
         w = max(floor, weight(owner))
@@ -402,17 +404,21 @@ def popular(model: Model, *, limit: int = 20, trust: Trust = None, listener: str
             hidden: Collection[str] = (), exclude: Iterable[str] = (), keep: Keep | None = None
             ) -> list[Recommendation]:
     """Trust-weighted popularity (module doc): each person's vote for a track (their row's
-    cell, however strong) counts their trust weight (1 each without ``trust``), times the
-    track's artist multiplier; the listener's own row does not vote.  Left out: ``hidden``
+    cell, however strong) counts their trust weight (1 each without ``trust``, or when no
+    voter has any trust yet: a new listener's cold start), times the track's artist multiplier; the listener's own row does not vote.  Left out: ``hidden``
     tracks and artists (ids), ``exclude``d tracks, the listener's own, what ``keep`` refuses."""
     if model.empty:
         return []
     weight = trust_weights(trust, listener)
     voters = np.asarray([weight(o) if person and o != listener else 0.0
                          for o, person in zip(model.owners, model.is_person, strict=True)], dtype=np.float32)
+    kind = "trusted" if trust is not None else "popular"
+    if trust is not None and not np.any(voters > 0):  # a new listener trusts no voter yet: plain popularity
+        trust, kind = None, "popular"
+        voters = np.asarray([1.0 if person and o != listener else 0.0
+                             for o, person in zip(model.owners, model.is_person, strict=True)], dtype=np.float32)
     scores = np.asarray(model.votes() @ voters, dtype=np.float32).ravel() * item_multipliers(model, trust, listener)
     limit = max(1, min(MAX_LIMIT, limit))
-    kind = "trusted" if trust is not None else "popular"
     return [_rec(model, i, float(scores[i]), Reason(kind))
             for i in _pick(model, scores, _blocked(model, hidden, exclude, listener), limit, keep)]
 
@@ -524,7 +530,8 @@ def more_like_this(model: Model, track: str, *, limit: int = 10, listener: str =
                    audio: AudioVectors | None = None, keep: Keep | None = None) -> list[Recommendation]:
     """Tracks like ``track``: cosine of ALS item factors (people who like it like them) and
     audio cosine (``audio``), ``SIMILAR_BLEND`` of each when both exist for the track, either
-    alone otherwise; times the artist multiplier.  Empty when neither knows ``track``."""
+    alone otherwise; times the artist multiplier.  Unlike ``recommend``, the listener's own
+    tracks are not left out.  Empty when neither knows ``track``."""
     limit = max(1, min(MAX_LIMIT, limit))
     n = len(model.items)
     cf = np.zeros(n, dtype=np.float32)
@@ -545,7 +552,7 @@ def more_like_this(model: Model, track: str, *, limit: int = 10, listener: str =
         return []
     share = SIMILAR_BLEND if has_cf and has_sound else (1.0 if has_sound else 0.0)
     scores = ((1 - share) * cf + share * sound) * item_multipliers(model, trust, listener)
-    blocked = _blocked(model, hidden, (track,), listener)
+    blocked = _blocked(model, hidden, (track,), "")  # the listener's own tracks may be alike too
     return [_rec(model, c, float(scores[c]),
                  Reason("sounds" if share * sound[c] >= (1 - share) * cf[c] else "listeners", track))
             for c in _pick(model, scores, blocked, limit, keep)]
