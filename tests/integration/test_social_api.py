@@ -42,11 +42,12 @@ def test_records_made_through_the_api_are_signed_stored_and_served(srv: NodeServ
     flag = api(srv, "POST", "/api/social", {"kind": "flag", "subject": TRACK, "reason": "not-ai", "text": "synth"})
     assert flag.status_code == 200, flag.text
 
+    srv.node.trust.refresh()  # what the trust worker does: the comment's author (the listener) is then scored
     view = api(srv, "GET", f"/api/tracks/{TRACK}/social").json()
     assert view["likes"] == 1 and view["liked"] is True and view["hidden"] == 0
     (entry,) = view["comments"]
     assert entry == {"id": comment["id"], "kind": "comment", "author": did, "created": comment["record"]["created"],
-                     "text": "nice hook", "at": 12.5, "trust": None, "hidden": None}
+                     "text": "nice hook", "at": 12.5, "trust": 1.0, "hidden": None}
     assert [f["reason"] for f in view["flags"]] == ["not-ai"]
 
     served = httpx.get(f"{srv.node.http_url}/osp/v0/tracks/{TRACK}/social", timeout=10)
