@@ -138,10 +138,11 @@ def test_tombstone_of_an_unseen_playlist_version_deletes_older_ones_once_it_show
 def test_per_author_cap_refuses_new_records_keeps_old(tmp_path: Path) -> None:
     with Library(tmp_path / "library.sqlite3") as library:
         repo = SocialRecords(library, max_per_author=3)
-        likes = [rec("like", BOB, i, subject=t) for i, t in enumerate([TRACK, TRACK2, TRACK])]
+        likes = [rec("like", BOB, 0, subject=TRACK), rec("like", BOB, 1, subject=TRACK2),
+                 rec("comment", BOB, 2, subject=TRACK, text="three")]
         for v in likes:
             assert repo.add(v, own=False, now=1.0)
-        extra = rec("like", BOB, 30, subject=TRACK2)
+        extra = rec("comment", BOB, 30, subject=TRACK2, text="four")
         assert not repo.add(extra, own=False, now=2.0)
         assert [r.id for r in repo.by_author(BOB.did)] == [v.id for v in likes]  # the oldest are kept
         assert repo.add(rec("tombstone", BOB, 40, subject=likes[0].id), own=False, now=3.0)  # replaces a row
@@ -170,3 +171,26 @@ def test_add_many_applies_the_rules_in_order(repo: SocialRecords) -> None:
     assert repo.add_many(batch, own=False, now=1.0) == 4  # v2, the comment, its tombstone, v3
     assert [p.seq for p in repo.playlists()] == [3] and repo.get(comment.id) is None
     assert repo.add_many([], own=False, now=2.0) == 0
+
+
+def test_a_record_dated_ahead_or_a_repeated_like_is_refused(repo: SocialRecords) -> None:
+    """A future ``created`` would sort first for ever; the same like repeated would fill a view."""
+    ahead = verify_social(sign_social(build_social("comment", BOB.did, {"subject": TRACK, "text": "first!"}), BOB,
+                                      "9999-12-31T23:59:59Z"))
+    assert not repo.add(ahead, own=False, now=100.0)
+    assert repo.add(rec("like", BOB, 1, subject=TRACK), own=False, now=100.0)
+    assert not repo.add(rec("like", BOB, 2, subject=TRACK), own=False, now=100.0)  # one like per author and track
+    assert repo.add(rec("like", BOB, 2, subject=TRACK2), own=False, now=100.0)
+    assert repo.add(rec("endorsement", BOB, 3, subject=ALICE.did), own=False, now=100.0)
+    assert not repo.add(rec("endorsement", BOB, 4, subject=ALICE.did, text="again"), own=False, now=100.0)
+
+
+def test_about_keeps_the_records_received_last_whatever_their_date(repo: SocialRecords) -> None:
+    honest = rec("comment", ALICE, 30, subject=TRACK, text="honest")
+    assert repo.add(honest, own=False, now=200.0)  # received last
+    for i in range(5):  # backdated: they would sort first by date
+        old = verify_social(sign_social(build_social("comment", BOB.did, {"subject": TRACK, "text": f"spam {i}"}), BOB,
+                                        f"2001-01-01T00:00:0{i}Z"))
+        assert repo.add(old, own=False, now=100.0 + i)
+    kept = repo.about(TRACK, limit=3)
+    assert honest.id in [r.id for r in kept] and [r.created for r in kept] == sorted(r.created for r in kept)

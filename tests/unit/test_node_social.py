@@ -184,3 +184,24 @@ def test_following_signs_a_follow_and_unfollowing_retracts_it(node: Node, tmp_pa
         feeds.unfollow(bare, artist)
     finally:
         bare.close()
+
+
+def test_retractions_or_future_dates_cannot_fill_the_peer_answer(node: Node) -> None:
+    """One identity's 200 comments, each retracted, or 200 comments dated 9999: the answer
+    still carries the honest comment (tombstones are capped, order is by arrival)."""
+    honest = peer_record("comment", {"subject": TRACK, "text": "honest"})
+    assert node.social.ingest([honest], source="http://198.51.100.8:8787") == 1
+    spammer = SigningKey.generate()
+    comments = [peer_record("comment", {"subject": TRACK, "text": f"spam {i}"}, spammer) for i in range(120)]
+    tombstones = [peer_record("tombstone", {"subject": c["id"]}, spammer) for c in comments]
+    node.social.budget = intake.IntakeBudget(rate=10_000)
+    node.social.ingest(comments, source="http://198.51.100.9:8787")
+    node.social.ingest(tombstones, source="http://198.51.100.9:8787")
+    ahead = [peer_record("comment", {"subject": TRACK, "text": f"first {i}"}, created="9999-12-31T23:59:59Z")
+             for i in range(3)]
+    node.social.ingest(ahead, source="http://198.51.100.10:8787")  # refused: dated ahead of the clock
+    answer = json.loads(node.social.peer_answer(TRACK))
+    kinds = [r["type"] for r in answer["records"]]
+    assert kinds.count("osp:Tombstone") == 50 and answer["truncated"] is True
+    assert honest["id"] in [r["id"] for r in answer["records"]]
+    assert not any(r.get("text", "").startswith("first") for r in answer["records"])

@@ -11,6 +11,10 @@ its id is stored already                             refused (``False``)
 a tombstone by its own author removed it             refused: a tombstoned record stays removed
 a playlist with ``seq`` ≤ the highest seen for       refused: the newest version wins; seqs of
 (author, playlist), stored or tombstoned             removed versions count too
+dated more than ``MAX_FUTURE`` s ahead of the clock   refused: a future date would sort first for
+                                                     ever (spec §10.1)
+a second like, follow or endorsement by the same     refused: one per author and subject
+author of the same subject
 a tombstone whose subject is stored by another       refused: only an author removes their own
 author                                               records
 a tombstone whose subject is already removed by the  refused (nothing new)
@@ -36,8 +40,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from osp.library.store import Library
@@ -45,6 +51,13 @@ from osp.records.social import KINDS, VerifiedSocial
 
 MAX_RECORDS_PER_AUTHOR = 5000  #: rows one peer identity may hold here (tombstones included)
 MAX_ROWS = 10_000  #: default cap on rows one query returns
+MAX_FUTURE = 3600.0  #: seconds a record's ``created`` may be ahead of this node's clock
+ONE_PER_SUBJECT = ("like", "follow", "endorsement")  #: kinds an author holds once per subject
+
+
+def created_seconds(created: str) -> float:
+    """Unix seconds of a record's ``created`` (ISO 8601 date-time; verified records only)."""
+    return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,11 @@ class SocialRecords:
 
     def _add(self, db: sqlite3.Connection, v: VerifiedSocial, own: bool, now: float) -> bool:
         if db.execute("SELECT 1 FROM social WHERE id=?", (v.id,)).fetchone():
+            return False
+        if created_seconds(v.created) > max(now, time.time()) + MAX_FUTURE:
+            return False
+        if v.kind in ONE_PER_SUBJECT and db.execute("SELECT 1 FROM social WHERE author=? AND kind=? AND subject=?",
+                                                    (v.author, v.kind, v.subject)).fetchone():
             return False
         if db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?", (v.id, v.author)).fetchone():
             if v.subject is not None:  # the tombstone that came first learns what the record was about
@@ -189,26 +207,31 @@ class SocialRecords:
 
     def about(self, subject: str, kinds: Sequence[str] | None = None, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
         """Records whose ``subject`` is ``subject`` (a track id, a did:key, a record id), of
-        ``kinds`` (all when ``None``), oldest first (by ``created``, then id), at most ``limit``.
-        ``ValueError`` for an unknown kind."""
+        ``kinds`` (all when ``None``): the ``limit`` received last (a date a peer chose cannot
+        push others out), returned oldest first (by ``created``, then id).  ``ValueError`` for
+        an unknown kind."""
         clause, args = _kinds(kinds)
-        return self._select("subject=?" + clause, [subject, *args], "created, id", limit)
+        rows = self._select("subject=?" + clause, [subject, *args], "received DESC, created DESC, id", limit)
+        return sorted(rows, key=lambda r: (r.created, r.id))
 
     def tombstones_about(self, subject: str, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
         """The stored Tombstones of records that were about ``subject`` (e.g. of comments
-        on a track), oldest first: what a node passes on with the records about a track
-        (spec §10.4) so that a deletion reaches everyone who saw the record."""
+        on a track), the last received first: what a node passes on with the records about
+        a track (spec §10.4) so that a deletion reaches everyone who saw the record."""
         sql = (f"SELECT {', '.join('s.' + c for c in _COLUMNS.split(', '))} FROM tombstoned t "
-               "JOIN social s ON s.id = t.tombstone WHERE t.about=? ORDER BY s.created, s.id")
+               "JOIN social s ON s.id = t.tombstone WHERE t.about=? ORDER BY s.received DESC, s.id")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self.library.transaction() as db:
             return [_row(r) for r in db.execute(sql, (subject,)).fetchall()]
 
-    def by_author(self, did: str, kinds: Sequence[str] | None = None, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
-        """``did``'s records of ``kinds`` (all when ``None``), oldest first, at most ``limit``."""
+    def by_author(self, did: str, kinds: Sequence[str] | None = None, *, limit: int | None = MAX_ROWS,
+                  newest_first: bool = False) -> list[SocialRow]:
+        """``did``'s records of ``kinds`` (all when ``None``), oldest first (``newest_first``:
+        the newest), at most ``limit`` of them from that end."""
         clause, args = _kinds(kinds)
-        return self._select("author=?" + clause, [did, *args], "created, id", limit)
+        return self._select("author=?" + clause, [did, *args], "created DESC, id" if newest_first else "created, id",
+                            limit)
 
     def playlists(self, author: str | None = None, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
         """The newest stored version of each playlist series (of ``author``, or everyone's),

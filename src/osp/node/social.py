@@ -74,6 +74,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("osp.social")
 
 MAX_ASKED = 16  #: holders one lookup asks at most
+MAX_ANSWER_TOMBSTONES = MAX_ANSWER_RECORDS // 4  #: tombstones a peer answer holds at most (the rest: records)
 LOOKUP_WORKERS = 8  #: holders asked at once
 MAX_LOOKUP_TIMEOUT = 30.0  #: seconds a lookup may be given at most
 MAX_ANNOUNCED_TRACKS = 200  #: tracks our own comments, likes and flags announce us under (newest first)
@@ -210,8 +211,7 @@ class SocialService:
         if not did:
             return []
         out: list[str] = []
-        rows = sorted(self.records.by_author(did, kinds=TRACK_KINDS), key=lambda r: r.created, reverse=True)
-        for row in rows:
+        for row in self.records.by_author(did, kinds=TRACK_KINDS, newest_first=True):
             subject = row.subject
             if isinstance(subject, str) and subject.startswith(ID_PREFIX) and subject not in out:
                 out.append(subject)
@@ -229,7 +229,7 @@ class SocialService:
             return []
         out: list[bytes] = []
         size = 0
-        for row in reversed(self.records.by_author(did)):
+        for row in self.records.by_author(did, newest_first=True):
             raw = jcs(parsed_record(row.record))
             if len(out) >= max_records or size + len(raw) + 1 > max_bytes:
                 break
@@ -383,15 +383,24 @@ class SocialService:
         """The tombstones held whose subject was a record about ``track_id``."""
         return [parsed_record(r.record) for r in self.records.tombstones_about(track_id, limit=MAX_ANSWER_RECORDS)]
 
+    def _answer_records(self, track_id: str) -> tuple[list[dict[str, Any]], bool]:
+        """What the peer answer offers, in order: at most ``MAX_ANSWER_TOMBSTONES`` tombstones
+        (the last received), then the comments, likes and flags received last (then newest)
+        — so neither retractions nor records dated ahead can take every place of the answer;
+        and whether tombstones were left out."""
+        tombstones = self.records.tombstones_about(track_id, limit=MAX_ANSWER_TOMBSTONES + 1)
+        more = len(tombstones) > MAX_ANSWER_TOMBSTONES
+        rows = sorted(self.records.about(track_id, kinds=TRACK_KINDS, limit=MAX_ANSWER_RECORDS + 1),
+                      key=lambda r: (r.received, r.created, r.id), reverse=True)
+        return [parsed_record(r.record) for r in (*tombstones[:MAX_ANSWER_TOMBSTONES], *rows)], more
+
     def peer_answer(self, track_id: str) -> bytes:
         """The body of ``GET /osp/v0/tracks/{id}/social`` (spec §10.5): ``{"records":
         [record…], "truncated": bool}`` (see the module docstring)."""
         track_id = check_track_id(track_id)
-        records = self.tombstones_about(track_id) + sorted(self.about(track_id), key=lambda r: str(r.get("created")),
-                                                           reverse=True)
+        records, truncated = self._answer_records(track_id)
         parts: list[bytes] = []
         size = 40
-        truncated = False
         for record in records:
             raw = jcs(record)
             if len(parts) >= MAX_ANSWER_RECORDS or size + len(raw) + 1 > MAX_ANSWER_BYTES:

@@ -15,6 +15,7 @@ import click
 
 from osp.apps.cli.base import Ctx, cli, emit_json, err, out, pass_ctx, plural
 from osp.apps.cli.client import ControlClient
+from osp.apps.cli.views import printable
 from osp.core.errors import CallerError
 
 T = TypeVar("T")
@@ -147,12 +148,14 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
     for entry in sorted(view["comments"], key=lambda e: (e.get("at") is None, e.get("at") or 0, e["created"])):
         at = entry.get("at")
         where = f"[{int(at) // 60}:{int(at) % 60:02d}] " if isinstance(at, (int, float)) else ""
-        who = entry.get("authorName") or entry["author"][:24] + "…"
+        # peers' words: control and bidi characters never reach the terminal (printable)
+        who = printable(entry.get("authorName") or entry["author"][:24] + "…")
         reply = "  ↳ " if entry.get("replyTo") else ""
-        out.print(f"{reply}{where}{who}: {entry.get('text', '')}")
-        out.print(f"    {entry['id']}  {entry['created']}", style="dim")
+        out.print(f"{reply}{where}{who}: {printable(entry.get('text', ''))}")
+        out.print(f"    {printable(entry['id'])}  {printable(entry['created'])}", style="dim")
     for entry in view["flags"]:
-        out.print(f"flag {entry.get('reason')} by {entry['author'][:24]}…: {entry.get('text', '')}", style="yellow")
+        out.print(f"flag {printable(entry.get('reason'))} by {printable(entry['author'][:24])}…: "
+                  f"{printable(entry.get('text', ''))}", style="yellow")
 
 
 # -- playlists ------------------------------------------------------------------------------
@@ -185,9 +188,9 @@ def _show(playlist: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(playlist)
         return
-    out.print(f"{playlist['id']}  {playlist['name']}  ({plural(len(playlist['tracks']), 'track')})")
+    out.print(f"{playlist['id']}  {printable(playlist['name'])}  ({plural(len(playlist['tracks']), 'track')})")
     for i, track in enumerate(playlist["tracks"], 1):
-        out.print(f"  {i:>3}. {track}")
+        out.print(f"  {i:>3}. {printable(track)}")
 
 
 @playlist_group.command("new")
@@ -289,8 +292,8 @@ def playlist_ls(c: Ctx, published: bool, author: str | None, as_json: bool) -> N
             if as_json:
                 emit_json(row)
             else:
-                out.print(f"{row['playlist']} v{row['seq']}  {row['title']}  ({plural(len(row['tracks']), 'track')})"
-                          f"  by {row['author'][:24]}…")
+                out.print(f"{printable(row['playlist'])} v{row['seq']}  {printable(row['title'])}  "
+                          f"({plural(len(row['tracks']), 'track')})  by {printable(row['author'][:24])}…")
         return
     if running:
         lists = ControlClient(running, timeout=30).get("/api/playlists")["playlists"]
@@ -302,7 +305,7 @@ def playlist_ls(c: Ctx, published: bool, author: str | None, as_json: bool) -> N
         if as_json:
             emit_json(p)
         else:
-            out.print(f"{p['id']}  {p['name']}  ({plural(len(p['tracks']), 'track')})")
+            out.print(f"{p['id']}  {printable(p['name'])}  ({plural(len(p['tracks']), 'track')})")
     if not lists and not as_json:
         out.print("no playlists (osp playlist new NAME)")
 

@@ -128,9 +128,19 @@ function commentForm(item, { replyTo = null, onDone }) {
   return form;
 }
 
-function commentItem(c, ctx, children) {
+const MAX_NEST = 6; // reply levels drawn nested; deeper replies are listed flat at the last level
+
+/** Every reply below comment `id`, breadth-first, without recursion (a peer's chain may be thousands deep). */
+function descendants(id, children) {
+  const out = [...(children.get(id) || [])];
+  for (let i = 0; i < out.length; i += 1) out.push(...(children.get(str(out[i].id)) || []));
+  return out;
+}
+
+function commentItem(c, ctx, children, depth = 0) {
   const at = offset(c);
-  const replies = children.get(str(c.id)) || [];
+  const flat = depth + 1 >= MAX_NEST;
+  const replies = flat ? descendants(str(c.id), children) : children.get(str(c.id)) || [];
   const replyBox = h('div', { class: 'reply-box' });
   const replyButton = h('button', { type: 'button', class: 'small', 'aria-expanded': 'false', 'data-testid': 'reply',
     'aria-label': `Reply to ${str(c.authorName) || shortDid(c.author)}`, onclick: () => {
@@ -150,7 +160,7 @@ function commentItem(c, ctx, children) {
       ' ', authorLink(c), ' · ', trustNote(c), ' · ', when(c.created)),
     h('p', { class: 'comment-text', 'data-testid': 'comment-body' }, str(c.text)),
     h('div', { class: 'actions' }, replyButton), replyBox,
-    replies.length ? h('ol', { class: 'comments replies', 'aria-label': 'Replies' }, replies.map((r) => commentItem(r, ctx, children))) : null,
+    replies.length ? h('ol', { class: 'comments replies', 'aria-label': 'Replies' }, replies.map((r) => commentItem(r, ctx, flat ? new Map() : children, depth + 1))) : null,
   ];
   return h('li', { class: 'comment', dataset: { id: str(c.id) }, 'data-testid': 'comment' },
     c.hidden ? hiddenDetails(c.hidden, ...body) : body);

@@ -1,0 +1,34 @@
+"""A peer's words reach the terminal without control or bidi characters: ``osp comments``
+and ``osp playlist ls --published`` print what hostile authors wrote (escape sequences that
+retitle the window, clear the screen or fake output lines; a right-to-left override)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from osp.content.cid import CID, JSON
+from osp.identity import SigningKey
+from osp.library.social import SocialRecords
+from osp.library.store import Library
+from osp.records.social import build_social, sign_social, verify_social
+from tests.integration.nodes import osp
+
+TRACK = f"osp:track:{CID.of(b'cli output', codec=JSON)}"
+HOSTILE = "nice\x1b]0;PWNED\x07\x1b[2J\x1b[31mRED\x1b[0m\r\x1b[1A\x1b[2Kfake line\u202egnp.exe"
+
+
+def test_hostile_text_is_printed_inert(tmp_path: Path) -> None:
+    osp(tmp_path, "id", "init")
+    peer = SigningKey.from_seed(bytes(range(7, 39)))
+    made = [("comment", {"subject": TRACK, "text": HOSTILE}),
+            ("flag", {"subject": TRACK, "reason": "spam", "text": HOSTILE}),
+            ("playlist", {"playlist": "pl-AbCdEfGhIjKlMnOp", "seq": 1, "title": HOSTILE, "tracks": [TRACK]})]
+    with Library(tmp_path / "library.sqlite3") as library:
+        repo = SocialRecords(library)
+        for kind, fields in made:
+            v = verify_social(sign_social(build_social(kind, peer.did, fields), peer, "2026-12-01T10:00:00Z"))
+            assert repo.add(v, own=False, now=time.time())
+    shown = osp(tmp_path, "comments", TRACK).stdout + osp(tmp_path, "playlist", "ls", "--published").stdout
+    assert shown.count("fake line") == 3 and "RED" in shown
+    assert not any(ch in shown for ch in "\x1b\x07\r\u202e"), repr(shown)
