@@ -99,3 +99,16 @@ def test_a_list_subscribed_since_the_scores_were_computed_hides_at_once() -> Non
     assert judge(s, GateSettings(), author=ARTIST, subjects=[TRACK]) is None
     hidden = judge(s, GateSettings(lists=(CURATOR,)), author=ARTIST, subjects=[TRACK])
     assert hidden is not None and hidden.by == CURATOR and hidden.why.endswith("(your list)")
+
+
+def test_a_friends_flag_does_not_override_your_follow_and_a_duplicate_flag_hides_one_track() -> None:
+    # FRIEND (trusted) flags a track of ARTIST, whom the listener follows: shown all the same
+    s = scores(FlagMark(FRIEND, TRACK, ARTIST, "spam"))
+    assert judge(s, GateSettings(), author=ARTIST, subjects=[TRACK]) is None
+    # the listener's own flag still hides what they follow
+    s = scores(FlagMark(USER, TRACK, ARTIST, "spam"))
+    assert judge(s, GateSettings(), author=ARTIST, subjects=[TRACK]) is not None
+    # "duplicate" on one of SPAMMER's tracks (not followed by the listener): that track only
+    s = scores(FlagMark(FRIEND, TRACK, SPAMMER, "duplicate"))
+    assert judge(s, GateSettings(), author=SPAMMER, subjects=[TRACK]) is not None
+    assert judge(s, GateSettings(), author=SPAMMER, subjects=["osp:track:other"]) is None

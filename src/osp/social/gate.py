@@ -10,7 +10,9 @@ look behind it.  ``judge`` decides for one item, in this order:
    did:keys whose flags and endorsements the listener adopts;
    ``"flagged spam by did:key:z6Mk…abc (your list)"``);
 3. … by a **trusted flagger** (``TrustScores.trusted_flagger``: trust ≥ ``flag_scale``;
-   ``"flagged spam by … (trust 0.012)"``);
+   ``"flagged spam by … (trust 0.012)"``) — unless the listener follows or endorses the
+   author directly (``TrustScores.chosen``), and a flag on one track with a reason outside
+   ``IDENTITY_REASONS`` hides that track only, not the author's other items;
 4. the author's effective trust (after flags: ``osp.social.trust``) **below the
    threshold** (``"trust 0.0001 below your gate 0.001"``; threshold 0, the default, turns
    this test off).
@@ -31,6 +33,9 @@ from osp.social.trust import FlagMark, TrustScores, short_did
 
 MAX_LISTS = 32  #: moderation lists one listener may subscribe to
 TRUST_WEIGHT = 0.3  #: share of the ranking blend given to trust (the rest to the text match score)
+#: flag reasons about the identity: a trusted flag on one of its tracks hides all its items
+#: (other reasons — a duplicate, a false AI claim — are about that track alone)
+IDENTITY_REASONS = frozenset({"spam", "impersonation", "malicious"})
 
 
 @dataclass(frozen=True)
@@ -107,8 +112,16 @@ def judge(scores: TrustScores | None, gate: GateSettings, *, author: str | None,
     names = names or {}
     best: tuple[int, float, FlagMark] | None = None
     pending = set(gate.lists) - set(scores.lists)  # lists subscribed since the scores were computed
+    chosen = author is not None and scores.chosen(author)  # followed or endorsed by the listener
     for subject in (*subjects, *([author] if author else [])):
         for mark in scores.flags_on(subject):  # heaviest first: past the trusted ones none can hide
+            third_party = mark.flagger != scores.user and mark.flagger not in gate.lists \
+                and mark.flagger not in scores.lists
+            if third_party and (chosen or (subject == author and mark.subject != author
+                                           and mark.reason not in IDENTITY_REASONS)):
+                # another identity's flag never overrides the listener's own follow or
+                # endorsement; a track flagged "duplicate" or "not-ai" hides that track only
+                continue
             weight = scores.flag_weight(mark.flagger)
             if weight < scores.params.flag_scale and mark.flagger not in pending:
                 if not pending:

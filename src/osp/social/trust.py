@@ -302,6 +302,17 @@ class TrustScores:
         return {subject: tuple(sorted(marks, key=lambda m: (-self.flag_weight(m.flagger), m.flagger)))
                 for subject, marks in grouped.items()}
 
+    @cached_property
+    def _chosen(self) -> frozenset[int]:
+        """Indexes of the identities the listener (index 0) follows or endorses directly."""
+        return frozenset(int(t) for t in self._targets[self._sources == 0])
+
+    def chosen(self, did: str) -> bool:
+        """Whether the listener follows or endorses ``did`` directly (their own choice, which
+        another identity's flag does not override: ``osp.social.gate.judge``)."""
+        i = self.index.get(did)
+        return i is not None and i in self._chosen
+
     def flags_on(self, subject: str) -> tuple[FlagMark, ...]:
         """Flags on ``subject`` (a track id or did; for a did also those on its tracks),
         heaviest flagger first (sorted once per snapshot)."""
