@@ -32,3 +32,20 @@ def test_hostile_text_is_printed_inert(tmp_path: Path) -> None:
     shown = osp(tmp_path, "comments", TRACK).stdout + osp(tmp_path, "playlist", "ls", "--published").stdout
     assert shown.count("fake line") == 3 and "RED" in shown
     assert not any(ch in shown for ch in "\x1b\x07\r\u202e"), repr(shown)
+
+
+def test_hidden_comments_are_marked_and_listed_last_and_bad_offsets_refused(tmp_path: Path) -> None:
+    osp(tmp_path, "id", "init")
+    spammer, friend = SigningKey.from_seed(bytes(range(8, 40))), SigningKey.from_seed(bytes(range(9, 41)))
+    with Library(tmp_path / "library.sqlite3") as library:
+        repo = SocialRecords(library)
+        for key, text, at in ((spammer, "buy now", 1.0), (friend, "lovely intro", 30.0)):
+            v = verify_social(sign_social(build_social("comment", key.did, {"subject": TRACK, "text": text, "at": at}),
+                                          key, "2026-12-01T10:00:00Z"))
+            assert repo.add(v, own=False, now=time.time())
+    osp(tmp_path, "flag", spammer.did, "--reason", "spam")
+    lines = [line for line in osp(tmp_path, "comments", TRACK).stdout.splitlines() if ": " in line]
+    assert "lovely intro" in lines[0] and lines[1].startswith("HIDDEN (flagged spam by you) ") and "buy now" in lines[1]
+    for bad in ("nan", "inf", "90000"):
+        proc = osp(tmp_path, "comment", TRACK, "hi", "--at", bad, check=False)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

@@ -156,3 +156,14 @@ def test_annotate_comments_keeps_order_and_every_item(node: Node) -> None:
     assert out[0]["hidden"]["by"] == FRIEND.did and out[1]["hidden"] is None and out[1]["trust"] > 0
     top = trust_report(node, None)
     assert top["identities"][0]["did"] == FRIEND.did and top["gate"] == {"threshold": 0.0, "lists": []}
+
+
+def test_a_not_ai_flag_on_one_track_leaves_its_artist_trusted(node: Node) -> None:
+    honest1 = track(node, HONEST, "Glacier Morning", "chatted.ogg")
+    honest2 = track(node, HONEST, "Glacier Evening", "cancel.ogg")
+    node.library.add_follow(HONEST.did, audio=False, now=time.time())
+    node.social.create("flag", {"subject": honest1, "reason": "not-ai"})  # the listener's own flag
+    scores = node.trust.refresh()
+    assert scores.score(HONEST.did) > 0  # the artist keeps their trust
+    shown = annotate(node, [{"id": honest1, "artist": HONEST.did}, {"id": honest2, "artist": HONEST.did}])
+    assert shown[0]["hidden"] is not None and shown[1]["hidden"] is None  # that track only

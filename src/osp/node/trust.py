@@ -36,7 +36,7 @@ from osp.core.errors import CallerError, OspError
 from osp.discovery.keys import normalize
 from osp.discovery.search import Result
 from osp.library.trust import flagged_track_artists, flags, graph_version, load_gate, save_gate, trust_edges
-from osp.social.gate import GateSettings, blend, judge, rounded
+from osp.social.gate import IDENTITY_REASONS, GateSettings, blend, judge, rounded
 from osp.social.gate import annotate as gate_annotate
 from osp.social.trust import FlagMark, TrustGraph, TrustParams, TrustScores, compute
 
@@ -85,7 +85,8 @@ def build_graph(node: Node, gate: GateSettings) -> TrustGraph:
     graph.edges(trust_edges(node.library))
     artists = flagged_track_artists(node.library)
     for author, subject, reason in flags(node.library):
-        target = subject if subject.startswith("did:") else artists.get(subject)
+        # a track flagged duplicate or not-ai is about that track: its artist is not lowered
+        target = subject if subject.startswith("did:") else artists.get(subject) if reason in IDENTITY_REASONS else None
         graph.flag(FlagMark(author, subject, target, reason))
     return graph
 

@@ -8,8 +8,10 @@ feed and seekers through the track's key when ``osp node`` next runs).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import click
 
@@ -53,6 +55,13 @@ def _done(record: dict[str, Any], as_json: bool, what: str) -> None:
 # -- likes, comments, flags, endorsements, retractions ------------------------------------------
 
 
+def _finite(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    """``--at``: a finite number (click's FloatRange lets NaN through)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter("must be a number of seconds")
+    return value
+
+
 @cli.command("like")
 @click.argument("track_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the signed Like record.")
@@ -65,7 +74,8 @@ def like_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
 @cli.command("comment")
 @click.argument("track_id")
 @click.argument("text")
-@click.option("--at", "at", type=click.FloatRange(min=0), default=None, help="Seconds into the track it is about.")
+@click.option("--at", "at", type=click.FloatRange(min=0, max=86400), default=None, callback=_finite, metavar="SECONDS",
+              help="Seconds into the track it is about (0 to 86400).")
 @click.option("--reply-to", default=None, metavar="COMMENT_ID", help="The comment this one answers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the signed Comment record.")
 @pass_ctx
@@ -145,17 +155,26 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
         return
     out.print(f"{plural(view['likes'], 'like')}{' (you like it)' if view.get('liked') else ''}, "
               f"{plural(len(view['comments']), 'comment')}, {plural(len(view['flags']), 'flag')}")
-    for entry in sorted(view["comments"], key=lambda e: (e.get("at") is None, e.get("at") or 0, e["created"])):
+    # what the quality gate hides comes last, marked with the reason (never dropped)
+    for entry in sorted(view["comments"], key=lambda e: (bool(e.get("hidden")), e.get("at") is None,
+                                                         e.get("at") or 0, e["created"])):
         at = entry.get("at")
         where = f"[{int(at) // 60}:{int(at) % 60:02d}] " if isinstance(at, (int, float)) else ""
         # peers' words: control and bidi characters never reach the terminal (printable)
         who = printable(entry.get("authorName") or entry["author"][:24] + "…")
         reply = "  ↳ " if entry.get("replyTo") else ""
-        out.print(f"{reply}{where}{who}: {printable(entry.get('text', ''))}")
+        out.print(f"{_hidden(entry)}{reply}{where}{who}: {printable(entry.get('text', ''))}",
+                  style="dim" if entry.get("hidden") else None)
         out.print(f"    {printable(entry['id'])}  {printable(entry['created'])}", style="dim")
-    for entry in view["flags"]:
-        out.print(f"flag {printable(entry.get('reason'))} by {printable(entry['author'][:24])}…: "
-                  f"{printable(entry.get('text', ''))}", style="yellow")
+    for entry in sorted(view["flags"], key=lambda e: bool(e.get("hidden"))):
+        out.print(f"{_hidden(entry)}flag {printable(entry.get('reason'))} by {printable(entry['author'][:24])}…: "
+                  f"{printable(entry.get('text', ''))}", style="dim" if entry.get("hidden") else "yellow")
+
+
+def _hidden(entry: dict[str, Any]) -> str:
+    """``"HIDDEN (why) "`` for an item the quality gate hides, else ``""``."""
+    hidden = entry.get("hidden")
+    return f"HIDDEN ({printable(hidden.get('why', '?'))}) " if isinstance(hidden, dict) else ""
 
 
 # -- playlists ------------------------------------------------------------------------------
@@ -169,7 +188,7 @@ def playlist_group() -> None:
 def _get(c: Ctx, playlist_id: str) -> dict[str, Any]:
     running = c.running()
     if running:
-        return dict(ControlClient(running, timeout=30).get(f"/api/playlists/{playlist_id}"))
+        return dict(ControlClient(running, timeout=30).get(f"/api/playlists/{quote(playlist_id, safe='')}"))
     from osp.library.playlists import Playlists
 
     return _offline(c, lambda node: Playlists(node.library).get(playlist_id).to_json())
@@ -178,7 +197,8 @@ def _get(c: Ctx, playlist_id: str) -> dict[str, Any]:
 def _replace(c: Ctx, playlist_id: str, tracks: list[str]) -> dict[str, Any]:
     running = c.running()
     if running:
-        return dict(ControlClient(running, timeout=30).post(f"/api/playlists/{playlist_id}", {"tracks": tracks}))
+        return dict(ControlClient(running, timeout=30).post(f"/api/playlists/{quote(playlist_id, safe='')}",
+                                                             {"tracks": tracks}))
     from osp.library.playlists import Playlists
 
     return _offline(c, lambda node: Playlists(node.library).replace(playlist_id, node.clock(), tracks=tracks).to_json())
@@ -318,7 +338,7 @@ def playlist_publish(c: Ctx, playlist_id: str, as_json: bool) -> None:
     """Publish a local playlist as a signed Playlist record (a new version each time; at most 500 tracks)."""
     running = c.running()
     if running:
-        record = ControlClient(running, timeout=30).post(f"/api/playlists/{playlist_id}/publish", {})
+        record = ControlClient(running, timeout=30).post(f"/api/playlists/{quote(playlist_id, safe='')}/publish", {})
     else:
         record = _offline(c, lambda node: node.social.publish_playlist(playlist_id))
         err.print("no node is running: the playlist spreads when `osp node` runs")
