@@ -39,13 +39,20 @@ def test_hidden_comments_are_marked_and_listed_last_and_bad_offsets_refused(tmp_
     spammer, friend = SigningKey.from_seed(bytes(range(8, 40))), SigningKey.from_seed(bytes(range(9, 41)))
     with Library(tmp_path / "library.sqlite3") as library:
         repo = SocialRecords(library)
-        for key, text, at in ((spammer, "buy now", 1.0), (friend, "lovely intro", 30.0)):
-            v = verify_social(sign_social(build_social("comment", key.did, {"subject": TRACK, "text": text, "at": at}),
-                                          key, "2026-12-01T10:00:00Z"))
+        made = []
+        for key, fields in ((spammer, {"text": "buy now", "at": 1.0}), (friend, {"text": "lovely intro", "at": 30.0}),
+                            (spammer, {"text": "me too"}), (friend, {"text": "thanks"})):
+            if fields["text"] == "thanks":
+                fields["replyTo"] = made[1].id  # a reply to the intro comment, made after the others
+            v = verify_social(sign_social(build_social("comment", key.did, {"subject": TRACK, **fields}),
+                                          key, f"2026-12-01T10:00:0{len(made)}Z"))
             assert repo.add(v, own=False, now=time.time())
+            made.append(v)
     osp(tmp_path, "flag", spammer.did, "--reason", "spam")
     lines = [line for line in osp(tmp_path, "comments", TRACK).stdout.splitlines() if ": " in line]
-    assert "lovely intro" in lines[0] and lines[1].startswith("HIDDEN (flagged spam by you) ") and "buy now" in lines[1]
+    assert "lovely intro" in lines[0] and lines[1].strip().startswith("↳") and "thanks" in lines[1], lines
+    assert all(line.startswith("HIDDEN (flagged spam by you) ") for line in lines[2:4]), lines
+    assert "buy now" in lines[2] and "me too" in lines[3], lines
     for bad in ("nan", "inf", "90000"):
         proc = osp(tmp_path, "comment", TRACK, "hi", "--at", bad, check=False)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

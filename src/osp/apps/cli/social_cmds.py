@@ -155,20 +155,44 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
         return
     out.print(f"{plural(view['likes'], 'like')}{' (you like it)' if view.get('liked') else ''}, "
               f"{plural(len(view['comments']), 'comment')}, {plural(len(view['flags']), 'flag')}")
-    # what the quality gate hides comes last, marked with the reason (never dropped)
-    for entry in sorted(view["comments"], key=lambda e: (bool(e.get("hidden")), e.get("at") is None,
-                                                         e.get("at") or 0, e["created"])):
+    for depth, entry in _threaded(view["comments"]):
         at = entry.get("at")
         where = f"[{int(at) // 60}:{int(at) % 60:02d}] " if isinstance(at, (int, float)) else ""
         # peers' words: control and bidi characters never reach the terminal (printable)
         who = printable(entry.get("authorName") or entry["author"][:24] + "…")
-        reply = "  ↳ " if entry.get("replyTo") else ""
-        out.print(f"{_hidden(entry)}{reply}{where}{who}: {printable(entry.get('text', ''))}",
+        indent = "  " * min(depth, 6)
+        reply = f"{indent}↳ " if depth else ""
+        out.print(f"{reply}{_hidden(entry)}{where}{who}: {printable(entry.get('text', ''))}",
                   style="dim" if entry.get("hidden") else None)
-        out.print(f"    {printable(entry['id'])}  {printable(entry['created'])}", style="dim")
+        out.print(f"{indent}    {printable(entry['id'])}  {printable(entry['created'])}", style="dim")
     for entry in sorted(view["flags"], key=lambda e: bool(e.get("hidden"))):
         out.print(f"{_hidden(entry)}flag {printable(entry.get('reason'))} by {printable(entry['author'][:24])}…: "
                   f"{printable(entry.get('text', ''))}", style="dim" if entry.get("hidden") else "yellow")
+
+
+def _threaded(comments: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """``(depth, comment)`` in reading order: top-level comments by time offset (those
+    without one after, by date; what the quality gate hides last), each followed by its
+    replies (by date) below it; a reply whose parent is not here is top-level.  Iterative:
+    a peer's reply chain may be thousands deep."""
+    ids = {str(c.get("id")) for c in comments}
+    children: dict[str, list[dict[str, Any]]] = {}
+    roots = []
+    for c in comments:
+        parent = c.get("replyTo")
+        if isinstance(parent, str) and parent in ids and parent != c.get("id"):
+            children.setdefault(parent, []).append(c)
+        else:
+            roots.append(c)
+    roots.sort(key=lambda e: (bool(e.get("hidden")), e.get("at") is None, e.get("at") or 0, str(e["created"])))
+    out: list[tuple[int, dict[str, Any]]] = []
+    stack = [(0, c) for c in reversed(roots)]
+    while stack:
+        depth, c = stack.pop()
+        out.append((depth, c))
+        replies = sorted(children.get(str(c.get("id")), []), key=lambda e: str(e["created"]))
+        stack.extend((depth + 1, r) for r in reversed(replies))
+    return out
 
 
 def _hidden(entry: dict[str, Any]) -> str:
