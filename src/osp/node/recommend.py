@@ -208,9 +208,12 @@ class RecommendService:
             try:
                 self.refit(force=False)
                 failing = False
-            except Exception:  # a bug must not end the thread, nor fill the log: once until a fit works again
+            except Exception as exc:  # a bug must not end the thread, nor fill the log: once until a fit works again
                 if not failing and not self._stop.is_set():  # (closing: the library may be gone)
-                    log.exception("recommendation refit failed (tried again every %g s)", self.check_interval)
+                    # one line on the node's terminal (e.g. out of file descriptors); the traceback at debug level
+                    log.warning("recommendation refit failed: %s: %s (tried again every %g s)", type(exc).__name__,
+                                str(exc)[:200], self.check_interval)
+                    log.debug("recommendation refit failure", exc_info=True)
                 failing = True
             self._wake.wait(self.check_interval)
             self._wake.clear()
