@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,30 @@ def api(node: Member, method: str, path: str, body: Any = None, timeout: float =
 def login_url(node: Member) -> str:
     """A fresh one-time login link (``POST /api/login-link``, bearer token)."""
     return str(api(node, "POST", "/api/login-link", {})["url"])
+
+
+@contextmanager
+def served_with_browser(node: Any) -> Iterator[tuple[Any, Any]]:
+    """``(NodeServer, Chromium browser)`` for an in-process ``node``: its listeners served on a
+    thread (ready within 30 s) and a launched browser; both closed on every exit path."""
+    from playwright.sync_api import sync_playwright
+
+    from osp.apps.http import NodeServer
+
+    srv = NodeServer(node)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        assert srv.ready.wait(30), "node did not start within 30 s"
+        with sync_playwright() as pw:
+            browser = launch(pw)
+            try:
+                yield srv, browser
+            finally:
+                browser.close()
+    finally:
+        srv.stop()
+        thread.join(30)
 
 
 def launch(pw: Any) -> Any:

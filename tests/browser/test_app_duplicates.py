@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from osp.apps.http import NodeServer
 from osp.core.settings import Settings
 from osp.identity import SigningKey
 from osp.node import Node
 from osp.node.publish import TrackMetadata, publish_file
-from tests.browser.app_helpers import AppPage, launch, open_app
+from tests.browser.app_helpers import AppPage, open_app, served_with_browser
 from tests.browser.chromium import CHROMIUM
 from tests.conftest import need
 
@@ -36,29 +34,16 @@ def app(tmp_path: Path, music: list[Path]) -> Iterator[tuple[AppPage, Node]]:
     need(Path(CHROMIUM).exists(), "chromium")
     need(shutil.which("fpcalc") is not None, "fpcalc (libchromaprint-tools)")
     pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
 
     node = Node(Settings(data_dir=tmp_path / "n", listen=(IP, 0), http=(IP, 0), control=(IP, 0), share=(IP, 0),
                          dht=False, allow_private_peers=True))
     node.keystore.create()
     publish_file(music[0], TrackMetadata(title="Original Intro", artist_name="Frozen Team", released="2020-05-01"),
                  key=OTHER, library=node.library, media_dir=node.settings.media_dir)  # another artist's, held here
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert srv.ready.wait(30), "node did not start within 30 s"
-        with sync_playwright() as pw:
-            browser = launch(pw)
-            try:
-                page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
-                yield page, node
-                page.context.close()
-            finally:
-                browser.close()
-    finally:
-        srv.stop()
-        thread.join(30)
+    with served_with_browser(node) as (srv, browser):
+        page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
+        yield page, node
+        page.context.close()
 
 
 def test_a_reupload_is_flagged_in_the_app(app: tuple[AppPage, Node], tmp_path: Path, music: list[Path]) -> None:

@@ -11,7 +11,6 @@ whose control route is not on this node (a plain 404) is skipped with the route 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,17 @@ from osp.core.settings import Settings
 from osp.identity import SigningKey
 from osp.node import Node
 from osp.node.publish import TrackMetadata, publish_file
-from tests.browser.app_helpers import AXE, DESKTOP, PHONE, AppPage, axe_violations, dumps, launch, open_app, until
+from tests.browser.app_helpers import (
+    AXE,
+    DESKTOP,
+    PHONE,
+    AppPage,
+    axe_violations,
+    dumps,
+    open_app,
+    served_with_browser,
+    until,
+)
 from tests.browser.chromium import CHROMIUM
 from tests.conftest import need
 
@@ -82,8 +91,6 @@ def need_route(s: Setup, method: str, path: str, body: Any = None) -> Any:
 def setup(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterator[Setup]:
     need(Path(CHROMIUM).exists(), "chromium")
     pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
-
     data = tmp_path_factory.mktemp("social-app")
     node = Node(Settings(data_dir=data, listen=(IP, 0), http=(IP, 0), control=(IP, 0), share=(IP, 0),
                          dht=False, allow_private_peers=True))
@@ -91,20 +98,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, music: list[Path]) -> Iterat
     mine = [node.publish(music[i], TrackMetadata(title=f"Social Song {i}", artist_name="Me")).track.id for i in (0, 2)]
     theirs = publish_file(music[1], TrackMetadata(title="Someone Elses Song", artist_name="Someone Else"),
                           key=OTHER, library=node.library, media_dir=node.settings.media_dir).track.id
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert srv.ready.wait(30), "node did not start within 30 s"
-        with sync_playwright() as pw:
-            browser = launch(pw)
-            try:
-                yield Setup(node, srv, browser, mine, theirs, OTHER.did)
-            finally:
-                browser.close()
-    finally:
-        srv.stop()
-        thread.join(30)
+    with served_with_browser(node) as (srv, browser):
+        yield Setup(node, srv, browser, mine, theirs, OTHER.did)
 
 
 @pytest.fixture(scope="module")
