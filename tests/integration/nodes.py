@@ -92,7 +92,8 @@ def start_node(data_dir: Path, n: int, *extra: str, init: bool = True, dht: bool
 def node_server(data_dir: Path, ip: str, clock: Callable[[], float] = time.time, **settings: Any) -> Iterator[NodeServer]:
     """An in-process node (engine + its three listeners) on ``ip`` with a fresh identity; ``clock``: the node's."""
     settings.setdefault("share", (ip, 0))
-    node = Node(Settings(data_dir=data_dir, listen=(ip, 0), http=(ip, 0), control=("127.0.0.1", 0), dht=False,
+    settings.setdefault("dht", False)
+    node = Node(Settings(data_dir=data_dir, listen=(ip, 0), http=(ip, 0), control=("127.0.0.1", 0),
                          allow_private_peers=True, **settings), clock=clock)
     node.keystore.create()
     srv = NodeServer(node)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from typing import Any
 import pytest
 
 from osp.apps.http import NodeServer
-from osp.core.settings import Settings
 from osp.discovery.feed import FEED_SALT, MAX_CATALOG_BYTES, catalog_encode
 from osp.distribution.engine import Engine, make_v1_torrent
 from osp.distribution.events import EngineConfig
@@ -31,6 +29,7 @@ from osp.identity import SigningKey
 from osp.node import Node, feeds
 from osp.node.publish import TrackMetadata
 from osp.records import build_track, sign_track, verify_track
+from tests.integration.nodes import node_server
 
 FILLERS = 4  #: bare DHT engines besides the three nodes: a private DHT of 7
 
@@ -48,18 +47,8 @@ def wait_for(what: str, check: Callable[[], Any], deadline: float = 45.0) -> Any
 
 @contextlib.contextmanager
 def dht_node(data_dir: Path, ip: str, bootstrap: list[tuple[str, int]]) -> Iterator[NodeServer]:
-    node = Node(Settings(data_dir=data_dir, listen=(ip, 0), http=(ip, 0), control=("127.0.0.1", 0), share=(ip, 0), dht=True,
-                         bootstrap=tuple(bootstrap), allow_private_peers=True, feed_poll_interval=1.0))
-    node.keystore.create()
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert srv.ready.wait(30), "node did not start within 30 s"
+    with node_server(data_dir, ip, dht=True, bootstrap=tuple(bootstrap), feed_poll_interval=1.0) as srv:
         yield srv
-    finally:
-        srv.stop()
-        thread.join(30)
 
 
 @dataclass

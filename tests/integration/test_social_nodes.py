@@ -26,7 +26,6 @@ import pytest
 from osp.apps.http import NodeServer
 from osp.content.cid import CID, JSON
 from osp.core.errors import IntegrityError
-from osp.core.settings import Settings
 from osp.discovery.keys import rendezvous_key
 from osp.distribution.engine import Engine
 from osp.distribution.events import EngineConfig
@@ -34,6 +33,7 @@ from osp.identity import SigningKey
 from osp.library.playlists import Playlists
 from osp.node import Node, feeds
 from osp.records.social import build_social, sign_social, verify_social
+from tests.integration.nodes import node_server
 
 FILLERS = 4  #: bare DHT engines besides the three nodes
 TRACK = f"osp:track:{CID.of(b'social-nodes track', codec=JSON)}"
@@ -53,19 +53,8 @@ def wait_for(what: str, check: Callable[[], Any], deadline: float = 40.0) -> Any
 
 @contextlib.contextmanager
 def dht_node(data_dir: Path, ip: str, bootstrap: list[tuple[str, int]]) -> Iterator[NodeServer]:
-    node = Node(Settings(data_dir=data_dir, listen=(ip, 0), http=(ip, 0), control=("127.0.0.1", 0), share=(ip, 0),
-                         dht=True, bootstrap=tuple(bootstrap), allow_private_peers=True, feed_poll_interval=1.0,
-                         track_jobs=False))
-    node.keystore.create()
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert srv.ready.wait(30), "node did not start within 30 s"
+    with node_server(data_dir, ip, dht=True, bootstrap=tuple(bootstrap), feed_poll_interval=1.0, track_jobs=False) as srv:
         yield srv
-    finally:
-        srv.stop()
-        thread.join(30)
 
 
 @dataclass
