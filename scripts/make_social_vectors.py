@@ -4,7 +4,8 @@
 
 --check compares instead of writing and exits 1 on a difference (tests/unit/test_social_vectors.py
 does this).  Keys from fixed seeds (the ``counting`` and ``artist-b`` seeds of make_vectors.py),
-fixed timestamps.  ``valid``: one signed record of each kind (and a reply); ``invalid``:
+fixed timestamps.  ``valid``: one signed record of each kind (and a reply, and a playlist's
+tombstone naming its series and seq, spec §10.2 rule 3); ``invalid``:
 records a verifier must reject, each with the check that fails first (spec §6.3, §10).
 """
 
@@ -40,9 +41,10 @@ def valid() -> list[tuple[str, dict[str, Any]]]:
     first = signed("comment", OTHER, subject=TRACK_A, text="Where is this sample from?")
     reply = signed("comment", KEY, "2026-12-01T12:05:00Z", subject=TRACK_A, text="My own field recording 🎧",
                    at=61.25, replyTo=first["id"])
+    playlist = signed("playlist", KEY, playlist="pl-AbCdEfGhIjKlMn_-", seq=3, title="Night drive",
+                      description="Slow, wide, late.", tracks=[TRACK_A, TRACK_B, TRACK_A])
     return [
-        ("playlist", signed("playlist", KEY, playlist="pl-AbCdEfGhIjKlMn_-", seq=3, title="Night drive",
-                            description="Slow, wide, late.", tracks=[TRACK_A, TRACK_B, TRACK_A])),
+        ("playlist", playlist),
         ("follow", signed("follow", KEY, subject=OTHER.did)),
         ("like", signed("like", KEY, subject=TRACK_B)),
         ("comment", first),
@@ -51,6 +53,8 @@ def valid() -> list[tuple[str, dict[str, Any]]]:
         ("flag", signed("flag", KEY, subject=TRACK_B, reason="duplicate", duplicateOf=TRACK_A,
                         text="re-upload of an earlier track")),
         ("tombstone", signed("tombstone", KEY, "2026-12-01T13:00:00Z", subject=reply["id"])),
+        ("tombstone", signed("tombstone", KEY, "2026-12-01T14:00:00Z", subject=playlist["id"],
+                             playlist=playlist["playlist"], seq=playlist["seq"])),
     ]
 
 
@@ -59,12 +63,13 @@ def resigned(record: dict[str, Any], key: SigningKey = KEY, **changes: Any) -> d
     (or the author binding) can refuse it."""
     body = {k: v for k, v in record.items() if k not in ("id", "proof")}
     body.update(changes)
+    body = {k: v for k, v in body.items() if v is not None}  # a change to None drops the member
     kind = record["id"].split(":")[1]
     return di_sign({**body, "id": content_id(f"osp:{kind}:", body)}, key, CREATED)
 
 
 def invalid() -> list[dict[str, Any]]:
-    records = dict(valid()[:3] + valid()[5:])  # one of each kind but comment
+    records = dict(valid()[:3] + valid()[5:8])  # one of each kind but comment (the tombstone of a reply)
     comment = valid()[4][1]
     playlist, tomb, flag = records["playlist"], records["tombstone"], records["flag"]
 
@@ -92,6 +97,11 @@ def invalid() -> list[dict[str, Any]]:
         ("playlist with a subject, signed", resigned(playlist, subject=TRACK_A)),
         ("tombstone of a tombstone, signed", resigned(tomb, subject=tomb["id"])),
         ("tombstone of a track (not a social record), signed", resigned(tomb, subject=TRACK_A)),
+        ("tombstone with seq but no playlist, signed", resigned(valid()[8][1], playlist=None)),
+        ("tombstone with playlist but no seq, signed", resigned(valid()[8][1], seq=None)),
+        ("tombstone of a comment naming a playlist series and seq, signed",
+         resigned(tomb, playlist=playlist["playlist"], seq=1)),
+        ("tombstone of a playlist with seq 0, signed", resigned(valid()[8][1], seq=0)),
         ("like of a did:key (a like names a track), signed", resigned(records["like"], subject=OTHER.did)),
         ("follow of a did:key that is no Ed25519 key, signed",
          resigned(records["follow"], subject="did:key:z6Mk" + "a" * 44)),

@@ -120,6 +120,30 @@ def test_a_playlist_reaches_a_follower_and_updates_when_edited(net: Net) -> None
     assert playlist_seq(b, did, local.id) == 2
 
 
+def test_a_retraction_reaches_a_follower_holding_only_an_older_version(net: Net,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """B holds v1; A publishes v2 and retracts it before B polls again: A's catalog holds
+    the tombstone, not v2, and the tombstone's series and seq (spec §10.2 rule 3) end v1 on B."""
+    a, b = net.a, net.b
+    did = a.signing_key().did
+    local = Playlists(a.library).create("Gone soon", [OTHER[3]], a.clock())
+    a.social.publish_playlist(local.id)
+    wait_for("B to hold version 1", lambda: playlist_seq(b, did, local.id) == 1)
+    publish_soon = a.feeds.publish_soon
+    monkeypatch.setattr(a.feeds, "publish_soon", lambda: None)  # no catalog between v2 and its retraction
+    second = a.social.publish_playlist(local.id)
+    tombstone = a.social.create("tombstone", {"subject": second["id"]})
+    assert (tombstone["playlist"], tombstone["seq"]) == (local.id, 2)
+    monkeypatch.undo()
+    assert b.social.records.get(second["id"]) is None
+    started = time.monotonic()
+    publish_soon()
+    wait_for("B to drop version 1", lambda: playlist_seq(b, did, local.id) is None)
+    print(f"retraction of v2 on A → v1 gone on follower B: {time.monotonic() - started:.2f} s")
+    assert b.social.records.is_tombstoned(second["id"], did)
+    assert b.social.ingest([second], source="http://127.0.0.99:1") == 0  # v2 itself: refused too
+
+
 def test_a_comment_is_found_by_a_third_node_through_the_tracks_key(net: Net) -> None:
     a, c = net.a, net.c
     comment = a.social.create("comment", {"subject": TRACK, "text": "the bridge at 1:05 is lovely", "at": 65})

@@ -194,3 +194,53 @@ def test_about_keeps_the_records_received_last_whatever_their_date(repo: SocialR
         assert repo.add(old, own=False, now=100.0 + i)
     kept = repo.about(TRACK, limit=3)
     assert honest.id in [r.id for r in kept] and [r.created for r in kept] == sorted(r.created for r in kept)
+
+
+def tomb_of(version: VerifiedSocial, key: SigningKey = ALICE, second: int = 59, **members: Any) -> VerifiedSocial:
+    """A tombstone of ``version`` naming its series and seq (spec §10.2 rule 3) unless
+    ``members`` says otherwise."""
+    fields = {"playlist": version.playlist, "seq": version.seq, **members}
+    return rec("tombstone", key, second, subject=version.id, **{k: v for k, v in fields.items() if v is not None})
+
+
+def test_a_playlist_tombstone_reaches_a_holder_of_an_older_version_only(repo: SocialRecords) -> None:
+    v1, v2, v3 = playlist(1), playlist(2), playlist(3)
+    assert repo.add(v1, own=False, now=1.0)
+    assert repo.add(tomb_of(v2), own=False, now=2.0)  # v2 never seen here: its series and seq say enough
+    assert repo.get(v1.id) is None and repo.playlists(ALICE.did) == []
+    assert not repo.add(v1, own=False, now=3.0) and not repo.add(v2, own=False, now=3.0)  # both ≤ seq 2
+    assert repo.add(v3, own=False, now=4.0)  # a new publication
+    # a tombstone only touches its own author's series: Bob's tombstone naming Alice's series is his own
+    bob_v1 = playlist(1, BOB)
+    assert repo.add(bob_v1, own=False, now=5.0)
+    assert repo.add(tomb_of(playlist(9), BOB), own=False, now=6.0)  # Bob's series SERIES up to 9
+    assert repo.get(v3.id) is not None and repo.get(bob_v1.id) is None
+
+
+def test_a_playlist_tombstone_naming_another_series_or_seq_is_refused_or_dropped(repo: SocialRecords) -> None:
+    v2 = playlist(2)
+    assert repo.add(v2, own=False, now=1.0)
+    assert not repo.add(tomb_of(v2, seq=5), own=False, now=2.0)  # held subject: seq 2, not 5
+    assert not repo.add(tomb_of(v2, playlist="pl-0000000000000000"), own=False, now=2.0)
+    assert repo.get(v2.id) is not None
+    # before the subject: kept and applied from its members; the subject then shows it lied
+    v4 = playlist(4)
+    liar = tomb_of(v4, seq=3)
+    assert repo.add(liar, own=False, now=3.0)
+    assert repo.get(v2.id) is None  # the author's own series up to 3: gone, and stays gone
+    assert repo.add(v4, own=False, now=4.0)  # seq 4 > 3: stored, and the tombstone was not its own
+    assert repo.get(liar.id) is None and not repo.is_tombstoned(v4.id)
+    assert not repo.add(v2, own=False, now=5.0)
+    # a tombstone that told the truth still refuses its subject
+    v5 = playlist(5)
+    assert repo.add(tomb_of(v5), own=False, now=6.0)
+    assert not repo.add(v5, own=False, now=7.0) and repo.get(v4.id) is None
+
+
+def test_a_playlist_tombstone_passes_at_the_cap_when_it_ends_a_held_version(tmp_path: Path) -> None:
+    with Library(tmp_path / "library.sqlite3") as library:
+        small = SocialRecords(library, max_per_author=1)
+        v1 = playlist(1)
+        assert small.add(v1, own=False, now=1.0)
+        assert small.add(tomb_of(playlist(2)), own=False, now=2.0)  # replaces v1's row
+        assert small.count_by_author(ALICE.did) == 1

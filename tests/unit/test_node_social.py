@@ -144,7 +144,8 @@ def test_publishing_a_local_playlist_makes_versions(node: Node) -> None:
     second = node.social.publish_playlist(local.id)
     assert (first["seq"], second["seq"]) == (1, 2) and second["tracks"] == [OTHER]
     assert [r.id for r in node.social.records.playlists()] == [second["id"]]
-    node.social.create("tombstone", {"subject": second["id"]})  # retracted: the next version is above it
+    tomb = node.social.create("tombstone", {"subject": second["id"]})  # retracted: the next version is above it
+    assert (tomb["playlist"], tomb["seq"]) == (local.id, 2)  # spec §10.2 rule 3: for holders of older versions
     assert node.social.records.playlists() == []
     assert node.social.publish_playlist(local.id)["seq"] == 3
     big = Playlists(node.library).create("Big", [TRACK] * 501, node.clock())

@@ -19,6 +19,9 @@ a tombstone whose subject is stored by another       refused: only an author rem
 author                                               records
 a tombstone whose subject is already removed by the  refused (nothing new)
 same author
+a tombstone naming a series and seq (``playlist``,   refused: it is not that version's
+``seq``) whose held subject has another series or
+seq
 a peer's record that would take its author past      refused: the oldest records are kept, the
 ``MAX_RECORDS_PER_AUTHOR`` rows                      new one is not (a newer playlist version and
                                                      a tombstone of a stored record replace a
@@ -27,13 +30,19 @@ otherwise                                            stored (``True``)
 ==================================================== =========================================
 
 Storing a newer playlist version deletes the older one; storing a tombstone deletes its
-subject (when stored) and remembers the subject as tombstoned by that author, so a later
+subject (when stored) and, for a playlist version, the author's versions of that series
+up to its ``seq`` (spec §10.2 rule 3: series and seq from the subject when held, else from
+the tombstone's own ``playlist`` and ``seq``, so a follower holding only an older version
+applies it), and remembers the subject as tombstoned by that author, so a later
 copy is refused (a refused copy still tells the tombstone what the record was about, for
 ``tombstones_about``, and, for a playlist version, deletes the series' older versions:
 spec §10.2).  A tombstone whose subject is not known yet is kept: if the subject
 arrives by the same author it is refused; if it arrives by *another* author the tombstone
 was not its author's, and it is dropped (tombstone row included) while the subject is
-stored — so nobody can pre-empt someone else's record with a tombstone.
+stored — so nobody can pre-empt someone else's record with a tombstone.  Likewise a
+playlist version whose tombstone named another series or seq drops that tombstone (what
+it deleted of its own author's series stays deleted) and is judged by the rules above.
+A tombstone's row keeps ``playlist`` and ``seq`` empty (the ``tombstoned`` row holds them).
 """
 
 from __future__ import annotations
@@ -133,7 +142,16 @@ class SocialRecords:
         if v.kind in ONE_PER_SUBJECT and db.execute("SELECT 1 FROM social WHERE author=? AND kind=? AND subject=?",
                                                     (v.author, v.kind, v.subject)).fetchone():
             return False
-        if db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?", (v.id, v.author)).fetchone():
+        held_tomb = db.execute("SELECT tombstone, playlist, seq FROM tombstoned WHERE subject=? AND author=?",
+                               (v.id, v.author)).fetchone()
+        if held_tomb is not None and held_tomb[1] is not None and v.kind == "playlist" \
+                and (held_tomb[1], held_tomb[2]) != (v.playlist, v.seq):
+            # the tombstone named another series or seq than its subject's: it was not this
+            # version's, it goes (what it deleted of the series stays deleted) and v is judged anew
+            db.execute("DELETE FROM tombstoned WHERE subject=? AND author=?", (v.id, v.author))
+            db.execute("DELETE FROM social WHERE id=?", (held_tomb[0],))
+            held_tomb = None
+        if held_tomb is not None:
             if v.subject is not None:  # the tombstone that came first learns what the record was about
                 db.execute("UPDATE tombstoned SET about=? WHERE subject=? AND author=? AND about IS NULL",
                            (v.subject, v.id, v.author))
@@ -158,10 +176,17 @@ class SocialRecords:
                                      (v.subject,)).fetchone()
             if subject_row is not None and subject_row[0] != v.author:
                 return False
+            if subject_row is not None and v.playlist is not None and (subject_row[1], subject_row[2]) != (
+                    v.playlist, v.seq):
+                return False  # it names another series or seq than the version it deletes
             if subject_row is None and db.execute("SELECT 1 FROM tombstoned WHERE subject=? AND author=?",
                                                   (v.subject, v.author)).fetchone():
                 return False
             replaces = None if subject_row is None else v.subject
+            if replaces is None and v.playlist is not None:  # a version of the series it ends, if held
+                old = db.execute("SELECT id FROM social WHERE author=? AND playlist=? AND seq<=?",
+                                 (v.author, v.playlist, v.seq)).fetchone()
+                replaces = None if old is None else str(old[0])
         if not own and replaces is None:
             (count,) = db.execute("SELECT count(*) FROM social WHERE author=?", (v.author,)).fetchone()
             if count >= self.max_per_author:
@@ -169,7 +194,9 @@ class SocialRecords:
         if replaces is not None:
             db.execute("DELETE FROM social WHERE id=?", (replaces,))
         if v.kind == "tombstone":
-            playlist, seq, about = subject_row[1:] if subject_row is not None else (None, None, None)
+            playlist, seq, about = subject_row[1:] if subject_row is not None else (v.playlist, v.seq, None)
+            if playlist is not None:  # rule 3: the series up to that seq, held or not
+                db.execute("DELETE FROM social WHERE author=? AND playlist=? AND seq<=?", (v.author, playlist, seq))
             db.execute("INSERT INTO tombstoned (subject, author, tombstone, about, playlist, seq) "
                        "VALUES (?,?,?,?,?,?)", (v.subject, v.author, v.id, about, playlist, seq))
         # tombstones of this record by others were not its author's: they go
@@ -179,7 +206,8 @@ class SocialRecords:
             db.execute("DELETE FROM tombstoned WHERE subject=? AND author!=?", (v.id, v.author))
             db.executemany("DELETE FROM social WHERE id=?", [(b,) for b in bogus])
         db.execute(f"INSERT INTO social ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                   (v.id, v.kind, v.author, v.subject, v.playlist, v.seq, v.created, v.to_json(),
+                   (v.id, v.kind, v.author, v.subject, *((v.playlist, v.seq) if v.kind == "playlist" else (None, None)),
+                    v.created, v.to_json(),
                     "own" if own else "peer", now))
         return True
 

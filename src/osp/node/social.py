@@ -53,7 +53,7 @@ from osp.discovery.keys import rendezvous_key
 from osp.discovery.search import PEER_TIMEOUT
 from osp.distribution.peer_client import PeerClient
 from osp.library.playlists import Playlists
-from osp.library.social import SocialRecords
+from osp.library.social import SocialRecords, SocialRow
 from osp.library.social_links import retracted_playlist_seq
 from osp.node.search import SearchGate
 from osp.records.canonical import jcs
@@ -121,6 +121,8 @@ class SocialService:
     def create(self, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Sign and store one of our records of ``kind`` with body ``fields`` (the
         preamble's shapes: ``{"subject": …, "text": …}`` …); returns the signed record.
+        A retraction (``tombstone``) of one of our playlist versions names its series and
+        ``seq`` too (spec §10.2 rule 3), unless ``fields`` sets them.
 
         A like or follow of a subject we like or follow already returns the record held.
         ``CallerError`` on bad fields or a retraction of a record that is not ours,
@@ -131,7 +133,10 @@ class SocialService:
             raise CallerError("a social record is a kind and an object of fields")
         key = self.node.signing_key()
         if kind == "tombstone":
-            self._check_retract(fields.get("subject"), key.did)
+            row = self._check_retract(fields.get("subject"), key.did)
+            if row.kind == "playlist" and "playlist" not in fields and "seq" not in fields:
+                # spec §10.2 rule 3: a follower holding another version of the series applies it
+                fields = {**fields, "playlist": row.playlist, "seq": row.seq}
         if kind in ("like", "follow") and set(fields) == {"subject"}:  # once is enough: the one held
             held = [r for r in self.records.about(str(fields["subject"]), kinds=(kind,)) if r.author == key.did]
             if held:
@@ -146,7 +151,9 @@ class SocialService:
         self._spread(verified)
         return verified.record
 
-    def _check_retract(self, subject: object, did: str) -> None:
+    def _check_retract(self, subject: object, did: str) -> SocialRow:
+        """The held record ``subject`` that ``did`` may retract; ``CallerError`` or
+        ``NotFoundError`` as ``create`` says."""
         if not isinstance(subject, str) or not subject:
             raise CallerError("retract names a record id (osp:<kind>:…)")
         row = self.records.get(subject)
@@ -156,6 +163,7 @@ class SocialService:
             raise CallerError("only the author of a record can retract it")
         if row.kind == "tombstone":
             raise CallerError("a tombstone cannot be retracted")
+        return row
 
     def _spread(self, verified: VerifiedSocial) -> None:
         """After one of our records is stored: the feed (catalog) is put again, and a

@@ -22,7 +22,8 @@ comment    ``subject``: a track id, ``text`` (1–2000), ``at``? (seconds, 0…8
 endorsement ``subject``: a did:key, ``text``? (1–500)
 flag       ``subject``: a track id or a did:key, ``reason`` (``FLAG_REASONS``), ``text``?
            (1–1000), ``duplicateOf``? (a track id; only with reason ``duplicate``)
-tombstone  ``subject``: a social id of any kind but ``tombstone``
+tombstone  ``subject``: a social id of any kind but ``tombstone``; of a playlist version
+           optionally ``playlist`` and ``seq`` (both or neither): the series and seq it ends
 ========== ================================================================================
 
 ``verify_social`` checks, in order: size (64 KiB of input and of JCS) and strict JSON →
@@ -231,13 +232,15 @@ class VerifiedSocial:
 
     @property
     def playlist(self) -> str | None:
-        """A playlist's series id (``pl-…``), ``None`` for other kinds."""
+        """A playlist's series id (``pl-…``), or the one a playlist version's tombstone names
+        (spec §10.2 rule 3); ``None`` otherwise."""
         value = self.record.get("playlist")
         return None if value is None else str(value)
 
     @property
     def seq(self) -> int | None:
-        """A playlist's version number, ``None`` for other kinds."""
+        """A playlist's version number, or the one a playlist version's tombstone names;
+        ``None`` otherwise."""
         value = self.record.get("seq")
         return None if value is None else int(value)
 
