@@ -244,3 +244,47 @@ def test_a_playlist_tombstone_passes_at_the_cap_when_it_ends_a_held_version(tmp_
         assert small.add(v1, own=False, now=1.0)
         assert small.add(tomb_of(playlist(2)), own=False, now=2.0)  # replaces v1's row
         assert small.count_by_author(ALICE.did) == 1
+
+
+def test_per_author_byte_cap_refuses_past_it_in_one_batch_or_many(tmp_path: Path) -> None:
+    """5,000 records of 64 KiB would be 320 MiB: a peer identity holds at most a byte cap."""
+    big = [rec("comment", BOB, i, subject=TRACK, text=f"{i:02d}" + "x" * 1998) for i in range(6)]
+    size = len(big[0].to_json())
+    with Library(tmp_path / "library.sqlite3") as library:
+        repo = SocialRecords(library, max_bytes_per_author=3 * size + 10)
+        assert repo.add_many(big[:5], own=False, now=1.0) == 3  # the rest of the batch: refused
+        assert not repo.add(big[5], own=False, now=2.0)  # later too
+        assert [r.id for r in repo.by_author(BOB.did)] == [v.id for v in big[:3]]  # the oldest are kept
+        like = rec("like", BOB, 30, subject=TRACK2)
+        assert not repo.add(like, own=False, now=3.0)
+        assert repo.add(rec("tombstone", BOB, 40, subject=big[0].id), own=False, now=3.0)  # a retraction passes
+        assert repo.add(like, own=False, now=4.0)  # and made room
+        assert repo.add(big[5], own=True, now=6.0)  # our own records are not capped
+        assert repo.count_by_author(ALICE.did) == 0
+
+
+def test_a_playlist_version_passes_the_byte_cap_only_if_the_swap_fits(tmp_path: Path) -> None:
+    small = playlist(1, BOB)
+    bigger = rec("playlist", BOB, 2, playlist=SERIES, seq=2, title="Night drive", tracks=[TRACK] * 400)
+    with Library(tmp_path / "library.sqlite3") as library:
+        repo = SocialRecords(library, max_bytes_per_author=len(small.to_json()) + 100)
+        assert repo.add(small, own=False, now=1.0)
+        assert not repo.add(bigger, own=False, now=2.0)
+        same_size = rec("playlist", BOB, 3, playlist=SERIES, seq=3, title="Night drivf", tracks=[TRACK, TRACK2])
+        assert repo.add(same_size, own=False, now=3.0)
+
+
+def test_the_total_cap_refuses_unfollowed_peers_only(tmp_path: Path) -> None:
+    carol = SigningKey.from_seed(bytes(range(2, 34)))
+    with Library(tmp_path / "library.sqlite3") as library:
+        repo = SocialRecords(library, max_total_rows=3)
+        assert repo.add(rec("like", ALICE, 0, subject=TRACK), own=True, now=1.0)
+        assert repo.add_many([rec("like", BOB, 1, subject=TRACK), rec("like", BOB, 2, subject=TRACK2),
+                              rec("like", carol, 3, subject=TRACK)], own=False, now=2.0) == 2  # 3 in all
+        assert not repo.add(rec("like", carol, 4, subject=TRACK), own=False, now=3.0)
+        assert repo.add(rec("like", ALICE, 5, subject=TRACK2), own=True, now=3.0)  # ours pass
+        with library.transaction() as db:
+            db.execute("INSERT INTO follows (did, followed_at) VALUES (?, 0)", (carol.did,))
+        assert repo.add(rec("like", carol, 6, subject=TRACK2), own=False, now=4.0)  # a followed author passes
+        assert repo.add(rec("tombstone", BOB, 7, subject=rec("like", BOB, 1, subject=TRACK).id),
+                        own=False, now=5.0)  # replaces a row: passes

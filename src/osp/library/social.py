@@ -26,6 +26,12 @@ a peer's record that would take its author past      refused: the oldest records
 ``MAX_RECORDS_PER_AUTHOR`` rows                      new one is not (a newer playlist version and
                                                      a tombstone of a stored record replace a
                                                      row, so they pass at the cap)
+a peer's record that would take its author past      refused, as above (a newer playlist version
+``MAX_BYTES_PER_AUTHOR`` bytes of record JSON        counts its size less the one it replaces; a
+                                                     tombstone of a stored record passes)
+a new row of a peer the listener does not follow,    refused: nothing is evicted; own records and
+with ``MAX_TOTAL_ROWS`` rows held in all             followed authors' (each under the per-author
+                                                     caps) still pass
 otherwise                                            stored (``True``)
 ==================================================== =========================================
 
@@ -59,6 +65,8 @@ from osp.library.store import Library
 from osp.records.social import KINDS, VerifiedSocial
 
 MAX_RECORDS_PER_AUTHOR = 5000  #: rows one peer identity may hold here (tombstones included)
+MAX_BYTES_PER_AUTHOR = 4 * 1024 * 1024  #: bytes of signed record JSON (JCS) one peer identity may hold here
+MAX_TOTAL_ROWS = 200_000  #: rows in all past which records of peers the listener does not follow are refused
 MAX_ROWS = 10_000  #: default cap on rows one query returns
 MAX_FUTURE = 3600.0  #: seconds a record's ``created`` may be ahead of this node's clock
 ONE_PER_SUBJECT = ("like", "follow", "endorsement")  #: kinds an author holds once per subject
@@ -111,30 +119,68 @@ def _kinds(kinds: Sequence[str] | None) -> tuple[str, list[object]]:
     return f" AND kind IN ({','.join('?' * len(kinds))})", list(kinds)
 
 
-class SocialRecords:
-    """The social records stored in ``library`` (its one connection and writer)."""
+class _Tally:
+    """What one transaction's caps need, read once and kept up to date by its inserts:
+    rows and record bytes per author, rows in all, whether an author is followed.
+    Rows deleted on the way (older versions, bogus tombstones) are not subtracted, so the
+    tally can only overstate what is held: a cap is never passed."""
 
-    def __init__(self, library: Library, *, max_per_author: int = MAX_RECORDS_PER_AUTHOR) -> None:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.authors: dict[str, list[int]] = {}
+        self.total: int | None = None
+        self.followed: dict[str, bool] = {}
+
+    def author(self, did: str) -> list[int]:
+        """``[rows, bytes]`` ``did`` holds (a live list: the caller updates it)."""
+        if did not in self.authors:
+            count, size = self.db.execute("SELECT count(*), total(length(record)) FROM social WHERE author=?",
+                                          (did,)).fetchone()
+            self.authors[did] = [int(count), int(size)]
+        return self.authors[did]
+
+    def rows(self) -> int:
+        if self.total is None:
+            self.total = int(self.db.execute("SELECT count(*) FROM social").fetchone()[0])
+        return self.total
+
+    def is_followed(self, did: str) -> bool:
+        if did not in self.followed:
+            self.followed[did] = self.db.execute("SELECT 1 FROM follows WHERE did=?", (did,)).fetchone() is not None
+        return self.followed[did]
+
+
+class SocialRecords:
+    """The social records stored in ``library`` (its one connection and writer).  The caps
+    (spec §10.3) are settable for tests: ``max_per_author`` rows and ``max_bytes_per_author``
+    bytes of record JSON per peer identity, ``max_total_rows`` rows in all before records of
+    authors the listener does not follow are refused."""
+
+    def __init__(self, library: Library, *, max_per_author: int = MAX_RECORDS_PER_AUTHOR,
+                 max_bytes_per_author: int = MAX_BYTES_PER_AUTHOR, max_total_rows: int = MAX_TOTAL_ROWS) -> None:
         self.library = library
         self.max_per_author = max_per_author
+        self.max_bytes_per_author = max_bytes_per_author
+        self.max_total_rows = max_total_rows
 
     # --- writes ---------------------------------------------------------------
 
     def add(self, v: VerifiedSocial, *, own: bool, now: float) -> bool:
-        """Store ``v`` (``own``: made on this node, not subject to the per-author cap;
-        ``now``: Unix seconds received).  ``True`` if stored, ``False`` if refused by the
-        rules of the module's table (known, tombstoned, an older playlist version, a
-        tombstone of another author's record, over the per-author cap)."""
+        """Store ``v`` (``own``: made on this node, not subject to the caps; ``now``: Unix
+        seconds received).  ``True`` if stored, ``False`` if refused by the rules of the
+        module's table (known, tombstoned, an older playlist version, a tombstone of another
+        author's record, over a per-author cap or the total one)."""
         with self.library.transaction() as db:
-            return self._add(db, v, own, now)
+            return self._add(db, v, own, now, _Tally(db))
 
     def add_many(self, records: Sequence[VerifiedSocial], *, own: bool, now: float) -> int:
         """``add`` each of ``records`` in order, in one transaction (one disk sync for a
         whole catalog); the number stored."""
         with self.library.transaction() as db:
-            return sum(self._add(db, v, own, now) for v in records)
+            tally = _Tally(db)
+            return sum(self._add(db, v, own, now, tally) for v in records)
 
-    def _add(self, db: sqlite3.Connection, v: VerifiedSocial, own: bool, now: float) -> bool:
+    def _add(self, db: sqlite3.Connection, v: VerifiedSocial, own: bool, now: float, tally: _Tally) -> bool:
         if db.execute("SELECT 1 FROM social WHERE id=?", (v.id,)).fetchone():
             return False
         if created_seconds(v.created) > max(now, time.time()) + MAX_FUTURE:
@@ -187,10 +233,23 @@ class SocialRecords:
                 old = db.execute("SELECT id FROM social WHERE author=? AND playlist=? AND seq<=?",
                                  (v.author, v.playlist, v.seq)).fetchone()
                 replaces = None if old is None else str(old[0])
-        if not own and replaces is None:
-            (count,) = db.execute("SELECT count(*) FROM social WHERE author=?", (v.author,)).fetchone()
-            if count >= self.max_per_author:
+        raw = v.to_json()
+        replaced_size = 0
+        if replaces is not None:
+            (replaced_size,) = db.execute("SELECT length(record) FROM social WHERE id=?", (replaces,)).fetchone()
+        held = tally.author(v.author)
+        if not own:
+            if replaces is None and held[0] >= self.max_per_author:
                 return False
+            if held[1] - replaced_size + len(raw) > self.max_bytes_per_author and not (
+                    v.kind == "tombstone" and replaces is not None):
+                return False
+            if replaces is None and tally.rows() >= self.max_total_rows and not tally.is_followed(v.author):
+                return False
+        if replaces is None:
+            held[0] += 1
+            tally.total = None if tally.total is None else tally.total + 1
+        held[1] += len(raw) - replaced_size
         if replaces is not None:
             db.execute("DELETE FROM social WHERE id=?", (replaces,))
         if v.kind == "tombstone":
@@ -207,7 +266,7 @@ class SocialRecords:
             db.executemany("DELETE FROM social WHERE id=?", [(b,) for b in bogus])
         db.execute(f"INSERT INTO social ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                    (v.id, v.kind, v.author, v.subject, *((v.playlist, v.seq) if v.kind == "playlist" else (None, None)),
-                    v.created, v.to_json(),
+                    v.created, raw,
                     "own" if own else "peer", now))
         return True
 
