@@ -137,6 +137,19 @@ def test_records_per_peer_per_minute_are_capped(node: Node) -> None:
     assert node.social.ingest(many[3:], source="http://198.51.100.6:8787") == 2  # another peer has its own
 
 
+def test_the_budget_is_one_per_address_whatever_the_port(node: Node) -> None:
+    """One host answering lookups from many ports gets one budget (spec §10.5)."""
+    node.social.budget = intake.IntakeBudget(rate=3)
+    many = [peer_record("comment", {"subject": TRACK, "text": f"port {i}"}) for i in range(6)]
+    taken = [node.social.take_answer(TRACK, {"records": [r], "truncated": False},
+                                     source=f"http://198.51.100.5:{8000 + i}") for i, r in enumerate(many[:4])]
+    assert taken == [1, 1, 1, 0]
+    assert node.social.ingest(many[4:5], source="http://[2001:db8:1:2::7]:9000") == 1
+    assert node.social.ingest(many[5:], source="http://[2001:db8:1:2:ffff::1]:9001") == 1  # same /64, budget 3
+    node.social.budget = intake.IntakeBudget(rate=1)
+    assert node.social.ingest(many[4:], source="http://[2001:db8:1:2:ffff::1]:9001") == 0  # held: nothing counted
+
+
 def test_publishing_a_local_playlist_makes_versions(node: Node) -> None:
     local = Playlists(node.library).create("Mix", [TRACK, OTHER, TRACK], node.clock())
     first = node.social.publish_playlist(local.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from osp.core.errors import IntegrityError
-from osp.social.intake import MAX_ANSWER_RECORDS, IntakeBudget, on_topic, parse_answer
+from osp.social.intake import MAX_ANSWER_RECORDS, IntakeBudget, on_topic, parse_answer, source_key
 
 TRACK = "osp:track:bagaaiera" + "a" * 52
 
@@ -47,3 +47,26 @@ def test_on_topic_keeps_records_about_the_track_and_tombstones() -> None:
     assert on_topic("tombstone", "osp:comment:bagaaiera", TRACK)
     assert not on_topic("comment", TRACK + "x", TRACK)
     assert not on_topic("endorsement", TRACK, TRACK) and not on_topic("playlist", None, TRACK)
+
+
+@pytest.mark.parametrize(("source", "key"), [
+    ("http://198.51.100.5:8787", "198.51.100.5"),
+    ("http://198.51.100.5:9999/osp", "198.51.100.5"),
+    ("http://[2001:db8:1:2:3:4:5:6]:8787", "2001:db8:1:2::/64"),
+    ("http://[2001:db8:1:2::9]", "2001:db8:1:2::/64"),
+    ("http://[::ffff:198.51.100.5]:1", "198.51.100.5"),
+    ("http://Peer.Example:8787", "peer.example"),
+    ("did:key:z6Mkabc", "did:key:z6Mkabc"),
+    ("http://[bad:8787", "http://[bad:8787"),
+])
+def test_source_key_is_the_address_not_the_port(source: str, key: str) -> None:
+    assert source_key(source) == key
+
+
+def test_budget_one_bucket_per_address() -> None:
+    budget = IntakeBudget(rate=10)
+    assert budget.take("http://192.0.2.1:1000", 6, now=0.0) == 6
+    assert budget.take("http://192.0.2.1:1001", 6, now=0.0) == 4  # another port, the same host
+    budget.give_back("http://192.0.2.1:1002", 2)
+    assert budget.take("http://192.0.2.1:1003", 6, now=0.0) == 2
+    assert budget.take("http://192.0.2.2:1000", 6, now=0.0) == 6

@@ -12,7 +12,8 @@ network:
   (``announced_tracks``), so seekers of the track find who talks about it.
 * ``ingest(records, source=…)`` verifies each record a peer sent (``verify_social``) and
   stores it (``SocialRecords.add``: newest playlist version wins, tombstones applied,
-  per-author cap), at most ``IntakeBudget`` records stored per source per minute (a record
+  per-author caps), at most ``IntakeBudget`` records stored per source per minute (keyed by
+  the peer's IP address, IPv6 by /64, whatever its port: ``source_key``; a record
   byte for byte one we hold is not verified again).  A forged or malformed record raises
   ``IntegrityError`` for the whole batch (the caller marks the peer bad) unless ``strict``
   is off.  A followed author's catalog goes to ``store`` (``osp.node.feeds``: verified by
@@ -250,6 +251,7 @@ class SocialService:
     def ingest(self, records: Iterable[Any], *, source: str, strict: bool = True, rated: bool = True) -> int:
         """Verify and store ``records`` (parsed JSON objects) from ``source`` (a peer URL or
         a followed did); returns how many were new.  At most the source's ``IntakeBudget``
+        (a URL's by its IP address or IPv6 /64, not its port)
         is taken when ``rated`` (the rest is dropped unread).  ``strict``: the first record
         that does not verify raises ``IntegrityError`` (nothing of the batch is stored);
         otherwise it is skipped.  Only records stored count against the budget."""

@@ -1,10 +1,12 @@
 """How social records travel between nodes (spec §10.4, §10.5): the pure checks a node runs
 on what peers send it, before and around verification.
 
-* ``IntakeBudget``: records accepted per peer (an HTTP peer's URL, or a followed did for a
-  feed's catalog) per minute — a token bucket per source refilled at ``rate`` records per
-  minute up to ``burst``, at most ``max_sources`` sources remembered (least recent
-  forgotten).  ``take(source, n, now)`` says how many of ``n`` records may go on.
+* ``IntakeBudget``: records accepted per peer per minute — a token bucket per source key
+  (``source_key``: an HTTP peer's IP address, its IPv6 /64, never its port, so one host
+  with many ports has one budget; a followed did for a feed's catalog) refilled at
+  ``rate`` records per minute up to ``burst``, at most ``max_sources`` sources remembered
+  (least recent forgotten).  ``take(source, n, now)`` says how many of ``n`` records may
+  go on.
 * ``parse_answer``: the shape of one answer of ``GET /osp/v0/tracks/{id}/social``
   (``{"records": [object…], "truncated": bool}``, at most ``MAX_ANSWER_RECORDS`` records),
   else ``IntegrityError`` (the peer is hostile or broken).
@@ -17,9 +19,11 @@ Pure: no I/O, the clock passed in.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import urlsplit
 
 from osp.core.errors import IntegrityError
 
@@ -28,6 +32,29 @@ MAX_ANSWER_BYTES = 512 * 1024  #: bytes of one peer answer at most (the seeker s
 RECORDS_PER_MINUTE = 300  #: records one peer may have accepted per minute (burst as many)
 MAX_SOURCES = 4096  #: peers whose budget is remembered
 TRACK_KINDS = ("comment", "like", "flag")  #: kinds served and found under a track's rendezvous key
+
+
+def source_key(source: str) -> str:
+    """The budget key of ``source``: for a URL (``scheme://host[:port]/…``) its IPv4
+    address, or its IPv6 /64 (``2001:db8:1:2::/64``; an IPv4-mapped address as IPv4),
+    or its lower-case host name; the port never counts.  Anything else (a did) as is."""
+    if "://" not in source:
+        return source
+    try:
+        host = urlsplit(source).hostname
+    except ValueError:
+        return source
+    if not host:
+        return source
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host.lower()
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class IntakeBudget:
@@ -47,8 +74,9 @@ class IntakeBudget:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # source -> (tokens, at)
 
     def take(self, source: str, n: int, now: float) -> int:
-        """How many of ``n`` records from ``source`` may be accepted now (0…n); those are
-        taken from its bucket."""
+        """How many of ``n`` records from ``source`` (a peer URL or a did: ``source_key``)
+        may be accepted now (0…n); those are taken from its key's bucket."""
+        source = source_key(source)
         with self._lock:
             tokens, at = self._buckets.pop(source, (self.burst, now))
             tokens = min(self.burst, tokens + max(0.0, now - at) * self.rate)
@@ -61,6 +89,7 @@ class IntakeBudget:
     def give_back(self, source: str, n: int) -> None:
         """Return ``n`` tokens to ``source`` (records taken but not stored: duplicates,
         ones already known), never above ``burst``."""
+        source = source_key(source)
         with self._lock:
             if source in self._buckets and n > 0:
                 tokens, at = self._buckets[source]
