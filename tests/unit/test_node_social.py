@@ -137,6 +137,26 @@ def test_records_per_peer_per_minute_are_capped(node: Node) -> None:
     assert node.social.ingest(many[3:], source="http://198.51.100.6:8787") == 2  # another peer has its own
 
 
+def test_an_answer_carries_tombstones_only_of_records_about_the_track(node: Node) -> None:
+    """A peer cannot fill our tombstoned table with tombstones of anything (spec §10.5)."""
+    key = SigningKey.from_seed(bytes(range(3, 35)))
+    held = peer_record("comment", {"subject": TRACK, "text": "held"}, key)
+    sent = peer_record("comment", {"subject": TRACK, "text": "sent along"}, key)
+    elsewhere = peer_record("comment", {"subject": OTHER, "text": "on another track"}, key)
+    unseen = peer_record("like", {"subject": TRACK}, key)
+    assert node.social.ingest([held, elsewhere], source="http://198.51.100.20:1") == 2
+    tombs = [peer_record("tombstone", {"subject": r["id"]}, key, f"2026-12-01T11:00:0{i}Z")
+             for i, r in enumerate((held, sent, elsewhere, unseen))]
+    answer = {"records": [*tombs, sent], "truncated": False}
+    # stored: the comment sent along, then the two tombstones of records about the track (no error: the
+    # others are dropped, not held against the peer)
+    assert node.social.take_answer(TRACK, answer, source="http://198.51.100.21:1") == 3
+    records = node.social.records
+    assert records.is_tombstoned(held["id"]) and records.is_tombstoned(sent["id"])
+    assert not records.is_tombstoned(elsewhere["id"]) and not records.is_tombstoned(unseen["id"])
+    assert records.get(elsewhere["id"]) is not None and records.get(tombs[3]["id"]) is None
+
+
 def test_the_budget_is_one_per_address_whatever_the_port(node: Node) -> None:
     """One host answering lookups from many ports gets one budget (spec §10.5)."""
     node.social.budget = intake.IntakeBudget(rate=3)

@@ -42,9 +42,11 @@ def test_parse_answer_takes_only_the_agreed_shape() -> None:
     assert exc.value.context["check"] == "size"
 
 
-def test_on_topic_keeps_records_about_the_track_and_tombstones() -> None:
+def test_on_topic_keeps_records_about_the_track_and_tombstones_of_them() -> None:
     assert on_topic("comment", TRACK, TRACK) and on_topic("like", TRACK, TRACK) and on_topic("flag", TRACK, TRACK)
-    assert on_topic("tombstone", "osp:comment:bagaaiera", TRACK)
+    assert on_topic("tombstone", "osp:comment:bagaaiera", TRACK, about=TRACK)
+    assert not on_topic("tombstone", "osp:comment:bagaaiera", TRACK)  # of something unknown here
+    assert not on_topic("tombstone", "osp:comment:bagaaiera", TRACK, about=TRACK + "x")
     assert not on_topic("comment", TRACK + "x", TRACK)
     assert not on_topic("endorsement", TRACK, TRACK) and not on_topic("playlist", None, TRACK)
 

@@ -23,7 +23,8 @@ network:
   ``GET /osp/v0/tracks/{id}/social`` (``MAX_ANSWER_BYTES``, ``MAX_ANSWER_RECORDS``,
   2 × ``PEER_TIMEOUT`` s each, ``LOOKUP_WORKERS`` at once, all within ``timeout``); every record must verify and be about
   that track (``osp.social.intake.on_topic``), or the peer's whole answer is dropped and the
-  peer marked bad for a while.
+  peer marked bad for a while; a tombstone is kept only if what it removes is about that
+  track (in the answer, or held here), the others dropped.
 * ``peer_answer(track_id)``: what this node serves at that route: the tombstones of records
   about the track first, then its comments, likes and flags, newest first, at most
   ``MAX_ANSWER_RECORDS`` records and ``MAX_ANSWER_BYTES`` bytes (``truncated``).
@@ -366,20 +367,31 @@ class SocialService:
         return added[0]
 
     def take_answer(self, track_id: str, answer: Any, *, source: str) -> int:
-        """One peer's answer about ``track_id``: shape checked, every record verified and on
-        topic (else ``IntegrityError``: nothing of it is stored), then stored within the
-        source's budget; returns the new records."""
+        """One peer's answer about ``track_id``: shape checked, every record verified and
+        every one but a tombstone on topic (else ``IntegrityError``: nothing of it is
+        stored); a tombstone is kept only if its subject is a comment, like or flag on the
+        track in this answer or held here (``on_topic``), the others are dropped; the rest
+        is stored within the source's budget; returns the new records."""
         records = parse_answer(answer)
         granted = self.budget.take(source, len(records), self.monotonic())
         verified = []
         for record in records[:granted]:
             v = self.verified(record)
-            if not on_topic(v.kind, v.subject, track_id):
+            if v.kind != "tombstone" and not on_topic(v.kind, v.subject, track_id):
                 raise IntegrityError(f"the record {v.id[:60]} is not about {track_id[:60]}", check="off-topic")
             verified.append(v)
-        added = self.store(verified)
-        self.budget.give_back(source, granted - added)  # only records stored count against the peer
+        abouts = {v.id: v.subject for v in verified if v.kind != "tombstone"}
+        kept = [v for v in verified if v.kind != "tombstone" or on_topic(
+            v.kind, v.subject, track_id, about=abouts.get(v.subject or "") or self._held_about(v.subject))]
+        added = self.store(kept)
+        # only records stored count against the peer; dropped tombstones do (they were verified for nothing)
+        self.budget.give_back(source, len(kept) - added)
         return added
+
+    def _held_about(self, record_id: str | None) -> str | None:
+        """The subject of the comment, like or flag ``record_id`` we hold, else ``None``."""
+        row = self.records.get(record_id) if record_id else None
+        return row.subject if row is not None and row.kind in TRACK_KINDS else None
 
     # -- views ------------------------------------------------------------------------
 

@@ -11,8 +11,11 @@ on what peers send it, before and around verification.
   (``{"records": [object…], "truncated": bool}``, at most ``MAX_ANSWER_RECORDS`` records),
   else ``IntegrityError`` (the peer is hostile or broken).
 * ``on_topic``: whether a verified record belongs in an answer about a track: a comment,
-  like or flag whose ``subject`` is that track, or a tombstone (its subject is a record id;
-  the repository applies it, or keeps it so a later copy of its subject is refused).
+  like or flag whose ``subject`` is that track, or a tombstone of such a record — one of
+  the same answer or one the seeker holds (the caller says what the tombstone's subject
+  is about); any other tombstone could be of anything and would only fill the seeker's
+  table: it is dropped (not held against the peer: a holder passes on tombstones of
+  records the seeker never saw).
 
 Pure: no I/O, the clock passed in.
 """
@@ -108,9 +111,11 @@ def parse_answer(answer: Any, *, max_records: int = MAX_ANSWER_RECORDS) -> list[
     return records
 
 
-def on_topic(kind: str, subject: str | None, track_id: str) -> bool:
+def on_topic(kind: str, subject: str | None, track_id: str, *, about: str | None = None) -> bool:
     """Whether a verified record of ``kind`` about ``subject`` belongs in an answer about
-    ``track_id`` (see the module docstring)."""
+    ``track_id`` (see the module docstring).  For a tombstone, ``about`` is the ``subject``
+    of the comment, like or flag it removes, taken from the same answer or from what the
+    seeker holds (``None`` when neither has that record, or it is of another kind)."""
     if kind == "tombstone":
-        return True
+        return about is not None and about == track_id
     return kind in TRACK_KINDS and subject == track_id
