@@ -11,12 +11,13 @@ know a record of.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from osp.library.store import Library
 
 GATE_KEY = "quality-gate"  #: meta key of the gate settings (JSON)
-MAX_FLAGS = 200_000  #: flag rows one graph reads at most (newest kept first)
+MAX_FLAGS = 200_000  #: flag rows one graph reads at most, of authors whose flags can weigh (newest kept first)
 
 
 def load_gate(library: Library) -> dict[str, Any] | None:
@@ -44,12 +45,23 @@ def trust_edges(library: Library) -> list[tuple[str, str, str]]:
                           "AND subject IS NOT NULL").fetchall()
 
 
-def flags(library: Library, limit: int = MAX_FLAGS) -> list[tuple[str, str, str | None]]:
-    """``(author, subject, reason)`` of the stored flags, newest received first, at most ``limit``."""
+def flags(library: Library, authors: Iterable[str] | None = None,
+          limit: int = MAX_FLAGS) -> list[tuple[str, str, str | None]]:
+    """``(author, subject, reason)`` of the stored flags by ``authors`` (everyone's when
+    ``None``), newest received first, at most ``limit``.  The trust graph passes the
+    identities whose flags can weigh (``TrustGraph.reachable``): flags by anyone else, however
+    many, never take a place in the window (each author's found through the
+    ``social_edges`` index)."""
     with library.transaction() as db:
-        rows = db.execute(
-            "SELECT author, subject, json_extract(CAST(record AS TEXT), '$.reason') FROM social "
-            "WHERE kind='flag' AND subject IS NOT NULL ORDER BY received DESC LIMIT ?", (limit,)).fetchall()
+        if authors is None:
+            rows = db.execute(
+                "SELECT author, subject, json_extract(CAST(record AS TEXT), '$.reason') FROM social "
+                "WHERE kind='flag' AND subject IS NOT NULL ORDER BY received DESC LIMIT ?", (limit,)).fetchall()
+        else:
+            rows = db.execute(
+                "SELECT author, subject, json_extract(CAST(record AS TEXT), '$.reason') FROM social "
+                "WHERE kind='flag' AND subject IS NOT NULL AND author IN (SELECT value FROM json_each(?)) "
+                "ORDER BY received DESC LIMIT ?", (json.dumps(list(authors)), limit)).fetchall()
     return [(str(a), str(s), r if isinstance(r, str) else None) for a, s, r in rows]
 
 

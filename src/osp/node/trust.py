@@ -7,8 +7,10 @@ recomputed off the request path, the quality gate applied to what the node shows
   the listener (the node's did:key, or ``LISTENER`` before the node has one);
 * every verified ``osp:Follow`` and ``osp:Endorsement`` record stored (the ``social``
   table, ``osp.library.trust.trust_edges``);
-* every stored ``osp:Flag`` (``osp.library.trust.flags``: at most ``MAX_FLAGS``), aimed at
-  the flagged did or, for a flagged track, at its artist when we hold its record;
+* every stored ``osp:Flag`` by an identity whose flags can weigh (the listener, list
+  curators and whom they reach: ``TrustGraph.reachable``; ``osp.library.trust.flags``: at
+  most ``MAX_FLAGS``), aimed at the flagged did or, for a flagged track, at its artist when
+  we hold its record;
 * the gate's moderation lists (``osp.library.trust.load_gate``),
 
 and computes ``TrustScores`` (``osp.social.trust.compute``).  Once ``start``ed (with the
@@ -84,7 +86,7 @@ def build_graph(node: Node, gate: GateSettings) -> TrustGraph:
         graph.follow(user, row.did)
     graph.edges(trust_edges(node.library))
     artists = flagged_track_artists(node.library)
-    for author, subject, reason in flags(node.library):
+    for author, subject, reason in flags(node.library, graph.reachable()):  # others' flags weigh nothing
         # a track flagged duplicate or not-ai is about that track: its artist is not lowered
         target = subject if subject.startswith("did:") else artists.get(subject) if reason in IDENTITY_REASONS else None
         graph.flag(FlagMark(author, subject, target, reason))

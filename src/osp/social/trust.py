@@ -204,6 +204,27 @@ class TrustGraph:
             key = key[np.concatenate(([True], key[1:] != key[:-1]))]
         return key >> 34, (key >> 2) & ((1 << 32) - 1), key & 3
 
+    def reachable(self) -> list[str]:
+        """The identities whose flags can weigh (``w(F) > 0``, module docstring): the
+        listener, the list curators, and whoever they reach along follow and endorsement
+        edges added so far — anyone else has trust 0.  A caller reads flags of these
+        authors only, so a flood of outsiders' flags cannot push theirs out of a bounded
+        read.  O(identities + edges)."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import breadth_first_order
+
+        n = len(self.ids)
+        roots = [0, *(self.index[c] for c in self.lists if c in self.index)]
+        src = np.frombuffer(self._src, dtype=np.int64) if len(self._src) else np.zeros(0, np.int64)
+        dst = np.frombuffer(self._dst, dtype=np.int64) if len(self._dst) else np.zeros(0, np.int64)
+        # one extra vertex n points at every root: one search finds all they reach
+        rows = np.concatenate([src, np.full(len(roots), n, np.int64)])
+        cols = np.concatenate([dst, np.asarray(roots, np.int64)])
+        adjacency = csr_matrix((np.ones(rows.size, np.int8), (rows, cols)), shape=(n + 1, n + 1))
+        order = breadth_first_order(adjacency, n, directed=True, return_predecessors=False)
+        found = [self.ids[i] for i in order.tolist() if i < n]
+        return found + [c for c in self.lists if c not in self.index]  # a curator with no edges yet
+
 
 @dataclass(frozen=True, eq=False)
 class TrustScores:
