@@ -167,3 +167,24 @@ def test_a_not_ai_flag_on_one_track_leaves_its_artist_trusted(node: Node) -> Non
     assert scores.score(HONEST.did) > 0  # the artist keeps their trust
     shown = annotate(node, [{"id": honest1, "artist": HONEST.did}, {"id": honest2, "artist": HONEST.did}])
     assert shown[0]["hidden"] is not None and shown[1]["hidden"] is None  # that track only
+
+
+def test_track_social_counts_trusted_likes_apart_from_sybil_likes(node: Node) -> None:
+    from osp.apps.http.social import track_social
+
+    subject = "osp:track:bagaaieravryjfmhg2alp7owjqfkutwcfsfhaznplrtoyl6sa6sj3lji6gb7q"
+    node.library.add_follow(FRIEND.did, audio=False, now=time.time())
+    social(node, FRIEND, "like", subject=subject)
+    sybils = [SigningKey.from_seed(bytes([100, n]) + bytes(30)) for n in range(40)]
+    for sybil in sybils:  # they even follow each other: nobody trusted follows them
+        social(node, sybil, "like", subject=subject)
+        social(node, sybil, "follow", subject=sybils[0].did)
+    social(node, SPAMMER, "like", subject=subject)
+    social(node, FRIEND, "follow", subject=SPAMMER.did)  # trusted through the friend …
+    node.social.create("flag", {"subject": SPAMMER.did, "reason": "spam"})  # … but flagged by the listener
+    view = track_social(node, subject)
+    assert view["likes"] == 42  # the raw count
+    assert view["trustedLikes"] == 1  # the friend only
+    node.social.create("like", {"subject": subject})
+    view = track_social(node, subject)
+    assert view["likes"] == 43 and view["trustedLikes"] == 2 and view["liked"] is True

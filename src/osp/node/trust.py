@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -255,6 +255,19 @@ def annotate(node: Node, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     (``{"why", "by"}`` or ``None``) added, in the same order; nothing is dropped.  Uses
     ``node.trust.view()``: never computes on a running node's request path."""
     return gate_annotate(node.trust.view(), node.trust.gate(), items)
+
+
+def trusted_likers(node: Node, likers: Collection[str]) -> set[str] | None:
+    """The ``likers`` (dids) that count as trusted: the listener, and every identity with
+    effective trust > 0 whose items the quality gate shows (``osp.social.gate.judge``).
+    ``None`` while no trust is computed yet (``node.trust.view()``).  Spec §10: a like's
+    weight is its author's trust, so Sybils outside the web of trust add nothing."""
+    scores = node.trust.view()
+    if scores is None:
+        return None
+    gate = node.trust.gate()
+    return {d for d in likers
+            if d == scores.user or (scores.score(d) > 0 and judge(scores, gate, author=d) is None)}
 
 
 def trust_report(node: Node, did: str | None, *, top: int = 20) -> dict[str, Any]:

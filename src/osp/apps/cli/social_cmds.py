@@ -153,7 +153,10 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
     if as_json:
         emit_json(view)
         return
-    out.print(f"{plural(view['likes'], 'like')}{' (you like it)' if view.get('liked') else ''}, "
+    trusted = view.get("trustedLikes")
+    likes = (f"{plural(view['likes'], 'like')}" if trusted is None  # trust not computed yet: the raw count
+             else f"{plural(trusted, 'trusted like')} ({view['likes']} in all)")
+    out.print(f"{likes}{' (you like it)' if view.get('liked') else ''}, "
               f"{plural(len(view['comments']), 'comment')}, {plural(len(view['flags']), 'flag')}")
     for depth, entry in _threaded(view["comments"]):
         at = entry.get("at")

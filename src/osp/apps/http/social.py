@@ -3,8 +3,11 @@
 Routes (bearer token or session cookie, like the rest of ``/api/``):
   POST /api/social                    ``{"kind": "like"|"comment"|…, …fields}`` → ``{"id", "record"}`` (signed with
                                       the node's key, stored, spread through our feed and the track's key)
-  GET  /api/tracks/{id}/social        ``{"comments": [entry…], "likes": n, "liked": bool, "flags": [entry…],
-                                      "hidden": n}``; ``?lookup=S``: ask the network first, for at most S seconds
+  GET  /api/tracks/{id}/social        ``{"comments": [entry…], "likes": n, "trustedLikes": n|null, "liked": bool,
+                                      "flags": [entry…], "hidden": n}``: ``likes`` counts every liker (raw: a
+                                      thousand Sybils are a thousand likes), ``trustedLikes`` only those the web
+                                      of trust trusts and the gate shows (``trusted_likers``; ``null`` until
+                                      trust is computed); ``?lookup=S``: ask the network first, for at most S seconds
                                       (1–30); an entry is ``{"id", "kind", "author", "authorName"?, "created",
                                       …body fields, "trust": float|null, "hidden": null|{"why", "by"}}``
   POST /api/playlists/{id}/publish    the local playlist as a signed Playlist record (next ``seq``)
@@ -27,7 +30,7 @@ from osp.core.errors import CallerError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.node.core import Node
 from osp.node.social import MAX_LOOKUP_TIMEOUT, check_track_id, parsed_record
-from osp.node.trust import annotate
+from osp.node.trust import annotate, trusted_likers
 
 ENVELOPE = frozenset({"@context", "type", "version", "proof", "id", "author", "created", "subject"})
 
@@ -71,7 +74,9 @@ def track_social(node: Node, track_id: str) -> dict[str, Any]:
     flags = annotate(node, [social_entry(r, names) for r in records if r.get("type") == "osp:Flag"])
     likers = {str(r.get("author")) for r in records if r.get("type") == "osp:Like"}
     hidden = sum(1 for e in comments + flags if e["hidden"] is not None)
-    return {"comments": comments, "likes": len(likers), "liked": me in likers, "flags": flags, "hidden": hidden}
+    trusted = trusted_likers(node, likers)
+    return {"comments": comments, "likes": len(likers), "trustedLikes": None if trusted is None else len(trusted),
+            "liked": me in likers, "flags": flags, "hidden": hidden}
 
 
 def social_routes(node: Node, run_outbound: Callable[..., Awaitable[Any]]) -> list[Route]:
