@@ -40,7 +40,8 @@ once, without a refit); items are those of the last fit.
   (``popular``), marked ``cold_start``.
 * ``more_like_this``: cosine of ALS item factors blended with audio cosine (the AI-music
   layer's "sounds like" vectors), either alone when the other is missing.
-* ``popular``: every user's vote (one per track) weighted by the voter's trust.
+* ``popular``: every user's vote (one per track) weighted by the voter's trust, linearly
+  (``TrustWeights.share``: Sybils' votes sum to at most the trust that reached them).
 
 Only items whose track record is known here (``Signals.tracks``) are ever recommended; the
 others still shape the model.  Scores are unitless and comparable within one answer only.
@@ -204,10 +205,17 @@ class TrustWeights:
         self.top = max((v for d, v in trust.items() if d != listener and v > 0 and math.isfinite(v)), default=0.0)
 
     def __call__(self, did: str) -> float:
+        return math.sqrt(self.share(did))
+
+    def share(self, did: str) -> float:
+        """``did``'s trust over the highest, *not* square-rooted (in [0, 1]; the listener 1):
+        a vote's weight in ``popular``, where summing votes must keep the web of trust's Sybil
+        bound — 500 barely trusted identities add up to what trust flowed into them, where
+        their square roots would add up to more than a few trusted voters."""
         if did == self.listener:
             return 1.0
         v = self.trust.get(did, 0.0)
-        return math.sqrt(min(1.0, v / self.top)) if self.top > 0 and v > 0 and math.isfinite(v) else 0.0
+        return min(1.0, v / self.top) if self.top > 0 and v > 0 and math.isfinite(v) else 0.0
 
 
 Trust = Mapping[str, float] | TrustWeights | None  #: what every query takes as ``trust``
@@ -404,13 +412,18 @@ def popular(model: Model, *, limit: int = 20, trust: Trust = None, listener: str
             hidden: Collection[str] = (), exclude: Iterable[str] = (), keep: Keep | None = None
             ) -> list[Recommendation]:
     """Trust-weighted popularity (module doc): each person's vote for a track (their row's
-    cell, however strong) counts their trust weight (1 each without ``trust``, or when no
-    voter has any trust yet: a new listener's cold start), times the track's artist multiplier; the listener's own row does not vote.  Left out: ``hidden``
-    tracks and artists (ids), ``exclude``d tracks, the listener's own, what ``keep`` refuses."""
+    cell, however strong) counts their trust over the highest voter's (``TrustWeights.share``:
+    linear, so a Sybil crowd's votes sum to no more than the trust that reached it; an identity
+    outside the web of trust counts 0), times the track's artist multiplier.  Only where no
+    voter has any trust (no ``trust``, or a new listener's cold start) does every vote count
+    1: reason ``popular``, else ``trusted``.  The listener's own row does not vote.  Left out:
+    ``hidden`` tracks and artists (ids), ``exclude``d tracks, the listener's own, what ``keep``
+    refuses."""
     if model.empty:
         return []
-    weight = trust_weights(trust, listener)
-    voters = np.asarray([weight(o) if person and o != listener else 0.0
+    weights = trust_weights(trust, listener)
+    share = weights.share if isinstance(weights, TrustWeights) else weights
+    voters = np.asarray([share(o) if person and o != listener else 0.0
                          for o, person in zip(model.owners, model.is_person, strict=True)], dtype=np.float32)
     kind = "trusted" if trust is not None else "popular"
     if trust is not None and not np.any(voters > 0):  # a new listener trusts no voter yet: plain popularity
