@@ -162,7 +162,10 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
         at = entry.get("at")
         where = f"[{int(at) // 60}:{int(at) % 60:02d}] " if isinstance(at, (int, float)) else ""
         # peers' words: control and bidi characters never reach the terminal (printable)
-        who = printable(entry.get("authorName") or entry["author"][:24] + "…")
+        # the did always; a name only as the author's claim beside it (their own Track Records)
+        who = printable(entry["author"][:24] + "…")
+        if isinstance(entry.get("authorName"), str):
+            who = f"“{printable(entry['authorName'][:64])}” {who}"
         indent = "  " * min(depth, 6)
         reply = f"{indent}↳ " if depth else ""
         out.print(f"{reply}{_hidden(entry)}{where}{who}: {printable(entry.get('text', ''))}",
