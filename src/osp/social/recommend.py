@@ -71,6 +71,7 @@ AUDIO_BLEND = 0.3  #: share of audio similarity in "for you" scores (when the li
 SIMILAR_BLEND = 0.5  #: share of audio similarity in "more like this" when both parts exist
 AUDIO_SEEDS = 5  #: the listener's most weighted tracks with vectors used as "sounds like" seeds
 MAX_LIMIT = 100  #: most results of one query
+WHY_SEEDS = 20  #: the listener's strongest tracks looked at for "liked by N people who like X"
 PLAYLIST_ROW = "playlist\x00"  #: prefix of a playlist's own row key (never a did)
 
 
@@ -101,19 +102,37 @@ class Signals:
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a track is recommended: ``kind`` ``listeners`` ("liked by people who like X"),
-    ``sounds`` ("sounds like X"), ``follow`` ("by an artist you follow"), ``trusted``
-    ("popular with people you trust") or ``popular``; ``about``: X's track id, or ``None``."""
+    """Why a track is recommended, counted from the signals so that it is true as said
+    (``count``: how many people or playlists; ``about``: X's track id, or ``None``):
+
+    ========== =========================================================================
+    kind       text
+    ========== =========================================================================
+    sounds     "sounds like X" (audio similarity carried it)
+    follow     "by an artist you follow"
+    liked      "liked by N people you trust" (likers with trust > 0)
+    playlists  "in N playlists with tracks you played or liked"
+    listeners  "liked by N people who like X" (likers of both)
+    near       "close to X in what people like" (the model's factors alone: no one signal)
+    trusted    "popular with N people you trust" (cold start, trust-weighted votes)
+    popular    "popular with N people on the network" (cold start, nobody trusted yet)
+    ========== ========================================================================="""
 
     kind: str
     about: str | None = None
+    count: int = 0
 
     def text(self, title: Callable[[str], str] = lambda t: t) -> str:
         """The sentence, ``title(track id)`` naming X."""
         x = title(self.about) if self.about else ""
-        return {"listeners": f"liked by people who like {x}", "sounds": f"sounds like {x}",
-                "follow": "by an artist you follow", "trusted": "popular with people you trust",
-                "popular": "popular on the network"}[self.kind]
+        n = self.count
+        people = f"{n} {'person' if n == 1 else 'people'}" if n > 0 else "people"
+        return {"listeners": f"liked by {people} who like{'s' if n == 1 else ''} {x}", "sounds": f"sounds like {x}",
+                "follow": "by an artist you follow", "liked": f"liked by {people} you trust",
+                "playlists": f"in {n} playlist{'' if n == 1 else 's'} with tracks you played or liked",
+                "near": f"close to {x} in what people like",
+                "trusted": f"popular with {people} you trust",
+                "popular": f"popular with {people} on the network" if n > 0 else "popular on the network"}[self.kind]
 
 
 @dataclass(frozen=True)
@@ -171,6 +190,7 @@ class Model:
     solver: Any  #: the ``implicit`` model (``recalculate_user``)
     params: Params
     interactions: int  #: non-zero cells
+    likers: sp.csr_matrix | None = None  #: items × rows, 1 where the row's person likes the item (reasons)
     _votes: sp.csr_matrix | None = None  #: items × rows, 1 where the row has the item (``popular``; built once)
 
     def votes(self) -> sp.csr_matrix:
@@ -343,9 +363,14 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
             solver = None
     norms = np.linalg.norm(item_f, axis=1, keepdims=True)
     unit = np.divide(item_f, norms, out=np.zeros_like(item_f), where=norms > 0)
-    return Model({k: i for i, k in enumerate(keys)}, owners,
+    users = {k: i for i, k in enumerate(keys)}
+    liked = sorted({(item_index[t], users[a]) for a, t in signals.likes if a in users and t in item_index})
+    likers = sp.csr_matrix((np.ones(len(liked), dtype=np.float32), ([c for c, _ in liked], [r for _, r in liked])),
+                           shape=(len(items), len(keys)))
+    return Model(users, owners,
                  np.asarray([not k.startswith(PLAYLIST_ROW) for k in keys], dtype=bool), items, item_index,
-                 artist_of, artists, artist_index, known, matrix, item_f, unit, user_f, solver, params, int(matrix.nnz))
+                 artist_of, artists, artist_index, known, matrix, item_f, unit, user_f, solver, params, int(matrix.nnz),
+                 likers)
 
 
 def item_multipliers(model: Model, trust: Trust, listener: str) -> FloatArray:
@@ -430,10 +455,49 @@ def popular(model: Model, *, limit: int = 20, trust: Trust = None, listener: str
         trust, kind = None, "popular"
         voters = np.asarray([1.0 if person and o != listener else 0.0
                              for o, person in zip(model.owners, model.is_person, strict=True)], dtype=np.float32)
-    scores = np.asarray(model.votes() @ voters, dtype=np.float32).ravel() * item_multipliers(model, trust, listener)
+    votes = model.votes()
+    scores = np.asarray(votes @ voters, dtype=np.float32).ravel() * item_multipliers(model, trust, listener)
     limit = max(1, min(MAX_LIMIT, limit))
-    return [_rec(model, i, float(scores[i]), Reason(kind))
+    counted = voters > 0
+    return [_rec(model, i, float(scores[i]), Reason(kind, None, int(counted[_row_of(votes, i)].sum())))
             for i in _pick(model, scores, _blocked(model, hidden, exclude, listener), limit, keep)]
+
+
+def _row_of(m: sp.csr_matrix, i: int) -> np.ndarray[Any, np.dtype[np.int32]]:
+    """The column indexes of row ``i`` of ``m`` (CSR)."""
+    found: np.ndarray[Any, np.dtype[np.int32]] = m.indices[m.indptr[i]:m.indptr[i + 1]]
+    return found
+
+
+def _why(model: Model, col: int, user: str, seeds: np.ndarray[Any, Any], weights: Callable[[str], float] | None,
+         ) -> Reason:
+    """The truest social reason for recommending column ``col`` to ``user`` whose strongest
+    tracks are the columns ``seeds`` (``Reason``'s table, in this order): likes by trusted
+    people, playlists beside the user's tracks, likes shared with one of the user's tracks,
+    else the model's closeness to the nearest seed."""
+    mine = model.users.get(user, -1)
+    likers = model.likers
+    who = [] if likers is None else [int(r) for r in _row_of(likers, col) if int(r) != mine]
+    if weights is not None:
+        trusted = sum(1 for r in who if weights(model.owners[r]) > 0)
+        if trusted:
+            return Reason("liked", None, trusted)
+    seed_set = {int(c) for c in seeds}
+    lists = 0
+    for r in _row_of(model.votes(), col):
+        r = int(r)
+        if not model.is_person[r] and model.owners[r] != user and seed_set.intersection(
+                int(c) for c in _row_of(model.matrix, r)):
+            lists += 1
+    if lists:
+        return Reason("playlists", None, lists)
+    if likers is not None and who:
+        mine_set = set(who)
+        best = max(((sum(1 for r in _row_of(likers, int(x)) if int(r) in mine_set), -k, int(x))
+                    for k, x in enumerate(seeds[:WHY_SEEDS])), default=(0, 0, -1))
+        if best[0] > 0:
+            return Reason("listeners", model.items[best[2]], best[0])
+    return Reason("near", model.items[_closest(model, col, seeds)])
 
 
 def _rec(model: Model, column: int, score: float, why: Reason) -> Recommendation:
@@ -488,6 +552,7 @@ def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, flo
     parts = scores  # the listeners' part, for the reasons
     scores = (scores + sound) * item_multipliers(model, trust, user)
     followed_ix = {i for a in followed if (i := model.artist_index.get(a)) is not None}
+    weights = None if trust is None else trust_weights(trust, user)
     out = []
     for col in _pick(model, scores, blocked, limit, keep):
         if sound[col] > 0 and sound[col] >= parts[col]:
@@ -495,7 +560,7 @@ def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, flo
         elif int(model.artist_of[col]) in followed_ix:
             why = Reason("follow")
         else:
-            why = Reason("listeners", model.items[_closest(model, col, seeds)])
+            why = _why(model, col, user, seeds, weights)
         out.append(_rec(model, col, float(scores[col]), why))
     return Answer(out, False)
 
@@ -566,9 +631,23 @@ def more_like_this(model: Model, track: str, *, limit: int = 10, listener: str =
     share = SIMILAR_BLEND if has_cf and has_sound else (1.0 if has_sound else 0.0)
     scores = ((1 - share) * cf + share * sound) * item_multipliers(model, trust, listener)
     blocked = _blocked(model, hidden, (track,), "")  # the listener's own tracks may be alike too
-    return [_rec(model, c, float(scores[c]),
-                 Reason("sounds" if share * sound[c] >= (1 - share) * cf[c] else "listeners", track))
-            for c in _pick(model, scores, blocked, limit, keep)]
+    out = []
+    for c in _pick(model, scores, blocked, limit, keep):
+        if share * sound[c] >= (1 - share) * cf[c]:
+            why = Reason("sounds", track)
+        else:
+            both = _co_likers(model, track, c)
+            why = Reason("listeners", track, both) if both else Reason("near", track)
+        out.append(_rec(model, c, float(scores[c]), why))
+    return out
+
+
+def _co_likers(model: Model, track: str, col: int) -> int:
+    """How many people (rows) like both ``track`` and column ``col``."""
+    other = model.item_index.get(track)
+    if model.likers is None or other is None:
+        return 0
+    return len(set(_row_of(model.likers, other).tolist()) & set(_row_of(model.likers, col).tolist()))
 
 
 def precision_at_k(recommended: Sequence[str], held_out: Collection[str], k: int = 10) -> float:
