@@ -30,7 +30,8 @@ solves give the same factors whatever the thread count, where BPR's parallel SGD
 The listener's row is solved again at query time (``recalculate_user``: a play counts at
 once, without a refit); items are those of the last fit.
 
-**Queries** (each result a ``Recommendation`` with a ``Reason``):
+**Queries** (each result a ``Recommendation`` with a ``Reason``: ``osp.social.reasons``, counted
+from the signals so that it is true as said):
 
 * ``recommend``: ALS scores of every known item, times its artist's trust
   (``item_multipliers``), blended with audio similarity to the listener's most played tracks
@@ -58,6 +59,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from osp.social.reasons import Reason as Reason  # re-exported: every answer carries one
+from osp.social.reasons import Why, co_likers, row_of
+
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 
 WEIGHTS: Mapping[str, float] = {"like": 1.0, "playlist": 1.0, "follow": 0.25}
@@ -71,7 +75,6 @@ AUDIO_BLEND = 0.3  #: share of audio similarity in "for you" scores (when the li
 SIMILAR_BLEND = 0.5  #: share of audio similarity in "more like this" when both parts exist
 AUDIO_SEEDS = 5  #: the listener's most weighted tracks with vectors used as "sounds like" seeds
 MAX_LIMIT = 100  #: most results of one query
-WHY_SEEDS = 20  #: the listener's strongest tracks looked at for "liked by N people who like X"
 PLAYLIST_ROW = "playlist\x00"  #: prefix of a playlist's own row key (never a did)
 
 
@@ -98,41 +101,6 @@ class Signals:
     follows: Sequence[tuple[str, str]] = ()  #: ``(follower, artist)``
     plays: Mapping[str, float] = field(default_factory=dict)  #: the listener's seconds listened per track
     tracks: Mapping[str, str] = field(default_factory=dict)  #: track → artist did, for every record known here
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why a track is recommended, counted from the signals so that it is true as said
-    (``count``: how many people or playlists; ``about``: X's track id, or ``None``):
-
-    ========== =========================================================================
-    kind       text
-    ========== =========================================================================
-    sounds     "sounds like X" (audio similarity carried it)
-    follow     "by an artist you follow"
-    liked      "liked by N people you trust" (likers with trust > 0)
-    playlists  "in N playlists with tracks you played or liked"
-    listeners  "liked by N people who like X" (likers of both)
-    near       "close to X in what people like" (the model's factors alone: no one signal)
-    trusted    "popular with N people you trust" (cold start, trust-weighted votes)
-    popular    "popular with N people on the network" (cold start, nobody trusted yet)
-    ========== ========================================================================="""
-
-    kind: str
-    about: str | None = None
-    count: int = 0
-
-    def text(self, title: Callable[[str], str] = lambda t: t) -> str:
-        """The sentence, ``title(track id)`` naming X."""
-        x = title(self.about) if self.about else ""
-        n = self.count
-        people = f"{n} {'person' if n == 1 else 'people'}" if n > 0 else "people"
-        return {"listeners": f"liked by {people} who like{'s' if n == 1 else ''} {x}", "sounds": f"sounds like {x}",
-                "follow": "by an artist you follow", "liked": f"liked by {people} you trust",
-                "playlists": f"in {n} playlist{'' if n == 1 else 's'} with tracks you played or liked",
-                "near": f"close to {x} in what people like",
-                "trusted": f"popular with {people} you trust",
-                "popular": f"popular with {people} on the network" if n > 0 else "popular on the network"}[self.kind]
 
 
 @dataclass(frozen=True)
@@ -459,45 +427,8 @@ def popular(model: Model, *, limit: int = 20, trust: Trust = None, listener: str
     scores = np.asarray(votes @ voters, dtype=np.float32).ravel() * item_multipliers(model, trust, listener)
     limit = max(1, min(MAX_LIMIT, limit))
     counted = voters > 0
-    return [_rec(model, i, float(scores[i]), Reason(kind, None, int(counted[_row_of(votes, i)].sum())))
+    return [_rec(model, i, float(scores[i]), Reason(kind, None, int(counted[row_of(votes, i)].sum())))
             for i in _pick(model, scores, _blocked(model, hidden, exclude, listener), limit, keep)]
-
-
-def _row_of(m: sp.csr_matrix, i: int) -> np.ndarray[Any, np.dtype[np.int32]]:
-    """The column indexes of row ``i`` of ``m`` (CSR)."""
-    found: np.ndarray[Any, np.dtype[np.int32]] = m.indices[m.indptr[i]:m.indptr[i + 1]]
-    return found
-
-
-def _why(model: Model, col: int, user: str, seeds: np.ndarray[Any, Any], weights: Callable[[str], float] | None,
-         ) -> Reason:
-    """The truest social reason for recommending column ``col`` to ``user`` whose strongest
-    tracks are the columns ``seeds`` (``Reason``'s table, in this order): likes by trusted
-    people, playlists beside the user's tracks, likes shared with one of the user's tracks,
-    else the model's closeness to the nearest seed."""
-    mine = model.users.get(user, -1)
-    likers = model.likers
-    who = [] if likers is None else [int(r) for r in _row_of(likers, col) if int(r) != mine]
-    if weights is not None:
-        trusted = sum(1 for r in who if weights(model.owners[r]) > 0)
-        if trusted:
-            return Reason("liked", None, trusted)
-    seed_set = {int(c) for c in seeds}
-    lists = 0
-    for r in _row_of(model.votes(), col):
-        r = int(r)
-        if not model.is_person[r] and model.owners[r] != user and seed_set.intersection(
-                int(c) for c in _row_of(model.matrix, r)):
-            lists += 1
-    if lists:
-        return Reason("playlists", None, lists)
-    if likers is not None and who:
-        mine_set = set(who)
-        best = max(((sum(1 for r in _row_of(likers, int(x)) if int(r) in mine_set), -k, int(x))
-                    for k, x in enumerate(seeds[:WHY_SEEDS])), default=(0, 0, -1))
-        if best[0] > 0:
-            return Reason("listeners", model.items[best[2]], best[0])
-    return Reason("near", model.items[_closest(model, col, seeds)])
 
 
 def _rec(model: Model, column: int, score: float, why: Reason) -> Recommendation:
@@ -552,15 +483,17 @@ def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, flo
     parts = scores  # the listeners' part, for the reasons
     scores = (scores + sound) * item_multipliers(model, trust, user)
     followed_ix = {i for a in followed if (i := model.artist_index.get(a)) is not None}
-    weights = None if trust is None else trust_weights(trust, user)
+    picked = _pick(model, scores, blocked, limit, keep)
+    explain = Why(model, user, seeds, None if trust is None else trust_weights(trust, user)) if picked else None
     out = []
-    for col in _pick(model, scores, blocked, limit, keep):
+    for col in picked:
         if sound[col] > 0 and sound[col] >= parts[col]:
             why = Reason("sounds", model.items[int(sound_seed[col])])
         elif int(model.artist_of[col]) in followed_ix:
             why = Reason("follow")
         else:
-            why = _why(model, col, user, seeds, weights)
+            assert explain is not None
+            why = explain(col)
         out.append(_rec(model, col, float(scores[col]), why))
     return Answer(out, False)
 
@@ -575,12 +508,6 @@ def _user_cells(model: Model, user: str, row: Mapping[str, float] | None) -> dic
     start, end = model.matrix.indptr[r], model.matrix.indptr[r + 1]
     return {model.items[int(c)]: float(v) for c, v in zip(model.matrix.indices[start:end],
                                                            model.matrix.data[start:end], strict=True) if v > 0}
-
-
-def _closest(model: Model, col: int, seeds: np.ndarray[Any, Any]) -> int:
-    """The seed column whose item factors are closest (cosine) to ``col``'s."""
-    sims = model.unit_factors[seeds] @ model.unit_factors[col]
-    return int(seeds[int(np.argmax(sims))])
 
 
 def _sounds_like(model: Model, audio: AudioVectors, seeds: np.ndarray[Any, Any]
@@ -636,18 +563,10 @@ def more_like_this(model: Model, track: str, *, limit: int = 10, listener: str =
         if share * sound[c] >= (1 - share) * cf[c]:
             why = Reason("sounds", track)
         else:
-            both = _co_likers(model, track, c)
+            both = co_likers(model, track, c)
             why = Reason("listeners", track, both) if both else Reason("near", track)
         out.append(_rec(model, c, float(scores[c]), why))
     return out
-
-
-def _co_likers(model: Model, track: str, col: int) -> int:
-    """How many people (rows) like both ``track`` and column ``col``."""
-    other = model.item_index.get(track)
-    if model.likers is None or other is None:
-        return 0
-    return len(set(_row_of(model.likers, other).tolist()) & set(_row_of(model.likers, col).tolist()))
 
 
 def precision_at_k(recommended: Sequence[str], held_out: Collection[str], k: int = 10) -> float:
