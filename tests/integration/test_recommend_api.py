@@ -6,6 +6,7 @@ the quality gate hook, the history (API and ``osp history``), ``osp recommend``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -104,7 +105,10 @@ def test_plays_then_recommendations_from_people_with_the_same_taste(srv: NodeSer
     for t in answer["tracks"]:
         assert set(t) == {"id", "title", "artist", "artistName", "score", "why"}
         assert t["artist"] == ARTISTS["A"].did and t["artistName"] == "Artist of A"
-        assert t["why"] in ("liked by people who like A1", "liked by people who like A2")
+        # true as said: A3 and A5 share the curator's playlist with A1; A's fans like the rest with A1 or A2
+        want = "in 1 playlist with tracks you played or liked" if t["title"] in ("A3", "A5") \
+            else r"liked by \d+ people who like A[12]"
+        assert re.fullmatch(want, t["why"]), t
     assert [t["score"] for t in answer["tracks"]] == sorted((t["score"] for t in answer["tracks"]), reverse=True)
 
 
@@ -115,7 +119,7 @@ def test_more_like_this(srv: NodeServer, titles: dict[str, str]) -> None:
     found = resp.json()
     assert found["id"] == titles["B1"] and len(found["tracks"]) == 3
     assert all(t["title"].startswith("B") and t["title"] != "B1" for t in found["tracks"])
-    assert all(t["why"] == "liked by people who like B1" for t in found["tracks"])
+    assert all(re.fullmatch(r"liked by \d+ people who like B1", t["why"]) for t in found["tracks"]), found
     unknown = "osp:track:" + titles["B1"][len("osp:track:"):-4] + "aaaa"
     assert get(srv, f"/api/tracks/{unknown}/more-like-this").status_code == 404
 
@@ -157,12 +161,12 @@ def test_history_api_and_cli_then_cold_start(srv: NodeServer, titles: dict[str, 
     shown = json.loads(osp(data, "recommend", "--limit", "3", "--json").stdout)
     assert len(shown["tracks"]) == 3 and not shown["coldStart"]
     text = osp(data, "recommend", "--limit", "2").stdout
-    assert "liked by people who like" in text
+    assert "people who like A" in text or "playlist with tracks you played or liked" in text, text
     cleared = json.loads(osp(data, "history", "--clear", "--json").stdout)
     assert cleared["cleared"] == history["plays"]
     assert get(srv, "/api/plays").json() == {"tracks": [], "plays": 0}
     # no plays, likes or follows any more: trust-weighted popularity (no trust here: plain popularity)
     cold = get(srv, "/api/recommend", params={"limit": 3}).json()
     assert cold["coldStart"] and len(cold["tracks"]) == 3
-    assert all(t["why"] == "popular on the network" for t in cold["tracks"])
+    assert all(re.fullmatch(r"popular with \d+ people on the network", t["why"]) for t in cold["tracks"]), cold
     assert httpx.delete(f"{srv.control_url}/api/plays", headers=auth(srv), timeout=30).json() == {"cleared": 0}

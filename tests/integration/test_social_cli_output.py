@@ -56,3 +56,21 @@ def test_hidden_comments_are_marked_and_listed_last_and_bad_offsets_refused(tmp_
     for bad in ("nan", "inf", "90000"):
         proc = osp(tmp_path, "comment", TRACK, "hi", "--at", bad, check=False)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_comments_show_trusted_likes_first_and_names_beside_the_did(tmp_path: Path) -> None:
+    osp(tmp_path, "id", "init")
+    friend = SigningKey.from_seed(bytes(range(10, 42)))
+    sybils = [SigningKey.from_seed(bytes([200, n]) + bytes(30)) for n in range(5)]
+    with Library(tmp_path / "library.sqlite3") as library:
+        repo = SocialRecords(library)
+        for key in (friend, *sybils):
+            v = verify_social(sign_social(build_social("like", key.did, {"subject": TRACK}), key, "2026-12-01T10:00:00Z"))
+            assert repo.add(v, own=False, now=time.time())
+        v = verify_social(sign_social(build_social("comment", friend.did, {"subject": TRACK, "text": "ok"}), friend,
+                                      "2026-12-01T10:00:01Z"))
+        assert repo.add(v, own=False, now=time.time())
+    osp(tmp_path, "follow", friend.did)
+    shown = osp(tmp_path, "comments", TRACK).stdout
+    assert shown.startswith("1 trusted like (6 in all), 1 comment, 0 flags"), shown
+    assert f"{friend.did[:24]}…: ok" in shown  # no name claimed here: the did

@@ -84,7 +84,8 @@ def test_control_api_hides_a_flagged_spammer_and_explains(tmp_path: Path) -> Non
         why = httpx.get(f"{api}/api/trust", params={"did": SPAMMER.did}, headers=auth, timeout=10).json()
         assert why["score"] == 0.0 and any("flagged spam (a track of theirs) by" in w for w in why["why"])
         top = httpx.get(f"{api}/api/trust", headers=auth, timeout=10).json()
-        assert top["identities"][0] == {"did": FRIEND.did, "score": top["identities"][0]["score"], "rank": 1}
+        assert top["identities"][0] == {"did": FRIEND.did, "score": top["identities"][0]["score"], "relative": 1.0,
+                                          "rank": 1}
         assert top["computed"]["converged"] and top["you"] == node.signing_key().did
         assert httpx.get(f"{api}/api/trust", params={"did": "did:key:nope"}, headers=auth).status_code == 400
         assert httpx.get(f"{api}/api/trust", headers={}).status_code == 401
@@ -92,12 +93,12 @@ def test_control_api_hides_a_flagged_spammer_and_explains(tmp_path: Path) -> Non
         gate = f"{api}/api/quality-gate"
         assert httpx.get(gate, headers=auth).json() == {"threshold": 0.0, "lists": []}
         assert httpx.put(gate, content=b'{"threshold": 0.5}', headers=auth).status_code == 415  # not JSON-typed
-        assert httpx.put(gate, json={"threshold": 7}, headers=auth).status_code == 400
+        assert httpx.put(gate, json={"threshold": 70}, headers=auth).status_code == 400
         assert httpx.put(gate, json={"threshold": 0.001}, headers=auth).json() == {"threshold": 0.001, "lists": []}
         results = [line["result"] for line in search_lines(api, auth, {"q": "glacier", "timeout": 2})
                    if "result" in line]
         honest = next(r for r in results if r["artist"] == HONEST.did)
-        assert honest["hidden"] == {"why": "trust 0 below your gate 0.001", "by": None}
+        assert honest["hidden"] == {"why": "no trust (outside your web of trust) below your gate 0.001", "by": None}
         assert len(results) == 3  # never dropped
 
 
@@ -147,19 +148,21 @@ def test_flagged_spammer_drops_out_of_a_trusting_nodes_search_over_the_dht(tmp_p
         assert gated == {"threshold": 0.01, "lists": []}
         lines = jsonl(me.osp("search", "glacier", "--json", "--timeout", "4", check=False))
         honest = [r for r in lines[:-1] if r["artist"] == honest_node.did]
-        assert honest and honest[0]["hidden"] == {"why": "trust 0 below your gate 0.01", "by": None}
+        assert honest and honest[0]["hidden"] == {"why": "no trust (outside your web of trust) below your gate 0.01",
+                                                  "by": None}
 
 
 def test_trust_and_gate_commands_without_a_running_node(tmp_path: Path) -> None:
     osp(tmp_path, "id", "init")
     changed = json.loads(osp(tmp_path, "gate", "--threshold", "0.002", "--list", "add", FRIEND.did, "--json").stdout)
     assert changed == {"threshold": 0.002, "lists": [FRIEND.did]}
-    assert osp(tmp_path, "gate", "--list", "rm", FRIEND.did).stdout.startswith("gate: threshold 0.002; 0 moderation lists")
-    bad = osp(tmp_path, "gate", "--threshold", "3", check=False)
+    assert osp(tmp_path, "gate", "--list", "rm", FRIEND.did).stdout.startswith(
+        "gate: threshold 0.002 × typical trust; 0 moderation lists")
+    bad = osp(tmp_path, "gate", "--threshold", "30", check=False)
     assert bad.returncode == 2 and "threshold" in bad.stderr and "Traceback" not in bad.stderr
     osp(tmp_path, "follow", FRIEND.did)
     report = json.loads(osp(tmp_path, "trust", "--json").stdout)
     assert report["identities"][0]["did"] == FRIEND.did and report["identities"][0]["rank"] == 1
     assert report["gate"] == {"threshold": 0.002, "lists": []}
     text = osp(tmp_path, "trust", FRIEND.did).stdout
-    assert "(rank 1 of 1)" in text and "· followed by you" in text
+    assert "(1 × typical) (rank 1 of 1)" in text and "· followed by you" in text

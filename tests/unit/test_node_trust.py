@@ -96,7 +96,7 @@ def test_threshold_and_lists_hide_and_trust_ranks_within_the_visible(node: Node)
     node.trust.set_gate(GateSettings(threshold=0.001))
     gated = {r["id"]: r for r in run()}
     assert gated[liked]["hidden"] is None
-    assert gated[other]["hidden"] == {"why": "trust 0 below your gate 0.001", "by": None}
+    assert gated[other]["hidden"] == {"why": "no trust (outside your web of trust) below your gate 0.001", "by": None}
 
     social(node, CURATOR, "flag", subject=liked, reason="impersonation")
     assert {r["id"]: r for r in run()}[liked]["hidden"] is None  # an untrusted curator's flag: nothing
@@ -167,3 +167,53 @@ def test_a_not_ai_flag_on_one_track_leaves_its_artist_trusted(node: Node) -> Non
     assert scores.score(HONEST.did) > 0  # the artist keeps their trust
     shown = annotate(node, [{"id": honest1, "artist": HONEST.did}, {"id": honest2, "artist": HONEST.did}])
     assert shown[0]["hidden"] is not None and shown[1]["hidden"] is None  # that track only
+
+
+def test_track_social_counts_trusted_likes_apart_from_sybil_likes(node: Node) -> None:
+    from osp.apps.http.social import track_social
+
+    subject = "osp:track:bagaaieravryjfmhg2alp7owjqfkutwcfsfhaznplrtoyl6sa6sj3lji6gb7q"
+    node.library.add_follow(FRIEND.did, audio=False, now=time.time())
+    social(node, FRIEND, "like", subject=subject)
+    sybils = [SigningKey.from_seed(bytes([100, n]) + bytes(30)) for n in range(40)]
+    for sybil in sybils:  # they even follow each other: nobody trusted follows them
+        social(node, sybil, "like", subject=subject)
+        social(node, sybil, "follow", subject=sybils[0].did)
+    social(node, SPAMMER, "like", subject=subject)
+    social(node, FRIEND, "follow", subject=SPAMMER.did)  # trusted through the friend …
+    node.social.create("flag", {"subject": SPAMMER.did, "reason": "spam"})  # … but flagged by the listener
+    view = track_social(node, subject)
+    assert view["likes"] == 42  # the raw count
+    assert view["trustedLikes"] == 1  # the friend only
+    node.social.create("like", {"subject": subject})
+    view = track_social(node, subject)
+    assert view["likes"] == 43 and view["trustedLikes"] == 2 and view["liked"] is True
+
+
+def test_an_old_raw_threshold_is_migrated_to_the_relative_one_that_hides_the_same(node: Node, tmp_path: Path) -> None:
+    from osp.library.trust import load_gate, save_gate
+
+    node.library.add_follow(FRIEND.did, audio=False, now=time.time())
+    node.library.add_follow(HONEST.did, audio=False, now=time.time())
+    social(node, FRIEND, "follow", subject=SPAMMER.did)
+    raw = node.trust.refresh()
+    assert raw.score(SPAMMER.did) < raw.score(FRIEND.did)
+    old = (raw.score(SPAMMER.did) + raw.score(FRIEND.did)) / 2  # hid the friend's friend, not the friends
+    save_gate(node.library, {"threshold": old, "lists": []})  # as stored before thresholds were relative
+    node.close()
+    again = Node(Settings(data_dir=tmp_path))
+    try:
+        gate = again.trust.gate()
+        assert 0.85 < gate.threshold < 1  # raw / typical, the friends being typical
+        assert load_gate(again.library) == {"threshold": gate.threshold, "lists": [], "scale": "relative"}
+        shown = annotate(again, [{"id": "a", "author": FRIEND.did}, {"id": "b", "author": SPAMMER.did}])
+        assert shown[0]["hidden"] is None and shown[1]["hidden"] is not None  # the same identities hidden
+        assert trust_report(again, FRIEND.did)["relative"] == 1.0
+        assert trust_report(again, None)["identities"][0]["relative"] == 1.0
+    finally:
+        again.close()
+    third = Node(Settings(data_dir=tmp_path))  # migrated once: a stored relative threshold stays as it is
+    try:
+        assert third.trust.gate() == gate
+    finally:
+        third.close()

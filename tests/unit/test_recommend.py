@@ -91,9 +91,14 @@ def test_a_listener_gets_their_taste_group_with_reasons() -> None:
     assert {r.track for r in answer.tracks} <= {track(1, i) for i in range(4, PER_GROUP)}  # unplayed, same group
     scores = [r.score for r in answer.tracks]
     assert scores == sorted(scores, reverse=True)
+    likers: dict[str, set[str]] = {}
+    for author, liked in s.likes:
+        likers.setdefault(liked, set()).add(author)
     for r in answer.tracks:
         assert r.why.kind == "listeners" and r.why.about in played and r.artist == TRACKS[r.track]
-        assert r.why.text(lambda t: f"<{t}>") == f"liked by people who like <{r.why.about}>"
+        both = len(likers[r.track] & likers[r.why.about])  # the count said is the true one
+        assert both > 0 and r.why.count == both
+        assert r.why.text(lambda t: f"<{t}>") == f"liked by {both} people who like <{r.why.about}>"
 
 
 def test_new_plays_count_at_once_without_a_refit() -> None:
@@ -137,7 +142,8 @@ def test_cold_start_is_trust_weighted_popularity() -> None:
     trust = {f"did:key:h{i}": 0.01 for i in range(5)} | {ME: 0.5}  # Sybils: no trust at all
     trusted = recommend(model, ME, limit=3, row=listener_row(s), trust=trust)
     assert trusted.cold_start and [r.track for r in trusted.tracks] == [track(0, 0), track(1, 1)]
-    assert trusted.tracks[0].why.text() == "popular with people you trust"
+    assert trusted.tracks[0].why.text() == "popular with 5 people you trust"  # the Sybils are not counted
+    assert plain.tracks[0].why.text() == "popular with 50 people on the network"
 
 
 def test_artist_trust_weighs_items() -> None:
@@ -233,3 +239,50 @@ def test_for_you_blends_in_what_sounds_like_the_listeners_tracks() -> None:
     plain = recommend(model, ME, limit=20, row=listener_row(s), seen=listener_seen(s))
     assert track(2, 7) not in {r.track for r in plain.tracks[:11]}
     assert audio.columns(model) is audio.columns(model)  # the id → column map is built once per model
+
+
+def test_cold_start_500_barely_trusted_sybils_lose_to_5_trusted_likers() -> None:
+    from osp.social.trust import TrustGraph, compute
+
+    graph = TrustGraph(ME)
+    friends = [f"did:key:friend{i}" for i in range(6)]
+    for f in friends:
+        graph.follow(ME, f)
+    graph.follow(friends[0], "did:key:sybil-gate")  # one compromised friend lets the crowd in
+    sybils = [f"did:key:s{i}" for i in range(500)]
+    for s in sybils:
+        graph.endorse("did:key:sybil-gate", s)
+    scores = compute(graph)
+    trust = dict(zip(scores.ids, (float(v) for v in scores.effective), strict=True))
+    assert all(trust[s] > 0 for s in sybils)  # each holds a little trust
+    spam, good = track(2, 2), track(0, 0)
+    likes = [(s, spam) for s in sybils] + [(f, good) for f in friends[1:]]
+    model = fit(Signals(ME, likes=likes, tracks=TRACKS), trust=trust)
+    answer = recommend(model, ME, limit=3, row={}, trust=trust)
+    assert answer.cold_start and answer.tracks[0].track == good, answer.tracks
+    assert answer.tracks[0].why.kind == "trusted"
+    plain = recommend(model, ME, limit=3, row={})  # without trust the crowd wins: the test can fail
+    assert plain.tracks[0].track == spam
+
+
+def test_reasons_are_counted_from_the_signals_and_true_in_a_small_library() -> None:
+    mine, a, b, c = track(0, 0), track(0, 1), track(0, 2), track(0, 3)
+    friends = [f"did:key:friend{i}" for i in range(3)]
+    likes = [(f, a) for f in friends] + [("did:key:x", b), ("did:key:x", mine), ("did:key:y", c)]
+    playlists = [("did:key:curator", "pl-1", [mine, b]), ("did:key:curator2", "pl-2", [b, mine, c])]
+    s = Signals(ME, likes=likes, playlists=playlists, plays={mine: 300.0}, tracks=TRACKS)
+    trust = {f: 0.01 for f in friends}
+    model = fit(s, trust=trust)
+    answer = recommend(model, ME, limit=20, row=listener_row(s), seen=listener_seen(s), trust=trust)
+    why = {r.track: r.why for r in answer.tracks}
+    assert why[a] == Reason("liked", None, 3) and why[a].text() == "liked by 3 people you trust"
+    assert why[b] == Reason("playlists", None, 2)
+    assert why[b].text() == "in 2 playlists with tracks you played or liked"
+    assert why[c] == Reason("playlists", None, 1) and why[c].text() == "in 1 playlist with tracks you played or liked"
+    # no liker of it is trusted, no playlist holds it beside a track of the listener's, no one
+    # likes it and one of the listener's: the model's closeness is all there is, and it says so
+    for r in answer.tracks:
+        if r.track not in (a, b, c):
+            assert r.why.kind == "near" and r.why.text(lambda t: "X") == "close to X in what people like"
+    like_this = {r.track: r.why for r in more_like_this(model, mine, limit=20)}
+    assert like_this[b] == Reason("listeners", mine, 1) and like_this[b].text(lambda t: "X") == "liked by 1 person who likes X"

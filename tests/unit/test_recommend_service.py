@@ -16,19 +16,19 @@ from osp.identity.keys import SigningKey
 from osp.library.social import SocialRecords
 from osp.library.store import CatalogRow
 from osp.node.core import Node
-from osp.node.recommend import gate_source
+from osp.node.recommend import STILL_FITTING, gate_source
 from osp.records import build_track, sign_track, verify_track
 from osp.records.social import build_social, sign_social, verify_social
 
 ARTIST = SigningKey.from_seed(bytes([7]) * 32)
 
 
-def record(title: str) -> Any:
-    fields = {"title": title, "artist": ARTIST.did, "duration": 100.0, "format": "audio/ogg",
+def record(title: str, name: str | None = None, signed: str = "2026-11-21T12:00:00Z") -> Any:
+    fields = {"title": title, "artist": ARTIST.did, **({"artistName": name} if name else {}), "duration": 100.0, "format": "audio/ogg",
               "cid": "bafybeigaew57qqg7a6l6dqmpzuxoxeoaooucw4jqpckjgck2ychfb3s6bu", "cidProfile": "unixfs-v1-2025",
               "size": 1000, "torrent": "magnet:?xt=urn:btih:e2cd89086f5ab88ee0e14d391536a9811995ab87&dn=x.ogg&xl=1000",
               "released": "2026-11-21", "license": "CC0-1.0"}
-    return verify_track(sign_track(build_track(fields), ARTIST, "2026-11-21T12:00:00Z"))
+    return verify_track(sign_track(build_track(fields), ARTIST, signed))
 
 
 @pytest.fixture
@@ -58,12 +58,12 @@ def test_no_fit_on_the_request_path(node: Node, tracks: list[str]) -> None:
     service = node.recommend
     service.close()  # no background thread (it would not start again): whatever fits here, the request did
     first = service.recommend(5)
-    assert first == {"tracks": [], "coldStart": True, "model": None}
+    assert first == {"tracks": [], "coldStart": True, "model": None, "message": STILL_FITTING}
     assert service.more_like_this(tracks[0])["model"] is None
     assert service.refit()  # what the background thread does
     answer = service.recommend(5)
     assert answer["model"]["tracks"] == 6 and answer["coldStart"]  # no plays yet: popularity
-    assert {t["why"] for t in answer["tracks"]} == {"popular on the network"}
+    assert {t["why"] for t in answer["tracks"]} == {"popular with 4 people on the network"}  # 4 fans each
 
 
 def test_refits_follow_the_signals_and_plays_count_at_once(node: Node, tracks: list[str]) -> None:
@@ -74,7 +74,7 @@ def test_refits_follow_the_signals_and_plays_count_at_once(node: Node, tracks: l
     service.play(tracks[0], 240)
     warm = service.recommend(2)
     assert not warm["coldStart"] and {t["id"] for t in warm["tracks"]} == set(tracks[1:3])  # before any refit
-    assert all(t["why"] == "liked by people who like T0" for t in warm["tracks"])
+    assert all(t["why"] == "liked by 4 people who like T0" for t in warm["tracks"])
     assert service.refit(force=False)  # one play in a small library is enough (min_interval 0 here)
     assert not service.refit(force=False)
 
@@ -136,3 +136,47 @@ def test_cli_without_a_running_node(node: Node, tracks: list[str]) -> None:
     assert history["plays"] == 1 and history["tracks"][0]["title"] == "T3"
     assert "T3" in osp(data, "history").stdout
     assert json.loads(osp(data, "history", "--clear", "--json").stdout) == {"cleared": 1}
+
+
+def test_entries_name_the_artist_from_their_records_and_an_empty_answer_says_what_to_do(node: Node,
+                                                                                         tracks: list[str]) -> None:
+    service = node.recommend
+    service.close()
+    named = [record("Old name", "Old Name", "2026-11-01T12:00:00Z"), record("New name", "New Name", "2026-11-30T12:00:00Z")]
+    node.library.store_catalog(CatalogRow(ARTIST.did, "d" * 40, b"", "x", 2, 2, 2.0), named, follow=True)
+    assert service.refit()
+    answer = service.recommend(20)
+    unnamed = [t for t in answer["tracks"] if t["title"].startswith("T")]
+    assert unnamed and all(t["artistName"] == "New Name" for t in unnamed)  # no "?": the artist's newest claim
+    assert answer["message"] is None
+    for t in tracks + [r.id for r in named]:  # everything played: nothing new
+        service.play(t, 100)
+    empty = service.recommend(20)
+    assert empty["tracks"] == [] and not empty["coldStart"]
+    assert empty["message"].startswith("Nothing new to recommend: you have played, liked or published every track")
+
+
+def test_cli_text_names_the_artist_and_says_what_to_do_when_empty(node: Node, tmp_path: Path) -> None:
+    from tests.integration.nodes import osp
+
+    named = record("Named", "The Artist", "2026-11-30T12:00:00Z")
+    node.library.store_catalog(CatalogRow(ARTIST.did, "e" * 40, b"", "x", 1, 2, 1.0), [record("T0"), named],
+                               follow=True)
+    data = node.settings.data_dir
+    node.close()
+    empty = osp(data, "recommend")  # tracks known, but no signal at all: a cold start with nothing popular
+    assert empty.stdout == ""
+    assert "Nothing to recommend yet: like or play a few tracks, or follow an artist." in empty.stderr
+    assert "osp like TRACK_ID" in empty.stderr
+    fresh = osp(tmp_path / "new", "recommend")
+    assert "No track is known here yet: follow an artist" in fresh.stderr
+    store = Node(Settings(data_dir=data, dht=False))
+    try:
+        fan = SigningKey.from_seed(bytes([99]) * 32)
+        for t in store.library.known_records(ARTIST.did):
+            assert SocialRecords(store.library).add(verify_social(sign_social(
+                build_social("like", fan.did, {"subject": t.id}), fan, "2026-12-01T10:00:00Z")), own=False, now=1.0)
+    finally:
+        store.close()
+    shown = osp(data, "recommend").stdout
+    assert "T0 — The Artist · popular with 1 person on the network" in shown and "?" not in shown

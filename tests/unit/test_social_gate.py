@@ -33,7 +33,7 @@ def test_settings_round_trip_and_refuse_bad_input() -> None:
     assert gate.to_json() == {"threshold": 0.001, "lists": [CURATOR]}
     assert gate.with_list(FRIEND, add=True).lists == (CURATOR, FRIEND)
     assert gate.with_list(CURATOR, add=False).lists == ()
-    for bad in ({"threshold": -1}, {"threshold": 2}, {"threshold": True}, {"lists": ["did:key:nope"]},
+    for bad in ({"threshold": -1}, {"threshold": 11}, {"threshold": True}, {"lists": ["did:key:nope"]},
                 {"lists": "x"}, {"other": 1}, [], {"lists": [did(i) for i in range(10, 11 + MAX_LISTS)]}):
         with pytest.raises(CallerError):
             GateSettings.from_json(bad)
@@ -73,7 +73,8 @@ def test_threshold_hides_the_unknown_and_names_the_gate() -> None:
     gate = GateSettings(threshold=0.001)
     assert judge(s, gate, author=ARTIST) is None
     hidden = judge(s, gate, author=STRANGER)
-    assert hidden is not None and hidden.to_json() == {"why": "trust 0 below your gate 0.001", "by": None}
+    assert hidden is not None and hidden.to_json() == {
+        "why": "no trust (outside your web of trust) below your gate 0.001", "by": None}
     assert judge(s, GateSettings(), author=STRANGER) is None  # 0: off
 
 
@@ -112,3 +113,44 @@ def test_a_friends_flag_does_not_override_your_follow_and_a_duplicate_flag_hides
     s = scores(FlagMark(FRIEND, TRACK, SPAMMER, "duplicate"))
     assert judge(s, GateSettings(), author=SPAMMER, subjects=[TRACK]) is not None
     assert judge(s, GateSettings(), author=SPAMMER, subjects=["osp:track:other"]) is None
+
+
+def _fan(k: int) -> tuple[TrustScores, list[str], list[str]]:
+    """The listener follows ``k`` friends, each of whom follows one more identity."""
+    g = TrustGraph(USER)
+    friends = [f"did:key:friend{i}" for i in range(k)]
+    further = [f"did:key:further{i}" for i in range(k)]
+    for f, x in zip(friends, further, strict=True):
+        g.follow(USER, f)
+        g.follow(f, x)
+    return compute(g), friends, further
+
+
+def test_the_threshold_is_relative_trust_whatever_the_graph_size() -> None:
+    small, big = _fan(5), _fan(60)
+    # raw shares shrink as the graph grows: a raw threshold between the friends and the
+    # friends-of-friends of the small graph hides everyone in the big one
+    assert small[0].score(small[1][0]) > 5 * big[0].score(big[1][0])
+    gate = GateSettings(threshold=0.9)
+    for s, friends, further in (small, big):
+        assert s.standing(friends[0]) == pytest.approx(1.0)  # the typical trusted identity
+        assert s.standing(further[0]) == pytest.approx(0.85, rel=1e-3)  # one step further: (1 − alpha)
+        assert s.standing(STRANGER) == 0.0
+        assert judge(s, gate, author=friends[-1]) is None
+        hidden = judge(s, gate, author=further[-1])
+        assert hidden is not None and hidden.why == "trust 0.85 × typical below your gate 0.9"
+        assert judge(s, GateSettings(threshold=0.5), author=further[-1]) is None
+        assert s.to_json(further[0])["relative"] == pytest.approx(0.85, rel=1e-3)
+
+
+def test_typical_trust_is_not_sunk_by_a_flood_of_barely_trusted_sybils() -> None:
+    g = TrustGraph(USER)
+    for i in range(10):
+        g.follow(USER, f"did:key:friend{i}")
+    g.follow("did:key:friend0", "did:key:sybil-gate")  # one friend follows a Sybil …
+    for i in range(2000):
+        g.endorse("did:key:sybil-gate", f"did:key:sybil{i}")  # … who endorses 2,000 more
+    s = compute(g)
+    assert s.standing("did:key:friend5") == pytest.approx(1.0)  # a plain median would make them 100× typical
+    assert s.standing("did:key:sybil7") < 0.01
+    assert judge(s, GateSettings(threshold=0.1), author="did:key:sybil7") is not None

@@ -95,6 +95,19 @@ def gate_source(view: Callable[[], Any], gate: Callable[[], Any], judge: Callabl
     return source
 
 
+STILL_FITTING = "This node is still learning from what it knows: try again in a moment."
+
+
+def empty_message(model: Model, cold_start: bool) -> str:
+    """What an empty "for you" answer says to do (``recommend``'s ``message``)."""
+    if model.empty or not bool(model.known.any()):
+        return "No track is known here yet: follow an artist to learn of their tracks."
+    if cold_start:
+        return "Nothing to recommend yet: like or play a few tracks, or follow an artist."
+    return ("Nothing new to recommend: you have played, liked or published every track known here. "
+            "Follow more artists to learn of more.")
+
+
 def refit_due(changed: int, total: int, since_fit: float | None, *, min_interval: float = REFIT_MIN_INTERVAL) -> bool:
     """Whether to fit again: never fitted (``since_fit`` ``None``), or ``changed`` rows since
     the last fit reach ``REFIT_CHANGES`` or ``REFIT_SHARE`` of ``total`` (at least one), and
@@ -279,23 +292,28 @@ class RecommendService:
         return played
 
     def recommend(self, limit: int = DEFAULT_LIMIT, *, wait: float = 0.0) -> dict[str, Any]:
-        """``GET /api/recommend``: ``{"tracks": [entry…], "coldStart": bool, "model": info | null}``
-        with each entry ``{"id", "title", "artist", "artistName", "score", "why"}``.  Before the
-        first fit it waits at most ``wait`` seconds for the background thread's, then answers
-        with no tracks and ``"model": null``."""
+        """``GET /api/recommend``: ``{"tracks": [entry…], "coldStart": bool, "model": info | null,
+        "message": str | null}`` with each entry ``{"id", "title", "artist", "artistName", "score",
+        "why"}`` (``why``: ``osp.social.recommend.Reason.text``, a sentence counted from the
+        signals; ``artistName`` as ``_entries``); ``message`` says what to do when ``tracks`` is
+        empty (``empty_message``), else ``null``.  Before the first fit it waits at most
+        ``wait`` seconds for the background thread's, then answers with no tracks and
+        ``"model": null``."""
         model = self._model
         if model is None and wait > 0 and self.wait_fitted(wait):
             model = self._model
         if model is None:
             self.start()
-            return {"tracks": [], "coldStart": True, "model": None}
+            return {"tracks": [], "coldStart": True, "model": None, "message": STILL_FITTING}
         me = listener_did(self.node)
         own = listener_signals(self.node, me, self._play_totals())
         trust, keep = self._trust()
         mine = Signals(me, own.likes, own.playlists, own.follows, own.plays, self._tracks)
         answer = recommend(model, me, limit=limit, row=listener_row(mine), seen=listener_seen(mine), trust=trust,
                            keep=keep, audio=self._audio(), followed={a for _f, a in own.follows})
-        return {"tracks": self._entries(answer.tracks), "coldStart": answer.cold_start, "model": self.model_info()}
+        tracks = self._entries(answer.tracks)
+        return {"tracks": tracks, "coldStart": answer.cold_start, "model": self.model_info(),
+                "message": None if tracks else empty_message(model, answer.cold_start)}
 
     def _play_totals(self) -> dict[str, float]:
         """The listener's seconds per track, summed again only when a play was added or cleared."""
@@ -347,8 +365,14 @@ class RecommendService:
         return self._entries(recs)
 
     def _entries(self, recs: list[Recommendation]) -> list[dict[str, Any]]:
+        """The answer entries of ``recs`` whose record is known here; ``artistName`` from the
+        track's record, else the artist's newest verified Track Record that has one
+        (``osp.library.names``), else ``None``."""
+        from osp.library.names import artist_names  # here: the imports above are being made lazy elsewhere
+
         out = []
         titles: dict[str, str] = {}
+        entries = []
 
         def title(track: str) -> str:
             if track not in titles:
@@ -357,11 +381,17 @@ class RecommendService:
 
         for r in recs:
             record = self._record(r.track)
-            if not record:
-                continue
-            out.append({"id": r.track, "title": record.get("title"), "artist": record.get("artist") or r.artist,
-                        "artistName": record.get("artistName"), "score": round(r.score, 4),
-                        "why": r.why.text(title)})
+            if record:
+                entries.append((r, record))
+        unnamed = [str(record.get("artist") or r.artist) for r, record in entries
+                   if not isinstance(record.get("artistName"), str)]
+        names = artist_names(self.node.library, unnamed) if unnamed else {}
+        for r, record in entries:
+            artist = str(record.get("artist") or r.artist)
+            name = record.get("artistName")
+            out.append({"id": r.track, "title": record.get("title"), "artist": artist,
+                        "artistName": name if isinstance(name, str) else names.get(artist),
+                        "score": round(r.score, 4), "why": r.why.text(title)})
         return out
 
     def _record(self, track: str) -> dict[str, Any]:

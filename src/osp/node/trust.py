@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -38,27 +38,49 @@ from osp.core.errors import CallerError, OspError
 from osp.discovery.keys import normalize
 from osp.discovery.search import Result
 from osp.library.trust import flagged_track_artists, flags, graph_version, load_gate, save_gate, trust_edges
-from osp.social.gate import IDENTITY_REASONS, GateSettings, blend, judge, rounded
+from osp.social.gate import IDENTITY_REASONS, MAX_THRESHOLD, GateSettings, blend, judge, rounded
 from osp.social.gate import annotate as gate_annotate
 from osp.social.trust import FlagMark, TrustGraph, TrustParams, TrustScores, compute
 
 if TYPE_CHECKING:
     from osp.node.core import Node
 
+SCALE_KEY = "scale"  #: stored gate's marker: ``"relative"`` once its threshold is ``TrustScores.standing``
 LISTENER = "you"  #: the listener's node in the graph while the node has no identity yet
 POLL = 2.0  #: seconds between the worker's checks for a changed graph
 DUTY = 10.0  #: the worker waits at least this many times its last computation's duration (≤ 10 % of a core)
 
 
-def gate_of(node: Node) -> GateSettings:
-    """The stored gate settings (defaults when never set; a damaged row reads as defaults)."""
+def gate_of(node: Node) -> tuple[GateSettings, float | None]:
+    """The stored gate settings (defaults when never set; a damaged row reads as defaults),
+    and, for a row stored before thresholds were relative (no ``"scale": "relative"``), its
+    old raw threshold (a PageRank share) when > 0, else ``None`` (``migrate_threshold``)."""
     data = load_gate(node.library)
     if data is None:
-        return GateSettings()
+        return GateSettings(), None
+    relative = data.pop(SCALE_KEY, None) == "relative"
+    raw = data.get("threshold")
+    legacy = float(raw) if not relative and isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
+    if legacy is not None:
+        data["threshold"] = 0.0  # converted by TrustService.gate once scores exist
     try:
-        return GateSettings.from_json(data)
+        return GateSettings.from_json(data), legacy if legacy and legacy > 0 else None
     except CallerError:
-        return GateSettings()
+        return GateSettings(), None
+
+
+def migrate_threshold(raw: float, scores: TrustScores) -> float:
+    """The relative threshold that hides what an old raw threshold ``raw`` (a PageRank share,
+    ``score < raw``) hid with ``scores``: ``raw / typical`` (2 significant digits, at most
+    ``MAX_THRESHOLD``); 1 when nobody has trust (then both hide every identity but the listener)."""
+    if scores.typical <= 0:
+        return 1.0
+    return min(MAX_THRESHOLD, float(f"{raw / scores.typical:.2g}"))
+
+
+def store_gate(node: Node, gate: GateSettings) -> None:
+    """Store ``gate`` (marked ``"scale": "relative"``: its threshold is ``TrustScores.standing``)."""
+    save_gate(node.library, gate.checked().to_json() | {SCALE_KEY: "relative"})
 
 
 def listener(node: Node) -> str:
@@ -114,15 +136,25 @@ class TrustService:
     # -- settings -------------------------------------------------------------------
 
     def gate(self) -> GateSettings:
-        """The quality gate's settings (cached; ``set_gate`` changes them)."""
+        """The quality gate's settings (cached; ``set_gate`` changes them).  A gate stored
+        with an old raw threshold is migrated once, here: the scores are computed and the
+        threshold becomes the relative one that hid the same identities (``migrate_threshold``)."""
+        with self._lock:
+            if self._gate is not None:
+                return self._gate
+        gate, legacy = gate_of(self.node)
+        if legacy is not None:
+            scores = compute(build_graph(self.node, gate), self.params)
+            gate = replace(gate, threshold=migrate_threshold(legacy, scores))
+            store_gate(self.node, gate)
         with self._lock:
             if self._gate is None:
-                self._gate = gate_of(self.node)
+                self._gate = gate
             return self._gate
 
     def set_gate(self, gate: GateSettings) -> GateSettings:
         """Store new gate settings; the scores are recomputed (lists change the graph)."""
-        save_gate(self.node.library, gate.checked().to_json())
+        store_gate(self.node, gate)
         with self._lock:
             self._gate = gate
         self.poke()
@@ -259,18 +291,32 @@ def annotate(node: Node, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     return gate_annotate(node.trust.view(), node.trust.gate(), items)
 
 
+def trusted_likers(node: Node, likers: Collection[str]) -> set[str] | None:
+    """The ``likers`` (dids) that count as trusted: the listener, and every identity with
+    effective trust > 0 whose items the quality gate shows (``osp.social.gate.judge``).
+    ``None`` while no trust is computed yet (``node.trust.view()``).  Spec §10: a like's
+    weight is its author's trust, so Sybils outside the web of trust add nothing."""
+    scores = node.trust.view()
+    if scores is None:
+        return None
+    gate = node.trust.gate()
+    return {d for d in likers
+            if d == scores.user or (scores.score(d) > 0 and judge(scores, gate, author=d) is None)}
+
+
 def trust_report(node: Node, did: str | None, *, top: int = 20) -> dict[str, Any]:
-    """``GET /api/trust``: for ``did`` ``{"did", "score", "base", "rank", "of", "why"}``;
-    without, ``{"you", "identities": [{"did", "score", "rank"}…], "gate", "computed"}``
-    (the ``top`` most trusted).  Scores are ``null`` while none is computed."""
+    """``GET /api/trust``: for ``did`` ``{"did", "score", "relative", "base", "rank", "of", "why"}``;
+    without, ``{"you", "identities": [{"did", "score", "relative", "rank"}…], "gate", "computed"}``
+    (the ``top`` most trusted; ``score`` the raw PageRank share, ``relative`` the same over the
+    typical trusted identity's: ``TrustScores.standing``).  Scores are ``null`` while none is computed."""
     scores = node.trust.view()
     gate = node.trust.gate()
     if did is not None:
         if scores is None:
-            return {"did": did, "score": None, "base": None, "rank": None, "of": None,
+            return {"did": did, "score": None, "relative": None, "base": None, "rank": None, "of": None,
                     "why": ["trust is being computed: try again in a moment"]}
         return scores.to_json(did)
-    identities = [] if scores is None else [{"did": d, "score": t, "rank": r}
+    identities = [] if scores is None else [{"did": d, "score": t, "relative": rounded(scores.standing(d)), "rank": r}
                                             for r, (d, t) in enumerate(scores.top(top), start=1)]
     return {"you": None if scores is None else scores.user, "identities": identities, "gate": gate.to_json(),
             "computed": node.trust.status()}

@@ -13,9 +13,12 @@ look behind it.  ``judge`` decides for one item, in this order:
    ``"flagged spam by … (trust 0.012)"``) — unless the listener follows or endorses the
    author directly (``TrustScores.chosen``), and a flag on one track with a reason outside
    ``IDENTITY_REASONS`` hides that track only, not the author's other items;
-4. the author's effective trust (after flags: ``osp.social.trust``) **below the
-   threshold** (``"trust 0.0001 below your gate 0.001"``; threshold 0, the default, turns
-   this test off).
+4. the author's **relative trust** (``TrustScores.standing``: effective trust after flags
+   divided by the typical trusted identity's, so 1 = typical, whatever the graph's size)
+   **below the threshold** (``"trust 0.02 × typical below your gate 0.1"``).  Threshold 0,
+   the default, shows everything (this test off); 0.1 hides identities trusted less than a
+   tenth of typical, and everyone outside the web of trust; 1 hides identities below typical
+   trust (about half of the trusted ones); at most ``MAX_THRESHOLD``.
 
 The listener's own items are never hidden; a self-flag counts for nothing.  Ranking
 (``blend``) mixes the text match score with the author's relative trust, hidden items last.
@@ -32,6 +35,7 @@ from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.social.trust import FlagMark, TrustScores, short_did
 
 MAX_LISTS = 32  #: moderation lists one listener may subscribe to
+MAX_THRESHOLD = 10.0  #: highest gate threshold (relative trust: 10 × typical)
 TRUST_WEIGHT = 0.3  #: share of the ranking blend given to trust (the rest to the text match score)
 #: flag reasons about the identity: a trusted flag on one of its tracks hides all its items
 #: (other reasons — a duplicate, a false AI claim — are about that track alone)
@@ -40,8 +44,9 @@ IDENTITY_REASONS = frozenset({"spam", "impersonation", "malicious"})
 
 @dataclass(frozen=True)
 class GateSettings:
-    """The listener's gate: ``threshold`` (effective trust in [0, 1] under which an author's
-    items are hidden; 0 = off) and ``lists`` (curators' did:keys, at most ``MAX_LISTS``)."""
+    """The listener's gate: ``threshold`` (relative trust, ``TrustScores.standing``, in
+    [0, ``MAX_THRESHOLD``], under which an author's items are hidden; 0 = off, 1 = below
+    typical trust) and ``lists`` (curators' did:keys, at most ``MAX_LISTS``)."""
 
     threshold: float = 0.0
     lists: tuple[str, ...] = ()
@@ -55,8 +60,10 @@ class GateSettings:
         if extra:
             raise CallerError(f"unknown gate fields: {', '.join(sorted(extra))}")
         threshold = data.get("threshold", 0.0)
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-            raise CallerError("threshold must be a number from 0 to 1 (a trust score; 0 turns the gate off)")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+                or not 0 <= threshold <= MAX_THRESHOLD:
+            raise CallerError(f"threshold must be a number from 0 to {MAX_THRESHOLD:g} (relative trust: 0 shows "
+                              "everything, 1 hides identities below typical trust)")
         lists = data.get("lists", [])
         if not isinstance(lists, list) or not all(isinstance(d, str) for d in lists):
             raise CallerError("lists must be a list of did:keys")
@@ -148,10 +155,11 @@ def judge(scores: TrustScores | None, gate: GateSettings, *, author: str | None,
         tail = "your list" if order == 1 else f"trust {weight:.3g}"
         return Hidden(f"{flagged} by {who} ({tail})", mark.flagger)
     if gate.threshold > 0 and author is not None:
-        trust = scores.score(author)
-        if trust < gate.threshold:
-            lowered = " (lowered by flags)" if trust < scores.base_score(author) else ""
-            return Hidden(f"trust {trust:.3g}{lowered} below your gate {gate.threshold:g}", None)
+        standing = scores.standing(author)
+        if standing < gate.threshold:
+            lowered = " (lowered by flags)" if scores.score(author) < scores.base_score(author) else ""
+            what = "no trust (outside your web of trust)" if standing == 0 else f"trust {standing:.2g} × typical"
+            return Hidden(f"{what}{lowered} below your gate {gate.threshold:g}", None)
     return None
 
 

@@ -30,7 +30,8 @@ solves give the same factors whatever the thread count, where BPR's parallel SGD
 The listener's row is solved again at query time (``recalculate_user``: a play counts at
 once, without a refit); items are those of the last fit.
 
-**Queries** (each result a ``Recommendation`` with a ``Reason``):
+**Queries** (each result a ``Recommendation`` with a ``Reason``: ``osp.social.reasons``, counted
+from the signals so that it is true as said):
 
 * ``recommend``: ALS scores of every known item, times its artist's trust
   (``item_multipliers``), blended with audio similarity to the listener's most played tracks
@@ -40,7 +41,8 @@ once, without a refit); items are those of the last fit.
   (``popular``), marked ``cold_start``.
 * ``more_like_this``: cosine of ALS item factors blended with audio cosine (the AI-music
   layer's "sounds like" vectors), either alone when the other is missing.
-* ``popular``: every user's vote (one per track) weighted by the voter's trust.
+* ``popular``: every user's vote (one per track) weighted by the voter's trust, linearly
+  (``TrustWeights.share``: Sybils' votes sum to at most the trust that reached them).
 
 Only items whose track record is known here (``Signals.tracks``) are ever recommended; the
 others still shape the model.  Scores are unitless and comparable within one answer only.
@@ -56,6 +58,9 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from osp.social.reasons import Reason as Reason  # re-exported: every answer carries one
+from osp.social.reasons import Why, co_likers, row_of
 
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 
@@ -96,23 +101,6 @@ class Signals:
     follows: Sequence[tuple[str, str]] = ()  #: ``(follower, artist)``
     plays: Mapping[str, float] = field(default_factory=dict)  #: the listener's seconds listened per track
     tracks: Mapping[str, str] = field(default_factory=dict)  #: track → artist did, for every record known here
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why a track is recommended: ``kind`` ``listeners`` ("liked by people who like X"),
-    ``sounds`` ("sounds like X"), ``follow`` ("by an artist you follow"), ``trusted``
-    ("popular with people you trust") or ``popular``; ``about``: X's track id, or ``None``."""
-
-    kind: str
-    about: str | None = None
-
-    def text(self, title: Callable[[str], str] = lambda t: t) -> str:
-        """The sentence, ``title(track id)`` naming X."""
-        x = title(self.about) if self.about else ""
-        return {"listeners": f"liked by people who like {x}", "sounds": f"sounds like {x}",
-                "follow": "by an artist you follow", "trusted": "popular with people you trust",
-                "popular": "popular on the network"}[self.kind]
 
 
 @dataclass(frozen=True)
@@ -170,6 +158,7 @@ class Model:
     solver: Any  #: the ``implicit`` model (``recalculate_user``)
     params: Params
     interactions: int  #: non-zero cells
+    likers: sp.csr_matrix | None = None  #: items × rows, 1 where the row's person likes the item (reasons)
     _votes: sp.csr_matrix | None = None  #: items × rows, 1 where the row has the item (``popular``; built once)
 
     def votes(self) -> sp.csr_matrix:
@@ -204,10 +193,17 @@ class TrustWeights:
         self.top = max((v for d, v in trust.items() if d != listener and v > 0 and math.isfinite(v)), default=0.0)
 
     def __call__(self, did: str) -> float:
+        return math.sqrt(self.share(did))
+
+    def share(self, did: str) -> float:
+        """``did``'s trust over the highest, *not* square-rooted (in [0, 1]; the listener 1):
+        a vote's weight in ``popular``, where summing votes must keep the web of trust's Sybil
+        bound — 500 barely trusted identities add up to what trust flowed into them, where
+        their square roots would add up to more than a few trusted voters."""
         if did == self.listener:
             return 1.0
         v = self.trust.get(did, 0.0)
-        return math.sqrt(min(1.0, v / self.top)) if self.top > 0 and v > 0 and math.isfinite(v) else 0.0
+        return min(1.0, v / self.top) if self.top > 0 and v > 0 and math.isfinite(v) else 0.0
 
 
 Trust = Mapping[str, float] | TrustWeights | None  #: what every query takes as ``trust``
@@ -335,9 +331,14 @@ def fit(signals: Signals, *, trust: Trust = None, params: Params = Params()) -> 
             solver = None
     norms = np.linalg.norm(item_f, axis=1, keepdims=True)
     unit = np.divide(item_f, norms, out=np.zeros_like(item_f), where=norms > 0)
-    return Model({k: i for i, k in enumerate(keys)}, owners,
+    users = {k: i for i, k in enumerate(keys)}
+    liked = sorted({(item_index[t], users[a]) for a, t in signals.likes if a in users and t in item_index})
+    likers = sp.csr_matrix((np.ones(len(liked), dtype=np.float32), ([c for c, _ in liked], [r for _, r in liked])),
+                           shape=(len(items), len(keys)))
+    return Model(users, owners,
                  np.asarray([not k.startswith(PLAYLIST_ROW) for k in keys], dtype=bool), items, item_index,
-                 artist_of, artists, artist_index, known, matrix, item_f, unit, user_f, solver, params, int(matrix.nnz))
+                 artist_of, artists, artist_index, known, matrix, item_f, unit, user_f, solver, params, int(matrix.nnz),
+                 likers)
 
 
 def item_multipliers(model: Model, trust: Trust, listener: str) -> FloatArray:
@@ -404,22 +405,29 @@ def popular(model: Model, *, limit: int = 20, trust: Trust = None, listener: str
             hidden: Collection[str] = (), exclude: Iterable[str] = (), keep: Keep | None = None
             ) -> list[Recommendation]:
     """Trust-weighted popularity (module doc): each person's vote for a track (their row's
-    cell, however strong) counts their trust weight (1 each without ``trust``, or when no
-    voter has any trust yet: a new listener's cold start), times the track's artist multiplier; the listener's own row does not vote.  Left out: ``hidden``
-    tracks and artists (ids), ``exclude``d tracks, the listener's own, what ``keep`` refuses."""
+    cell, however strong) counts their trust over the highest voter's (``TrustWeights.share``:
+    linear, so a Sybil crowd's votes sum to no more than the trust that reached it; an identity
+    outside the web of trust counts 0), times the track's artist multiplier.  Only where no
+    voter has any trust (no ``trust``, or a new listener's cold start) does every vote count
+    1: reason ``popular``, else ``trusted``.  The listener's own row does not vote.  Left out:
+    ``hidden`` tracks and artists (ids), ``exclude``d tracks, the listener's own, what ``keep``
+    refuses."""
     if model.empty:
         return []
-    weight = trust_weights(trust, listener)
-    voters = np.asarray([weight(o) if person and o != listener else 0.0
+    weights = trust_weights(trust, listener)
+    share = weights.share if isinstance(weights, TrustWeights) else weights
+    voters = np.asarray([share(o) if person and o != listener else 0.0
                          for o, person in zip(model.owners, model.is_person, strict=True)], dtype=np.float32)
     kind = "trusted" if trust is not None else "popular"
     if trust is not None and not np.any(voters > 0):  # a new listener trusts no voter yet: plain popularity
         trust, kind = None, "popular"
         voters = np.asarray([1.0 if person and o != listener else 0.0
                              for o, person in zip(model.owners, model.is_person, strict=True)], dtype=np.float32)
-    scores = np.asarray(model.votes() @ voters, dtype=np.float32).ravel() * item_multipliers(model, trust, listener)
+    votes = model.votes()
+    scores = np.asarray(votes @ voters, dtype=np.float32).ravel() * item_multipliers(model, trust, listener)
     limit = max(1, min(MAX_LIMIT, limit))
-    return [_rec(model, i, float(scores[i]), Reason(kind))
+    counted = voters > 0
+    return [_rec(model, i, float(scores[i]), Reason(kind, None, int(counted[row_of(votes, i)].sum())))
             for i in _pick(model, scores, _blocked(model, hidden, exclude, listener), limit, keep)]
 
 
@@ -475,14 +483,17 @@ def recommend(model: Model, user: str, *, limit: int = 20, row: Mapping[str, flo
     parts = scores  # the listeners' part, for the reasons
     scores = (scores + sound) * item_multipliers(model, trust, user)
     followed_ix = {i for a in followed if (i := model.artist_index.get(a)) is not None}
+    picked = _pick(model, scores, blocked, limit, keep)
+    explain = Why(model, user, seeds, None if trust is None else trust_weights(trust, user)) if picked else None
     out = []
-    for col in _pick(model, scores, blocked, limit, keep):
+    for col in picked:
         if sound[col] > 0 and sound[col] >= parts[col]:
             why = Reason("sounds", model.items[int(sound_seed[col])])
         elif int(model.artist_of[col]) in followed_ix:
             why = Reason("follow")
         else:
-            why = Reason("listeners", model.items[_closest(model, col, seeds)])
+            assert explain is not None
+            why = explain(col)
         out.append(_rec(model, col, float(scores[col]), why))
     return Answer(out, False)
 
@@ -497,12 +508,6 @@ def _user_cells(model: Model, user: str, row: Mapping[str, float] | None) -> dic
     start, end = model.matrix.indptr[r], model.matrix.indptr[r + 1]
     return {model.items[int(c)]: float(v) for c, v in zip(model.matrix.indices[start:end],
                                                            model.matrix.data[start:end], strict=True) if v > 0}
-
-
-def _closest(model: Model, col: int, seeds: np.ndarray[Any, Any]) -> int:
-    """The seed column whose item factors are closest (cosine) to ``col``'s."""
-    sims = model.unit_factors[seeds] @ model.unit_factors[col]
-    return int(seeds[int(np.argmax(sims))])
 
 
 def _sounds_like(model: Model, audio: AudioVectors, seeds: np.ndarray[Any, Any]
@@ -553,9 +558,15 @@ def more_like_this(model: Model, track: str, *, limit: int = 10, listener: str =
     share = SIMILAR_BLEND if has_cf and has_sound else (1.0 if has_sound else 0.0)
     scores = ((1 - share) * cf + share * sound) * item_multipliers(model, trust, listener)
     blocked = _blocked(model, hidden, (track,), "")  # the listener's own tracks may be alike too
-    return [_rec(model, c, float(scores[c]),
-                 Reason("sounds" if share * sound[c] >= (1 - share) * cf[c] else "listeners", track))
-            for c in _pick(model, scores, blocked, limit, keep)]
+    out = []
+    for c in _pick(model, scores, blocked, limit, keep):
+        if share * sound[c] >= (1 - share) * cf[c]:
+            why = Reason("sounds", track)
+        else:
+            both = co_likers(model, track, c)
+            why = Reason("listeners", track, both) if both else Reason("near", track)
+        out.append(_rec(model, c, float(scores[c]), why))
+    return out
 
 
 def precision_at_k(recommended: Sequence[str], held_out: Collection[str], k: int = 10) -> float:

@@ -271,6 +271,29 @@ class TrustScores:
         t = self.score(did)
         return t / (t + 1.0 / max(1, self.size)) if t > 0 else 0.0
 
+    @cached_property
+    def typical(self) -> float:
+        """The unit of ``standing``: the trust-weighted median of the effective scores of the
+        identities other than the listener, i.e. the score ``m`` such that identities scoring
+        ≥ ``m`` hold at least half of their summed trust (0 when none has trust).  Weighted by
+        trust, so a flood of barely trusted Sybils (whose summed trust is bounded: module
+        docstring) hardly moves it, where a plain median would sink."""
+        rest = self.effective[1:]
+        rest = np.sort(rest[rest > 0])[::-1]
+        if not rest.size:
+            return 0.0
+        cum = np.cumsum(rest)
+        return float(rest[int(np.searchsorted(cum, cum[-1] / 2))])
+
+    def standing(self, did: str) -> float:
+        """``did``'s *relative* trust: effective trust divided by ``typical``, ≥ 0 and
+        unitless — 1 is as trusted as the typical trusted identity, 0.1 a tenth of that, 0
+        outside the web of trust — so it reads the same whatever the number of identities
+        known (raw scores sum to 1 and shrink as the graph grows).  The quality gate's
+        threshold compares it (``osp.social.gate``).  0 when nobody has trust."""
+        t, m = self.score(did), self.typical
+        return t / m if t > 0 and m > 0 else 0.0
+
     def mass(self, dids: Iterable[str]) -> float:
         """Summed base trust of ``dids`` (unknown ones add 0)."""
         idx = [self.index[d] for d in dids if d in self.index]
@@ -415,9 +438,10 @@ class TrustScores:
         return bool(hit.any())
 
     def to_json(self, did: str, names: Mapping[str, str] | None = None) -> dict[str, object]:
-        """``{"did", "score", "base", "rank", "of", "why"}`` (``GET /api/trust?did=``)."""
-        return {"did": did, "score": self.score(did), "base": self.base_score(did), "rank": self.rank(did),
-                "of": self.ranked, "why": self.why(did, names)}
+        """``{"did", "score", "relative", "base", "rank", "of", "why"}`` (``GET /api/trust?did=``;
+        ``relative``: ``standing``, 4 significant digits)."""
+        return {"did": did, "score": self.score(did), "relative": float(f"{self.standing(did):.4g}"),
+                "base": self.base_score(did), "rank": self.rank(did), "of": self.ranked, "why": self.why(did, names)}
 
     def summary(self) -> dict[str, object]:
         """How the computation went: identities, edges, iterations, residual, converged."""

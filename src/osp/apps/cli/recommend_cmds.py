@@ -34,8 +34,8 @@ def _offline(c: Ctx, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100), help="Most tracks to show.")
 @click.option("--like", "like", metavar="TRACK_ID", help="Tracks like this one instead (\"more like this\").")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: {\"tracks\": [{\"id\", \"title\", \"artist\", "
-              "\"artistName\", \"score\", \"why\"}], \"coldStart\", \"model\"} (with --like: {\"id\", \"tracks\", "
-              "\"model\"}).")
+              "\"artistName\", \"score\", \"why\"}], \"coldStart\", \"model\", \"message\"} (with --like: {\"id\", "
+              "\"tracks\", \"model\"}).")
 @pass_ctx
 def recommend_cmd(c: Ctx, limit: int, like: str | None, as_json: bool) -> None:
     """Tracks you may like, computed on this node from what it knows: likes, published
@@ -51,21 +51,31 @@ def recommend_cmd(c: Ctx, limit: int, like: str | None, as_json: bool) -> None:
     elif like:
         found = _offline(c, lambda node: node.recommend.more_like_this(like, limit))
     elif not c.settings().library_path.exists():  # a new node: nothing known yet
-        found = {"tracks": [], "coldStart": True, "model": {"listeners": 0, "tracks": 0, "signals": 0, "fitSeconds": 0.0}}
+        found = {"tracks": [], "coldStart": True, "model": {"listeners": 0, "tracks": 0, "signals": 0, "fitSeconds": 0.0},
+                 "message": "No track is known here yet: follow an artist to learn of their tracks."}
     else:
         found = _offline(c, lambda node: node.recommend.recommend(limit))
     if as_json:
         emit_json(found)
         return
     for t in found["tracks"]:
-        out.print(f"{t['score']:.3f}  {printable(t.get('title'))} — {printable(t.get('artistName') or '?')} · "
+        artist = str(t.get("artist") or "")
+        by = printable(t["artistName"]) if isinstance(t.get("artistName"), str) else printable(
+            artist[:16] + "…" + artist[-6:] if len(artist) > 24 else artist or "unknown artist")
+        out.print(f"{t['score']:.3f}  {printable(t.get('title'))} — {by} · "
                   f"{printable(t['why'])} · {printable(t['id'])}", markup=False, highlight=False, soft_wrap=True)
     if found.get("model") is None:
         err.print("the node is still fitting its model: try again in a moment")
     elif not found["tracks"]:
-        err.print("nothing to recommend yet: like, play or follow something first")
+        message = found.get("message")
+        if like:
+            message = "nothing like it known here yet: likes and playlists with it, or its audio analysis, tell"
+        err.print(printable(message) if isinstance(message, str) else "nothing to recommend here", markup=False)
+        if found.get("coldStart") and not like:
+            err.print("  e.g. osp like TRACK_ID, osp follow DID, or play tracks in the web app (osp ui)", markup=False)
     elif found.get("coldStart"):
-        err.print("no listening history yet: these are popular with people you trust")
+        err.print("no listening history, likes or follows yet: these are what people here like most "
+                  "(those you trust first); like or play a few tracks for your own", markup=False)
 
 
 @cli.command("history")

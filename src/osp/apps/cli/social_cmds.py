@@ -153,13 +153,19 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
     if as_json:
         emit_json(view)
         return
-    out.print(f"{plural(view['likes'], 'like')}{' (you like it)' if view.get('liked') else ''}, "
+    trusted = view.get("trustedLikes")
+    likes = (f"{plural(view['likes'], 'like')}" if trusted is None  # trust not computed yet: the raw count
+             else f"{plural(trusted, 'trusted like')} ({view['likes']} in all)")
+    out.print(f"{likes}{' (you like it)' if view.get('liked') else ''}, "
               f"{plural(len(view['comments']), 'comment')}, {plural(len(view['flags']), 'flag')}")
     for depth, entry in _threaded(view["comments"]):
         at = entry.get("at")
         where = f"[{int(at) // 60}:{int(at) % 60:02d}] " if isinstance(at, (int, float)) else ""
         # peers' words: control and bidi characters never reach the terminal (printable)
-        who = printable(entry.get("authorName") or entry["author"][:24] + "…")
+        # the did always; a name only as the author's claim beside it (their own Track Records)
+        who = printable(entry["author"][:24] + "…")
+        if isinstance(entry.get("authorName"), str):
+            who = f"“{printable(entry['authorName'][:64])}” {who}"
         indent = "  " * min(depth, 6)
         reply = f"{indent}↳ " if depth else ""
         out.print(f"{reply}{_hidden(entry)}{where}{who}: {printable(entry.get('text', ''))}",

@@ -24,7 +24,7 @@ def _offline(c: Ctx) -> Any:
 def _gate_line(gate: dict[str, Any]) -> str:
     threshold = gate.get("threshold") or 0
     lists = gate.get("lists") or []
-    return (f"gate: threshold {threshold:g}{' (off: only flags hide)' if not threshold else ''}; "
+    return (f"gate: threshold {threshold:g}{' (off: only flags hide)' if not threshold else ' × typical trust'}; "
             f"{plural(len(lists), 'moderation list')}" + (": " + ", ".join(lists) if lists else ""))
 
 
@@ -39,7 +39,9 @@ def trust_cmd(c: Ctx, did: str | None, top: int, as_json: bool) -> None:
     Trust is personalized PageRank from you outward over follows (yours and Follow records)
     and endorsements (weighing 3 follows), restarting at you with probability 0.15,
     converged to 1e-9 (L1); flags by identities you trust lower what they flag.  Scores
-    sum to 1 over every identity known here, you included."""
+    sum to 1 over every identity known here, you included, so they shrink as the graph
+    grows; "× typical" is the relative trust (score over the typical trusted identity's:
+    1 = typical), which the gate's threshold uses.  --json keeps both (score, relative)."""
     from osp.apps.http.trust import MAX_TOP
     from osp.core.errors import CallerError
     from osp.node.feeds import check_did
@@ -65,7 +67,9 @@ def trust_cmd(c: Ctx, did: str | None, top: int, as_json: bool) -> None:
         return
     if did is not None:
         score, rank = report.get("score"), report.get("rank")
-        head = "trust not computed yet" if score is None else f"trust {score:.4g}"
+        relative = report.get("relative")
+        head = "trust not computed yet" if score is None else f"trust {score:.4g}" + (
+            f" ({relative:.2g} × typical)" if isinstance(relative, (int, float)) else "")
         if rank is not None:
             head += f" (rank {rank} of {report.get('of')})"
         out.print(f"{did}: {head}")
@@ -84,12 +88,16 @@ def trust_cmd(c: Ctx, did: str | None, top: int, as_json: bool) -> None:
     if not identities:
         out.print("nobody trusted yet: follow (osp follow DID) or endorse artists")
     for row in identities:
-        out.print(f"{row['rank']:>4}. {row['did']}  {row['score']:.4g}")
+        relative = row.get("relative")
+        out.print(f"{row['rank']:>4}. {row['did']}  {row['score']:.4g}"
+                  + (f"  ({relative:.2g} × typical)" if isinstance(relative, (int, float)) else ""))
 
 
 @cli.command("gate")
 @click.option("--threshold", type=float, metavar="X",
-              help="Hide what comes from identities whose trust is below X (0 to 1; 0 turns this off).")
+              help="Hide what comes from identities whose relative trust is below X (0 to 10, in units of "
+                   "the typical trusted identity's trust): 0 shows everything, 0.1 hides identities far below "
+                   "typical and everyone outside your web of trust, 1 hides identities below typical trust.")
 @click.option("--list", "list_change", nargs=2, type=(click.Choice(["add", "rm"]), str), metavar="add|rm DID",
               help="Subscribe to (add) or drop (rm) a curator's moderation list: their flags hide, "
                    "their endorsements count as yours.")
@@ -98,7 +106,7 @@ def trust_cmd(c: Ctx, did: str | None, top: int, as_json: bool) -> None:
 def gate_cmd(c: Ctx, threshold: float | None, list_change: tuple[str, str] | None, as_json: bool) -> None:
     """Show or change your quality gate.  Hidden items are never dropped: searches, comments
     and feeds still list them, marked hidden with the reason (a flag by you, a list or a
-    trusted identity, or trust below the threshold)."""
+    trusted identity, or relative trust below the threshold: see `osp trust`)."""
     from osp.social.gate import GateSettings
 
     running = c.running()

@@ -3,9 +3,12 @@
 Routes (bearer token or session cookie, like the rest of ``/api/``):
   POST /api/social                    ``{"kind": "like"|"comment"|…, …fields}`` → ``{"id", "record"}`` (signed with
                                       the node's key, stored, spread through our feed and the track's key)
-  GET  /api/tracks/{id}/social        ``{"comments": [entry…], "likes": n, "liked": bool, "flags": [entry…],
-                                      "hidden": n}``; ``?lookup=S``: ask the network first, for at most S seconds
-                                      (1–30); an entry is ``{"id", "kind", "author", "authorName"?, "created",
+  GET  /api/tracks/{id}/social        ``{"comments": [entry…], "likes": n, "trustedLikes": n|null, "liked": bool,
+                                      "flags": [entry…], "hidden": n}``: ``likes`` counts every liker (raw: a
+                                      thousand Sybils are a thousand likes), ``trustedLikes`` only those the web
+                                      of trust trusts and the gate shows (``trusted_likers``; ``null`` until
+                                      trust is computed); ``?lookup=S``: ask the network first, for at most S seconds
+                                      (1–30); an entry is ``{"id", "kind", "author", "authorName"? (the author's claim), "created",
                                       …body fields, "trust": float|null, "hidden": null|{"why", "by"}}``
   POST /api/playlists/{id}/publish    the local playlist as a signed Playlist record (next ``seq``)
   GET  /api/published-playlists       ``{"playlists": [record…]}``: the newest version of each signed playlist
@@ -14,7 +17,7 @@ Routes (bearer token or session cookie, like the rest of ``/api/``):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio.to_thread
@@ -25,17 +28,19 @@ from starlette.routing import Route
 from osp.apps.http.common import json_body
 from osp.core.errors import CallerError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
+from osp.library.names import artist_names
 from osp.node.core import Node
 from osp.node.social import MAX_LOOKUP_TIMEOUT, check_track_id, parsed_record
-from osp.node.trust import annotate
+from osp.node.trust import annotate, trusted_likers
 
 ENVELOPE = frozenset({"@context", "type", "version", "proof", "id", "author", "created", "subject"})
 
 
-def social_entry(record: dict[str, Any], names: dict[str, str | None]) -> dict[str, Any]:
-    """One comment or flag as the control API shows it: envelope fields, the author's name
-    when known, the body fields, ``trust`` and ``hidden`` (``None`` until a web of trust
-    ranks them)."""
+def social_entry(record: dict[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    """One comment or flag as the control API shows it: envelope fields, ``authorName`` (the
+    name the author claims in their newest verified Track Record here, ``artist_names``; a
+    claim to show beside the did, never instead of it) when there is one, the body fields,
+    ``trust`` and ``hidden`` (``None`` until a web of trust ranks them)."""
     kind = str(record.get("type", "")).removeprefix("osp:").lower()
     entry: dict[str, Any] = {"id": record.get("id"), "kind": kind, "author": record.get("author"),
                              "created": record.get("created")}
@@ -47,31 +52,20 @@ def social_entry(record: dict[str, Any], names: dict[str, str | None]) -> dict[s
     return entry
 
 
-def author_names(node: Node, dids: set[str]) -> dict[str, str | None]:
-    """The ``artistName`` of the newest track each did published, as far as the library knows."""
-    out: dict[str, str | None] = {}
-    for did in list(dids)[:200]:
-        name = None
-        for row in node.library.tracks_by_artist(did, 20):
-            record = parsed_record(row.record)
-            if isinstance(record.get("artistName"), str):
-                name = record["artistName"]
-                break
-        out[did] = name
-    return out
-
-
 def track_social(node: Node, track_id: str) -> dict[str, Any]:
     """The ``GET /api/tracks/{id}/social`` object (see the module docstring)."""
     records = node.social.about(track_id)
     me = node.library.meta("did")
-    names = author_names(node, {str(r.get("author")) for r in records if r.get("type") != "osp:Like"})
+    # the name each author claims in their newest verified Track Record here (osp.library.names)
+    names = artist_names(node.library, sorted({str(r.get("author")) for r in records if r.get("type") != "osp:Like"}))
     # trust and hidden (the quality gate) from the web of trust's last computation (osp.node.trust)
     comments = annotate(node, [social_entry(r, names) for r in records if r.get("type") == "osp:Comment"])
     flags = annotate(node, [social_entry(r, names) for r in records if r.get("type") == "osp:Flag"])
     likers = {str(r.get("author")) for r in records if r.get("type") == "osp:Like"}
     hidden = sum(1 for e in comments + flags if e["hidden"] is not None)
-    return {"comments": comments, "likes": len(likers), "liked": me in likers, "flags": flags, "hidden": hidden}
+    trusted = trusted_likers(node, likers)
+    return {"comments": comments, "likes": len(likers), "trustedLikes": None if trusted is None else len(trusted),
+            "liked": me in likers, "flags": flags, "hidden": hidden}
 
 
 def social_routes(node: Node, run_outbound: Callable[..., Awaitable[Any]]) -> list[Route]:

@@ -1,9 +1,12 @@
 """Control routes of the web of trust and the quality gate (``osp.node.trust``).
 
-  GET  /api/trust                     ``{"you", "identities": [{"did", "score", "rank"}…], "gate",
+  GET  /api/trust                     ``{"you", "identities": [{"did", "score", "relative", "rank"}…], "gate",
                                       "computed": {…}}``: the 20 most trusted identities (``?top=N``, ≤ 200)
-  GET  /api/trust?did=DID             ``{"did", "score", "base", "rank", "of", "why": [str…]}``
-  GET  /api/quality-gate              ``{"threshold": float, "lists": [did…]}``
+  GET  /api/trust?did=DID             ``{"did", "score", "relative", "base", "rank", "of", "why": [str…]}``
+                                      (``score``: PageRank share; ``relative``: over the typical trusted
+                                      identity's, ``TrustScores.standing``)
+  GET  /api/quality-gate              ``{"threshold": float, "lists": [did…]}`` (threshold: relative trust,
+                                      0 to 10; 0 shows everything, 1 hides identities below typical trust)
   PUT  /api/quality-gate              the same object (JSON; a field left out keeps its value) →
                                       the new settings; the scores are recomputed off the request path
 

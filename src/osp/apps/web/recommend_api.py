@@ -5,7 +5,9 @@ Routes (bearer token or session cookie, like every ``/api/`` route):
                                          node that never fitted yet waits ≤ 3 s for its first fit):
                                          ``{"tracks": [{"id", "title", "artist", "artistName", "score",
                                          "why"}], "coldStart": bool, "model": {"listeners", "tracks",
-                                         "signals", "fitSeconds"} | null}``; N 1…100, default 20
+                                         "signals", "fitSeconds"} | null, "message": str | null}``
+                                         (``why``: a reason counted from the signals; ``message``:
+                                         what to do when ``tracks`` is empty); N 1…100, default 20
   GET    /api/tracks/{id}/more-like-this?limit=N   ``{"id", "tracks": [same entries], "model"}``;
                                          N 1…100, default 10; 404 when the track is not known here
   POST   /api/plays                      ``{"track": id, "seconds": s}`` (the web player, once per

@@ -1,6 +1,6 @@
 // Recommendations in the app (issue 11): the library page's "For you" section
 // (GET /api/recommend?limit=N -> {tracks: [{id, title, artist, artistName, score, why}],
-// coldStart}), the track page's "More like this" (GET /api/tracks/<id>/more-like-this,
+// coldStart, message}: message says what to do when tracks is empty), the track page's "More like this" (GET /api/tracks/<id>/more-like-this,
 // collaborative filtering blended with audio similarity; on a node without it, the audio
 // similarity of issue 10, GET /api/tracks/<id>/similar), and the player's listening
 // reports (POST /api/plays {track, seconds}: private, kept on this node, never published).
@@ -36,12 +36,14 @@ export function forYouSection() {
   const section = h('section', { 'aria-labelledby': 'foryou-h' }, h('h2', { id: 'foryou-h' }, 'For you'), status, list);
   get(`/api/recommend?limit=${FOR_YOU}`).then((answer) => {
     const tracks = (Array.isArray(answer.tracks) ? answer.tracks : []).filter((t) => t && typeof t.id === 'string');
-    if (!tracks.length) {
-      status.textContent = 'Nothing to recommend yet: like, follow and listen, and this fills up.';
+    if (!tracks.length) { // the node says what to do (GET /api/recommend's message), as text
+      status.textContent = typeof answer.message === 'string' && answer.message
+        ? answer.message.slice(0, 300)
+        : 'Nothing to recommend yet: like or play a few tracks, or follow an artist.';
       return;
     }
     status.textContent = answer.coldStart
-      ? 'New here: what the people you trust play and like most. Computed on your node.'
+      ? 'You have not liked, played or followed anything yet: these are what people here like most, those you trust first. Computed on your node.'
       : 'From your likes, follows and listening, computed on your node (your listening stays private).';
     replace(list, tracks.map(recommendedCard));
   }).catch((err) => {

@@ -10,6 +10,7 @@ import { errorBox, heading } from './common.js';
 
 const DID_KEY = /^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/;
 const MAX_LISTS = 50; // moderation lists one can subscribe to here
+const MAX_THRESHOLD = 10; // the gate's highest threshold (relative trust: osp.social.gate.MAX_THRESHOLD)
 
 /** A trust score as text: 2 significant digits, "unknown" when the node has none (null). */
 export function trustText(trust) {
@@ -53,6 +54,7 @@ function showTrust(box, did) {
     const why = (Array.isArray(t.why) ? t.why : []).filter((w) => typeof w === 'string');
     replace(box,
       h('p', { 'data-testid': 'trust-score' }, `Trust score ${trustText(t.score)}`,
+        typeof t.relative === 'number' && Number.isFinite(t.relative) ? ` (${trustText(t.relative)} × typical)` : '',
         Number.isInteger(t.rank) ? ` · rank ${t.rank}${Number.isInteger(t.of) ? ` of ${t.of}` : ''} of the identities this node knows` : '',
         t.score === null ? ' (not computed yet: this node computes trust in the background)' : ''),
       why.length ? h('ul', { class: 'why', 'data-testid': 'trust-why', 'aria-label': 'Why' }, why.map((w) => h('li', {}, w)))
@@ -119,7 +121,7 @@ export async function settingsView(main) {
     return;
   }
   let lists = (Array.isArray(gate.lists) ? gate.lists : []).filter((d) => typeof d === 'string');
-  const threshold = h('input', { type: 'number', id: 'gate-threshold', min: '0', max: '1', step: 'any', inputmode: 'decimal',
+  const threshold = h('input', { type: 'number', id: 'gate-threshold', min: '0', max: String(MAX_THRESHOLD), step: 'any', inputmode: 'decimal',
     value: String(Number(gate.threshold) || 0), 'aria-describedby': 'gate-hint', 'data-testid': 'gate-threshold' });
   const listEl = h('ul', { class: 'plain lists', 'data-testid': 'gate-lists', 'aria-label': 'Moderation lists' });
   const add = h('input', { type: 'text', id: 'gate-add', autocomplete: 'off', spellcheck: 'false', placeholder: 'did:key:z6Mk…', 'data-testid': 'gate-add' });
@@ -137,8 +139,8 @@ export async function settingsView(main) {
   const form = h('form', { 'aria-labelledby': 'gate-h', 'data-testid': 'gate-form', onsubmit: async (e) => {
     e.preventDefault();
     const value = Number(threshold.value);
-    if (threshold.value.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
-      status.textContent = 'The threshold is a number from 0 to 1.';
+    if (threshold.value.trim() === '' || !Number.isFinite(value) || value < 0 || value > MAX_THRESHOLD) {
+      status.textContent = `The threshold is a number from 0 to ${MAX_THRESHOLD}.`;
       threshold.focus();
       return;
     }
@@ -152,8 +154,8 @@ export async function settingsView(main) {
       status.textContent = `Not saved: ${err.message}`;
     }
   } },
-  h('div', { class: 'field' }, h('label', { for: 'gate-threshold' }, 'Hide what comes from identities trusted below'), threshold,
-    h('p', { class: 'hint', id: 'gate-hint' }, 'Trust is computed on this node from your follows and endorsements outward. From 0 (hides nothing) to 1. What is hidden stays visible, collapsed, with the reason.')),
+  h('div', { class: 'field' }, h('label', { for: 'gate-threshold' }, 'Hide what comes from identities trusted below'), threshold, ' × typical trust',
+    h('p', { class: 'hint', id: 'gate-hint' }, 'Trust is computed on this node from your follows and endorsements outward, relative to a typical identity you trust. 0 shows everything; 0.1 hides identities far below typical and everyone outside your web of trust; 1 hides identities below typical trust. What is hidden stays visible, collapsed, with the reason.')),
   h('fieldset', {}, h('legend', {}, 'Moderation lists you subscribe to'), listEl,
     h('div', { class: 'row' }, h('label', { for: 'gate-add', class: 'visually-hidden' }, 'A curator’s did:key'), add,
       h('button', { type: 'button', 'data-testid': 'gate-add-button', onclick: () => {
