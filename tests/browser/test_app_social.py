@@ -187,19 +187,72 @@ def test_the_player_reports_a_play_at_the_end(app: AppPage, setup: Setup) -> Non
     assert len(sent) == 1, sent
 
 
-def test_like_counts_and_stays_pressed(app: AppPage, setup: Setup) -> None:
+def likes_shown(app: AppPage, n: int) -> None:
+    """Wait for the like count to read ``n`` likes (with or without the trusted figure)."""
+    app.page.wait_for_selector(f"[data-testid=like-count]:text-matches('^{n} likes?( [(]|$)')")
+
+
+def test_like_toggles_and_a_second_press_unlikes(app: AppPage, setup: Setup) -> None:
+    """Like: counted, pressed, kept over a reload; pressed again: our Like is retracted by a
+    signed Tombstone (gone from the node's answer, the count back to 0), and it can be liked again."""
     track = setup.mine[1]
     need_route(setup, "GET", f"/api/tracks/{track}/social")
     app.go(f"track/{track}", "[data-testid=like]")
-    app.page.wait_for_selector("[data-testid=like-count]:text-is('0 likes')")
+    likes_shown(app, 0)
     assert app.page.get_attribute("[data-testid=like]", "aria-pressed") == "false"
     app.page.click("[data-testid=like]")
     app.page.wait_for_selector("[data-testid=like][aria-pressed=true]")
-    assert app.page.text_content("[data-testid=like-count]") == "1 like"
+    likes_shown(app, 1)
     until("like stored", lambda: need_route(setup, "GET", f"/api/tracks/{track}/social")["likes"] == 1, 10)
     app.page.reload()
-    app.page.wait_for_selector("[data-testid=like-count]:text-is('1 like')")
+    likes_shown(app, 1)
     assert app.page.text_content("[data-testid=like]") == "Liked"
+    like_id = next(r["id"] for r in setup.node.social.about(track) if r["type"] == "osp:Like")
+    # unlike: the button is enabled and a press retracts the like
+    assert app.page.is_enabled("[data-testid=like]")
+    app.page.click("[data-testid=like]")
+    app.page.wait_for_selector("[data-testid=like][aria-pressed=false]")
+    likes_shown(app, 0)
+    answer = need_route(setup, "GET", f"/api/tracks/{track}/social")
+    assert (answer["likes"], answer["liked"]) == (0, False), dumps(answer)
+    assert setup.node.social.records.is_tombstoned(like_id), like_id
+    app.page.reload()
+    likes_shown(app, 0)
+    assert app.page.text_content("[data-testid=like]") == "Like"
+    # liked again: a new Like record (the retracted one stays retracted)
+    app.page.click("[data-testid=like]")
+    app.page.wait_for_selector("[data-testid=like][aria-pressed=true]")
+    likes_shown(app, 1)
+    again = [r["id"] for r in setup.node.social.about(track) if r["type"] == "osp:Like"]
+    assert len(again) == 1 and again[0] != like_id, again
+    assert call(setup, "DELETE", "/api/tracks/not-a-track/like")[0] == 400
+
+
+def test_likes_from_people_you_trust_are_shown_when_the_node_counts_them(app: AppPage, setup: Setup) -> None:
+    """``trustedLikes`` beside ``likes``: "N likes (M from people you trust)"; without it, "N likes"."""
+    track = setup.mine[0]
+    need_route(setup, "GET", f"/api/tracks/{track}/social")
+
+    def answer_with(trusted: Any) -> Any:
+        def handle(route: Any) -> None:
+            body = route.fetch().json()
+            body.pop("trustedLikes", None)
+            body["likes"] = 3
+            if trusted is not None:
+                body["trustedLikes"] = trusted
+            route.fulfill(json=body)
+        return handle
+
+    pattern = re.compile(r"/api/tracks/[^/]+/social$")
+    for trusted, shown in ((2, "3 likes (2 from people you trust)"), (None, "3 likes"), ("x", "3 likes")):
+        handler = answer_with(trusted)
+        app.page.route(pattern, handler)
+        try:
+            app.go("playlists")  # another page first: the same route again would not reload the view
+            app.go(f"track/{track}", "[data-testid=like]")
+            app.page.wait_for_selector(f"[data-testid=like-count]:text-is('{shown}')")
+        finally:
+            app.page.unroute(pattern, handler)
 
 
 def test_flag_with_a_reason_after_confirming(app: AppPage, setup: Setup) -> None:

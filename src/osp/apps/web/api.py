@@ -19,6 +19,8 @@ Routes:
   GET    /api/tracks/{id}/more-like-this, GET /api/recommend, GET|POST|DELETE /api/plays
                                 recommendations and the local listening history (``osp.apps.web.recommend_api``)
   GET    /api/tracks/{id}/duplicates?wait=S  the publish check (``osp.apps.http.matching``)
+  DELETE /api/tracks/{id}/like  unlike: our Like of the track retracted (a signed Tombstone, spec §10)
+                                → ``{"id", "unliked": n}`` (n: likes retracted, 0 when there was none)
   GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following"}``
   POST   /api/upload?name=…     the raw file (``application/octet-stream``) → ``{"upload", "name", "size"}``
   GET    /api/playlists         ``{"playlists": [playlist…]}`` (oldest first)
@@ -58,6 +60,7 @@ from osp.node.core import Node
 from osp.node.credentials import credential_view
 from osp.node.fetch import ACTIVE_STATES
 from osp.node.fingerprints import duplicates_view
+from osp.node.social import check_track_id
 from osp.records.canonical import strict_loads
 
 
@@ -109,6 +112,18 @@ def artist_view(node: Node, did: str) -> dict[str, Any]:
     return {"did": did, "name": name, "tracks": tracks, "following": node.library.follow(did) is not None}
 
 
+def unlike(node: Node, track_id: str) -> int:
+    """Retract our Like records of ``track_id`` (a signed ``osp:Tombstone`` each, spec §10:
+    the like is removed here and wherever the tombstone travels); returns how many (0: none
+    held).  ``CallerError`` for a malformed track id; ``KeystoreError`` without a usable key."""
+    track_id = check_track_id(track_id)
+    me = node.library.meta("did")
+    held = [r for r in node.social.records.about(track_id, kinds=("like",)) if r.author == me] if me else []
+    for row in held:
+        node.social.create("tombstone", {"subject": row.id})
+    return len(held)
+
+
 def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list[BaseRoute]:
     """The routes of the module doc; ``clock()``: Unix seconds (playlist times)."""
     playlists = Playlists(node.library)
@@ -119,6 +134,10 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
     async def similar(request: Request) -> Response:
         limit = _int_param(request, "limit", 10, 1, 100)
         return JSONResponse(await anyio.to_thread.run_sync(similar_view, node, request.path_params["track_id"], limit))
+
+    async def unlike_route(request: Request) -> Response:
+        track_id = request.path_params["track_id"]
+        return JSONResponse({"id": track_id, "unliked": await anyio.to_thread.run_sync(unlike, node, track_id)})
 
     async def artist(request: Request) -> Response:
         return JSONResponse(await anyio.to_thread.run_sync(artist_view, node, request.path_params["did"]))
@@ -149,6 +168,7 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
         Route("/api/tracks/{track_id}", track),
         Route("/api/tracks/{track_id}/lineage", lineage_route(node)),
         Route("/api/tracks/{track_id}/similar", similar),
+        Route("/api/tracks/{track_id}/like", unlike_route, methods=["DELETE"]),
         check_route(node),
         Route("/api/artists/{did}", artist),
         Route("/api/upload", upload_route(uploads), methods=["POST"]),
