@@ -362,6 +362,48 @@ def test_a_hidden_comment_shows_its_reason(app: AppPage, setup: Setup) -> None:
         call(setup, "PUT", "/api/quality-gate", {"threshold": gate.get("threshold", 0), "lists": []})
 
 
+def test_the_following_page_and_artist_page_show_what_the_gate_hides(app: AppPage, setup: Setup) -> None:
+    """A followed artist we flagged is hidden by the gate: the following page lists it
+    collapsed with the reason (still unfollowable), and its artist page says so and lists
+    its library track collapsed, as search results are."""
+    need_route(setup, "GET", "/api/quality-gate")
+    did = setup.other_did
+    flag = need_route(setup, "POST", "/api/social", {"kind": "flag", "subject": did, "reason": "spam"})
+    need_route(setup, "POST", "/api/follow", {"did": did})
+    gate = need_route(setup, "PUT", "/api/quality-gate", {"threshold": 0.001, "lists": []})
+    try:
+        following = until("the followed artist hidden", lambda: [
+            f for f in need_route(setup, "GET", "/api/following")["following"] if f["did"] == did and f.get("hidden")], 30)
+        why = str(following[0]["hidden"]["why"])
+        assert "spam" in why, dumps(following)
+        app.go("following", "[data-testid=following] > li")
+        entry = app.page.locator("[data-testid=following] > li")
+        assert entry.count() == 1
+        assert (entry.locator("[data-testid=hidden-why]").text_content() or "").startswith(why)
+        link = entry.locator(f"a[title='{did}']")
+        assert not link.is_visible()  # collapsed, not dropped
+        entry.locator("[data-testid=hidden-item] > summary").click()
+        assert link.is_visible()
+        assert entry.get_by_role("button", name=re.compile("^Unfollow ")).is_visible()
+        # the artist page: the artist is said to be hidden, its track is listed collapsed
+        answer = need_route(setup, "GET", f"/api/artists/{did}")
+        assert answer["hidden"] and [t["id"] for t in answer["tracks"] if t["hidden"]] == [setup.theirs], dumps(answer)
+        app.go(f"artist/{did}", "[data-testid=artist-hidden]")
+        assert why in (app.page.text_content("[data-testid=artist-hidden]") or "")
+        result = app.page.locator("[aria-label='In your library'] > [data-testid=hidden-result]")
+        assert result.count() == 1
+        assert not result.locator("[data-testid=track-card]").is_visible()
+        result.locator("[data-testid=hidden-item] > summary").click()
+        assert "Someone Elses Song" in (result.locator("[data-testid=track-card]").text_content() or "")
+        # our own page: nothing hidden
+        me = call(setup, "GET", "/api/node")[1]["did"]
+        assert need_route(setup, "GET", f"/api/artists/{me}")["hidden"] is None
+    finally:
+        call(setup, "PUT", "/api/quality-gate", {"threshold": gate.get("threshold", 0), "lists": []})
+        call(setup, "DELETE", f"/api/follow/{did}")
+        call(setup, "POST", "/api/social", {"kind": "tombstone", "subject": flag["id"]})
+
+
 def test_the_quality_gate_settings_save(app: AppPage, setup: Setup) -> None:
     before = need_route(setup, "GET", "/api/quality-gate")
     app.go("settings", "[data-testid=gate-form]")

@@ -21,7 +21,9 @@ Routes:
   GET    /api/tracks/{id}/duplicates?wait=S  the publish check (``osp.apps.http.matching``)
   DELETE /api/tracks/{id}/like  unlike: our Like of the track retracted (a signed Tombstone, spec §10)
                                 → ``{"id", "unliked": n}`` (n: likes retracted, 0 when there was none)
-  GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following"}``
+  GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following", "trust", "hidden"}``:
+                                ``trust``/``hidden`` the artist's (``osp.node.trust.annotate``), and each
+                                track's too (``hidden``: ``{"why", "by"}`` or ``null``, shown collapsed)
   POST   /api/upload?name=…     the raw file (``application/octet-stream``) → ``{"upload", "name", "size"}``
   GET    /api/playlists         ``{"playlists": [playlist…]}`` (oldest first)
   POST   /api/playlists         ``{"name", "tracks"?}`` → the playlist
@@ -55,12 +57,14 @@ from osp.apps.web.uploads import Uploads, upload_route
 from osp.core.errors import CallerError, NotFoundError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.library.playlists import Playlists
+from osp.node import feeds
 from osp.node.analysis import analysis_json, similar_view
 from osp.node.core import Node
 from osp.node.credentials import credential_view
 from osp.node.fetch import ACTIVE_STATES
 from osp.node.fingerprints import duplicates_view
 from osp.node.social import check_track_id
+from osp.node.trust import annotate
 from osp.records.canonical import strict_loads
 
 
@@ -106,10 +110,21 @@ def artist_view(node: Node, did: str) -> dict[str, Any]:
         raise CallerError(f"not an artist's did:key: {exc}") from exc
     rows = node.library.tracks_by_artist(did)  # newest first
     states = node.library.file_states()
-    tracks = [library_entry(r, states) for r in rows]
+    tracks = annotate(node, [library_entry(r, states) for r in rows])  # trust and hidden: the quality gate
     records = [t["record"] for t in tracks] + [strict_loads(k.record) for k in node.library.known_records(did, 100)]
     name = next((r["artistName"] for r in records if isinstance(r.get("artistName"), str)), None)
-    return {"did": did, "name": name, "tracks": tracks, "following": node.library.follow(did) is not None}
+    [judged] = annotate(node, [{"author": did}])
+    return {"did": did, "name": name, "tracks": tracks, "following": node.library.follow(did) is not None,
+            "trust": judged["trust"], "hidden": judged["hidden"]}
+
+
+def following_view(node: Node) -> list[dict[str, Any]]:
+    """``GET /api/following``'s list: ``osp.node.feeds.following`` with each followed
+    artist's ``trust`` (float or ``None``) and ``hidden`` (``{"why", "by"}`` or ``None``:
+    what the quality gate says of the artist, ``osp.node.trust.annotate``) added."""
+    rows = feeds.following(node)
+    judged = annotate(node, [{"author": f["did"]} for f in rows])
+    return [f | {"trust": j["trust"], "hidden": j["hidden"]} for f, j in zip(rows, judged, strict=True)]
 
 
 def unlike(node: Node, track_id: str) -> int:
