@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -363,10 +364,10 @@ def test_a_hidden_comment_shows_its_reason(app: AppPage, setup: Setup) -> None:
         call(setup, "PUT", "/api/quality-gate", {"threshold": gate.get("threshold", 0), "lists": []})
 
 
-def test_the_following_page_and_artist_page_show_what_the_gate_hides(app: AppPage, setup: Setup) -> None:
-    """A followed artist we flagged is hidden by the gate: the following page lists it
-    collapsed with the reason (still unfollowable), and its artist page says so and lists
-    its library track collapsed, as search results are."""
+@contextmanager
+def other_hidden(setup: Setup) -> Iterator[str]:
+    """OTHER followed, flagged as spam by us, and a gate set: OTHER is hidden (what
+    ``GET /api/following`` says why, once the web of trust has judged it); all undone after."""
     need_route(setup, "GET", "/api/quality-gate")
     did = setup.other_did
     flag = need_route(setup, "POST", "/api/social", {"kind": "flag", "subject": did, "reason": "spam"})
@@ -375,8 +376,20 @@ def test_the_following_page_and_artist_page_show_what_the_gate_hides(app: AppPag
     try:
         following = until("the followed artist hidden", lambda: [
             f for f in need_route(setup, "GET", "/api/following")["following"] if f["did"] == did and f.get("hidden")], 30)
-        why = str(following[0]["hidden"]["why"])
-        assert "spam" in why, dumps(following)
+        yield str(following[0]["hidden"]["why"])
+    finally:
+        call(setup, "PUT", "/api/quality-gate", {"threshold": gate.get("threshold", 0), "lists": []})
+        call(setup, "DELETE", f"/api/follow/{did}")
+        call(setup, "POST", "/api/social", {"kind": "tombstone", "subject": flag["id"]})
+
+
+def test_the_following_page_and_artist_page_show_what_the_gate_hides(app: AppPage, setup: Setup) -> None:
+    """A followed artist we flagged is hidden by the gate: the following page lists it
+    collapsed with the reason (still unfollowable), and its artist page says so and lists
+    its library track collapsed, as search results are."""
+    did = setup.other_did
+    with other_hidden(setup) as why:
+        assert "spam" in why, why
         app.go("following", "[data-testid=following] > li")
         entry = app.page.locator("[data-testid=following] > li")
         assert entry.count() == 1
@@ -400,10 +413,6 @@ def test_the_following_page_and_artist_page_show_what_the_gate_hides(app: AppPag
         # our own page: nothing hidden
         me = call(setup, "GET", "/api/node")[1]["did"]
         assert need_route(setup, "GET", f"/api/artists/{me}")["hidden"] is None
-    finally:
-        call(setup, "PUT", "/api/quality-gate", {"threshold": gate.get("threshold", 0), "lists": []})
-        call(setup, "DELETE", f"/api/follow/{did}")
-        call(setup, "POST", "/api/social", {"kind": "tombstone", "subject": flag["id"]})
 
 
 def test_the_quality_gate_settings_save(app: AppPage, setup: Setup) -> None:
@@ -468,7 +477,7 @@ SHOT_OF = {"track/{mine}": ("social-track", "#social-h"), "artist/{did}": ("soci
 def screenshot(app: AppPage, route: str, label: str) -> None:
     """With ``OSP_SCREENSHOTS`` set, the view ``route`` as ``<name>-<label>.png`` there
     (the viewport, scrolled to the social part; before any form is opened)."""
-    if not SHOTS or route not in SHOT_OF:
+    if not SHOTS or route not in SHOT_OF or label not in ("desktop", "phone"):
         return
     name, target = SHOT_OF[route]
     if target:
@@ -479,31 +488,51 @@ def screenshot(app: AppPage, route: str, label: str) -> None:
     app.page.screenshot(path=str(Path(SHOTS) / f"{name}-{label}.png"))
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_axe_on_the_social_views(setup: Setup, viewport: dict[str, int]) -> None:
-    """No serious or critical axe-core violation on the new views, and nothing wider than a phone."""
+#: the views with what the gate hides (a followed artist, its tracks, a search result), checked by axe too
+HIDING_VIEWS = ["following", "artist/{did}", "search?q=Someone%20Elses"]
+
+
+@pytest.mark.parametrize(("viewport", "dark"), [(DESKTOP, False), (PHONE, False), (PHONE, True)],
+                         ids=["desktop", "phone", "phone-dark"])
+def test_axe_on_the_social_views(setup: Setup, viewport: dict[str, int], dark: bool) -> None:
+    """No serious or critical axe-core violation on the new views (every disclosure opened),
+    also while the gate hides things, and nothing wider than a phone."""
     need(AXE.exists(), "axe-core in tests/js/node_modules (npm ci)")
-    page = open_app(setup.browser, setup.one, viewport, bypass_csp=True)  # type: ignore[arg-type]
+    page = open_app(setup.browser, setup.one, viewport, bypass_csp=True, dark=dark)  # type: ignore[arg-type]
+    label = ("phone" if viewport == PHONE else "desktop") + ("-dark" if dark else "")
     found: dict[str, Any] = {}
     wide: dict[str, int] = {}
     try:
         for route in NEW_VIEWS:
-            page.go(route.format(mine=setup.mine[0], theirs=setup.theirs, did=setup.other_did))
-            page.page.wait_for_load_state("networkidle")
-            screenshot(page, route, "phone" if viewport == PHONE else "desktop")
-            for summary in page.page.locator("main details > summary").all():  # open forms are checked too
-                if summary.is_visible():
-                    summary.click()
-            violations = axe_violations(page)
-            if violations:
-                found[route] = violations
-            width = page.page.evaluate("document.documentElement.scrollWidth")
-            if width > viewport["width"]:
-                wide[route] = width
+            check_view(page, route, setup, viewport, found, wide, label)
+        with other_hidden(setup):
+            for route in HIDING_VIEWS:
+                check_view(page, route, setup, viewport, found, wide, f"{label}, hiding")
+                assert page.page.locator("main [data-testid=hidden-item]").count(), f"{route}: nothing hidden shown"
     finally:
         page.context.close()
     assert found == {}, dumps(found)
     assert wide == {}
+
+
+def check_view(page: AppPage, route: str, setup: Setup, viewport: dict[str, int], found: dict[str, Any],
+               wide: dict[str, int], label: str) -> None:
+    """Open ``route``, screenshot it (``OSP_SCREENSHOTS``), open its disclosures, and note
+    its axe violations in ``found`` and its width past the viewport in ``wide``."""
+    page.go(route.format(mine=setup.mine[0], theirs=setup.theirs, did=setup.other_did))
+    if route.startswith("search"):
+        page.wait_js("/^\\d+ results?$/.test(document.querySelector('[data-testid=search-status]').textContent)")
+    page.page.wait_for_load_state("networkidle")
+    screenshot(page, route, label)
+    for summary in page.page.locator("main details > summary").all():  # open forms are checked too
+        if summary.is_visible():
+            summary.click()
+    violations = axe_violations(page)
+    if violations:
+        found[f"{route} ({label})"] = violations
+    width = page.page.evaluate("document.documentElement.scrollWidth")
+    if width > viewport["width"]:
+        wide[f"{route} ({label})"] = width
 
 
 def test_the_new_views_keep_the_csp_and_log_no_error(app: AppPage, setup: Setup) -> None:
