@@ -45,7 +45,8 @@ Routes:
   GET  /api/following                 ``{"following": [{"did", "audio", "seq", "catalog", "tracks",
                                       "followedAt", "checkedAt", "error", "trust", "hidden"}]}`` (spec §9 feeds;
                                       ``hidden``: the quality gate's ``{"why", "by"}`` or ``null``)
-  GET  /api/artists/{did}             ``{"did", "name", "tracks", "following"}`` (``osp.apps.web.api``)
+  GET  /api/artists/{did}             ``{"did", "name", "tracks", "following", "trust", "hidden"}`` (``osp.apps.web.api``)
+  DELETE /api/tracks/{id}/like        unlike: our Like retracted by a Tombstone (``osp.apps.web.api``)
   POST /api/upload?name=…             a raw file for the web app to publish → ``{"upload", "name", "size"}``
   POST /api/import                    a folder of exports → NDJSON per file and a summary (``osp.apps.http.importing``)
   POST /api/artwork, GET /api/artwork/{cid}  store a cover image by path; the image (fetched by CID if needed)
