@@ -10,8 +10,10 @@ whose control route is not on this node (a plain 404) is skipped with the route 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,19 +189,72 @@ def test_the_player_reports_a_play_at_the_end(app: AppPage, setup: Setup) -> Non
     assert len(sent) == 1, sent
 
 
-def test_like_counts_and_stays_pressed(app: AppPage, setup: Setup) -> None:
+def likes_shown(app: AppPage, n: int) -> None:
+    """Wait for the like count to read ``n`` likes (with or without the trusted figure)."""
+    app.page.wait_for_selector(f"[data-testid=like-count]:text-matches('^{n} likes?( [(]|$)')")
+
+
+def test_like_toggles_and_a_second_press_unlikes(app: AppPage, setup: Setup) -> None:
+    """Like: counted, pressed, kept over a reload; pressed again: our Like is retracted by a
+    signed Tombstone (gone from the node's answer, the count back to 0), and it can be liked again."""
     track = setup.mine[1]
     need_route(setup, "GET", f"/api/tracks/{track}/social")
     app.go(f"track/{track}", "[data-testid=like]")
-    app.page.wait_for_selector("[data-testid=like-count]:text-is('0 likes')")
+    likes_shown(app, 0)
     assert app.page.get_attribute("[data-testid=like]", "aria-pressed") == "false"
     app.page.click("[data-testid=like]")
     app.page.wait_for_selector("[data-testid=like][aria-pressed=true]")
-    assert app.page.text_content("[data-testid=like-count]") == "1 like"
+    likes_shown(app, 1)
     until("like stored", lambda: need_route(setup, "GET", f"/api/tracks/{track}/social")["likes"] == 1, 10)
     app.page.reload()
-    app.page.wait_for_selector("[data-testid=like-count]:text-is('1 like')")
+    likes_shown(app, 1)
     assert app.page.text_content("[data-testid=like]") == "Liked"
+    like_id = next(r["id"] for r in setup.node.social.about(track) if r["type"] == "osp:Like")
+    # unlike: the button is enabled and a press retracts the like
+    assert app.page.is_enabled("[data-testid=like]")
+    app.page.click("[data-testid=like]")
+    app.page.wait_for_selector("[data-testid=like][aria-pressed=false]")
+    likes_shown(app, 0)
+    answer = need_route(setup, "GET", f"/api/tracks/{track}/social")
+    assert (answer["likes"], answer["liked"]) == (0, False), dumps(answer)
+    assert setup.node.social.records.is_tombstoned(like_id), like_id
+    app.page.reload()
+    likes_shown(app, 0)
+    assert app.page.text_content("[data-testid=like]") == "Like"
+    # liked again: a new Like record (the retracted one stays retracted)
+    app.page.click("[data-testid=like]")
+    app.page.wait_for_selector("[data-testid=like][aria-pressed=true]")
+    likes_shown(app, 1)
+    again = [r["id"] for r in setup.node.social.about(track) if r["type"] == "osp:Like"]
+    assert len(again) == 1 and again[0] != like_id, again
+    assert call(setup, "DELETE", "/api/tracks/not-a-track/like")[0] == 400
+
+
+def test_likes_from_people_you_trust_are_shown_when_the_node_counts_them(app: AppPage, setup: Setup) -> None:
+    """``trustedLikes`` beside ``likes``: "N likes (M from people you trust)"; without it, "N likes"."""
+    track = setup.mine[0]
+    need_route(setup, "GET", f"/api/tracks/{track}/social")
+
+    def answer_with(trusted: Any) -> Any:
+        def handle(route: Any) -> None:
+            body = route.fetch().json()
+            body.pop("trustedLikes", None)
+            body["likes"] = 3
+            if trusted is not None:
+                body["trustedLikes"] = trusted
+            route.fulfill(json=body)
+        return handle
+
+    pattern = re.compile(r"/api/tracks/[^/]+/social$")
+    for trusted, shown in ((2, "3 likes (2 from people you trust)"), (None, "3 likes"), ("x", "3 likes")):
+        handler = answer_with(trusted)
+        app.page.route(pattern, handler)
+        try:
+            app.go("playlists")  # another page first: the same route again would not reload the view
+            app.go(f"track/{track}", "[data-testid=like]")
+            app.page.wait_for_selector(f"[data-testid=like-count]:text-is('{shown}')")
+        finally:
+            app.page.unroute(pattern, handler)
 
 
 def test_flag_with_a_reason_after_confirming(app: AppPage, setup: Setup) -> None:
@@ -309,6 +364,57 @@ def test_a_hidden_comment_shows_its_reason(app: AppPage, setup: Setup) -> None:
         call(setup, "PUT", "/api/quality-gate", {"threshold": gate.get("threshold", 0), "lists": []})
 
 
+@contextmanager
+def other_hidden(setup: Setup) -> Iterator[str]:
+    """OTHER followed, flagged as spam by us, and a gate set: OTHER is hidden (what
+    ``GET /api/following`` says why, once the web of trust has judged it); all undone after."""
+    need_route(setup, "GET", "/api/quality-gate")
+    did = setup.other_did
+    flag = need_route(setup, "POST", "/api/social", {"kind": "flag", "subject": did, "reason": "spam"})
+    need_route(setup, "POST", "/api/follow", {"did": did})
+    gate = need_route(setup, "PUT", "/api/quality-gate", {"threshold": 0.001, "lists": []})
+    try:
+        following = until("the followed artist hidden", lambda: [
+            f for f in need_route(setup, "GET", "/api/following")["following"] if f["did"] == did and f.get("hidden")], 30)
+        yield str(following[0]["hidden"]["why"])
+    finally:
+        call(setup, "PUT", "/api/quality-gate", {"threshold": gate.get("threshold", 0), "lists": []})
+        call(setup, "DELETE", f"/api/follow/{did}")
+        call(setup, "POST", "/api/social", {"kind": "tombstone", "subject": flag["id"]})
+
+
+def test_the_following_page_and_artist_page_show_what_the_gate_hides(app: AppPage, setup: Setup) -> None:
+    """A followed artist we flagged is hidden by the gate: the following page lists it
+    collapsed with the reason (still unfollowable), and its artist page says so and lists
+    its library track collapsed, as search results are."""
+    did = setup.other_did
+    with other_hidden(setup) as why:
+        assert "spam" in why, why
+        app.go("following", "[data-testid=following] > li")
+        entry = app.page.locator("[data-testid=following] > li")
+        assert entry.count() == 1
+        assert (entry.locator("[data-testid=hidden-why]").text_content() or "").startswith(why)
+        link = entry.locator(f"a[title='{did}']")
+        assert not link.is_visible()  # collapsed, not dropped
+        entry.locator("[data-testid=hidden-item] > summary").click()
+        assert link.is_visible()
+        assert entry.get_by_role("button", name=re.compile("^Unfollow ")).is_visible()
+        # the artist page: the artist is said to be hidden, its track is listed collapsed
+        answer = need_route(setup, "GET", f"/api/artists/{did}")
+        assert answer["hidden"] and [t["id"] for t in answer["tracks"] if t["hidden"]] == [setup.theirs], dumps(answer)
+        app.go(f"artist/{did}", "[data-testid=artist-hidden]")
+        said = app.page.text_content("[data-testid=artist-hidden]") or ""
+        assert why in said and "moderation list" not in said, said  # flagged by us, not by a list
+        result = app.page.locator("[aria-label='In your library'] > [data-testid=hidden-result]")
+        assert result.count() == 1
+        assert not result.locator("[data-testid=track-card]").is_visible()
+        result.locator("[data-testid=hidden-item] > summary").click()
+        assert "Someone Elses Song" in (result.locator("[data-testid=track-card]").text_content() or "")
+        # our own page: nothing hidden
+        me = call(setup, "GET", "/api/node")[1]["did"]
+        assert need_route(setup, "GET", f"/api/artists/{me}")["hidden"] is None
+
+
 def test_the_quality_gate_settings_save(app: AppPage, setup: Setup) -> None:
     before = need_route(setup, "GET", "/api/quality-gate")
     app.go("settings", "[data-testid=gate-form]")
@@ -361,32 +467,72 @@ def test_for_you_on_the_library_page_follows_the_recommender(app: AppPage, setup
 
 
 NEW_VIEWS = ["track/{mine}", "track/{theirs}", "artist/{did}", "playlists", "library", "settings"]
+SHOTS = os.environ.get("OSP_SCREENSHOTS")  #: a folder: the axe pass saves the social pages' screenshots there (docs/)
+#: route → (screenshot name, what to scroll to the top first): the README's list of social screenshots
+SHOT_OF = {"track/{mine}": ("social-track", "#social-h"), "artist/{did}": ("social-artist", None),
+           "playlists": ("social-playlists", "[data-testid=published-playlists]"),
+           "library": ("social-foryou", "#foryou-h"), "settings": ("social-gate", "[data-testid=gate-form]")}
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_axe_on_the_social_views(setup: Setup, viewport: dict[str, int]) -> None:
-    """No serious or critical axe-core violation on the new views, and nothing wider than a phone."""
+def screenshot(app: AppPage, route: str, label: str) -> None:
+    """With ``OSP_SCREENSHOTS`` set, the view ``route`` as ``<name>-<label>.png`` there
+    (the viewport, scrolled to the social part; before any form is opened)."""
+    if not SHOTS or route not in SHOT_OF or label not in ("desktop", "phone"):
+        return
+    name, target = SHOT_OF[route]
+    if target:
+        app.page.wait_for_selector(target)
+        app.page.eval_on_selector(target, "e => e.scrollIntoView({block: 'start'})")
+    if route == "library":
+        app.wait_js("!/^Finding/.test(document.querySelector('[data-testid=foryou-status]').textContent)")
+    app.page.screenshot(path=str(Path(SHOTS) / f"{name}-{label}.png"))
+
+
+#: the views with what the gate hides (a followed artist, its tracks, a search result), checked by axe too
+HIDING_VIEWS = ["following", "artist/{did}", "search?q=Someone%20Elses"]
+
+
+@pytest.mark.parametrize(("viewport", "dark"), [(DESKTOP, False), (PHONE, False), (PHONE, True)],
+                         ids=["desktop", "phone", "phone-dark"])
+def test_axe_on_the_social_views(setup: Setup, viewport: dict[str, int], dark: bool) -> None:
+    """No serious or critical axe-core violation on the new views (every disclosure opened),
+    also while the gate hides things, and nothing wider than a phone."""
     need(AXE.exists(), "axe-core in tests/js/node_modules (npm ci)")
-    page = open_app(setup.browser, setup.one, viewport, bypass_csp=True)  # type: ignore[arg-type]
+    page = open_app(setup.browser, setup.one, viewport, bypass_csp=True, dark=dark)  # type: ignore[arg-type]
+    label = ("phone" if viewport == PHONE else "desktop") + ("-dark" if dark else "")
     found: dict[str, Any] = {}
     wide: dict[str, int] = {}
     try:
         for route in NEW_VIEWS:
-            page.go(route.format(mine=setup.mine[0], theirs=setup.theirs, did=setup.other_did))
-            page.page.wait_for_load_state("networkidle")
-            for summary in page.page.locator("main details > summary").all():  # open forms are checked too
-                if summary.is_visible():
-                    summary.click()
-            violations = axe_violations(page)
-            if violations:
-                found[route] = violations
-            width = page.page.evaluate("document.documentElement.scrollWidth")
-            if width > viewport["width"]:
-                wide[route] = width
+            check_view(page, route, setup, viewport, found, wide, label)
+        with other_hidden(setup):
+            for route in HIDING_VIEWS:
+                check_view(page, route, setup, viewport, found, wide, f"{label}, hiding")
+                assert page.page.locator("main [data-testid=hidden-item]").count(), f"{route}: nothing hidden shown"
     finally:
         page.context.close()
     assert found == {}, dumps(found)
     assert wide == {}
+
+
+def check_view(page: AppPage, route: str, setup: Setup, viewport: dict[str, int], found: dict[str, Any],
+               wide: dict[str, int], label: str) -> None:
+    """Open ``route``, screenshot it (``OSP_SCREENSHOTS``), open its disclosures, and note
+    its axe violations in ``found`` and its width past the viewport in ``wide``."""
+    page.go(route.format(mine=setup.mine[0], theirs=setup.theirs, did=setup.other_did))
+    if route.startswith("search"):
+        page.wait_js("/^\\d+ results?$/.test(document.querySelector('[data-testid=search-status]').textContent)")
+    page.page.wait_for_load_state("networkidle")
+    screenshot(page, route, label)
+    for summary in page.page.locator("main details > summary").all():  # open forms are checked too
+        if summary.is_visible():
+            summary.click()
+    violations = axe_violations(page)
+    if violations:
+        found[f"{route} ({label})"] = violations
+    width = page.page.evaluate("document.documentElement.scrollWidth")
+    if width > viewport["width"]:
+        wide[f"{route} ({label})"] = width
 
 
 def test_the_new_views_keep_the_csp_and_log_no_error(app: AppPage, setup: Setup) -> None:

@@ -202,7 +202,8 @@ def test_artist_and_track_pages(srv: NodeServer, browser: dict[str, str], audio_
     assert all(t["origin"] == "published" and t["file"] == "ok" for t in me["tracks"])
     other = SigningKey.generate().did
     stranger = httpx.get(f"{srv.control_url}/api/artists/{other}", headers=browser).json()
-    assert stranger == {"did": other, "name": None, "tracks": [], "following": False}
+    assert stranger | {"trust": None} == {"did": other, "name": None, "tracks": [], "following": False,
+                                          "trust": None, "hidden": None}  # no gate set: nothing hidden
     assert httpx.post(f"{srv.control_url}/api/follow", json={"did": other}, headers=browser).status_code == 200
     try:
         assert httpx.get(f"{srv.control_url}/api/artists/{other}", headers=browser).json()["following"] is True

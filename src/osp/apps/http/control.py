@@ -43,8 +43,10 @@ Routes:
   POST /api/follow                    ``{"did", "audio"?: bool}`` → the follow (see ``following``)
   DELETE /api/follow/{did}            stop following → ``{"did", "unfollowed": true}``
   GET  /api/following                 ``{"following": [{"did", "audio", "seq", "catalog", "tracks",
-                                      "followedAt", "checkedAt", "error"}]}`` (spec §9 feeds)
-  GET  /api/artists/{did}             ``{"did", "name", "tracks", "following"}`` (``osp.apps.web.api``)
+                                      "followedAt", "checkedAt", "error", "trust", "hidden"}]}`` (spec §9 feeds;
+                                      ``hidden``: the quality gate's ``{"why", "by"}`` or ``null``)
+  GET  /api/artists/{did}             ``{"did", "name", "tracks", "following", "trust", "hidden"}`` (``osp.apps.web.api``)
+  DELETE /api/tracks/{id}/like        unlike: our Like retracted by a Tombstone (``osp.apps.web.api``)
   POST /api/upload?name=…             a raw file for the web app to publish → ``{"upload", "name", "size"}``
   POST /api/import                    a folder of exports → NDJSON per file and a summary (``osp.apps.http.importing``)
   POST /api/artwork, GET /api/artwork/{cid}  store a cover image by path; the image (fetched by CID if needed)
@@ -140,7 +142,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
     """The ASGI app of the control listener; ``port_of()`` returns the bound port, ``clock()``
     (default ``node.clock``) the Unix time that stream credentials, login codes, session
     cookies, uploads and playlists are stamped and checked with."""
-    from osp.apps.web.api import api_routes  # here: osp.apps.web builds on osp.apps.http's modules
+    from osp.apps.web.api import api_routes, following_view  # here: osp.apps.web builds on osp.apps.http's modules
     from osp.apps.web.routes import web_routes
     from osp.apps.web.uploads import Uploads
 
@@ -316,7 +318,7 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
         return JSONResponse({"did": did, "unfollowed": True})
 
     async def following(request: Request) -> Response:
-        return JSONResponse({"following": await anyio.to_thread.run_sync(feeds.following, node)})
+        return JSONResponse({"following": await anyio.to_thread.run_sync(following_view, node)})
 
     routes = [
         Route("/api/node", info),

@@ -19,7 +19,11 @@ Routes:
   GET    /api/tracks/{id}/more-like-this, GET /api/recommend, GET|POST|DELETE /api/plays
                                 recommendations and the local listening history (``osp.apps.web.recommend_api``)
   GET    /api/tracks/{id}/duplicates?wait=S  the publish check (``osp.apps.http.matching``)
-  GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following"}``
+  DELETE /api/tracks/{id}/like  unlike: our Like of the track retracted (a signed Tombstone, spec §10)
+                                → ``{"id", "unliked": n}`` (n: likes retracted, 0 when there was none)
+  GET    /api/artists/{did}     ``{"did", "name", "tracks": [library entries], "following", "trust", "hidden"}``:
+                                ``trust``/``hidden`` the artist's (``osp.node.trust.annotate``), and each
+                                track's too (``hidden``: ``{"why", "by"}`` or ``null``, shown collapsed)
   POST   /api/upload?name=…     the raw file (``application/octet-stream``) → ``{"upload", "name", "size"}``
   GET    /api/playlists         ``{"playlists": [playlist…]}`` (oldest first)
   POST   /api/playlists         ``{"name", "tracks"?}`` → the playlist
@@ -53,11 +57,14 @@ from osp.apps.web.uploads import Uploads, upload_route
 from osp.core.errors import CallerError, NotFoundError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.library.playlists import Playlists
+from osp.node import feeds
 from osp.node.analysis import analysis_json, similar_view
 from osp.node.core import Node
 from osp.node.credentials import credential_view
 from osp.node.fetch import ACTIVE_STATES
 from osp.node.fingerprints import duplicates_view
+from osp.node.social import check_track_id
+from osp.node.trust import annotate
 from osp.records.canonical import strict_loads
 
 
@@ -103,10 +110,33 @@ def artist_view(node: Node, did: str) -> dict[str, Any]:
         raise CallerError(f"not an artist's did:key: {exc}") from exc
     rows = node.library.tracks_by_artist(did)  # newest first
     states = node.library.file_states()
-    tracks = [library_entry(r, states) for r in rows]
+    tracks = annotate(node, [library_entry(r, states) for r in rows])  # trust and hidden: the quality gate
     records = [t["record"] for t in tracks] + [strict_loads(k.record) for k in node.library.known_records(did, 100)]
     name = next((r["artistName"] for r in records if isinstance(r.get("artistName"), str)), None)
-    return {"did": did, "name": name, "tracks": tracks, "following": node.library.follow(did) is not None}
+    [judged] = annotate(node, [{"author": did}])
+    return {"did": did, "name": name, "tracks": tracks, "following": node.library.follow(did) is not None,
+            "trust": judged["trust"], "hidden": judged["hidden"]}
+
+
+def following_view(node: Node) -> list[dict[str, Any]]:
+    """``GET /api/following``'s list: ``osp.node.feeds.following`` with each followed
+    artist's ``trust`` (float or ``None``) and ``hidden`` (``{"why", "by"}`` or ``None``:
+    what the quality gate says of the artist, ``osp.node.trust.annotate``) added."""
+    rows = feeds.following(node)
+    judged = annotate(node, [{"author": f["did"]} for f in rows])
+    return [f | {"trust": j["trust"], "hidden": j["hidden"]} for f, j in zip(rows, judged, strict=True)]
+
+
+def unlike(node: Node, track_id: str) -> int:
+    """Retract our Like records of ``track_id`` (a signed ``osp:Tombstone`` each, spec §10:
+    the like is removed here and wherever the tombstone travels); returns how many (0: none
+    held).  ``CallerError`` for a malformed track id; ``KeystoreError`` without a usable key."""
+    track_id = check_track_id(track_id)
+    me = node.library.meta("did")
+    held = [r for r in node.social.records.about(track_id, kinds=("like",)) if r.author == me] if me else []
+    for row in held:
+        node.social.create("tombstone", {"subject": row.id})
+    return len(held)
 
 
 def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list[BaseRoute]:
@@ -119,6 +149,10 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
     async def similar(request: Request) -> Response:
         limit = _int_param(request, "limit", 10, 1, 100)
         return JSONResponse(await anyio.to_thread.run_sync(similar_view, node, request.path_params["track_id"], limit))
+
+    async def unlike_route(request: Request) -> Response:
+        track_id = request.path_params["track_id"]
+        return JSONResponse({"id": track_id, "unliked": await anyio.to_thread.run_sync(unlike, node, track_id)})
 
     async def artist(request: Request) -> Response:
         return JSONResponse(await anyio.to_thread.run_sync(artist_view, node, request.path_params["did"]))
@@ -149,6 +183,7 @@ def api_routes(node: Node, clock: Callable[[], float], uploads: Uploads) -> list
         Route("/api/tracks/{track_id}", track),
         Route("/api/tracks/{track_id}/lineage", lineage_route(node)),
         Route("/api/tracks/{track_id}/similar", similar),
+        Route("/api/tracks/{track_id}/like", unlike_route, methods=["DELETE"]),
         check_route(node),
         Route("/api/artists/{did}", artist),
         Route("/api/upload", upload_route(uploads), methods=["POST"]),

@@ -1,8 +1,11 @@
-// Following (#/following): the artists this node follows (spec §9 feeds).
+// Following (#/following): the artists this node follows (spec §9 feeds), each with its
+// trust; one the quality gate hides (GET /api/following `hidden`: {why, by}) is listed
+// collapsed with the reason, as search results are, and can still be unfollowed.
 import { del, get, seg } from '../api.js';
 import { announce, h, shortDid } from '../dom.js';
 import { href } from '../router.js';
 import { errorBox, heading } from './common.js';
+import { hiddenDetails, trustText } from './trust.js';
 
 export async function followingView(main) {
   main.append(heading('Following'));
@@ -33,12 +36,12 @@ export async function followingView(main) {
         unfollow.after(errorBox(err, 'Cannot unfollow'));
       }
     } }, 'Unfollow');
-    li.append(
-      h('div', { class: 'card-main' },
-        h('a', { href: href('artist', did), class: 'title mono', title: did }, shortDid(did)),
-        h('span', { class: 'note' }, `${Number(f.tracks) || 0} tracks · checked ${checked}`),
-        f.error ? h('span', { class: 'error' }, `last check failed: ${typeof f.error === 'string' ? f.error : f.error.message || ''}`) : null),
-      h('div', { class: 'actions' }, unfollow));
+    const trust = 'trust' in f ? ` · trust ${trustText(f.trust)}` : '';
+    const main = h('div', { class: 'card-main' },
+      h('a', { href: href('artist', did), class: 'title mono', title: did }, shortDid(did)),
+      h('span', { class: 'note' }, `${Number(f.tracks) || 0} tracks · checked ${checked}${trust}`),
+      f.error ? h('span', { class: 'error' }, `last check failed: ${typeof f.error === 'string' ? f.error : f.error.message || ''}`) : null);
+    li.append(f.hidden && typeof f.hidden === 'object' ? hiddenDetails(f.hidden, main) : main, h('div', { class: 'actions' }, unfollow));
     return li;
   })));
 }

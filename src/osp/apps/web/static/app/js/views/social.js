@@ -1,9 +1,11 @@
 // The social layer on a track page (issue 11, spec §10): likes, flags with a reason, and
 // comments listed at their time offset (each with a "Jump to m:ss" button that seeks the
 // player), with replies. Read from GET /api/tracks/<id>/social[?lookup=S] ({comments,
-// likes, liked, flags, hidden}); written with POST /api/social (records signed by this
-// node's key). What the quality gate hid stays listed, collapsed, with the reason.
-import { get, post, seg } from '../api.js';
+// likes, trustedLikes?, liked, flags, hidden}); written with POST /api/social (records
+// signed by this node's key); the Like button toggles: a second press retracts the like
+// (DELETE /api/tracks/<id>/like: a signed Tombstone). What the quality gate hid stays
+// listed, collapsed, with the reason.
+import { del, get, post, seg } from '../api.js';
 import { announce, fmtTime, h, replace, shortDid } from '../dom.js';
 import { player } from '../player.js';
 import { href } from '../router.js';
@@ -229,6 +231,15 @@ export function flagForm(subject, what, onDone = () => {}) {
   return h('details', { class: 'flag' }, h('summary', { 'data-testid': 'flag' }, 'Flag'), form);
 }
 
+/** A count from the API: a non-negative integer, else null. */
+const count0 = (x) => (Number.isInteger(x) && x >= 0 ? x : null);
+
+/** "N likes", with "(M from people you trust)" when the node counts trusted likes (M ≤ N). */
+export function likesText(likes, trusted) {
+  const n = `${likes} like${likes === 1 ? '' : 's'}`;
+  return trusted === null || trusted === undefined ? n : `${n} (${Math.min(trusted, likes)} from people you trust)`;
+}
+
 /**
  * The track page's "Comments" section for `item` (tracks.js): like button with its count,
  * flag form, the comments at their offsets, the flags, a new-comment form and "Look up
@@ -245,12 +256,13 @@ export function socialSection(item) {
   const section = h('section', { 'aria-labelledby': 'social-h', class: 'social' }, h('h2', { id: 'social-h' }, 'Comments'));
   let liked = false;
   let likes = 0;
+  let trusted = null; // likes from people this node trusts, when the node counts them
 
   function showLikes() {
     like.textContent = liked ? 'Liked' : 'Like';
     like.setAttribute('aria-pressed', String(liked));
-    like.disabled = liked; // an unlike is a signed tombstone of the like: not offered here
-    count.textContent = `${likes} like${likes === 1 ? '' : 's'}`;
+    like.title = liked ? 'Press again to unlike (retracts your signed like)' : '';
+    count.textContent = likesText(likes, trusted);
   }
 
   async function load(lookupS = 0) {
@@ -267,7 +279,8 @@ export function socialSection(item) {
     }
     const comments = (Array.isArray(answer.comments) ? answer.comments : []).filter((c) => c && typeof c.id === 'string');
     const flagList = (Array.isArray(answer.flags) ? answer.flags : []).filter((f) => f && typeof f.id === 'string');
-    likes = Number.isInteger(answer.likes) && answer.likes >= 0 ? answer.likes : 0;
+    likes = count0(answer.likes) ?? 0;
+    trusted = count0(answer.trustedLikes);
     liked = Boolean(answer.liked);
     showLikes();
     const { roots, children } = threads(comments);
@@ -283,13 +296,18 @@ export function socialSection(item) {
   like.addEventListener('click', async () => {
     like.disabled = true;
     try {
-      await post('/api/social', { kind: 'like', subject: item.id });
-      liked = true;
-      likes += 1;
-      announce('Liked');
+      if (liked) {
+        await del(`/api/tracks/${seg(item.id)}/like`);
+        announce('Like retracted');
+      } else {
+        await post('/api/social', { kind: 'like', subject: item.id });
+        announce('Liked');
+      }
+      await load(); // the counts as the node now has them
     } catch (err) {
-      status.textContent = `Not liked: ${err.message}`;
+      status.textContent = `${liked ? 'Not unliked' : 'Not liked'}: ${err.message}`;
     }
+    like.disabled = false;
     showLikes();
   });
   lookup.addEventListener('click', async () => {

@@ -18,19 +18,19 @@ export function trustText(trust) {
   return trust === 0 ? '0' : trust.toPrecision(2);
 }
 
-/** "why" of a `hidden` member ({why, by}) as one line of text. */
+/** "why" of a `hidden` member ({why, by}) as one line of text (`why` names the flagger already). */
 export function hiddenWhy(hidden) {
-  const why = String((hidden && hidden.why) || 'below your quality gate');
-  return hidden && hidden.by ? `${why} (moderation list of ${shortDid(hidden.by)})` : why;
+  return String((hidden && hidden.why) || 'below your quality gate');
 }
 
 /**
  * What the quality gate hid, collapsed: a <details> whose summary says "Hidden: why" and
- * whose body holds `content` (the item itself, with a link to who hid it when a list did).
+ * whose body holds `content` (the item itself, with a link to the flagger when a flag hid it:
+ * `by`, the flagger's did — you, someone you trust, or a moderation list you subscribe to).
  */
 export function hiddenDetails(hidden, ...content) {
   const by = hidden && typeof hidden.by === 'string' && hidden.by
-    ? h('p', { class: 'note' }, 'Hidden by the moderation list of ', h('a', { href: href('artist', hidden.by), class: 'mono', title: hidden.by }, shortDid(hidden.by)))
+    ? h('p', { class: 'note' }, 'Flagged by ', h('a', { href: href('artist', hidden.by), class: 'mono', title: hidden.by }, shortDid(hidden.by)))
     : null;
   return h('details', { class: 'hidden-item', 'data-testid': 'hidden-item' },
     h('summary', {}, 'Hidden: ', h('span', { 'data-testid': 'hidden-why' }, hiddenWhy(hidden))),
