@@ -27,10 +27,12 @@ const MAX_FLAG_TEXT = 1000;
 const str = (x) => (typeof x === 'string' ? x : '');
 const offset = (c) => (typeof c.at === 'number' && Number.isFinite(c.at) && c.at >= 0 ? c.at : null);
 
-/** An item's author: a link to the artist page, named by authorName or the short did. */
+/** An item's author: a link to the artist page, the short did always shown; authorName (the author's
+ * own claim, from their newest Track Record) in quotes beside it, never in its place. */
 function authorLink(x) {
   const did = str(x.author);
-  return h('a', { href: href('artist', did), class: 'author', title: did }, str(x.authorName) || shortDid(did));
+  const name = str(x.authorName);
+  return h('a', { href: href('artist', did), class: 'author', title: did }, name ? `“${name}” ${shortDid(did)}` : shortDid(did));
 }
 
 function when(created) {
