@@ -160,7 +160,8 @@ def retract_cmd(c: Ctx, record_id: str, as_json: bool) -> None:
 @click.argument("track_id")
 @click.option("--lookup", type=click.FloatRange(min=0.1, max=30), default=None, metavar="SECONDS",
               help="Ask the network (the track's DHT key) first, for at most SECONDS (needs a running node).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: comments, likes, liked, flags, hidden.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: comments, likes, liked, flags, hidden (with --lookup, lookup: "
+                   "{dht, asked, answered}).")
 @pass_ctx
 def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> None:
     """Show a track's comments (at their time offsets), likes and flags known here."""
@@ -178,7 +179,7 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
         if lookup:
             raise CallerError("--lookup asks the network: start `osp node` first")
         view = _offline(c, lambda node: track_social(node, track_id))
-    report = view.pop("lookup", None)
+    report = view.get("lookup")
     if lookup and isinstance(report, dict):
         _say_lookup(report)
     if as_json:
