@@ -2,7 +2,10 @@
 
 Routes (bearer token or session cookie, like the rest of ``/api/``):
   POST /api/social                    ``{"kind": "like"|"comment"|…, …fields}`` → ``{"id", "record"}`` (signed with
-                                      the node's key, stored, spread through our feed and the track's key)
+                                      the node's key, stored, spread through our feed and the track's key);
+                                      400 in plain words first (``osp.node.social_checks``: "expected a track
+                                      id (osp:track:…), got a comment id", a blank comment, ``at`` past the
+                                      track's end, a reply across tracks, a self-endorsement …)
   GET  /api/tracks/{id}/social        ``{"comments": [entry…], "likes": n, "liked": bool, "flags": [entry…],
                                       "hidden": n}``; ``?lookup=S``: ask the network first, for at most S seconds
                                       (1–30); an entry is ``{"id", "kind", "author", "authorName"?, "created",
