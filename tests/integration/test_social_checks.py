@@ -91,7 +91,11 @@ def test_the_cli_says_it_plainly(tmp_path: Path) -> None:
     for args, said in ((("like", UNKNOWN_COMMENT), "osp like: expected a track id (osp:track:…), got a comment id"),
                        (("endorse", "bogus"), "osp endorse: expected a did:key (did:key:z6Mk…), got 'bogus'"),
                        (("flag", "did:key:z6Mkxx", "--reason", "spam"), "osp flag: expected a track id"),
-                       (("comment", ELSEWHERE, " "), "osp comment: a comment needs some text")):
+                       (("comment", ELSEWHERE, " "), "osp comment: a comment needs some text"),
+                       (("flag", ELSEWHERE, "--reason", "duplicate", "--duplicate-of", ELSEWHERE),
+                        "osp flag: --duplicate-of: a track is not a duplicate of itself"),
+                       (("comment", ELSEWHERE, "re", "--reply-to", ELSEWHERE),
+                        "osp comment: --reply-to: expected a comment id (osp:comment:…), got a track id")):
         proc = osp(tmp_path, *args, check=False)
         assert proc.returncode == 2 and said in proc.stderr, proc.stderr
         assert "does not match" not in proc.stderr and "Traceback" not in proc.stderr

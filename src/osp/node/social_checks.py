@@ -40,7 +40,7 @@ def check_new_record(node: Node, kind: str, fields: dict[str, Any]) -> None:
     if isinstance(at, (int, float)) and not isinstance(at, bool):
         track = node.library.track(subject)
         if track is not None and track.duration > 0 and at > track.duration:
-            raise CallerError(f"at {at:g} s is past the end of the track ({_clock(track.duration)}, "
+            raise CallerError(f"at: {at:g} s is past the end of the track ({_clock(track.duration)}, "
                               f"{track.duration:g} s)")
     reply = fields.get("replyTo")
     if isinstance(reply, str):

@@ -22,6 +22,7 @@ from osp.core.errors import CallerError
 
 T = TypeVar("T")
 FLAG_REASONS = ("spam", "impersonation", "not-ai", "malicious", "duplicate")
+OPTIONS = {"at": "--at", "replyTo": "--reply-to", "duplicateOf": "--duplicate-of"}  #: body member → CLI option
 
 
 def _offline(c: Ctx, work: Callable[[Any], T]) -> T:
@@ -55,7 +56,9 @@ def _create(c: Ctx, command: str, kind: str, fields: dict[str, Any]) -> dict[str
         record = _offline(c, make)
     except CallerError as exc:
         if type(exc) is CallerError:  # a bad argument; subclasses (not found, no key …) say it themselves
-            raise CallerError(f"osp {command}: {exc.message}") from exc
+            member, sep, rest = exc.message.partition(": ")
+            message = f"{OPTIONS[member]}: {rest}" if sep and member in OPTIONS else exc.message
+            raise CallerError(f"osp {command}: {message}") from exc
         raise
     err.print("no node is running: the record spreads when `osp node` runs")
     return record
