@@ -155,5 +155,11 @@ def test_the_cli_works_through_a_running_node(tmp_path: Path) -> None:
         assert [p["id"] for p in listed] == [published["id"]]
         again = json.loads(osp(data, "playlist", "publish", pid, "--json").stdout)
         assert again["seq"] == 2
+        assert f"published version 2: {again['id']}" in osp(data, "playlist", "show", pid).stdout
+        renamed = osp(data, "playlist", "rename", pid, "Long Road").stdout
+        assert "Long Road" in renamed
+        gone = json.loads(osp(data, "playlist", "delete", pid, "--retract", "--json").stdout)
+        assert gone["retracted"]["subject"] == again["id"]
+        assert osp(data, "playlist", "ls", "--published", "--json").stdout == ""
     finally:
         node.stop()
