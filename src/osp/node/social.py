@@ -22,7 +22,8 @@ network:
   ``GET /osp/v0/tracks/{id}/social`` (``MAX_ANSWER_BYTES``, ``MAX_ANSWER_RECORDS``,
   2 × ``PEER_TIMEOUT`` s each, ``LOOKUP_WORKERS`` at once, all within ``timeout``); every record must verify and be about
   that track (``osp.social.intake.on_topic``), or the peer's whole answer is dropped and the
-  peer marked bad for a while.
+  peer marked bad for a while.  A ``LookupReport`` passed in tells what it reached (DHT off
+  or unreachable, holders asked, answers taken): ``osp comments --lookup`` says so.
 * ``peer_answer(track_id)``: what this node serves at that route: the tombstones of records
   about the track first, then its comments, likes and flags, newest first, at most
   ``MAX_ANSWER_RECORDS`` records and ``MAX_ANSWER_BYTES`` bytes (``truncated``).
