@@ -17,12 +17,13 @@ ARTIST = SigningKey.from_seed(bytes(range(32))).did
 def test_follow_without_a_node(tmp_path: Path) -> None:
     junk = osp(tmp_path, "follow", "did:key:z6MkNotAKey", check=False)
     assert junk.returncode == 2 and "did:key" in junk.stderr
-    done = osp(tmp_path, "follow", ARTIST, "--audio")
+    done = osp(tmp_path, "follow", ARTIST, "--audio", "--json")
     assert "polled when `osp node` runs" in done.stderr
     rows = jsonl(osp(tmp_path, "following", "--json"))
     assert [(r["did"], r["audio"], r["seq"], r["catalog"], r["tracks"]) for r in rows] == [(ARTIST, True, None, None, 0)]
+    assert jsonl(done) == rows  # --json: the follow as `osp following --json` shows it
     assert ARTIST in osp(tmp_path, "following").stdout
-    osp(tmp_path, "unfollow", ARTIST)
+    assert jsonl(osp(tmp_path, "unfollow", ARTIST, "--json")) == [{"did": ARTIST, "unfollowed": True}]
     assert jsonl(osp(tmp_path, "following", "--json")) == []
     again = osp(tmp_path, "unfollow", ARTIST, check=False)
     assert again.returncode == 2 and "not following" in again.stderr

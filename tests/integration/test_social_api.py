@@ -146,11 +146,20 @@ def test_the_cli_works_through_a_running_node(tmp_path: Path) -> None:
         published = json.loads(osp(data, "playlist", "publish", pid, "--json").stdout)
         flagged = json.loads(osp(data, "flag", TRACK, "--reason", "spam", "--json").stdout)
         assert verify_social(flagged).kind == "flag"
-        view = json.loads(osp(data, "comments", TRACK, "--json", "--lookup", "1").stdout)
+        looked = osp(data, "comments", TRACK, "--json", "--lookup", "1")
+        assert "only what this node holds is shown" in looked.stderr, looked.stderr  # nobody asked: said so
+        view = json.loads(looked.stdout)
+        assert view["lookup"] == {"dht": "off", "asked": 0, "answered": 0}
         assert view["likes"] == 0 and [f["id"] for f in view["flags"]] == [flagged["id"]]
         listed = [json.loads(line) for line in osp(data, "playlist", "ls", "--published", "--json").stdout.splitlines()]
         assert [p["id"] for p in listed] == [published["id"]]
         again = json.loads(osp(data, "playlist", "publish", pid, "--json").stdout)
         assert again["seq"] == 2
+        assert f"published version 2: {again['id']}" in osp(data, "playlist", "show", pid).stdout
+        renamed = osp(data, "playlist", "rename", pid, "Long Road").stdout
+        assert "Long Road" in renamed
+        gone = json.loads(osp(data, "playlist", "delete", pid, "--retract", "--json").stdout)
+        assert gone["retracted"]["subject"] == again["id"]
+        assert osp(data, "playlist", "ls", "--published", "--json").stdout == ""
     finally:
         node.stop()

@@ -69,6 +69,28 @@ NO_DID = "did:key:listener"  #: the listener's row key while the node has no ide
 TrustSource = Callable[[], tuple[Mapping[str, float] | None, Keep | None] | None]
 
 
+_blas_once = threading.Lock()
+_blas_limited: list[bool] = []  #: ``[True]`` once ``limit_blas_threads`` ran in this process
+
+
+def limit_blas_threads() -> None:
+    """One BLAS thread for the rest of this process, set once, before the first fit.
+
+    ``fit`` and queries scope ``threadpool_limits(1, "blas")`` around implicit's calls, but a
+    scoped limit restores what it found on exit: with a fit and a query in two threads, one
+    can restore the machine's thread count while the other is inside, and implicit's
+    constructor then warns "OpenBLAS is configured to use N threads" on the node's terminal.
+    With the process limit set first there is nothing else to restore (implicit runs its own
+    threads; the node's other BLAS work, audio similarity, is small)."""
+    with _blas_once:
+        if not _blas_limited:
+            import implicit.cpu.als  # noqa: F401  (loads every BLAS it uses: a limit binds loaded libraries only)
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(1, "blas")  # kept: not a context
+            _blas_limited.append(True)
+
+
 def gate_source(view: Callable[[], Any], gate: Callable[[], Any], judge: Callable[..., Any]) -> TrustSource:
     """A ``trust_source`` over the web of trust's service (``osp.node.trust``): ``view()`` gives
     its last ``TrustScores`` (``ids``, ``effective``; ``None`` before the first computation),
@@ -244,6 +266,7 @@ class RecommendService:
             started = time.monotonic()
             signals = gather(self.node)
             trust, _keep = self._trust()
+            limit_blas_threads()
             model = fit(signals, trust=trust, params=self.params)
             self._model, self._tracks, self._stamp = model, dict(signals.tracks), now_stamp
             self._fitted_at = time.monotonic()

@@ -24,7 +24,9 @@ network:
   2 × ``PEER_TIMEOUT`` s each, ``LOOKUP_WORKERS`` at once, all within ``timeout``); every record must verify and be about
   that track (``osp.social.intake.on_topic``), or the peer's whole answer is dropped and the
   peer marked bad for a while; a tombstone is kept only if what it removes is about that
-  track (in the answer, or held here), the others dropped.
+  track (in the answer, or held here), the others dropped.  A ``LookupReport`` passed in
+  tells what it reached (DHT off or unreachable, holders asked, answers taken): ``osp
+  comments --lookup`` says so.
 * ``peer_answer(track_id)``: what this node serves at that route: the tombstones of records
   about the track first, then its comments, likes and flags, newest first, at most
   ``MAX_ANSWER_RECORDS`` records and ``MAX_ANSWER_BYTES`` bytes (``truncated``).
@@ -38,6 +40,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -104,6 +107,18 @@ def parsed_record(record: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")
     return value
+
+
+@dataclass
+class LookupReport:
+    """What one ``SocialService.lookup`` reached (filled in as it runs)."""
+
+    dht: str = "ok"  #: ``ok``, ``off`` (no engine or DHT in this node) or ``unreachable`` (no DHT node answered)
+    asked: int = 0  #: holders of the track's key asked (0: the DHT named none)
+    answered: int = 0  #: holders whose answer was taken (verified, on topic)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dht": self.dht, "asked": self.asked, "answered": self.answered}
 
 
 class SocialService:
@@ -296,24 +311,30 @@ class SocialService:
         ordered = sorted(verified, key=lambda v: v.kind == "tombstone")
         return self.records.add_many(ordered, own=False, now=self.node.clock())
 
-    def lookup(self, track_id: str, timeout: float = 10.0) -> int:
+    def lookup(self, track_id: str, timeout: float = 10.0, report: LookupReport | None = None) -> int:
         """Ask the holders of ``track_id``'s rendezvous key for its social records (see the
-        module docstring); returns the new records stored.  Never raises ``OspError`` for
-        what peers do; 0 without an engine or DHT."""
+        module docstring); returns the new records stored, and fills ``report`` (what was
+        reached) when given.  Never raises ``OspError`` for what peers do; 0 without an
+        engine or DHT."""
         track_id = check_track_id(track_id)
         node = self.node
+        report = report if report is not None else LookupReport()
         if node.engine is None or not node.settings.dht:
+            report.dht = "off"
             return 0
         timeout = max(0.1, min(float(timeout), MAX_LOOKUP_TIMEOUT))
         deadline = self.monotonic() + timeout
         if not node.discovery.wait_for_nodes(min(3.0, timeout)):
+            report.dht = "unreachable"
             return 0
         key = rendezvous_key("track", track_id)
         try:
             candidates = node.discovery.holder_candidates(key, max(0.1, deadline - self.monotonic()))
         except OspError:
+            report.dht = "unreachable"
             return 0
         urls = node.discovery.picker(MAX_ASKED).pick(candidates)
+        report.asked = len(urls)
         if not urls:
             return 0
         clients: list[PeerClient] = []
@@ -341,6 +362,7 @@ class SocialService:
                 n = self.take_answer(track_id, answer, source=url)
                 with lock:
                     added[0] += n
+                    report.answered += 1
             except IntegrityError as exc:
                 node.bad_peers.mark(url, exc.message)
                 log.debug("social: %s answered bad records about %s: %s", url, track_id[:40], exc.message)

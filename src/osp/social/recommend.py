@@ -54,10 +54,16 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
+
+from osp.core.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+else:  # imported at the first fit or query: not by every ``osp`` command that builds a node
+    sp = LazyModule("scipy.sparse")
 
 from osp.social.reasons import Reason as Reason  # re-exported: every answer carries one
 from osp.social.reasons import Why, co_likers, row_of

@@ -49,8 +49,9 @@ def _ago(when: float | None) -> str:
 @cli.command("follow")
 @click.argument("did")
 @click.option("--audio", is_flag=True, help="Also fetch and seed the audio of each new track (default: records only).")
+@click.option("--json", "as_json", is_flag=True, help="Print the follow as `osp following --json` shows it.")
 @pass_ctx
-def follow_cmd(c: Ctx, did: str, audio: bool) -> None:
+def follow_cmd(c: Ctx, did: str, audio: bool, as_json: bool) -> None:
     """Follow an artist's feed by did:key: its catalog of signed records arrives and is seeded on.
 
     Following again only changes --audio.  Exits 2 on a DID that is not an Ed25519 did:key.
@@ -60,22 +61,27 @@ def follow_cmd(c: Ctx, did: str, audio: bool) -> None:
     did = feeds.check_did(did)
     running = c.running()
     if running:
-        ControlClient(running, timeout=30).post("/api/follow", {"did": did, "audio": audio})
+        entry = ControlClient(running, timeout=30).post("/api/follow", {"did": did, "audio": audio})
+    else:
+        node = _offline(c)
+        try:
+            feeds.follow(node, did, audio)
+            entry = next((f for f in feeds.following(node) if f["did"] == did), None)
+        finally:
+            node.close()
+    if as_json:
+        emit_json(entry)
+    else:
         out.print(f"following {did}{' (with audio)' if audio else ''}")
-        return
-    node = _offline(c)
-    try:
-        feeds.follow(node, did, audio)
-    finally:
-        node.close()
-    out.print(f"following {did}{' (with audio)' if audio else ''}")
-    err.print("no node is running: the feed is polled when `osp node` runs")
+    if not running:
+        err.print("no node is running: the feed is polled when `osp node` runs")
 
 
 @cli.command("unfollow")
 @click.argument("did")
+@click.option("--json", "as_json", is_flag=True, help='Print {"did": DID, "unfollowed": true}.')
 @pass_ctx
-def unfollow_cmd(c: Ctx, did: str) -> None:
+def unfollow_cmd(c: Ctx, did: str, as_json: bool) -> None:
     """Stop following an artist: its catalog is no longer seeded (fetched tracks stay).  Exits 2 if not followed."""
     from osp.node import feeds
 
@@ -89,7 +95,10 @@ def unfollow_cmd(c: Ctx, did: str) -> None:
             feeds.unfollow(node, did)
         finally:
             node.close()
-    out.print(f"unfollowed {did}")
+    if as_json:
+        emit_json({"did": did, "unfollowed": True})
+    else:
+        out.print(f"unfollowed {did}")
 
 
 @cli.command("following")

@@ -9,6 +9,8 @@ them on the ``cli`` group from ``base``.
 
 from __future__ import annotations
 
+import sys
+
 from osp.apps.cli import (  # noqa: F401  (registers the commands)
     analysis_cmds,
     c2pa_cmds,
@@ -26,7 +28,7 @@ from osp.apps.cli import (  # noqa: F401  (registers the commands)
     trust_cmds,
     ui_cmds,
 )
-from osp.apps.cli.base import cli, install_sigterm_handler, silence_stdout, stdout_closed
+from osp.apps.cli.base import Terminated, cli, install_sigterm_handler, silence_stdout, stdout_closed
 
 import_cmds.register()  # `osp import`: `osp publish`'s options (registered above), recursive by default
 
@@ -34,7 +36,10 @@ __all__ = ["cli", "main"]
 
 
 def main() -> None:
-    """Console-script entry point: SIGTERM handled like Ctrl-C, a closed stdout ends quietly (exit 0)."""
+    """Console-script entry point: SIGTERM handled like Ctrl-C, a closed stdout ends quietly
+    (exit 0); a Ctrl-C outside a command (while click parses the arguments, or while an
+    interrupted command unwinds) ends as one inside it: "interrupted", exit 130 (143 for
+    SIGTERM), no traceback."""
     install_sigterm_handler()
     try:
         cli(prog_name="osp")
@@ -43,3 +48,7 @@ def main() -> None:
             raise
         silence_stdout()
         raise SystemExit(0) from None
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        sys.stderr.write("terminated\n" if terminated else "interrupted\n")
+        raise SystemExit(143 if terminated else 130) from None

@@ -22,6 +22,7 @@ from osp.core.errors import CallerError
 
 T = TypeVar("T")
 FLAG_REASONS = ("spam", "impersonation", "not-ai", "malicious", "duplicate")
+OPTIONS = {"at": "--at", "replyTo": "--reply-to", "duplicateOf": "--duplicate-of"}  #: body member → CLI option
 
 
 def _offline(c: Ctx, work: Callable[[Any], T]) -> T:
@@ -34,15 +35,33 @@ def _offline(c: Ctx, work: Callable[[Any], T]) -> T:
         node.close()
 
 
-def _create(c: Ctx, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """Sign and store one record (through the running node, else offline); the signed record."""
-    running = c.running()
-    if running:
-        answer: dict[str, Any] = ControlClient(running, timeout=30).post("/api/social", {"kind": kind, **fields})
-        return dict(answer["record"])
-    record = _offline(c, lambda node: node.social.create(kind, fields))
+def _create(c: Ctx, command: str, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Sign and store one record (through the running node, else offline); the signed record.
+
+    The fields are checked first, in plain words (``osp.node.social_checks``: the running
+    node's ``POST /api/social`` runs the same checks); a caller error names the command
+    (``osp like: expected a track id (osp:track:…), got a comment id (osp:comment:…)``)."""
+    from osp.node.social_checks import check_new_record
+
+    try:
+        running = c.running()
+        if running:
+            answer: dict[str, Any] = ControlClient(running, timeout=30).post("/api/social", {"kind": kind, **fields})
+            return dict(answer["record"])
+
+        def make(node: Any) -> dict[str, Any]:
+            check_new_record(node, kind, fields)
+            return dict(node.social.create(kind, fields))
+
+        record = _offline(c, make)
+    except CallerError as exc:
+        if type(exc) is CallerError:  # a bad argument; subclasses (not found, no key …) say it themselves
+            member, sep, rest = exc.message.partition(": ")
+            message = f"{OPTIONS[member]}: {rest}" if sep and member in OPTIONS else exc.message
+            raise CallerError(f"osp {command}: {message}") from exc
+        raise
     err.print("no node is running: the record spreads when `osp node` runs")
-    return dict(record)
+    return record
 
 
 def _done(record: dict[str, Any], as_json: bool, what: str) -> None:
@@ -68,7 +87,7 @@ def _finite(_ctx: click.Context, _param: click.Parameter, value: float | None) -
 @pass_ctx
 def like_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
     """Like a track: a signed Like record, published through your feed and the track's key."""
-    _done(_create(c, "like", {"subject": track_id}), as_json, "liked")
+    _done(_create(c, "like", "like", {"subject": track_id}), as_json, "liked")
 
 
 @cli.command("comment")
@@ -76,17 +95,20 @@ def like_cmd(c: Ctx, track_id: str, as_json: bool) -> None:
 @click.argument("text")
 @click.option("--at", "at", type=click.FloatRange(min=0, max=86400), default=None, callback=_finite, metavar="SECONDS",
               help="Seconds into the track it is about (0 to 86400).")
-@click.option("--reply-to", default=None, metavar="COMMENT_ID", help="The comment this one answers.")
+@click.option("--reply-to", default=None, metavar="COMMENT_ID",
+              help="The comment this one answers (osp:comment:…): one on the same track, or one not known here "
+                   "(allowed: it may reach this node later).")
 @click.option("--json", "as_json", is_flag=True, help="Print the signed Comment record.")
 @pass_ctx
 def comment_cmd(c: Ctx, track_id: str, text: str, at: float | None, reply_to: str | None, as_json: bool) -> None:
-    """Comment on a track (1–2000 characters), optionally at a time offset or in reply to a comment."""
+    """Comment on a track (1–2000 characters, not only spaces), optionally at a time offset (within the
+    track's duration when the track is in the library) or in reply to a comment."""
     fields: dict[str, Any] = {"subject": track_id, "text": text}
     if at is not None:
         fields["at"] = at
     if reply_to:
         fields["replyTo"] = reply_to
-    _done(_create(c, "comment", fields), as_json, "commented")
+    _done(_create(c, "comment", "comment", fields), as_json, "commented")
 
 
 @cli.command("flag")
@@ -103,7 +125,7 @@ def flag_cmd(c: Ctx, subject: str, reason: str, text: str | None, duplicate_of: 
         fields["text"] = text
     if duplicate_of:
         fields["duplicateOf"] = duplicate_of
-    _done(_create(c, "flag", fields), as_json, "flagged")
+    _done(_create(c, "flag", "flag", fields), as_json, "flagged")
 
 
 @cli.command("endorse")
@@ -116,7 +138,7 @@ def endorse_cmd(c: Ctx, did: str, text: str | None, as_json: bool) -> None:
     fields: dict[str, Any] = {"subject": did}
     if text:
         fields["text"] = text
-    _done(_create(c, "endorsement", fields), as_json, "endorsed")
+    _done(_create(c, "endorse", "endorsement", fields), as_json, "endorsed")
 
 
 @cli.command("retract")
@@ -124,15 +146,25 @@ def endorse_cmd(c: Ctx, did: str, text: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the signed Tombstone record.")
 @pass_ctx
 def retract_cmd(c: Ctx, record_id: str, as_json: bool) -> None:
-    """Retract one of your records (a signed Tombstone): every node that sees it removes the record."""
-    _done(_create(c, "tombstone", {"subject": record_id}), as_json, "retracted")
+    """Retract one of your records (a signed Tombstone): every node that sees it removes the record.
+
+    RECORD_ID is a record id (osp:<kind>:…, as `--json` and `osp playlist show` print them),
+    or a local playlist id (pl-…): its newest published version is retracted."""
+    if record_id.startswith("pl-"):
+        published = _published_version(c, record_id)
+        if published is None:
+            raise CallerError(f"osp retract: the playlist {printable(record_id[:40])} has no published version here "
+                              "(osp playlist publish ID)")
+        record_id = str(published["id"])
+    _done(_create(c, "retract", "tombstone", {"subject": record_id}), as_json, "retracted")
 
 
 @cli.command("comments")
 @click.argument("track_id")
 @click.option("--lookup", type=click.FloatRange(min=0.1, max=30), default=None, metavar="SECONDS",
               help="Ask the network (the track's DHT key) first, for at most SECONDS (needs a running node).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: comments, likes, liked, flags, hidden.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: comments, likes, liked, flags, hidden (with --lookup, lookup: "
+                   "{dht, asked, answered}).")
 @pass_ctx
 def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> None:
     """Show a track's comments (at their time offsets), likes and flags known here."""
@@ -150,6 +182,9 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
         if lookup:
             raise CallerError("--lookup asks the network: start `osp node` first")
         view = _offline(c, lambda node: track_social(node, track_id))
+    report = view.get("lookup")
+    if lookup and isinstance(report, dict):
+        _say_lookup(report)
     if as_json:
         emit_json(view)
         return
@@ -174,6 +209,21 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
     for entry in sorted(view["flags"], key=lambda e: bool(e.get("hidden"))):
         out.print(f"{_hidden(entry)}flag {printable(entry.get('reason'))} by {printable(entry['author'][:24])}…: "
                   f"{printable(entry.get('text', ''))}", style="dim" if entry.get("hidden") else "yellow")
+
+
+def _say_lookup(report: dict[str, Any]) -> None:
+    """One stderr line when the network lookup reached nobody (``LookupReport`` of the node)."""
+    dht, asked, answered = report.get("dht"), report.get("asked") or 0, report.get("answered") or 0
+    if dht == "off":
+        err.print("the running node has no DHT (--no-dht): only what this node holds is shown")
+    elif dht == "unreachable":
+        err.print("no peers answered (the DHT is unreachable): only what this node holds is shown")
+    elif not asked:
+        err.print("no peers answered (no holders of this track's key on the DHT): only what this node holds is shown")
+    elif not answered:
+        err.print(f"no peers answered ({plural(asked, 'holder')} asked): only what this node holds is shown")
+    else:
+        err.print(f"{plural(answered, 'peer')} of {asked} asked answered", style="dim")
 
 
 def _threaded(comments: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
@@ -234,11 +284,40 @@ def _replace(c: Ctx, playlist_id: str, tracks: list[str]) -> dict[str, Any]:
     return _offline(c, lambda node: Playlists(node.library).replace(playlist_id, node.clock(), tracks=tracks).to_json())
 
 
-def _show(playlist: dict[str, Any], as_json: bool) -> None:
+def _my_did(c: Ctx) -> str | None:
+    """This node's did:key (``None`` before ``osp id init``)."""
+    running = c.running()
+    if running:
+        did = ControlClient(running, timeout=30).get("/api/node").get("did")
+        return did if isinstance(did, str) else None
+    did = _offline(c, lambda node: node.library.meta("did"))
+    return did if isinstance(did, str) else None
+
+
+def _published_version(c: Ctx, playlist_id: str) -> dict[str, Any] | None:
+    """The newest signed version of our playlist ``playlist_id`` held here (the Playlist
+    record), or ``None`` when it was never published (or that version was retracted)."""
+    did = _my_did(c)
+    if did is None:
+        return None
+    running = c.running()
+    if running:
+        rows = ControlClient(running, timeout=30).get(f"/api/published-playlists?author={quote(did)}")["playlists"]
+    else:
+        from osp.node.social import parsed_record
+
+        rows = _offline(c, lambda node: [parsed_record(r.record) for r in node.social.records.playlists(author=did)])
+    mine = [r for r in rows if r.get("playlist") == playlist_id and r.get("author") == did]
+    return max(mine, key=lambda r: int(r.get("seq") or 0)) if mine else None
+
+
+def _show(playlist: dict[str, Any], as_json: bool, published: dict[str, Any] | None = None) -> None:
     if as_json:
         emit_json(playlist)
         return
     out.print(f"{playlist['id']}  {printable(playlist['name'])}  ({plural(len(playlist['tracks']), 'track')})")
+    if published is not None:
+        out.print(f"  published version {published.get('seq')}: {printable(published.get('id'))}", style="dim")
     for i, track in enumerate(playlist["tracks"], 1):
         out.print(f"  {i:>3}. {printable(track)}")
 
@@ -317,8 +396,59 @@ def playlist_mv(c: Ctx, playlist_id: str, source: str, target: str, as_json: boo
 @click.option("--json", "as_json", is_flag=True, help="Print the playlist as JSON.")
 @pass_ctx
 def playlist_show(c: Ctx, playlist_id: str, as_json: bool) -> None:
-    """Show a local playlist's tracks in order."""
-    _show(_get(c, playlist_id), as_json)
+    """Show a local playlist's tracks in order (and the record id of its newest published version)."""
+    playlist = _get(c, playlist_id)
+    _show(playlist, as_json, None if as_json else _published_version(c, playlist_id))
+
+
+@playlist_group.command("rename")
+@click.argument("playlist_id")
+@click.argument("title")
+@click.option("--json", "as_json", is_flag=True, help="Print the playlist as JSON.")
+@pass_ctx
+def playlist_rename(c: Ctx, playlist_id: str, title: str, as_json: bool) -> None:
+    """Rename a local playlist to TITLE (1–200 characters); its next published version carries it."""
+    running = c.running()
+    if running:
+        renamed = dict(ControlClient(running, timeout=30).post(f"/api/playlists/{quote(playlist_id, safe='')}",
+                                                               {"name": title}))
+    else:
+        from osp.library.playlists import Playlists
+
+        renamed = _offline(c, lambda node: Playlists(node.library).replace(playlist_id, node.clock(),
+                                                                           name=title).to_json())
+    _show(renamed, as_json)
+
+
+@playlist_group.command("delete")
+@click.argument("playlist_id")
+@click.option("--retract", is_flag=True, help="Also retract its newest published version (a signed Tombstone).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"id", "deleted": true, "retracted": TOMBSTONE|null}.')
+@pass_ctx
+def playlist_delete(c: Ctx, playlist_id: str, retract: bool, as_json: bool) -> None:
+    """Delete a local playlist.  Its published versions stay published unless --retract
+    (or `osp retract ID` later; ID: the pl-… id or the record id)."""
+    _get(c, playlist_id)  # not found: nothing is done
+    published = _published_version(c, playlist_id)
+    tombstone = None
+    if retract and published is not None:
+        tombstone = _create(c, "playlist delete", "tombstone", {"subject": str(published["id"])})
+    running = c.running()
+    if running:
+        ControlClient(running, timeout=30).delete(f"/api/playlists/{quote(playlist_id, safe='')}")
+    else:
+        from osp.library.playlists import Playlists
+
+        _offline(c, lambda node: Playlists(node.library).delete(playlist_id))
+    if as_json:
+        emit_json({"id": playlist_id, "deleted": True, "retracted": tombstone})
+        return
+    out.print(f"deleted {playlist_id}")
+    if tombstone is not None:
+        out.print(f"retracted {printable(published and published.get('id'))}: {tombstone['id']}")
+    elif published is not None:
+        err.print(f"its published version {published.get('seq')} ({printable(published.get('id'))}) stays "
+                  f"published: `osp retract {playlist_id}` retracts it")
 
 
 @playlist_group.command("ls")

@@ -2,14 +2,19 @@
 
 Routes (bearer token or session cookie, like the rest of ``/api/``):
   POST /api/social                    ``{"kind": "like"|"comment"|…, …fields}`` → ``{"id", "record"}`` (signed with
-                                      the node's key, stored, spread through our feed and the track's key)
+                                      the node's key, stored, spread through our feed and the track's key);
+                                      400 in plain words first (``osp.node.social_checks``: "expected a track
+                                      id (osp:track:…), got a comment id", a blank comment, ``at`` past the
+                                      track's end, a reply across tracks, a self-endorsement …)
   GET  /api/tracks/{id}/social        ``{"comments": [entry…], "likes": n, "trustedLikes": n|null, "liked": bool,
                                       "flags": [entry…], "hidden": n}``: ``likes`` counts every liker (raw: a
                                       thousand Sybils are a thousand likes), ``trustedLikes`` only those the web
                                       of trust trusts and the gate shows (``trusted_likers``; ``null`` until
                                       trust is computed); ``?lookup=S``: ask the network first, for at most S seconds
                                       (1–30); an entry is ``{"id", "kind", "author", "authorName"? (the author's claim), "created",
-                                      …body fields, "trust": float|null, "hidden": null|{"why", "by"}}``
+                                      …body fields, "trust": float|null, "hidden": null|{"why", "by"}}``;
+                                      with ``?lookup``, also ``"lookup": {"dht": "ok"|"off"|"unreachable",
+                                      "asked": n, "answered": n}`` (holders of the track's key asked, answering)
   POST /api/playlists/{id}/publish    the local playlist as a signed Playlist record (next ``seq``)
   GET  /api/published-playlists       ``{"playlists": [record…]}``: the newest version of each signed playlist
                                       known (``?author=DID``: that author's only)
@@ -30,7 +35,8 @@ from osp.core.errors import CallerError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.library.names import artist_names
 from osp.node.core import Node
-from osp.node.social import MAX_LOOKUP_TIMEOUT, check_track_id, parsed_record
+from osp.node.social import MAX_LOOKUP_TIMEOUT, LookupReport, check_track_id, parsed_record
+from osp.node.social_checks import check_new_record
 from osp.node.trust import annotate, trusted_likers
 
 ENVELOPE = frozenset({"@context", "type", "version", "proof", "id", "author", "created", "subject"})
@@ -78,7 +84,12 @@ def social_routes(node: Node, run_outbound: Callable[..., Awaitable[Any]]) -> li
         if not isinstance(kind, str):
             raise CallerError('a social record needs "kind": playlist, follow, like, comment, endorsement, flag or '
                               "tombstone")
-        record = await anyio.to_thread.run_sync(node.social.create, kind, body)
+
+        def make() -> dict[str, Any]:
+            check_new_record(node, kind, body)  # plain words before the schema's (400)
+            return node.social.create(kind, body)
+
+        record = await anyio.to_thread.run_sync(make)
         return JSONResponse({"id": record["id"], "record": record})
 
     async def about(request: Request) -> Response:
@@ -91,7 +102,10 @@ def social_routes(node: Node, run_outbound: Callable[..., Awaitable[Any]]) -> li
                 seconds = -1.0
             if not 0 < seconds <= MAX_LOOKUP_TIMEOUT:
                 raise CallerError(f"lookup is a number of seconds in (0, {MAX_LOOKUP_TIMEOUT:g}]")
-            await run_outbound(node.social.lookup, track_id, seconds)
+            report = LookupReport()
+            await run_outbound(node.social.lookup, track_id, seconds, report)
+            view = await anyio.to_thread.run_sync(track_social, node, track_id)
+            return JSONResponse({**view, "lookup": report.to_json()})
         return JSONResponse(await anyio.to_thread.run_sync(track_social, node, track_id))
 
     async def publish_playlist(request: Request) -> Response:
