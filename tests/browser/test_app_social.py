@@ -543,3 +543,17 @@ def test_the_new_views_keep_the_csp_and_log_no_error(app: AppPage, setup: Setup)
     assert app.csp_violations() == []
     errors = [m for m in app.console[start:] if m.startswith(("error", "pageerror"))]
     assert errors == [], errors
+
+
+def test_an_artist_page_has_no_stray_text_and_a_lookup_says_what_it_reached(app: AppPage, setup: Setup) -> None:
+    """An artist the gate shows has no "null" where the hidden note would be (DOM
+    replaceWith writes null as text), and "Look up comments on the network" says what it
+    reached: this node runs without a DHT."""
+    me = call(setup, "GET", "/api/node")[1]["did"]  # never hidden (earlier tests flag the other artist)
+    app.go(f"artist/{me}", "[data-testid=trust]")
+    assert app.page.locator("[data-testid=artist-hidden]").count() == 0
+    assert "null" not in (app.page.text_content("main") or "")
+    app.go(f"track/{setup.theirs}", "[data-testid=lookup]")
+    app.page.wait_for_selector("[data-testid=social-status]:not(:empty)")
+    app.page.click("[data-testid=lookup]")
+    app.page.wait_for_selector("[data-testid=social-status]:has-text('does not use the DHT')")

@@ -48,7 +48,7 @@ def test_levels_say_what_each_proves() -> None:
     levels = credential_levels(record, _cred("trusted"))
     assert [(lv["name"], lv["status"], lv["met"]) for lv in levels["levels"]] == [
         ("declaration", "signed", True), ("credential", "valid", True), ("trustList", "trusted", True),
-        ("webOfTrust", "unavailable", False)]
+        ("webOfTrust", "unknown", False)]
     assert all(lv["proves"] and lv["doesNotProve"] for lv in levels["levels"])
     assert "how the audio was made" in levels["levels"][1]["doesNotProve"]
     assert levels["aiGenerated"] == {"declared": True, "credential": True}
@@ -60,6 +60,17 @@ def test_levels_say_what_each_proves() -> None:
     none = credential_levels({}, None)
     assert none["levels"][0]["status"] == "none" and none["levels"][1]["status"] == "unchecked"
     assert "cannot tell" in none["summary"] and none["aiGenerated"] == {"declared": None, "credential": None}
+    # level 4 from the artist's standing (osp.node.trust.artist_standing)
+    def web(standing: dict[str, object]) -> tuple[str, bool, str]:
+        lv = credential_levels(record, None, standing)["levels"][3]
+        return lv["status"], lv["met"], lv["says"]
+
+    assert web({"self": False, "relative": 1.5, "hidden": None})[:2] == ("trusted", True)
+    assert "1.5× a typical identity" in web({"self": False, "relative": 1.5, "hidden": None})[2]
+    assert web({"self": False, "relative": 0.0, "hidden": None})[:2] == ("outside", False)
+    status, met, says = web({"self": False, "relative": 2.0, "hidden": {"why": "flagged spam by X", "by": "did:key:x"}})
+    assert (status, met) == ("hidden", False) and "flagged spam by X" in says
+    assert web({"self": True, "relative": None, "hidden": None})[:2] == ("you", True)
     clash = credential_levels({"provenance": {"aiGenerated": False}}, _cred("trusted"))
     assert clash["mismatches"] and "disagree" in clash["summary"]
 

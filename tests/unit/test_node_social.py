@@ -205,6 +205,10 @@ def test_following_signs_a_follow_and_unfollowing_retracts_it(node: Node, tmp_pa
     artist = SigningKey.generate().did
     feeds.follow(node, artist)
     feeds.follow(node, artist, audio=True)  # again: the same Follow record
+    feeds.follow(node, artist)  # again without audio given: the setting is kept
+    assert node.library.follow(artist) is not None and node.library.follow(artist).audio  # type: ignore[union-attr]
+    feeds.follow(node, artist, audio=False)
+    assert not node.library.follow(artist).audio  # type: ignore[union-attr]
     (held,) = node.social.records.about(artist, kinds=("follow",))
     assert held.author == node.signing_key().did
     feeds.unfollow(node, artist)

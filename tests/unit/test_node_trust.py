@@ -4,12 +4,14 @@ ranked by trust (hidden ones listed with the reason, never dropped)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from osp.core.errors import CallerError
 from osp.core.settings import Settings
 from osp.discovery.search import Query
 from osp.identity.keys import SigningKey
@@ -100,6 +102,8 @@ def test_threshold_and_lists_hide_and_trust_ranks_within_the_visible(node: Node)
 
     social(node, CURATOR, "flag", subject=liked, reason="impersonation")
     assert {r["id"]: r for r in run()}[liked]["hidden"] is None  # an untrusted curator's flag: nothing
+    with pytest.raises(CallerError, match="your own identity"):  # one's own flags count already
+        node.trust.set_gate(node.trust.gate().with_list(node.signing_key().did, add=True))
     node.trust.set_gate(node.trust.gate().with_list(CURATOR.did, add=True))
     listed = {r["id"]: r for r in run()}[liked]["hidden"]
     assert listed["by"] == CURATOR.did and listed["why"].endswith("(your list)")
@@ -217,3 +221,31 @@ def test_an_old_raw_threshold_is_migrated_to_the_relative_one_that_hides_the_sam
         assert third.trust.gate() == gate
     finally:
         third.close()
+
+
+def test_level_4_of_verified_ai_generated_is_the_artists_standing(node: Node) -> None:
+    """The track page's "verified AI-generated" level 4 (osp.provenance.levels) reads the
+    artist's standing: outside the web of trust, trusted through a follow, hidden with the
+    reason once the listener flags the artist."""
+    from osp.node.credentials import credential_view
+    from osp.node.trust import artist_standing
+
+    honest = track(node, HONEST, "Glacier Morning", "chatted.ogg")
+    stranger = track(node, SPAMMER, "Glacier Spam", "cancel.ogg")
+
+    def level4(track_id: str) -> dict[str, Any]:
+        row = node.library.track(track_id)
+        assert row is not None
+        record = json.loads(row.record)
+        return credential_view(node.library, record, artist_standing(node, record))["credentials"]["levels"][3]
+
+    assert level4(honest)["status"] == "outside"  # nobody vouches for the artist yet
+    node.library.add_follow(HONEST.did, audio=False, now=time.time())
+    node.trust.refresh()
+    trusted = level4(honest)
+    assert trusted["status"] == "trusted" and trusted["met"] and "typical identity you trust" in trusted["says"]
+    assert level4(stranger)["status"] == "outside" and not level4(stranger)["met"]
+    node.social.create("flag", {"subject": HONEST.did, "reason": "impersonation"})
+    node.trust.refresh()
+    hidden = level4(honest)
+    assert hidden["status"] == "hidden" and "impersonation" in hidden["says"]

@@ -29,13 +29,21 @@ COMMENT = verify_social(sign_social(build_social("comment", ME.did, {"subject": 
     ("follow", {"subject": "did:key:z6Mkxx"}, "got a malformed or unusable did:key"),
     ("flag", {"subject": "did:key:z6Mkxx", "reason": "spam"}, "or a did:key (did:key:z6Mk…), got a malformed"),
     ("tombstone", {"subject": "osp:comment:bagaaieranothere"}, "expected a social record id"),
-    ("tombstone", {"subject": TRACK}, "got a track id"),
-    ("comment", {"subject": TRACK, "text": " \t\n "}, "a comment needs some text (not only spaces)"),
+    ("tombstone", {"subject": TRACK}, "a track is not retracted: `osp rm TRACK`"),
+    ("comment", {"subject": TRACK, "text": " \t\n "}, "a comment needs some text (not only spaces"),
     ("comment", {"subject": TRACK, "text": ""}, "a comment needs some text"),
     ("comment", {"subject": TRACK, "text": "x", "replyTo": TRACK}, "replyTo: expected a comment id"),
     ("flag", {"subject": TRACK, "reason": "duplicate", "duplicateOf": TRACK}, "not a duplicate of itself"),
     ("flag", {"subject": TRACK, "reason": "duplicate", "duplicateOf": "x"}, "duplicateOf: expected a track id"),
     ("endorsement", {"subject": ME.did}, "you cannot endorse yourself"),
+    ("flag", {"subject": ME.did, "reason": "spam"}, "you cannot flag yourself"),
+    ("comment", {"subject": TRACK, "text": "\u200b\u200b \u2066"}, "not only spaces or invisible characters"),
+    ("comment", {"subject": TRACK, "text": "y" * 2001}, "the comment's text is 2001 characters long; at most 2000"),
+    ("flag", {"subject": TRACK, "reason": "spam", "text": "y" * 1001}, "at most 1000"),
+    ("flag", {"subject": TRACK, "reason": "spam", "text": " "}, "the flag's text is blank"),
+    ("endorsement", {"subject": PEER, "text": "y" * 3000}, "the endorsement's text is 3000 characters long; at most 500"),
+    ("flag", {"subject": TRACK, "reason": "spam", "duplicateOf": OTHER}, "duplicateOf goes with reason duplicate"),
+    ("like", {"subject": "osp:comment:" + "b" * 60}, "a malformed or unknown id 'osp:comment:bbbbbbbbbbbbbbbbbbbbbbbbbbbb'…"),
 ])
 def test_bad_fields_are_said_plainly(kind: str, fields: dict[str, object], said: str) -> None:
     with pytest.raises(CallerError) as caught:
@@ -52,6 +60,8 @@ def test_bad_fields_are_said_plainly(kind: str, fields: dict[str, object], said:
     ("flag", {"subject": PEER, "reason": "spam"}),
     ("flag", {"subject": TRACK, "reason": "duplicate", "duplicateOf": OTHER}),
     ("tombstone", {"subject": COMMENT}),
+    ("comment", {"subject": TRACK, "text": "y" * 2000}),
+    ("endorsement", {"subject": PEER, "text": "y" * 500}),
     ("endorsement", {"subject": ME.did}),  # no identity known: nothing to compare (me=None below)
 ])
 def test_good_fields_pass(kind: str, fields: dict[str, object]) -> None:

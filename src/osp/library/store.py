@@ -352,11 +352,13 @@ class Library:
 
     # --- feeds (follows, records known from catalogs, catalog torrents) ------
 
-    def add_follow(self, did: str, *, audio: bool, now: float) -> FollowRow:
-        """Follow ``did`` (already validated); following again only changes ``audio``."""
+    def add_follow(self, did: str, *, audio: bool | None, now: float) -> FollowRow:
+        """Follow ``did`` (already validated); following again only changes ``audio``
+        (``None``: keeps it; a new follow gets records only)."""
         with self.transaction() as db:
             db.execute("INSERT INTO follows (did, audio, followed_at) VALUES (?,?,?) "
-                       "ON CONFLICT(did) DO UPDATE SET audio=excluded.audio", (did, int(audio), float(now)))
+                       "ON CONFLICT(did) DO UPDATE SET audio=coalesce(?, audio)",
+                       (did, int(bool(audio)), float(now), None if audio is None else int(audio)))
         row = self.follow(did)
         assert row is not None
         return row

@@ -93,9 +93,11 @@ class C2paStep:
         Credentials(node.library).put(track.cid, credential.to_json(), trust=store.trust_hash(), now=time.time())
 
 
-def credential_view(library: Library, record: dict[str, Any]) -> dict[str, Any]:
+def credential_view(library: Library, record: dict[str, Any],
+                    standing: dict[str, Any] | None = None) -> dict[str, Any]:
     """``{"c2pa": stored result or None, "credentials": levels}`` for a verified ``record``
-    (``osp.library.credentials.StoredCredential.to_json``, ``osp.provenance.levels``)."""
+    (``osp.library.credentials.StoredCredential.to_json``, ``osp.provenance.levels``);
+    ``standing``: its artist's in the web of trust (``osp.node.trust.artist_standing``)."""
     stored = Credentials(library).get(str(record.get("cid")))
     c2pa = stored.to_json() if stored else None
-    return {"c2pa": c2pa, "credentials": credential_levels(record, c2pa)}
+    return {"c2pa": c2pa, "credentials": credential_levels(record, c2pa, standing)}

@@ -112,9 +112,9 @@ def judge_item(public_key: bytes, highest_seq: int | None, item: MutableItem, no
 # -- following -------------------------------------------------------------------------------
 
 
-def follow(node: Node, did: str, audio: bool = False) -> FollowRow:
+def follow(node: Node, did: str, audio: bool | None = None) -> FollowRow:
     """Follow the artist ``did`` (``CallerError`` on junk or our own did); following again
-    only changes ``audio``.  A running poller checks the new follow at once.  With a usable
+    only changes ``audio`` (``None`` keeps it, and makes a running poller check at once).  A running poller checks the new follow at once.  With a usable
     identity key the follow is also a signed Follow record (spec §10), public in our feed:
     others' webs of trust grow from it."""
     did = check_did(did)

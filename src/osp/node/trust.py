@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -153,7 +153,13 @@ class TrustService:
             return self._gate
 
     def set_gate(self, gate: GateSettings) -> GateSettings:
-        """Store new gate settings; the scores are recomputed (lists change the graph)."""
+        """Store new gate settings; the scores are recomputed (lists change the graph).
+        ``CallerError`` when a moderation list is the listener's own identity (your own
+        flags and endorsements count already)."""
+        own = self.node.library.meta("did")
+        if own is not None and own in gate.lists:
+            raise CallerError("that is your own identity: your own flags and endorsements count already; "
+                              "a moderation list is another curator's did:key")
         store_gate(self.node, gate)
         with self._lock:
             self._gate = gate
@@ -320,3 +326,20 @@ def trust_report(node: Node, did: str | None, *, top: int = 20) -> dict[str, Any
                                             for r, (d, t) in enumerate(scores.top(top), start=1)]
     return {"you": None if scores is None else scores.user, "identities": identities, "gate": gate.to_json(),
             "computed": node.trust.status()}
+
+
+def artist_standing(node: Node, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A Track Record's artist in the listener's web of trust, for the "verified
+    AI-generated" level 4 (``osp.provenance.levels``): ``{"self": bool, "relative": float,
+    "hidden": {"why", "by"}|None}`` (``relative``: ``TrustScores.standing``; ``hidden``: the
+    quality gate's verdict on the artist and this track), or ``None`` while no trust is
+    computed (``node.trust.view()``: never computed on a request path)."""
+    scores = node.trust.view()
+    artist = record.get("artist")
+    if scores is None or not isinstance(artist, str):
+        return None
+    if artist == scores.user:
+        return {"self": True, "relative": None, "hidden": None}
+    hidden = judge(scores, node.trust.gate(), author=artist, subjects=[str(record.get("id"))])
+    return {"self": False, "relative": rounded(scores.standing(artist)),
+            "hidden": None if hidden is None else hidden.to_json()}

@@ -12,7 +12,11 @@ proves and what it does not:
    signed these exact bytes and what that signer declared; not how the audio was made.
 3. ``trustList``: the credential's signer chains to a CA on the listener's trust list.
    Proves the signer is someone the listener chose to trust; still not how it was made.
-4. ``webOfTrust``: the artist's standing in the listener's web of trust (issue 11; not yet).
+4. ``webOfTrust``: the artist's standing in the listener's web of trust (spec §10; computed
+   by ``osp.social.trust`` on the node, passed in here): people the listener follows or
+   endorses, and those they vouch for, vouch for this artist, and nobody trusted flagged the
+   artist or the track.  Proves that people the listener trusts stand behind the artist;
+   still not how the audio was made.
 
 ``compare`` lists where the record and the credential disagree (source type, AI flag,
 generator); a mismatch is shown next to the levels, never silently resolved.
@@ -39,7 +43,9 @@ PROVES = {
                    "how the audio was made: a valid credential proves who signed, not what happened before"),
     "trustList": ("the signer chains to a certificate authority you chose to trust",
                   "how the audio was made, or that the signer tells the truth"),
-    "webOfTrust": ("(not available yet: issue 11) how people you trust rate this artist", "—"),
+    "webOfTrust": ("people you follow or endorse, and those they vouch for, stand behind this artist, and nobody "
+                   "you trust flagged the artist or this track",
+                   "how the audio was made: trust is in the artist, not in any one claim of theirs"),
 }
 
 
@@ -80,15 +86,34 @@ def compare(provenance: Mapping[str, Any] | None, credential: Mapping[str, Any] 
     return found
 
 
-def credential_levels(record: Mapping[str, Any], credential: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The control API's ``credentials`` object for a verified ``record`` and its stored
-    C2PA result (``None``: not checked yet).
+def _web_of_trust(standing: Mapping[str, Any] | None) -> tuple[str, bool, str]:
+    """Level 4's ``(status, met, says)`` from the artist's ``standing`` (see
+    ``credential_levels``)."""
+    if standing is None:
+        return "unknown", False, "trust is computed by a running node (osp node); not known here"
+    if standing.get("self"):
+        return "you", True, "this is your own track"
+    hidden = standing.get("hidden")
+    if isinstance(hidden, Mapping):
+        return "hidden", False, f"hidden by your quality gate: {hidden.get('why')}"
+    relative = standing.get("relative")
+    if not isinstance(relative, (int, float)) or relative <= 0:
+        return "outside", False, "outside your web of trust: nobody you trust follows or endorses this artist"
+    return "trusted", True, f"trusted: {relative:.2g}× a typical identity you trust"
+
+
+def credential_levels(record: Mapping[str, Any], credential: Mapping[str, Any] | None,
+                      standing: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The control API's ``credentials`` object for a verified ``record``, its stored
+    C2PA result (``None``: not checked yet) and its artist's ``standing`` in the listener's
+    web of trust (``{"self": bool, "relative": float, "hidden": {"why", "by"}|None}``, as
+    ``osp.node.trust.artist_standing`` gives it; ``None``: not computed here).
 
     Shape: ``{"levels": [{"level", "name", "status", "met", "says", "proves", "doesNotProve"}…],
     "mismatches": [str…], "aiGenerated": {"declared": bool|None, "credential": bool|None},
     "summary": str}``.  ``status`` per level: declaration ``signed``/``none``; credential
     ``valid``/``invalid``/``absent``/``unsupported``/``unchecked``/``error``; trustList
-    ``trusted``/``untrusted``/``n/a``; webOfTrust ``unavailable``.
+    ``trusted``/``untrusted``/``n/a``; webOfTrust ``trusted``/``you``/``outside``/``hidden``/``unknown``.
     """
     prov = record.get("provenance") if isinstance(record.get("provenance"), Mapping) else None
     declared_ai = prov.get("aiGenerated") if prov and isinstance(prov.get("aiGenerated"), bool) else None
@@ -121,7 +146,7 @@ def credential_levels(record: Mapping[str, Any], credential: Mapping[str, Any] |
         level(3, "trustList", trust_status, state == "trusted",
               f"{signer} is on your trust list" if state == "trusted"
               else f"{signer or 'the signer'} is not on your trust list" if state == "valid" else "no valid credential"),
-        level(4, "webOfTrust", "unavailable", False, "not available yet"),
+        level(4, "webOfTrust", *_web_of_trust(standing)),
     ]
     mismatches = compare(prov, credential)
     if state == "invalid":

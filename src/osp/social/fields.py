@@ -10,12 +10,16 @@ what was expected and what was given::
 It checks: the subject's kind (a like and a comment are about a track, an endorsement and
 a follow about a did:key, a flag about either, a tombstone names a social record); a
 comment's text is not blank and its ``replyTo`` is a comment id; a flag's ``duplicateOf``
-is a track id other than the flagged one; nobody endorses themself.  What it does not
-check (lengths, numbers) ``build_social`` still does.  Pure; raises ``CallerError``.
+is a track id other than the flagged one and goes with reason ``duplicate``; nobody
+endorses or flags themself; texts within their lengths (spec §10.1: a comment 2000
+characters, a flag 1000, an endorsement 500) and not blank (spaces and invisible format
+characters alone are blank).  What it does not check (numbers) ``build_social`` still does.
+Pure; raises ``CallerError``.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from osp.core.errors import CallerError
@@ -27,6 +31,7 @@ __all__ = ["check_fields", "describe_id"]
 TRACK = "a track id (osp:track:…)"
 DID = "a did:key (did:key:z6Mk…)"
 RECORD = "a social record id (osp:<kind>:…)"
+TEXT_MAX = {"comment": 2000, "flag": 1000, "endorsement": 500}  #: spec §10.1, in characters (code points)
 
 
 def _is_did(value: object) -> bool:
@@ -56,7 +61,7 @@ def describe_id(value: object) -> str:
     if value.startswith("osp:track:"):
         return "a malformed track id"
     if value.startswith("osp:"):
-        return f"an unknown id {value[:40]!r}"
+        return f"a malformed or unknown id {value[:40]!r}{'…' if len(value) > 40 else ''}"
     return repr(value[:40]) if value else "an empty string"
 
 
@@ -64,6 +69,24 @@ def _expect(ok: bool, expected: str, value: object, member: str = "") -> None:
     if not ok:
         where = f"{member}: " if member else ""
         raise CallerError(f"{where}expected {expected}, got {describe_id(value)}")
+
+
+def _blank(text: str) -> bool:
+    """True when ``text`` holds nothing visible: only white space and format characters
+    (zero-width spaces, joiners, bidi marks: Unicode category Cf)."""
+    return all(ch.isspace() or unicodedata.category(ch) in ("Cf", "Cc") for ch in text)
+
+
+def _check_text(kind: str, fields: dict[str, Any], *, required: bool) -> None:
+    text = fields.get("text")
+    if text is None and not required:
+        return
+    if not isinstance(text, str) or _blank(text):
+        raise CallerError(f"a {kind} needs some text (not only spaces or invisible characters)" if required
+                          else f"the {kind}'s text is blank: leave it out or write something")
+    limit = TEXT_MAX[kind]
+    if len(text) > limit:
+        raise CallerError(f"the {kind}'s text is {len(text)} characters long; at most {limit}")
 
 
 def check_fields(kind: str, fields: dict[str, Any], *, me: str | None) -> None:
@@ -79,16 +102,23 @@ def check_fields(kind: str, fields: dict[str, Any], *, me: str | None) -> None:
             raise CallerError("you cannot endorse yourself: endorse the artists and curators you trust")
     elif kind == "flag":
         _expect(is_track_id(subject) or _is_did(subject), f"{TRACK} or {DID}", subject)
+        if subject == me:
+            raise CallerError("you cannot flag yourself: retract or edit your own records instead")
     elif kind == "tombstone":
+        if is_track_id(subject):
+            raise CallerError("a track is not retracted: `osp rm TRACK` stops seeding it and removes it here; "
+                              "retract names one of your social records (osp:<kind>:…)")
         _expect(social_kind(subject) is not None, RECORD, subject)
+    if kind in TEXT_MAX:
+        _check_text(kind, fields, required=kind == "comment")
     if kind == "comment":
-        text = fields.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise CallerError("a comment needs some text (not only spaces)")
         reply = fields.get("replyTo")
         if reply is not None:
             _expect(social_kind(reply) == "comment", "a comment id (osp:comment:…)", reply, "replyTo")
     if kind == "flag" and fields.get("duplicateOf") is not None:
+        if fields.get("reason") != "duplicate":
+            raise CallerError("duplicateOf goes with reason duplicate (osp flag … --reason duplicate "
+                              "--duplicate-of TRACK)")
         original = fields["duplicateOf"]
         _expect(is_track_id(original), TRACK, original, "duplicateOf")
         if original == subject:

@@ -48,20 +48,24 @@ def _ago(when: float | None) -> str:
 
 @cli.command("follow")
 @click.argument("did")
-@click.option("--audio", is_flag=True, help="Also fetch and seed the audio of each new track (default: records only).")
+@click.option("--audio/--no-audio", default=None,
+              help="Also fetch and seed the audio of each new track, or stop (default: records only for a new "
+                   "follow; a follow again keeps its setting).")
 @click.option("--json", "as_json", is_flag=True, help="Print the follow as `osp following --json` shows it.")
 @pass_ctx
-def follow_cmd(c: Ctx, did: str, audio: bool, as_json: bool) -> None:
+def follow_cmd(c: Ctx, did: str, audio: bool | None, as_json: bool) -> None:
     """Follow an artist's feed by did:key: its catalog of signed records arrives and is seeded on.
 
-    Following again only changes --audio.  Exits 2 on a DID that is not an Ed25519 did:key.
+    Following again changes only --audio/--no-audio (kept when neither is given) and makes a
+    running node check the feed at once.  Exits 2 on a DID that is not an Ed25519 did:key.
     """
     from osp.node import feeds
 
     did = feeds.check_did(did)
     running = c.running()
     if running:
-        entry = ControlClient(running, timeout=30).post("/api/follow", {"did": did, "audio": audio})
+        body: dict[str, object] = {"did": did} if audio is None else {"did": did, "audio": audio}
+        entry = ControlClient(running, timeout=30).post("/api/follow", body)
     else:
         node = _offline(c)
         try:
@@ -72,7 +76,8 @@ def follow_cmd(c: Ctx, did: str, audio: bool, as_json: bool) -> None:
     if as_json:
         emit_json(entry)
     else:
-        out.print(f"following {did}{' (with audio)' if audio else ''}")
+        with_audio = entry.get("audio") if isinstance(entry, dict) else audio
+        out.print(f"following {did}{' (with audio)' if with_audio else ''}")
     if not running:
         err.print("no node is running: the feed is polled when `osp node` runs")
 

@@ -153,8 +153,8 @@ def retract_cmd(c: Ctx, record_id: str, as_json: bool) -> None:
     if record_id.startswith("pl-"):
         published = _published_version(c, record_id)
         if published is None:
-            raise CallerError(f"osp retract: the playlist {printable(record_id[:40])} has no published version here "
-                              "(osp playlist publish ID)")
+            raise CallerError(f"osp retract: no published version of a playlist {printable(record_id[:40])} is held "
+                              "here (no such playlist, or never published: osp playlist ls, osp playlist publish ID)")
         record_id = str(published["id"])
     _done(_create(c, "retract", "tombstone", {"subject": record_id}), as_json, "retracted")
 
@@ -207,8 +207,12 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
                   style="dim" if entry.get("hidden") else None)
         out.print(f"{indent}    {printable(entry['id'])}  {printable(entry['created'])}", style="dim")
     for entry in sorted(view["flags"], key=lambda e: bool(e.get("hidden"))):
-        out.print(f"{_hidden(entry)}flag {printable(entry.get('reason'))} by {printable(entry['author'][:24])}…: "
-                  f"{printable(entry.get('text', ''))}", style="dim" if entry.get("hidden") else "yellow")
+        original = entry.get("duplicateOf")
+        said = [f"duplicate of {printable(original)}"] if isinstance(original, str) else []
+        if isinstance(entry.get("text"), str) and entry["text"]:
+            said.append(printable(entry["text"]))
+        out.print(f"{_hidden(entry)}flag {printable(entry.get('reason'))} by {printable(entry['author'][:24])}…"
+                  + (": " + "; ".join(said) if said else ""), style="dim" if entry.get("hidden") else "yellow")
 
 
 def _say_lookup(report: dict[str, Any]) -> None:
@@ -474,6 +478,9 @@ def playlist_ls(c: Ctx, published: bool, author: str | None, as_json: bool) -> N
             else:
                 out.print(f"{printable(row['playlist'])} v{row['seq']}  {printable(row['title'])}  "
                           f"({plural(len(row['tracks']), 'track')})  by {printable(row['author'][:24])}…")
+        if not rows and not as_json:
+            out.print("no published playlists known here" + (" by that author" if author else "")
+                      + " (osp playlist publish PL; followed artists' playlists arrive with their feeds)")
         return
     if running:
         lists = ControlClient(running, timeout=30).get("/api/playlists")["playlists"]

@@ -40,7 +40,8 @@ Routes:
                                       ``"key"?: "A minor"`` keep results analysed here that pass
                                       (``osp.node.analysis.filtered_search``; summary ``notAnalysed``)
   GET|HEAD /stream/{id}               the audio with Range, served while it downloads
-  POST /api/follow                    ``{"did", "audio"?: bool}`` → the follow (see ``following``)
+  POST /api/follow                    ``{"did", "audio"?: bool}`` → the follow (see ``following``); without
+                                      ``audio`` a follow again keeps its setting
   DELETE /api/follow/{did}            stop following → ``{"did", "unfollowed": true}``
   GET  /api/following                 ``{"following": [{"did", "audio", "seq", "catalog", "tracks",
                                       "followedAt", "checkedAt", "error", "trust", "hidden"}]}`` (spec §9 feeds;
@@ -303,8 +304,8 @@ def control_app(node: Node, token: str, port_of: Any, clock: Callable[[], float]
 
     async def follow(request: Request) -> Response:
         body = await json_body(request)
-        audio = body.get("audio", False)
-        if not isinstance(audio, bool):
+        audio = body.get("audio")  # absent: a new follow gets records only, a follow again keeps its setting
+        if audio is not None and not isinstance(audio, bool):
             raise CallerError("audio must be true or false")
         if set(body) - {"did", "audio"}:
             raise CallerError(f"unknown keys: {', '.join(sorted(set(body) - {'did', 'audio'}))}")

@@ -64,7 +64,7 @@ from osp.node.credentials import credential_view
 from osp.node.fetch import ACTIVE_STATES
 from osp.node.fingerprints import duplicates_view
 from osp.node.social import check_track_id
-from osp.node.trust import annotate
+from osp.node.trust import annotate, artist_standing
 from osp.records.canonical import strict_loads
 
 
@@ -94,7 +94,7 @@ def track_view(node: Node, track_id: str) -> dict[str, Any]:
         "share": share_link(node, entry["id"]),
         "transfer": state,
         "artworkUrl": artwork_url(entry["record"]),  # issue 10: the cover (osp.apps.http.importing)
-        **credential_view(node.library, entry["record"]),
+        **credential_view(node.library, entry["record"], artist_standing(node, entry["record"])),
         "analysis": analysis_json(node, entry["id"]),
         "duplicates": duplicates_view(node, entry["id"]),
     }

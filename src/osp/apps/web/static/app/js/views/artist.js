@@ -51,14 +51,15 @@ export async function artistView(main, { arg: did }) {
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'network-status' });
   const network = h('ol', { class: 'results', 'aria-label': 'On the network', 'data-testid': 'network-catalog' });
   main.querySelector('h1').textContent = artist.name || 'Unnamed artist';
-  box.replaceWith(
+  box.replaceWith(...[  // null parts left out (DOM replaceWith would write "null")
     h('p', { class: 'did' }, h('code', { class: 'mono', 'data-testid': 'did' }, did), ' ', copyButton(did, 'Copy the did:key')),
     hidden,
     h('div', { class: 'actions' }, follow, flagForm(did, 'this artist')),
     trustSection(did, { self: Boolean(artist.self) }),
     h('section', { 'aria-labelledby': 'local-h' }, h('h2', { id: 'local-h' }, 'In your library'),
       tracks.length ? local : h('p', {}, 'None of this artist’s tracks are in your library.')),
-    h('section', { 'aria-labelledby': 'net-h' }, h('h2', { id: 'net-h' }, 'On the network'), status, network));
+    h('section', { 'aria-labelledby': 'net-h' }, h('h2', { id: 'net-h' }, 'On the network'), status, network),
+  ].filter((part) => part !== null));
   const run = streamSearch({ artist: did }, network, status, new Set(tracks.map((t) => String(t.id))));
   return run.abort;
 }

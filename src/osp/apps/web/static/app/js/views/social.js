@@ -27,6 +27,18 @@ const MAX_FLAG_TEXT = 1000;
 const str = (x) => (typeof x === 'string' ? x : '');
 const offset = (c) => (typeof c.at === 'number' && Number.isFinite(c.at) && c.at >= 0 ? c.at : null);
 
+/** What a network lookup reached ({dht, asked, answered} of GET …/social?lookup), in words; '' if unknown. */
+function lookupText(report) {
+  if (!report || typeof report !== 'object') return '';
+  const asked = count0(report.asked) ?? 0;
+  const answered = count0(report.answered) ?? 0;
+  if (report.dht === 'off') return 'this node does not use the DHT: no network lookup';
+  if (report.dht === 'unreachable') return 'no peers answered: the DHT is unreachable';
+  if (!asked) return 'no peer on the network holds comments on this track';
+  if (!answered) return `none of the ${asked} peer${asked === 1 ? '' : 's'} asked answered`;
+  return `${answered} of ${asked} peer${asked === 1 ? '' : 's'} asked answered`;
+}
+
 /** An item's author: a link to the artist page, the short did always shown; authorName (the author's
  * own claim, from their newest Track Record) in quotes beside it, never in its place. */
 function authorLink(x) {
@@ -293,6 +305,7 @@ export function socialSection(item) {
     const hidden = Number(answer.hidden) || 0;
     status.textContent = `${comments.length ? `${comments.length} comment${comments.length === 1 ? '' : 's'}` : 'No comments yet'}`
       + (hidden ? ` · ${hidden} hidden by your quality gate (listed collapsed)` : '');
+    return answer;
   }
 
   like.addEventListener('click', async () => {
@@ -315,7 +328,9 @@ export function socialSection(item) {
   lookup.addEventListener('click', async () => {
     lookup.disabled = true;
     status.textContent = 'Asking the network…';
-    await load(LOOKUP_S);
+    const answer = await load(LOOKUP_S);
+    const reached = lookupText(answer && answer.lookup);
+    if (reached) status.textContent += ` · ${reached}`;
     lookup.disabled = false;
   });
   section.append(
