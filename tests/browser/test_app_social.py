@@ -441,6 +441,14 @@ def test_trust_and_endorse_on_the_artist_page(app: AppPage, setup: Setup) -> Non
     app.page.click("[data-testid=endorse]")
     app.page.wait_for_selector("[data-testid=endorse]:text-is('Endorsed')")
     app.page.wait_for_selector("[data-testid=trust-why] li")
+    # a reload still says Endorsed (one endorsement per identity) and offers to retract it
+    app.go(f"artist/{setup.other_did}", "[data-testid=trust-mine] li")
+    app.page.wait_for_selector("[data-testid=endorse]:text-is('Endorsed')")
+    assert app.page.locator("[data-testid=endorse]").is_disabled()
+    assert "Your endorsement" in (app.page.text_content("[data-testid=trust-mine]") or "")
+    app.page.click("[data-testid=trust-mine] li:has-text('Your endorsement') [data-testid=retract-mine]")
+    app.page.wait_for_selector("[data-testid=endorse]:text-is('Endorse')")
+    assert not app.page.locator("[data-testid=endorse]").is_disabled()
     # one's own page offers no Endorse
     me = call(setup, "GET", "/api/node")[1]["did"]
     app.go(f"artist/{me}", "[data-testid=trust-self]")

@@ -249,3 +249,5 @@ def test_level_4_of_verified_ai_generated_is_the_artists_standing(node: Node) ->
     node.trust.refresh()
     hidden = level4(honest)
     assert hidden["status"] == "hidden" and "impersonation" in hidden["says"]
+    (flag,) = trust_report(node, HONEST.did)["mine"]  # the id `osp retract` takes to withdraw it
+    assert flag["kind"] == "flag" and flag["reason"] == "impersonation" and flag["id"].startswith("osp:flag:")

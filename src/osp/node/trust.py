@@ -310,18 +310,31 @@ def trusted_likers(node: Node, likers: Collection[str]) -> set[str] | None:
             if d == scores.user or (scores.score(d) > 0 and judge(scores, gate, author=d) is None)}
 
 
+def own_records_about(node: Node, did: str) -> list[dict[str, Any]]:
+    """The listener's own Follow, Endorsement and Flag records about ``did``, newest first:
+    ``[{"id", "kind", "reason"?}]`` (empty without an identity)."""
+    me = node.library.meta("did")
+    if me is None:
+        return []
+    rows = node.social.records.by_author(me, ("follow", "endorsement", "flag"), newest_first=True)
+    return [{"id": r.id, "kind": r.kind, **({"reason": r.record["reason"]} if r.kind == "flag" else {})}
+            for r in rows if r.subject == did]
+
+
 def trust_report(node: Node, did: str | None, *, top: int = 20) -> dict[str, Any]:
-    """``GET /api/trust``: for ``did`` ``{"did", "score", "relative", "base", "rank", "of", "why"}``;
-    without, ``{"you", "identities": [{"did", "score", "relative", "rank"}…], "gate", "computed"}``
+    """``GET /api/trust``: for ``did`` ``{"did", "score", "relative", "base", "rank", "of", "why",
+    "mine"}`` (``mine``: the listener's own signed records about ``did``, ``[{"id", "kind",
+    "reason"?}]``: the ids ``osp retract`` takes to withdraw a follow, endorsement or flag); without, ``{"you", "identities": [{"did", "score", "relative", "rank"}…], "gate", "computed"}``
     (the ``top`` most trusted; ``score`` the raw PageRank share, ``relative`` the same over the
     typical trusted identity's: ``TrustScores.standing``).  Scores are ``null`` while none is computed."""
     scores = node.trust.view()
     gate = node.trust.gate()
     if did is not None:
+        mine = own_records_about(node, did)
         if scores is None:
             return {"did": did, "score": None, "relative": None, "base": None, "rank": None, "of": None,
-                    "why": ["trust is being computed: try again in a moment"]}
-        return scores.to_json(did)
+                    "why": ["trust is being computed: try again in a moment"], "mine": mine}
+        return {**scores.to_json(did), "mine": mine}
     identities = [] if scores is None else [{"did": d, "score": t, "relative": rounded(scores.standing(d)), "rank": r}
                                             for r, (d, t) in enumerate(scores.top(top), start=1)]
     return {"you": None if scores is None else scores.user, "identities": identities, "gate": gate.to_json(),

@@ -75,6 +75,9 @@ def trust_cmd(c: Ctx, did: str | None, top: int, as_json: bool) -> None:
         out.print(f"{did}: {head}")
         for line in report.get("why") or []:
             out.print(f"  · {printable(line)}")
+        for record in report.get("mine") or []:  # what `osp retract` takes to withdraw it
+            what = f"{record['kind']} ({record['reason']})" if record.get("reason") else record["kind"]
+            out.print(f"  your {printable(what)}: {printable(record['id'])}  (osp retract ID withdraws it)", style="dim")
         return
     out.print(f"you: {report.get('you') or '?'}")
     out.print(_gate_line(report.get("gate") or {}))

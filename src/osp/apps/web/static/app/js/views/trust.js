@@ -48,17 +48,43 @@ export function notAvailable(err) {
   return err instanceof ApiError && err.status === 404 && !err.code;
 }
 
-function showTrust(box, did) {
+/** The listener's own follow, endorsement and flag records about an identity (`mine` of
+ * GET /api/trust?did=), each with a Retract button (a signed Tombstone, POST /api/social). */
+function mineList(mine, did, box, onMine) {
+  const records = (Array.isArray(mine) ? mine : []).filter((r) => r && typeof r.id === 'string' && typeof r.kind === 'string');
+  if (!records.length) return null;
+  return h('ul', { class: 'mine', 'data-testid': 'trust-mine', 'aria-label': 'Your records about this identity' },
+    records.map((r) => {
+      const what = r.kind === 'flag' && typeof r.reason === 'string' ? `Your flag (${r.reason})` : `Your ${r.kind}`;
+      const button = h('button', { type: 'button', 'data-testid': 'retract-mine', 'aria-label': `Retract: ${what}` }, 'Retract');
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        try {
+          await post('/api/social', { kind: 'tombstone', subject: r.id });
+          announce(`${what} retracted`);
+          showTrust(box, did, onMine);
+        } catch (err) {
+          button.disabled = false;
+          button.replaceWith(button, h('span', { class: 'error' }, ` Not retracted: ${err.message}`));
+        }
+      });
+      return h('li', {}, what, ' ', button);
+    }));
+}
+
+function showTrust(box, did, onMine = () => {}) {
   replace(box, h('p', { role: 'status' }, 'Computing trust…'));
   get(`/api/trust?did=${encodeURIComponent(did)}`).then((t) => {
     const why = (Array.isArray(t.why) ? t.why : []).filter((w) => typeof w === 'string');
+    onMine(Array.isArray(t.mine) ? t.mine : []);
     replace(box,
       h('p', { 'data-testid': 'trust-score' }, `Trust score ${trustText(t.score)}`,
         typeof t.relative === 'number' && Number.isFinite(t.relative) ? ` (${trustText(t.relative)} × typical)` : '',
         Number.isInteger(t.rank) ? ` · rank ${t.rank}${Number.isInteger(t.of) ? ` of ${t.of}` : ''} of the identities this node knows` : '',
         t.score === null ? ' (not computed yet: this node computes trust in the background)' : ''),
       why.length ? h('ul', { class: 'why', 'data-testid': 'trust-why', 'aria-label': 'Why' }, why.map((w) => h('li', {}, w)))
-        : h('p', { class: 'note' }, 'Nobody you trust vouches for this identity yet.'));
+        : h('p', { class: 'note' }, 'Nobody you trust vouches for this identity yet.'),
+      mineList(t.mine, did, box, onMine));
   }).catch((err) => {
     replace(box, notAvailable(err) ? h('p', { class: 'note' }, 'This node does not compute trust scores.')
       : errorBox(err, 'Cannot compute trust'));
@@ -71,9 +97,15 @@ function showTrust(box, did) {
  */
 export function trustSection(did, { self = false } = {}) {
   const box = h('div', { 'data-testid': 'trust' });
-  showTrust(box, did);
   const note = h('input', { type: 'text', id: 'endorse-text', maxlength: '500', autocomplete: 'off', 'data-testid': 'endorse-text' });
   const button = h('button', { type: 'submit', class: 'primary', 'data-testid': 'endorse' }, 'Endorse');
+  const onMine = (mine) => { // one endorsement per identity: "Endorsed" while ours stands (Retract it below)
+    const endorsed = mine.some((r) => r && r.kind === 'endorsement');
+    button.textContent = endorsed ? 'Endorsed' : 'Endorse';
+    button.disabled = endorsed;
+    note.disabled = endorsed;
+  };
+  showTrust(box, did, onMine);
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
   const form = h('form', { class: 'inline', onsubmit: async (e) => {
     e.preventDefault();
@@ -85,7 +117,7 @@ export function trustSection(did, { self = false } = {}) {
       button.textContent = 'Endorsed';
       note.value = '';
       announce('Endorsed');
-      showTrust(box, did);
+      showTrust(box, did, onMine);
     } catch (err) {
       status.textContent = `Not endorsed: ${err.message}`;
       button.disabled = false;
