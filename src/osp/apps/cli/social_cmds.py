@@ -202,7 +202,7 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
         if isinstance(entry.get("authorName"), str):
             who = f"“{printable(entry['authorName'][:64])}” {who}"
         indent = "  " * min(depth, 6)
-        reply = f"{indent}↳ " if depth else ""
+        reply = f"{indent}↳ " if depth else "↳ (a reply to a comment not held here) " if entry.get("replyTo") else ""
         out.print(f"{reply}{_hidden(entry)}{where}{who}: {printable(entry.get('text', ''))}",
                   style="dim" if entry.get("hidden") else None)
         out.print(f"{indent}    {printable(entry['id'])}  {printable(entry['created'])}", style="dim")
