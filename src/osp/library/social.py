@@ -54,6 +54,7 @@ A tombstone's row keeps ``playlist`` and ``seq`` empty (the ``tombstoned`` row h
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -73,8 +74,14 @@ ONE_PER_SUBJECT = ("like", "follow", "endorsement")  #: kinds an author holds on
 
 
 def created_seconds(created: str) -> float:
-    """Unix seconds of a record's ``created`` (ISO 8601 date-time; verified records only)."""
-    return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+    """Unix seconds of a record's ``created`` (an RFC 3339 UTC date-time as ``verify_social``
+    lets through: a real day, seconds 00–59); ``math.inf`` for anything else, so that a
+    record no verifier should have passed counts as dated in the far future (refused by
+    ``add``) rather than raising."""
+    try:
+        return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return math.inf
 
 
 @dataclass(frozen=True)
