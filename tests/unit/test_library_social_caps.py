@@ -108,3 +108,18 @@ def test_an_evicted_tombstone_keeps_its_record_removed(tmp_path: Path) -> None:
         assert tomb.id not in ids(repo)  # evicted …
         assert repo.is_tombstoned(like.id, bob.did)
         assert not repo.add(like, own=False, now=4.0)  # … and the like stays removed
+
+
+def test_the_running_byte_figure_is_recounted_before_anything_is_evicted(tmp_path: Path) -> None:
+    """Peers' bytes in all are kept as a running figure (a sum reads every row); rows deleted
+    behind its back only make it overstate, and it is counted anew before evicting."""
+    small = [comment(key(10 + i), f"small {i}") for i in range(4)]
+    size = len(small[0].to_json())
+    with Library(tmp_path / "library.sqlite3") as library:
+        repo = SocialRecords(library, max_total_bytes=4 * size + 10)
+        assert repo.add_many(small, own=False, now=1.0) == 4
+        with library.transaction() as db:  # e.g. another process's deletions
+            db.execute("DELETE FROM social WHERE id IN (?, ?)", (small[0].id, small[1].id))
+        later = [comment(key(20 + i), f"later {i}") for i in range(2)]
+        assert repo.add_many(later, own=False, now=2.0) == 2
+        assert ids(repo) == {v.id for v in small[2:] + later}  # nothing evicted: there was room

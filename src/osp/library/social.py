@@ -77,6 +77,7 @@ MAX_BYTES_PER_AUTHOR = 4 * 1024 * 1024  #: bytes of signed record JSON (JCS) one
 MAX_TOTAL_ROWS = 200_000  #: rows in all past which peers' rows the listener does not follow are evicted
 MAX_TOTAL_BYTES = 256 * 1024 * 1024  #: bytes of peers' record JSON (JCS) in all, likewise
 EVICT_SLACK = 1 / 64  #: share of each total cap evicted beyond the need at once (one scan serves many adds)
+BYTES_RECOUNT = 300.0  #: seconds (of ``add``'s ``now``) after which peers' bytes in all are counted anew
 MAX_ROWS = 10_000  #: default cap on rows one query returns
 MAX_FUTURE = 3600.0  #: seconds a record's ``created`` may be ahead of this node's clock
 ONE_PER_SUBJECT = ("like", "follow", "endorsement")  #: kinds an author holds once per subject
@@ -137,8 +138,7 @@ def _kinds(kinds: Sequence[str] | None) -> tuple[str, list[object]]:
 
 class _Tally:
     """What one transaction's caps need, read once and kept up to date by its inserts and
-    evictions: rows and record bytes per author, rows in all and peers' record bytes in all,
-    whether an author is followed.  Rows deleted on the way (older versions, bogus
+    evictions: rows and record bytes per author, rows in all, whether an author is followed.  Rows deleted on the way (older versions, bogus
     tombstones) are not subtracted, so the tally can only overstate what is held: a cap is
     never passed."""
 
@@ -146,7 +146,6 @@ class _Tally:
         self.db = db
         self.authors: dict[str, list[int]] = {}
         self.total: int | None = None
-        self.peer_bytes = 0  #: valid once ``rows()`` has read ``total``
         self.followed: dict[str, bool] = {}
 
     def author(self, did: str) -> list[int]:
@@ -158,11 +157,9 @@ class _Tally:
         return self.authors[did]
 
     def rows(self) -> int:
-        """Rows held in all (and, from then on, ``peer_bytes``: peers' record bytes in all)."""
+        """Rows held in all (an index count: cheap)."""
         if self.total is None:
-            count, size = self.db.execute("SELECT count(*), total(CASE WHEN origin='peer' THEN length(record) END) "
-                                          "FROM social").fetchone()
-            self.total, self.peer_bytes = int(count), int(size)
+            self.total = int(self.db.execute("SELECT count(*) FROM social").fetchone()[0])
         return self.total
 
     def is_followed(self, did: str) -> bool:
@@ -186,6 +183,11 @@ class SocialRecords:
         self.max_bytes_per_author = max_bytes_per_author
         self.max_total_rows = max_total_rows
         self.max_total_bytes = max_total_bytes
+        # peers' record bytes held: summing them reads every row (0.2 s at 200,000), so they are
+        # counted now and then (``BYTES_RECOUNT`` s, or when they seem over the cap) and kept up
+        # to date by ``_add`` in between; deletions it does not count only overstate them
+        self._peer_bytes: int | None = None
+        self._bytes_counted = -math.inf
 
     # --- writes ---------------------------------------------------------------
 
@@ -268,13 +270,15 @@ class SocialRecords:
             if held[1] - replaced_size + len(raw) > self.max_bytes_per_author and not (
                     v.kind == "tombstone" and replaces is not None):
                 return False
-            if replaces is None and not self._make_room(db, tally, len(raw)) and not tally.is_followed(v.author):
+            if replaces is None and not self._make_room(db, tally, len(raw), now) \
+                    and not tally.is_followed(v.author):
                 return False
         if replaces is None:
             held[0] += 1
             tally.total = None if tally.total is None else tally.total + 1
-            tally.peer_bytes += 0 if own else len(raw)
         held[1] += len(raw) - replaced_size
+        if not own and self._peer_bytes is not None:
+            self._peer_bytes += len(raw) - replaced_size
         if replaces is not None:
             db.execute("DELETE FROM social WHERE id=?", (replaces,))
         if v.kind == "tombstone":
@@ -295,7 +299,15 @@ class SocialRecords:
                     "own" if own else "peer", now))
         return True
 
-    def _make_room(self, db: sqlite3.Connection, tally: _Tally, size: int) -> bool:
+    def _held_peer_bytes(self, db: sqlite3.Connection, now: float, *, recount: bool = False) -> int:
+        """Peers' record bytes held (see ``__init__``), counted anew when unknown, when
+        ``recount`` or ``BYTES_RECOUNT`` s after the last count."""
+        if self._peer_bytes is None or recount or not 0 <= now - self._bytes_counted < BYTES_RECOUNT:
+            (size,) = db.execute("SELECT total(length(record)) FROM social WHERE origin='peer'").fetchone()
+            self._peer_bytes, self._bytes_counted = int(size), now
+        return self._peer_bytes
+
+    def _make_room(self, db: sqlite3.Connection, tally: _Tally, size: int, now: float) -> bool:
         """Room for one more peer row of ``size`` bytes under ``max_total_rows`` and
         ``max_total_bytes``: evict the oldest received peer rows of authors the listener
         does not follow (ties by id), with ``EVICT_SLACK`` of each cap more, so the next adds
@@ -303,7 +315,9 @@ class SocialRecords:
         there is still no room (nothing left to evict)."""
         total = tally.rows()
         rows_over = total + 1 - self.max_total_rows
-        bytes_over = tally.peer_bytes + size - self.max_total_bytes
+        bytes_over = self._held_peer_bytes(db, now) + size - self.max_total_bytes
+        if bytes_over > 0:  # the running figure may overstate: count before evicting
+            bytes_over = self._held_peer_bytes(db, now, recount=True) + size - self.max_total_bytes
         if rows_over <= 0 and bytes_over <= 0:
             return True
         rows_goal = rows_over + int(self.max_total_rows * EVICT_SLACK) if rows_over > 0 else 0
@@ -323,8 +337,9 @@ class SocialRecords:
         cursor.close()
         db.executemany("DELETE FROM social WHERE id=?", victims)
         tally.total = total - len(victims)
-        tally.peer_bytes -= freed
-        return tally.total + 1 <= self.max_total_rows and tally.peer_bytes + size <= self.max_total_bytes
+        peer_bytes = self._held_peer_bytes(db, now) - freed
+        self._peer_bytes = peer_bytes
+        return tally.total + 1 <= self.max_total_rows and peer_bytes + size <= self.max_total_bytes
 
     # --- reads ----------------------------------------------------------------
 
