@@ -123,3 +123,20 @@ def test_the_running_byte_figure_is_recounted_before_anything_is_evicted(tmp_pat
         later = [comment(key(20 + i), f"later {i}") for i in range(2)]
         assert repo.add_many(later, own=False, now=2.0) == 2
         assert ids(repo) == {v.id for v in small[2:] + later}  # nothing evicted: there was room
+
+
+def test_the_removed_ids_of_evicted_tombstones_are_bounded_too(tmp_path: Path) -> None:
+    """A stranger who comments and retracts again and again (each pair one row, then evicted)
+    must not grow the ``tombstoned`` table for ever: at most ``max_total_rows`` such ids."""
+    with Library(tmp_path / "library.sqlite3") as library:
+        repo = SocialRecords(library, max_total_rows=3)
+        for i in range(12):
+            k = key(10 + i)
+            c = comment(k, f"c{i}")
+            assert repo.add(c, own=False, now=2.0 * i) and repo.add(rec("tombstone", k, subject=c.id),
+                                                                    own=False, now=2.0 * i + 1)
+        with library.transaction() as db:
+            (orphans,) = db.execute("SELECT count(*) FROM tombstoned WHERE tombstone NOT IN "
+                                    "(SELECT id FROM social)").fetchone()
+            (rows,) = db.execute("SELECT count(*) FROM social").fetchone()
+        assert rows <= 3 and orphans <= 3

@@ -40,7 +40,8 @@ a new row that would take the library past          the oldest received rows of 
 otherwise                                            stored (``True``)
 ==================================================== =========================================
 
-An evicted Tombstone leaves its ``tombstoned`` row: the record it removed stays removed.
+An evicted Tombstone leaves its ``tombstoned`` row: the record it removed stays removed
+(of such rows, at most ``max_total_rows`` are kept: ``_bound_orphans``).
 
 Storing a newer playlist version deletes the older one; storing a tombstone deletes its
 subject (when stored) and, for a playlist version, the author's versions of that series
@@ -336,10 +337,25 @@ class SocialRecords:
                 held[0], held[1] = held[0] - 1, held[1] - int(length)
         cursor.close()
         db.executemany("DELETE FROM social WHERE id=?", victims)
+        if any(v[0].startswith("osp:tombstone:") for v in victims):
+            self._bound_orphans(db)
         tally.total = total - len(victims)
         peer_bytes = self._held_peer_bytes(db, now) - freed
         self._peer_bytes = peer_bytes
         return tally.total + 1 <= self.max_total_rows and peer_bytes + size <= self.max_total_bytes
+
+    def _bound_orphans(self, db: sqlite3.Connection) -> None:
+        """Keep at most ``max_total_rows`` ``tombstoned`` rows whose Tombstone was evicted:
+        each keeps a removed record removed, but a stranger retracting records again and
+        again must not grow the table for ever; past the bound those of authors the listener
+        does not follow go (their removed records could come back: a stranger's own)."""
+        (orphans,) = db.execute("SELECT count(*) FROM tombstoned WHERE tombstone NOT IN "
+                                "(SELECT id FROM social)").fetchone()
+        excess = int(orphans) - self.max_total_rows
+        if excess > 0:
+            db.execute("DELETE FROM tombstoned WHERE (subject, author) IN (SELECT subject, author FROM tombstoned "
+                       "WHERE tombstone NOT IN (SELECT id FROM social) AND author NOT IN (SELECT did FROM follows) "
+                       "ORDER BY tombstone LIMIT ?)", (excess,))
 
     # --- reads ----------------------------------------------------------------
 
