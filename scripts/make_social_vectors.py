@@ -109,6 +109,9 @@ def invalid() -> list[dict[str, Any]]:
          resigned(records["like"], subject="osp:track:b" + "a" * 60)),
         ("unknown type osp:Repost", mutated(records["like"], type="osp:Repost")),
         ("created not a UTC date-time, signed", resigned(records["like"], created="2026-12-01T13:00:00+01:00")),
+        ("created a leap second (second 60), signed", resigned(records["like"], created="2026-12-31T23:59:60Z")),
+        ("created an impossible date (February 30), signed",
+         resigned(records["like"], created="2026-02-30T12:00:00Z")),
         ("a member the kind does not define, signed", resigned(records["like"], text="likes have no text")),
         ("no proof", {k: v for k, v in records["like"].items() if k != "proof"}),
         ("proofValue of the right shape but wrong", mutated(records["like"], proof={

@@ -59,3 +59,8 @@ def test_ls_rows_and_units() -> None:
     assert [r[6] for r in ls_rows([invalid, valid])] == ["fetched · DUPLICATE · C2PA INVALID", "fetched"]
     assert format_duration(3723) == "1:02:03" and format_size(999) == "999 B" and format_size(1500) == "1.5 kB"
     assert printable("a\u202eb") == "a\ufffdb"
+
+
+def test_printable_replaces_line_and_paragraph_separators() -> None:
+    """U+2028/U+2029 (Zl/Zp) start a new line in some terminals: a peer's comment must not forge lines."""
+    assert printable("ok\u2028fake line\u2029x\x85y") == "ok\ufffdfake line\ufffdx\ufffdy"

@@ -272,19 +272,3 @@ def test_a_playlist_version_passes_the_byte_cap_only_if_the_swap_fits(tmp_path: 
         assert not repo.add(bigger, own=False, now=2.0)
         same_size = rec("playlist", BOB, 3, playlist=SERIES, seq=3, title="Night drivf", tracks=[TRACK, TRACK2])
         assert repo.add(same_size, own=False, now=3.0)
-
-
-def test_the_total_cap_refuses_unfollowed_peers_only(tmp_path: Path) -> None:
-    carol = SigningKey.from_seed(bytes(range(2, 34)))
-    with Library(tmp_path / "library.sqlite3") as library:
-        repo = SocialRecords(library, max_total_rows=3)
-        assert repo.add(rec("like", ALICE, 0, subject=TRACK), own=True, now=1.0)
-        assert repo.add_many([rec("like", BOB, 1, subject=TRACK), rec("like", BOB, 2, subject=TRACK2),
-                              rec("like", carol, 3, subject=TRACK)], own=False, now=2.0) == 2  # 3 in all
-        assert not repo.add(rec("like", carol, 4, subject=TRACK), own=False, now=3.0)
-        assert repo.add(rec("like", ALICE, 5, subject=TRACK2), own=True, now=3.0)  # ours pass
-        with library.transaction() as db:
-            db.execute("INSERT INTO follows (did, followed_at) VALUES (?, 0)", (carol.did,))
-        assert repo.add(rec("like", carol, 6, subject=TRACK2), own=False, now=4.0)  # a followed author passes
-        assert repo.add(rec("tombstone", BOB, 7, subject=rec("like", BOB, 1, subject=TRACK).id),
-                        own=False, now=5.0)  # replaces a row: passes

@@ -129,9 +129,25 @@ def test_sign_refuses_another_key_and_bad_created() -> None:
     unsigned = build_social("like", KEY.did, {"subject": TRACK})
     with pytest.raises(CallerError, match="author"):
         sign_social(unsigned, OTHER, CREATED)
-    for created in ("2026-12-01", "2026-13-01T00:00:00Z", "2026-12-01T12:00:00+01:00"):
-        with pytest.raises(CallerError, match="created"):
+    for created in ("2026-12-01", "2026-13-01T00:00:00Z", "2026-12-01T12:00:00+01:00", "2026-02-30T10:00:00Z",
+                    "2026-12-31T23:59:60Z", "2026-12-01T10:00:00+14:00", "2026-12-01t10:00:00Z"):
+        with pytest.raises(CallerError, match="^invalid like: created: .* is not an RFC 3339 UTC date-time"):
             sign_social(unsigned, KEY, created)
+
+
+@pytest.mark.parametrize("created", ["2026-12-31T23:59:60Z", "2026-02-30T10:00:00Z", "0000-01-01T00:00:00Z"])
+def test_a_leap_second_or_impossible_created_is_refused_naming_it(created: str) -> None:
+    """Spec §10.1: ``created`` is a date-time every consumer parses (second 60 and impossible
+    days refused), in the record and in its proof; a peer signs whatever it likes."""
+    from osp.records.envelope import content_id
+
+    body = {k: v for k, v in social("like", subject=TRACK).items() if k not in ("id", "proof")}
+    for in_record in (True, False):
+        record = {**body, "created": created if in_record else CREATED}
+        signed = di_sign({**record, "id": content_id("osp:like:", record)}, KEY, CREATED if in_record else created)
+        with pytest.raises(IntegrityError, match="created: .* is not an RFC 3339 UTC date-time") as exc:
+            verify_social(jcs(signed))
+        assert exc.value.check == "schema"
 
 
 def _resigned(record: dict[str, Any], key: SigningKey = KEY) -> dict[str, Any]:

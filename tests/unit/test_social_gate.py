@@ -46,7 +46,7 @@ def test_flags_hide_with_who_and_why_in_order_of_authority() -> None:
     s = scores(FlagMark(FRIEND, TRACK, SPAMMER, "spam"))
     hidden = judge(s, gate, author=SPAMMER, subjects=[TRACK])
     assert hidden is not None and hidden.by == FRIEND
-    assert hidden.why.startswith("flagged spam by did:key:z6Mk") and "(trust 0." in hidden.why
+    assert hidden.why.startswith("flagged spam by did:key:z6Mk") and hidden.why.endswith(" × typical)")
     # another track of the flagged identity: its author was flagged via a track → hidden too
     assert judge(s, gate, author=SPAMMER, subjects=["osp:track:other"]) is not None
     # the listener's own flag comes first, then a list's

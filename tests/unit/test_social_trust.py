@@ -93,7 +93,7 @@ def test_lists_adopt_a_curators_endorsements() -> None:
 
 
 def test_flags_lower_by_the_flaggers_trust_and_untrusted_flags_do_nothing() -> None:
-    params = TrustParams(flag_scale=0.5)
+    params = TrustParams(flag_scale=5.0)  # relative: a flagger 5 × typical removes a score alone
 
     def graph() -> TrustGraph:
         g = TrustGraph("u")
@@ -110,9 +110,9 @@ def test_flags_lower_by_the_flaggers_trust_and_untrusted_flags_do_nothing() -> N
     g.flag(FlagMark("a", "osp:track:bafyone", "x", "spam"))
     g.flag(FlagMark("a", "osp:track:bafytwo", "x", "spam"))  # the same flagger counts once
     flagged = compute(g, params)
-    t_a = flagged.base_score("a")
-    assert t_a < params.flag_scale
-    assert flagged.score("x") == pytest.approx(clean.score("x") * (1 - t_a / params.flag_scale))
+    w_a = flagged.flag_weight("a")
+    assert w_a == pytest.approx(flagged.base_score("a") / flagged.typical_base) and 0 < w_a < params.flag_scale
+    assert flagged.score("x") == pytest.approx(clean.score("x") * (1 - w_a / params.flag_scale))
     assert flagged.base_score("x") == clean.score("x")
     why = flagged.why("x")
     assert any(line.startswith("flagged spam (a track of theirs) by a (trust") for line in why)
@@ -215,4 +215,5 @@ def test_a_compromised_direct_follow_still_obeys_the_bound(back: bool) -> None:
         g.flag(FlagMark(s, victim, victim, "spam"))
     flagged = compute(g)
     lowered = 1 - flagged.score(victim) / flagged.base_score(victim)
-    assert lowered <= min(1.0, (moved + attacked.base_score(traitor)) / flagged.params.flag_scale) + 1e-9
+    assert lowered <= min(1.0, (moved + attacked.base_score(traitor))
+                          / (flagged.typical_base * flagged.params.flag_scale)) + 1e-9

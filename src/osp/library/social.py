@@ -29,11 +29,19 @@ a peer's record that would take its author past      refused: the oldest records
 a peer's record that would take its author past      refused, as above (a newer playlist version
 ``MAX_BYTES_PER_AUTHOR`` bytes of record JSON        counts its size less the one it replaces; a
                                                      tombstone of a stored record passes)
-a new row of a peer the listener does not follow,    refused: nothing is evicted; own records and
-with ``MAX_TOTAL_ROWS`` rows held in all             followed authors' (each under the per-author
-                                                     caps) still pass
+a new row that would take the library past          the oldest received rows of authors the
+``MAX_TOTAL_ROWS`` rows or its peers' records past   listener does not follow (never own records,
+``MAX_TOTAL_BYTES`` bytes of record JSON             never a followed author's) are evicted to
+                                                     make room (``EVICT_SLACK`` more at once); a
+                                                     peer's record the listener does not follow
+                                                     is refused only when nothing is left to
+                                                     evict; own records and followed authors'
+                                                     (each under the per-author caps) pass
 otherwise                                            stored (``True``)
 ==================================================== =========================================
+
+An evicted Tombstone leaves its ``tombstoned`` row: the record it removed stays removed
+(of such rows, at most ``max_total_rows`` are kept: ``_bound_orphans``).
 
 Storing a newer playlist version deletes the older one; storing a tombstone deletes its
 subject (when stored) and, for a playlist version, the author's versions of that series
@@ -54,6 +62,7 @@ A tombstone's row keeps ``playlist`` and ``seq`` empty (the ``tombstoned`` row h
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -66,15 +75,24 @@ from osp.records.social import KINDS, VerifiedSocial
 
 MAX_RECORDS_PER_AUTHOR = 5000  #: rows one peer identity may hold here (tombstones included)
 MAX_BYTES_PER_AUTHOR = 4 * 1024 * 1024  #: bytes of signed record JSON (JCS) one peer identity may hold here
-MAX_TOTAL_ROWS = 200_000  #: rows in all past which records of peers the listener does not follow are refused
+MAX_TOTAL_ROWS = 200_000  #: rows in all past which peers' rows the listener does not follow are evicted
+MAX_TOTAL_BYTES = 256 * 1024 * 1024  #: bytes of peers' record JSON (JCS) in all, likewise
+EVICT_SLACK = 1 / 64  #: share of each total cap evicted beyond the need at once (one scan serves many adds)
+BYTES_RECOUNT = 300.0  #: seconds (of ``add``'s ``now``) after which peers' bytes in all are counted anew
 MAX_ROWS = 10_000  #: default cap on rows one query returns
 MAX_FUTURE = 3600.0  #: seconds a record's ``created`` may be ahead of this node's clock
 ONE_PER_SUBJECT = ("like", "follow", "endorsement")  #: kinds an author holds once per subject
 
 
 def created_seconds(created: str) -> float:
-    """Unix seconds of a record's ``created`` (ISO 8601 date-time; verified records only)."""
-    return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+    """Unix seconds of a record's ``created`` (an RFC 3339 UTC date-time as ``verify_social``
+    lets through: a real day, seconds 00–59); ``math.inf`` for anything else, so that a
+    record no verifier should have passed counts as dated in the far future (refused by
+    ``add``) rather than raising."""
+    try:
+        return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return math.inf
 
 
 @dataclass(frozen=True)
@@ -120,10 +138,10 @@ def _kinds(kinds: Sequence[str] | None) -> tuple[str, list[object]]:
 
 
 class _Tally:
-    """What one transaction's caps need, read once and kept up to date by its inserts:
-    rows and record bytes per author, rows in all, whether an author is followed.
-    Rows deleted on the way (older versions, bogus tombstones) are not subtracted, so the
-    tally can only overstate what is held: a cap is never passed."""
+    """What one transaction's caps need, read once and kept up to date by its inserts and
+    evictions: rows and record bytes per author, rows in all, whether an author is followed.  Rows deleted on the way (older versions, bogus
+    tombstones) are not subtracted, so the tally can only overstate what is held: a cap is
+    never passed."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -140,6 +158,7 @@ class _Tally:
         return self.authors[did]
 
     def rows(self) -> int:
+        """Rows held in all (an index count: cheap)."""
         if self.total is None:
             self.total = int(self.db.execute("SELECT count(*) FROM social").fetchone()[0])
         return self.total
@@ -153,15 +172,23 @@ class _Tally:
 class SocialRecords:
     """The social records stored in ``library`` (its one connection and writer).  The caps
     (spec §10.3) are settable for tests: ``max_per_author`` rows and ``max_bytes_per_author``
-    bytes of record JSON per peer identity, ``max_total_rows`` rows in all before records of
-    authors the listener does not follow are refused."""
+    bytes of record JSON per peer identity, ``max_total_rows`` rows in all and
+    ``max_total_bytes`` bytes of peers' record JSON in all, past which the oldest received
+    rows of authors the listener does not follow are evicted."""
 
     def __init__(self, library: Library, *, max_per_author: int = MAX_RECORDS_PER_AUTHOR,
-                 max_bytes_per_author: int = MAX_BYTES_PER_AUTHOR, max_total_rows: int = MAX_TOTAL_ROWS) -> None:
+                 max_bytes_per_author: int = MAX_BYTES_PER_AUTHOR, max_total_rows: int = MAX_TOTAL_ROWS,
+                 max_total_bytes: int = MAX_TOTAL_BYTES) -> None:
         self.library = library
         self.max_per_author = max_per_author
         self.max_bytes_per_author = max_bytes_per_author
         self.max_total_rows = max_total_rows
+        self.max_total_bytes = max_total_bytes
+        # peers' record bytes held: summing them reads every row (0.2 s at 200,000), so they are
+        # counted now and then (``BYTES_RECOUNT`` s, or when they seem over the cap) and kept up
+        # to date by ``_add`` in between; deletions it does not count only overstate them
+        self._peer_bytes: int | None = None
+        self._bytes_counted = -math.inf
 
     # --- writes ---------------------------------------------------------------
 
@@ -244,12 +271,15 @@ class SocialRecords:
             if held[1] - replaced_size + len(raw) > self.max_bytes_per_author and not (
                     v.kind == "tombstone" and replaces is not None):
                 return False
-            if replaces is None and tally.rows() >= self.max_total_rows and not tally.is_followed(v.author):
+            if replaces is None and not self._make_room(db, tally, len(raw), now) \
+                    and not tally.is_followed(v.author):
                 return False
         if replaces is None:
             held[0] += 1
             tally.total = None if tally.total is None else tally.total + 1
         held[1] += len(raw) - replaced_size
+        if not own and self._peer_bytes is not None:
+            self._peer_bytes += len(raw) - replaced_size
         if replaces is not None:
             db.execute("DELETE FROM social WHERE id=?", (replaces,))
         if v.kind == "tombstone":
@@ -269,6 +299,63 @@ class SocialRecords:
                     v.created, raw,
                     "own" if own else "peer", now))
         return True
+
+    def _held_peer_bytes(self, db: sqlite3.Connection, now: float, *, recount: bool = False) -> int:
+        """Peers' record bytes held (see ``__init__``), counted anew when unknown, when
+        ``recount`` or ``BYTES_RECOUNT`` s after the last count."""
+        if self._peer_bytes is None or recount or not 0 <= now - self._bytes_counted < BYTES_RECOUNT:
+            (size,) = db.execute("SELECT total(length(record)) FROM social WHERE origin='peer'").fetchone()
+            self._peer_bytes, self._bytes_counted = int(size), now
+        return self._peer_bytes
+
+    def _make_room(self, db: sqlite3.Connection, tally: _Tally, size: int, now: float) -> bool:
+        """Room for one more peer row of ``size`` bytes under ``max_total_rows`` and
+        ``max_total_bytes``: evict the oldest received peer rows of authors the listener
+        does not follow (ties by id), with ``EVICT_SLACK`` of each cap more, so the next adds
+        find room without a scan.  A Tombstone's ``tombstoned`` row stays.  ``False`` if
+        there is still no room (nothing left to evict)."""
+        total = tally.rows()
+        rows_over = total + 1 - self.max_total_rows
+        bytes_over = self._held_peer_bytes(db, now) + size - self.max_total_bytes
+        if bytes_over > 0:  # the running figure may overstate: count before evicting
+            bytes_over = self._held_peer_bytes(db, now, recount=True) + size - self.max_total_bytes
+        if rows_over <= 0 and bytes_over <= 0:
+            return True
+        rows_goal = rows_over + int(self.max_total_rows * EVICT_SLACK) if rows_over > 0 else 0
+        bytes_goal = bytes_over + int(self.max_total_bytes * EVICT_SLACK) if bytes_over > 0 else 0
+        cursor = db.execute("SELECT id, author, length(record) FROM social WHERE origin='peer' "
+                            "AND author NOT IN (SELECT did FROM follows) ORDER BY received, id")
+        victims: list[tuple[str]] = []
+        freed = 0
+        for rid, author, length in cursor:
+            if len(victims) >= rows_goal and freed >= bytes_goal:
+                break
+            victims.append((str(rid),))
+            freed += int(length)
+            held = tally.authors.get(str(author))
+            if held is not None:
+                held[0], held[1] = held[0] - 1, held[1] - int(length)
+        cursor.close()
+        db.executemany("DELETE FROM social WHERE id=?", victims)
+        if any(v[0].startswith("osp:tombstone:") for v in victims):
+            self._bound_orphans(db)
+        tally.total = total - len(victims)
+        peer_bytes = self._held_peer_bytes(db, now) - freed
+        self._peer_bytes = peer_bytes
+        return tally.total + 1 <= self.max_total_rows and peer_bytes + size <= self.max_total_bytes
+
+    def _bound_orphans(self, db: sqlite3.Connection) -> None:
+        """Keep at most ``max_total_rows`` ``tombstoned`` rows whose Tombstone was evicted:
+        each keeps a removed record removed, but a stranger retracting records again and
+        again must not grow the table for ever; past the bound those of authors the listener
+        does not follow go (their removed records could come back: a stranger's own)."""
+        (orphans,) = db.execute("SELECT count(*) FROM tombstoned WHERE tombstone NOT IN "
+                                "(SELECT id FROM social)").fetchone()
+        excess = int(orphans) - self.max_total_rows
+        if excess > 0:
+            db.execute("DELETE FROM tombstoned WHERE (subject, author) IN (SELECT subject, author FROM tombstoned "
+                       "WHERE tombstone NOT IN (SELECT id FROM social) AND author NOT IN (SELECT did FROM follows) "
+                       "ORDER BY tombstone LIMIT ?)", (excess,))
 
     # --- reads ----------------------------------------------------------------
 

@@ -29,7 +29,8 @@ VERSION = "0.1"
 
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _DATE_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})")
-FORMAT_HINTS = {"date": "a calendar date YYYY-MM-DD", "date-time": "an RFC 3339 date-time such as 2026-11-21T12:00:00Z"}
+FORMAT_HINTS = {"date": "a calendar date YYYY-MM-DD", "date-time": "an RFC 3339 UTC date-time such as 2026-11-21T12:00:00Z "
+                                                                 "(a real day, seconds 00-59)"}
 
 
 @functools.cache
@@ -63,8 +64,11 @@ def is_date(value: object) -> bool:
 
 
 def is_date_time(value: object) -> bool:
-    """RFC 3339 §5.6 ``date-time`` naming a real instant (a leap second ``:60`` allowed);
-    non-strings pass."""
+    """RFC 3339 §5.6 ``date-time`` naming a real instant that every consumer can parse
+    (Python's ``datetime``, JavaScript's ``Date``, SQLite): a real calendar day from year
+    0001, hours 00–23, minutes and seconds 00–59 — a leap second ``:60`` is refused (OSP
+    v0.1 §6.1: no parser we know takes it, and a record's ``created`` is only ever a signer's
+    clock reading); non-strings pass."""
     if not isinstance(value, str):
         return True
     m = _DATE_TIME.fullmatch(value)
@@ -72,8 +76,8 @@ def is_date_time(value: object) -> bool:
         return False
     offset = m[8] if m[8] not in ("Z", "z") else "+00:00"
     try:
-        dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), min(int(m[6]), 59))
-        return int(m[6]) <= 60 and int(offset[1:3]) <= 23 and int(offset[4:6]) <= 59
+        dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]))
+        return int(offset[1:3]) <= 23 and int(offset[4:6]) <= 59
     except ValueError:
         return False
 
@@ -114,8 +118,12 @@ def compile_validator(schema: dict[str, Any]) -> Any:
 
 
 def first_error(validator: Any, instance: Any) -> Any | None:
-    """The first error ``validator`` finds in ``instance`` (by path), or ``None``."""
-    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+    """The first error ``validator`` finds in ``instance`` (by path), or ``None``.  An
+    ``unevaluatedProperties`` error comes after every other: when a member fails the
+    envelope's ``allOf`` (a bad ``created``), that member is what to name, not the list of
+    envelope members the failed branch left "unevaluated"."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: (e.validator == "unevaluatedProperties",
+                                                                    list(e.path)))
     return errors[0] if errors else None
 
 
@@ -125,7 +133,9 @@ def schema_problem(error: Any) -> str:
         branch = [e for e in error.context if e.validator != "type"] or list(error.context)
         error = max(branch, key=lambda e: len(e.absolute_path))
     where = "/".join(str(p) for p in error.absolute_path) or "(record)"
-    if error.validator == "format":
-        hint = FORMAT_HINTS.get(str(error.validator_value), str(error.validator_value))
+    fmt = error.validator_value if error.validator == "format" else (
+        error.schema.get("format") if error.validator == "pattern" and isinstance(error.schema, dict) else None)
+    if fmt is not None:  # a date-time's pattern (UTC, ``T``, ``Z``) says the same as its format
+        hint = FORMAT_HINTS.get(str(fmt), str(fmt))
         return f"{where}: {str(error.instance)[:80]!r} is not {hint}"
     return f"{where}: {error.message[:200]}"

@@ -9,14 +9,18 @@ look behind it.  ``judge`` decides for one item, in this order:
 2. … by a curator on one of the listener's **moderation lists** (``GateSettings.lists``:
    did:keys whose flags and endorsements the listener adopts;
    ``"flagged spam by did:key:z6Mk…abc (your list)"``);
-3. … by a **trusted flagger** (``TrustScores.trusted_flagger``: trust ≥ ``flag_scale``;
-   ``"flagged spam by … (trust 0.012)"``) — unless the listener follows or endorses the
-   author directly (``TrustScores.chosen``), and a flag on one track with a reason outside
-   ``IDENTITY_REASONS`` hides that track only, not the author's other items;
+3. … by a **trusted flagger** (``TrustScores.trusted_flagger``: *relative* trust — trust
+   divided by the typical trusted identity's — at least ``flag_scale``, 0.5, so the same
+   flaggers count whatever the graph's size; ``"flagged spam by … (trust 0.93 × typical)"``)
+   — unless the listener follows or endorses the author directly (``TrustScores.chosen``),
+   and a flag on one track with a reason outside ``IDENTITY_REASONS`` hides that track only,
+   not the author's other items;
 4. the author's **relative trust** (``TrustScores.standing``: effective trust after flags
    divided by the typical trusted identity's, so 1 = typical, whatever the graph's size)
    **below the threshold** (``"trust 0.02 × typical below your gate 0.1"``).  Threshold 0,
-   the default, shows everything (this test off); 0.1 hides identities trusted less than a
+   the default, turns this test off: it hides no one for low trust, while rules 1–3 still
+   hide what the listener, their lists or someone they trust flagged (shown as hidden, with
+   why); 0.1 hides identities trusted less than a
    tenth of typical, and everyone outside the web of trust; 1 hides identities below typical
    trust (about half of the trusted ones); at most ``MAX_THRESHOLD``.
 
@@ -45,7 +49,8 @@ IDENTITY_REASONS = frozenset({"spam", "impersonation", "malicious"})
 @dataclass(frozen=True)
 class GateSettings:
     """The listener's gate: ``threshold`` (relative trust, ``TrustScores.standing``, in
-    [0, ``MAX_THRESHOLD``], under which an author's items are hidden; 0 = off, 1 = below
+    [0, ``MAX_THRESHOLD``], under which an author's items are hidden; 0 = this test off
+    (flags by the listener, their lists and trusted flaggers still hide), 1 = below
     typical trust) and ``lists`` (curators' did:keys, at most ``MAX_LISTS``)."""
 
     threshold: float = 0.0
@@ -62,8 +67,8 @@ class GateSettings:
         threshold = data.get("threshold", 0.0)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
                 or not 0 <= threshold <= MAX_THRESHOLD:
-            raise CallerError(f"threshold must be a number from 0 to {MAX_THRESHOLD:g} (relative trust: 0 shows "
-                              "everything, 1 hides identities below typical trust)")
+            raise CallerError(f"threshold must be a number from 0 to {MAX_THRESHOLD:g} (relative trust: 0 hides no "
+                              "one for low trust, 1 hides identities below typical trust)")
         lists = data.get("lists", [])
         if not isinstance(lists, list) or not all(isinstance(d, str) for d in lists):
             raise CallerError("lists must be a list of did:keys")
@@ -152,7 +157,7 @@ def judge(scores: TrustScores | None, gate: GateSettings, *, author: str | None,
         if order == 0:
             return Hidden(f"{flagged} by you", mark.flagger)
         who = names.get(mark.flagger) or short_did(mark.flagger)
-        tail = "your list" if order == 1 else f"trust {weight:.3g}"
+        tail = "your list" if order == 1 else f"trust {weight:.2g} × typical"
         return Hidden(f"{flagged} by {who} ({tail})", mark.flagger)
     if gate.threshold > 0 and author is not None:
         standing = scores.standing(author)

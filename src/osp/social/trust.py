@@ -37,18 +37,23 @@ leaves it at rate ``alpha`` per step (the restart).  At the fixed point
 identity ``c`` endorsing them all moves at most ``(1 − alpha)/alpha · t(c)`` (5.67 · t(c)
 at alpha 0.15) into them (``tests/unit/test_social_trust.py`` measures it).
 
-**Flags.**  A flag from ``F`` on identity ``X`` (or on one of ``X``'s tracks) lowers ``X``'s
-*effective* score::
+**Flags.**  Raw scores sum to 1, so they shrink as the graph grows; flags are weighed in
+*relative* trust, which does not: ``typical`` is the trust-weighted median of the base
+scores of the identities other than the listener (``typical_base``), and a flagger's
+weight is ``w(F) = t(F) / typical`` (1: as trusted as the typical trusted identity).  A
+flag from ``F`` on identity ``X`` (or on one of ``X``'s tracks) lowers ``X``'s *effective*
+score::
 
     effective(X) = t(X) · (1 − min(1, Σ_F w(F) / flag_scale))
 
 over the distinct flaggers ``F ≠ X`` of ``X`` and its tracks, where ``w(F)`` is
 ``flag_scale`` for the listener and the curators of the listener's lists (their flag alone
-removes ``X``) and ``t(F)`` for anyone else.  Identities outside the web of trust have
-``t(F) = 0``: their flags do nothing, and all of a Sybil region's flags together remove at
-most ``t(S) / flag_scale`` of anyone's score.  At most ``1 / flag_scale`` identities (200)
-can have ``t(F) ≥ flag_scale``: those are the *trusted flaggers* whose flag hides a track
-at once (``osp.social.gate``).
+removes ``X``) and ``t(F) / typical`` for anyone else.  Identities outside the web of trust
+have ``t(F) = 0``: their flags do nothing, and all of a Sybil region's flags together
+remove at most ``t(S) / (typical · flag_scale)`` of anyone's score.  Identities with
+``w(F) ≥ flag_scale`` (0.5: at least half the typical trust) are the *trusted flaggers*
+whose flag alone hides what it flags (``osp.social.gate`` rule 3); the same identities are
+trusted flaggers whether the listener knows 5 identities or 500,000.
 """
 
 from __future__ import annotations
@@ -69,7 +74,8 @@ TOLERANCE = 1e-9  #: L1 change of one power-iteration step under which the itera
 MAX_ITERATIONS = 1000  #: power-iteration steps at most (1e-9 needs ~128 at alpha 0.15)
 FOLLOW_WEIGHT = 1.0  #: weight of a follow edge
 ENDORSE_WEIGHT = 3.0  #: weight of an endorsement edge (a vouch says more than a follow)
-FLAG_SCALE = 0.005  #: τ: flaggers' summed trust that removes a score entirely (module docstring)
+FLAG_SCALE = 0.5  #: τ: flaggers' summed relative trust (× typical) that removes a score entirely (module docstring)
+MAX_FLAG_SCALE = 100.0  #: highest τ (a flagger 100 × typical)
 WHY_NAMES = 3  #: identities named per "why" line before "and N others"
 
 _FOLLOW, _ENDORSE, _ADOPTED = 0, 1, 2  #: edge kinds (``TrustGraph.arrays``)
@@ -85,7 +91,7 @@ class TrustParams:
     max_iterations: int = MAX_ITERATIONS  #: iteration cap, ≥ 1
     follow_weight: float = FOLLOW_WEIGHT  #: > 0
     endorse_weight: float = ENDORSE_WEIGHT  #: > 0
-    flag_scale: float = FLAG_SCALE  #: τ, in (0, 1]
+    flag_scale: float = FLAG_SCALE  #: τ (relative trust, × typical), in (0, MAX_FLAG_SCALE]
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
@@ -94,8 +100,8 @@ class TrustParams:
             raise ValueError("tolerance must be > 0 and max_iterations ≥ 1")
         if not (self.follow_weight > 0 and self.endorse_weight > 0):
             raise ValueError("edge weights must be > 0")
-        if not 0 < self.flag_scale <= 1:
-            raise ValueError("flag_scale must be in (0, 1]")
+        if not 0 < self.flag_scale <= MAX_FLAG_SCALE:
+            raise ValueError(f"flag_scale must be in (0, {MAX_FLAG_SCALE:g}]")
 
 
 @dataclass(frozen=True)
@@ -246,6 +252,7 @@ class TrustScores:
     params: TrustParams
     lists: tuple[str, ...]
     flags: tuple[FlagMark, ...]
+    typical_base: float  #: the trust-weighted median base score but the listener's (the unit of ``flag_weight``)
     _sources: np.ndarray = field(repr=False)
     _targets: np.ndarray = field(repr=False)
     _kinds: np.ndarray = field(repr=False)
@@ -278,12 +285,7 @@ class TrustScores:
         ≥ ``m`` hold at least half of their summed trust (0 when none has trust).  Weighted by
         trust, so a flood of barely trusted Sybils (whose summed trust is bounded: module
         docstring) hardly moves it, where a plain median would sink."""
-        rest = self.effective[1:]
-        rest = np.sort(rest[rest > 0])[::-1]
-        if not rest.size:
-            return 0.0
-        cum = np.cumsum(rest)
-        return float(rest[int(np.searchsorted(cum, cum[-1] / 2))])
+        return _weighted_median(self.effective)
 
     def standing(self, did: str) -> float:
         """``did``'s *relative* trust: effective trust divided by ``typical``, ≥ 0 and
@@ -326,14 +328,16 @@ class TrustScores:
         return [(self.ids[i], float(self.effective[i])) for i in self._order[:max(0, n)]]
 
     def flag_weight(self, flagger: str) -> float:
-        """``w(F)``: ``flag_scale`` for the listener and list curators, else ``F``'s base trust."""
+        """``w(F)``: ``flag_scale`` for the listener and list curators, else ``F``'s base trust
+        relative to the typical one (``t(F) / typical_base``; 0 outside the web of trust)."""
         if flagger == self.user or flagger in self.lists:
             return self.params.flag_scale
-        return self.base_score(flagger)
+        return _relative(self.base_score(flagger), self.typical_base)
 
     def trusted_flagger(self, flagger: str) -> bool:
-        """Whether a flag by ``flagger`` alone hides what it flags: the listener, a list
-        curator, or an identity whose trust reaches ``flag_scale``."""
+        """Whether a flag by ``flagger`` alone hides what it flags (gate rule 3): the
+        listener, a list curator, or an identity whose relative trust (``flag_weight``)
+        reaches ``flag_scale`` — independent of how many identities are known."""
         return self.flag_weight(flagger) >= self.params.flag_scale
 
     @cached_property
@@ -418,7 +422,7 @@ class TrustScores:
             if mark.flagger in self.lists:
                 by += " (your list)"
             elif mark.flagger != self.user:
-                by += f" (trust {_fmt(w)})"
+                by += f" (trust {_fmt(w)} × typical)"
             what = " ".join(filter(None, ["flagged", mark.reason, "" if mark.subject == did else "(a track of theirs)"]))
             lines.append(f"{what} by {by}")
         if ignored:
@@ -477,13 +481,31 @@ def compute(graph: TrustGraph, params: TrustParams | None = None) -> TrustScores
         if residual < params.tolerance:
             break
     x /= x.sum()
-    effective = _flagged(graph, x, params)
+    typical = _weighted_median(x)
+    effective = _flagged(graph, x, typical, params)
     return TrustScores(graph.user, tuple(graph.ids), dict(graph.index), x, effective, iterations, residual,
-                       residual < params.tolerance, params, graph.lists, tuple(graph.flags), src, dst, kind)
+                       residual < params.tolerance, params, graph.lists, tuple(graph.flags), typical, src, dst, kind)
 
 
-def _flagged(graph: TrustGraph, base: np.ndarray, params: TrustParams) -> np.ndarray:
-    """``base`` with each flagged identity's score scaled by ``1 − min(1, Σ w(F) / τ)``."""
+def _weighted_median(scores: np.ndarray) -> float:
+    """The trust-weighted median of ``scores[1:]`` (the listener left out): the score ``m``
+    such that identities scoring ≥ ``m`` hold at least half of their summed trust; 0 when
+    none has trust."""
+    rest = scores[1:]
+    rest = np.sort(rest[rest > 0])[::-1]
+    if not rest.size:
+        return 0.0
+    cum = np.cumsum(rest)
+    return float(rest[int(np.searchsorted(cum, cum[-1] / 2))])
+
+
+def _relative(t: float, typical: float) -> float:
+    return t / typical if t > 0 and typical > 0 else 0.0
+
+
+def _flagged(graph: TrustGraph, base: np.ndarray, typical: float, params: TrustParams) -> np.ndarray:
+    """``base`` with each flagged identity's score scaled by ``1 − min(1, Σ w(F) / τ)``
+    (``w(F)``: ``τ`` for the listener and curators, else ``base(F) / typical``)."""
     effective = base.copy()
     if not graph.flags:
         return effective
@@ -501,7 +523,7 @@ def _flagged(graph: TrustGraph, base: np.ndarray, params: TrustParams) -> np.nda
             w = params.flag_scale
         else:
             f = graph.index.get(mark.flagger)
-            w = float(base[f]) if f is not None else 0.0
+            w = _relative(float(base[f]), typical) if f is not None else 0.0
         if w > 0:
             weights[t] = weights.get(t, 0.0) + w
     for t, w in weights.items():

@@ -99,8 +99,10 @@ def trust_cmd(c: Ctx, did: str | None, top: int, as_json: bool) -> None:
 @cli.command("gate")
 @click.option("--threshold", type=float, metavar="X",
               help="Hide what comes from identities whose relative trust is below X (0 to 10, in units of "
-                   "the typical trusted identity's trust): 0 shows everything, 0.1 hides identities far below "
-                   "typical and everyone outside your web of trust, 1 hides identities below typical trust.")
+                   "the typical trusted identity's trust): 0 hides no one for low trust, 0.1 hides identities far "
+                   "below typical and everyone outside your web of trust, 1 hides identities below typical "
+                   "trust. At any threshold, what you, a subscribed list or a trusted identity (relative "
+                   "trust 0.5 or more, usually anyone you follow) flagged is hidden, shown as hidden (why).")
 @click.option("--list", "list_change", nargs=2, type=(click.Choice(["add", "rm"]), str), metavar="add|rm DID",
               help="Subscribe to (add) or drop (rm) a curator's moderation list: their flags hide, "
                    "their endorsements count as yours.")

@@ -28,12 +28,14 @@ __all__ = [
 SORT_KEYS = ("title", "artist", "duration", "size", "added")
 
 _DROP = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # control, format, surrogate, private, unassigned
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # what ``printable`` replaces
 _MAX_NAME_BYTES = 200  # well under the 255-byte NAME_MAX of ext4/btrfs/APFS, room for ".partial" suffixes
 
 
 def printable(text: object) -> str:
-    """``text`` with control and format characters (C0, C1, bidi overrides) replaced by U+FFFD."""
-    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in str(text))
+    """``text`` with control, format and line/paragraph separator characters (C0, C1, bidi overrides,
+    U+2028, U+2029) replaced by U+FFFD."""
+    return "".join("\ufffd" if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in str(text))
 
 
 def format_duration(seconds: float) -> str:

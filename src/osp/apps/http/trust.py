@@ -6,7 +6,8 @@
                                       (``score``: PageRank share; ``relative``: over the typical trusted
                                       identity's, ``TrustScores.standing``)
   GET  /api/quality-gate              ``{"threshold": float, "lists": [did…]}`` (threshold: relative trust,
-                                      0 to 10; 0 shows everything, 1 hides identities below typical trust)
+                                      0 to 10; 0 hides no one for low trust, 1 hides identities below typical
+                                      trust; flags by you, a list or a trusted identity hide at any value)
   PUT  /api/quality-gate              the same object (JSON; a field left out keeps its value) →
                                       the new settings; the scores are recomputed off the request path
 

@@ -187,7 +187,7 @@ export async function settingsView(main) {
     }
   } },
   h('div', { class: 'field' }, h('label', { for: 'gate-threshold' }, 'Hide what comes from identities trusted below'), threshold, ' × typical trust',
-    h('p', { class: 'hint', id: 'gate-hint' }, 'Trust is computed on this node from your follows and endorsements outward, relative to a typical identity you trust. 0 shows everything; 0.1 hides identities far below typical and everyone outside your web of trust; 1 hides identities below typical trust. What is hidden stays visible, collapsed, with the reason.')),
+    h('p', { class: 'hint', id: 'gate-hint' }, 'Trust is computed on this node from your follows and endorsements outward, relative to a typical identity you trust. 0 hides no one for low trust; what you, a subscribed list or someone you trust (usually anyone you follow) flagged is still hidden, shown as hidden (why). 0.1 hides identities far below typical and everyone outside your web of trust; 1 hides identities below typical trust. What is hidden stays visible, collapsed, with the reason.')),
   h('fieldset', {}, h('legend', {}, 'Moderation lists you subscribe to'), listEl,
     h('div', { class: 'row' }, h('label', { for: 'gate-add', class: 'visually-hidden' }, 'A curator’s did:key'), add,
       h('button', { type: 'button', 'data-testid': 'gate-add-button', onclick: () => {
