@@ -194,7 +194,7 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
     trusted = view.get("trustedLikes")
     likes = (f"{plural(view['likes'], 'like')}" if trusted is None  # trust not computed yet: the raw count
              else f"{plural(trusted, 'trusted like')} ({view['likes']} in all)")
-    more = view.get("more") if isinstance(view.get("more"), dict) else {}
+    more: dict[str, Any] = view["more"] if isinstance(view.get("more"), dict) else {}
     more_comments, more_flags = (int(more.get(k) or 0) for k in ("comments", "flags"))
     out.print(f"{likes}{' (you like it)' if view.get('liked') else ''}, "
               f"{plural(len(view['comments']) + more_comments, 'comment')}, "
