@@ -28,8 +28,9 @@ network:
   tells what it reached (DHT off or unreachable, holders asked, answers taken): ``osp
   comments --lookup`` says so.
 * ``peer_answer(track_id)``: what this node serves at that route: the tombstones of records
-  about the track first, then its comments, likes and flags, newest first, at most
-  ``MAX_ANSWER_RECORDS`` records and ``MAX_ANSWER_BYTES`` bytes (``truncated``).
+  about the track first (ours first), then its comments, likes and flags: ours, then those of
+  identities we trust, then the last received (``osp.node.social_view``: no flood pushes ours
+  out), at most ``MAX_ANSWER_RECORDS`` records and ``MAX_ANSWER_BYTES`` bytes (``truncated``).
 """
 
 from __future__ import annotations
