@@ -71,7 +71,7 @@ def test_own_and_trusted_records_stay_in_view_and_in_the_peer_answer(node: Node)
     started = time.monotonic()
     view = track_social(node, TRACK)
     took = time.monotonic() - started
-    body = json.dumps(view).encode()
+    body = json.dumps(view, ensure_ascii=False).encode()
     assert view["likes"] == LIKES + 2 and view["liked"] is True
     assert view["trustedLikes"] == 2  # the listener and the friend; no stranger
     shown = {c["id"] for c in view["comments"]}
@@ -114,3 +114,18 @@ def test_own_retraction_is_served_before_a_flood_of_strangers_tombstones(node: N
     tombstones = [r["id"] for r in answer["records"] if r["type"] == "osp:Tombstone"]
     assert answer["truncated"] is True and len(tombstones) == 50
     assert tombstones[0] == retraction["id"]  # was: left out (the last 50 received, any author)
+
+
+def test_the_view_stays_under_a_megabyte_whatever_the_records_size(node: Node) -> None:
+    """The largest comments and flags a stranger can sign (2,000 and 1,000 emoji: 4 bytes
+    each in UTF-8) still make a view under 1 MB; what did not fit is counted."""
+    own = node.social.create("comment", {"subject": TRACK, "text": "mine"})
+    big = signed("comment", STRANGER, subject=TRACK, text="\U0001F600" * 2000)
+    flag = signed("flag", STRANGER, subject=TRACK, reason="spam", text="\U0001F600" * 1000)
+    node.social.records.add_many([*copies(big, 1000, "b"), *copies(flag, 300, "f")], own=False, now=NOW + 60)
+    view = track_social(node, TRACK)
+    body = json.dumps(view, ensure_ascii=False).encode()  # as JSONResponse renders it
+    assert len(body) < 1_000_000, len(body)
+    assert own["id"] in {c["id"] for c in view["comments"]}
+    assert 0 < len(view["comments"]) < 100 and view["more"]["comments"] == 1001 - len(view["comments"])
+    assert 0 < len(view["flags"]) < 100 and view["more"]["flags"] == 300 - len(view["flags"])

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 MAX_VIEW_COMMENTS = 500  #: comments one track view shows at most
 MAX_VIEW_FLAGS = 200  #: flags one track view shows at most
-MAX_VIEW_BYTES = 512 * 1024  #: bytes of record JSON (JCS) the comments (and, apart, the flags) of a view hold at most
+MAX_VIEW_BYTES = 512 * 1024  #: bytes of record JSON (JCS) the comments of a view hold at most
+MAX_VIEW_FLAG_BYTES = 128 * 1024  #: bytes of record JSON (JCS) the flags of a view hold at most
 MAX_TRUSTED = 100_000  #: trusted identities looked up by author at most (the most trusted)
 
 
@@ -88,14 +89,15 @@ def _oldest_first(rows: list[SocialRow]) -> list[dict[str, Any]]:
 
 
 def track_social(node: Node, track_id: str) -> TrackSocial:
-    """``track_id``'s comments, flags and likes held here, bounded (``MAX_VIEW_COMMENTS``,
-    ``MAX_VIEW_FLAGS``, ``MAX_VIEW_BYTES`` each), own and trusted first (module docstring).
+    """``track_id``'s comments, flags and likes held here, bounded (``MAX_VIEW_COMMENTS`` and
+    ``MAX_VIEW_BYTES``, ``MAX_VIEW_FLAGS`` and ``MAX_VIEW_FLAG_BYTES``: under 1 MB of JSON
+    in all), own and trusted first (module docstring).
     ``track_id`` is not checked here (``check_track_id``)."""
     records = node.social.records
     first = first_authors(node)
     me = node.library.meta("did")
     comments = pick(records, track_id, ("comment",), first, limit=MAX_VIEW_COMMENTS, max_bytes=MAX_VIEW_BYTES)
-    flags = pick(records, track_id, ("flag",), first, limit=MAX_VIEW_FLAGS, max_bytes=MAX_VIEW_BYTES)
+    flags = pick(records, track_id, ("flag",), first, limit=MAX_VIEW_FLAGS, max_bytes=MAX_VIEW_FLAG_BYTES)
     likers = frozenset(r.author for r in records.about_by(track_id, ("like",), first, limit=None))
     return TrackSocial(
         comments=_oldest_first(comments), flags=_oldest_first(flags),

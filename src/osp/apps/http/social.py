@@ -11,7 +11,7 @@ Routes (bearer token or session cookie, like the rest of ``/api/``):
                                       ``likes`` counts every liker (raw: a thousand Sybils are a thousand likes),
                                       ``trustedLikes`` only those the web of trust trusts and the gate shows
                                       (``trusted_likers``; ``null`` until trust is computed); at most 500
-                                      comments and 200 flags (512 KiB of records each), the listener's own and
+                                      comments and 200 flags (512 and 128 KiB of records), the listener's own and
                                       trusted identities' first, then the last received; ``more``: how many
                                       were left out (``osp.node.social_view``);
                                       ``?lookup=S``: ask the network first, for at most S seconds
