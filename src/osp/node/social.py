@@ -428,8 +428,10 @@ class SocialService:
         return social_view.about(self.node, check_track_id(track_id), TRACK_KINDS)
 
     def tombstones_about(self, track_id: str) -> list[dict[str, Any]]:
-        """The tombstones held whose subject was a record about ``track_id``."""
-        return [parsed_record(r.record) for r in self.records.tombstones_about(track_id, limit=MAX_ANSWER_RECORDS)]
+        """The tombstones held whose subject was a record about ``track_id`` (at most
+        ``MAX_ANSWER_RECORDS``: ours first, then the last received)."""
+        return [parsed_record(r.record) for r in self.records.tombstones_about(
+            track_id, limit=MAX_ANSWER_RECORDS, first=self.node.library.meta("did"))]
 
     def _answer_records(self, track_id: str) -> tuple[list[dict[str, Any]], bool]:
         """What the peer answer offers, in order: at most ``MAX_ANSWER_TOMBSTONES`` tombstones
