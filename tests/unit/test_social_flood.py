@@ -129,3 +129,14 @@ def test_the_view_stays_under_a_megabyte_whatever_the_records_size(node: Node) -
     assert own["id"] in {c["id"] for c in view["comments"]}
     assert 0 < len(view["comments"]) < 100 and view["more"]["comments"] == 1001 - len(view["comments"])
     assert 0 < len(view["flags"]) < 100 and view["more"]["flags"] == 300 - len(view["flags"])
+
+
+def test_unfollow_finds_our_follow_whatever_the_number_of_followers(node: Node) -> None:
+    artist = FRIEND.did
+    ours = node.social.follow_signed(artist)
+    assert ours is not None
+    follows = copies(signed("follow", STRANGER, subject=artist), 10_100, "f")
+    assert node.social.records.add_many(follows, own=False, now=NOW + 60) == 10_100
+    assert node.social.follow_signed(artist) == ours  # the follow held (was: ConflictError)
+    assert node.social.unfollow_signed(artist) == 1  # was: 0, our follow stayed and travelled
+    assert node.social.records.is_tombstoned(str(ours["id"]))
