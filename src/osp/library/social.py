@@ -68,7 +68,6 @@ MAX_RECORDS_PER_AUTHOR = 5000  #: rows one peer identity may hold here (tombston
 MAX_BYTES_PER_AUTHOR = 4 * 1024 * 1024  #: bytes of signed record JSON (JCS) one peer identity may hold here
 MAX_TOTAL_ROWS = 200_000  #: rows in all past which records of peers the listener does not follow are refused
 MAX_ROWS = 10_000  #: default cap on rows one query returns
-IN_CHUNK = 500  #: dids one ``author IN (…)`` query names at most (SQLite's variable limit, and short plans)
 MAX_FUTURE = 3600.0  #: seconds a record's ``created`` may be ahead of this node's clock
 ONE_PER_SUBJECT = ("like", "follow", "endorsement")  #: kinds an author holds once per subject
 
@@ -102,6 +101,7 @@ class SocialRow:
 
 
 _COLUMNS = "id, kind, author, subject, playlist, seq, created, record, origin, received"
+IN_CHUNK = 500  #: dids one ``author IN (…)`` query names at most (SQLite's variable limit, and short plans)
 
 
 def _row(row: Sequence[Any]) -> SocialRow:
