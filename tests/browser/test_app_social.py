@@ -257,6 +257,41 @@ def test_likes_from_people_you_trust_are_shown_when_the_node_counts_them(app: Ap
             app.page.unroute(pattern, handler)
 
 
+def test_what_the_node_left_out_of_the_view_is_counted(app: AppPage, setup: Setup) -> None:
+    """``more`` (comments and flags the node's view left out: a flood, the least trusted
+    first) is said under each list: "N more comments not shown (lowest trust)"; none: no line."""
+    track = setup.mine[0]
+    need_route(setup, "GET", f"/api/tracks/{track}/social")
+
+    def answer_with(more: Any) -> Any:
+        def handle(route: Any) -> None:
+            body = route.fetch().json()
+            body["more"] = more
+            route.fulfill(json=body)
+        return handle
+
+    pattern = re.compile(r"/api/tracks/[^/]+/social$")
+    for more, comments, flags in (({"comments": 9500, "flags": 1}, "9500 more comments not shown (lowest trust)",
+                                   "1 more flag not shown (lowest trust)"),
+                                  ({"comments": 0, "flags": "x"}, None, None)):
+        handler = answer_with(more)
+        app.page.route(pattern, handler)
+        try:
+            app.go("playlists")  # another page first: the same route again would not reload the view
+            app.go(f"track/{track}", "[data-testid=like]")
+            app.page.wait_for_selector("[data-testid=social-status]:not(:has-text('Loading'))")
+            for testid, shown in (("comments-more", comments), ("flags-more", flags)):
+                if shown is None:
+                    assert app.page.is_hidden(f"[data-testid={testid}]"), testid
+                else:
+                    app.page.wait_for_selector(f"[data-testid={testid}]:text-is('{shown}')")
+            if comments:  # the status counts every comment held, shown or not
+                said = re.match(r"(\d+) comments", app.page.text_content("[data-testid=social-status]") or "")
+                assert said and int(said.group(1)) >= 9500, said
+        finally:
+            app.page.unroute(pattern, handler)
+
+
 def test_flag_with_a_reason_after_confirming(app: AppPage, setup: Setup) -> None:
     track = setup.theirs
     need_route(setup, "GET", f"/api/tracks/{track}/social")

@@ -11,7 +11,7 @@ from osp.content.cid import CID, JSON
 from osp.identity import SigningKey
 from osp.library.social import SocialRecords
 from osp.library.store import Library
-from osp.records.social import build_social, sign_social, verify_social
+from osp.records.social import VerifiedSocial, build_social, sign_social, verify_social
 from tests.integration.nodes import osp
 
 TRACK = f"osp:track:{CID.of(b'cli output', codec=JSON)}"
@@ -74,3 +74,19 @@ def test_comments_show_trusted_likes_first_and_names_beside_the_did(tmp_path: Pa
     shown = osp(tmp_path, "comments", TRACK).stdout
     assert shown.startswith("1 trusted like (6 in all), 1 comment, 0 flags"), shown
     assert f"{friend.did[:24]}…: ok" in shown  # no name claimed here: the did
+
+
+def test_a_flood_of_comments_is_capped_with_yours_shown_and_the_rest_counted(tmp_path: Path) -> None:
+    osp(tmp_path, "id", "init")
+    osp(tmp_path, "comment", TRACK, "mine, before the flood")
+    stranger = SigningKey.from_seed(bytes(range(10, 42)))
+    template = sign_social(build_social("comment", stranger.did, {"subject": TRACK, "text": "spam"}), stranger,
+                           "2026-12-01T10:00:00Z")
+    # copies with their own id and author (600 signatures would be slow; the view verifies nothing again)
+    flood = [VerifiedSocial({**template, "id": f"osp:comment:bflood{i:04d}", "author": f"did:key:z6MkFlood{i:04d}"})
+             for i in range(600)]
+    with Library(tmp_path / "library.sqlite3") as library:
+        assert SocialRecords(library).add_many(flood, own=False, now=time.time()) == 600
+    shown = osp(tmp_path, "comments", TRACK).stdout
+    assert "601 comments" in shown and "mine, before the flood" in shown, shown[:300]
+    assert shown.count("spam") == 499 and "101 more comments not shown (lowest trust)" in shown, shown[-300:]

@@ -65,7 +65,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,6 +119,7 @@ class SocialRow:
 
 
 _COLUMNS = "id, kind, author, subject, playlist, seq, created, record, origin, received"
+IN_CHUNK = 500  #: dids one ``author IN (…)`` query names at most (SQLite's variable limit, and short plans)
 
 
 def _row(row: Sequence[Any]) -> SocialRow:
@@ -388,16 +389,58 @@ class SocialRecords:
         rows = self._select("subject=?" + clause, [subject, *args], "received DESC, created DESC, id", limit)
         return sorted(rows, key=lambda r: (r.created, r.id))
 
-    def tombstones_about(self, subject: str, *, limit: int | None = MAX_ROWS) -> list[SocialRow]:
+    def tombstones_about(self, subject: str, *, limit: int | None = MAX_ROWS,
+                         first: str | None = None) -> list[SocialRow]:
         """The stored Tombstones of records that were about ``subject`` (e.g. of comments
         on a track), the last received first: what a node passes on with the records about
-        a track (spec §10.4) so that a deletion reaches everyone who saw the record."""
+        a track (spec §10.4) so that a deletion reaches everyone who saw the record.
+        ``first`` (a did, e.g. the listener's): that author's tombstones before everyone
+        else's, so a flood of others' retractions cannot push them past ``limit`` (spec §10.5)."""
         sql = (f"SELECT {', '.join('s.' + c for c in _COLUMNS.split(', '))} FROM tombstoned t "
-               "JOIN social s ON s.id = t.tombstone WHERE t.about=? ORDER BY s.received DESC, s.id")
+               "JOIN social s ON s.id = t.tombstone WHERE t.about=? ORDER BY s.author=? DESC, s.received DESC, s.id")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self.library.transaction() as db:
-            return [_row(r) for r in db.execute(sql, (subject,)).fetchall()]
+            return [_row(r) for r in db.execute(sql, (subject, first or "")).fetchall()]
+
+    def find(self, author: str, kind: str, subject: str) -> SocialRow | None:
+        """``author``'s record of ``kind`` about ``subject`` (the newest received when there
+        are several, e.g. comments), or ``None``: one indexed look-up, whatever number of
+        others' records are about ``subject`` (an unlike, a like again).  ``ValueError`` for
+        an unknown kind."""
+        clause, args = _kinds((kind,))
+        rows = self._select("author=? AND subject=?" + clause, [author, subject, *args], "received DESC, id", 1)
+        return rows[0] if rows else None
+
+    def count_about(self, subject: str, kind: str, *, distinct_authors: bool = False) -> int:
+        """How many records of ``kind`` are about ``subject`` (``distinct_authors``: how many
+        authors hold one, e.g. likers), counted by SQLite, never from a window of rows.
+        ``ValueError`` for an unknown kind."""
+        clause, args = _kinds((kind,))
+        what = "count(DISTINCT author)" if distinct_authors else "count(*)"
+        with self.library.transaction() as db:
+            return int(db.execute(f"SELECT {what} FROM social WHERE subject=?{clause}", [subject, *args]).fetchone()[0])
+
+    def about_by(self, subject: str, kinds: Sequence[str], authors: Collection[str], *,
+                 limit: int | None = MAX_ROWS) -> list[SocialRow]:
+        """The records of ``kinds`` about ``subject`` whose author is one of ``authors`` (e.g.
+        the listener and the identities the web of trust trusts), looked up by author
+        (``IN_CHUNK`` dids a query), so no number of other authors' records can hide them; in
+        the order of ``authors``, then the last received first; at most ``limit``.
+        ``ValueError`` for an unknown kind."""
+        clause, kind_args = _kinds(kinds)
+        order = {did: i for i, did in enumerate(dict.fromkeys(authors))}
+        wanted = list(order)
+        found: list[SocialRow] = []
+        for start in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[start:start + IN_CHUNK]
+            found += self._select(f"subject=? AND author IN ({','.join('?' * len(chunk))}){clause}",
+                                  [subject, *chunk, *kind_args], "received DESC, created DESC, id", limit)
+            if limit is not None and len(found) >= limit:
+                break  # later chunks' authors come after these
+        found.sort(key=lambda r: (r.received, r.created), reverse=True)
+        found.sort(key=lambda r: order[r.author])  # stable: each author's last received, then newest, first
+        return found if limit is None else found[:limit]
 
     def by_author(self, did: str, kinds: Sequence[str] | None = None, *, limit: int | None = MAX_ROWS,
                   newest_first: bool = False) -> list[SocialRow]:

@@ -28,8 +28,9 @@ network:
   tells what it reached (DHT off or unreachable, holders asked, answers taken): ``osp
   comments --lookup`` says so.
 * ``peer_answer(track_id)``: what this node serves at that route: the tombstones of records
-  about the track first, then its comments, likes and flags, newest first, at most
-  ``MAX_ANSWER_RECORDS`` records and ``MAX_ANSWER_BYTES`` bytes (``truncated``).
+  about the track first (ours first), then its comments, likes and flags: ours, then those of
+  identities we trust, then the last received (``osp.node.social_view``: no flood pushes ours
+  out), at most ``MAX_ANSWER_RECORDS`` records and ``MAX_ANSWER_BYTES`` bytes (``truncated``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from osp.distribution.peer_client import PeerClient
 from osp.library.playlists import Playlists
 from osp.library.social import SocialRecords, SocialRow
 from osp.library.social_links import retracted_playlist_seq
+from osp.node import social_view
 from osp.node.search import SearchGate
 from osp.records.canonical import jcs
 from osp.records.social import MAX_PLAYLIST_TRACKS, VerifiedSocial, build_social, sign_social, verify_social
@@ -155,9 +157,9 @@ class SocialService:
                 # spec §10.2 rule 3: a follower holding another version of the series applies it
                 fields = {**fields, "playlist": row.playlist, "seq": row.seq}
         if kind in ("like", "follow") and set(fields) == {"subject"}:  # once is enough: the one held
-            held = [r for r in self.records.about(str(fields["subject"]), kinds=(kind,)) if r.author == key.did]
-            if held:
-                return held[0].record
+            held = self.records.find(key.did, kind, str(fields["subject"]))  # by author: no flood hides it
+            if held is not None:
+                return held.record
         with self._create_lock:
             now = self.node.clock()
             unsigned = build_social(kind, key.did, dict(fields))
@@ -219,7 +221,8 @@ class SocialService:
         """Retract (Tombstones) our Follow records of ``did``; returns how many.  Nothing
         without a usable key."""
         me = self.node.library.meta("did")
-        held = [r for r in self.records.about(did, kinds=("follow",)) if r.author == me] if me else []
+        found = self.records.find(me, "follow", did) if me else None  # by author: no flood hides it
+        held = [] if found is None else [found]
         done = 0
         for row in held:
             try:
@@ -419,23 +422,28 @@ class SocialService:
 
     def about(self, track_id: str) -> list[dict[str, Any]]:
         """The verified comments, likes and flags this node holds about ``track_id``
-        (records as JSON objects, oldest first)."""
-        rows = self.records.about(check_track_id(track_id), kinds=TRACK_KINDS)
-        return [parsed_record(r.record) for r in sorted(rows, key=lambda r: (r.created, r.id))]
+        (records as JSON objects, oldest first): at most ``MAX_ROWS``, our own and trusted
+        identities' first, then the last received (``osp.node.social_view``: a flood cannot
+        push ours out).  ``CallerError`` for a malformed track id."""
+        return social_view.about(self.node, check_track_id(track_id), TRACK_KINDS)
 
     def tombstones_about(self, track_id: str) -> list[dict[str, Any]]:
-        """The tombstones held whose subject was a record about ``track_id``."""
-        return [parsed_record(r.record) for r in self.records.tombstones_about(track_id, limit=MAX_ANSWER_RECORDS)]
+        """The tombstones held whose subject was a record about ``track_id`` (at most
+        ``MAX_ANSWER_RECORDS``: ours first, then the last received)."""
+        return [parsed_record(r.record) for r in self.records.tombstones_about(
+            track_id, limit=MAX_ANSWER_RECORDS, first=self.node.library.meta("did"))]
 
     def _answer_records(self, track_id: str) -> tuple[list[dict[str, Any]], bool]:
         """What the peer answer offers, in order: at most ``MAX_ANSWER_TOMBSTONES`` tombstones
-        (the last received), then the comments, likes and flags received last (then newest)
-        — so neither retractions nor records dated ahead can take every place of the answer;
-        and whether tombstones were left out."""
-        tombstones = self.records.tombstones_about(track_id, limit=MAX_ANSWER_TOMBSTONES + 1)
+        (ours first, then the last received), then the comments, likes and flags: ours, then
+        those of identities we trust, then the last received (``social_view.pick``) — so
+        neither a flood, nor retractions, nor records dated ahead can take our places in the
+        answer (spec §10.5); and whether tombstones were left out."""
+        first = social_view.first_authors(self.node)
+        tombstones = self.records.tombstones_about(track_id, limit=MAX_ANSWER_TOMBSTONES + 1,
+                                                   first=self.node.library.meta("did"))
         more = len(tombstones) > MAX_ANSWER_TOMBSTONES
-        rows = sorted(self.records.about(track_id, kinds=TRACK_KINDS, limit=MAX_ANSWER_RECORDS + 1),
-                      key=lambda r: (r.received, r.created, r.id), reverse=True)
+        rows = social_view.pick(self.records, track_id, TRACK_KINDS, first, limit=MAX_ANSWER_RECORDS + 1)
         return [parsed_record(r.record) for r in (*tombstones[:MAX_ANSWER_TOMBSTONES], *rows)], more
 
     def peer_answer(self, track_id: str) -> bytes:

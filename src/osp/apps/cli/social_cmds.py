@@ -163,11 +163,14 @@ def retract_cmd(c: Ctx, record_id: str, as_json: bool) -> None:
 @click.argument("track_id")
 @click.option("--lookup", type=click.FloatRange(min=0.1, max=30), default=None, metavar="SECONDS",
               help="Ask the network (the track's DHT key) first, for at most SECONDS (needs a running node).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: comments, likes, liked, flags, hidden (with --lookup, lookup: "
-                   "{dht, asked, answered}).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: comments, likes, liked, flags, hidden, more "
+                   "({comments, flags}: left out) (with --lookup, lookup: {dht, asked, answered}).")
 @pass_ctx
 def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> None:
-    """Show a track's comments (at their time offsets), likes and flags known here."""
+    """Show a track's comments (at their time offsets), likes and flags known here.
+
+    At most 500 comments and 200 flags: yours and those of people you trust first, then the
+    last received; the rest is counted ("N more not shown (lowest trust)")."""
     from urllib.parse import quote
 
     from osp.apps.http.social import track_social
@@ -191,8 +194,11 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
     trusted = view.get("trustedLikes")
     likes = (f"{plural(view['likes'], 'like')}" if trusted is None  # trust not computed yet: the raw count
              else f"{plural(trusted, 'trusted like')} ({view['likes']} in all)")
+    more: dict[str, Any] = view["more"] if isinstance(view.get("more"), dict) else {}
+    more_comments, more_flags = (int(more.get(k) or 0) for k in ("comments", "flags"))
     out.print(f"{likes}{' (you like it)' if view.get('liked') else ''}, "
-              f"{plural(len(view['comments']), 'comment')}, {plural(len(view['flags']), 'flag')}")
+              f"{plural(len(view['comments']) + more_comments, 'comment')}, "
+              f"{plural(len(view['flags']) + more_flags, 'flag')}")
     for depth, entry in _threaded(view["comments"]):
         at = entry.get("at")
         where = f"[{int(at) // 60}:{int(at) % 60:02d}] " if isinstance(at, (int, float)) else ""
@@ -206,6 +212,9 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
         out.print(f"{reply}{_hidden(entry)}{where}{who}: {printable(entry.get('text', ''))}",
                   style="dim" if entry.get("hidden") else None)
         out.print(f"{indent}    {printable(entry['id'])}  {printable(entry['created'])}", style="dim")
+    if more_comments:
+        out.print(f"{more_comments} more {'comment' if more_comments == 1 else 'comments'} not shown (lowest trust)",
+                  style="dim")
     for entry in sorted(view["flags"], key=lambda e: bool(e.get("hidden"))):
         original = entry.get("duplicateOf")
         said = [f"duplicate of {printable(original)}"] if isinstance(original, str) else []
@@ -213,6 +222,8 @@ def comments_cmd(c: Ctx, track_id: str, lookup: float | None, as_json: bool) -> 
             said.append(printable(entry["text"]))
         out.print(f"{_hidden(entry)}flag {printable(entry.get('reason'))} by {printable(entry['author'][:24])}…"
                   + (": " + "; ".join(said) if said else ""), style="dim" if entry.get("hidden") else "yellow")
+    if more_flags:
+        out.print(f"{more_flags} more {'flag' if more_flags == 1 else 'flags'} not shown (lowest trust)", style="dim")
 
 
 def _say_lookup(report: dict[str, Any]) -> None:

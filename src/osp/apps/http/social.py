@@ -7,10 +7,14 @@ Routes (bearer token or session cookie, like the rest of ``/api/``):
                                       id (osp:track:…), got a comment id", a blank comment, ``at`` past the
                                       track's end, a reply across tracks, a self-endorsement …)
   GET  /api/tracks/{id}/social        ``{"comments": [entry…], "likes": n, "trustedLikes": n|null, "liked": bool,
-                                      "flags": [entry…], "hidden": n}``: ``likes`` counts every liker (raw: a
-                                      thousand Sybils are a thousand likes), ``trustedLikes`` only those the web
-                                      of trust trusts and the gate shows (``trusted_likers``; ``null`` until
-                                      trust is computed); ``?lookup=S``: ask the network first, for at most S seconds
+                                      "flags": [entry…], "hidden": n, "more": {"comments": n, "flags": n}}``:
+                                      ``likes`` counts every liker (raw: a thousand Sybils are a thousand likes),
+                                      ``trustedLikes`` only those the web of trust trusts and the gate shows
+                                      (``trusted_likers``; ``null`` until trust is computed); at most 500
+                                      comments and 200 flags (512 and 128 KiB of records), the listener's own and
+                                      trusted identities' first, then the last received; ``more``: how many
+                                      were left out (``osp.node.social_view``);
+                                      ``?lookup=S``: ask the network first, for at most S seconds
                                       (1–30); an entry is ``{"id", "kind", "author", "authorName"? (the author's claim), "created",
                                       …body fields, "trust": float|null, "hidden": null|{"why", "by"}}``;
                                       with ``?lookup``, also ``"lookup": {"dht": "ok"|"off"|"unreachable",
@@ -34,6 +38,7 @@ from osp.apps.http.common import json_body
 from osp.core.errors import CallerError
 from osp.identity.didkey import DidKeyError, public_key_from_bare_did
 from osp.library.names import artist_names
+from osp.node import social_view
 from osp.node.core import Node
 from osp.node.social import MAX_LOOKUP_TIMEOUT, LookupReport, check_track_id, parsed_record
 from osp.node.social_checks import check_new_record
@@ -59,19 +64,20 @@ def social_entry(record: dict[str, Any], names: Mapping[str, str]) -> dict[str, 
 
 
 def track_social(node: Node, track_id: str) -> dict[str, Any]:
-    """The ``GET /api/tracks/{id}/social`` object (see the module docstring)."""
-    records = node.social.about(track_id)
-    me = node.library.meta("did")
+    """The ``GET /api/tracks/{id}/social`` object (see the module docstring): bounded, own
+    and trusted records first (``osp.node.social_view.track_social``).  ``CallerError`` for
+    a malformed track id."""
+    view = social_view.track_social(node, check_track_id(track_id))
     # the name each author claims in their newest verified Track Record here (osp.library.names)
-    names = artist_names(node.library, sorted({str(r.get("author")) for r in records if r.get("type") != "osp:Like"}))
+    names = artist_names(node.library, sorted({str(r.get("author")) for r in view.comments + view.flags}))
     # trust and hidden (the quality gate) from the web of trust's last computation (osp.node.trust)
-    comments = annotate(node, [social_entry(r, names) for r in records if r.get("type") == "osp:Comment"])
-    flags = annotate(node, [social_entry(r, names) for r in records if r.get("type") == "osp:Flag"])
-    likers = {str(r.get("author")) for r in records if r.get("type") == "osp:Like"}
+    comments = annotate(node, [social_entry(r, names) for r in view.comments])
+    flags = annotate(node, [social_entry(r, names) for r in view.flags])
     hidden = sum(1 for e in comments + flags if e["hidden"] is not None)
-    trusted = trusted_likers(node, likers)
-    return {"comments": comments, "likes": len(likers), "trustedLikes": None if trusted is None else len(trusted),
-            "liked": me in likers, "flags": flags, "hidden": hidden}
+    trusted = trusted_likers(node, view.likers)
+    return {"comments": comments, "likes": view.likes, "trustedLikes": None if trusted is None else len(trusted),
+            "liked": view.liked, "flags": flags, "hidden": hidden,
+            "more": {"comments": view.more_comments, "flags": view.more_flags}}
 
 
 def social_routes(node: Node, run_outbound: Callable[..., Awaitable[Any]]) -> list[Route]:

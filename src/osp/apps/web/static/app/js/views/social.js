@@ -1,7 +1,9 @@
 // The social layer on a track page (issue 11, spec §10): likes, flags with a reason, and
 // comments listed at their time offset (each with a "Jump to m:ss" button that seeks the
 // player), with replies. Read from GET /api/tracks/<id>/social[?lookup=S] ({comments,
-// likes, trustedLikes?, liked, flags, hidden}); written with POST /api/social (records
+// likes, trustedLikes?, liked, flags, hidden, more?: {comments, flags}}: the node shows at
+// most 500 comments and 200 flags, the listener's own and trusted ones first, and counts
+// the rest: "N more not shown (lowest trust)"); written with POST /api/social (records
 // signed by this node's key); the Like button toggles: a second press retracts the like
 // (DELETE /api/tracks/<id>/like: a signed Tombstone). What the quality gate hid stays
 // listed, collapsed, with the reason.
@@ -249,6 +251,11 @@ export function flagForm(subject, what, onDone = () => {}) {
 /** A count from the API: a non-negative integer, else null. */
 const count0 = (x) => (Number.isInteger(x) && x >= 0 ? x : null);
 
+/** "N more comments not shown (lowest trust)" for `n` > 0 left out of the node's view, else ''. */
+export function moreText(n, what) {
+  return n ? `${n} more ${what}${n === 1 ? '' : 's'} not shown (lowest trust)` : '';
+}
+
 /** "N likes", with "(M from people you trust)" when the node counts trusted likes (M ≤ N). */
 export function likesText(likes, trusted) {
   const n = `${likes} like${likes === 1 ? '' : 's'}`;
@@ -265,8 +272,10 @@ export function socialSection(item) {
   const like = h('button', { type: 'button', 'aria-pressed': 'false', 'data-testid': 'like' }, 'Like');
   const count = h('span', { class: 'note', 'data-testid': 'like-count' });
   const list = h('ol', { class: 'comments', 'data-testid': 'comments', 'aria-label': 'Comments' });
+  const moreComments = h('p', { class: 'note', hidden: true, 'data-testid': 'comments-more' });
   const flags = h('ul', { class: 'plain flags', 'data-testid': 'flags', 'aria-label': 'Flags' });
-  const flagsBox = h('div', { hidden: true }, h('h3', {}, 'Flags'), flags);
+  const moreFlags = h('p', { class: 'note', hidden: true, 'data-testid': 'flags-more' });
+  const flagsBox = h('div', { hidden: true }, h('h3', {}, 'Flags'), flags, moreFlags);
   const lookup = h('button', { type: 'button', 'data-testid': 'lookup' }, 'Look up comments on the network');
   const section = h('section', { 'aria-labelledby': 'social-h', class: 'social' }, h('h2', { id: 'social-h' }, 'Comments'));
   let liked = false;
@@ -302,9 +311,16 @@ export function socialSection(item) {
     const ctx = { item, reload: () => load() };
     replace(list, roots.map((c) => commentItem(c, ctx, children)));
     replace(flags, flagList.map(flagItem));
-    flagsBox.hidden = !flagList.length;
+    const more = answer.more && typeof answer.more === 'object' ? answer.more : {};
+    const left = { comments: count0(more.comments) ?? 0, flags: count0(more.flags) ?? 0 };
+    moreComments.textContent = moreText(left.comments, 'comment');
+    moreComments.hidden = !left.comments;
+    moreFlags.textContent = moreText(left.flags, 'flag');
+    moreFlags.hidden = !left.flags;
+    flagsBox.hidden = !flagList.length && !left.flags;
     const hidden = Number(answer.hidden) || 0;
-    status.textContent = `${comments.length ? `${comments.length} comment${comments.length === 1 ? '' : 's'}` : 'No comments yet'}`
+    const total = comments.length + left.comments;
+    status.textContent = `${total ? `${total} comment${total === 1 ? '' : 's'}` : 'No comments yet'}`
       + (hidden ? ` · ${hidden} hidden by your quality gate (listed collapsed)` : '');
     return answer;
   }
@@ -336,7 +352,7 @@ export function socialSection(item) {
   });
   section.append(
     h('div', { class: 'actions social-bar' }, like, count, flagForm(item.id, 'this track', () => load())),
-    status, list, commentForm(item, { onDone: () => load() }), h('div', { class: 'actions' }, lookup), flagsBox);
+    status, list, moreComments, commentForm(item, { onDone: () => load() }), h('div', { class: 'actions' }, lookup), flagsBox);
   load();
   return section;
 }
