@@ -45,7 +45,11 @@ def test_create_signs_stores_and_plans_the_tracks_key(node: Node) -> None:
     assert [r["id"] for r in node.social.about(TRACK)] == [like["id"]]
     assert node.social.announced_tracks() == [TRACK]
     node.clock = lambda: 1_795_000_100.0  # a later record
-    node.social.create("endorsement", {"subject": SigningKey.generate().did})
+    endorsed = SigningKey.generate().did
+    endorsement = node.social.create("endorsement", {"subject": endorsed})
+    assert node.social.create("endorsement", {"subject": endorsed}) == endorsement  # the one held
+    with pytest.raises(ConflictError, match=f"retract it first \\(osp retract {endorsement['id']}\\)"):
+        node.social.create("endorsement", {"subject": endorsed, "text": "other words"})
     assert node.social.announced_tracks() == [TRACK]  # only comments, likes and flags on tracks
     assert len(node.social.own_records(100, 10**6)) == 2
     newest = node.social.own_records(1, 10**6)

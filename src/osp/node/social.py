@@ -143,7 +143,9 @@ class SocialService:
         A retraction (``tombstone``) of one of our playlist versions names its series and
         ``seq`` too (spec §10.2 rule 3), unless ``fields`` sets them.
 
-        A like or follow of a subject we like or follow already returns the record held.
+        A like or follow of a subject we like or follow already returns the record held; so
+        does an endorsement with the same text (one per author and subject, spec §10.3),
+        while one with other text is a ``ConflictError`` naming the held one to retract.
         ``CallerError`` on bad fields or a retraction of a record that is not ours,
         ``NotFoundError`` for a retraction of a record not held, ``KeystoreError`` without a
         usable key, ``ConflictError`` when the repository refuses it (the same record held
@@ -156,10 +158,13 @@ class SocialService:
             if row.kind == "playlist" and "playlist" not in fields and "seq" not in fields:
                 # spec §10.2 rule 3: a follower holding another version of the series applies it
                 fields = {**fields, "playlist": row.playlist, "seq": row.seq}
-        if kind in ("like", "follow") and set(fields) == {"subject"}:  # once is enough: the one held
-            held = self.records.find(key.did, kind, str(fields["subject"]))  # by author: no flood hides it
-            if held is not None:
-                return held.record
+        if kind in ("like", "follow", "endorsement") and isinstance(fields.get("subject"), str):
+            held = self.records.find(key.did, kind, fields["subject"])  # by author: no flood hides it
+            if held is not None:  # once is enough: the one held (spec §10.3)
+                if kind != "endorsement" or held.record.get("text") == fields.get("text"):
+                    return held.record
+                raise ConflictError(f"you endorse {fields['subject'][:60]} already ({held.id}); to change the "
+                                    f"text, retract it first (osp retract {held.id})")
         with self._create_lock:
             now = self.node.clock()
             unsigned = build_social(kind, key.did, dict(fields))
