@@ -105,3 +105,11 @@ def node_server(data_dir: Path, ip: str, clock: Callable[[], float] = time.time,
     finally:
         srv.stop()
         thread.join(30)
+
+
+def sigint_default() -> None:
+    """A ``preexec_fn`` for a child the test will Ctrl-C: SIGINT unblocked and at its default
+    disposition, as a terminal delivers it, whatever the test process inherited (a run in the
+    background ignores SIGINT, and children inherit that) or a library's thread blocked."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MUSIC_DIR, need
-from tests.integration.nodes import OSP, osp
+from tests.integration.nodes import OSP, osp, sigint_default
 
 
 def interrupt_when(command: list[str], mark: str, *, deadline: float = 45) -> tuple[int, str]:
     """Run ``command``, send SIGINT once ``mark`` shows on its stderr; (exit status, stderr)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("OSP_DATA_DIR", None)
-    proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+                            preexec_fn=sigint_default)
     assert proc.stderr is not None
     seen: list[str] = []
     end = time.monotonic() + deadline
@@ -62,7 +63,7 @@ runpy.run_module("osp", run_name="__main__", alter_sys=True)
 def test_ctrl_c_while_the_commands_load(tmp_path: Path, module: str) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run([sys.executable, "-c", AT_IMPORT, module, "--data-dir", str(tmp_path), "ls"],
-                          capture_output=True, text=True, env=env, timeout=60)
+                          capture_output=True, text=True, env=env, timeout=60, preexec_fn=sigint_default)
     assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert proc.stderr == "interrupted\n" and proc.stdout == ""
 

@@ -20,7 +20,7 @@ from osp.content.dagpb import decode_node
 from osp.content.unixfs import cid_of_file
 from osp.core.settings import Settings
 from osp.node import Node, TrackMetadata
-from tests.integration.nodes import OSP, NodeProc, jsonl, node_server, osp, start_node
+from tests.integration.nodes import OSP, NodeProc, jsonl, node_server, osp, sigint_default, start_node
 
 SLOW_UPLOAD = 150_000  # bytes/s per channel (BitTorrent and web seed): a 3 MB track takes ~10 s
 CANCEL_UPLOAD = 40_000  # for the Ctrl-C test: ~40 s, so the download cannot end before the signal on busy cores
@@ -129,7 +129,8 @@ def test_ctrl_c_of_get_cancels_detach_returns_and_cancel_cleans_up(
     partial = b_dir / "media" / "partial"
     try:
         get = subprocess.Popen([*OSP, "--data-dir", str(b_dir), "get", record["id"], "--peer", seeder.peer_url],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=sigint_default)  # Ctrl-C reaches it whatever we inherited
         try:
             with api(node_b) as client:
                 until("bytes arriving", lambda: (t := transfer_of(client, record["id"])) and t["done"] > 0)
