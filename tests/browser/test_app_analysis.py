@@ -4,7 +4,6 @@ and true peak and a "More like this" list; the search page filters by BPM and ke
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +12,11 @@ from urllib.parse import unquote
 
 import pytest
 
-from osp.apps.http import NodeServer
 from osp.core.settings import Settings
 from osp.node import Node
 from osp.node.publish import TrackMetadata
 from tests.audio_set import Piece
-from tests.browser.app_helpers import AppPage, launch, open_app
+from tests.browser.app_helpers import AppPage, open_app, served_with_browser
 from tests.browser.chromium import CHROMIUM
 from tests.conftest import need
 
@@ -38,7 +36,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, rendered_set: list[Piece]) -> 
     """The app on a node holding three analysed pieces (80, 100 and 120 BPM): (page, bpm → id)."""
     need(Path(CHROMIUM).exists(), "chromium")
     pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
 
     node = Node(Settings(data_dir=tmp_path_factory.mktemp("analysis-app"), listen=(IP, 0), http=(IP, 0), control=(IP, 0), share=(IP, 0),
                          dht=False, allow_private_peers=True))
@@ -48,22 +45,10 @@ def app(tmp_path_factory: pytest.TempPathFactory, rendered_set: list[Piece]) -> 
         assert piece.path is not None
         ids[piece.bpm] = node.publish(piece.path, TrackMetadata(title=f"Sound {piece.name}")).track.id
     node.jobs.run_pending(only=["analysis"])
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert srv.ready.wait(30), "node did not start within 30 s"
-        with sync_playwright() as pw:
-            browser = launch(pw)
-            try:
-                page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
-                yield page, ids
-                page.context.close()
-            finally:
-                browser.close()
-    finally:
-        srv.stop()
-        thread.join(30)
+    with served_with_browser(node) as (srv, browser):
+        page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
+        yield page, ids
+        page.context.close()
 
 
 def test_track_page_shows_the_sound_and_more_like_this(app: tuple[AppPage, dict[int, str]]) -> None:

@@ -4,7 +4,6 @@ loaded from the control origin under the app's CSP."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from osp.apps.http import NodeServer
 from osp.core.settings import Settings
 from osp.node import Node
 from osp.node.bulk import import_paths
 from osp.node.publish import TrackMetadata
-from tests.browser.app_helpers import AppPage, launch, open_app
+from tests.browser.app_helpers import AppPage, open_app, served_with_browser
 from tests.browser.chromium import CHROMIUM
 from tests.conftest import need
 from tests.import_folder import PUBLISHED, make_export_folder
@@ -36,7 +34,6 @@ class OneNode:
 def app(tmp_path: Path, music: list[Path]) -> Iterator[tuple[AppPage, Node]]:
     need(Path(CHROMIUM).exists(), "chromium")
     pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
 
     folder = make_export_folder(tmp_path / "Exports", music)
     node = Node(Settings(data_dir=tmp_path / "n", listen=(IP, 0), http=(IP, 0), control=(IP, 0), share=(IP, 0),
@@ -44,22 +41,10 @@ def app(tmp_path: Path, music: list[Path]) -> Iterator[tuple[AppPage, Node]]:
     node.keystore.create()
     summary = import_paths(node, [folder.root], TrackMetadata())
     assert summary.published == len(PUBLISHED)
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert srv.ready.wait(30), "node did not start within 30 s"
-        with sync_playwright() as pw:
-            browser = launch(pw)
-            try:
-                page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
-                yield page, node
-                page.context.close()
-            finally:
-                browser.close()
-    finally:
-        srv.stop()
-        thread.join(30)
+    with served_with_browser(node) as (srv, browser):
+        page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
+        yield page, node
+        page.context.close()
 
 
 def loaded(app: AppPage, selector: str) -> Any:

@@ -4,17 +4,15 @@ at once ("1 track", not "0 tracks" until the next poll)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from osp.apps.http import NodeServer
 from osp.core.settings import Settings
 from osp.node import Node
-from tests.browser.app_helpers import AppPage, drop_file, launch, open_app
+from tests.browser.app_helpers import AppPage, drop_file, open_app, served_with_browser
 from tests.browser.chromium import CHROMIUM
 from tests.conftest import need
 
@@ -33,27 +31,14 @@ class OneNode:
 def app(tmp_path: Path) -> Iterator[AppPage]:
     need(Path(CHROMIUM).exists(), "chromium")
     pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
 
     node = Node(Settings(data_dir=tmp_path / "n", listen=(IP, 0), http=(IP, 0), control=(IP, 0), share=(IP, 0),
                          dht=False, allow_private_peers=True))
     node.keystore.create()
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert srv.ready.wait(30), "node did not start within 30 s"
-        with sync_playwright() as pw:
-            browser = launch(pw)
-            try:
-                page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
-                yield page
-                page.context.close()
-            finally:
-                browser.close()
-    finally:
-        srv.stop()
-        thread.join(30)
+    with served_with_browser(node) as (srv, browser):
+        page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
+        yield page
+        page.context.close()
 
 
 def test_a_refused_file_is_named_once_and_the_track_count_follows_a_publish(app: AppPage, tmp_path: Path,

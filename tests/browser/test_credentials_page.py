@@ -5,7 +5,6 @@ invalid credential shown loudly (an alert), under the app's CSP and without cons
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from osp.core.settings import Settings
 from osp.node import Node
 from osp.node.credentials import c2pa_store
 from osp.provenance.c2pa import sign_file
-from tests.browser.app_helpers import AppPage, launch, open_app
+from tests.browser.app_helpers import AppPage, open_app, served_with_browser
 from tests.browser.chromium import CHROMIUM
 from tests.c2pa_ca import make_ca
 from tests.conftest import need
@@ -45,7 +44,6 @@ class OneNode:
 def node_app(tmp_path: Path) -> Iterator[tuple[AppPage, NodeServer]]:
     need(Path(CHROMIUM).exists(), "chromium")
     pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
 
     ca = make_ca(tmp_path, "Good")
     data = tmp_path / "n"
@@ -55,22 +53,10 @@ def node_app(tmp_path: Path) -> Iterator[tuple[AppPage, NodeServer]]:
     node = Node(Settings(data_dir=data, listen=(IP, 0), http=(IP, 0), control=(IP, 0), share=(IP, 0),
                          dht=False, allow_private_peers=True))
     node.keystore.create()
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert srv.ready.wait(30), "node did not start within 30 s"
-        with sync_playwright() as pw:
-            browser = launch(pw)
-            try:
-                page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
-                yield page, srv
-                page.context.close()
-            finally:
-                browser.close()
-    finally:
-        srv.stop()
-        thread.join(30)
+    with served_with_browser(node) as (srv, browser):
+        page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
+        yield page, srv
+        page.context.close()
 
 
 def _publish(srv: NodeServer, body: dict[str, Any]) -> str:

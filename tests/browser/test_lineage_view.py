@@ -5,7 +5,6 @@ keyboard reaches, with no CSP violation."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +12,10 @@ from typing import Any
 
 import pytest
 
-from osp.apps.http import NodeServer
 from osp.core.settings import Settings
 from osp.node import Node
 from osp.node.publish import TrackMetadata
-from tests.browser.app_helpers import AppPage, launch, open_app
+from tests.browser.app_helpers import AppPage, open_app, served_with_browser
 from tests.browser.chromium import CHROMIUM
 from tests.conftest import need
 
@@ -36,7 +34,6 @@ class OneNode:
 def family(tmp_path: Path, audio_files: dict[str, Path]) -> Iterator[tuple[AppPage, dict[str, str]]]:
     need(Path(CHROMIUM).exists(), "chromium")
     pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
 
     node = Node(Settings(data_dir=tmp_path / "n", listen=(IP, 0), http=(IP, 0), control=(IP, 0), share=(IP, 0),
                          dht=False, allow_private_peers=True))
@@ -44,22 +41,10 @@ def family(tmp_path: Path, audio_files: dict[str, Path]) -> Iterator[tuple[AppPa
     original = node.publish(audio_files["ogg"], TrackMetadata(title="Tidal <b>Lines</b>", artist_name="Ada")).track.id
     remix = node.publish(audio_files["mp3"], TrackMetadata(title="Tidal Lines (Rework)", artist_name="Bo",
                                                           provenance={"parents": [original]})).track.id
-    srv = NodeServer(node)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        assert srv.ready.wait(30), "node did not start within 30 s"
-        with sync_playwright() as pw:
-            browser = launch(pw)
-            try:
-                page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
-                yield page, {"original": original, "remix": remix}
-                page.context.close()
-            finally:
-                browser.close()
-    finally:
-        srv.stop()
-        thread.join(30)
+    with served_with_browser(node) as (srv, browser):
+        page = open_app(browser, OneNode(srv.control_url, srv.token))  # type: ignore[arg-type]
+        yield page, {"original": original, "remix": remix}
+        page.context.close()
 
 
 def test_the_track_page_draws_the_family_tree(family: tuple[AppPage, dict[str, str]]) -> None:
