@@ -278,7 +278,7 @@ def test_a_track_being_fetched_shows_as_downloading_then_verified(tmp_path: Path
         assert view["origin"] is None, f"a 3 MB track at 300 kB/s is still downloading: {view['transfer']}"
         assert view["verification"]["content"] == "downloading" and view["file"] is None
         assert view["transfer"]["id"] == record["id"] and view["title"] == "Main theme"
+        # the library row is written just before the transfer turns ``complete``: wait for both
         done = until("the fetched track in the library", lambda: (v := httpx.get(url, headers=browser).json())
-                     and v["origin"] == "fetched" and v, timeout=45)
+                     and v["origin"] == "fetched" and v["transfer"]["state"] == "complete" and v, timeout=45)
         assert done["verification"]["content"] == "verified" and done["file"] == "ok"
-        assert done["transfer"]["state"] == "complete"
