@@ -369,8 +369,7 @@ def test_feed_replay_with_older_seq_is_ignored(cluster: Cluster) -> None:
     assert before is not None and before["seq"] >= 2
     key = Keystore(artist.data_dir / "identity").load()
     seed, public = key.seed, key.public_key
-    follower.stop()
-    cluster.close()  # every member stops: no honest DHT node is left (see above)
+    cluster.close()  # every member stops, the follower too: no honest DHT node is left (see above)
     (follower.data_dir / "dht-state").unlink(missing_ok=True)
     logged = follower.log.stat().st_size if follower.log else 0
     island = []
